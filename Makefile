@@ -1,0 +1,55 @@
+# ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
+SHELL := /bin/bash
+APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools
+BENCH_PACKAGES := sqlite3
+DEMO_DIR := demo
+DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
+BIN := .build/release/shelftag
+
+.PHONY: deps bench-deps build test demo bench lint clean
+
+# Installs only the Debian packages that are missing.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build -c release --product shelftag
+
+test: deps
+	swift build --build-tests
+	swift test --skip-build --parallel
+
+# Loads Samples/ into a fresh embedded database and shows what every channel will read.
+demo: build
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@echo "== Loading Samples/ into $(DEMO_DB)"
+	$(BIN) import --db $(DEMO_DB) --as-of 2026-10-01T06:00Z Samples/history/products-2026-10-01.tsv Samples/history/local_inventory-2026-10-01.tsv Samples/stores.csv
+	$(BIN) import --db $(DEMO_DB) Samples/stores.csv Samples/products.xml Samples/local_inventory.tsv Samples/product_reviews.xml
+	@echo "== A few products (shelftag products list --db $(DEMO_DB))"
+	@$(BIN) products list --db $(DEMO_DB) | head -n 8
+	@echo "== One product on promotion, as every channel sees it"
+	@$(BIN) products show --db $(DEMO_DB) $$(head -n 1 Samples/demo-gtins.txt)
+	@echo
+	@echo "Database: $(DEMO_DB). Try: $(BIN) products show --db $(DEMO_DB) <GTIN>"
+
+bench: bench-deps
+	swift build -c release --product shelftag
+	swift build -c release --product ShelfTagBench
+	.build/release/ShelfTagBench --shelftag $(BIN) --work bench-out
+
+lint:
+	swift format lint --strict --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build $(DEMO_DIR) bench-out

@@ -1,0 +1,83 @@
+/// A Global Trade Item Number, always held in its normalised 14-digit form.
+///
+/// GTIN-8, -12 and -13 are left-padded with zeros; the check digit does not change.
+public struct GTIN: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The 14 ASCII digits.
+    public let digits: String
+
+    /// Parses a GTIN-8, -12, -13 or -14 and verifies its check digit.
+    /// - Throws: `GTINError` for an empty value, a non-digit, a wrong length or a bad check digit.
+    public init(_ text: String) throws(GTINError) {
+        guard !text.isEmpty else { throw GTINError.empty }
+        var values: [UInt8] = []
+        values.reserveCapacity(14)
+        // Only ASCII digits count: Character.isNumber would accept Arabic-Indic and fullwidth digits.
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                throw GTINError.notADigit(text)
+            }
+            values.append(byte - UInt8(ascii: "0"))
+        }
+        guard [8, 12, 13, 14].contains(values.count) else { throw GTINError.wrongLength(values.count) }
+        let expected = GTIN.checkDigit(forBody: values.dropLast())
+        guard expected == values.last else {
+            throw GTINError.badCheckDigit(expected: Int(expected), found: Int(values.last ?? 0))
+        }
+        digits = String(repeating: "0", count: 14 - values.count) + text
+    }
+
+    /// The mod-10 check digit of `body` (weights 3,1,3,… from the right).
+    public static func checkDigit<Body: Collection>(forBody body: Body) -> UInt8 where Body.Element == UInt8 {
+        var sum = 0
+        for (offset, digit) in body.reversed().enumerated() {
+            sum += Int(digit) * (offset % 2 == 0 ? 3 : 1)
+        }
+        return UInt8((10 - sum % 10) % 10)
+    }
+
+    public var description: String { digits }
+
+    public static func < (lhs: GTIN, rhs: GTIN) -> Bool { lhs.digits < rhs.digits }
+
+    /// The linear barcode a retail GTIN is printed with, derived from its leading zeros.
+    public var symbology: Symbology {
+        if digits.hasPrefix("000000") { return .ean8 }
+        if digits.hasPrefix("00") { return .upcA }
+        if digits.hasPrefix("0") { return .ean13 }
+        return .none
+    }
+
+    /// The digits the symbology encodes (8, 12 or 13 of them), or all 14 when there is none.
+    public var symbolDigits: String {
+        switch symbology {
+        case .ean8: String(digits.suffix(8))
+        case .upcA: String(digits.suffix(12))
+        case .ean13: String(digits.suffix(13))
+        case .none: digits
+        }
+    }
+
+    /// Point-of-sale barcodes for retail GTINs.
+    public enum Symbology: String, Sendable {
+        case ean13, ean8, upcA
+        /// A GTIN-14 (logistic unit) has no point-of-sale symbology.
+        case none
+    }
+}
+
+/// Why a text is not a GTIN.
+public enum GTINError: Error, Equatable, CustomStringConvertible {
+    case empty
+    case notADigit(String)
+    case wrongLength(Int)
+    case badCheckDigit(expected: Int, found: Int)
+
+    public var description: String {
+        switch self {
+        case .empty: "GTIN is empty"
+        case .notADigit(let text): "'\(text)' is not a GTIN: only digits 0-9 are allowed"
+        case .wrongLength(let count): "a GTIN has 8, 12, 13 or 14 digits, not \(count)"
+        case .badCheckDigit(let expected, let found): "bad check digit \(found), expected \(expected)"
+        }
+    }
+}

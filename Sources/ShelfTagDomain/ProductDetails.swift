@@ -1,0 +1,40 @@
+import Foundation
+
+/// Everything every channel shows of one product: the reference that tags, the resolver and parity read.
+public struct ProductDetails: Sendable {
+    public let product: Product
+    public let webOffer: WebOffer
+    public let webHistory: PriceHistory
+    /// One entry per store that lists the product, ordered by store code.
+    public let stores: [StoreListing]
+    public let rating: RatingSummary?
+
+    public init(product: Product, webOffer: WebOffer, webHistory: PriceHistory, stores: [StoreListing], rating: RatingSummary?) {
+        self.product = product
+        self.webOffer = webOffer
+        self.webHistory = webHistory
+        self.stores = stores
+        self.rating = rating
+    }
+
+    /// The price at one store: the store's own pricing, or else the web pricing (Merchant Center's
+    /// "national default"), with the history that applies to it.
+    public func shelfPricing(at listing: StoreListing) -> (pricing: Pricing, history: PriceHistory) {
+        if let pricing = listing.offer.pricing { return (pricing, listing.history) }
+        return (webOffer.pricing, webHistory)
+    }
+}
+
+/// A product as one store lists it.
+public struct StoreListing: Sendable {
+    public let store: Store
+    public let offer: StoreOffer
+    /// The store's own price changes (empty when the store has no price of its own).
+    public let history: PriceHistory
+
+    public init(store: Store, offer: StoreOffer, history: PriceHistory) {
+        self.store = store
+        self.offer = offer
+        self.history = history
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Reads an RFC 4180 comma-separated file (quoted fields may hold commas, quotes and newlines).
+struct CommaSeparatedReader {
+    let path: String
+    let displayName: String
+
+    /// Calls `row` with each record's fields keyed by folded column name, and the line it starts on.
+    /// - Throws: `FeedError` for an unreadable file or header; rethrows what the callbacks throw.
+    func read(required: [String], row: (_ fields: [String: String], _ line: Int) throws -> Void, rejected: (RowError) throws -> Void) throws {
+        let reader = try LineReader(path: path)
+        var header: [String]?
+        var pending: [String] = []
+        var pendingField = ""
+        var inQuotes = false
+        var recordLine = 0
+        while let text = reader.nextLine({ String(validating: $0, as: UTF8.self) }) {
+            guard let text else {
+                let location = SourceLocation(file: displayName, line: reader.lineNumber)
+                if header == nil { throw FeedError.invalidUTF8Header(location) }
+                try rejected(RowError(location: location, field: "row", problem: .invalidUTF8))
+                continue
+            }
+            if !inQuotes {
+                recordLine = reader.lineNumber
+                guard !text.isEmpty else { continue }
+            } else {
+                pendingField.append("\n")
+            }
+            var line = Substring(text)
+            if header == nil, line.hasPrefix("\u{FEFF}") { line.removeFirst() }
+            var index = line.startIndex
+            while index < line.endIndex {
+                let character = line[index]
+                index = line.index(after: index)
+                if inQuotes {
+                    if character == "\"" {
+                        if index < line.endIndex, line[index] == "\"" {
+                            pendingField.append("\"")
+                            index = line.index(after: index)
+                        } else {
+                            inQuotes = false
+                        }
+                    } else {
+                        pendingField.append(character)
+                    }
+                } else if character == "\"" && pendingField.isEmpty {
+                    inQuotes = true
+                } else if character == "," {
+                    pending.append(pendingField)
+                    pendingField = ""
+                } else {
+                    pendingField.append(character)
+                }
+            }
+            if inQuotes { continue }
+            pending.append(pendingField)
+            pendingField = ""
+            let fields = pending.map { $0.trimmingCharacters(in: .whitespaces) }
+            pending = []
+            let location = SourceLocation(file: displayName, line: recordLine)
+            guard let names = header else {
+                let names = fields.map(TabSeparatedReader.foldColumnName)
+                for column in required where !names.contains(column) {
+                    throw FeedError.missingColumn(location, column: column)
+                }
+                if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                    throw FeedError.duplicateColumn(location, column: duplicate)
+                }
+                header = names
+                continue
+            }
+            guard fields.count == names.count else {
+                try rejected(RowError(location: location, field: "row", problem: .columnCount(expected: names.count, found: fields.count)))
+                continue
+            }
+            try row(Dictionary(uniqueKeysWithValues: zip(names, fields)), recordLine)
+        }
+        if header == nil { throw FeedError.empty(displayName) }
+        if inQuotes {
+            try rejected(RowError(location: SourceLocation(file: displayName, line: recordLine), field: "row", problem: .unterminatedQuote))
+        }
+    }
+}

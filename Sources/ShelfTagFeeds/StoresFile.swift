@@ -1,0 +1,37 @@
+import Foundation
+import ShelfTagDomain
+
+/// Reads the stores CSV: `code,name,address,latitude,longitude,timezone[,locale]`.
+public enum StoresFile {
+    /// Locale used when the file has no `locale` column or leaves it empty.
+    public static let defaultLocale = "en-US"
+
+    /// - Throws: `FeedError` when the file cannot be read; rethrows what the callbacks throw.
+    public static func read(path: String, displayName: String, row: @escaping (Store, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void) throws {
+        try CommaSeparatedReader(path: path, displayName: displayName).read(
+            required: ["code", "name", "address", "latitude", "longitude", "timezone"],
+            row: { values, line in
+                do { try row(try parse(values, location: SourceLocation(file: displayName, line: line)), line) } catch let error as RowError { try rejected(error) }
+            }, rejected: rejected)
+    }
+
+    static func parse(_ values: [String: String], location: SourceLocation) throws(RowError) -> Store {
+        let fields = FieldParser(location: location)
+        func coordinate(_ field: String, within range: ClosedRange<Double>) throws(RowError) -> Double {
+            let text = try fields.required(field, values[field])
+            guard let value = Double(text), value.isFinite else { throw fields.fail(field, .notANumber(text)) }
+            guard range.contains(value) else { throw fields.fail(field, .outOfRange(text, range: range)) }
+            return value
+        }
+        let code = try fields.required("code", values["code"])
+        let timeZone = try fields.required("timezone", values["timezone"])
+        guard TimeZone(identifier: timeZone) != nil, timeZone.contains("/") || timeZone == "UTC" else {
+            throw fields.fail("timezone", .unknownTimeZone(timeZone))
+        }
+        let locale = values["locale"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultLocale
+        return Store(
+            code: code, name: try fields.required("name", values["name"]), address: try fields.required("address", values["address"]),
+            latitude: try coordinate("latitude", within: -90...90), longitude: try coordinate("longitude", within: -180...180),
+            timeZone: timeZone, locale: locale)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import ShelfTagDomain
+
+/// The storage interface every channel uses; SQLite today, PostgreSQL later, no SQL outside.
+public protocol ProductReference: Sendable {
+    /// Runs `body` in one write transaction: all of it is applied, or (when it throws) none of it.
+    /// - Throws: what `body` throws, or a storage error.
+    func write<Result>(_ body: (any CatalogWriter) throws -> Result) throws -> Result
+
+    /// What every channel shows of one product, or nil when it is unknown.
+    /// - Throws: a storage error.
+    func details(of gtin: GTIN) throws -> ProductDetails?
+
+    /// One line per product, ordered by GTIN, for listings.
+    /// - Throws: a storage error.
+    func summaries(at time: Date) throws -> [ProductSummary]
+
+    /// Every store, ordered by code.
+    /// - Throws: a storage error.
+    func stores() throws -> [Store]
+}
+
+/// Writes inside one transaction of `ProductReference.write`.
+public protocol CatalogWriter {
+    /// The codes of the stores known so far in this transaction.
+    func storeCodes() throws -> Set<String>
+    /// Inserts or updates a store.
+    func save(_ store: Store) throws
+    /// Inserts or updates a product and its web offer; a pricing change is dated `recordedAt` in the price history.
+    func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws
+    /// The GTIN of the product whose feed `id` is `itemID`.
+    func gtin(forItemID itemID: String) throws -> GTIN?
+    /// Whether a product with this GTIN exists.
+    func exists(_ gtin: GTIN) throws -> Bool
+    /// Inserts or updates a store offer and its stock; a pricing change is dated `recordedAt`.
+    func save(_ offer: StoreOffer, recordedAt: Date) throws
+    /// Inserts or updates a review.
+    func save(_ review: Review) throws
+    /// Deletes the reviews whose ids are not in `ids` (a reviews feed is always a full feed).
+    /// - Returns: how many were deleted.
+    func deleteReviews(notIn ids: Set<String>) throws -> Int
+}
+
+/// A product in a listing.
+public struct ProductSummary: Sendable {
+    public let gtin: GTIN
+    public let title: String
+    public let webPrice: Money
+    public let storeCount: Int
+    public let unitsOnHand: Int
+    public let rating: RatingSummary?
+}
+
+/// Stored data that breaks the domain's rules (written by something other than ShelfTag).
+public enum StorageError: Error, CustomStringConvertible {
+    case corruptRow(table: String, key: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .corruptRow(let table, let key, let reason): "stored \(table) row \(key) is invalid: \(reason)"
+        }
+    }
+}
