@@ -33,15 +33,22 @@ test: deps
 # Loads Samples/ into a fresh embedded database and shows what every channel will read.
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@echo "== Loading Samples/ into $(DEMO_DB)"
-	$(BIN) import --db $(DEMO_DB) --as-of 2026-10-01T06:00Z Samples/history/products-2026-10-01.tsv Samples/history/local_inventory-2026-10-01.tsv Samples/stores.csv
-	$(BIN) import --db $(DEMO_DB) Samples/stores.csv Samples/products.xml Samples/local_inventory.tsv Samples/product_reviews.xml
-	@echo "== A few products (shelftag products list --db $(DEMO_DB))"
-	@$(BIN) products list --db $(DEMO_DB) | head -n 8
-	@echo "== One product on promotion, as every channel sees it"
-	@$(BIN) products show --db $(DEMO_DB) $$(head -n 1 Samples/demo-gtins.txt)
+	@echo "== Loading Samples/ into $(DEMO_DB): a price history first, then the current feeds"
+	$(BIN) import --db $(DEMO_DB) --as-of 2026-10-01T06:00Z Samples/stores.csv Samples/history/products-2026-10-01.tsv Samples/history/local_inventory-2026-10-01.tsv
+	$(BIN) import --db $(DEMO_DB) --as-of 2026-10-25T06:00Z Samples/history/products-2026-10-25.tsv Samples/history/local_inventory-2026-10-25.tsv
+	$(BIN) import --db $(DEMO_DB) --as-of 2026-11-20T06:00Z Samples/stores.csv Samples/products.xml Samples/local_inventory.tsv Samples/product_reviews.xml
 	@echo
-	@echo "Database: $(DEMO_DB). Try: $(BIN) products show --db $(DEMO_DB) <GTIN>"
+	@echo "== A few products (shelftag products list)"
+	@$(BIN) products list --db $(DEMO_DB) | head -n 6
+	@echo
+	@echo "== A promotion, as every channel will show it (shelftag products show)"
+	@$(BIN) products show --db $(DEMO_DB) $$(sed -n 2p Samples/promotions.tsv | cut -f1)
+	@echo
+	@echo "== A store price that differs from the web (planted for the parity check)"
+	@$(BIN) products show --db $(DEMO_DB) $$(sed -n 2p Samples/planted.tsv | cut -f2)
+	@echo
+	@echo "Database: $(DEMO_DB)"
+	@echo "Look further: $(BIN) products list --db $(DEMO_DB)   |   $(BIN) products show --db $(DEMO_DB) GTIN"
 
 bench: bench-deps
 	swift build -c release --product shelftag

@@ -33,10 +33,10 @@ let package = Package(
         // `make bench`: generates inputs, runs the release binary, prints figures beside a baseline.
         .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain"]),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"]),
-        .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
         .testTarget(
             name: "ShelfTagImportTests",
-            dependencies: ["ShelfTagImport", "ShelfTagStorage"]
+            dependencies: ["ShelfTagImport", "ShelfTagStorage", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "shelftagTests", dependencies: ["shelftag"]),
     ]

@@ -5,24 +5,60 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
     public let value: Decimal
     public let unit: MeasureUnit
 
+    /// The feed form, `750g`.
+    public let feedValue: String
+
     public init(value: Decimal, unit: MeasureUnit) {
-        self.value = value
-        self.unit = unit
+        self.init(value: value, unit: unit, feedValue: "\(value)\(unit.rawValue)")
     }
 
-    /// Parses `750g`, `750 g`, `0.75kg`.
+    private init(value: Decimal, unit: MeasureUnit, feedValue: String) {
+        self.value = value
+        self.unit = unit
+        self.feedValue = feedValue
+    }
+
+    /// Parses `750g`, `750 g`, `0.75kg` (a plain decimal number, then a Merchant Center unit).
     /// - Throws: `MeasureError` for a missing or non-positive number or an unknown unit.
     public init(feedValue text: String) throws(MeasureError) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let numberEnd = trimmed.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? trimmed.endIndex
-        let number = trimmed[..<numberEnd]
-        let unitText = trimmed[numberEnd...].trimmingCharacters(in: .whitespaces).lowercased()
-        guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1,
-            let value = Decimal(string: String(number), locale: Locale(identifier: "en_US_POSIX"))
-        else { throw MeasureError.malformed(text) }
-        guard value > 0 else { throw MeasureError.notPositive(text) }
-        guard let unit = MeasureUnit(rawValue: unitText) else { throw MeasureError.unknownUnit(text) }
-        self.init(value: value, unit: unit)
+        // Hand-written: this runs once per feed row, and Decimal(string:) is slow.
+        var significand: UInt64 = 0
+        var fractionDigits = -1
+        var digitCount = 0
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index < utf8.endIndex, utf8[index] == 0x20 { index = utf8.index(after: index) }
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: ".") {
+                guard fractionDigits < 0 else { throw MeasureError.malformed(text) }
+                fractionDigits = 0
+            } else if byte >= 48 && byte <= 57 {
+                guard digitCount < 18 else { throw MeasureError.malformed(text) }
+                significand = significand * 10 + UInt64(byte - 48)
+                digitCount += 1
+                if fractionDigits >= 0 { fractionDigits += 1 }
+            } else {
+                break
+            }
+            index = utf8.index(after: index)
+        }
+        guard digitCount > 0 else { throw MeasureError.malformed(text) }
+        guard significand > 0 else { throw MeasureError.notPositive(text) }
+        var unitText = Substring(text.utf8[index...])
+        while unitText.first == " " { unitText.removeFirst() }
+        while unitText.last == " " { unitText.removeLast() }
+        guard let unit = MeasureUnit(rawValue: unitText.lowercased()) else { throw MeasureError.unknownUnit(text) }
+        // The canonical text, built from the digits (Decimal's description is slow).
+        let exponent = max(fractionDigits, 0)
+        var digits = String(significand)
+        if exponent > 0 {
+            if digits.count <= exponent { digits = String(repeating: "0", count: exponent - digits.count + 1) + digits }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -exponent))
+            while digits.last == "0" { digits.removeLast() }
+            if digits.last == "." { digits.removeLast() }
+        }
+        self.init(value: Decimal(sign: .plus, exponent: -exponent, significand: Decimal(significand)), unit: unit, feedValue: digits + unit.rawValue)
     }
 
     /// The value in the dimension's reference unit (g, ml, cm, m², item).
@@ -30,9 +66,6 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
 
     /// `750 g`, `1 kg`.
     public var description: String { "\(value) \(unit.symbol)" }
-
-    /// The feed form, `750g`.
-    public var feedValue: String { "\(value)\(unit.rawValue)" }
 }
 
 /// Units that Merchant Center allows for unit pricing.

@@ -19,15 +19,17 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
 
     public static let euro = try! Currency(code: "EUR")
 
-    /// Current ISO 4217 codes and their minor units, as ICU knows them; built once.
+    /// Current ISO 4217 codes (from ICU) and their minor units (ISO 4217's table: 2 unless listed).
     private static let minorUnitDigitsByCode: [String: Int] = {
+        let exceptions: [String: Int] = [
+            "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+            "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+            "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+            "CLF": 4, "UYW": 4,
+        ]
         var table: [String: Int] = [:]
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .currency
-        formatter.locale = Locale(identifier: "en_US_POSIX")
         for code in Locale.commonISOCurrencyCodes where code.count == 3 {
-            formatter.currencyCode = code
-            table[code] = formatter.maximumFractionDigits
+            table[code] = exceptions[code] ?? 2
         }
         return table
     }()
@@ -47,7 +49,9 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: `MoneyError` when malformed, negative, zero, over-precise or in an unknown currency.
     public init(feedValue text: String) throws(MoneyError) {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2 else { throw MoneyError.malformed(text) }
+        guard parts.count == 2, parts[1].utf8.count == 3, parts[1].utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+            throw MoneyError.malformed(text)
+        }
         let currency = try Currency(code: String(parts[1]))
         self = try Money(amount: parts[0], currency: currency, original: text)
     }

@@ -133,12 +133,17 @@ struct FieldParser {
     }
 
     func choice<Choice: RawRepresentable & CaseIterable>(_ field: String, _ value: String, as _: Choice.Type) throws(RowError) -> Choice where Choice.RawValue == String {
-        // Merchant Center writes list values in lower case with spaces or underscores.
-        let folded = value.lowercased().replacingOccurrences(of: "_", with: " ")
-        for candidate in Choice.allCases where candidate.rawValue.replacingOccurrences(of: "_", with: " ") == folded {
+        if let exact = Choice(rawValue: value) { return exact }
+        // Merchant Center writes list values in lower case with spaces or underscores; fold both.
+        let folded = Self.fold(value)
+        for candidate in Choice.allCases where Self.fold(candidate.rawValue) == folded {
             return candidate
         }
         throw fail(field, .notInList(value, allowed: Choice.allCases.map(\.rawValue)))
+    }
+
+    private static func fold(_ text: String) -> String {
+        String(decoding: text.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: " ") : ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) }, as: UTF8.self)
     }
 
     func pricing(priceField: String, price: Money, saleField: String, sale: String?, windowField: String, window: String?) throws(RowError) -> Pricing {

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import ShelfTagDomain
+
+@Suite("Money, measures and unit prices")
+struct MoneyTests {
+    @Test func parsesFeedPricesIntoMinorUnits() throws {
+        let price = try Money(feedValue: "15.00 EUR")
+        #expect(price.minorUnits == 1500)
+        #expect(price.currency.code == "EUR")
+        #expect(try Money(feedValue: "3.5 EUR").minorUnits == 350)
+        #expect(try Money(feedValue: "1200 JPY").minorUnits == 1200)
+        #expect(try Money(feedValue: "1.250 KWD").minorUnits == 1250)
+        #expect(price.decimalString == "15.00")
+        #expect(price.feedValue == "15.00 EUR")
+    }
+
+    @Test func rejectsBadPrices() {
+        #expect(throws: MoneyError.unknownCurrency("EUX")) { try Money(feedValue: "3.49 EUX") }
+        #expect(throws: MoneyError.negative("-3.49 EUR")) { try Money(feedValue: "-3.49 EUR") }
+        #expect(throws: MoneyError.malformed("3,49 EUR")) { try Money(feedValue: "3,49 EUR") }
+        #expect(throws: MoneyError.malformed("EUR 3.49")) { try Money(feedValue: "EUR 3.49") }
+        #expect(throws: MoneyError.malformed("3.49")) { try Money(feedValue: "3.49") }
+        #expect(throws: MoneyError.notPositive("0.00 EUR")) { try Money(feedValue: "0.00 EUR") }
+        #expect(throws: MoneyError.tooPrecise("3.499 EUR", currency: "EUR", places: 2)) { try Money(feedValue: "3.499 EUR") }
+        #expect(throws: MoneyError.tooPrecise("3.5 JPY", currency: "JPY", places: 0)) { try Money(feedValue: "3.5 JPY") }
+    }
+
+    @Test func formatsPerLocale() throws {
+        // The space before € is a no-break space, so a price never wraps on a tag.
+        #expect(try Money(feedValue: "3.49 EUR").formatted(locale: "fr-FR") == "3,49\u{A0}€")
+        #expect(try Money(feedValue: "3.49 USD").formatted(locale: "en-US") == "$3.49")
+        #expect(try Money(feedValue: "1234.50 EUR").formatted(locale: "de-DE") == "1.234,50\u{A0}€")
+    }
+
+    @Test func unitPriceRoundsHalfUpToTheCent() throws {
+        let jam = try UnitPricing(measure: Measure(feedValue: "750 g"), base: Measure(feedValue: "1kg"))
+        #expect(jam.unitPrice(of: try Money(feedValue: "2.49 EUR")).price == (try Money(feedValue: "3.32 EUR")))
+        let cheese = try UnitPricing(measure: Measure(feedValue: "400g"), base: Measure(feedValue: "1kg"))
+        #expect(cheese.unitPrice(of: try Money(feedValue: "6.95 EUR")).price.minorUnits == 1738)  // 17.375 → 17.38
+        let oil = try UnitPricing(measure: Measure(feedValue: "75cl"), base: Measure(feedValue: "1l"))
+        let oilPrice = oil.unitPrice(of: try Money(feedValue: "8.95 EUR"))
+        #expect(oilPrice.price.minorUnits == 1193)  // 11.9333…
+        #expect(oilPrice.formatted(locale: "fr-FR") == "11,93\u{A0}€/L")
+        let per100g = try UnitPricing(measure: Measure(feedValue: "250g"), base: Measure(feedValue: "100g"))
+        #expect(per100g.unitPrice(of: try Money(feedValue: "3.49 EUR")).price.minorUnits == 140)  // 1.396
+        #expect(per100g.unitPrice(of: try Money(feedValue: "3.49 EUR")).baseLabel == "100 g")
+    }
+
+    @Test func measuresParseAndReject() throws {
+        #expect(try Measure(feedValue: "0.75kg").feedValue == "0.75kg")
+        #expect(try Measure(feedValue: "1.50 l").feedValue == "1.5l")
+        #expect(try Measure(feedValue: "9l").referenceValue == 9000)
+        #expect(throws: MeasureError.unknownUnit("750 grams")) { try Measure(feedValue: "750 grams") }
+        #expect(throws: MeasureError.notPositive("0g")) { try Measure(feedValue: "0g") }
+        #expect(throws: MeasureError.malformed("g")) { try Measure(feedValue: "g") }
+        #expect(throws: MeasureError.mismatchedDimensions(measure: "750g", base: "1l")) {
+            try UnitPricing(measure: Measure(feedValue: "750g"), base: Measure(feedValue: "1l"))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import ShelfTagDomain
+@testable import ShelfTagFeeds
+
+/// The repository's Samples/ folder.
+let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples")
+
+/// Writes `text` to a new temporary file and returns its path.
+func temporaryFile(_ text: String, name: String = "feed.tsv") throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let path = directory.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite("Feed readers")
+struct FeedReaderTests {
+    @Test("kinds are told from the header or the root element", arguments: [
+        ("stores.csv", FeedKind.stores), ("products.xml", .products), ("history/products-2026-10-01.tsv", .products),
+        ("local_inventory.tsv", .inventory), ("product_reviews.xml", .reviews),
+    ])
+    func detectsKinds(file: String, kind: FeedKind) throws {
+        let path = samples.appendingPathComponent(file).path
+        #expect(try FeedKind.detect(path: path, displayName: file) == kind)
+    }
+
+    @Test func unknownKindIsAFileError() {
+        #expect(throws: FeedError.self) { try FeedKind.detect(path: samples.appendingPathComponent("bad/unknown-kind.txt").path, displayName: "x") }
+    }
+
+    @Test("the XML and TSV forms of one item read the same")
+    func productFeedFormsAgree() throws {
+        let tsv = try temporaryFile("""
+            id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tunit_pricing_measure\tunit_pricing_base_measure
+            FR-EPI-0005\tConfiture extra fraises 370 g\tConfiture.\thttps://shop.example.com/p/5\thttps://img.example.com/5.jpg\tin_stock\t3.20 EUR\t2.56 EUR\t2026-11-20T08:00+0100/2026-11-30T20:00+0100\t3760552126371\tLes Vergers d'Aurore\t370g\t1kg
+
+            """)
+        let xml = try temporaryFile("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><title>Catalogue</title><link>https://shop.example.com</link>
+            <item><g:id>FR-EPI-0005</g:id><g:title>Confiture extra fraises 370 g</g:title><link>https://shop.example.com/p/5</link>
+            <description><![CDATA[Confiture.]]></description><g:image_link>https://img.example.com/5.jpg</g:image_link>
+            <g:availability>in stock</g:availability><g:price>3.20 EUR</g:price><g:sale_price>2.56 EUR</g:sale_price>
+            <g:sale_price_effective_date>2026-11-20T08:00+0100/2026-11-30T20:00+0100</g:sale_price_effective_date>
+            <g:gtin>3760552126371</g:gtin><g:brand>Les Vergers d&apos;Aurore</g:brand>
+            <g:unit_pricing_measure>370g</g:unit_pricing_measure><g:unit_pricing_base_measure>1kg</g:unit_pricing_base_measure></item>
+            </channel></rss>
+            """, name: "feed.xml")
+        func readAll(_ path: String) throws -> [ProductFeedRow] {
+            var rows: [ProductFeedRow] = []
+            try ProductFeed.read(path: path, displayName: path, row: { row, _ in rows.append(row) }, rejected: { Issue.record("rejected: \($0)") })
+            return rows
+        }
+        let fromTSV = try readAll(tsv)
+        let fromXML = try readAll(xml)
+        #expect(fromTSV.count == 1)
+        #expect(fromTSV.first?.product == fromXML.first?.product)
+        #expect(fromTSV.first?.webOffer == fromXML.first?.webOffer)
+        #expect(fromXML.first?.product.title == "Confiture extra fraises 370 g")
+        #expect(fromXML.first?.product.brand == "Les Vergers d'Aurore")
+        #expect(fromXML.first?.webOffer.pricing.salePrice?.minorUnits == 256)
+    }
+
+    @Test("inventory headers may use spaces or underscores, in any case")
+    func inventoryHeadersFold() throws {
+        for header in ["store code\tid\tquantity\tprice\tpickup method\tpickup sla", "store_code\tID\tQuantity\tprice\tpickup_method\tpickup_SLA"] {
+            let path = try temporaryFile(header + "\nPAR01\tFR-EPI-0001\t2\t3.49 EUR\treserve\tsame day\n")
+            var rows: [InventoryFeedRow] = []
+            try InventoryFeed.read(path: path, displayName: "inv", row: { row, _ in rows.append(row) }, rejected: { Issue.record("rejected: \($0)") })
+            #expect(rows.count == 1)
+            #expect(rows.first?.availability == .limitedAvailability)  // derived from a quantity of 2
+            #expect(rows.first?.pickupMethod == .reserve)
+            #expect(rows.first?.pickupSLA == .sameDay)
+        }
+    }
+
+    @Test("a missing required column is a located file error")
+    func missingColumn() throws {
+        let path = try temporaryFile("id\ttitle\tlink\tavailability\tgtin\nA\tB\tC\tin_stock\t3760552126371\n")
+        #expect(throws: FeedError.self) {
+            try ProductFeed.read(path: path, displayName: "feed.tsv", row: { _, _ in }, rejected: { _ in })
+        }
+    }
+
+    @Test("every rejected row names its file, line and field")
+    func rejectedRowsAreLocated() throws {
+        var errors: [String] = []
+        try ProductFeed.read(path: samples.appendingPathComponent("bad/products-bad-check-digit.tsv").path, displayName: "f.tsv", row: { _, _ in }, rejected: { errors.append($0.description) })
+        #expect(errors.count == 1)
+        #expect(errors.first?.hasPrefix("f.tsv:4: gtin: bad check digit") == true)
+    }
+
+    @Test("reviews are normalised to 1 to 5 and keyed by GTIN and SKU")
+    func reviews() throws {
+        let path = try temporaryFile("""
+            <feed><version>2.4</version><reviews><review><review_id>R1</review_id><reviewer><name is_anonymous="true">Anonyme</name></reviewer>
+            <review_timestamp>2026-11-03T12:47:19Z</review_timestamp><content>Bien.</content>
+            <ratings><overall min="0" max="10">7.5</overall></ratings>
+            <products><product><product_ids><gtins><gtin>3760906177455</gtin></gtins><skus><sku>FR-ELE-0008</sku></skus></product_ids></product></products>
+            </review></reviews></feed>
+            """, name: "reviews.xml")
+        var rows: [ReviewFeedRow] = []
+        try ReviewFeed.read(path: path, displayName: "r", row: { row, _ in rows.append(row) }, rejected: { Issue.record("rejected: \($0)") })
+        #expect(rows.count == 1)
+        #expect(rows.first?.rating == 4.0)
+        #expect(rows.first?.isAnonymous == true)
+        #expect(rows.first?.skus == ["FR-ELE-0008"])
+        #expect(rows.first?.gtins.first?.digits == "03760906177455")
+    }
+
+    @Test("stores CSV: quoted addresses, default locale, bad coordinates")
+    func stores() throws {
+        let path = try temporaryFile("code,name,address,latitude,longitude,timezone\nPAR01,Paris,\"1 rue de Rivoli, 75001 Paris\",48.86,2.34,Europe/Paris\nXX,Nowhere,\"a\",91,0,Europe/Paris\n", name: "stores.csv")
+        var stores: [Store] = []
+        var errors: [String] = []
+        try StoresFile.read(path: path, displayName: "stores.csv", row: { store, _ in stores.append(store) }, rejected: { errors.append($0.description) })
+        #expect(stores.map(\.address) == ["1 rue de Rivoli, 75001 Paris"])
+        #expect(stores.first?.locale == StoresFile.defaultLocale)
+        #expect(errors == ["stores.csv:3: latitude: '91' is outside -90.0...90.0"])
+    }
+}

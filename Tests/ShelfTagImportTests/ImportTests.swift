@@ -1,0 +1,214 @@
+import Foundation
+import GRDB
+import Testing
+@testable import ShelfTagDomain
+@testable import ShelfTagFeeds
+@testable import ShelfTagImport
+@testable import ShelfTagStorage
+
+let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples")
+
+func sample(_ name: String) -> String { samples.appendingPathComponent(name).path }
+func time(_ text: String) throws -> Date { try Timestamp.parse(text).date }
+
+/// A new database file in its own temporary folder.
+func newDatabasePath() throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent("shelftag.sqlite").path
+}
+
+/// Every row of every table, in a stable order: equal dumps mean an unchanged database.
+func dump(_ path: String) throws -> String {
+    let queue = try DatabaseQueue(path: path)
+    return try queue.read { db in
+        try ["store", "product", "store_offer", "review", "price_history"].map { table in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map(\.description).joined(separator: "\n")
+        }.joined(separator: "\n---\n")
+    }
+}
+
+/// Runs an import and collects what it rejects.
+func runImport(_ paths: [String], into reference: any ProductReference, asOf: String, skipInvalid: Bool = false) throws -> (ImportReport, [String]) {
+    var rejected: [String] = []
+    let report = try Importer(reference: reference).run(
+        paths: paths, options: ImportOptions(asOf: try time(asOf), skipInvalid: skipInvalid), rejected: { rejected.append($0.description) })
+    return (report, rejected)
+}
+
+/// The sample history, then the current feeds as of 2026-11-20, as `make demo` loads them.
+func loadSamples(into reference: any ProductReference) throws {
+    let steps: [([String], String)] = [
+        (["stores.csv", "history/products-2026-10-01.tsv", "history/local_inventory-2026-10-01.tsv"], "2026-10-01T06:00Z"),
+        (["history/products-2026-10-25.tsv", "history/local_inventory-2026-10-25.tsv"], "2026-10-25T06:00Z"),
+        (["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"], "2026-11-20T06:00Z"),
+    ]
+    for (files, asOf) in steps {
+        let (report, rejected) = try runImport(files.map(sample), into: reference, asOf: asOf)
+        #expect(rejected.isEmpty)
+        #expect(report.committed)
+    }
+}
+
+func readTSV(_ name: String) throws -> [[String: String]] {
+    let lines = try String(contentsOfFile: sample(name), encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+}
+
+@Suite("Import into a real SQLite file")
+struct ImportTests {
+    let path: String
+    let reference: SQLiteProductReference
+
+    init() throws {
+        path = try newDatabasePath()
+        reference = try SQLiteProductReference(path: path)
+    }
+
+    @Test func loadsTheSamples() throws {
+        try loadSamples(into: reference)
+        #expect(try reference.stores().map(\.code) == ["BDX03", "LIL04", "LYO02", "PAR01"])
+        let summaries = try reference.summaries(at: time("2026-11-23T12:00Z"))
+        #expect(summaries.count == 212)
+        #expect(summaries.filter { $0.rating != nil }.count >= 150)
+        #expect(summaries.contains { $0.unitsOnHand == 0 } || summaries.contains { $0.storeCount < 4 })
+    }
+
+    @Test("re-importing the same files changes nothing")
+    func reimportIsANoOp() throws {
+        try loadSamples(into: reference)
+        let before = try dump(path)
+        let (report, _) = try runImport(["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"].map(sample), into: reference, asOf: "2026-11-21T06:00Z")
+        #expect(report.committed)
+        #expect(try dump(path) == before)
+    }
+
+    @Test("a changed price is recorded with the import's time")
+    func priceChangeIsDated() throws {
+        try loadSamples(into: reference)
+        let feed = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8)
+        let header = feed.split(separator: "\n")[0]
+        var cells = feed.split(separator: "\n")[1].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        cells[6] = "99.99 EUR"
+        let changed = FileManager.default.temporaryDirectory.appendingPathComponent("changed-\(UUID().uuidString).tsv").path
+        try (String(header) + "\n" + cells.joined(separator: "\t") + "\n").write(toFile: changed, atomically: true, encoding: .utf8)
+        let gtin = try GTIN(cells[9])
+        let historyBefore = try #require(try reference.details(of: gtin)).webHistory.changes.count
+        let (report, _) = try runImport([changed], into: reference, asOf: "2026-11-22T09:30Z")
+        #expect(report.committed)
+        let details = try #require(try reference.details(of: gtin))
+        #expect(details.webOffer.pricing.price.minorUnits == 9999)
+        #expect(details.webHistory.changes.last?.recordedAt == (try time("2026-11-22T09:30Z")))
+        #expect(details.webHistory.changes.count == historyBefore + 1)
+    }
+
+    @Test("the Omnibus prior price of every sample promotion comes out of the history")
+    func samplePromotionsHavePriorPrices() throws {
+        try loadSamples(into: reference)
+        let now = try time("2026-11-23T12:00Z")
+        let promotions = try readTSV("promotions.tsv")
+        #expect(promotions.count >= 20)
+        for promotion in promotions {
+            let details = try #require(try reference.details(of: GTIN(promotion["gtin"]!)))
+            #expect(details.webOffer.pricing.effectivePrice(at: now).feedValue == promotion["sale_price"])
+            #expect(details.webHistory.omnibusPriorPrice(at: now)?.feedValue == promotion["prior_price"], "\(promotion["id"]!)")
+            for listing in details.stores where listing.offer.pricing != nil {
+                let (pricing, history) = details.shelfPricing(at: listing)
+                #expect(pricing.isOnSale(at: now))
+                #expect(history.omnibusPriorPrice(at: now)?.feedValue == promotion["prior_price"], "\(promotion["id"]!) at \(listing.store.code)")
+            }
+        }
+    }
+
+    @Test("exactly the planted store prices differ from the web price")
+    func plantedMismatches() throws {
+        try loadSamples(into: reference)
+        let now = try time("2026-11-23T12:00Z")
+        var found: Set<String> = []
+        for summary in try reference.summaries(at: now) {
+            let details = try #require(try reference.details(of: summary.gtin))
+            for listing in details.stores where details.shelfPricing(at: listing).pricing.effectivePrice(at: now) != details.webOffer.pricing.effectivePrice(at: now) {
+                found.insert("\(listing.store.code) \(summary.gtin.digits)")
+            }
+        }
+        let planted = Set(try readTSV("planted.tsv").map { "\($0["store_code"]!) \(try GTIN($0["gtin"]!).digits)" })
+        #expect(planted.count == 4)
+        #expect(found == planted)
+    }
+
+    @Test("files given together are applied stores, products, inventory, reviews")
+    func dependencyOrder() throws {
+        let (report, rejected) = try runImport(["product_reviews.xml", "local_inventory.tsv", "products.xml", "stores.csv"].map(sample), into: reference, asOf: "2026-11-20T06:00Z")
+        #expect(rejected.isEmpty)
+        #expect(report.files.map(\.kind) == [.stores, .products, .inventory, .reviews])
+    }
+
+    /// Each broken sample, with the located message it must get (`nil` line: the whole file is unusable).
+    static let badFiles: [(file: String, message: String)] = [
+        ("products-bad-check-digit.tsv", ":4: gtin: bad check digit"),
+        ("products-unknown-currency.tsv", ":3: price: unknown ISO 4217 currency 'EUX'"),
+        ("products-negative-price.tsv", ":2: price: '-3.49 EUR' is negative"),
+        ("products-malformed-price.tsv", ":4: price: '3,49 EUR' is not a price"),
+        ("products-malformed-date.tsv", ":3: sale_price_effective_date: '2026-13-01T08:00+0100' is not an ISO 8601"),
+        ("products-invalid-utf8.tsv", ":3: title: invalid UTF-8"),
+        ("products-wrong-column-count.tsv", ":3: row: wrong column count: expected 15, found 13"),
+        ("inventory-unknown-store.tsv", ":3: store_code: unknown store 'NTE09'"),
+        ("inventory-unknown-product.tsv", ":4: id: no product with id or GTIN 'FR-XXX-9999'"),
+        ("inventory-negative-quantity.tsv", ":3: quantity: '-4' must not be negative"),
+        ("stores-bad-timezone.csv", ":2: timezone: 'Europe/Lutece' is not an IANA time zone"),
+        ("reviews-bad-rating.xml", ":22: ratings/overall: '7' is outside 1.0...5.0"),
+    ]
+
+    @Test("every broken sample is rejected with its located message and the database is unchanged", arguments: badFiles)
+    func badFileRejected(file: String, message: String) throws {
+        try loadSamples(into: reference)
+        let before = try dump(path)
+        let path = sample("bad/" + file)
+        let (report, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
+        #expect(!report.committed)
+        #expect(rejected == [path + message] || (rejected.count == 1 && rejected[0].hasPrefix(path + message)), "\(rejected)")
+        #expect(try dump(self.path) == before)
+    }
+
+    @Test("an unreadable or unknown file stops the import before anything changes", arguments: ["unknown-kind.txt", "reviews-malformed.xml"])
+    func unusableFile(file: String) throws {
+        try loadSamples(into: reference)
+        let before = try dump(path)
+        #expect(throws: FeedError.self) { try runImport([sample("stores.csv"), sample("bad/" + file)], into: reference, asOf: "2026-11-22T06:00Z") }
+        #expect(try dump(path) == before)
+    }
+
+    @Test("--skip-invalid loads the good rows and still reports the bad one")
+    func skipInvalid() throws {
+        try loadSamples(into: reference)
+        let (report, rejected) = try runImport([sample("bad/products-bad-check-digit.tsv")], into: reference, asOf: "2026-11-22T06:00Z", skipInvalid: true)
+        #expect(report.committed)
+        #expect(report.loaded == 2)
+        #expect(rejected.count == 1)
+    }
+
+    @Test("one feed id cannot move to another GTIN")
+    func itemIDConflict() throws {
+        let feed = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8).split(separator: "\n")
+        var second = feed[2].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        second[0] = String(feed[1].split(separator: "\t")[0])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("conflict-\(UUID().uuidString).tsv").path
+        try ([String(feed[0]), String(feed[1]), second.joined(separator: "\t")].joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let (report, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
+        #expect(!report.committed)
+        #expect(rejected.count == 1 && rejected[0].contains(":3: id: id '") && rejected[0].contains("already belongs to GTIN"))
+    }
+
+    @Test("a reviews feed is a full feed: reviews it no longer lists are deleted")
+    func reviewsAreAFullFeed() throws {
+        try loadSamples(into: reference)
+        let (report, _) = try runImport([sample("bad/reviews-bad-rating.xml").replacingOccurrences(of: "bad/reviews-bad-rating.xml", with: "product_reviews.xml")], into: reference, asOf: "2026-11-22T06:00Z")
+        #expect(report.reviewsDeleted == 0)
+        let subset = try String(contentsOfFile: sample("bad/reviews-malformed.xml"), encoding: .utf8).replacingOccurrences(of: "</titel>", with: "</title>")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reviews-\(UUID().uuidString).xml").path
+        try subset.write(toFile: path, atomically: true, encoding: .utf8)
+        let (second, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
+        #expect(rejected.isEmpty)
+        #expect(second.reviewsDeleted == 399 - 2)
+    }
+}

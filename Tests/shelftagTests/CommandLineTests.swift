@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Runs the built `shelftag` binary as a user would.
+struct CommandLine {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary: URL = {
+        // The test bundle sits beside the executables it was built with.
+        let besideTests = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("shelftag")
+        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
+        return repository.appendingPathComponent(".build/debug/shelftag")
+    }()
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let errors: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
+    }
+
+    static func temporaryDatabase() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("cli.sqlite").path
+    }
+}
+
+@Suite("shelftag command line")
+struct CommandLineTests {
+    @Test func helpNamesEveryCommandAndOption() throws {
+        let root = try CommandLine.run(["--help"])
+        #expect(root.status == 0)
+        #expect(root.output.contains("import") && root.output.contains("products"))
+        let importHelp = try CommandLine.run(["import", "--help"])
+        for option in ["--db <path>", "--kind <kind>", "--as-of <time>", "--skip-invalid", "<file> ..."] {
+            #expect(importHelp.output.contains(option), "import --help lacks \(option)")
+        }
+        #expect(try CommandLine.run(["products", "show", "--help"]).output.contains("<gtin>"))
+    }
+
+    @Test("exit status: 0 loaded, 1 rows rejected, 2 unusable arguments or file")
+    func exitStatuses() throws {
+        let db = try CommandLine.temporaryDatabase()
+        let loaded = try CommandLine.run(["import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"])
+        #expect(loaded.status == 0, "\(loaded.errors)")
+        #expect(loaded.output.contains("Samples/products.xml: products: 212 loaded, 0 rejected"))
+
+        let rejected = try CommandLine.run(["import", "--db", db, "Samples/bad/products-negative-price.tsv"])
+        #expect(rejected.status == 1)
+        #expect(rejected.errors.contains("Samples/bad/products-negative-price.tsv:2: price: '-3.49 EUR' is negative"))
+        #expect(rejected.output.contains("nothing was imported"))
+
+        #expect(try CommandLine.run(["import", "--db", db, "Samples/bad/unknown-kind.txt"]).status == 2)
+        #expect(try CommandLine.run(["import", "--db", db, "no-such-file.tsv"]).status == 2)
+        let badTime = try CommandLine.run(["import", "--db", db, "--as-of", "yesterday", "Samples/stores.csv"])
+        #expect(badTime.status == 2)
+        #expect(badTime.errors.contains("--as-of"))
+        #expect(try CommandLine.run(["import", "--db", db, "--kind", "prices", "Samples/stores.csv"]).status == 2)
+    }
+
+    @Test("products show takes any GTIN form and SHELFTAG_DB names the database")
+    func productsShow() throws {
+        let db = try CommandLine.temporaryDatabase()
+        let environment = ["SHELFTAG_DB": db]
+        #expect(try CommandLine.run(["import", "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"], environment: environment).status == 0)
+        let list = try CommandLine.run(["products", "list"], environment: environment)
+        #expect(list.output.split(separator: "\n").count == 212)
+        let gtin14 = String(list.output.prefix(14))
+        let short = try CommandLine.run(["products", "show", String(gtin14.drop { $0 == "0" })], environment: environment)
+        let long = try CommandLine.run(["products", "show", gtin14], environment: environment)
+        #expect(short.status == 0)
+        #expect(short.output == long.output)
+        #expect(short.output.contains("PAR01:"))
+        #expect(try CommandLine.run(["products", "show", "3760148290012"], environment: environment).status == 2)  // bad check digit
+        #expect(try CommandLine.run(["products", "show", "96385074"], environment: environment).status == 1)  // valid, unknown
+    }
+}
