@@ -132,8 +132,9 @@ for template, brands, category, (low, high), variants in ELECTRONICS:
 
 # Pad to more than 200 with more grocery sizes of the same lines.
 extra = 0
+originals = [p for p in products if p["kind"] == "grocery"]
 while len(products) < 212:
-    src = rng.choice([p for p in products if p["kind"] == "grocery"])
+    src = rng.choice(originals)
     extra += 1
     p = dict(src)
     p["title"] = src["title"] + f" — format éco n°{extra}"

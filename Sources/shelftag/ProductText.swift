@@ -9,7 +9,9 @@ struct ProductText {
     var lines: [String] {
         let product = details.product
         var lines = ["\(product.title)", "  GTIN \(product.gtin.digits) · id \(product.itemID)" + (product.brand.isEmpty ? "" : " · \(product.brand)")]
-        lines.append("  web: " + priceLine(pricing: details.webOffer.pricing, history: details.webHistory, locale: "en-US")
+        // The feed carries no locale; the stores' one is the shop's.
+        let webLocale = details.stores.first?.store.locale ?? "en-US"
+        lines.append("  web: " + priceLine(pricing: details.webOffer.pricing, history: details.webHistory, locale: webLocale)
             + " · \(details.webOffer.availability.rawValue) · \(details.webOffer.link)")
         for listing in details.stores {
             let (pricing, history) = details.shelfPricing(at: listing)
