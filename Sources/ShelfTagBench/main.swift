@@ -15,7 +15,9 @@ struct BenchOptions {
             case "--shelftag": shelftag = iterator.next() ?? shelftag
             case "--work": work = iterator.next() ?? work
             case "--rows": rows = iterator.next().flatMap(Int.init) ?? rows
-            default: print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N)"); exit(2)
+            default:
+                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N)")
+                exit(2)
             }
         }
     }
@@ -36,7 +38,7 @@ func run(_ executable: String, _ arguments: [String], stdin: String? = nil) thro
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     if let stdin { posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0) }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0
     let start = DispatchTime.now()
     let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
@@ -62,7 +64,8 @@ func writeProductFeed(rows: Int, to path: String) throws {
     guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     defer { try? handle.close() }
-    var chunk = "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tcondition\tproduct_type\tunit_pricing_measure\tunit_pricing_base_measure\n"
+    var chunk =
+        "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tcondition\tproduct_type\tunit_pricing_measure\tunit_pricing_base_measure\n"
     for index in 0..<rows {
         let body = (0..<12).map { position in UInt8(("376" + String(format: "%09d", index)).utf8.map { $0 - 48 }[position]) }
         let check = GTIN.checkDigit(forBody: body)
@@ -72,7 +75,8 @@ func writeProductFeed(rows: Int, to path: String) throws {
         let onSale = index % 10 == 0
         let sale = onSale ? "\((cents * 8 / 10) / 100).\(String(format: "%02d", (cents * 8 / 10) % 100)) EUR" : ""
         let window = onSale ? "2026-11-16T08:00+0100/2026-12-14T20:00+0100" : ""
-        chunk += "BENCH-\(index)\tConfiture extra fraises n°\(index) 370 g\tConfiture extra de fraises, 55 g de fruits pour 100 g.\thttps://shop.example.com/p/\(index)\thttps://img.example.com/p/\(index).jpg\tin_stock\t\(price)\t\(sale)\t\(window)\t\(gtin)\tLes Vergers d'Aurore\tnew\tÉpicerie sucrée > Confitures\t370g\t1kg\n"
+        chunk +=
+            "BENCH-\(index)\tConfiture extra fraises n°\(index) 370 g\tConfiture extra de fraises, 55 g de fruits pour 100 g.\thttps://shop.example.com/p/\(index)\thttps://img.example.com/p/\(index).jpg\tin_stock\t\(price)\t\(sale)\t\(window)\t\(gtin)\tLes Vergers d'Aurore\tnew\tÉpicerie sucrée > Confitures\t370g\t1kg\n"
         if chunk.utf8.count > 1 << 20 {
             handle.write(Data(chunk.utf8))
             chunk = ""
@@ -98,15 +102,21 @@ if let sqlite = which("sqlite3") {
     let script = "\(options.work)/baseline.sql"
     try ".mode tabs\n.import \(feed) raw\n".write(toFile: script, atomically: true, encoding: .utf8)
     let baseline = try run(sqlite, [baselineDB], stdin: script)
-    print("baseline  sqlite3 .import (no parsing, no index)  \(rowsPerSecond(baseline))  \(String(format: "%6.2f s  %6.1f MB peak", baseline.seconds, baseline.peakMegabytes))")
+    print(
+        "baseline  sqlite3 .import (no parsing, no index)  \(rowsPerSecond(baseline))  \(String(format: "%6.2f s  %6.1f MB peak", baseline.seconds, baseline.peakMegabytes))"
+    )
 }
 for attempt in 1...2 {
     let database = "\(options.work)/shelftag.sqlite"
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
     let measured = try run(options.shelftag, ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", feed])
-    print("shelftag  import (run \(attempt))                        \(rowsPerSecond(measured))  \(String(format: "%6.2f s  %6.1f MB peak", measured.seconds, measured.peakMegabytes))  exit \(measured.status)")
+    print(
+        "shelftag  import (run \(attempt))                        \(rowsPerSecond(measured))  \(String(format: "%6.2f s  %6.1f MB peak", measured.seconds, measured.peakMegabytes))  exit \(measured.status)"
+    )
 }
 let database = "\(options.work)/shelftag.sqlite"
 let again = try run(options.shelftag, ["import", "--db", database, "--as-of", "2026-11-21T06:00Z", feed])
-print("shelftag  re-import, nothing changed                 \(rowsPerSecond(again))  \(String(format: "%6.2f s  %6.1f MB peak", again.seconds, again.peakMegabytes))  exit \(again.status)")
+print(
+    "shelftag  re-import, nothing changed                 \(rowsPerSecond(again))  \(String(format: "%6.2f s  %6.1f MB peak", again.seconds, again.peakMegabytes))  exit \(again.status)"
+)
 print("target    ≥ 150000 rows/s, < 300 MB peak")

@@ -28,7 +28,8 @@ public struct Store: Hashable, Sendable {
         let radians = Double.pi / 180
         let dLat = (other.latitude - latitude) * radians
         let dLon = (other.longitude - longitude) * radians
-        let a = sin(dLat / 2) * sin(dLat / 2)
+        let a =
+            sin(dLat / 2) * sin(dLat / 2)
             + cos(latitude * radians) * cos(other.latitude * radians) * sin(dLon / 2) * sin(dLon / 2)
         return 6371.0088 * 2 * atan2(a.squareRoot(), (1 - a).squareRoot())
     }
@@ -47,7 +48,10 @@ public struct Product: Hashable, Sendable {
     /// The pack size and the quantity the unit price is quoted per (`750g` per `1kg`).
     public let unitPricing: UnitPricing?
 
-    public init(gtin: GTIN, itemID: String, title: String, description: String = "", brand: String = "", imageLink: String = "", productType: String = "", unitPricing: UnitPricing? = nil) {
+    public init(
+        gtin: GTIN, itemID: String, title: String, description: String = "", brand: String = "", imageLink: String = "", productType: String = "",
+        unitPricing: UnitPricing? = nil
+    ) {
         self.gtin = gtin
         self.itemID = itemID
         self.title = title
@@ -149,7 +153,9 @@ public struct StoreOffer: Hashable, Sendable {
     /// Units on hand.
     public let stock: Stock
 
-    public init(storeCode: String, gtin: GTIN, pricing: Pricing?, availability: StoreAvailability, pickupMethod: PickupMethod?, pickupSLA: PickupSLA?, stock: Stock) {
+    public init(
+        storeCode: String, gtin: GTIN, pricing: Pricing?, availability: StoreAvailability, pickupMethod: PickupMethod?, pickupSLA: PickupSLA?, stock: Stock
+    ) {
         self.storeCode = storeCode
         self.gtin = gtin
         self.pricing = pricing

@@ -72,7 +72,9 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
 public enum MeasureUnit: String, Sendable, CaseIterable {
     case mg, g, kg, oz, lb
     case ml, cl, l, cbm, floz, pt, qt, gal
-    case cm, m, inch = "in", ft, yd
+    case cm, m
+    case inch = "in"
+    case ft, yd
     case sqm, sqft
     case ct, sheet, item
 

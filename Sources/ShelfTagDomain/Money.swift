@@ -108,7 +108,9 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     public var description: String { feedValue }
 
     /// The exact decimal value.
-    public var decimalValue: Decimal { Decimal(sign: minorUnits < 0 ? .minus : .plus, exponent: -currency.minorUnitDigits, significand: Decimal(minorUnits.magnitude)) }
+    public var decimalValue: Decimal {
+        Decimal(sign: minorUnits < 0 ? .minus : .plus, exponent: -currency.minorUnitDigits, significand: Decimal(minorUnits.magnitude))
+    }
 
     /// Formats for a locale: fr-FR gives `3,49 €` (no-break space), en-US `$3.49`.
     public func formatted(locale: String) -> String {

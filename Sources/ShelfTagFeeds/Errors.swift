@@ -132,7 +132,8 @@ struct FieldParser {
         do { return try Measure(feedValue: value) } catch { throw fail(field, .measure(error)) }
     }
 
-    func choice<Choice: RawRepresentable & CaseIterable>(_ field: String, _ value: String, as _: Choice.Type) throws(RowError) -> Choice where Choice.RawValue == String {
+    func choice<Choice: RawRepresentable & CaseIterable>(_ field: String, _ value: String, as _: Choice.Type) throws(RowError) -> Choice
+    where Choice.RawValue == String {
         if let exact = Choice(rawValue: value) { return exact }
         // Merchant Center writes list values in lower case with spaces or underscores; fold both.
         let folded = Self.fold(value)
@@ -148,7 +149,9 @@ struct FieldParser {
 
     func pricing(priceField: String, price: Money, saleField: String, sale: String?, windowField: String, window: String?) throws(RowError) -> Pricing {
         let salePrice = try sale.flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> Money in try money(saleField, text) }
-        let saleWindow = try window.flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> SaleWindow in try self.saleWindow(windowField, text) }
+        let saleWindow = try window.flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> SaleWindow in
+            try self.saleWindow(windowField, text)
+        }
         do {
             return try Pricing(price: price, salePrice: salePrice, saleWindow: saleWindow)
         } catch {

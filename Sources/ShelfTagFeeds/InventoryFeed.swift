@@ -14,7 +14,9 @@ public struct InventoryFeedRow: Sendable {
 
     /// The store offer, once joined to its product.
     public func offer(of gtin: GTIN) -> StoreOffer {
-        StoreOffer(storeCode: storeCode, gtin: gtin, pricing: pricing, availability: availability, pickupMethod: pickupMethod, pickupSLA: pickupSLA, stock: Stock(onHand: quantity))
+        StoreOffer(
+            storeCode: storeCode, gtin: gtin, pricing: pricing, availability: availability, pickupMethod: pickupMethod, pickupSLA: pickupSLA,
+            stock: Stock(onHand: quantity))
     }
 }
 
@@ -24,10 +26,16 @@ public enum InventoryFeed {
     private static let required: Set<String> = ["store_code", "id", "quantity"]
 
     /// - Throws: `FeedError` when the file cannot be read; rethrows what the callbacks throw.
-    public static func read(path: String, displayName: String, row: @escaping (InventoryFeedRow, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void) throws {
-        try TabSeparatedReader(path: path, displayName: displayName).read(columns: columns, required: required, row: { values, line in
-            do { try row(try parse(values, location: SourceLocation(file: displayName, line: line)), line) } catch let error as RowError { try rejected(error) }
-        }, rejected: rejected)
+    public static func read(
+        path: String, displayName: String, row: @escaping (InventoryFeedRow, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void
+    ) throws {
+        try TabSeparatedReader(path: path, displayName: displayName).read(
+            columns: columns, required: required,
+            row: { values, line in
+                do { try row(try parse(values, location: SourceLocation(file: displayName, line: line)), line) } catch let error as RowError {
+                    try rejected(error)
+                }
+            }, rejected: rejected)
     }
 
     static func parse(_ values: [String?], location: SourceLocation) throws(RowError) -> InventoryFeedRow {
@@ -39,19 +47,24 @@ public enum InventoryFeed {
         guard quantity >= 0 else { throw fields.fail("quantity", .negative(quantityText)) }
         var pricing: Pricing?
         if let priceText = values[3], !priceText.isEmpty {
-            pricing = try fields.pricing(priceField: "price", price: fields.money("price", priceText), saleField: "sale_price", sale: values[4], windowField: "sale_price_effective_date", window: values[5])
+            pricing = try fields.pricing(
+                priceField: "price", price: fields.money("price", priceText), saleField: "sale_price", sale: values[4],
+                windowField: "sale_price_effective_date", window: values[5])
         } else if let sale = values[4], !sale.isEmpty {
             throw fields.fail("price", .missing)
         }
-        let availability = try values[6].flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> StoreAvailability in
-            try fields.choice("availability", text, as: StoreAvailability.self)
-        } ?? StoreAvailability(quantity: quantity)
+        let availability =
+            try values[6].flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> StoreAvailability in
+                try fields.choice("availability", text, as: StoreAvailability.self)
+            } ?? StoreAvailability(quantity: quantity)
         let pickupMethod = try values[7].flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> PickupMethod in
             try fields.choice("pickup_method", text, as: PickupMethod.self)
         }
         let pickupSLA = try values[8].flatMap { $0.isEmpty ? nil : $0 }.map { (text: String) throws(RowError) -> PickupSLA in
             try fields.choice("pickup_sla", text, as: PickupSLA.self)
         }
-        return InventoryFeedRow(storeCode: storeCode, itemID: itemID, pricing: pricing, quantity: quantity, availability: availability, pickupMethod: pickupMethod, pickupSLA: pickupSLA)
+        return InventoryFeedRow(
+            storeCode: storeCode, itemID: itemID, pricing: pricing, quantity: quantity, availability: availability, pickupMethod: pickupMethod,
+            pickupSLA: pickupSLA)
     }
 }

@@ -17,7 +17,9 @@ public enum ProductFeed {
 
     /// Streams the feed at `path`, calling `row` for each valid item and `rejected` for each bad one.
     /// - Throws: `FeedError` when the file cannot be read; rethrows what the callbacks throw.
-    public static func read(path: String, displayName: String, row: @escaping (ProductFeedRow, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void) throws {
+    public static func read(
+        path: String, displayName: String, row: @escaping (ProductFeedRow, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void
+    ) throws {
         let convert = { (values: [String?], line: Int) throws in
             do { try row(try parse(values, location: SourceLocation(file: displayName, line: line)), line) } catch let error as RowError { try rejected(error) }
         }
@@ -42,7 +44,8 @@ public enum ProductFeed {
         let link = try fields.required("link", values[3])
         let availability = try fields.choice("availability", fields.required("availability", values[5]), as: WebAvailability.self)
         let price = try fields.money("price", fields.required("price", values[6]))
-        let pricing = try fields.pricing(priceField: "price", price: price, saleField: "sale_price", sale: values[7], windowField: "sale_price_effective_date", window: values[8])
+        let pricing = try fields.pricing(
+            priceField: "price", price: price, saleField: "sale_price", sale: values[7], windowField: "sale_price_effective_date", window: values[8])
         // A repeated gtin comes comma-separated; the first one keys the product.
         let gtinText = try fields.required("gtin", values[9])
         let gtin = try fields.gtin("gtin", String(gtinText.split(separator: ",").first ?? ""))
@@ -51,7 +54,8 @@ public enum ProductFeed {
             let measure = try fields.measure("unit_pricing_measure", measureText)
             let baseText = values[13].flatMap { $0.isEmpty ? nil : $0 }
             // Without a base, Merchant Center quotes per 1 of the measure's reference unit family.
-            let base = try baseText.map { (text: String) throws(RowError) -> Measure in try fields.measure("unit_pricing_base_measure", text) }
+            let base =
+                try baseText.map { (text: String) throws(RowError) -> Measure in try fields.measure("unit_pricing_base_measure", text) }
                 ?? Measure(value: 1, unit: defaultBaseUnit(for: measure.unit))
             do { unitPricing = try UnitPricing(measure: measure, base: base) } catch { throw fields.fail("unit_pricing_base_measure", .measure(error)) }
         }

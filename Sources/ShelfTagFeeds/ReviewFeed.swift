@@ -24,7 +24,9 @@ public struct ReviewFeedRow: Sendable {
 /// Reads the Google product reviews feed (XML schema 2.4), one `<review>` at a time.
 public enum ReviewFeed {
     /// - Throws: `FeedError` when the file cannot be read or is not well-formed XML; rethrows what the callbacks throw.
-    public static func read(path: String, displayName: String, row: @escaping (ReviewFeedRow, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void) throws {
+    public static func read(
+        path: String, displayName: String, row: @escaping (ReviewFeedRow, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void
+    ) throws {
         try XMLRecordReader(path: path, displayName: displayName, recordName: "review").read { node, line in
             do {
                 try row(try parse(node, location: SourceLocation(file: displayName, line: line)), line)

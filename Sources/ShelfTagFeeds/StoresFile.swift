@@ -7,11 +7,14 @@ public enum StoresFile {
     public static let defaultLocale = "en-US"
 
     /// - Throws: `FeedError` when the file cannot be read; rethrows what the callbacks throw.
-    public static func read(path: String, displayName: String, row: @escaping (Store, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void) throws {
+    public static func read(path: String, displayName: String, row: @escaping (Store, Int) throws -> Void, rejected: @escaping (RowError) throws -> Void) throws
+    {
         try CommaSeparatedReader(path: path, displayName: displayName).read(
             required: ["code", "name", "address", "latitude", "longitude", "timezone"],
             row: { values, line in
-                do { try row(try parse(values, location: SourceLocation(file: displayName, line: line)), line) } catch let error as RowError { try rejected(error) }
+                do { try row(try parse(values, location: SourceLocation(file: displayName, line: line)), line) } catch let error as RowError {
+                    try rejected(error)
+                }
             }, rejected: rejected)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// Streams an XML file through a SAX parser, turning a delegate's captured error back into a throw.
@@ -85,7 +86,8 @@ struct RSSItemReader {
             self.item = item
         }
 
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:])
+        {
             if depthInItem < 0 {
                 if Self.localName(elementName) == "item" {
                     depthInItem = 0
@@ -106,8 +108,8 @@ struct RSSItemReader {
             errorLine = errorLine ?? parser.lineNumber
         }
 
-        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-            if depthInItem == 1 { text += String(decoding: CDATABlock, as: UTF8.self) }
+        func parser(_ parser: XMLParser, foundCDATA cdataBlock: Data) {
+            if depthInItem == 1 { text += String(decoding: cdataBlock, as: UTF8.self) }
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
@@ -179,7 +181,8 @@ struct XMLRecordReader {
             self.record = record
         }
 
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:])
+        {
             let name = Self.localName(elementName)
             if stack.isEmpty {
                 guard name == recordName else { return }
@@ -198,8 +201,8 @@ struct XMLRecordReader {
             errorLine = errorLine ?? parser.lineNumber
         }
 
-        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-            stack.last?.text += String(decoding: CDATABlock, as: UTF8.self)
+        func parser(_ parser: XMLParser, foundCDATA cdataBlock: Data) {
+            stack.last?.text += String(decoding: cdataBlock, as: UTF8.self)
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {

@@ -50,7 +50,9 @@ public struct Importer {
     /// - Parameter progress: called every 10,000 rows with the rows read so far.
     /// - Throws: `FeedError` for a file that cannot be read or whose kind is unknown (nothing is changed);
     ///   a storage error.
-    public func run(paths: [String], options: ImportOptions, rejected: @escaping (RowError) -> Void, progress: @escaping (Int) -> Void = { _ in }) throws -> ImportReport {
+    public func run(paths: [String], options: ImportOptions, rejected: @escaping (RowError) -> Void, progress: @escaping (Int) -> Void = { _ in }) throws
+        -> ImportReport
+    {
         // Every file's kind is known before the database is touched.
         var files: [ImportReport.File] = []
         for path in paths {
@@ -74,8 +76,17 @@ public struct Importer {
                         rowsRead += 1
                         if rowsRead % 10_000 == 0 { progress(rowsRead) }
                     }
-                    try load(file, into: writer, asOf: options.asOf, loaded: { loaded += 1; tick() }, rejected: { reject($0); tick() },
-                             reviewsDeleted: { report.reviewsDeleted = $0 }, skipInvalid: options.skipInvalid)
+                    try load(
+                        file, into: writer, asOf: options.asOf,
+                        loaded: {
+                            loaded += 1
+                            tick()
+                        },
+                        rejected: {
+                            reject($0)
+                            tick()
+                        },
+                        reviewsDeleted: { report.reviewsDeleted = $0 }, skipInvalid: options.skipInvalid)
                     report.files[index].loaded = loaded
                     report.files[index].rejected = rejectedCount
                 }
@@ -91,49 +102,65 @@ public struct Importer {
     /// Thrown inside the transaction to undo it after every row was checked.
     private struct RollBack: Error {}
 
-    private func load(_ file: ImportReport.File, into writer: any CatalogWriter, asOf: Date, loaded: @escaping () -> Void, rejected: @escaping (RowError) -> Void, reviewsDeleted: @escaping (Int) -> Void, skipInvalid: Bool) throws {
+    private func load(
+        _ file: ImportReport.File, into writer: any CatalogWriter, asOf: Date, loaded: @escaping () -> Void, rejected: @escaping (RowError) -> Void,
+        reviewsDeleted: @escaping (Int) -> Void, skipInvalid: Bool
+    ) throws {
         let name = file.path
         switch file.kind {
         case .stores:
-            try StoresFile.read(path: file.path, displayName: name, row: { store, _ in
-                try writer.save(store)
-                loaded()
-            }, rejected: rejected)
-        case .products:
-            try ProductFeed.read(path: file.path, displayName: name, row: { row, line in
-                do {
-                    try writer.save(row.product, webOffer: row.webOffer, recordedAt: asOf)
+            try StoresFile.read(
+                path: file.path, displayName: name,
+                row: { store, _ in
+                    try writer.save(store)
                     loaded()
-                } catch let conflict as ItemIDConflict {
-                    rejected(RowError(location: SourceLocation(file: name, line: line), field: "id", problem: .conflict(conflict.description)))
-                }
-            }, rejected: rejected)
+                }, rejected: rejected)
+        case .products:
+            try ProductFeed.read(
+                path: file.path, displayName: name,
+                row: { row, line in
+                    do {
+                        try writer.save(row.product, webOffer: row.webOffer, recordedAt: asOf)
+                        loaded()
+                    } catch let conflict as ItemIDConflict {
+                        rejected(RowError(location: SourceLocation(file: name, line: line), field: "id", problem: .conflict(conflict.description)))
+                    }
+                }, rejected: rejected)
         case .inventory:
             let stores = try writer.storeCodes()
-            try InventoryFeed.read(path: file.path, displayName: name, row: { row, line in
-                let location = SourceLocation(file: name, line: line)
-                guard stores.contains(row.storeCode) else {
-                    return rejected(RowError(location: location, field: "store_code", problem: .unknownStore(row.storeCode)))
-                }
-                guard let gtin = try writer.gtin(forItemID: row.itemID) else {
-                    return rejected(RowError(location: location, field: "id", problem: .unknownProduct(row.itemID)))
-                }
-                try writer.save(row.offer(of: gtin), recordedAt: asOf)
-                loaded()
-            }, rejected: rejected)
+            try InventoryFeed.read(
+                path: file.path, displayName: name,
+                row: { row, line in
+                    let location = SourceLocation(file: name, line: line)
+                    guard stores.contains(row.storeCode) else {
+                        return rejected(RowError(location: location, field: "store_code", problem: .unknownStore(row.storeCode)))
+                    }
+                    guard let gtin = try writer.gtin(forItemID: row.itemID) else {
+                        return rejected(RowError(location: location, field: "id", problem: .unknownProduct(row.itemID)))
+                    }
+                    try writer.save(row.offer(of: gtin), recordedAt: asOf)
+                    loaded()
+                }, rejected: rejected)
         case .reviews:
             var kept: Set<String> = []
             var anyRejected = false
-            try ReviewFeed.read(path: file.path, displayName: name, row: { row, line in
-                guard let gtin = try matchProduct(row, writer: writer) else {
+            try ReviewFeed.read(
+                path: file.path, displayName: name,
+                row: { row, line in
+                    guard let gtin = try matchProduct(row, writer: writer) else {
+                        anyRejected = true
+                        let key = row.gtins.first?.digits ?? row.skus.first ?? ""
+                        return rejected(
+                            RowError(location: SourceLocation(file: name, line: line), field: "products/product/product_ids", problem: .unknownProduct(key)))
+                    }
+                    try writer.save(row.review(of: gtin))
+                    kept.insert(row.id)
+                    loaded()
+                },
+                rejected: {
                     anyRejected = true
-                    let key = row.gtins.first?.digits ?? row.skus.first ?? ""
-                    return rejected(RowError(location: SourceLocation(file: name, line: line), field: "products/product/product_ids", problem: .unknownProduct(key)))
-                }
-                try writer.save(row.review(of: gtin))
-                kept.insert(row.id)
-                loaded()
-            }, rejected: { anyRejected = true; rejected($0) })
+                    rejected($0)
+                })
             // A reviews feed is always full: what it no longer lists is deleted, unless rows were
             // rejected (a rejected row must not delete the review it was meant to update).
             if !anyRejected { reviewsDeleted(try writer.deleteReviews(notIn: kept)) }

@@ -47,13 +47,15 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ store: Store) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, latitude = excluded.latitude,
-            longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale
-            WHERE (name, address, latitude, longitude, time_zone, locale) IS NOT
-                (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale)
-            """).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, latitude = excluded.latitude,
+                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale
+                WHERE (name, address, latitude, longitude, time_zone, locale) IS NOT
+                    (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale)
+                """
+        ).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale])
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
@@ -110,13 +112,15 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ review: Review) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO review (id, gtin, rating, author, is_anonymous, published_at, title, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET gtin = excluded.gtin, rating = excluded.rating, author = excluded.author,
-            is_anonymous = excluded.is_anonymous, published_at = excluded.published_at, title = excluded.title, content = excluded.content
-            WHERE (gtin, rating, author, is_anonymous, published_at, title, content) IS NOT (excluded.gtin, excluded.rating,
-                excluded.author, excluded.is_anonymous, excluded.published_at, excluded.title, excluded.content)
-            """).execute(arguments: [
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO review (id, gtin, rating, author, is_anonymous, published_at, title, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET gtin = excluded.gtin, rating = excluded.rating, author = excluded.author,
+                is_anonymous = excluded.is_anonymous, published_at = excluded.published_at, title = excluded.title, content = excluded.content
+                WHERE (gtin, rating, author, is_anonymous, published_at, title, content) IS NOT (excluded.gtin, excluded.rating,
+                    excluded.author, excluded.is_anonymous, excluded.published_at, excluded.title, excluded.content)
+                """
+        ).execute(arguments: [
             review.id, review.gtin.digits, review.rating, review.author, review.isAnonymous,
             Int64(review.publishedAt.timeIntervalSince1970), review.title, review.content,
         ])
@@ -141,7 +145,8 @@ private struct Binder {
     func bind(_ index: Int32, _ value: String?) {
         guard var text = value else { return bindNull(index) }
         text.withUTF8 { bytes in
-            _ = sqlite3_bind_text(statement, index, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.transient)
+            _ = sqlite3_bind_text(
+                statement, index, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.transient)
         }
     }
 

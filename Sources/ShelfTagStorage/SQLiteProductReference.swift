@@ -30,14 +30,16 @@ public final class SQLiteProductReference: ProductReference {
 
     public func summaries(at time: Date) throws -> [ProductSummary] {
         try pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT p.gtin, p.title, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end,
-                    (SELECT count(*) FROM store_offer o WHERE o.gtin = p.gtin) AS store_count,
-                    (SELECT coalesce(sum(on_hand), 0) FROM store_offer o WHERE o.gtin = p.gtin) AS on_hand,
-                    (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating,
-                    (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS review_count
-                FROM product p ORDER BY p.gtin
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.gtin, p.title, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end,
+                        (SELECT count(*) FROM store_offer o WHERE o.gtin = p.gtin) AS store_count,
+                        (SELECT coalesce(sum(on_hand), 0) FROM store_offer o WHERE o.gtin = p.gtin) AS on_hand,
+                        (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating,
+                        (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS review_count
+                    FROM product p ORDER BY p.gtin
+                    """)
             return try rows.map { row in
                 let gtin = try Self.gtin(row["gtin"])
                 let pricing = try Self.pricing(row, table: "product", key: gtin.digits)!
@@ -63,12 +65,16 @@ public final class SQLiteProductReference: ProductReference {
         for change in try Row.fetchAll(db, sql: "SELECT * FROM price_history WHERE gtin = ? ORDER BY recorded_at, id", arguments: [gtin.digits]) {
             guard let pricing = try pricing(change, table: "price_history", key: gtin.digits) else { continue }
             let channel: String = change["store_code"] ?? ""
-            histories[channel, default: []].append(PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(change["recorded_at"] as Int64)), pricing: pricing))
+            histories[channel, default: []].append(
+                PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(change["recorded_at"] as Int64)), pricing: pricing))
         }
-        let listings = try Row.fetchAll(db, sql: """
-            SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.code
-            FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ? ORDER BY o.store_code
-            """, arguments: [gtin.digits]).map { offerRow in
+        let listings = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.code
+                FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ? ORDER BY o.store_code
+                """, arguments: [gtin.digits]
+        ).map { offerRow in
             let code: String = offerRow["store_code"]
             let offer = StoreOffer(
                 storeCode: code, gtin: gtin, pricing: try pricing(offerRow, table: "store_offer", key: code),

@@ -5,101 +5,102 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: stores, products, offers, reviews, price history") { db in
-            try db.execute(sql: """
-                CREATE TABLE store (
-                    code TEXT PRIMARY KEY NOT NULL CHECK (code <> ''),
-                    name TEXT NOT NULL,
-                    address TEXT NOT NULL,
-                    latitude REAL NOT NULL CHECK (latitude BETWEEN -90 AND 90),
-                    longitude REAL NOT NULL CHECK (longitude BETWEEN -180 AND 180),
-                    time_zone TEXT NOT NULL,
-                    locale TEXT NOT NULL
-                );
-                -- A product and the web shop's offer for it: the Merchant Center primary feed row.
-                CREATE TABLE product (
-                    gtin TEXT PRIMARY KEY NOT NULL CHECK (length(gtin) = 14),
-                    item_id TEXT NOT NULL UNIQUE,
-                    title TEXT NOT NULL,
-                    description TEXT NOT NULL,
-                    brand TEXT NOT NULL,
-                    image_link TEXT NOT NULL,
-                    product_type TEXT NOT NULL,
-                    unit_measure TEXT,
-                    unit_base TEXT,
-                    link TEXT NOT NULL,
-                    availability TEXT NOT NULL,
-                    -- Prices in integer minor units of currency.
-                    currency TEXT NOT NULL,
-                    price INTEGER NOT NULL CHECK (price > 0),
-                    sale_price INTEGER CHECK (sale_price > 0 AND sale_price < price),
-                    sale_start INTEGER,
-                    sale_end INTEGER,
-                    -- When the current pricing was recorded (Unix seconds).
-                    price_since INTEGER NOT NULL
-                );
-                CREATE TABLE store_offer (
-                    store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
-                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
-                    -- NULL price: the web price applies in this store.
-                    currency TEXT,
-                    price INTEGER CHECK (price > 0),
-                    sale_price INTEGER CHECK (sale_price > 0 AND sale_price < price),
-                    sale_start INTEGER,
-                    sale_end INTEGER,
-                    price_since INTEGER,
-                    availability TEXT NOT NULL,
-                    pickup_method TEXT,
-                    pickup_sla TEXT,
-                    on_hand INTEGER NOT NULL CHECK (on_hand >= 0),
-                    PRIMARY KEY (store_code, gtin)
-                ) WITHOUT ROWID;
-                CREATE INDEX store_offer_by_gtin ON store_offer(gtin);
-                CREATE TABLE review (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
-                    rating REAL NOT NULL CHECK (rating BETWEEN 1 AND 5),
-                    author TEXT NOT NULL,
-                    is_anonymous INTEGER NOT NULL,
-                    published_at INTEGER NOT NULL,
-                    title TEXT NOT NULL,
-                    content TEXT NOT NULL
-                );
-                CREATE INDEX review_by_gtin ON review(gtin, published_at);
-                -- Every price change of every channel (store_code NULL: the web shop), for Omnibus prior prices.
-                CREATE TABLE price_history (
-                    id INTEGER PRIMARY KEY,
-                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
-                    store_code TEXT REFERENCES store(code) ON DELETE CASCADE,
-                    currency TEXT NOT NULL,
-                    price INTEGER NOT NULL,
-                    sale_price INTEGER,
-                    sale_start INTEGER,
-                    sale_end INTEGER,
-                    recorded_at INTEGER NOT NULL
-                );
-                CREATE INDEX price_history_by_product ON price_history(gtin, store_code, recorded_at);
-                -- The history follows every pricing change, whoever writes it (import, store API).
-                CREATE TRIGGER product_price_recorded AFTER INSERT ON product BEGIN
-                    INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-                    VALUES (NEW.gtin, NULL, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
-                END;
-                CREATE TRIGGER product_price_changed AFTER UPDATE ON product
-                WHEN NEW.currency IS NOT OLD.currency OR NEW.price IS NOT OLD.price OR NEW.sale_price IS NOT OLD.sale_price
-                    OR NEW.sale_start IS NOT OLD.sale_start OR NEW.sale_end IS NOT OLD.sale_end BEGIN
-                    INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-                    VALUES (NEW.gtin, NULL, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
-                END;
-                CREATE TRIGGER store_offer_price_recorded AFTER INSERT ON store_offer WHEN NEW.price IS NOT NULL BEGIN
-                    INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-                    VALUES (NEW.gtin, NEW.store_code, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
-                END;
-                CREATE TRIGGER store_offer_price_changed AFTER UPDATE ON store_offer
-                WHEN NEW.price IS NOT NULL AND (NEW.currency IS NOT OLD.currency OR NEW.price IS NOT OLD.price
-                    OR NEW.sale_price IS NOT OLD.sale_price OR NEW.sale_start IS NOT OLD.sale_start OR NEW.sale_end IS NOT OLD.sale_end) BEGIN
-                    INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-                    VALUES (NEW.gtin, NEW.store_code, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
-                END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE store (
+                        code TEXT PRIMARY KEY NOT NULL CHECK (code <> ''),
+                        name TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        latitude REAL NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+                        longitude REAL NOT NULL CHECK (longitude BETWEEN -180 AND 180),
+                        time_zone TEXT NOT NULL,
+                        locale TEXT NOT NULL
+                    );
+                    -- A product and the web shop's offer for it: the Merchant Center primary feed row.
+                    CREATE TABLE product (
+                        gtin TEXT PRIMARY KEY NOT NULL CHECK (length(gtin) = 14),
+                        item_id TEXT NOT NULL UNIQUE,
+                        title TEXT NOT NULL,
+                        description TEXT NOT NULL,
+                        brand TEXT NOT NULL,
+                        image_link TEXT NOT NULL,
+                        product_type TEXT NOT NULL,
+                        unit_measure TEXT,
+                        unit_base TEXT,
+                        link TEXT NOT NULL,
+                        availability TEXT NOT NULL,
+                        -- Prices in integer minor units of currency.
+                        currency TEXT NOT NULL,
+                        price INTEGER NOT NULL CHECK (price > 0),
+                        sale_price INTEGER CHECK (sale_price > 0 AND sale_price < price),
+                        sale_start INTEGER,
+                        sale_end INTEGER,
+                        -- When the current pricing was recorded (Unix seconds).
+                        price_since INTEGER NOT NULL
+                    );
+                    CREATE TABLE store_offer (
+                        store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                        gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                        -- NULL price: the web price applies in this store.
+                        currency TEXT,
+                        price INTEGER CHECK (price > 0),
+                        sale_price INTEGER CHECK (sale_price > 0 AND sale_price < price),
+                        sale_start INTEGER,
+                        sale_end INTEGER,
+                        price_since INTEGER,
+                        availability TEXT NOT NULL,
+                        pickup_method TEXT,
+                        pickup_sla TEXT,
+                        on_hand INTEGER NOT NULL CHECK (on_hand >= 0),
+                        PRIMARY KEY (store_code, gtin)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX store_offer_by_gtin ON store_offer(gtin);
+                    CREATE TABLE review (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                        rating REAL NOT NULL CHECK (rating BETWEEN 1 AND 5),
+                        author TEXT NOT NULL,
+                        is_anonymous INTEGER NOT NULL,
+                        published_at INTEGER NOT NULL,
+                        title TEXT NOT NULL,
+                        content TEXT NOT NULL
+                    );
+                    CREATE INDEX review_by_gtin ON review(gtin, published_at);
+                    -- Every price change of every channel (store_code NULL: the web shop), for Omnibus prior prices.
+                    CREATE TABLE price_history (
+                        id INTEGER PRIMARY KEY,
+                        gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                        store_code TEXT REFERENCES store(code) ON DELETE CASCADE,
+                        currency TEXT NOT NULL,
+                        price INTEGER NOT NULL,
+                        sale_price INTEGER,
+                        sale_start INTEGER,
+                        sale_end INTEGER,
+                        recorded_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX price_history_by_product ON price_history(gtin, store_code, recorded_at);
+                    -- The history follows every pricing change, whoever writes it (import, store API).
+                    CREATE TRIGGER product_price_recorded AFTER INSERT ON product BEGIN
+                        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                        VALUES (NEW.gtin, NULL, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
+                    END;
+                    CREATE TRIGGER product_price_changed AFTER UPDATE ON product
+                    WHEN NEW.currency IS NOT OLD.currency OR NEW.price IS NOT OLD.price OR NEW.sale_price IS NOT OLD.sale_price
+                        OR NEW.sale_start IS NOT OLD.sale_start OR NEW.sale_end IS NOT OLD.sale_end BEGIN
+                        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                        VALUES (NEW.gtin, NULL, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
+                    END;
+                    CREATE TRIGGER store_offer_price_recorded AFTER INSERT ON store_offer WHEN NEW.price IS NOT NULL BEGIN
+                        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                        VALUES (NEW.gtin, NEW.store_code, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
+                    END;
+                    CREATE TRIGGER store_offer_price_changed AFTER UPDATE ON store_offer
+                    WHEN NEW.price IS NOT NULL AND (NEW.currency IS NOT OLD.currency OR NEW.price IS NOT OLD.price
+                        OR NEW.sale_price IS NOT OLD.sale_price OR NEW.sale_start IS NOT OLD.sale_start OR NEW.sale_end IS NOT OLD.sale_end) BEGIN
+                        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                        VALUES (NEW.gtin, NEW.store_code, NEW.currency, NEW.price, NEW.sale_price, NEW.sale_start, NEW.sale_end, NEW.price_since);
+                    END;
+                    """)
         }
         return migrator
     }

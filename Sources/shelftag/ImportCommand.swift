@@ -21,7 +21,9 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Treat every file as this kind: stores, products, inventory or reviews.", valueName: "kind"))
     var kind: FeedKind?
 
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Record price changes at this ISO 8601 time instead of now (to back-fill a history).", valueName: "time"))
+    @Option(
+        name: .customLong("as-of"), help: ArgumentHelp("Record price changes at this ISO 8601 time instead of now (to back-fill a history).", valueName: "time")
+    )
     var asOf: String?
 
     @Flag(name: .customLong("skip-invalid"), help: "Load the valid rows even if some are rejected (they are still reported).")
@@ -51,6 +53,10 @@ struct ImportCommand: ParsableCommand {
                 progress: { rows in if progress { FileStream.standardError.write("\r\(rows) rows…") } })
         } catch let error as FeedError {
             FileStream.standardError.write("\(error)\n")
+            throw ExitCode.unusableInput
+        } catch {
+            // A storage failure (disk full, database locked…): the transaction was rolled back.
+            FileStream.standardError.write("\(database.db): import failed, nothing was imported: \(error)\n")
             throw ExitCode.unusableInput
         }
         if progress { FileStream.standardError.write("\r") }

@@ -11,8 +11,9 @@ struct ProductText {
         var lines = ["\(product.title)", "  GTIN \(product.gtin.digits) · id \(product.itemID)" + (product.brand.isEmpty ? "" : " · \(product.brand)")]
         // The feed carries no locale; the stores' one is the shop's.
         let webLocale = details.stores.first?.store.locale ?? "en-US"
-        lines.append("  web: " + priceLine(pricing: details.webOffer.pricing, history: details.webHistory, locale: webLocale)
-            + " · \(details.webOffer.availability.rawValue) · \(details.webOffer.link)")
+        lines.append(
+            "  web: " + priceLine(pricing: details.webOffer.pricing, history: details.webHistory, locale: webLocale)
+                + " · \(details.webOffer.availability.rawValue) · \(details.webOffer.link)")
         for listing in details.stores {
             let (pricing, history) = details.shelfPricing(at: listing)
             let offer = listing.offer

@@ -18,7 +18,9 @@ struct ProductsCommand: ParsableCommand {
             let now = Date()
             for summary in try database.open().summaries(at: now) {
                 let rating = summary.rating.map { String(format: "%.1f★ (%d)", $0.average, $0.count) } ?? "no reviews"
-                print([summary.gtin.digits, summary.webPrice.feedValue, "\(summary.storeCount) stores", "\(summary.unitsOnHand) on hand", rating, summary.title].joined(separator: "\t"))
+                print(
+                    [summary.gtin.digits, summary.webPrice.feedValue, "\(summary.storeCount) stores", "\(summary.unitsOnHand) on hand", rating, summary.title]
+                        .joined(separator: "\t"))
             }
         }
     }

@@ -1,15 +1,18 @@
 import Testing
+
 @testable import ShelfTagDomain
 
 @Suite("GTIN")
 struct GTINTests {
-    @Test("every length normalises to 14 digits with its check digit kept", arguments: [
-        ("96385074", "00000096385074", GTIN.Symbology.ean8),
-        ("614141123452", "00614141123452", .upcA),
-        ("3760148290011", "03760148290011", .ean13),
-        ("09520123456788", "09520123456788", .ean13),
-        ("10614141123459", "10614141123459", .none),
-    ])
+    @Test(
+        "every length normalises to 14 digits with its check digit kept",
+        arguments: [
+            ("96385074", "00000096385074", GTIN.Symbology.ean8),
+            ("614141123452", "00614141123452", .upcA),
+            ("3760148290011", "03760148290011", .ean13),
+            ("09520123456788", "09520123456788", .ean13),
+            ("10614141123459", "10614141123459", .none),
+        ])
     func normalises(input: String, digits: String, symbology: GTIN.Symbology) throws {
         let gtin = try GTIN(input)
         #expect(gtin.digits == digits)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ShelfTagDomain
 
 @Suite("Money, measures and unit prices")

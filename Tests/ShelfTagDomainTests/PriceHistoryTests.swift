@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ShelfTagDomain
 
 @Suite("Sale windows and Omnibus prior prices")
@@ -21,7 +22,8 @@ struct PriceHistoryTests {
     }
 
     @Test func effectivePriceFollowsTheWindow() throws {
-        let pricing = try Pricing(price: euros("3.20"), salePrice: euros("2.56"), saleWindow: SaleWindow(feedValue: "2026-11-20T08:00+0100/2026-11-30T20:00+0100"))
+        let pricing = try Pricing(
+            price: euros("3.20"), salePrice: euros("2.56"), saleWindow: SaleWindow(feedValue: "2026-11-20T08:00+0100/2026-11-30T20:00+0100"))
         #expect(pricing.effectivePrice(at: try time("2026-11-20T06:59Z")) == (try euros("3.20")))
         #expect(pricing.effectivePrice(at: try time("2026-11-20T07:00Z")) == (try euros("2.56")))
         #expect(pricing.effectivePrice(at: try time("2026-11-30T19:00Z")) == (try euros("3.20")))
@@ -36,7 +38,9 @@ struct PriceHistoryTests {
             PriceChange(recordedAt: try time("2026-10-01T06:00Z"), pricing: try Pricing(price: euros("3.49"))),
             PriceChange(recordedAt: try time("2026-10-25T06:00Z"), pricing: try Pricing(price: euros("3.19"))),
             PriceChange(recordedAt: try time("2026-11-05T06:00Z"), pricing: try Pricing(price: euros("3.59"))),
-            PriceChange(recordedAt: try time("2026-11-10T06:00Z"), pricing: try Pricing(price: euros("3.59"), salePrice: euros("2.69"), saleWindow: SaleWindow(start: start, end: try time("2026-12-14T19:00Z")))),
+            PriceChange(
+                recordedAt: try time("2026-11-10T06:00Z"),
+                pricing: try Pricing(price: euros("3.59"), salePrice: euros("2.69"), saleWindow: SaleWindow(start: start, end: try time("2026-12-14T19:00Z")))),
         ])
         let during = try time("2026-11-23T12:00Z")
         #expect(history.reductionStart(at: during) == start)
@@ -47,8 +51,12 @@ struct PriceHistoryTests {
     @Test("an earlier short sale inside the 30 days counts as a price applied")
     func earlierSaleInsideTheLookBack() throws {
         let history = PriceHistory(changes: [
-            PriceChange(recordedAt: try time("2026-10-01T00:00Z"), pricing: try Pricing(price: euros("5.00"), salePrice: euros("4.10"), saleWindow: SaleWindow(feedValue: "2026-10-20/2026-10-22"))),
-            PriceChange(recordedAt: try time("2026-11-01T00:00Z"), pricing: try Pricing(price: euros("5.00"), salePrice: euros("4.50"), saleWindow: SaleWindow(feedValue: "2026-11-10/2026-11-30"))),
+            PriceChange(
+                recordedAt: try time("2026-10-01T00:00Z"),
+                pricing: try Pricing(price: euros("5.00"), salePrice: euros("4.10"), saleWindow: SaleWindow(feedValue: "2026-10-20/2026-10-22"))),
+            PriceChange(
+                recordedAt: try time("2026-11-01T00:00Z"),
+                pricing: try Pricing(price: euros("5.00"), salePrice: euros("4.50"), saleWindow: SaleWindow(feedValue: "2026-11-10/2026-11-30"))),
         ])
         #expect(history.omnibusPriorPrice(at: try time("2026-11-15T00:00Z")) == (try euros("4.10")))
     }

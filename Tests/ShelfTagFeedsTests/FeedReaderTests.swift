@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import ShelfTagDomain
 @testable import ShelfTagFeeds
 
 /// The repository's Samples/ folder.
-let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples")
+let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+    "Samples")
 
 /// Writes `text` to a new temporary file and returns its path.
 func temporaryFile(_ text: String, name: String = "feed.tsv") throws -> String {
@@ -17,10 +19,12 @@ func temporaryFile(_ text: String, name: String = "feed.tsv") throws -> String {
 
 @Suite("Feed readers")
 struct FeedReaderTests {
-    @Test("kinds are told from the header or the root element", arguments: [
-        ("stores.csv", FeedKind.stores), ("products.xml", .products), ("history/products-2026-10-01.tsv", .products),
-        ("local_inventory.tsv", .inventory), ("product_reviews.xml", .reviews),
-    ])
+    @Test(
+        "kinds are told from the header or the root element",
+        arguments: [
+            ("stores.csv", FeedKind.stores), ("products.xml", .products), ("history/products-2026-10-01.tsv", .products),
+            ("local_inventory.tsv", .inventory), ("product_reviews.xml", .reviews),
+        ])
     func detectsKinds(file: String, kind: FeedKind) throws {
         let path = samples.appendingPathComponent(file).path
         #expect(try FeedKind.detect(path: path, displayName: file) == kind)
@@ -32,12 +36,14 @@ struct FeedReaderTests {
 
     @Test("the XML and TSV forms of one item read the same")
     func productFeedFormsAgree() throws {
-        let tsv = try temporaryFile("""
+        let tsv = try temporaryFile(
+            """
             id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tunit_pricing_measure\tunit_pricing_base_measure
             FR-EPI-0005\tConfiture extra fraises 370 g\tConfiture.\thttps://shop.example.com/p/5\thttps://img.example.com/5.jpg\tin_stock\t3.20 EUR\t2.56 EUR\t2026-11-20T08:00+0100/2026-11-30T20:00+0100\t3760552126371\tLes Vergers d'Aurore\t370g\t1kg
 
             """)
-        let xml = try temporaryFile("""
+        let xml = try temporaryFile(
+            """
             <?xml version="1.0" encoding="UTF-8"?>
             <rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><title>Catalogue</title><link>https://shop.example.com</link>
             <item><g:id>FR-EPI-0005</g:id><g:title>Confiture extra fraises 370 g</g:title><link>https://shop.example.com/p/5</link>
@@ -87,14 +93,17 @@ struct FeedReaderTests {
     @Test("every rejected row names its file, line and field")
     func rejectedRowsAreLocated() throws {
         var errors: [String] = []
-        try ProductFeed.read(path: samples.appendingPathComponent("bad/products-bad-check-digit.tsv").path, displayName: "f.tsv", row: { _, _ in }, rejected: { errors.append($0.description) })
+        try ProductFeed.read(
+            path: samples.appendingPathComponent("bad/products-bad-check-digit.tsv").path, displayName: "f.tsv", row: { _, _ in },
+            rejected: { errors.append($0.description) })
         #expect(errors.count == 1)
         #expect(errors.first?.hasPrefix("f.tsv:4: gtin: bad check digit") == true)
     }
 
     @Test("reviews are normalised to 1 to 5 and keyed by GTIN and SKU")
     func reviews() throws {
-        let path = try temporaryFile("""
+        let path = try temporaryFile(
+            """
             <feed><version>2.4</version><reviews><review><review_id>R1</review_id><reviewer><name is_anonymous="true">Anonyme</name></reviewer>
             <review_timestamp>2026-11-03T12:47:19Z</review_timestamp><content>Bien.</content>
             <ratings><overall min="0" max="10">7.5</overall></ratings>
@@ -112,7 +121,9 @@ struct FeedReaderTests {
 
     @Test("stores CSV: quoted addresses, default locale, bad coordinates")
     func stores() throws {
-        let path = try temporaryFile("code,name,address,latitude,longitude,timezone\nPAR01,Paris,\"1 rue de Rivoli, 75001 Paris\",48.86,2.34,Europe/Paris\nXX,Nowhere,\"a\",91,0,Europe/Paris\n", name: "stores.csv")
+        let path = try temporaryFile(
+            "code,name,address,latitude,longitude,timezone\nPAR01,Paris,\"1 rue de Rivoli, 75001 Paris\",48.86,2.34,Europe/Paris\nXX,Nowhere,\"a\",91,0,Europe/Paris\n",
+            name: "stores.csv")
         var stores: [Store] = []
         var errors: [String] = []
         try StoresFile.read(path: path, displayName: "stores.csv", row: { store, _ in stores.append(store) }, rejected: { errors.append($0.description) })

@@ -1,12 +1,14 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import ShelfTagDomain
 @testable import ShelfTagFeeds
 @testable import ShelfTagImport
 @testable import ShelfTagStorage
 
-let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples")
+let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+    "Samples")
 
 func sample(_ name: String) -> String { samples.appendingPathComponent(name).path }
 func time(_ text: String) throws -> Date { try Timestamp.parse(text).date }
@@ -51,7 +53,9 @@ func loadSamples(into reference: any ProductReference) throws {
 }
 
 func readTSV(_ name: String) throws -> [[String: String]] {
-    let lines = try String(contentsOfFile: sample(name), encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    let lines = try String(contentsOfFile: sample(name), encoding: .utf8).split(separator: "\n").map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
     return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
 }
 
@@ -78,7 +82,8 @@ struct ImportTests {
     func reimportIsANoOp() throws {
         try loadSamples(into: reference)
         let before = try dump(path)
-        let (report, _) = try runImport(["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"].map(sample), into: reference, asOf: "2026-11-21T06:00Z")
+        let (report, _) = try runImport(
+            ["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"].map(sample), into: reference, asOf: "2026-11-21T06:00Z")
         #expect(report.committed)
         #expect(try dump(path) == before)
     }
@@ -127,7 +132,8 @@ struct ImportTests {
         var found: Set<String> = []
         for summary in try reference.summaries(at: now) {
             let details = try #require(try reference.details(of: summary.gtin))
-            for listing in details.stores where details.shelfPricing(at: listing).pricing.effectivePrice(at: now) != details.webOffer.pricing.effectivePrice(at: now) {
+            for listing in details.stores
+            where details.shelfPricing(at: listing).pricing.effectivePrice(at: now) != details.webOffer.pricing.effectivePrice(at: now) {
                 found.insert("\(listing.store.code) \(summary.gtin.digits)")
             }
         }
@@ -138,7 +144,8 @@ struct ImportTests {
 
     @Test("files given together are applied stores, products, inventory, reviews")
     func dependencyOrder() throws {
-        let (report, rejected) = try runImport(["product_reviews.xml", "local_inventory.tsv", "products.xml", "stores.csv"].map(sample), into: reference, asOf: "2026-11-20T06:00Z")
+        let (report, rejected) = try runImport(
+            ["product_reviews.xml", "local_inventory.tsv", "products.xml", "stores.csv"].map(sample), into: reference, asOf: "2026-11-20T06:00Z")
         #expect(rejected.isEmpty)
         #expect(report.files.map(\.kind) == [.stores, .products, .inventory, .reviews])
     }
@@ -193,7 +200,8 @@ struct ImportTests {
         var second = feed[2].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         second[0] = String(feed[1].split(separator: "\t")[0])
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("conflict-\(UUID().uuidString).tsv").path
-        try ([String(feed[0]), String(feed[1]), second.joined(separator: "\t")].joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try ([String(feed[0]), String(feed[1]), second.joined(separator: "\t")].joined(separator: "\n") + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let (report, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
         #expect(!report.committed)
         #expect(rejected.count == 1 && rejected[0].contains(":3: id: id '") && rejected[0].contains("already belongs to GTIN"))
@@ -202,7 +210,9 @@ struct ImportTests {
     @Test("a reviews feed is a full feed: reviews it no longer lists are deleted")
     func reviewsAreAFullFeed() throws {
         try loadSamples(into: reference)
-        let (report, _) = try runImport([sample("bad/reviews-bad-rating.xml").replacingOccurrences(of: "bad/reviews-bad-rating.xml", with: "product_reviews.xml")], into: reference, asOf: "2026-11-22T06:00Z")
+        let (report, _) = try runImport(
+            [sample("bad/reviews-bad-rating.xml").replacingOccurrences(of: "bad/reviews-bad-rating.xml", with: "product_reviews.xml")], into: reference,
+            asOf: "2026-11-22T06:00Z")
         #expect(report.reviewsDeleted == 0)
         let subset = try String(contentsOfFile: sample("bad/reviews-malformed.xml"), encoding: .utf8).replacingOccurrences(of: "</titel>", with: "</title>")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("reviews-\(UUID().uuidString).xml").path

@@ -31,7 +31,8 @@ struct CommandLine {
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
     }
 
     static func temporaryDatabase() throws -> String {
@@ -57,7 +58,9 @@ struct CommandLineTests {
     @Test("exit status: 0 loaded, 1 rows rejected, 2 unusable arguments or file")
     func exitStatuses() throws {
         let db = try CommandLine.temporaryDatabase()
-        let loaded = try CommandLine.run(["import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"])
+        let loaded = try CommandLine.run([
+            "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+        ])
         #expect(loaded.status == 0, "\(loaded.errors)")
         #expect(loaded.output.contains("Samples/products.xml: products: 212 loaded, 0 rejected"))
 
@@ -78,7 +81,11 @@ struct CommandLineTests {
     func productsShow() throws {
         let db = try CommandLine.temporaryDatabase()
         let environment = ["SHELFTAG_DB": db]
-        #expect(try CommandLine.run(["import", "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"], environment: environment).status == 0)
+        #expect(
+            try CommandLine.run(
+                ["import", "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"],
+                environment: environment
+            ).status == 0)
         let list = try CommandLine.run(["products", "list"], environment: environment)
         #expect(list.output.split(separator: "\n").count == 212)
         let gtin14 = String(list.output.prefix(14))
