@@ -116,16 +116,22 @@ public struct Importer {
                     loaded()
                 }, rejected: rejected)
         case .products:
-            try ProductFeed.read(
-                path: file.path, displayName: name,
-                row: { row, line in
-                    do {
-                        try writer.save(row.product, webOffer: row.webOffer, recordedAt: asOf)
-                        loaded()
-                    } catch let conflict as ItemIDConflict {
-                        rejected(RowError(location: SourceLocation(file: name, line: line), field: "id", problem: .conflict(conflict.description)))
+            let path = file.path
+            try ReadAhead<ProductFeedRow>.run(
+                read: { row, rejected in try ProductFeed.read(path: path, displayName: name, row: row, rejected: rejected) },
+                consume: { event in
+                    switch event {
+                    case .rejected(let error):
+                        rejected(error)
+                    case .row(let row, let line):
+                        do {
+                            try writer.save(row.product, webOffer: row.webOffer, recordedAt: asOf)
+                            loaded()
+                        } catch let conflict as ItemIDConflict {
+                            rejected(RowError(location: SourceLocation(file: name, line: line), field: "id", problem: .conflict(conflict.description)))
+                        }
                     }
-                }, rejected: rejected)
+                })
         case .inventory:
             let stores = try writer.storeCodes()
             try InventoryFeed.read(
