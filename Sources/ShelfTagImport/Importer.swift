@@ -86,7 +86,7 @@ public struct Importer {
                             reject($0)
                             tick()
                         },
-                        reviewsDeleted: { report.reviewsDeleted = $0 }, skipInvalid: options.skipInvalid)
+                        reviewsDeleted: { report.reviewsDeleted = $0 })
                     report.files[index].loaded = loaded
                     report.files[index].rejected = rejectedCount
                 }
@@ -104,7 +104,7 @@ public struct Importer {
 
     private func load(
         _ file: ImportReport.File, into writer: any CatalogWriter, asOf: Date, loaded: @escaping () -> Void, rejected: @escaping (RowError) -> Void,
-        reviewsDeleted: @escaping (Int) -> Void, skipInvalid: Bool
+        reviewsDeleted: @escaping (Int) -> Void
     ) throws {
         let name = file.path
         switch file.kind {
