@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
         // Values and rules every channel shares: Foundation only.
@@ -23,10 +24,25 @@ let package = Package(
         ),
         // Feeds into storage: kind detection, dependency order, one transaction.
         .target(name: "ShelfTagImport", dependencies: ["ShelfTagDomain", "ShelfTagFeeds", "ShelfTagStorage"]),
+        // C libraries, seen through pkg-config; only ShelfTagRender imports them.
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+        .systemLibrary(name: "CFontconfig", pkgConfig: "fontconfig", providers: [.apt(["libfontconfig-dev"])]),
+        // Tags: templates, QR code, barcodes, text, PNG, sheets, the parallel batch renderer.
+        .target(
+            name: "ShelfTagRender",
+            dependencies: [
+                "ShelfTagDomain", "CQRencode", "CPNG", "CFreeType", "CFontconfig",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        // A store's print run: selection (all, stale, chosen GTINs), rendering, manifest, print ledger.
+        .target(name: "ShelfTagPrinting", dependencies: ["ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender"]),
         .executableTarget(
             name: "shelftag",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport",
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

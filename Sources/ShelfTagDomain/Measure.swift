@@ -166,6 +166,12 @@ public struct UnitPrice: Hashable, Sendable {
         self.base = base
     }
 
+    /// A unit price already computed (read back from storage).
+    public init(price: Money, per base: Measure) {
+        self.price = price
+        self.base = base
+    }
+
     /// `kg` for a base of 1 kg, `100 g` otherwise.
     public var baseLabel: String { base.value == 1 ? base.unit.symbol : "\(base.value) \(base.unit.symbol)" }
 

@@ -20,8 +20,7 @@ public struct ProductDetails: Sendable {
     /// The price at one store: the store's own pricing, or else the web pricing (Merchant Center's
     /// "national default"), with the history that applies to it.
     public func shelfPricing(at listing: StoreListing) -> (pricing: Pricing, history: PriceHistory) {
-        if let pricing = listing.offer.pricing { return (pricing, listing.history) }
-        return (webOffer.pricing, webHistory)
+        listing.shelfPricing(webOffer: webOffer, webHistory: webHistory)
     }
 }
 
@@ -36,5 +35,11 @@ public struct StoreListing: Sendable {
         self.store = store
         self.offer = offer
         self.history = history
+    }
+
+    /// The store's own pricing and history, or else the web's (Merchant Center's "national default").
+    public func shelfPricing(webOffer: WebOffer, webHistory: PriceHistory) -> (pricing: Pricing, history: PriceHistory) {
+        if let pricing = offer.pricing { return (pricing, history) }
+        return (webOffer.pricing, webHistory)
     }
 }

@@ -18,6 +18,22 @@ public protocol ProductReference: Sendable {
     /// Every store, ordered by code.
     /// - Throws: a storage error.
     func stores() throws -> [Store]
+
+    /// Every product a store lists, with its prices and their histories; nil when the store is unknown.
+    /// - Throws: a storage error.
+    func shelf(of storeCode: String) throws -> StoreShelf?
+
+    /// Adds rendered tags to the print ledger, all or none.
+    /// - Throws: a storage error.
+    func recordPrints(_ tags: [PrintedTag]) throws
+
+    /// The last tag printed for each product of a store.
+    /// - Throws: a storage error.
+    func latestPrints(in storeCode: String) throws -> [GTIN: PrintedTag]
+
+    /// The ledger's tag with this id for a product in a store, if it was ever printed.
+    /// - Throws: a storage error.
+    func printedTag(store storeCode: String, gtin: GTIN, tagID: String) throws -> PrintedTag?
 }
 
 /// Writes inside one transaction of `ProductReference.write`.

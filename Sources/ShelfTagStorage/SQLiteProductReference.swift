@@ -55,7 +55,108 @@ public final class SQLiteProductReference: ProductReference {
         try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(Self.store) }
     }
 
+    public func shelf(of storeCode: String) throws -> StoreShelf? {
+        try pool.read { db in
+            guard let storeRow = try Row.fetchOne(db, sql: "SELECT * FROM store WHERE code = ?", arguments: [storeCode]) else { return nil }
+            let store = Self.store(storeRow)
+            var histories: [String: (web: [PriceChange], store: [PriceChange])] = [:]
+            let changes = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT h.* FROM price_history h JOIN store_offer o ON o.gtin = h.gtin AND o.store_code = ?1
+                    WHERE h.store_code = ?1 OR h.store_code IS NULL ORDER BY h.gtin, h.recorded_at, h.id
+                    """, arguments: [storeCode])
+            while let row = try changes.next() {
+                let change = try Self.priceChange(row)
+                if row["store_code"] as String? == nil {
+                    histories[row["gtin"], default: ([], [])].web.append(change)
+                } else {
+                    histories[row["gtin"], default: ([], [])].store.append(change)
+                }
+            }
+            // Both queries walk the same products in GTIN order.
+            let products = try Row.fetchAll(
+                db, sql: "SELECT p.* FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = ? ORDER BY p.gtin", arguments: [storeCode])
+            let offers = try Row.fetchAll(db, sql: "SELECT * FROM store_offer WHERE store_code = ? ORDER BY gtin", arguments: [storeCode])
+            let items = try zip(products, offers).map { productRow, offerRow in
+                let gtin = try Self.gtin(productRow["gtin"])
+                let history = histories[gtin.digits] ?? ([], [])
+                return ShelfItem(
+                    product: try Self.product(productRow, gtin: gtin), webOffer: try Self.webOffer(productRow, gtin: gtin),
+                    webHistory: PriceHistory(changes: history.web),
+                    listing: StoreListing(store: store, offer: try Self.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: history.store)))
+            }
+            return StoreShelf(store: store, items: items)
+        }
+    }
+
+    public func recordPrints(_ tags: [PrintedTag]) throws {
+        try pool.write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO print_ledger (store_code, gtin, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base,
+                        promotion_end, template, printed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for tag in tags {
+                let label = tag.label
+                try statement.execute(arguments: [
+                    label.storeCode, label.gtin.digits, label.tagID, label.price.currency.code, label.price.minorUnits,
+                    label.regularPrice?.minorUnits, label.priorPrice?.minorUnits, label.unitPrice?.price.minorUnits,
+                    label.unitPrice?.base.feedValue, label.promotionEnd.map { Int64($0.timeIntervalSince1970) }, tag.template,
+                    Int64(tag.printedAt.timeIntervalSince1970),
+                ])
+            }
+        }
+    }
+
+    public func latestPrints(in storeCode: String) throws -> [GTIN: PrintedTag] {
+        try pool.read { db in
+            // The newest row per product: SQLite takes the bare columns from the max() row.
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT *, max(printed_at * 1000000000 + id) FROM print_ledger WHERE store_code = ? GROUP BY gtin", arguments: [storeCode])
+            var latest: [GTIN: PrintedTag] = [:]
+            for row in rows {
+                let tag = try Self.printedTag(row)
+                latest[tag.label.gtin] = tag
+            }
+            return latest
+        }
+    }
+
+    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) throws -> PrintedTag? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
+                arguments: [storeCode, gtin.digits, tagID]
+            ).map(Self.printedTag)
+        }
+    }
+
     // MARK: Reading rows back into domain values
+
+    private static func printedTag(_ row: Row) throws -> PrintedTag {
+        let gtin = try gtin(row["gtin"])
+        let key = "\(row["store_code"] as String)/\(gtin.digits)"
+        do {
+            let currency = try Currency(code: row["currency"])
+            func money(_ column: String) -> Money? { (row[column] as Int64?).map { Money(minorUnits: $0, currency: currency) } }
+            var unitPrice: UnitPrice?
+            if let amount = money("unit_price"), let base = row["unit_base"] as String? {
+                unitPrice = UnitPrice(price: amount, per: try Measure(feedValue: base))
+            }
+            let label = ShelfLabel(
+                storeCode: row["store_code"], gtin: gtin, price: money("price")!, regularPrice: money("regular_price"), priorPrice: money("prior_price"),
+                unitPrice: unitPrice, promotionEnd: (row["promotion_end"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) })
+            guard label.tagID == row["tag_id"] else {
+                throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "tag id does not match the prices it records")
+            }
+            return PrintedTag(label: label, template: row["template"], printedAt: Date(timeIntervalSince1970: TimeInterval(row["printed_at"] as Int64)))
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "\(error)")
+        }
+    }
 
     private static func details(of gtin: GTIN, in db: Database) throws -> ProductDetails? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM product WHERE gtin = ?", arguments: [gtin.digits]) else {
@@ -63,10 +164,8 @@ public final class SQLiteProductReference: ProductReference {
         }
         var histories: [String: [PriceChange]] = [:]
         for change in try Row.fetchAll(db, sql: "SELECT * FROM price_history WHERE gtin = ? ORDER BY recorded_at, id", arguments: [gtin.digits]) {
-            guard let pricing = try pricing(change, table: "price_history", key: gtin.digits) else { continue }
             let channel: String = change["store_code"] ?? ""
-            histories[channel, default: []].append(
-                PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(change["recorded_at"] as Int64)), pricing: pricing))
+            histories[channel, default: []].append(try priceChange(change))
         }
         let listings = try Row.fetchAll(
             db,
@@ -76,21 +175,35 @@ public final class SQLiteProductReference: ProductReference {
                 """, arguments: [gtin.digits]
         ).map { offerRow in
             let code: String = offerRow["store_code"]
-            let offer = StoreOffer(
-                storeCode: code, gtin: gtin, pricing: try pricing(offerRow, table: "store_offer", key: code),
-                availability: try choice(offerRow["availability"], StoreAvailability.self),
-                pickupMethod: try (offerRow["pickup_method"] as String?).map { try choice($0, PickupMethod.self) },
-                pickupSLA: try (offerRow["pickup_sla"] as String?).map { try choice($0, PickupSLA.self) },
-                stock: Stock(onHand: offerRow["on_hand"]))
-            return StoreListing(store: store(offerRow), offer: offer, history: PriceHistory(changes: histories[code] ?? []))
+            return StoreListing(store: store(offerRow), offer: try storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: histories[code] ?? []))
         }
         let ratingRow = try Row.fetchOne(db, sql: "SELECT avg(rating) AS average, count(*) AS count FROM review WHERE gtin = ?", arguments: [gtin.digits])!
         let reviewCount: Int = ratingRow["count"]
-        let webPricing = try pricing(row, table: "product", key: gtin.digits)!
-        let webOffer = WebOffer(gtin: gtin, pricing: webPricing, availability: try choice(row["availability"], WebAvailability.self), link: row["link"])
         return ProductDetails(
-            product: try product(row, gtin: gtin), webOffer: webOffer, webHistory: PriceHistory(changes: histories[""] ?? []),
+            product: try product(row, gtin: gtin), webOffer: try webOffer(row, gtin: gtin), webHistory: PriceHistory(changes: histories[""] ?? []),
             stores: listings, rating: reviewCount > 0 ? RatingSummary(average: ratingRow["average"], count: reviewCount) : nil)
+    }
+
+    private static func priceChange(_ row: Row) throws -> PriceChange {
+        let key: String = row["gtin"]
+        // price_history.price is NOT NULL, so a pricing is always there.
+        let pricing = try pricing(row, table: "price_history", key: key)!
+        return PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(row["recorded_at"] as Int64)), pricing: pricing)
+    }
+
+    private static func storeOffer(_ row: Row, gtin: GTIN) throws -> StoreOffer {
+        let code: String = row["store_code"]
+        return StoreOffer(
+            storeCode: code, gtin: gtin, pricing: try pricing(row, table: "store_offer", key: code),
+            availability: try choice(row["availability"], StoreAvailability.self),
+            pickupMethod: try (row["pickup_method"] as String?).map { try choice($0, PickupMethod.self) },
+            pickupSLA: try (row["pickup_sla"] as String?).map { try choice($0, PickupSLA.self) },
+            stock: Stock(onHand: row["on_hand"]))
+    }
+
+    private static func webOffer(_ row: Row, gtin: GTIN) throws -> WebOffer {
+        let pricing = try pricing(row, table: "product", key: gtin.digits)!
+        return WebOffer(gtin: gtin, pricing: pricing, availability: try choice(row["availability"], WebAvailability.self), link: row["link"])
     }
 
     private static func product(_ row: Row, gtin: GTIN) throws -> Product {

@@ -102,6 +102,28 @@ enum Schema {
                     END;
                     """)
         }
+        migrator.registerMigration("v2: print ledger") { db in
+            try db.execute(
+                sql: """
+                    -- Every tag rendered for print: what it shows, so stale tags can be found and scans checked.
+                    CREATE TABLE print_ledger (
+                        id INTEGER PRIMARY KEY,
+                        store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                        gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                        tag_id TEXT NOT NULL,
+                        currency TEXT NOT NULL,
+                        price INTEGER NOT NULL CHECK (price > 0),
+                        regular_price INTEGER,
+                        prior_price INTEGER,
+                        unit_price INTEGER,
+                        unit_base TEXT,
+                        promotion_end INTEGER,
+                        template TEXT NOT NULL,
+                        printed_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX print_ledger_by_product ON print_ledger(store_code, gtin, printed_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,181 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagRender
+import ShelfTagStorage
+
+/// What a merchandiser asks `shelftag render` for.
+public struct PrintRequest: Sendable {
+    public var storeCode: String
+    /// A template name or path for every tag; nil: promotions get `promotion`, the rest `standard`.
+    public var template: String?
+    /// A sheet layout name or path to impose tags on; nil: one PNG per tag.
+    public var sheet: String?
+    /// Only these products; nil: every product the store lists.
+    public var gtins: [GTIN]?
+    /// Only tags whose shown price is no longer current, and products never printed in the store.
+    public var staleOnly: Bool
+    /// Render without recording in the print ledger.
+    public var preview: Bool
+    public var baseURL: String
+    public var directory: URL
+    public var manifestFormat: ManifestFormat
+    public var settings: RenderSettings
+    /// The time whose prices are printed.
+    public var time: Date
+
+    public init(
+        storeCode: String, template: String? = nil, sheet: String? = nil, gtins: [GTIN]? = nil, staleOnly: Bool = false, preview: Bool = false,
+        baseURL: String, directory: URL, manifestFormat: ManifestFormat = .csv, settings: RenderSettings = RenderSettings(), time: Date
+    ) {
+        self.storeCode = storeCode
+        self.template = template
+        self.sheet = sheet
+        self.gtins = gtins
+        self.staleOnly = staleOnly
+        self.preview = preview
+        self.baseURL = baseURL
+        self.directory = directory
+        self.manifestFormat = manifestFormat
+        self.settings = settings
+        self.time = time
+    }
+}
+
+/// A product that got no tag, and why.
+public struct SkippedProduct: Sendable, Equatable {
+    public let gtin: GTIN
+    public let reason: String
+}
+
+/// What a print run did.
+public struct PrintReport: Sendable {
+    public let store: Store
+    public let rendered: [RenderedTag]
+    public let skipped: [SkippedProduct]
+    public let failed: [FailedTag]
+    /// The manifest's path, nil when nothing was rendered.
+    public let manifest: URL?
+}
+
+/// Why a print run stopped before writing anything (or, for `render`, part-way through writing).
+public enum PrintRunError: Error, CustomStringConvertible {
+    case unknownStore(String)
+    case template(TemplateError)
+    case render(RenderError)
+    case storage(any Error)
+
+    public var description: String {
+        switch self {
+        case .unknownStore(let code): "unknown store '\(code)' (import a stores file first, or see `shelftag products list`)"
+        case .template(let error): error.description
+        case .render(let error): error.description
+        case .storage(let error): "database: \(error)"
+        }
+    }
+}
+
+/// Selects, renders and records one store's tags.
+public enum PrintRun {
+    /// Runs a print request: templates are checked before anything is written.
+    /// - Throws: `PrintRunError`.
+    public static func run(
+        _ request: PrintRequest, reference: any ProductReference, library: TemplateLibrary, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) throws(PrintRunError) -> PrintReport {
+        let templates = try loadTemplates(request, library: library)
+        let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
+        let shelf: StoreShelf
+        let latest: [GTIN: PrintedTag]
+        do {
+            guard let found = try reference.shelf(of: request.storeCode) else { throw PrintRunError.unknownStore(request.storeCode) }
+            shelf = found
+            latest = request.staleOnly ? try reference.latestPrints(in: request.storeCode) : [:]
+        } catch let error as PrintRunError {
+            throw error
+        } catch {
+            throw .storage(error)
+        }
+        var (items, skipped) = select(shelf, gtins: request.gtins)
+        if request.staleOnly { items = shelf.itemsNeedingTags(items, latest: latest, at: request.time) }
+        let jobs = items.map { item in
+            let label = item.label(at: request.time)
+            let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
+            return TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL), template: template)
+        }
+        let total = jobs.count
+        let outcome: (rendered: [RenderedTag], failed: [FailedTag])
+        do {
+            outcome = try BatchRenderer.render(
+                jobs, settings: request.settings, sheet: sheet, directory: request.directory, subdirectory: shelf.store.code,
+                progress: { progress($0, total) })
+        } catch {
+            throw .render(error)
+        }
+        var manifest: URL?
+        if !outcome.rendered.isEmpty {
+            let url = request.directory.appendingPathComponent("\(shelf.store.code)/manifest.\(request.manifestFormat.rawValue)")
+            do {
+                try Manifest(rendered: outcome.rendered, skipped: skipped, dpi: request.settings.dpi).data(request.manifestFormat).write(
+                    to: url, options: .atomic)
+            } catch {
+                throw .render(.cannotWrite(path: url.path, reason: error.localizedDescription))
+            }
+            manifest = url
+        }
+        if !request.preview {
+            do {
+                try reference.recordPrints(outcome.rendered.map { PrintedTag(label: $0.content.label, template: $0.template, printedAt: request.time) })
+            } catch {
+                throw .storage(error)
+            }
+        }
+        skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
+        return PrintReport(store: shelf.store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest)
+    }
+
+    private struct Templates {
+        let override: TagTemplate?
+        let standard: TagTemplate
+        let promotion: TagTemplate
+        var all: [TagTemplate] { override.map { [$0] } ?? [standard, promotion] }
+    }
+
+    private static func loadTemplates(_ request: PrintRequest, library: TemplateLibrary) throws(PrintRunError) -> Templates {
+        do {
+            if let name = request.template {
+                let template = try TagTemplate(contentsOf: library.tagTemplateURL(name))
+                return Templates(override: template, standard: template, promotion: template)
+            }
+            return Templates(
+                override: nil, standard: try TagTemplate(contentsOf: library.tagTemplateURL("standard")),
+                promotion: try TagTemplate(contentsOf: library.tagTemplateURL("promotion")))
+        } catch {
+            throw .template(error)
+        }
+    }
+
+    private static func loadSheet(_ name: String, library: TemplateLibrary, templates: Templates) throws(PrintRunError) -> SheetLayout {
+        do {
+            let layout = try SheetLayout(contentsOf: library.sheetLayoutURL(name))
+            for template in templates.all { try layout.check(template) }
+            return layout
+        } catch {
+            throw .template(error)
+        }
+    }
+
+    /// The requested products the store lists; the others are skipped: there is no price for them there.
+    private static func select(_ shelf: StoreShelf, gtins: [GTIN]?) -> ([ShelfItem], [SkippedProduct]) {
+        guard let gtins else { return (shelf.items, []) }
+        let byGTIN = Dictionary(shelf.items.map { ($0.product.gtin, $0) }, uniquingKeysWith: { first, _ in first })
+        var items: [ShelfItem] = []
+        var skipped: [SkippedProduct] = []
+        for gtin in Set(gtins).sorted() {
+            if let item = byGTIN[gtin] {
+                items.append(item)
+            } else {
+                skipped.append(SkippedProduct(gtin: gtin, reason: "no price in store \(shelf.store.code): the store does not list it"))
+            }
+        }
+        return (items, skipped)
+    }
+}

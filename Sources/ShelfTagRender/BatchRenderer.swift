@@ -1,0 +1,199 @@
+import Foundation
+import ShelfTagDomain
+
+/// How tags are drawn and written.
+public struct RenderSettings: Sendable {
+    /// 203, 300 or 600.
+    public var dpi: Int
+    public var format: PixelFormat
+    public var correction: ErrorCorrection
+    /// Threads drawing at once; every core by default.
+    public var workers: Int
+
+    public static let supportedResolutions = [203, 300, 600]
+
+    public init(dpi: Int = 300, format: PixelFormat = .grey, correction: ErrorCorrection = .medium, workers: Int = ProcessInfo.processInfo.activeProcessorCount)
+    {
+        self.dpi = dpi
+        self.format = format
+        self.correction = correction
+        self.workers = max(1, workers)
+    }
+}
+
+/// One tag to draw, with the template it gets.
+public struct TagJob: Sendable {
+    public let content: TagContent
+    public let template: TagTemplate
+
+    public init(content: TagContent, template: TagTemplate) {
+        self.content = content
+        self.template = template
+    }
+}
+
+/// A tag that was written: where, and how its QR code came out.
+public struct RenderedTag: Sendable {
+    public let content: TagContent
+    public let template: String
+    /// Path relative to the output directory: the tag's own PNG or the sheet it is on.
+    public let file: String
+    public let qrCode: QRPlacement?
+}
+
+/// A tag that could not be drawn, and why.
+public struct FailedTag: Sendable {
+    public let content: TagContent
+    public let reason: TagDrawingError
+}
+
+/// Why a batch stopped.
+public enum RenderError: Error, CustomStringConvertible {
+    case cannotWrite(path: String, reason: String)
+    case encoding(PNGEncodingError)
+    case font(FontError)
+
+    public var description: String {
+        switch self {
+        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
+        case .encoding(let error): error.description
+        case .font(let error): error.description
+        }
+    }
+}
+
+/// Draws tags on every core and writes them (or the sheets they are imposed on) atomically.
+public enum BatchRenderer {
+    /// One output file: a single tag, or a sheet page of tags sharing a template.
+    private struct Unit {
+        let file: String
+        let jobs: Range<Int>
+        let sheet: SheetLayout?
+    }
+
+    /// Renders `jobs` into `directory/<subdirectory>/`: `<gtin14>.png` each, or `sheets/<template>-NNN.png` with a layout.
+    /// Files are written to a temporary name and renamed, so an interrupted run leaves no half-written file.
+    /// - Parameter progress: called from the workers with the number of tags done so far.
+    /// - Throws: `RenderError` when a font cannot be read or a file cannot be written.
+    public static func render(
+        _ jobs: [TagJob], settings: RenderSettings, sheet: SheetLayout?, directory: URL, subdirectory: String,
+        progress: @escaping @Sendable (Int) -> Void = { _ in }
+    ) throws(RenderError) -> (rendered: [RenderedTag], failed: [FailedTag]) {
+        let ordered =
+            sheet == nil ? jobs : jobs.enumerated().sorted { ($0.element.template.name, $0.offset) < ($1.element.template.name, $1.offset) }.map(\.element)
+        let units = plan(ordered, sheet: sheet, subdirectory: subdirectory)
+        let templates = Array(Dictionary(ordered.map { ($0.template.file, $0.template) }, uniquingKeysWith: { first, _ in first }).values)
+        do {
+            for path in Set(units.map { directory.appendingPathComponent($0.file).deletingLastPathComponent().path }) {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            }
+        } catch {
+            throw .cannotWrite(path: directory.path, reason: error.localizedDescription)
+        }
+        let results = WorkerResults(count: settings.workers)
+        let done = Counter()
+        DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
+            do {
+                let drawer = try TagDrawer(dpi: settings.dpi, correction: settings.correction, templates: templates)
+                var rendered: [RenderedTag] = []
+                var failed: [FailedTag] = []
+                for unitIndex in stride(from: worker, to: units.count, by: settings.workers) {
+                    let unit = units[unitIndex]
+                    var rasters: [Raster] = []
+                    for job in ordered[unit.jobs] {
+                        do throws(TagDrawingError) {
+                            let (raster, qr) = try drawer.draw(job.template, job.content)
+                            rasters.append(raster)
+                            rendered.append(RenderedTag(content: job.content, template: job.template.name, file: unit.file, qrCode: qr))
+                        } catch {
+                            failed.append(FailedTag(content: job.content, reason: error))
+                        }
+                    }
+                    progress(done.add(unit.jobs.count))
+                    guard !rasters.isEmpty else { continue }
+                    let image =
+                        unit.sheet.map { SheetComposer(layout: $0, template: ordered[unit.jobs.lowerBound].template, drawer: drawer).compose(rasters) }
+                        ?? rasters[0]
+                    try write(image, to: directory.appendingPathComponent(unit.file), settings: settings)
+                }
+                results.set(worker, .success((rendered, failed)))
+            } catch let error as RenderError {
+                results.set(worker, .failure(error))
+            } catch let error as FontError {
+                results.set(worker, .failure(.font(error)))
+            } catch {
+                results.set(worker, .failure(.cannotWrite(path: directory.path, reason: "\(error)")))
+            }
+        }
+        var rendered: [RenderedTag] = []
+        var failed: [FailedTag] = []
+        for result in results.values {
+            switch result {
+            case .success(let part):
+                rendered += part.0
+                failed += part.1
+            case .failure(let error): throw error
+            case nil: break
+            }
+        }
+        // Workers interleave; the manifest follows the input order.
+        let position = Dictionary(ordered.enumerated().map { ($0.element.content.label.gtin, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        rendered.sort { position[$0.content.label.gtin, default: 0] < position[$1.content.label.gtin, default: 0] }
+        failed.sort { position[$0.content.label.gtin, default: 0] < position[$1.content.label.gtin, default: 0] }
+        return (rendered, failed)
+    }
+
+    private static func plan(_ jobs: [TagJob], sheet: SheetLayout?, subdirectory: String) -> [Unit] {
+        guard let sheet else {
+            return jobs.indices.map { Unit(file: "\(subdirectory)/\(jobs[$0].content.label.gtin.digits).png", jobs: $0..<($0 + 1), sheet: nil) }
+        }
+        var units: [Unit] = []
+        var start = 0
+        var pages: [String: Int] = [:]
+        while start < jobs.count {
+            let template = jobs[start].template
+            let (columns, rows) = sheet.grid(for: template)
+            var end = start
+            while end < jobs.count && end - start < columns * rows && jobs[end].template.file == template.file { end += 1 }
+            let page = pages[template.name, default: 0] + 1
+            pages[template.name] = page
+            let number = String(repeating: "0", count: max(0, 3 - String(page).count)) + String(page)
+            units.append(Unit(file: "\(subdirectory)/sheets/\(template.name)-\(number).png", jobs: start..<end, sheet: sheet))
+            start = end
+        }
+        return units
+    }
+
+    private static func write(_ raster: Raster, to url: URL, settings: RenderSettings) throws(RenderError) {
+        let data: Data
+        do { data = try PNGEncoder.encode(raster, dpi: settings.dpi, format: settings.format) } catch { throw .encoding(error) }
+        do { try data.write(to: url, options: .atomic) } catch { throw .cannotWrite(path: url.path, reason: error.localizedDescription) }
+    }
+}
+
+/// Each worker's outcome, in its own slot.
+private final class WorkerResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [Result<([RenderedTag], [FailedTag]), RenderError>?]
+
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: Result<([RenderedTag], [FailedTag]), RenderError>) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+}
+
+/// A count shared by the workers.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func add(_ amount: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += amount
+        return value
+    }
+}

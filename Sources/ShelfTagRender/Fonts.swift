@@ -1,0 +1,194 @@
+import CFontconfig
+import CFreeType
+import Foundation
+
+/// Font weights a template may ask fontconfig for.
+public enum FontWeight: String, Sendable, Codable, CaseIterable {
+    case regular, bold
+
+    var fontconfigWeight: Int32 { self == .bold ? 200 : 80 }  // FC_WEIGHT_BOLD, FC_WEIGHT_REGULAR
+}
+
+/// Why a font cannot be used.
+public enum FontError: Error, Equatable, CustomStringConvertible {
+    case notInstalled(family: String, weight: FontWeight)
+    case unreadable(path: String, freeTypeError: Int32)
+
+    public var description: String {
+        switch self {
+        case .notInstalled(let family, let weight): "font '\(family)' (\(weight.rawValue)) is not installed (fontconfig has no such family)"
+        case .unreadable(let path, let code): "FreeType cannot read \(path) (error \(code))"
+        }
+    }
+}
+
+/// Finds font files by family and weight through fontconfig.
+enum FontLocator {
+    private static let lock = NSLock()
+
+    /// The file fontconfig picks for the family; fontconfig substitutes freely, so another family is an error.
+    static func file(family: String, weight: FontWeight) throws(FontError) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let pattern = FcPatternCreate() else { throw .notInstalled(family: family, weight: weight) }
+        defer { FcPatternDestroy(pattern) }
+        FcPatternAddString(pattern, FC_FAMILY, family)
+        FcPatternAddInteger(pattern, FC_WEIGHT, weight.fontconfigWeight)
+        FcConfigSubstitute(nil, pattern, FcMatchPattern)
+        FcDefaultSubstitute(pattern)
+        var result = FcResultNoMatch
+        guard let match = FcFontMatch(nil, pattern, &result) else { throw .notInstalled(family: family, weight: weight) }
+        defer { FcPatternDestroy(match) }
+        var matchedFamily: UnsafeMutablePointer<FcChar8>?
+        var file: UnsafeMutablePointer<FcChar8>?
+        guard FcPatternGetString(match, FC_FAMILY, 0, &matchedFamily) == FcResultMatch, let matchedFamily,
+            FcPatternGetString(match, FC_FILE, 0, &file) == FcResultMatch, let file,
+            String(cString: matchedFamily).caseInsensitiveCompare(family) == .orderedSame
+        else { throw .notInstalled(family: family, weight: weight) }
+        return String(cString: file)
+    }
+}
+
+/// A font file at one pixel size: what a text element draws with. Sizes are in 1/64 pixel.
+struct FontSpec: Hashable, Sendable {
+    let path: String
+    let size64: Int
+}
+
+/// Rasterises and measures text with FreeType, caching glyphs. One per thread: FreeType faces are not shareable.
+final class Typesetter {
+    struct Glyph {
+        let index: UInt32
+        let bitmap: [UInt8]
+        let width: Int
+        let rows: Int
+        let left: Int
+        let top: Int
+        let advance64: Int
+    }
+
+    struct LineMetrics {
+        let ascender64: Int
+        let descender64: Int
+        let height64: Int
+    }
+
+    private struct GlyphKey: Hashable {
+        let font: FontSpec
+        let scalar: UInt32
+    }
+
+    private var library: FT_Library?
+    private var faces: [String: FT_Face] = [:]
+    private var faceSizes: [String: Int] = [:]
+    private var glyphs: [GlyphKey: Glyph] = [:]
+    private var metricsCache: [FontSpec: LineMetrics] = [:]
+
+    init() {
+        // FT_Init_FreeType fails only when out of memory.
+        precondition(FT_Init_FreeType(&library) == 0, "FreeType could not start")
+    }
+
+    deinit {
+        for face in faces.values { FT_Done_Face(face) }
+        FT_Done_FreeType(library)
+    }
+
+    /// Opens a font file now, so that a bad one is reported before rendering starts.
+    /// - Throws: `FontError.unreadable`.
+    func load(path: String) throws(FontError) {
+        _ = try face(path)
+    }
+
+    private func face(_ path: String) throws(FontError) -> FT_Face {
+        if let face = faces[path] { return face }
+        var face: FT_Face?
+        let status = FT_New_Face(library, path, 0, &face)
+        guard status == 0, let face else { throw .unreadable(path: path, freeTypeError: status) }
+        faces[path] = face
+        return face
+    }
+
+    /// The face at the font's size; faces are loaded by `load(path:)` before use.
+    private func sizedFace(_ font: FontSpec) -> FT_Face {
+        let face = try! face(font.path)
+        if faceSizes[font.path] != font.size64 {
+            FT_Set_Char_Size(face, 0, FT_F26Dot6(font.size64), 72, 72)
+            faceSizes[font.path] = font.size64
+        }
+        return face
+    }
+
+    func metrics(_ font: FontSpec) -> LineMetrics {
+        if let metrics = metricsCache[font] { return metrics }
+        let size = sizedFace(font).pointee.size.pointee.metrics
+        let metrics = LineMetrics(ascender64: Int(size.ascender), descender64: Int(-size.descender), height64: Int(size.height))
+        metricsCache[font] = metrics
+        return metrics
+    }
+
+    func glyph(_ scalar: Unicode.Scalar, font: FontSpec) -> Glyph {
+        let key = GlyphKey(font: font, scalar: scalar.value)
+        if let glyph = glyphs[key] { return glyph }
+        let face = sizedFace(font)
+        let index = FT_Get_Char_Index(face, FT_ULong(scalar.value))
+        var glyph = Glyph(index: index, bitmap: [], width: 0, rows: 0, left: 0, top: 0, advance64: 0)
+        if FT_Load_Glyph(face, index, shelftag_ft_load_render()) == 0, let slot = face.pointee.glyph {
+            let bitmap = slot.pointee.bitmap
+            let width = Int(bitmap.width)
+            let rows = Int(bitmap.rows)
+            var pixels = [UInt8](repeating: 0, count: width * rows)
+            if let buffer = bitmap.buffer {
+                for row in 0..<rows {
+                    let source = buffer + row * Int(bitmap.pitch)
+                    for column in 0..<width { pixels[row * width + column] = source[column] }
+                }
+            }
+            glyph = Glyph(
+                index: index, bitmap: pixels, width: width, rows: rows, left: Int(slot.pointee.bitmap_left), top: Int(slot.pointee.bitmap_top),
+                advance64: Int(slot.pointee.advance.x))
+        }
+        glyphs[key] = glyph
+        return glyph
+    }
+
+    private func kerning64(_ left: UInt32, _ right: UInt32, font: FontSpec) -> Int {
+        let face = sizedFace(font)
+        guard shelftag_ft_has_kerning(face) != 0 else { return 0 }
+        var delta = FT_Vector()
+        FT_Get_Kerning(face, left, right, FT_KERNING_DEFAULT.rawValue, &delta)
+        return Int(delta.x)
+    }
+
+    /// The advance width of `text`, in 1/64 pixel.
+    func width64(_ text: Substring, font: FontSpec) -> Int {
+        var width = 0
+        var previous: UInt32 = 0
+        for scalar in text.unicodeScalars {
+            let glyph = glyph(scalar, font: font)
+            if previous != 0 { width += kerning64(previous, glyph.index, font: font) }
+            width += glyph.advance64
+            previous = glyph.index
+        }
+        return width
+    }
+
+    /// Draws `text` with its baseline starting at `x, baseline` (pixels).
+    func draw(_ text: Substring, font: FontSpec, x: Int, baseline: Int, on raster: inout Raster) {
+        var pen = x * 64
+        var previous: UInt32 = 0
+        for scalar in text.unicodeScalars {
+            let glyph = glyph(scalar, font: font)
+            if previous != 0 { pen += kerning64(previous, glyph.index, font: font) }
+            if glyph.width > 0 {
+                glyph.bitmap.withUnsafeBufferPointer { mask in
+                    raster.darken(
+                        mask: mask, maskWidth: glyph.width, maskHeight: glyph.rows, pitch: glyph.width, x: (pen + 32) / 64 + glyph.left,
+                        y: baseline - glyph.top)
+                }
+            }
+            pen += glyph.advance64
+            previous = glyph.index
+        }
+    }
+}

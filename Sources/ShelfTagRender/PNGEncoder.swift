@@ -1,0 +1,57 @@
+import CPNG
+import Foundation
+
+/// The PNG forms a tag can be written in.
+public enum PixelFormat: String, Sendable, CaseIterable {
+    /// 8-bit grey, anti-aliased text.
+    case grey
+    /// 1 bit per pixel, thresholded at mid-grey, for thermal printers.
+    case bilevel
+}
+
+/// Why libpng refused an image.
+public struct PNGEncodingError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { "PNG encoding failed: \(reason)" }
+}
+
+/// Encodes rasters as PNG through libpng, with a pHYs chunk so they print at their true size.
+public enum PNGEncoder {
+    /// - Throws: `PNGEncodingError` when libpng fails.
+    public static func encode(_ raster: Raster, dpi: Int, format: PixelFormat) throws(PNGEncodingError) -> Data {
+        let pixelsPerMetre = UInt32((Double(dpi) / 0.0254).rounded())
+        var buffer = shelftag_png_buffer(bytes: nil, count: 0, capacity: 0)
+        var error = shelftag_png_error_text()
+        defer { free(buffer.bytes) }
+        let status: Int32
+        switch format {
+        case .grey:
+            status = raster.pixels.withUnsafeBufferPointer { pixels in
+                shelftag_png_encode(pixels.baseAddress, raster.width, UInt32(raster.width), UInt32(raster.height), 8, pixelsPerMetre, 6, &buffer, &error)
+            }
+        case .bilevel:
+            let (packed, stride) = packBits(raster)
+            status = packed.withUnsafeBufferPointer { pixels in
+                shelftag_png_encode(pixels.baseAddress, stride, UInt32(raster.width), UInt32(raster.height), 1, pixelsPerMetre, 6, &buffer, &error)
+            }
+        }
+        guard status == 0, let bytes = buffer.bytes else {
+            let reason = withUnsafeBytes(of: error.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw PNGEncodingError(reason: reason)
+        }
+        return Data(bytes: bytes, count: buffer.count)
+    }
+
+    /// Rows of 1-bit pixels, most significant bit first; 1 is white (PNG's grey scale).
+    private static func packBits(_ raster: Raster) -> (bytes: [UInt8], stride: Int) {
+        let stride = (raster.width + 7) / 8
+        var packed = [UInt8](repeating: 0, count: stride * raster.height)
+        for y in 0..<raster.height {
+            let row = y * raster.width
+            for x in 0..<raster.width where raster.pixels[row + x] >= 128 {
+                packed[y * stride + x / 8] |= 0x80 >> UInt8(x % 8)
+            }
+        }
+        return (packed, stride)
+    }
+}

@@ -1,0 +1,83 @@
+import CQRencode
+import Foundation
+
+/// QR error correction levels: how much of the symbol may be lost and still scan.
+public enum ErrorCorrection: String, Sendable, CaseIterable {
+    case low = "L"
+    case medium = "M"
+    case quartile = "Q"
+    case high = "H"
+
+    var level: QRecLevel {
+        switch self {
+        case .low: QR_ECLEVEL_L
+        case .medium: QR_ECLEVEL_M
+        case .quartile: QR_ECLEVEL_Q
+        case .high: QR_ECLEVEL_H
+        }
+    }
+}
+
+/// Why a payload has no QR symbol.
+public enum QRCodeError: Error, Equatable, CustomStringConvertible {
+    case tooLong(bytes: Int)
+    case encoderFailed(errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .tooLong(let bytes): "a \(bytes)-byte payload does not fit in a QR code"
+        case .encoderFailed(let code): "libqrencode failed: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// A QR symbol as a square matrix of modules, without its quiet zone.
+public struct QRCode: Sendable, Equatable {
+    /// The symbol version, 1 to 40.
+    public let version: Int
+    /// Modules per side.
+    public let size: Int
+    /// `size × size` modules, row by row, true for dark.
+    public let modules: [Bool]
+    /// The quiet zone every side needs, in modules (ISO/IEC 18004).
+    public static let quietZone = 4
+
+    /// Encodes `payload` in the smallest version that holds it, with libqrencode's mode optimisation.
+    /// - Throws: `QRCodeError` when it cannot be encoded.
+    public init(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) {
+        guard let symbol = QRcode_encodeString(payload, 0, correction.level, QR_MODE_8, 1) else {
+            if errno == ERANGE { throw QRCodeError.tooLong(bytes: payload.utf8.count) }
+            throw QRCodeError.encoderFailed(errno: errno)
+        }
+        defer { QRcode_free(symbol) }
+        version = Int(symbol.pointee.version)
+        size = Int(symbol.pointee.width)
+        // Bit 0 of each byte is the module's colour; the other bits are encoder bookkeeping.
+        modules = UnsafeBufferPointer(start: symbol.pointee.data, count: size * size).map { $0 & 1 == 1 }
+    }
+
+    public subscript(x: Int, y: Int) -> Bool { modules[y * size + x] }
+
+    /// Modules per side with the quiet zone.
+    public var sizeWithQuietZone: Int { size + 2 * Self.quietZone }
+
+    /// Draws the symbol with `modulePixels` device pixels per module, quiet zone included, at `x, y`.
+    func draw(on raster: inout Raster, x: Int, y: Int, modulePixels: Int) {
+        let origin = Self.quietZone * modulePixels
+        raster.clear(x: x, y: y, width: sizeWithQuietZone * modulePixels, height: sizeWithQuietZone * modulePixels)
+        for row in 0..<size {
+            var column = 0
+            while column < size {
+                guard self[column, row] else {
+                    column += 1
+                    continue
+                }
+                // One fill per horizontal run of dark modules.
+                let start = column
+                while column < size && self[column, row] { column += 1 }
+                raster.fill(
+                    x: x + origin + start * modulePixels, y: y + origin + row * modulePixels, width: (column - start) * modulePixels, height: modulePixels)
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+/// An 8-bit grey image, 0 black to 255 white, rows top to bottom: what every element draws on.
+public struct Raster: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public internal(set) var pixels: [UInt8]
+
+    /// A white raster.
+    public init(width: Int, height: Int) {
+        precondition(width > 0 && height > 0, "a raster needs pixels")
+        self.width = width
+        self.height = height
+        pixels = [UInt8](repeating: 255, count: width * height)
+    }
+
+    public subscript(x: Int, y: Int) -> UInt8 { pixels[y * width + x] }
+
+    /// Paints the rectangle (clipped to the raster) black, or `level`.
+    mutating func fill(x: Int, y: Int, width w: Int, height h: Int, level: UInt8 = 0) {
+        let x0 = max(0, x)
+        let y0 = max(0, y)
+        let x1 = min(width, x + w)
+        let y1 = min(height, y + h)
+        guard x0 < x1, y0 < y1 else { return }
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for row in y0..<y1 {
+                let start = row * width
+                for column in (start + x0)..<(start + x1) { buffer[column] = min(buffer[column], level) }
+            }
+        }
+    }
+
+    /// Paints the rectangle (clipped to the raster) white.
+    mutating func clear(x: Int, y: Int, width w: Int, height h: Int) {
+        let x0 = max(0, x)
+        let x1 = min(width, x + w)
+        guard x0 < x1 else { return }
+        for row in max(0, y)..<min(height, y + h) {
+            pixels.replaceSubrange((row * width + x0)..<(row * width + x1), with: repeatElement(255, count: x1 - x0))
+        }
+    }
+
+    /// The outline of a rectangle, `thickness` pixels inside its edges.
+    mutating func stroke(x: Int, y: Int, width w: Int, height h: Int, thickness: Int) {
+        fill(x: x, y: y, width: w, height: thickness)
+        fill(x: x, y: y + h - thickness, width: w, height: thickness)
+        fill(x: x, y: y, width: thickness, height: h)
+        fill(x: x + w - thickness, y: y, width: thickness, height: h)
+    }
+
+    /// Darkens by an 8-bit coverage mask (a glyph), placed with its top-left corner at `x, y`.
+    mutating func darken(mask: UnsafeBufferPointer<UInt8>, maskWidth: Int, maskHeight: Int, pitch: Int, x: Int, y: Int) {
+        let x0 = max(0, -x)
+        let y0 = max(0, -y)
+        let x1 = min(maskWidth, width - x)
+        let y1 = min(maskHeight, height - y)
+        guard x0 < x1, y0 < y1 else { return }
+        let rasterWidth = width
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for row in y0..<y1 {
+                let source = row * pitch
+                let target = (y + row) * rasterWidth + x
+                for column in x0..<x1 {
+                    let coverage = mask[source + column]
+                    if coverage == 0 { continue }
+                    let ink = 255 - coverage
+                    if ink < buffer[target + column] { buffer[target + column] = ink }
+                }
+            }
+        }
+    }
+
+    /// Copies `other` with its top-left corner at `x, y` (clipped).
+    mutating func place(_ other: Raster, x: Int, y: Int) {
+        let x0 = max(0, -x)
+        let x1 = min(other.width, width - x)
+        guard x0 < x1 else { return }
+        for row in max(0, -y)..<min(other.height, height - y) {
+            let source = row * other.width
+            let target = (y + row) * width + x
+            pixels.replaceSubrange((target + x0)..<(target + x1), with: other.pixels[(source + x0)..<(source + x1)])
+        }
+    }
+
+    /// Black below the threshold, white from it: what a thermal printer prints.
+    func thresholded(at threshold: UInt8 = 128) -> Raster {
+        var copy = self
+        for index in copy.pixels.indices { copy.pixels[index] = copy.pixels[index] < threshold ? 0 : 255 }
+        return copy
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import ShelfTagDomain
+
+/// What one tag shows: the label, the URI its QR code carries and the fields its text templates read.
+public struct TagContent: Sendable {
+    public let label: ShelfLabel
+    public let uri: String
+    /// Mustache fields: a missing key is an empty value and a false section.
+    public let fields: [String: String]
+
+    public init(label: ShelfLabel, uri: String, fields: [String: String]) {
+        self.label = label
+        self.uri = uri
+        self.fields = fields
+    }
+}
+
+/// How the QR code came out on one tag.
+public struct QRPlacement: Sendable, Equatable {
+    public let version: Int
+    public let modulePixels: Int
+}
+
+/// Why one tag could not be drawn.
+public enum TagDrawingError: Error, Equatable, CustomStringConvertible {
+    case qrCode(QRCodeError)
+    case qrDoesNotFit(element: String, version: Int)
+    case barcodeDoesNotFit(element: String)
+
+    public var description: String {
+        switch self {
+        case .qrCode(let error): error.description
+        case .qrDoesNotFit(let element, let version): "element '\(element)': a version \(version) QR code does not fit its frame at this resolution"
+        case .barcodeDoesNotFit(let element): "element '\(element)': the barcode does not fit its frame at this resolution"
+        }
+    }
+}
+
+/// Draws tags from a template at one resolution. Holds FreeType state: one per thread.
+public final class TagDrawer {
+    public let dpi: Int
+    public let correction: ErrorCorrection
+    private let typesetter = Typesetter()
+
+    /// - Throws: `FontError` when a font a template names cannot be read.
+    public init(dpi: Int, correction: ErrorCorrection, templates: [TagTemplate]) throws(FontError) {
+        self.dpi = dpi
+        self.correction = correction
+        for template in templates {
+            for placed in template.elements {
+                switch placed.element {
+                case .text(let text): try typesetter.load(path: text.fontPath)
+                case .barcode(_, let path): try typesetter.load(path: path)
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Pixels for a length in millimetres at this resolution.
+    public func pixels(_ millimetres: Double) -> Int { Int((millimetres * Double(dpi) / 25.4).rounded()) }
+
+    /// Draws one tag.
+    /// - Throws: `TagDrawingError` when the QR code or barcode cannot be drawn in its frame.
+    public func draw(_ template: TagTemplate, _ content: TagContent) throws(TagDrawingError) -> (Raster, QRPlacement?) {
+        var raster = Raster(width: pixels(template.width), height: pixels(template.height))
+        var placement: QRPlacement?
+        for placed in template.elements {
+            if let field = placed.when, (content.fields[field] ?? "").isEmpty { continue }
+            switch placed.element {
+            case .text(let text):
+                drawText(text, text.content.render(content.fields), on: &raster)
+            case .qrCode(let frame):
+                placement = try drawQRCode(content.uri, in: frame, element: placed.name, on: &raster)
+            case .barcode(let frame, let digitsFont):
+                guard let barcode = LinearBarcode(gtin: content.label.gtin) else { continue }
+                try drawBarcode(barcode, in: frame, digitsFont: digitsFont, element: placed.name, on: &raster)
+            case .box(let frame, let thickness):
+                let (x, y, width, height) = rect(frame)
+                if let thickness {
+                    raster.stroke(x: x, y: y, width: width, height: height, thickness: max(1, pixels(thickness)))
+                } else {
+                    raster.fill(x: x, y: y, width: max(1, width), height: max(1, height))
+                }
+            }
+        }
+        return (raster, placement)
+    }
+
+    private func rect(_ frame: Frame) -> (x: Int, y: Int, width: Int, height: Int) {
+        let x = pixels(frame.x)
+        let y = pixels(frame.y)
+        return (x, y, pixels(frame.x + frame.width) - x, pixels(frame.y + frame.height) - y)
+    }
+
+    // MARK: QR code
+
+    private func drawQRCode(_ uri: String, in frame: Frame, element: String, on raster: inout Raster) throws(TagDrawingError) -> QRPlacement {
+        let symbol: QRCode
+        do { symbol = try QRCode(uri, correction: correction) } catch { throw .qrCode(error) }
+        let (x, y, width, height) = rect(frame)
+        // Whole device pixels per module: no resampling, every module the same size.
+        let modulePixels = min(width, height) / symbol.sizeWithQuietZone
+        guard modulePixels >= 1 else { throw .qrDoesNotFit(element: element, version: symbol.version) }
+        let side = modulePixels * symbol.sizeWithQuietZone
+        symbol.draw(on: &raster, x: x + (width - side) / 2, y: y + (height - side) / 2, modulePixels: modulePixels)
+        return QRPlacement(version: symbol.version, modulePixels: modulePixels)
+    }
+
+    // MARK: Linear barcode
+
+    private func drawBarcode(_ barcode: LinearBarcode, in frame: Frame, digitsFont: String, element: String, on raster: inout Raster) throws(TagDrawingError) {
+        let (x, y, width, height) = rect(frame)
+        let module = width / barcode.widthInModules
+        let font = FontSpec(path: digitsFont, size64: module * 9 * 64)
+        let digitHeight = typesetter.glyph("0", font: font).top
+        let digitBand = digitHeight + module
+        guard module >= 1, height > digitBand + 10 * module else { throw .barcodeDoesNotFit(element: element) }
+        let left = x + (width - module * barcode.widthInModules) / 2 + barcode.quietZone.left * module
+        let barBottom = y + height - digitBand
+        let guardBottom = barBottom + digitBand / 2
+        for (index, isBar) in barcode.modules.enumerated() where isBar {
+            let bottom = barcode.extendsDown[index] ? guardBottom : barBottom
+            raster.fill(x: left + index * module, y: y, width: module, height: bottom - y)
+        }
+        // Human-readable digits: each centred in its 7-module symbol character, outer ones in the quiet zones.
+        let baseline = y + height
+        func digit(_ value: UInt8, centredAt centre: Int) {
+            let text = Substring(String(value))
+            let advance = typesetter.width64(text, font: font) / 64
+            typesetter.draw(text, font: font, x: centre - advance / 2, baseline: baseline, on: &raster)
+        }
+        let digits = barcode.digits
+        switch barcode.symbology {
+        case .ean13:
+            digit(digits[0], centredAt: left - 4 * module)
+            for index in 1...6 { digit(digits[index], centredAt: left + (3 + 7 * (index - 1)) * module + 7 * module / 2) }
+            for index in 7...12 { digit(digits[index], centredAt: left + (50 + 7 * (index - 7)) * module + 7 * module / 2) }
+        case .upcA:
+            digit(digits[0], centredAt: left - 5 * module)
+            for index in 1...5 { digit(digits[index], centredAt: left + (10 + 7 * (index - 1)) * module + 7 * module / 2) }
+            for index in 6...10 { digit(digits[index], centredAt: left + (50 + 7 * (index - 6)) * module + 7 * module / 2) }
+            digit(digits[11], centredAt: left + (95 + 5) * module)
+        default:
+            for index in 0...3 { digit(digits[index], centredAt: left + (3 + 7 * index) * module + 7 * module / 2) }
+            for index in 4...7 { digit(digits[index], centredAt: left + (36 + 7 * (index - 4)) * module + 7 * module / 2) }
+        }
+    }
+
+    // MARK: Text
+
+    private struct SetLines {
+        var lines: [Substring]
+        var truncated: Bool
+    }
+
+    private func drawText(_ element: TextElement, _ text: String, on raster: inout Raster) {
+        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return }
+        let (x, y, width, height) = rect(element.frame)
+        var scale = 1.0
+        var font: FontSpec
+        var set: SetLines
+        repeat {
+            font = FontSpec(path: element.fontPath, size64: Int(element.size * Double(dpi) / 72 * 64 * scale))
+            let lineHeight = typesetter.metrics(font).height64
+            let linesThatFit = max(1, min(element.maxLines, height * 64 / max(1, lineHeight)))
+            set = lines(text, font: font, width64: width * 64, maxLines: linesThatFit, wrap: element.wrap)
+            scale -= 0.05
+        } while set.truncated && element.shrinkToFit && scale >= TextElement.minimumScale - 0.001
+        if set.truncated, let last = set.lines.popLast() {
+            set.lines.append(Substring(ellipsised(last, font: font, width64: width * 64)))
+        }
+        let metrics = typesetter.metrics(font)
+        let block = (set.lines.count - 1) * metrics.height64 + metrics.ascender64 + metrics.descender64
+        var baseline64: Int
+        switch element.verticalAlign {
+        case .top: baseline64 = y * 64 + metrics.ascender64
+        case .middle: baseline64 = y * 64 + (height * 64 - block) / 2 + metrics.ascender64
+        case .bottom: baseline64 = (y + height) * 64 - metrics.descender64 - (set.lines.count - 1) * metrics.height64
+        }
+        for line in set.lines {
+            let lineWidth = typesetter.width64(line, font: font) / 64
+            let left: Int
+            switch element.align {
+            case .left: left = x
+            case .center: left = x + (width - lineWidth) / 2
+            case .right: left = x + width - lineWidth
+            }
+            let baseline = (baseline64 + 32) / 64
+            typesetter.draw(line, font: font, x: left, baseline: baseline, on: &raster)
+            if element.strikethrough {
+                let thickness = max(1, font.size64 / 64 / 14)
+                raster.fill(x: left, y: baseline - metrics.ascender64 / 64 * 3 / 8, width: lineWidth, height: thickness)
+            }
+            baseline64 += metrics.height64
+        }
+    }
+
+    /// Greedy word wrap into at most `maxLines`; `truncated` when text was left over or a line overflows.
+    private func lines(_ text: String, font: FontSpec, width64: Int, maxLines: Int, wrap: Bool) -> SetLines {
+        var result: [Substring] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            guard wrap else {
+                result.append(paragraph)
+                continue
+            }
+            var line: Substring = ""
+            for word in paragraph.split(separator: " ") {
+                let candidate = line.isEmpty ? word : paragraph[line.startIndex..<word.endIndex]
+                if line.isEmpty || typesetter.width64(candidate, font: font) <= width64 {
+                    line = candidate
+                } else {
+                    result.append(line)
+                    line = word
+                }
+            }
+            result.append(line)
+        }
+        let truncated = result.count > maxLines || result.prefix(maxLines).contains { typesetter.width64($0, font: font) > width64 }
+        return SetLines(lines: Array(result.prefix(maxLines)), truncated: truncated)
+    }
+
+    /// The longest start of `line` that fits with "…" after it, cut at a word when one fits.
+    private func ellipsised(_ line: Substring, font: FontSpec, width64: Int) -> String {
+        var end = line.endIndex
+        while end > line.startIndex {
+            let head = line[..<end].trimmingCharacters(in: .whitespaces)
+            if typesetter.width64(Substring(head + "…"), font: font) <= width64 { return head + "…" }
+            end = line.index(before: end)
+        }
+        return "…"
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import ShelfTagDomain
+
+extension TagContent {
+    /// The content of `item`'s tag: its label, Digital Link URI and the fields templates read, formatted for the store.
+    ///
+    /// Fields: `name`, `brand`, `gtin` (14 digits), `gtinText` (as the barcode prints it), `price`, `unitPrice`,
+    /// and on a promotion `onSale`, `regularPrice`, `priorPrice`, `discount` (against the prior price, as the
+    /// Omnibus rule requires), `promotionEnd` (its last day); then `store`, `storeCode`, `tagID`, `url`, and the
+    /// wording in the store's language: `priorPriceLabel`, `promotionEndLabel`, `scanLabel`, `unitPriceLabel`.
+    public init(item: ShelfItem, label: ShelfLabel, baseURL: String) {
+        let store = item.listing.store
+        let locale = store.locale
+        let uri = DigitalLink.shelfTag(base: baseURL, label: label).uri
+        var fields = [
+            "name": item.product.title, "brand": item.product.brand, "gtin": label.gtin.digits, "gtinText": label.gtin.symbolDigits,
+            "price": label.price.formatted(locale: locale), "store": store.name, "storeCode": store.code, "tagID": label.tagID, "url": uri,
+        ]
+        if let unitPrice = label.unitPrice { fields["unitPrice"] = unitPrice.formatted(locale: locale) }
+        if let regular = label.regularPrice {
+            fields["onSale"] = "yes"
+            fields["regularPrice"] = regular.formatted(locale: locale)
+        }
+        if let prior = label.priorPrice {
+            fields["priorPrice"] = prior.formatted(locale: locale)
+            let percent = (Double(prior.minorUnits - label.price.minorUnits) * 100 / Double(prior.minorUnits)).rounded()
+            if percent >= 1 { fields["discount"] = "-\(Int(percent))\u{A0}%" }
+        }
+        if let end = label.promotionEnd {
+            // The window's end is exclusive: the last day shown is the one before it ends.
+            fields["promotionEnd"] = DayFormatter.shared.format(end.addingTimeInterval(-1), locale: locale, timeZone: store.timeZone)
+        }
+        fields.merge(Self.words(locale: locale)) { own, _ in own }
+        self.init(label: label, uri: uri, fields: fields)
+    }
+
+    /// The fixed wording of tags, by the store locale's language (English otherwise), so one template serves every store.
+    static func words(locale: String) -> [String: String] {
+        switch locale.prefix(2) {
+        case "fr":
+            [
+                "priorPriceLabel": "Prix antérieur", "promotionEndLabel": "Offre valable jusqu'au", "scanLabel": "Prix, stock et avis",
+                "unitPriceLabel": "Prix unitaire",
+            ]
+        case "de":
+            [
+                "priorPriceLabel": "Vorher", "promotionEndLabel": "Angebot gültig bis", "scanLabel": "Preis, Bestand, Bewertungen",
+                "unitPriceLabel": "Grundpreis",
+            ]
+        default:
+            ["priorPriceLabel": "Was", "promotionEndLabel": "Offer ends", "scanLabel": "Price, stock, reviews", "unitPriceLabel": "Unit price"]
+        }
+    }
+}
+
+/// Short dates in a store's locale and time zone (fr-FR `14/12/2026`); DateFormatter is costly to make.
+final class DayFormatter: @unchecked Sendable {
+    static let shared = DayFormatter()
+    // DateFormatter is not thread-safe; the lock guards the cache and the formatting.
+    private let lock = NSLock()
+    private var formatters: [String: DateFormatter] = [:]
+
+    func format(_ date: Date, locale: String, timeZone: String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = locale + "/" + timeZone
+        if let formatter = formatters[key] { return formatter.string(from: date) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: locale)
+        formatter.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")
+        formatter.setLocalizedDateFormatFromTemplate("ddMMyyyy")
+        formatters[key] = formatter
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import ShelfTagDomain
+import ShelfTagPrinting
+import ShelfTagRender
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render a store's shelf tags as PNG files that print at their true size.",
+        discussion: """
+            Each tag shows the product, the selling price, the unit price, a promotion's prior price and end date, \
+            the barcode and a QR code with the tag's GS1 Digital Link. Without --template, products on promotion \
+            get the 'promotion' template and the others 'standard'. Tags go to DIR/STORE/<gtin14>.png (or \
+            DIR/STORE/sheets/ with --sheet) with a manifest, and into the print ledger unless --preview.
+            Templates are looked up in $SHELFTAG_TEMPLATES, ./Templates or the checkout's Templates folder.
+            Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template or store.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: ArgumentHelp("The store whose tags to render.", valueName: "code"))
+    var store: String
+
+    @Option(help: ArgumentHelp("A template name (Templates/tags/NAME.json) or path, for every tag.", valueName: "name|path"))
+    var template: String?
+
+    @Option(help: ArgumentHelp("Impose the tags on sheets with this layout (Templates/sheets/NAME.json) or path, e.g. a4.", valueName: "layout"))
+    var sheet: String?
+
+    @Option(name: .customLong("gtin"), help: ArgumentHelp("Only this product (repeatable).", valueName: "gtin"))
+    var gtins: [String] = []
+
+    @Flag(help: "Only tags whose printed price is no longer current, and products never printed in this store.")
+    var stale = false
+
+    @Flag(help: "Render without recording the tags in the print ledger.")
+    var preview = false
+
+    @Option(name: .customLong("out"), help: ArgumentHelp("The output directory.", valueName: "dir"))
+    var directory = "tags"
+
+    @Option(help: ArgumentHelp("Printer resolution: 203, 300 or 600 dots per inch.", valueName: "dpi"))
+    var dpi = 300
+
+    @Flag(help: "1-bit PNG for thermal printers (default: 8-bit grey).")
+    var bilevel = false
+
+    @Option(help: ArgumentHelp("QR error correction: L, M, Q or H.", valueName: "level"))
+    var ecc: ErrorCorrection = .medium
+
+    @Option(name: .customLong("base-url"), help: ArgumentHelp("The resolver's base URL in the QR codes (default $SHELFTAG_BASE_URL).", valueName: "url"))
+    var baseURL = ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Manifest format: csv or json.", valueName: "format"))
+    var manifest: ManifestFormat = .csv
+
+    @Option(help: ArgumentHelp("Print the prices in force at this ISO 8601 time (default now).", valueName: "time"))
+    var at: String?
+
+    @Option(help: ArgumentHelp("Threads drawing at once (default: every core).", valueName: "n"))
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard RenderSettings.supportedResolutions.contains(dpi) else { throw ValidationError("--dpi: \(dpi) is not one of 203, 300, 600") }
+        guard jobs >= 1 else { throw ValidationError("--jobs: must be at least 1") }
+        for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
+        if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, url.query == nil else {
+            throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL such as https://s.example.com")
+        }
+    }
+
+    func run() throws {
+        let request = PrintRequest(
+            storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
+            preview: preview, baseURL: baseURL, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
+            settings: RenderSettings(dpi: dpi, format: bilevel ? .bilevel : .grey, correction: ecc, workers: jobs),
+            time: try at.map { try Timestamp.parse($0).date } ?? Date())
+        let started = Date()
+        let bar = ProgressBar(enabled: showsProgress)
+        let report: PrintReport
+        do {
+            report = try PrintRun.run(request, reference: try database.open(), library: TemplateLibrary.locate(), progress: bar.update)
+        } catch {
+            bar.finish()
+            FileStream.standardError.write("\(error)\n")
+            throw ExitCode.unusableInput
+        }
+        bar.finish()
+        for skipped in report.skipped { FileStream.standardError.write("skipped \(skipped.gtin): \(skipped.reason)\n") }
+        let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+        let manifestNote = report.manifest.map { ", manifest \($0.relativePath)" } ?? ""
+        print(
+            "\(report.store.code): \(report.rendered.count) tags rendered in \(directory)/\(report.store.code)\(manifestNote), "
+                + "\(report.skipped.count) skipped, \(seconds) s\(preview ? " (preview: not recorded)" : "")")
+        if !report.skipped.isEmpty { throw ExitCode.rowsRejected }
+    }
+}
+
+extension ErrorCorrection: ExpressibleByArgument {}
+extension ManifestFormat: ExpressibleByArgument {}
+
+/// A one-line progress bar on standard error, drawn at most every 1 %.
+final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var shownPercent = -1
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(done: Int, total: Int) {
+        guard enabled, total > 0 else { return }
+        let percent = done * 100 / total
+        lock.lock()
+        defer { lock.unlock() }
+        guard percent != shownPercent else { return }
+        shownPercent = percent
+        let filled = percent * 30 / 100
+        FileStream.standardError.write("\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(done)/\(total)")
+    }
+
+    func finish() {
+        if enabled && shownPercent >= 0 { FileStream.standardError.write("\r\u{1B}[K") }
+    }
+}
