@@ -50,9 +50,18 @@ let package = Package(
         .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain"]),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
+        // Sample loading and real decoders (zbarimg, libpng) shared by the tests.
+        .target(
+            name: "ShelfTagTestSupport", dependencies: ["ShelfTagDomain", "ShelfTagImport", "ShelfTagStorage", "CPNG"],
+            path: "Tests/ShelfTagTestSupport"),
         .testTarget(
             name: "ShelfTagImportTests",
-            dependencies: ["ShelfTagImport", "ShelfTagStorage", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ShelfTagImport", "ShelfTagStorage", "ShelfTagTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "ShelfTagRenderTests",
+            dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG"],
+            exclude: ["References"]
         ),
         .testTarget(name: "shelftagTests", dependencies: ["shelftag"]),
     ]

@@ -154,10 +154,20 @@ public final class TagDrawer {
         var truncated: Bool
     }
 
-    private func drawText(_ element: TextElement, _ text: String, on raster: inout Raster) {
+    /// How a text box's content is set: its lines, after shrinking and truncation, and the size used.
+    struct TextLayout {
+        let lines: [String]
+        let font: FontSpec
+        /// Whether the text had to be cut short with an ellipsis.
+        let truncated: Bool
+        /// Whether each line fits the box's width.
+        let fitsWidth: Bool
+    }
+
+    /// Sets text in a box: wraps at words, shrinks (when allowed) until it fits, else ends the last line with "…".
+    func layoutText(_ element: TextElement, _ text: String) -> TextLayout {
         let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { return }
-        let (x, y, width, height) = rect(element.frame)
+        let (_, _, width, height) = rect(element.frame)
         var scale = 1.0
         var font: FontSpec
         var set: SetLines
@@ -168,19 +178,29 @@ public final class TagDrawer {
             set = lines(text, font: font, width64: width * 64, maxLines: linesThatFit, wrap: element.wrap)
             scale -= 0.05
         } while set.truncated && element.shrinkToFit && scale >= TextElement.minimumScale - 0.001
-        if set.truncated, let last = set.lines.popLast() {
+        let truncated = set.truncated
+        if truncated, let last = set.lines.popLast() {
             set.lines.append(Substring(ellipsised(last, font: font, width64: width * 64)))
         }
+        let fitsWidth = set.lines.allSatisfy { typesetter.width64($0, font: font) <= width * 64 }
+        return TextLayout(lines: set.lines.map(String.init), font: font, truncated: truncated, fitsWidth: fitsWidth)
+    }
+
+    private func drawText(_ element: TextElement, _ text: String, on raster: inout Raster) {
+        let layout = layoutText(element, text)
+        guard !layout.lines.isEmpty, layout.lines != [""] else { return }
+        let (x, y, width, height) = rect(element.frame)
+        let font = layout.font
         let metrics = typesetter.metrics(font)
-        let block = (set.lines.count - 1) * metrics.height64 + metrics.ascender64 + metrics.descender64
+        let block = (layout.lines.count - 1) * metrics.height64 + metrics.ascender64 + metrics.descender64
         var baseline64: Int
         switch element.verticalAlign {
         case .top: baseline64 = y * 64 + metrics.ascender64
         case .middle: baseline64 = y * 64 + (height * 64 - block) / 2 + metrics.ascender64
-        case .bottom: baseline64 = (y + height) * 64 - metrics.descender64 - (set.lines.count - 1) * metrics.height64
+        case .bottom: baseline64 = (y + height) * 64 - metrics.descender64 - (layout.lines.count - 1) * metrics.height64
         }
-        for line in set.lines {
-            let lineWidth = typesetter.width64(line, font: font) / 64
+        for line in layout.lines {
+            let lineWidth = typesetter.width64(Substring(line), font: font) / 64
             let left: Int
             switch element.align {
             case .left: left = x
@@ -188,13 +208,19 @@ public final class TagDrawer {
             case .right: left = x + width - lineWidth
             }
             let baseline = (baseline64 + 32) / 64
-            typesetter.draw(line, font: font, x: left, baseline: baseline, on: &raster)
+            typesetter.draw(Substring(line), font: font, x: left, baseline: baseline, on: &raster)
             if element.strikethrough {
                 let thickness = max(1, font.size64 / 64 / 14)
                 raster.fill(x: left, y: baseline - metrics.ascender64 / 64 * 3 / 8, width: lineWidth, height: thickness)
             }
             baseline64 += metrics.height64
         }
+    }
+
+    /// Whether the font has a real glyph (not the missing-glyph box) for every character of `text`.
+    func hasGlyphs(for text: String, fontPath: String) -> Bool {
+        let font = FontSpec(path: fontPath, size64: 12 * 64)
+        return text.unicodeScalars.allSatisfy { $0 == " " || typesetter.glyph($0, font: font).index != 0 }
     }
 
     /// Greedy word wrap into at most `maxLines`; `truncated` when text was left over or a line overflows.

@@ -1,24 +1,12 @@
 import Foundation
 import GRDB
+import ShelfTagTestSupport
 import Testing
 
 @testable import ShelfTagDomain
 @testable import ShelfTagFeeds
 @testable import ShelfTagImport
 @testable import ShelfTagStorage
-
-let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-    "Samples")
-
-func sample(_ name: String) -> String { samples.appendingPathComponent(name).path }
-func time(_ text: String) throws -> Date { try Timestamp.parse(text).date }
-
-/// A new database file in its own temporary folder.
-func newDatabasePath() throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory.appendingPathComponent("shelftag.sqlite").path
-}
 
 /// Every row of every table, in a stable order: equal dumps mean an unchanged database.
 func dump(_ path: String) throws -> String {
@@ -27,28 +15,6 @@ func dump(_ path: String) throws -> String {
         try ["store", "product", "store_offer", "review", "price_history"].map { table in
             try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map(\.description).joined(separator: "\n")
         }.joined(separator: "\n---\n")
-    }
-}
-
-/// Runs an import and collects what it rejects.
-func runImport(_ paths: [String], into reference: any ProductReference, asOf: String, skipInvalid: Bool = false) throws -> (ImportReport, [String]) {
-    var rejected: [String] = []
-    let report = try Importer(reference: reference).run(
-        paths: paths, options: ImportOptions(asOf: try time(asOf), skipInvalid: skipInvalid), rejected: { rejected.append($0.description) })
-    return (report, rejected)
-}
-
-/// The sample history, then the current feeds as of 2026-11-20, as `make demo` loads them.
-func loadSamples(into reference: any ProductReference) throws {
-    let steps: [([String], String)] = [
-        (["stores.csv", "history/products-2026-10-01.tsv", "history/local_inventory-2026-10-01.tsv"], "2026-10-01T06:00Z"),
-        (["history/products-2026-10-25.tsv", "history/local_inventory-2026-10-25.tsv"], "2026-10-25T06:00Z"),
-        (["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"], "2026-11-20T06:00Z"),
-    ]
-    for (files, asOf) in steps {
-        let (report, rejected) = try runImport(files.map(sample), into: reference, asOf: asOf)
-        #expect(rejected.isEmpty)
-        #expect(report.committed)
     }
 }
 

@@ -1,0 +1,178 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagPrinting
+import ShelfTagRender
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+/// The instant the tests print at: inside the sample promotions' window.
+let printTime = try! time("2026-11-23T10:00Z")
+
+func request(_ store: String, into directory: URL, dpi: Int = 300, configure: (inout PrintRequest) -> Void = { _ in }) -> PrintRequest {
+    var request = PrintRequest(
+        storeCode: store, baseURL: "https://s.shelftag.example", directory: directory, settings: RenderSettings(dpi: dpi), time: printTime)
+    configure(&request)
+    return request
+}
+
+@Suite("Printing a store's tags")
+struct PrintRunTests {
+    @Test("every sample tag's QR code decodes to its exact URL and its barcode to its GTIN")
+    func everySampleTagScans() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let directory = try newDirectory()
+        var files: [String: RenderedTag] = [:]
+        for store in try reference.stores() {
+            let report = try PrintRun.run(request(store.code, into: directory) { $0.preview = true }, reference: reference, library: templates)
+            let listed = try #require(try reference.shelf(of: store.code)).items.count
+            #expect(report.rendered.count == listed && listed > 0)
+            #expect(report.skipped.isEmpty)
+            #expect(report.rendered.contains { $0.template == "promotion" } && report.rendered.contains { $0.template == "standard" })
+            for tag in report.rendered { files[directory.appendingPathComponent(tag.file).path] = tag }
+        }
+        let symbols = try zbarSymbols(in: Array(files.keys))
+        for (file, tag) in files {
+            let found = symbols[file] ?? []
+            let gtin = tag.content.label.gtin
+            #expect(found.contains("QR-Code:" + tag.content.uri), "\(file): \(found)")
+            #expect(tag.content.uri == "https://s.shelftag.example/01/\(gtin.digits)?s=\(tag.content.label.storeCode)&t=\(tag.content.label.tagID)")
+            // zbar reports UPC-A in its EAN-13 form (a leading zero).
+            let linear = gtin.symbology == .ean8 ? "EAN-8:" + gtin.symbolDigits : "EAN-13:" + gtin.digits.suffix(13)
+            #expect(found.contains(linear), "\(file): \(found)")
+            #expect(found.count == 2, "\(file): \(found)")
+        }
+    }
+
+    @Test("PNG size and pHYs match the template at each resolution", arguments: [(203, false), (300, false), (600, false), (300, true)])
+    func sizeAndResolution(dpi: Int, bilevel: Bool) throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let directory = try newDirectory()
+        let report = try PrintRun.run(
+            request("LYO02", into: directory, dpi: dpi) {
+                $0.gtins = [try! GTIN("3760001009491"), try! GTIN("3760001001983")]
+                $0.settings.format = bilevel ? .bilevel : .grey
+            }, reference: reference, library: templates)
+        #expect(report.rendered.count == 2)
+        for tag in report.rendered {
+            let data = try Data(contentsOf: directory.appendingPathComponent(tag.file))
+            let header = try #require(PNGHeader(data))
+            let size = tag.template == "promotion" ? (80.0, 50.0) : (60.0, 40.0)
+            #expect(header.width == Int((size.0 * Double(dpi) / 25.4).rounded()))
+            #expect(header.height == Int((size.1 * Double(dpi) / 25.4).rounded()))
+            #expect(header.bitDepth == (bilevel ? 1 : 8) && header.colourType == 0)
+            let perMetre = Int((Double(dpi) / 0.0254).rounded())
+            #expect(header.pixelsPerMetre?.x == perMetre && header.pixelsPerMetre?.y == perMetre && header.pixelsPerMetre?.unit == 1)
+            let qr = try #require(tag.qrCode)
+            #expect(Double(qr.modulePixels) * 25.4 / Double(dpi) >= 0.5)
+        }
+        let symbols = try zbarSymbols(in: report.rendered.map { directory.appendingPathComponent($0.file).path })
+        #expect(symbols.values.allSatisfy { $0.count == 2 })
+    }
+
+    @Test("the same inputs give the same bytes")
+    func deterministic() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let first = try newDirectory()
+        let second = try newDirectory()
+        let one = try PrintRun.run(request("BDX03", into: first) { $0.preview = true }, reference: reference, library: templates)
+        _ = try PrintRun.run(
+            request("BDX03", into: second) {
+                $0.preview = true
+                $0.settings.workers = 1
+            }, reference: reference, library: templates)
+        for file in one.rendered.map(\.file) + ["BDX03/manifest.csv"] {
+            #expect(try Data(contentsOf: first.appendingPathComponent(file)) == Data(contentsOf: second.appendingPathComponent(file)), "\(file)")
+        }
+    }
+
+    @Test("--stale selects exactly the tags whose price changed and the products never printed")
+    func staleSelectsChangedTags() throws {
+        let path = try sampleDatabase()
+        let reference = try SQLiteProductReference(path: path)
+        let shelf = try #require(try reference.shelf(of: "PAR01"))
+        let neverPrinted = shelf.items[3].product
+        let repriced = shelf.items[10].product
+        let directory = try newDirectory()
+        let all = shelf.items.map(\.product.gtin).filter { $0 != neverPrinted.gtin }
+        let first = try PrintRun.run(request("PAR01", into: directory) { $0.gtins = all }, reference: reference, library: templates)
+        #expect(first.rendered.count == all.count)
+
+        let afterPrint = try PrintRun.run(
+            request("PAR01", into: directory) {
+                $0.staleOnly = true
+                $0.preview = true
+            }, reference: reference, library: templates)
+        #expect(afterPrint.rendered.map(\.content.label.gtin) == [neverPrinted.gtin])
+
+        // A new store price for one product, as the morning's local inventory feed brings it.
+        let feed = try newDirectory().appendingPathComponent("inventory.tsv")
+        try Data("store_code\tid\tquantity\tprice\tavailability\nPAR01\t\(repriced.itemID)\t5\t1234.56 EUR\tin_stock\n".utf8).write(to: feed)
+        let (report, rejected) = try runImport([feed.path], into: reference, asOf: "2026-11-23T06:00Z")
+        #expect(rejected.isEmpty && report.committed)
+
+        let stale = try PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
+        #expect(Set(stale.rendered.map(\.content.label.gtin)) == [neverPrinted.gtin, repriced.gtin])
+        #expect(stale.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price.feedValue == "1234.56 EUR")
+        let afterReprint = try PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
+        #expect(afterReprint.rendered.isEmpty)
+        // The ledger knows what each printed tag shows, for the resolver's stale-tag notice.
+        let printed = try reference.printedTag(
+            store: "PAR01", gtin: repriced.gtin, tagID: first.rendered.first { $0.content.label.gtin == repriced.gtin }!.content.label.tagID)
+        #expect(printed?.label.price != stale.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price)
+    }
+
+    @Test("a product with no price in the store is skipped and listed, not printed blank")
+    func missingPriceIsSkipped() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let shelf = try #require(try reference.shelf(of: "PAR01"))
+        let listed = Set(shelf.items.map(\.product.gtin))
+        let unlisted = try #require(try reference.summaries(at: printTime).map(\.gtin).first { !listed.contains($0) })
+        let directory = try newDirectory()
+        let report = try PrintRun.run(
+            request("PAR01", into: directory) {
+                $0.gtins = [unlisted, shelf.items[0].product.gtin]
+                $0.manifestFormat = .json
+            }, reference: reference,
+            library: templates)
+        #expect(report.rendered.map(\.content.label.gtin) == [shelf.items[0].product.gtin])
+        #expect(report.skipped.map(\.gtin) == [unlisted])
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("PAR01/\(unlisted.digits).png").path))
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: try #require(report.manifest))) as? [String: Any]
+        #expect((manifest?["skipped"] as? [[String: String]])?.first?["gtin"] == unlisted.digits)
+    }
+
+    @Test("a bad template stops the run before anything is written")
+    func badTemplateWritesNothing() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let bad = try templateFile(TemplateCheckTests.valid.replacingOccurrences(of: "\"x\": 1,", with: "\"x\": 45,"))
+        let directory = try newDirectory().appendingPathComponent("out")
+        #expect(throws: PrintRunError.self) {
+            try PrintRun.run(request("PAR01", into: directory) { $0.template = bad.path }, reference: reference, library: templates)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+        #expect(try reference.latestPrints(in: "PAR01").isEmpty)
+    }
+
+    @Test("an A4 sheet imposes 21 standard tags with cut marks, every one scannable")
+    func sheetImposition() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let directory = try newDirectory()
+        let shelf = try #require(try reference.shelf(of: "LIL04"))
+        let report = try PrintRun.run(
+            request("LIL04", into: directory) {
+                $0.sheet = "a4"
+                $0.template = "standard"
+                $0.gtins = Array(shelf.items.prefix(25).map(\.product.gtin))
+                $0.preview = true
+            }, reference: reference, library: templates)
+        let sheets = Set(report.rendered.map(\.file)).sorted()
+        #expect(sheets == ["LIL04/sheets/standard-001.png", "LIL04/sheets/standard-002.png"])
+        let header = try #require(PNGHeader(try Data(contentsOf: directory.appendingPathComponent(sheets[0]))))
+        #expect(header.width == 2480 && header.height == 3508)
+        let symbols = try zbarSymbols(in: sheets.map { directory.appendingPathComponent($0).path })
+        let urls = Set(symbols.values.joined().filter { $0.hasPrefix("QR-Code:") }.map { String($0.dropFirst(8)) })
+        #expect(urls == Set(report.rendered.map(\.content.uri)))
+        #expect(report.rendered.count == 25)
+    }
+}

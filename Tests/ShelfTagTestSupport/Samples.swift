@@ -1,0 +1,76 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagImport
+import ShelfTagStorage
+
+/// The repository's `Samples/` folder.
+public let samples = repository.appendingPathComponent("Samples")
+public let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+public func sample(_ name: String) -> String { samples.appendingPathComponent(name).path }
+public func time(_ text: String) throws -> Date { try Timestamp.parse(text).date }
+
+/// A new empty folder under the temporary directory.
+public func newDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+/// A new database file in its own temporary folder.
+public func newDatabasePath() throws -> String {
+    try newDirectory().appendingPathComponent("shelftag.sqlite").path
+}
+
+/// Runs an import and collects what it rejects.
+public func runImport(
+    _ paths: [String], into reference: any ProductReference, asOf: String, skipInvalid: Bool = false
+) throws -> (ImportReport, [String]) {
+    var rejected: [String] = []
+    let report = try Importer(reference: reference).run(
+        paths: paths, options: ImportOptions(asOf: try time(asOf), skipInvalid: skipInvalid), rejected: { rejected.append($0.description) })
+    return (report, rejected)
+}
+
+/// A sample import that did not load cleanly.
+public struct SampleLoadError: Error, CustomStringConvertible {
+    public let rejected: [String]
+    public var description: String { "the samples did not load: \(rejected)" }
+}
+
+/// The sample history, then the current feeds as of 2026-11-20, as `make demo` loads them.
+public func loadSamples(into reference: any ProductReference) throws {
+    let steps: [([String], String)] = [
+        (["stores.csv", "history/products-2026-10-01.tsv", "history/local_inventory-2026-10-01.tsv"], "2026-10-01T06:00Z"),
+        (["history/products-2026-10-25.tsv", "history/local_inventory-2026-10-25.tsv"], "2026-10-25T06:00Z"),
+        (["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"], "2026-11-20T06:00Z"),
+    ]
+    for (files, asOf) in steps {
+        let (report, rejected) = try runImport(files.map(sample), into: reference, asOf: asOf)
+        guard rejected.isEmpty, report.committed else { throw SampleLoadError(rejected: rejected) }
+    }
+}
+
+/// A database holding the samples, made once per test process and copied for each test that changes it.
+public func sampleDatabase() throws -> String {
+    let path = try newDatabasePath()
+    try FileManager.default.copyItem(atPath: try SampleDatabase.shared.path(), toPath: path)
+    return path
+}
+
+private final class SampleDatabase: @unchecked Sendable {
+    static let shared = SampleDatabase()
+    private let lock = NSLock()
+    private var made: String?
+
+    func path() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let made { return made }
+        let path = try newDatabasePath()
+        // Closing the last connection folds the WAL into the file, so one file is all there is to copy.
+        do { try loadSamples(into: try SQLiteProductReference(path: path)) }
+        made = path
+        return path
+    }
+}
