@@ -1,7 +1,7 @@
 # ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
 SHELL := /bin/bash
 APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools
-BENCH_PACKAGES := sqlite3
+BENCH_PACKAGES := sqlite3 qrencode
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
 BIN := .build/release/shelftag

@@ -73,16 +73,26 @@ final class Typesetter {
         let height64: Int
     }
 
-    private struct GlyphKey: Hashable {
-        let font: FontSpec
-        let scalar: UInt32
+    /// One face at one size, with its glyphs: looked up once per text run, so glyph lookups hash no strings.
+    private final class SizedFont {
+        let spec: FontSpec
+        let metrics: LineMetrics
+        let hasKerning: Bool
+        var ascii = [Glyph?](repeating: nil, count: 128)
+        var others: [UInt32: Glyph] = [:]
+        var kerning: [UInt64: Int] = [:]
+
+        init(spec: FontSpec, metrics: LineMetrics, hasKerning: Bool) {
+            self.spec = spec
+            self.metrics = metrics
+            self.hasKerning = hasKerning
+        }
     }
 
     private var library: FT_Library?
     private var faces: [String: FT_Face] = [:]
     private var faceSizes: [String: Int] = [:]
-    private var glyphs: [GlyphKey: Glyph] = [:]
-    private var metricsCache: [FontSpec: LineMetrics] = [:]
+    private var sizedFonts: [FontSpec: SizedFont] = [:]
 
     init() {
         // FT_Init_FreeType fails only when out of memory.
@@ -109,7 +119,7 @@ final class Typesetter {
         return face
     }
 
-    /// The face at the font's size; faces are loaded by `load(path:)` before use.
+    /// The face set to the font's size; faces are loaded by `load(path:)` before use.
     private func sizedFace(_ font: FontSpec) -> FT_Face {
         let face = try! face(font.path)
         if faceSizes[font.path] != font.size64 {
@@ -119,19 +129,26 @@ final class Typesetter {
         return face
     }
 
-    func metrics(_ font: FontSpec) -> LineMetrics {
-        if let metrics = metricsCache[font] { return metrics }
-        let size = sizedFace(font).pointee.size.pointee.metrics
-        let metrics = LineMetrics(ascender64: Int(size.ascender), descender64: Int(-size.descender), height64: Int(size.height))
-        metricsCache[font] = metrics
-        return metrics
+    private func sized(_ font: FontSpec) -> SizedFont {
+        if let sized = sizedFonts[font] { return sized }
+        let face = sizedFace(font)
+        let size = face.pointee.size.pointee.metrics
+        let sized = SizedFont(
+            spec: font, metrics: LineMetrics(ascender64: Int(size.ascender), descender64: Int(-size.descender), height64: Int(size.height)),
+            hasKerning: shelftag_ft_has_kerning(face) != 0)
+        sizedFonts[font] = sized
+        return sized
     }
 
-    func glyph(_ scalar: Unicode.Scalar, font: FontSpec) -> Glyph {
-        let key = GlyphKey(font: font, scalar: scalar.value)
-        if let glyph = glyphs[key] { return glyph }
-        let face = sizedFace(font)
-        let index = FT_Get_Char_Index(face, FT_ULong(scalar.value))
+    func metrics(_ font: FontSpec) -> LineMetrics { sized(font).metrics }
+
+    func glyph(_ scalar: Unicode.Scalar, font: FontSpec) -> Glyph { glyph(scalar.value, in: sized(font)) }
+
+    private func glyph(_ scalar: UInt32, in font: SizedFont) -> Glyph {
+        if scalar < 128, let glyph = font.ascii[Int(scalar)] { return glyph }
+        if scalar >= 128, let glyph = font.others[scalar] { return glyph }
+        let face = sizedFace(font.spec)
+        let index = FT_Get_Char_Index(face, FT_ULong(scalar))
         var glyph = Glyph(index: index, bitmap: [], width: 0, rows: 0, left: 0, top: 0, advance64: 0)
         if FT_Load_Glyph(face, index, shelftag_ft_load_render()) == 0, let slot = face.pointee.glyph {
             let bitmap = slot.pointee.bitmap
@@ -148,25 +165,28 @@ final class Typesetter {
                 index: index, bitmap: pixels, width: width, rows: rows, left: Int(slot.pointee.bitmap_left), top: Int(slot.pointee.bitmap_top),
                 advance64: Int(slot.pointee.advance.x))
         }
-        glyphs[key] = glyph
+        if scalar < 128 { font.ascii[Int(scalar)] = glyph } else { font.others[scalar] = glyph }
         return glyph
     }
 
-    private func kerning64(_ left: UInt32, _ right: UInt32, font: FontSpec) -> Int {
-        let face = sizedFace(font)
-        guard shelftag_ft_has_kerning(face) != 0 else { return 0 }
+    private func kerning64(_ left: UInt32, _ right: UInt32, in font: SizedFont) -> Int {
+        guard font.hasKerning else { return 0 }
+        let key = UInt64(left) << 32 | UInt64(right)
+        if let known = font.kerning[key] { return known }
         var delta = FT_Vector()
-        FT_Get_Kerning(face, left, right, FT_KERNING_DEFAULT.rawValue, &delta)
+        FT_Get_Kerning(sizedFace(font.spec), left, right, FT_KERNING_DEFAULT.rawValue, &delta)
+        font.kerning[key] = Int(delta.x)
         return Int(delta.x)
     }
 
     /// The advance width of `text`, in 1/64 pixel.
     func width64(_ text: Substring, font: FontSpec) -> Int {
+        let sized = sized(font)
         var width = 0
         var previous: UInt32 = 0
         for scalar in text.unicodeScalars {
-            let glyph = glyph(scalar, font: font)
-            if previous != 0 { width += kerning64(previous, glyph.index, font: font) }
+            let glyph = glyph(scalar.value, in: sized)
+            if previous != 0 { width += kerning64(previous, glyph.index, in: sized) }
             width += glyph.advance64
             previous = glyph.index
         }
@@ -175,11 +195,12 @@ final class Typesetter {
 
     /// Draws `text` with its baseline starting at `x, baseline` (pixels).
     func draw(_ text: Substring, font: FontSpec, x: Int, baseline: Int, on raster: inout Raster) {
+        let sized = sized(font)
         var pen = x * 64
         var previous: UInt32 = 0
         for scalar in text.unicodeScalars {
-            let glyph = glyph(scalar, font: font)
-            if previous != 0 { pen += kerning64(previous, glyph.index, font: font) }
+            let glyph = glyph(scalar.value, in: sized)
+            if previous != 0 { pen += kerning64(previous, glyph.index, in: sized) }
             if glyph.width > 0 {
                 glyph.bitmap.withUnsafeBufferPointer { mask in
                     raster.darken(

@@ -22,7 +22,6 @@ public enum PNGEncoder {
         let pixelsPerMetre = UInt32((Double(dpi) / 0.0254).rounded())
         var buffer = shelftag_png_buffer(bytes: nil, count: 0, capacity: 0)
         var error = shelftag_png_error_text()
-        defer { free(buffer.bytes) }
         let status: Int32
         switch format {
         case .grey:
@@ -36,10 +35,12 @@ public enum PNGEncoder {
             }
         }
         guard status == 0, let bytes = buffer.bytes else {
+            free(buffer.bytes)
             let reason = withUnsafeBytes(of: error.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw PNGEncodingError(reason: reason)
         }
-        return Data(bytes: bytes, count: buffer.count)
+        // The buffer came from realloc: Data takes it over and frees it.
+        return Data(bytesNoCopy: bytes, count: buffer.count, deallocator: .free)
     }
 
     /// Rows of 1-bit pixels, most significant bit first; 1 is white (PNG's grey scale).

@@ -34,8 +34,11 @@ public struct Raster: Sendable, Equatable {
         let x0 = max(0, x)
         let x1 = min(width, x + w)
         guard x0 < x1 else { return }
-        for row in max(0, y)..<min(height, y + h) {
-            pixels.replaceSubrange((row * width + x0)..<(row * width + x1), with: repeatElement(255, count: x1 - x0))
+        let rasterWidth = width
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for row in max(0, y)..<min(height, y + h) {
+                UnsafeMutableRawPointer(buffer.baseAddress! + row * rasterWidth + x0).initializeMemory(as: UInt8.self, repeating: 255, count: x1 - x0)
+            }
         }
     }
 

@@ -97,4 +97,37 @@ struct CommandLineTests {
         #expect(try CommandLine.run(["products", "show", "3760148290012"], environment: environment).status == 2)  // bad check digit
         #expect(try CommandLine.run(["products", "show", "96385074"], environment: environment).status == 1)  // valid, unknown
     }
+
+    @Test("render: progress stays off a pipe, one summary line, exit 1 for skipped products, 2 for unusable arguments")
+    func render() throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(
+            try CommandLine.run([
+                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+            ]).status == 0)
+        let out = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("tags").path
+        let help = try CommandLine.run(["render", "--help"])
+        for option in [
+            "--store <code>", "--template <name|path>", "--sheet <layout>", "--gtin <gtin>", "--stale", "--preview", "--out <dir>", "--dpi <dpi>",
+            "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>",
+        ] {
+            #expect(help.output.contains(option), "render --help lacks \(option)")
+        }
+        let rendered = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"])
+        #expect(rendered.status == 0, "\(rendered.errors)")
+        #expect(rendered.errors.isEmpty)
+        #expect(rendered.output.hasPrefix("LYO02: 1 tags rendered") && rendered.output.split(separator: "\n").count == 1)
+        #expect(FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
+
+        let skipped = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "96385074"])
+        #expect(skipped.status == 1)
+        #expect(skipped.errors.contains("skipped 00000096385074: no price in store LYO02"))
+
+        let unknownStore = try CommandLine.run(["render", "--db", db, "--store", "NOPE", "--out", out])
+        #expect(unknownStore.status == 2 && unknownStore.errors.contains("unknown store 'NOPE'"))
+        #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--dpi", "250"]).status == 2)
+        #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--base-url", "ftp://x"]).status == 2)
+        let badTemplate = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"])
+        #expect(badTemplate.status == 2 && badTemplate.errors.contains("no-such-template.json: no such file"))
+    }
 }
