@@ -47,7 +47,15 @@ demo: build
 	@echo "== A store price that differs from the web (planted for the parity check)"
 	@$(BIN) products show --db $(DEMO_DB) $$(sed -n 2p Samples/planted.tsv | cut -f2)
 	@echo
+	@echo "== Shelf tags for every sample store (shelftag render), recorded in the print ledger"
+	@for store in PAR01 LYO02 BDX03 LIL04; do $(BIN) render --db $(DEMO_DB) --store $$store --out $(DEMO_DIR)/tags || exit 1; done
+	@echo "== One A4 sheet of standard tags with cut marks (preview: not recorded)"
+	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
+		$$(cut -d, -f1 $(DEMO_DIR)/tags/PAR01/manifest.csv | sed -n 2,22p | sed 's/^/--gtin /')
+	@echo
 	@echo "Database: $(DEMO_DB)"
+	@echo "Tags:     $(DEMO_DIR)/tags/<store>/<gtin14>.png (manifest.csv beside them), e.g. $(DEMO_DIR)/tags/$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f7)"
+	@echo "Sheet:    $(DEMO_DIR)/sheets/PAR01/sheets/standard-001.png"
 	@echo "Look further: $(BIN) products list --db $(DEMO_DB)   |   $(BIN) products show --db $(DEMO_DB) GTIN"
 
 bench: bench-deps
