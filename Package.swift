@@ -11,6 +11,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // Values and rules every channel shares: Foundation only.
@@ -39,16 +42,27 @@ let package = Package(
         ),
         // A store's print run: selection (all, stale, chosen GTINs), rendering, manifest, print ledger.
         .target(name: "ShelfTagPrinting", dependencies: ["ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender"]),
+        // The resolver: Digital Link routes, store page, JSON, linksets, store-update API, scans, metrics.
+        .target(
+            name: "ShelfTagServer",
+            dependencies: [
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "shelftag",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting",
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting", "ShelfTagServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `make bench`: generates inputs, runs the release binary, prints figures beside a baseline.
         .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain"]),
-        .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"]),
+        .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
         // Sample loading and real decoders (zbarimg, libpng) shared by the tests.
         .target(

@@ -34,6 +34,30 @@ public protocol ProductReference: Sendable {
     /// The ledger's tag with this id for a product in a store, if it was ever printed.
     /// - Throws: a storage error.
     func printedTag(store storeCode: String, gtin: GTIN, tagID: String) throws -> PrintedTag?
+
+    /// A product's newest reviews, newest first.
+    /// - Throws: a storage error.
+    func latestReviews(of gtin: GTIN, limit: Int) throws -> [Review]
+
+    /// Appends scans, all or none.
+    /// - Throws: a storage error.
+    func recordScans(_ scans: [Scan]) throws
+
+    /// Scans per day, store and product (busiest first within a day), optionally for one store and from a time on.
+    /// - Throws: a storage error.
+    func scanCounts(store storeCode: String?, since: Date?) throws -> [ScanCount]
+
+    /// Stores a token's hash and what it grants.
+    /// - Throws: a storage error (an unknown store breaks a foreign key).
+    func saveToken(hash: String, grant: TokenGrant, createdAt: Date) throws
+
+    /// The scheme and host of the web shop's product links (`https://shop.example`), or nil with no products.
+    /// - Throws: a storage error.
+    func webShopOrigin() throws -> String?
+
+    /// What the token with this hash grants, or nil for an unknown token.
+    /// - Throws: a storage error.
+    func grant(forTokenHash hash: String) throws -> TokenGrant?
 }
 
 /// Writes inside one transaction of `ProductReference.write`.
@@ -50,6 +74,8 @@ public protocol CatalogWriter {
     func exists(_ gtin: GTIN) throws -> Bool
     /// Inserts or updates a store offer and its stock; a pricing change is dated `recordedAt`.
     func save(_ offer: StoreOffer, recordedAt: Date) throws
+    /// A store's offer for a product, if the store lists it.
+    func offer(store storeCode: String, gtin: GTIN) throws -> StoreOffer?
     /// Inserts or updates a review.
     func save(_ review: Review) throws
     /// Deletes the reviews whose ids are not in `ids` (a reviews feed is always a full feed).

@@ -111,6 +111,12 @@ struct SQLiteCatalogWriter: CatalogWriter {
         ])
     }
 
+    func offer(store storeCode: String, gtin: GTIN) throws -> StoreOffer? {
+        try Row.fetchOne(db, sql: "SELECT * FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, gtin.digits]).map {
+            try SQLiteProductReference.storeOffer($0, gtin: gtin)
+        }
+    }
+
     func save(_ review: Review) throws {
         try db.cachedStatement(
             sql: """

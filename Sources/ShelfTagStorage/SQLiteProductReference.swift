@@ -132,6 +132,71 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
+    public func latestReviews(of gtin: GTIN, limit: Int) throws -> [Review] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM review WHERE gtin = ? ORDER BY published_at DESC, id LIMIT ?", arguments: [gtin.digits, limit]).map {
+                row in
+                Review(
+                    id: row["id"], gtin: gtin, rating: row["rating"], author: row["author"], isAnonymous: row["is_anonymous"],
+                    publishedAt: Date(timeIntervalSince1970: TimeInterval(row["published_at"] as Int64)), title: row["title"], content: row["content"])
+            }
+        }
+    }
+
+    public func recordScans(_ scans: [Scan]) throws {
+        guard !scans.isEmpty else { return }
+        try pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format) VALUES (?, ?, ?, ?, ?, ?)")
+            for scan in scans {
+                try insert.execute(arguments: [
+                    Int64(scan.time.timeIntervalSince1970), scan.storeCode, scan.gtin.digits, scan.tagID, scan.stale, scan.format.rawValue,
+                ])
+            }
+        }
+    }
+
+    public func scanCounts(store storeCode: String?, since: Date?) throws -> [ScanCount] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT date(scanned_at, 'unixepoch') AS day, store_code, gtin, count(*) AS scans, sum(stale) AS stale_scans
+                    FROM scan WHERE (?1 IS NULL OR store_code = ?1) AND scanned_at >= ?2
+                    GROUP BY day, store_code, gtin ORDER BY day, scans DESC, store_code, gtin
+                    """, arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)])
+            return try rows.map { row in
+                ScanCount(day: row["day"], storeCode: row["store_code"], gtin: try Self.gtin(row["gtin"]), scans: row["scans"], staleScans: row["stale_scans"])
+            }
+        }
+    }
+
+    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO api_token (token_hash, store_code, scopes, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [hash, grant.storeCode, grant.scopes.map(\.rawValue).sorted().joined(separator: ","), Int64(createdAt.timeIntervalSince1970)])
+        }
+    }
+
+    public func webShopOrigin() throws -> String? {
+        try pool.read { db in
+            guard let link = try String.fetchOne(db, sql: "SELECT link FROM product WHERE link LIKE 'http%' LIMIT 1"),
+                let components = URLComponents(string: link), let scheme = components.scheme, let host = components.host
+            else { return nil }
+            return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+        }
+    }
+
+    public func grant(forTokenHash hash: String) throws -> TokenGrant? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT store_code, scopes FROM api_token WHERE token_hash = ?", arguments: [hash]).map { row in
+                let scopes = (row["scopes"] as String).split(separator: ",").compactMap { TokenScope(rawValue: String($0)) }
+                return TokenGrant(storeCode: row["store_code"], scopes: Set(scopes))
+            }
+        }
+    }
+
     // MARK: Reading rows back into domain values
 
     private static func printedTag(_ row: Row) throws -> PrintedTag {
@@ -191,7 +256,7 @@ public final class SQLiteProductReference: ProductReference {
         return PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(row["recorded_at"] as Int64)), pricing: pricing)
     }
 
-    private static func storeOffer(_ row: Row, gtin: GTIN) throws -> StoreOffer {
+    static func storeOffer(_ row: Row, gtin: GTIN) throws -> StoreOffer {
         let code: String = row["store_code"]
         return StoreOffer(
             storeCode: code, gtin: gtin, pricing: try pricing(row, table: "store_offer", key: code),

@@ -124,6 +124,29 @@ enum Schema {
                     CREATE INDEX print_ledger_by_product ON print_ledger(store_code, gtin, printed_at);
                     """)
         }
+        migrator.registerMigration("v3: scans and store-update tokens") { db in
+            try db.execute(
+                sql: """
+                    -- Every resolve of a tag URI; no client address is kept.
+                    CREATE TABLE scan (
+                        id INTEGER PRIMARY KEY,
+                        scanned_at INTEGER NOT NULL,
+                        store_code TEXT,
+                        gtin TEXT NOT NULL,
+                        tag_id TEXT,
+                        stale INTEGER NOT NULL CHECK (stale IN (0, 1)),
+                        format TEXT NOT NULL CHECK (format IN ('html', 'json'))
+                    );
+                    CREATE INDEX scan_by_time ON scan(scanned_at);
+                    -- Bearer tokens for the store-update API: only their SHA-256 is kept.
+                    CREATE TABLE api_token (
+                        token_hash TEXT PRIMARY KEY NOT NULL,
+                        store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                        scopes TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -2,20 +2,24 @@ import ArgumentParser
 
 /// `shelftag`: shelf tags, resolver and price parity from one product reference.
 @main
-struct ShelfTag: ParsableCommand {
+struct ShelfTag: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shelftag",
         abstract: "Shelf tags that open the web channel, from one product reference.",
         discussion: "Data commands read and write --db (default ./shelftag.sqlite, or $SHELFTAG_DB).",
         version: "0.1.0",
-        subcommands: [ImportCommand.self, ProductsCommand.self, RenderCommand.self]
+        subcommands: [ImportCommand.self, ProductsCommand.self, RenderCommand.self, ServeCommand.self, StatsCommand.self, TokenCommand.self]
     )
 
     /// Exit status 2 for unusable arguments (ArgumentParser's own default is 64).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileStream.standardError.write(fullMessage(for: error) + "\n")

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import Logging
+import ShelfTagDomain
+import ShelfTagStorage
+
+/// The one composition root: `shelftag serve` and every server test call it.
+/// - Throws: `ServerStartError` when a template is missing or malformed.
+public func buildApplication(
+    configuration: ServerConfiguration, reference: any ProductReference, logger: Logger = Logger(label: "shelftag.resolver"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let pages = try await Pages.load(from: configuration.templatesDirectory)
+    let openAPI = try openAPIDocument(in: configuration.templatesDirectory)
+    let metrics = Metrics()
+    let scans = ScanBuffer()
+    let router = Router(options: .autoGenerateHeadEndpoints)
+    router.addMiddleware {
+        ObservabilityMiddleware(metrics: metrics)
+        HeadersMiddleware()
+        ErrorMiddleware(pages: pages)
+    }
+    router.get("/healthz") { _, _ in Response.text("ok\n", contentType: "text/plain") }
+    router.get("/metrics") { _, _ in Response.text(metrics.text, contentType: "text/plain; version=0.0.4") }
+    router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
+    let shopSearch = try configuration.shopSearchURL ?? reference.webShopOrigin().map { $0 + "/search?q={gtin}" }
+    StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
+    ResolverController(
+        reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch
+    ).addRoutes(to: router)
+    let flusher = ScanFlusher(buffer: scans, reference: reference, interval: configuration.scanFlushInterval, metrics: metrics, logger: logger)
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "ShelfTag"),
+        services: [flusher],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}
+
+private func openAPIDocument(in directory: URL) throws(ServerStartError) -> String {
+    let url = directory.appendingPathComponent("resolver/openapi.json")
+    guard let data = FileManager.default.contents(atPath: url.path), (try? JSONSerialization.jsonObject(with: data)) != nil else {
+        throw .missingTemplate(url.path)
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Runs the resolver until SIGTERM or SIGINT, then stops accepting, finishes the requests in flight and writes the last scans.
+/// - Throws: `ServerStartError`, or what binding the address throws.
+public func runResolver(
+    configuration: ServerConfiguration, reference: any ProductReference, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws {
+    var logger = Logger(label: "shelftag.resolver")
+    logger.logLevel = .info
+    let application = try await buildApplication(configuration: configuration, reference: reference, logger: logger, onServerRunning: onServerRunning)
+    try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+}

@@ -1,0 +1,119 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+extension HTTPField.Name {
+    static let link = HTTPField.Name("Link")!
+    static let vary = HTTPField.Name("Vary")!
+    static let contentSecurityPolicy = HTTPField.Name("Content-Security-Policy")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let accessControlAllowOrigin = HTTPField.Name("Access-Control-Allow-Origin")!
+    static let accessControlAllowMethods = HTTPField.Name("Access-Control-Allow-Methods")!
+    static let accessControlAllowHeaders = HTTPField.Name("Access-Control-Allow-Headers")!
+    static let accessControlExposeHeaders = HTTPField.Name("Access-Control-Expose-Headers")!
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+}
+
+/// One access-log line and the metrics of every request; the outermost middleware, so it sees error answers too.
+struct ObservabilityMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: Metrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let route = context.endpointPath ?? "unmatched"
+        metrics.request(route: route, method: request.method.rawValue, status: response.status.code, seconds: seconds)
+        // No client address: the log holds what the scans table holds, no more.
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
+                "status": .stringConvertible(response.status.code), "ms": .string(String(format: "%.2f", seconds * 1000)),
+            ])
+        return response
+    }
+}
+
+/// No scripts, no frames, no plugins; images from the catalogue's https hosts; inline style only.
+let contentSecurityPolicy =
+    "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/// Security and CORS headers on every answer.
+struct HeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.accessControlAllowOrigin] = "*"
+        response.headers[.accessControlExposeHeaders] = "Link, Location"
+        return response
+    }
+}
+
+/// Turns every thrown error into an answer in the client's format (HTML page or RFC 9457 JSON), never a stack trace.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let pages: Pages
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as ResolverError {
+            return ErrorMiddleware.response(error, request: request, pages: pages)
+        } catch let error as HTTPResponseError {
+            let status = error.status
+            let detail: String
+            switch status.code {
+            case 404: detail = "Nothing is published at \(request.uri.path)."
+            case 405: detail = "\(request.method.rawValue) is not allowed here."
+            case 413: detail = "The request body is larger than this server accepts."
+            default: detail = status.reasonPhrase
+            }
+            return ErrorMiddleware.response(ResolverError(status: status.code, title: status.reasonPhrase, detail: detail), request: request, pages: pages)
+        } catch {
+            context.logger.error("unexpected error: \(error)")
+            return ErrorMiddleware.response(
+                ResolverError(status: 500, title: "Internal error", detail: "Something went wrong on our side; it has been logged."), request: request,
+                pages: pages)
+        }
+    }
+
+    static func response(_ error: ResolverError, request: Request, pages: Pages) -> Response {
+        let format = ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json])
+        let status = HTTPResponse.Status(code: error.status)
+        switch format {
+        case .html:
+            return Response.text(pages.error(error), status: status, contentType: "text/html; charset=utf-8")
+        default:
+            var problem: [String: Any] = ["type": "about:blank", "title": error.title, "status": error.status, "detail": error.detail]
+            if let link = error.link { problem["link"] = link.href }
+            let data = (try? JSONSerialization.data(withJSONObject: problem, options: [.sortedKeys])) ?? Data()
+            return Response.text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/problem+json")
+        }
+    }
+}
+
+extension Response {
+    static func text(_ body: String, status: HTTPResponse.Status = .ok, contentType: String, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = contentType
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/json", headers: headers)
+    }
+
+    static func redirect(to location: String, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.location] = location
+        return Response(status: .temporaryRedirect, headers: headers)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// What a client asked for, by its `Accept` header.
+enum ResponseFormat: Sendable, Equatable {
+    case html, json, linkset
+
+    var mediaType: String {
+        switch self {
+        case .html: "text/html"
+        case .json: "application/json"
+        case .linkset: "application/linkset+json"
+        }
+    }
+
+    /// The format the client prefers among `offered` (the first offered wins ties and a missing header).
+    static func preferred(accept: String?, offered: [ResponseFormat]) -> ResponseFormat {
+        guard let accept, !accept.isEmpty else { return offered[0] }
+        let ranges = accept.split(separator: ",").map { part -> (type: String, quality: Double) in
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let quality = pieces.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return (pieces[0].lowercased(), quality)
+        }
+        func quality(_ format: ResponseFormat) -> Double {
+            let type = format.mediaType
+            let family = type.split(separator: "/")[0] + "/*"
+            // The most specific range decides (RFC 9110, 12.5.1).
+            if let exact = ranges.first(where: { $0.type == type }) { return exact.quality }
+            // A browser's application/xhtml+xml counts as HTML.
+            if format == .html, let xhtml = ranges.first(where: { $0.type == "application/xhtml+xml" }) { return xhtml.quality }
+            if format == .html, let family = ranges.first(where: { $0.type == family }) { return family.quality }
+            return ranges.first { $0.type == "*/*" }?.quality ?? 0
+        }
+        var best = offered[0]
+        var bestQuality = -1.0
+        for format in offered {
+            let value = quality(format)
+            if value > bestQuality {
+                best = format
+                bestQuality = value
+            }
+        }
+        return bestQuality > 0 ? best : offered[0]
+    }
+}
+
+/// A failure answered to the client: status, a title and what to do, never a stack trace.
+struct ResolverError: Error, Sendable {
+    let status: Int
+    let title: String
+    let detail: String
+    /// A link the error page offers (the web shop's search for an unknown product).
+    var link: (href: String, text: String)?
+
+    static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }
+    static func notFound(_ detail: String) -> ResolverError { ResolverError(status: 404, title: "Not found", detail: detail) }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Mustache
+import ShelfTagDomain
+
+/// Why the server cannot start.
+public enum ServerStartError: Error, CustomStringConvertible {
+    case templates(directory: String, reason: String)
+    case missingTemplate(String)
+
+    public var description: String {
+        switch self {
+        case .templates(let directory, let reason): "cannot load the resolver templates in \(directory): \(reason)"
+        case .missingTemplate(let name): "resolver template \(name) is missing"
+        }
+    }
+}
+
+/// The resolver's Mustache templates, loaded once at start-up: a missing one fails there, not per request.
+struct Pages: Sendable {
+    private let library: MustacheLibrary
+    static let required = ["product", "error"]
+
+    static func load(from directory: URL) async throws(ServerStartError) -> Pages {
+        let path = directory.appendingPathComponent("resolver").path
+        let library: MustacheLibrary
+        do { library = try await MustacheLibrary(directory: path) } catch { throw .templates(directory: path, reason: "\(error)") }
+        for name in required where library.getTemplate(named: name) == nil { throw .missingTemplate("\(path)/\(name).mustache") }
+        return Pages(library: library)
+    }
+
+    private init(library: MustacheLibrary) {
+        self.library = library
+    }
+
+    func error(_ error: ResolverError) -> String {
+        var context: [String: Any] = ["status": error.status, "title": error.title, "detail": error.detail]
+        if let link = error.link { context["link"] = ["href": link.href, "text": link.text] }
+        return library.render(context, withTemplate: "error") ?? ""
+    }
+
+    /// The store page. Every value goes through Mustache's HTML escaping; the JSON-LD is escaped for a script element.
+    func product(_ view: ProductView, at time: Date) -> String {
+        let document = view.document
+        let words = PageWords.forLocale(view.locale)
+        var context: [String: Any] = [
+            "lang": words.language, "name": document.name, "brand": document.brand, "reviewsTitle": words.reviews, "noReviews": words.noReviews,
+            "unavailable": words.unavailable, "nearbyTitle": words.nearby, "jsonLD": Self.jsonLD(view),
+        ]
+        if let image = document.image { context["image"] = image }
+        func stockText(_ status: String) -> (String, String) {
+            switch status {
+            case "in_stock": (words.inStock, "in")
+            case "few_left": (words.fewLeft, "few")
+            default: (words.outOfStock, "out")
+            }
+        }
+        if let store = document.store {
+            let (text, style) = stockText(store.stock.status)
+            var block: [String: Any] = [
+                "name": store.name, "price": store.price.formatted, "stockText": text, "stockClass": style, "priorPriceLabel": words.priorPrice,
+                "promotionEndLabel": words.until,
+            ]
+            if let unit = store.unitPrice { block["unitPrice"] = unit.formatted }
+            if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
+            if let end = view.label?.promotionEnd, let listing = view.listing {
+                block["promotionEnd"] = Self.day(end.addingTimeInterval(-1), locale: view.locale, timeZone: listing.store.timeZone)
+            }
+            context["store"] = block
+        } else {
+            context["web"] = ["label": words.storeNotFound, "price": document.web.price.formatted]
+        }
+        if let tag = document.tag, tag.stale, let shown = tag.shownPrice, let now = document.store?.price {
+            context["staleNotice"] = String(format: words.staleNotice, shown.formatted, now.formatted)
+        }
+        let nearby = document.nearby.map { store -> [String: Any] in
+            let (text, style) = store.stock.status == "few_left" ? (words.nearbyFewLeft, "few") : (words.nearbyInStock, "in")
+            let distance = MeasureText.kilometres(store.distanceKm, locale: view.locale)
+            return ["name": store.name, "distance": distance, "stockText": text, "stockClass": style]
+        }
+        context["hasNearby"] = !nearby.isEmpty
+        context["nearby"] = nearby
+        context["actions"] = document.actions.enumerated().map { index, action in
+            ["title": action.title, "href": action.href, "secondary": index > 0] as [String: Any]
+        }
+        if let rating = document.rating { context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": "\(rating.count) \(words.reviewCount)"] }
+        context["reviews"] = document.reviews.map { ["rating": MeasureText.decimal($0.rating, locale: view.locale), "title": $0.title, "text": $0.text, "author": $0.author, "date": $0.date] }
+        return library.render(context, withTemplate: "product") ?? ""
+    }
+
+    /// schema.org Product with its Offer (the same price as the page) and AggregateRating.
+    static func jsonLD(_ view: ProductView) -> String {
+        let document = view.document
+        let price = document.store?.price ?? document.web.price
+        var offer: [String: Any] = [
+            "@type": "Offer", "price": price.amount, "priceCurrency": price.currency, "url": document.uri,
+            "availability": "https://schema.org/" + ((document.store?.stock.status ?? "in_stock") == "out_of_stock" ? "OutOfStock" : "InStock"),
+        ]
+        if let store = document.store { offer["seller"] = ["@type": "Store", "name": store.name, "address": store.address] }
+        var product: [String: Any] = [
+            "@context": "https://schema.org", "@type": "Product", "name": document.name, "gtin14": document.gtin, "brand": ["@type": "Brand", "name": document.brand],
+            "offers": offer,
+        ]
+        if let image = document.image { product["image"] = image }
+        if let rating = document.rating { product["aggregateRating"] = ["@type": "AggregateRating", "ratingValue": rating.average, "reviewCount": rating.count] }
+        let data = (try? JSONSerialization.data(withJSONObject: product, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        // Inside <script>, "</" and "<!--" must not appear: escape the angle brackets and ampersands as JSON allows.
+        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+            .replacingOccurrences(of: "&", with: "\\u0026")
+    }
+
+    private static func day(_ date: Date, locale: String, timeZone: String) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: locale)
+        formatter.timeZone = TimeZone(identifier: timeZone)
+        formatter.dateStyle = .long
+        return formatter.string(from: date)
+    }
+}
+
+/// Numbers written the store's way: `1,2 km`, `4,5`.
+enum MeasureText {
+    static func decimal(_ value: Double, locale: String) -> String {
+        let text = String(format: "%.1f", value)
+        return locale.hasPrefix("en") ? text : text.replacingOccurrences(of: ".", with: ",")
+    }
+
+    static func kilometres(_ value: Double, locale: String) -> String { decimal(value, locale: locale) + "\u{A0}km" }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import ShelfTagDomain
+
+/// An amount in the JSON document: exact decimal, ISO 4217 code, and as the store's locale writes it.
+struct MoneyDocument: Codable, Equatable {
+    let amount: String
+    let currency: String
+    let formatted: String
+
+    init(_ money: Money, locale: String) {
+        amount = money.decimalString
+        currency = money.currency.code
+        formatted = money.formatted(locale: locale)
+    }
+}
+
+/// The resolver's JSON answer: what the store page shows, for machines. Schema: `Templates/resolver/openapi.json`.
+struct ProductDocument: Codable {
+    struct Web: Codable {
+        let price: MoneyDocument
+        let regularPrice: MoneyDocument?
+        let availability: String
+        let link: String
+    }
+
+    struct UnitPriceDocument: Codable {
+        let amount: String
+        let currency: String
+        let per: String
+        let formatted: String
+    }
+
+    struct StockDocument: Codable {
+        /// `in_stock`, `few_left` or `out_of_stock`.
+        let status: String
+        let available: Int
+    }
+
+    struct StoreDocument: Codable {
+        let code: String
+        let name: String
+        let address: String
+        let price: MoneyDocument
+        let regularPrice: MoneyDocument?
+        let priorPrice: MoneyDocument?
+        let unitPrice: UnitPriceDocument?
+        let promotionEnd: String?
+        let stock: StockDocument
+        let pickupMethod: String?
+        let pickupSLA: String?
+    }
+
+    struct TagDocument: Codable {
+        let id: String
+        let stale: Bool
+        let shownPrice: MoneyDocument?
+    }
+
+    struct NearbyDocument: Codable {
+        let code: String
+        let name: String
+        let distanceKm: Double
+        let stock: StockDocument
+    }
+
+    struct RatingDocument: Codable {
+        let average: Double
+        let count: Int
+    }
+
+    struct ReviewDocument: Codable {
+        let rating: Double
+        let author: String
+        let date: String
+        let title: String
+        let text: String
+    }
+
+    struct ActionDocument: Codable {
+        /// `reserve`, `buy_online_pickup`, `ship_to_store`, `deliver` or `visit`.
+        let type: String
+        let title: String
+        let href: String
+    }
+
+    let gtin: String
+    let uri: String
+    let name: String
+    let brand: String
+    let description: String
+    let image: String?
+    let web: Web
+    let store: StoreDocument?
+    let tag: TagDocument?
+    let nearby: [NearbyDocument]
+    let rating: RatingDocument?
+    let reviews: [ReviewDocument]
+    let actions: [ActionDocument]
+}
+
+/// Everything one resolve shows, computed once and rendered as HTML, JSON or JSON-LD.
+struct ProductView {
+    let document: ProductDocument
+    let details: ProductDetails
+    let listing: StoreListing?
+    let label: ShelfLabel?
+    let stale: Bool
+    let locale: String
+
+    init(
+        details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], configuration: ServerConfiguration,
+        at time: Date
+    ) {
+        self.details = details
+        let product = details.product
+        let listing = details.stores.first { $0.store.code == storeCode }
+        self.listing = listing
+        locale = listing?.store.locale ?? "en-US"
+        let label = listing.map { listing -> ShelfLabel in
+            let (pricing, history) = details.shelfPricing(at: listing)
+            return ShelfLabel(storeCode: listing.store.code, gtin: product.gtin, pricing: pricing, history: history, unitPricing: product.unitPricing, at: time)
+        }
+        self.label = label
+        // A tag is stale when the ledger knows it and it shows another display than today's.
+        stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
+        let locale = self.locale
+        func stock(_ available: Int) -> ProductDocument.StockDocument {
+            let status = available <= 0 ? "out_of_stock" : available <= configuration.fewLeftThreshold ? "few_left" : "in_stock"
+            return ProductDocument.StockDocument(status: status, available: max(0, available))
+        }
+        let nearby: [NearbyStock] = listing.map { here in
+            details.stores.filter { $0.store.code != here.store.code && $0.offer.stock.onHand > 0 }.map {
+                NearbyStock(store: $0.store, available: $0.offer.stock.onHand, distanceKilometres: here.store.distanceKilometres(to: $0.store))
+            }.sorted { $0.distanceKilometres < $1.distanceKilometres }
+        } ?? []
+        let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
+        let webPricing = details.webOffer.pricing
+        let base = configuration.baseURL
+        let steps = NextStep.choose(here: listing?.offer, availableHere: listing?.offer.stock.onHand ?? 0, web: details.webOffer, nearby: shownNearby)
+        let words = PageWords.forLocale(locale)
+        let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) } ?? ""
+        let actions = steps.map { step -> ProductDocument.ActionDocument in
+            switch step {
+            case .reserveHere: .init(type: "reserve", title: words.reserve, href: "\(base)/products/\(product.gtin.digits)/reserve\(storeQuery)")
+            case .buyOnlinePickUpHere(let link, _): .init(type: "buy_online_pickup", title: words.buyOnlinePickUp, href: link)
+            case .shipToStore(let link, _): .init(type: "ship_to_store", title: words.shipToStore, href: link)
+            case .deliver(let link): .init(type: "deliver", title: words.deliver, href: link)
+            case .visitNearby(let other):
+                .init(
+                    type: "visit", title: "\(words.visit) \(other.store.name)",
+                    href: "\(base)/products/\(product.gtin.digits)?s=\(DigitalLink.percentEncoded(other.store.code))")
+            }
+        }
+        document = ProductDocument(
+            gtin: product.gtin.digits,
+            uri: DigitalLink(base: base, gtin: product.gtin, query: listing.map { [("s", $0.store.code)] } ?? []).uri,
+            name: product.title, brand: product.brand, description: product.description, image: product.imageLink.isEmpty ? nil : product.imageLink,
+            web: .init(
+                price: MoneyDocument(webPricing.effectivePrice(at: time), locale: locale),
+                regularPrice: webPricing.isOnSale(at: time) ? MoneyDocument(webPricing.price, locale: locale) : nil,
+                availability: details.webOffer.availability.rawValue, link: details.webOffer.link),
+            store: listing.flatMap { listing in
+                label.map { label in
+                    ProductDocument.StoreDocument(
+                        code: listing.store.code, name: listing.store.name, address: listing.store.address, price: MoneyDocument(label.price, locale: locale),
+                        regularPrice: label.regularPrice.map { MoneyDocument($0, locale: locale) },
+                        priorPrice: label.priorPrice.map { MoneyDocument($0, locale: locale) },
+                        unitPrice: label.unitPrice.map {
+                            .init(amount: $0.price.decimalString, currency: $0.price.currency.code, per: $0.baseLabel, formatted: $0.formatted(locale: locale))
+                        },
+                        promotionEnd: label.promotionEnd.map(Timestamp.format), stock: stock(listing.offer.stock.onHand),
+                        pickupMethod: listing.offer.pickupMethod?.rawValue, pickupSLA: listing.offer.pickupSLA?.rawValue)
+                }
+            },
+            tag: tagID.map { ProductDocument.TagDocument(id: $0, stale: printedTag.map { $0.label.tagID != label?.tagID } ?? false, shownPrice: printedTag.map { MoneyDocument($0.label.price, locale: locale) }) },
+            nearby: shownNearby.map {
+                .init(code: $0.store.code, name: $0.store.name, distanceKm: ($0.distanceKilometres * 10).rounded() / 10, stock: stock($0.available))
+            },
+            rating: details.rating.map { .init(average: ($0.average * 10).rounded() / 10, count: $0.count) },
+            reviews: reviews.map {
+                .init(rating: $0.rating, author: $0.isAnonymous ? words.anonymous : $0.author, date: Timestamp.formatDay($0.publishedAt), title: $0.title, text: $0.content)
+            },
+            actions: actions)
+    }
+}
+
+/// The page's fixed wording, in the store's language (French or English).
+struct PageWords {
+    let language: String
+    let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, reviews, reviewCount, noReviews: String
+    let reserve, buyOnlinePickUp, shipToStore, deliver, visit, anonymous: String
+    let priorPrice, until, unitPrice, staleNotice, unavailable, webPrice, storeNotFound: String
+
+    static func forLocale(_ locale: String) -> PageWords {
+        locale.hasPrefix("fr")
+            ? PageWords(
+                language: "fr", inStock: "En stock dans ce magasin", fewLeft: "Plus que quelques-uns en rayon", outOfStock: "En rupture dans ce magasin",
+                nearbyInStock: "en stock", nearbyFewLeft: "quelques-uns", nearby: "Disponible près d'ici", reviews: "Avis clients", reviewCount: "avis",
+                noReviews: "Pas encore d'avis", reserve: "Réserver pour retrait ici",
+                buyOnlinePickUp: "Acheter en ligne, retirer ici", shipToStore: "Commander pour retrait dans ce magasin", deliver: "Me le faire livrer",
+                visit: "Voir en magasin :", anonymous: "Client anonyme", priorPrice: "Prix antérieur", until: "Offre valable jusqu'au",
+                unitPrice: "Prix unitaire", staleNotice: "L'étiquette en rayon indique %@ ; le prix est maintenant %@.",
+                unavailable: "Indisponible pour le moment", webPrice: "Prix en ligne", storeNotFound: "Magasin inconnu : prix en ligne")
+            : PageWords(
+                language: "en", inStock: "In stock in this store", fewLeft: "Only a few left on the shelf", outOfStock: "Out of stock in this store",
+                nearbyInStock: "in stock", nearbyFewLeft: "a few left", nearby: "Available nearby", reviews: "Reviews", reviewCount: "reviews",
+                noReviews: "No reviews yet", reserve: "Reserve for pickup here",
+                buyOnlinePickUp: "Buy online, pick up here", shipToStore: "Order for pickup in this store", deliver: "Deliver to me",
+                visit: "Available at", anonymous: "Anonymous shopper", priorPrice: "Was", until: "Offer ends", unitPrice: "Unit price",
+                staleNotice: "The shelf tag shows %@; the price is now %@.", unavailable: "Unavailable for now", webPrice: "Online price",
+                storeNotFound: "Unknown store: online price")
+    }
+}

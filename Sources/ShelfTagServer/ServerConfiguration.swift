@@ -1,0 +1,44 @@
+import Foundation
+
+/// Everything `shelftag serve` and the tests choose about a resolver; only `fromEnvironment` reads the environment.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port (tests).
+    public var port: Int
+    /// The base the tags' URIs start with; links in pages and linksets are built on it.
+    public var baseURL: String
+    /// The folder holding `resolver/*.mustache` and `resolver/openapi.json`.
+    public var templatesDirectory: URL
+    /// Where an unknown product's page sends shoppers: `{gtin}` is replaced. Nil: derived from the catalogue's product links.
+    public var shopSearchURL: String?
+    /// Request bodies over this size get 413.
+    public var maxBodyBytes: Int
+    /// Scans wait in memory at most this long before they are written, in one transaction.
+    public var scanFlushInterval: Duration
+    /// Stock at or below this shows as "few left".
+    public var fewLeftThreshold: Int
+    /// Nearby stores listed on a page.
+    public var nearbyLimit: Int
+    /// Reviews shown on a page.
+    public var reviewLimit: Int
+    /// The clock, injected so tests can pin "now".
+    public var now: @Sendable () -> Date
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, baseURL: String = "http://127.0.0.1:8080", templatesDirectory: URL,
+        shopSearchURL: String? = nil, maxBodyBytes: Int = 64 * 1024, scanFlushInterval: Duration = .milliseconds(500), fewLeftThreshold: Int = 3,
+        nearbyLimit: Int = 5, reviewLimit: Int = 3, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.host = host
+        self.port = port
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.templatesDirectory = templatesDirectory
+        self.shopSearchURL = shopSearchURL
+        self.maxBodyBytes = maxBodyBytes
+        self.scanFlushInterval = scanFlushInterval
+        self.fewLeftThreshold = fewLeftThreshold
+        self.nearbyLimit = nearbyLimit
+        self.reviewLimit = reviewLimit
+        self.now = now
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import ShelfTagRender
+import ShelfTagServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the resolver: tag URIs open the live price, stock and reviews; JSON and linksets for machines.",
+        discussion: """
+            GET BASE/01/<GTIN-14>?s=<store>&t=<tag id> redirects a phone to the store page and answers JSON \
+            (Accept: application/json) or a GS1 linkset (linkType=linkset). Also /healthz, /metrics (Prometheus), \
+            /.well-known/gs1resolver, /openapi.json and the store-update API (/api/stores/CODE/prices|stock, \
+            bearer tokens from `shelftag token create`). Stops gracefully on SIGTERM or SIGINT.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: ArgumentHelp("The address to listen on.", valueName: "host"))
+    var host = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("The port to listen on.", valueName: "port"))
+    var port = 8080
+
+    @Option(name: .customLong("base-url"), help: ArgumentHelp("The public base URL the tags carry (default $SHELFTAG_BASE_URL, else http://HOST:PORT).", valueName: "url"))
+    var baseURL: String?
+
+    @Option(name: .customLong("shop-search-url"), help: ArgumentHelp("Where an unknown product's page points, {gtin} replaced (default: the web shop's /search).", valueName: "url"))
+    var shopSearchURL: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
+        if let baseURL, URL(string: baseURL)?.host == nil { throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL") }
+    }
+
+    func run() async throws {
+        let base = baseURL ?? ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://\(host):\(port)"
+        let configuration = ServerConfiguration(
+            host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL)
+        do {
+            try await runResolver(configuration: configuration, reference: try database.open()) { port in
+                FileStream.standardError.write("resolver listening on http://\(host):\(port), tags resolve under \(base)/01/\n")
+            }
+        } catch let error as ServerStartError {
+            FileStream.standardError.write("\(error)\n")
+            throw ExitCode.unusableInput
+        }
+    }
+}
