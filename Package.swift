@@ -77,6 +77,14 @@ let package = Package(
             dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG"],
             exclude: ["References"]
         ),
+        .testTarget(
+            name: "ShelfTagServerTests",
+            dependencies: [
+                "ShelfTagServer", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "shelftagTests", dependencies: ["shelftag"]),
     ]
 )

@@ -1,0 +1,216 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagPrinting
+import ShelfTagRender
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+/// A promotion in Paris: 11,65 € instead of 16,69 €, prior price 15,03 €, 32 on the shelf.
+let promotion = "03760001001983"
+
+@Suite("Resolver: Digital Link URIs over real HTTP")
+struct ResolverTests {
+    @Test("a phone is sent to the store page by a 307, the query passed on, with Link and Vary headers")
+    func defaultLinkRedirects() async throws {
+        try await TestServer.with { server in
+            let reply = try await server.request("/01/\(promotion)?s=PAR01&t=abc", accept: "text/html,application/xhtml+xml,*/*;q=0.8")
+            #expect(reply.status == 307)
+            #expect(reply.header("Location") == "\(publicBase)/products/\(promotion)?s=PAR01&t=abc")
+            #expect(reply.header("Link") == "<\(publicBase)/01/\(promotion)?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\"")
+            #expect(reply.header("Vary") == "Accept, Accept-Language")
+            #expect(reply.header("Access-Control-Allow-Origin") == "*")
+        }
+    }
+
+    @Test("JSON answers the same data, held to the OpenAPI schema")
+    func jsonMatchesSchema() async throws {
+        let validator = try SchemaValidator()
+        try await TestServer.with { server in
+            for path in ["/01/\(promotion)?s=PAR01&t=abc", "/01/\(promotion)", "/01/03760001018189?s=PAR01", "/products/\(promotion)?s=LYO02"] {
+                let reply = try await server.request(path, accept: "application/json")
+                #expect(reply.status == 200)
+                #expect(reply.header("Content-Type") == "application/json")
+                let document = try #require(reply.json)
+                let violations = validator.violations(of: document, against: validator.schema("Product"))
+                #expect(violations.isEmpty, "\(path): \(violations)")
+            }
+            let document = try await server.json("/01/\(promotion)?s=PAR01")
+            let store = try #require(document["store"] as? [String: Any])
+            #expect((store["price"] as? [String: Any])?["formatted"] as? String == "11,65\u{A0}€")
+            #expect((store["priorPrice"] as? [String: Any])?["amount"] as? String == "15.03")
+            #expect((store["unitPrice"] as? [String: Any])?["formatted"] as? String == "11,65\u{A0}€/kg")
+            #expect(store["promotionEnd"] as? String == "2026-12-14T19:00:00Z")
+            let nearby = try #require(document["nearby"] as? [[String: Any]])
+            let distances = nearby.compactMap { $0["distanceKm"] as? Double }
+            #expect(!distances.isEmpty && distances == distances.sorted(), "nearest first")
+        }
+    }
+
+    @Test("the store page: price, unit and prior price, stock, nearby, reviews, next step, JSON-LD with the same price, under 30 KB")
+    func storePage() async throws {
+        try await TestServer.with { server in
+            let reply = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html")
+            #expect(reply.status == 200)
+            let html = reply.text
+            #expect(reply.body.count < 30_000)
+            for expected in [
+                "<h1>Café moulu pur arabica Brésil 1 kg</h1>", "<p class=\"price\">11,65\u{A0}€</p>", "11,65\u{A0}€/kg", "<s>15,03\u{A0}€</s>",
+                "Offre valable jusqu&#39;au 14 décembre 2026", "En stock dans ce magasin", "Disponible près d&#39;ici", "Réserver pour retrait ici",
+                "Me le faire livrer", "<h2 id=\"reviews\">",
+            ] {
+                #expect(html.contains(expected), "page lacks \(expected)")
+            }
+            #expect(!html.contains("<script src") && !html.contains("@font-face") && !html.contains("<link rel=\"stylesheet\""))
+            let start = try #require(html.range(of: "<script type=\"application/ld+json\">"))
+            let end = try #require(html.range(of: "</script>", range: start.upperBound..<html.endIndex))
+            let jsonLD = try #require(try JSONSerialization.jsonObject(with: Data(html[start.upperBound..<end.lowerBound].utf8)) as? [String: Any])
+            #expect(jsonLD["@type"] as? String == "Product")
+            let offer = try #require(jsonLD["offers"] as? [String: Any])
+            #expect(offer["price"] as? String == "11.65" && offer["priceCurrency"] as? String == "EUR")
+            #expect(reply.header("Content-Security-Policy")?.contains("default-src 'none'") == true)
+            #expect(reply.header("X-Content-Type-Options") == "nosniff")
+            #expect(reply.header("Referrer-Policy") == "no-referrer")
+        }
+    }
+
+    @Test("linkset: linkType=linkset, the legacy all, or Accept: application/linkset+json")
+    func linkset() async throws {
+        try await TestServer.with { server in
+            for (path, accept) in [
+                ("/01/\(promotion)?s=PAR01&linkType=linkset", nil), ("/01/\(promotion)?s=PAR01&linkType=all", nil),
+                ("/01/\(promotion)?s=PAR01", "application/linkset+json"),
+            ] as [(String, String?)] {
+                let reply = try await server.request(path, accept: accept)
+                #expect(reply.status == 200, "\(path)")
+                #expect(reply.header("Content-Type") == "application/linkset+json")
+                #expect(reply.header("Link")?.contains("rel=\"http://www.w3.org/ns/json-ld#context\"") == true)
+                let set = try #require((reply.json?["linkset"] as? [[String: Any]])?.first)
+                #expect(set["anchor"] as? String == "\(publicBase)/01/\(promotion)")
+                let pip = try #require((set["https://gs1.org/voc/pip"] as? [[String: Any]])?.first)
+                #expect((pip["href"] as? String)?.hasPrefix("https://shop.example.com/") == true && pip["title"] != nil)
+                let page = try #require((set["https://gs1.org/voc/defaultLink"] as? [[String: Any]])?.first)
+                #expect(page["href"] as? String == "\(publicBase)/products/\(promotion)?s=PAR01")
+                for type in ["https://gs1.org/voc/review", "\(publicBase)/voc/reserve", "\(publicBase)/voc/deliver"] { #expect(set[type] != nil, "\(type)") }
+            }
+        }
+    }
+
+    @Test("link types: gs1:pip in any spelling to the web page, gs1:review, unknown type 404")
+    func linkTypes() async throws {
+        try await TestServer.with { server in
+            for type in ["gs1:pip", "https://gs1.org/voc/pip", "https://ref.gs1.org/voc/pip"] {
+                let reply = try await server.request("/01/\(promotion)?linkType=\(DigitalLink.percentEncoded(type))")
+                #expect(reply.status == 307)
+                #expect(reply.header("Location") == "https://shop.example.com/fr/p/fr-epi-0004", "\(type)")
+            }
+            let review = try await server.request("/01/\(promotion)?s=PAR01&linkType=gs1:review")
+            #expect(review.header("Location") == "\(publicBase)/products/\(promotion)?s=PAR01#reviews")
+            let unknown = try await server.request("/01/\(promotion)?linkType=gs1:recallStatus", accept: "application/json")
+            #expect(unknown.status == 404)
+            #expect((unknown.json?["detail"] as? String)?.contains("gs1:pip") == true)
+            let description = try await server.json("/.well-known/gs1resolver")
+            #expect(description["supportedPrimaryKeys"] as? [String] == ["01"])
+            #expect((description["supportedLinkType"] as? [[String: String]])?.contains { $0["prefix"] == "shelftag:" } == true)
+        }
+    }
+
+    @Test("key qualifiers are validated, then walk up to the product")
+    func qualifiersWalkUp() async throws {
+        try await TestServer.with { server in
+            let lot = try await server.json("/01/\(promotion)/10/LOT42?s=PAR01")
+            #expect(lot["gtin"] as? String == promotion)
+            let full = try await server.request("/01/\(promotion)/22/V1/10/LOT42/21/SN1?s=PAR01", accept: "application/json")
+            #expect(full.status == 200)
+            let outOfOrder = try await server.request("/01/\(promotion)/21/SN1/10/LOT42", accept: "application/json")
+            #expect(outOfOrder.status == 400)
+            #expect((outOfOrder.json?["detail"] as? String)?.contains("out of order") == true)
+        }
+    }
+
+    @Test("the Digital Link examples: valid ones resolve (or 404 when unknown), invalid ones get 400")
+    func digitalLinkExamples() async throws {
+        let file = repository.appendingPathComponent("Tests/ShelfTagDomainTests/Fixtures/dl_uri_examples.tsv")
+        let rows = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        try await TestServer.with { server in
+            var checked = 0
+            for row in rows {
+                let uri = String(row[0])
+                // Only what an HTTP client sends: an http(s) URI, its path and query, no fragment, no raw characters URLs refuse.
+                guard let schemeEnd = uri.range(of: "://"), let slash = uri[schemeEnd.upperBound...].firstIndex(of: "/") else { continue }
+                var pathAndQuery = String(uri[slash...])
+                if let hash = pathAndQuery.firstIndex(of: "#") { pathAndQuery = String(pathAndQuery[..<hash]) }
+                guard URL(string: server.address + pathAndQuery) != nil, !["ftp", "mailto"].contains(uri.prefix(3).lowercased()) else { continue }
+                let reply = try await server.request(pathAndQuery, accept: "application/json")
+                if row[1] == "1" {
+                    #expect(reply.status == 404 || reply.status == 200, "\(uri): \(reply.status) \(reply.text)")
+                } else if uri.lowercased().hasPrefix("http") && !uri.hasPrefix("Http") {
+                    #expect(reply.status == 400, "\(uri): \(reply.status)")
+                }
+                checked += 1
+            }
+            #expect(checked > 40)
+        }
+    }
+
+    @Test("bad input: 400 and 404 in the client's format, unknown store shows the page without the store block, HEAD and OPTIONS")
+    func badInput() async throws {
+        try await TestServer.with { server in
+            let badCheckHTML = try await server.request("/01/03760001001984", accept: "text/html")
+            #expect(badCheckHTML.status == 400)
+            #expect(badCheckHTML.header("Content-Type") == "text/html; charset=utf-8")
+            #expect(badCheckHTML.text.contains("bad check digit"))
+            let badCheckJSON = try await server.request("/01/03760001001984", accept: "application/json")
+            #expect(badCheckJSON.status == 400 && badCheckJSON.header("Content-Type") == "application/problem+json")
+            #expect(badCheckJSON.json?["status"] as? Int == 400)
+
+            let unknown = try await server.request("/01/00000000000017", accept: "text/html")
+            #expect(unknown.status == 404)
+            #expect(unknown.text.contains("https://shop.example.com/search?q=00000000000017"))
+            #expect(!unknown.text.contains("Fatal") && !unknown.text.contains(".swift"))
+
+            let unknownStore = try await server.request("/products/\(promotion)?s=NOPE", accept: "text/html")
+            #expect(unknownStore.status == 200)
+            #expect(!unknownStore.text.contains("En stock dans ce magasin") && unknownStore.text.contains("Unknown store: online price"))
+
+            let head = try await server.request("/01/\(promotion)?s=PAR01", method: "HEAD")
+            #expect(head.status == 307 && head.body.isEmpty)
+            let options = try await server.request("/01/\(promotion)", method: "OPTIONS")
+            #expect(options.status == 204)
+            #expect(options.header("Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS")
+            let notALink = try await server.request("/nothing-here", accept: "application/json")
+            #expect(notALink.status == 400 && (notALink.json?["detail"] as? String)?.contains("/01/{GTIN-14}") == true)
+        }
+    }
+
+    @Test("markup in a product name is shown as text")
+    func htmlIsEscaped() async throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let feed = try newDirectory().appendingPathComponent("products.tsv")
+        try Data(
+            ("id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
+                + "EVIL-1\t<script>alert(1)</script> & <b>bold</b>\td\thttps://shop.example.com/p/evil\thttps://img.example.com/e.jpg\tin_stock\t1.00 EUR\t96385074\t\"Brand\" <i>\n").utf8
+        ).write(to: feed)
+        let (report, rejected) = try runImport([feed.path], into: reference, asOf: "2026-11-20T06:00Z")
+        #expect(rejected.isEmpty && report.committed)
+        try await TestServer.with(reference: reference) { server in
+            let html = try await server.request("/products/00000096385074", accept: "text/html").text
+            #expect(!html.contains("<script>alert") && !html.contains("<b>bold"))
+            #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"))
+            #expect(!html.contains("</script> &") && html.contains("\\u003cscript\\u003e"))
+        }
+    }
+
+    @Test("a price change in the database shows on the next request, no restart")
+    func livePrice() async throws {
+        try await TestServer.with { server in
+            let before = try await server.json("/01/03760001018189?s=PAR01")
+            #expect(((before["store"] as? [String: Any])?["price"] as? [String: Any])?["amount"] as? String == "6.39")
+            let feed = try newDirectory().appendingPathComponent("inventory.tsv")
+            try Data("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0042\t5\t5.39 EUR\tin_stock\n".utf8).write(to: feed)
+            _ = try runImport([feed.path], into: server.reference, asOf: "2026-11-23T09:00Z")
+            let after = try await server.json("/01/03760001018189?s=PAR01")
+            #expect(((after["store"] as? [String: Any])?["price"] as? [String: Any])?["amount"] as? String == "5.39")
+        }
+    }
+}
