@@ -151,7 +151,8 @@ public struct ParsedDigitalLink: Sendable, Equatable {
     private static func checkCharacters(_ text: String) throws(DigitalLinkError) {
         for scalar in text.unicodeScalars {
             let allowed =
-                (scalar.value >= 0x61 && scalar.value <= 0x7A) || (scalar.value >= 0x41 && scalar.value <= 0x5A) || (scalar.value >= 0x30 && scalar.value <= 0x39)
+                (scalar.value >= 0x61 && scalar.value <= 0x7A) || (scalar.value >= 0x41 && scalar.value <= 0x5A)
+                || (scalar.value >= 0x30 && scalar.value <= 0x39)
                 || "-._~:/?#[]@!$&'()*+,;=%".unicodeScalars.contains(scalar)
             guard allowed else { throw .characterNotAllowed(String(scalar)) }
         }
@@ -277,10 +278,13 @@ enum AITable {
             switch tail {
             case .characters(let maximum):
                 guard rest.count <= maximum, rest.allSatisfy(characterSet82.contains) else {
-                    throw .invalidValue(ai: ai, reason: "the part after \(length) digits is longer than \(maximum) characters or holds a character outside GS1's set")
+                    throw .invalidValue(
+                        ai: ai, reason: "the part after \(length) digits is longer than \(maximum) characters or holds a character outside GS1's set")
                 }
             case .digits(let maximum):
-                guard rest.count <= maximum, allDigits(rest) else { throw .invalidValue(ai: ai, reason: "the part after \(length) digits must be up to \(maximum) digits") }
+                guard rest.count <= maximum, allDigits(rest) else {
+                    throw .invalidValue(ai: ai, reason: "the part after \(length) digits must be up to \(maximum) digits")
+                }
             }
         }
     }

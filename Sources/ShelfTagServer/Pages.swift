@@ -82,8 +82,12 @@ struct Pages: Sendable {
         context["actions"] = document.actions.enumerated().map { index, action in
             ["title": action.title, "href": action.href, "secondary": index > 0] as [String: Any]
         }
-        if let rating = document.rating { context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": "\(rating.count) \(words.reviewCount)"] }
-        context["reviews"] = document.reviews.map { ["rating": MeasureText.decimal($0.rating, locale: view.locale), "title": $0.title, "text": $0.text, "author": $0.author, "date": $0.date] }
+        if let rating = document.rating {
+            context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": "\(rating.count) \(words.reviewCount)"]
+        }
+        context["reviews"] = document.reviews.map {
+            ["rating": MeasureText.decimal($0.rating, locale: view.locale), "title": $0.title, "text": $0.text, "author": $0.author, "date": $0.date]
+        }
         return library.render(context, withTemplate: "product") ?? ""
     }
 
@@ -97,11 +101,14 @@ struct Pages: Sendable {
         ]
         if let store = document.store { offer["seller"] = ["@type": "Store", "name": store.name, "address": store.address] }
         var product: [String: Any] = [
-            "@context": "https://schema.org", "@type": "Product", "name": document.name, "gtin14": document.gtin, "brand": ["@type": "Brand", "name": document.brand],
+            "@context": "https://schema.org", "@type": "Product", "name": document.name, "gtin14": document.gtin,
+            "brand": ["@type": "Brand", "name": document.brand],
             "offers": offer,
         ]
         if let image = document.image { product["image"] = image }
-        if let rating = document.rating { product["aggregateRating"] = ["@type": "AggregateRating", "ratingValue": rating.average, "reviewCount": rating.count] }
+        if let rating = document.rating {
+            product["aggregateRating"] = ["@type": "AggregateRating", "ratingValue": rating.average, "reviewCount": rating.count]
+        }
         let data = (try? JSONSerialization.data(withJSONObject: product, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         // Inside <script>, "</" and "<!--" must not appear: escape the angle brackets and ampersands as JSON allows.
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")

@@ -128,11 +128,12 @@ struct ProductView {
             let status = available <= 0 ? "out_of_stock" : available <= configuration.fewLeftThreshold ? "few_left" : "in_stock"
             return ProductDocument.StockDocument(status: status, available: max(0, available))
         }
-        let nearby: [NearbyStock] = listing.map { here in
-            details.stores.filter { $0.store.code != here.store.code && $0.offer.stock.onHand > 0 }.map {
-                NearbyStock(store: $0.store, available: $0.offer.stock.onHand, distanceKilometres: here.store.distanceKilometres(to: $0.store))
-            }.sorted { $0.distanceKilometres < $1.distanceKilometres }
-        } ?? []
+        let nearby: [NearbyStock] =
+            listing.map { here in
+                details.stores.filter { $0.store.code != here.store.code && $0.offer.stock.onHand > 0 }.map {
+                    NearbyStock(store: $0.store, available: $0.offer.stock.onHand, distanceKilometres: here.store.distanceKilometres(to: $0.store))
+                }.sorted { $0.distanceKilometres < $1.distanceKilometres }
+            } ?? []
         let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
         let webPricing = details.webOffer.pricing
         let base = configuration.baseURL
@@ -172,13 +173,19 @@ struct ProductView {
                         pickupMethod: listing.offer.pickupMethod?.rawValue, pickupSLA: listing.offer.pickupSLA?.rawValue)
                 }
             },
-            tag: tagID.map { ProductDocument.TagDocument(id: $0, stale: printedTag.map { $0.label.tagID != label?.tagID } ?? false, shownPrice: printedTag.map { MoneyDocument($0.label.price, locale: locale) }) },
+            tag: tagID.map {
+                ProductDocument.TagDocument(
+                    id: $0, stale: printedTag.map { $0.label.tagID != label?.tagID } ?? false,
+                    shownPrice: printedTag.map { MoneyDocument($0.label.price, locale: locale) })
+            },
             nearby: shownNearby.map {
                 .init(code: $0.store.code, name: $0.store.name, distanceKm: ($0.distanceKilometres * 10).rounded() / 10, stock: stock($0.available))
             },
             rating: details.rating.map { .init(average: ($0.average * 10).rounded() / 10, count: $0.count) },
             reviews: reviews.map {
-                .init(rating: $0.rating, author: $0.isAnonymous ? words.anonymous : $0.author, date: Timestamp.formatDay($0.publishedAt), title: $0.title, text: $0.content)
+                .init(
+                    rating: $0.rating, author: $0.isAnonymous ? words.anonymous : $0.author, date: Timestamp.formatDay($0.publishedAt), title: $0.title,
+                    text: $0.content)
             },
             actions: actions)
     }

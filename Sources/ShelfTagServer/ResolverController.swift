@@ -90,7 +90,9 @@ struct ResolverController: Sendable {
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
         let passed = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let query = passed.isEmpty ? "" : "?" + passed
-        let anchor = DigitalLink(base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")).uri
+        let anchor = DigitalLink(
+            base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")
+        ).uri
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         headers[.link] = "<\(anchor)?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""
@@ -98,7 +100,8 @@ struct ResolverController: Sendable {
         let accept = request.headers[.accept]
         let requested = link.extensionValue("linkType")
         let asLinkset =
-            requested == "linkset" || requested == "all" || (requested == nil && ResponseFormat.preferred(accept: accept, offered: [.html, .json, .linkset]) == .linkset)
+            requested == "linkset" || requested == "all"
+            || (requested == nil && ResponseFormat.preferred(accept: accept, offered: [.html, .json, .linkset]) == .linkset)
         func record(_ format: ScanFormat, _ view: ProductView) {
             scans.append(Scan(time: now, storeCode: view.listing?.store.code, gtin: gtin, tagID: tagID, stale: view.stale, format: format))
             metrics.scan(format: format.rawValue, stale: view.stale)

@@ -23,10 +23,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The port to listen on.", valueName: "port"))
     var port = 8080
 
-    @Option(name: .customLong("base-url"), help: ArgumentHelp("The public base URL the tags carry (default $SHELFTAG_BASE_URL, else http://HOST:PORT).", valueName: "url"))
+    @Option(
+        name: .customLong("base-url"),
+        help: ArgumentHelp("The public base URL the tags carry (default $SHELFTAG_BASE_URL, else http://HOST:PORT).", valueName: "url"))
     var baseURL: String?
 
-    @Option(name: .customLong("shop-search-url"), help: ArgumentHelp("Where an unknown product's page points, {gtin} replaced (default: the web shop's /search).", valueName: "url"))
+    @Option(
+        name: .customLong("shop-search-url"),
+        help: ArgumentHelp("Where an unknown product's page points, {gtin} replaced (default: the web shop's /search).", valueName: "url"))
     var shopSearchURL: String?
 
     func validate() throws {

@@ -131,7 +131,9 @@ struct ResolverTests {
     @Test("the Digital Link examples: valid ones resolve (or 404 when unknown), invalid ones get 400")
     func digitalLinkExamples() async throws {
         let file = repository.appendingPathComponent("Tests/ShelfTagDomainTests/Fixtures/dl_uri_examples.tsv")
-        let rows = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        let rows = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false)
+        }
         try await TestServer.with { server in
             var checked = 0
             for row in rows {
@@ -189,7 +191,8 @@ struct ResolverTests {
         let feed = try newDirectory().appendingPathComponent("products.tsv")
         try Data(
             ("id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
-                + "EVIL-1\t<script>alert(1)</script> & <b>bold</b>\td\thttps://shop.example.com/p/evil\thttps://img.example.com/e.jpg\tin_stock\t1.00 EUR\t96385074\t\"Brand\" <i>\n").utf8
+                + "EVIL-1\t<script>alert(1)</script> & <b>bold</b>\td\thttps://shop.example.com/p/evil\thttps://img.example.com/e.jpg\tin_stock\t1.00 EUR\t96385074\t\"Brand\" <i>\n")
+                .utf8
         ).write(to: feed)
         let (report, rejected) = try runImport([feed.path], into: reference, asOf: "2026-11-20T06:00Z")
         #expect(rejected.isEmpty && report.committed)
