@@ -1,9 +1,10 @@
 # ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
 SHELL := /bin/bash
 APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools
-BENCH_PACKAGES := sqlite3 qrencode
+BENCH_PACKAGES := sqlite3 qrencode wrk
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
+DEMO_PORT := 8080
 BIN := .build/release/shelftag
 
 .PHONY: deps bench-deps build test demo bench lint clean
@@ -48,7 +49,7 @@ demo: build
 	@$(BIN) products show --db $(DEMO_DB) $$(sed -n 2p Samples/planted.tsv | cut -f2)
 	@echo
 	@echo "== Shelf tags for every sample store (shelftag render), recorded in the print ledger"
-	@for store in PAR01 LYO02 BDX03 LIL04; do $(BIN) render --db $(DEMO_DB) --store $$store --out $(DEMO_DIR)/tags || exit 1; done
+	@for store in PAR01 LYO02 BDX03 LIL04; do $(BIN) render --db $(DEMO_DB) --store $$store --out $(DEMO_DIR)/tags --base-url http://127.0.0.1:$(DEMO_PORT) || exit 1; done
 	@echo "== One A4 sheet of standard tags with cut marks (preview: not recorded)"
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
 		$$(cut -d, -f1 $(DEMO_DIR)/tags/PAR01/manifest.csv | sed -n 2,22p | sed 's/^/--gtin /')
@@ -57,6 +58,14 @@ demo: build
 	@echo "Tags:     $(DEMO_DIR)/tags/<store>/<gtin14>.png (manifest.csv beside them), e.g. $(DEMO_DIR)/tags/$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f7)"
 	@echo "Sheet:    $(DEMO_DIR)/sheets/PAR01/sheets/standard-001.png"
 	@echo "Look further: $(BIN) products list --db $(DEMO_DB)   |   $(BIN) products show --db $(DEMO_DB) GTIN"
+	@echo
+	@echo "== The resolver (shelftag serve) on http://127.0.0.1:$(DEMO_PORT); the demo tags' QR codes open these URLs:"
+	@sed -n '2p;3p' $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11 | sed 's/^/   phone page:  /'
+	@grep ',promotion,' $(DEMO_DIR)/tags/LYO02/manifest.csv | head -n 1 | cut -d, -f11 | sed 's/^/   promotion:   /'
+	@sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11 | sed 's/$$/\&linkType=linkset/; s/^/   linkset:     /'
+	@echo "   JSON:        curl -H 'Accept: application/json' '$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11)'"
+	@echo "   Also /healthz, /metrics, /.well-known/gs1resolver. Ctrl-C stops the resolver."
+	$(BIN) serve --db $(DEMO_DB) --port $(DEMO_PORT)
 
 bench: bench-deps
 	swift build -c release --product shelftag

@@ -8,7 +8,7 @@ struct BenchOptions {
     var work = "bench-out"
     var rows = 1_000_000
     var tags = 10_000
-    /// `import`, `render` or both (nil).
+    /// `import`, `render`, `resolver`, or all (nil).
     var only: String?
 
     init(arguments: [String]) {
@@ -21,7 +21,7 @@ struct BenchOptions {
             case "--tags": tags = iterator.next().flatMap(Int.init) ?? tags
             case "--only": only = iterator.next()
             default:
-                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render)")
+                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver)")
                 exit(2)
             }
         }
@@ -35,8 +35,8 @@ struct Measurement {
     let status: Int32
 }
 
-func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> Measurement {
-    let pid = try spawn(executable, arguments, stdin: stdin)
+func run(_ executable: String, _ arguments: [String], stdin: String? = nil, stdoutTo: String = "/dev/null") throws -> Measurement {
+    let pid = try spawn(executable, arguments, stdin: stdin, stdoutTo: stdoutTo)
     let start = DispatchTime.now()
     var status: Int32 = 0
     var usage = rusage()
@@ -46,13 +46,14 @@ func run(_ executable: String, _ arguments: [String], stdin: String? = nil) thro
     return Measurement(seconds: seconds, peakMegabytes: Double(usage.ru_maxrss) / 1024, status: (status >> 8) & 0xFF)
 }
 
-/// Starts a child with standard output to /dev/null.
-func spawn(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> pid_t {
+/// Starts a child with standard output to /dev/null (or a file), standard error kept or sent to a file.
+func spawn(_ executable: String, _ arguments: [String], stdin: String? = nil, stdoutTo: String = "/dev/null", stderrTo: String? = nil) throws -> pid_t {
     // posix_spawn + wait4 rather than Process: Process reaps the child itself, losing its rusage.
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdoutTo, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if let stderrTo { posix_spawn_file_actions_addopen(&actions, 2, stderrTo, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
     if let stdin { posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0) }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
@@ -195,7 +196,129 @@ func benchRender(_ options: BenchOptions) throws {
     print("target    ≥ 1000 tags/s and ≥ 5× the baseline")
 }
 
+/// What wrk measured.
+struct LoadResult {
+    let requests: Int
+    let perSecond: Double
+    let p99Milliseconds: Double
+    let non2xx: Int
+}
+
+func runWrk(_ wrk: String, url: String, script: String?, seconds: Int = 10) throws -> LoadResult {
+    let output = "\(options.work)/wrk.out"
+    var arguments = ["-t2", "-c64", "-d\(seconds)s", "--latency"]
+    if let script { arguments += ["-s", script] }
+    arguments.append(url)
+    // wrk prints to standard output: send it to a file to read back.
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let argv = ([wrk] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, wrk, &actions, nil, argv, environ) == 0 else { throw POSIXError(.ENOENT) }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    let text = try String(contentsOfFile: output, encoding: .utf8)
+    func number(after label: String) -> Double? {
+        guard let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }) else { return nil }
+        let value = line.trimmingCharacters(in: .whitespaces).dropFirst(label.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? ""
+        if value.hasSuffix("ms") { return Double(value.dropLast(2)) }
+        if value.hasSuffix("us") { return Double(value.dropLast(2)).map { $0 / 1000 } }
+        if value.hasSuffix("s") { return Double(value.dropLast(1)).map { $0 * 1000 } }
+        return Double(value)
+    }
+    let requests =
+        text.split(separator: "\n").first { $0.contains("requests in") }.flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) } ?? 0
+    return LoadResult(
+        requests: requests, perSecond: number(after: "Requests/sec:") ?? 0, p99Milliseconds: number(after: "99%") ?? 0,
+        non2xx: Int(number(after: "Non-2xx or 3xx responses:") ?? 0))
+}
+
+/// The resolver under wrk: /healthz as the ceiling, then JSON resolves and store pages for random GTINs of one store.
+func benchResolver(_ options: BenchOptions) throws {
+    guard let wrk = which("wrk") else {
+        print("\n== Resolver: wrk is not installed (make bench installs it)")
+        return
+    }
+    let directory = "\(options.work)/resolver"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let database = "\(directory)/resolver.sqlite"
+    let loaded = try run(
+        options.shelftag,
+        [
+            "import", "--db", database, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+            "Samples/product_reviews.xml",
+        ])
+    guard loaded.status == 0 else { throw POSIXError(.EIO) }
+    let inventory = try String(contentsOfFile: "Samples/local_inventory.tsv", encoding: .utf8)
+    let products = try String(contentsOfFile: "Samples/products.xml", encoding: .utf8)
+    // GTINs listed in PAR01: the inventory gives ids, the feed maps ids to GTINs.
+    var gtinByID: [String: String] = [:]
+    var currentID = ""
+    for line in products.split(separator: "\n") {
+        if let id = line.firstRange(of: "<g:id>").map({ line[$0.upperBound...].prefix { $0 != "<" } }) { currentID = String(id) }
+        if let gtin = line.firstRange(of: "<g:gtin>").map({ line[$0.upperBound...].prefix { $0 != "<" } }) { gtinByID[currentID] = String(gtin) }
+    }
+    var gtins: [String] = []
+    for line in inventory.split(separator: "\n").dropFirst() {
+        let columns = line.split(separator: "\t", omittingEmptySubsequences: false)
+        // Digital Link URIs carry the 14-digit form.
+        if columns[0] == "PAR01", let gtin = gtinByID[String(columns[1])] { gtins.append(String(repeating: "0", count: 14 - gtin.count) + gtin) }
+    }
+    let list = gtins.map { "\"\($0)\"" }.joined(separator: ",")
+    for (name, path, accept) in [("json", "/01/\" .. g .. \"?s=PAR01", "application/json"), ("html", "/products/\" .. g .. \"?s=PAR01", "text/html")] {
+        try """
+        local gtins = {\(list)}
+        math.randomseed(42)
+        request = function()
+          local g = gtins[math.random(#gtins)]
+          return wrk.format("GET", "\(path)", {["Accept"] = "\(accept)"})
+        end
+        """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
+    }
+    let port = 18_080
+    let server = try spawn(options.shelftag, ["serve", "--db", database, "--port", String(port)], stderrTo: "\(directory)/serve.log")
+    defer {
+        kill(server, SIGTERM)
+        var status: Int32 = 0
+        waitpid(server, &status, 0)
+    }
+    var ready = false
+    for _ in 0..<100 where !ready {
+        usleep(100_000)
+        ready = (try? String(contentsOfFile: "\(directory)/serve.log", encoding: .utf8))?.contains("listening") ?? false
+    }
+    print("\n== Resolver: wrk, 2 threads, 64 connections, 10 s each, loopback; \(gtins.count) GTINs of store PAR01 at random")
+    let base = "http://127.0.0.1:\(port)"
+    let ceiling = try runWrk(wrk, url: base + "/healthz", script: nil)
+    func line(_ label: String, _ result: LoadResult) -> String {
+        String(
+            format: "%@ %9.0f req/s   p99 %6.2f ms   %d requests, %d errors", label, result.perSecond, result.p99Milliseconds, result.requests, result.non2xx)
+    }
+    print(line("ceiling   /healthz                     ", ceiling))
+    let json = try runWrk(wrk, url: base, script: "\(directory)/json.lua")
+    print(line("resolve   /01/{gtin}?s=PAR01, JSON     ", json))
+    let html = try runWrk(wrk, url: base, script: "\(directory)/html.lua")
+    print(line("page      /products/{gtin}?s=PAR01 HTML", html))
+    kill(server, SIGTERM)
+    var status: Int32 = 0
+    waitpid(server, &status, 0)
+    let scans = try run("/usr/bin/sqlite3", [database, "SELECT count(*) FROM scan"], stdoutTo: "\(directory)/scans.txt")
+    let recorded = (try? String(contentsOfFile: "\(directory)/scans.txt", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+    _ = scans
+    print("scans     \(recorded) recorded for \(json.requests) JSON resolves (the store pages are not scans)")
+    print(
+        String(
+            format: "ratio     JSON resolve / ceiling: %.2f; HTML page / ceiling: %.2f", json.perSecond / ceiling.perSecond, html.perSecond / ceiling.perSecond)
+    )
+    print("target    resolve ≥ 0.5 × ceiling, p99 < 10 ms, every request's scan recorded")
+}
+
 let options = BenchOptions(arguments: CommandLine.arguments)
 try FileManager.default.createDirectory(atPath: options.work, withIntermediateDirectories: true)
 if options.only == nil || options.only == "import" { try benchImport(options) }
 if options.only == nil || options.only == "render" { try benchRender(options) }
+if options.only == nil || options.only == "resolver" { try benchResolver(options) }

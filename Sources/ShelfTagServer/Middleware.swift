@@ -105,10 +105,15 @@ extension Response {
     }
 
     static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        text(jsonText(value), status: status, contentType: "application/json", headers: headers)
+    }
+
+    /// Sorted keys, so the same data is the same bytes.
+    static func jsonText<Value: Encodable>(_ value: Value) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/json", headers: headers)
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func redirect(to location: String, headers extra: HTTPFields = [:]) -> Response {

@@ -15,21 +15,42 @@ enum ResponseFormat: Sendable, Equatable {
     /// The format the client prefers among `offered` (the first offered wins ties and a missing header).
     static func preferred(accept: String?, offered: [ResponseFormat]) -> ResponseFormat {
         guard let accept, !accept.isEmpty else { return offered[0] }
-        let ranges = accept.split(separator: ",").map { part -> (type: String, quality: Double) in
-            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            let quality = pieces.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            return (pieces[0].lowercased(), quality)
+        // The headers machines and browsers send most, without parsing.
+        if accept == "application/json" { return offered.contains(.json) ? .json : offered[0] }
+        if accept == "*/*" { return offered[0] }
+        return AcceptHeader(accept).preferred(offered)
+    }
+}
+
+/// A parsed `Accept` header: media ranges and their q-values (RFC 9110, 12.5.1).
+struct AcceptHeader {
+    private let ranges: [(type: Substring, quality: Double)]
+
+    init(_ header: String) {
+        ranges = header.split(separator: ",").map { part in
+            var pieces = part.split(separator: ";")
+            let first = pieces.isEmpty ? Substring("") : pieces.removeFirst()
+            let type = first.drop { $0 == " " }.prefix { $0 != " " }
+            var quality = 1.0
+            for parameter in pieces {
+                let trimmed = parameter.drop { $0 == " " }
+                if trimmed.hasPrefix("q="), let value = Double(trimmed.dropFirst(2).prefix { $0 != " " }) { quality = value }
+            }
+            return (Substring(String(type).lowercased()), quality)
         }
-        func quality(_ format: ResponseFormat) -> Double {
-            let type = format.mediaType
-            let family = type.split(separator: "/")[0] + "/*"
-            // The most specific range decides (RFC 9110, 12.5.1).
-            if let exact = ranges.first(where: { $0.type == type }) { return exact.quality }
-            // A browser's application/xhtml+xml counts as HTML.
-            if format == .html, let xhtml = ranges.first(where: { $0.type == "application/xhtml+xml" }) { return xhtml.quality }
-            if format == .html, let family = ranges.first(where: { $0.type == family }) { return family.quality }
-            return ranges.first { $0.type == "*/*" }?.quality ?? 0
-        }
+    }
+
+    func quality(_ format: ResponseFormat) -> Double {
+        let type = format.mediaType
+        // The most specific range decides.
+        if let exact = ranges.first(where: { $0.type == type }) { return exact.quality }
+        // A browser's application/xhtml+xml counts as HTML.
+        if format == .html, let xhtml = ranges.first(where: { $0.type == "application/xhtml+xml" }) { return xhtml.quality }
+        if format == .html, let family = ranges.first(where: { $0.type == "text/*" }) { return family.quality }
+        return ranges.first { $0.type == "*/*" }?.quality ?? 0
+    }
+
+    func preferred(_ offered: [ResponseFormat]) -> ResponseFormat {
         var best = offered[0]
         var bestQuality = -1.0
         for format in offered {

@@ -28,10 +28,6 @@ struct Pages: Sendable {
         return Pages(library: library)
     }
 
-    private init(library: MustacheLibrary) {
-        self.library = library
-    }
-
     func error(_ error: ResolverError) -> String {
         var context: [String: Any] = ["status": error.status, "title": error.title, "detail": error.detail]
         if let link = error.link { context["link"] = ["href": link.href, "text": link.text] }

@@ -44,6 +44,7 @@ struct ResolverController: Sendable {
     let scans: ScanBuffer
     let metrics: Metrics
     let shopSearch: String?
+    let cache = AnswerCache()
 
     var ownNamespace: String { configuration.baseURL + "/voc/" }
 
@@ -82,11 +83,8 @@ struct ResolverController: Sendable {
         guard let gtin = link.gtin else {
             throw ResolverError.notFound("This resolver answers GTINs (/01/{GTIN-14}); AI \(link.primaryKey.ai) keys are not registered here.")
         }
-        let details = try product(gtin)
-        let now = configuration.now()
         let storeCode = link.extensionValue("s")
         let tagID = link.extensionValue("t")
-        let printed = try storeCode.flatMap { store in try tagID.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
         let passed = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let query = passed.isEmpty ? "" : "?" + passed
@@ -97,38 +95,61 @@ struct ResolverController: Sendable {
         headers[.vary] = "Accept, Accept-Language"
         headers[.link] = "<\(anchor)?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""
 
-        let accept = request.headers[.accept]
         let requested = link.extensionValue("linkType")
-        let asLinkset =
-            requested == "linkset" || requested == "all"
-            || (requested == nil && ResponseFormat.preferred(accept: accept, offered: [.html, .json, .linkset]) == .linkset)
-        func record(_ format: ScanFormat, _ view: ProductView) {
-            scans.append(Scan(time: now, storeCode: view.listing?.store.code, gtin: gtin, tagID: tagID, stale: view.stale, format: format))
-            metrics.scan(format: format.rawValue, stale: view.stale)
+        let wanted = requested == nil ? ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json, .linkset]) : .html
+        let asLinkset = requested == "linkset" || requested == "all" || wanted == .linkset
+        let answersJSON = !asLinkset && requested == nil && wanted == .json
+        func record(_ format: ScanFormat, _ answer: AnswerCache.Answer) {
+            scans.append(Scan(time: configuration.now(), storeCode: answer.storeCode, gtin: gtin, tagID: tagID, stale: answer.stale, format: format))
+            metrics.scan(format: format.rawValue, stale: answer.stale)
         }
-        let answersJSON = !asLinkset && requested == nil && ResponseFormat.preferred(accept: accept, offered: [.html, .json]) == .json
-        let reviews = answersJSON ? try reference.latestReviews(of: gtin, limit: configuration.reviewLimit) : []
-        let view = ProductView(
-            details: details, storeCode: storeCode, tagID: tagID, printedTag: printed, reviews: reviews, configuration: configuration, at: now)
+        if answersJSON {
+            let answer = try cached(.json, gtin: gtin, store: storeCode, tag: tagID) { view in
+                AnswerCache.Answer(body: Response.jsonText(view.document), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+            }
+            record(.json, answer)
+            return .text(answer.body, contentType: "application/json", headers: headers)
+        }
+        // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
+        let summary = try cached(.redirect, gtin: gtin, store: storeCode, tag: tagID) { view in
+            AnswerCache.Answer(body: view.details.webOffer.link, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+        }
+        let webLink = summary.body
         if asLinkset {
-            record(.json, view)
+            record(.json, summary)
             headers[.link] = "<https://ref.gs1.org/standards/resolver/linkset-context>; rel=\"http://www.w3.org/ns/json-ld#context\""
-            return .text(linkset(anchor: anchor, details: details, query: query, view: view), contentType: "application/linkset+json", headers: headers)
+            let language = PageWords.forLocale(summary.locale).language
+            return .text(
+                linkset(anchor: anchor, gtin: gtin, webLink: webLink, query: query, language: language), contentType: "application/linkset+json",
+                headers: headers)
         }
         if let requested {
             guard let type = LinkType(parameter: requested, ownNamespace: ownNamespace) else {
                 let known = LinkType.allCases.map { $0.prefix + $0.rawValue }.joined(separator: ", ")
                 throw ResolverError.notFound("This product has no link of type \(requested). Its link types: \(known), and linkset.")
             }
-            record(.html, view)
-            return .redirect(to: target(type, gtin: gtin, details: details, query: query), headers: headers)
+            record(.html, summary)
+            return .redirect(to: target(type, gtin: gtin, webLink: webLink, query: query), headers: headers)
         }
-        if answersJSON {
-            record(.json, view)
-            return .json(view.document, headers: headers)
+        record(.html, summary)
+        return .redirect(to: target(.defaultLink, gtin: gtin, webLink: webLink, query: query), headers: headers)
+    }
+
+    /// An answer from the cache while the data is unchanged, else computed from a fresh view of the product.
+    private func cached(
+        _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, make: (ProductView) throws -> AnswerCache.Answer
+    ) throws -> AnswerCache.Answer {
+        let version = try reference.catalogVersion()
+        return try cache.answer(.init(kind: kind, gtin: gtin.digits, store: store, tag: tag), version: version, now: Date()) {
+            let details = try product(gtin)
+            let printed = try store.flatMap { store in try tag.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
+            let withReviews = kind != .redirect
+            let reviews = withReviews ? try reference.latestReviews(of: gtin, limit: configuration.reviewLimit) : []
+            return try make(
+                ProductView(
+                    details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, configuration: configuration, at: configuration.now()
+                ))
         }
-        record(.html, view)
-        return .redirect(to: target(.defaultLink, gtin: gtin, details: details, query: query), headers: headers)
     }
 
     private func product(_ gtin: GTIN) throws -> ProductDetails {
@@ -141,22 +162,20 @@ struct ResolverController: Sendable {
     }
 
     /// Where a link type leads; the request's query is passed on (GS1 resolver rule).
-    private func target(_ type: LinkType, gtin: GTIN, details: ProductDetails, query: String) -> String {
+    private func target(_ type: LinkType, gtin: GTIN, webLink link: String, query: String) -> String {
         let page = "\(configuration.baseURL)/products/\(gtin.digits)"
         switch type {
         case .defaultLink: return page + query
         case .review: return page + query + "#reviews"
         case .reserve: return page + "/reserve" + query
         case .pip, .deliver:
-            let link = details.webOffer.link
             guard !query.isEmpty else { return link }
             return link + (link.contains("?") ? "&" : "?") + query.dropFirst()
         }
     }
 
     /// RFC 9264 linkset for the key level: every link type with its target.
-    private func linkset(anchor: String, details: ProductDetails, query: String, view: ProductView) -> String {
-        let language = PageWords.forLocale(view.locale).language
+    private func linkset(anchor: String, gtin: GTIN, webLink: String, query: String, language: String) -> String {
         let titles: [LinkType: String] = [
             .defaultLink: "Price, stock and reviews in this store", .pip: "Product page on the web shop", .review: "Reviews",
             .reserve: "Reserve for pickup in this store", .deliver: "Have it delivered",
@@ -164,7 +183,7 @@ struct ResolverController: Sendable {
         var set: [String: Any] = ["anchor": anchor]
         for type in LinkType.allCases {
             var entry: [String: Any] = [
-                "href": target(type, gtin: details.product.gtin, details: details, query: query), "title": titles[type]!, "type": "text/html",
+                "href": target(type, gtin: gtin, webLink: webLink, query: query), "title": titles[type]!, "type": "text/html",
             ]
             if type != .pip && type != .deliver { entry["hreflang"] = [language] }
             set[type.uri(ownNamespace: ownNamespace)] = [entry]
@@ -178,20 +197,20 @@ struct ResolverController: Sendable {
     func storePage(_ request: Request, gtin text: String) throws -> Response {
         let gtin: GTIN
         do { gtin = try GTIN(text) } catch { throw ResolverError.badRequest("'\(text)' is not a GTIN: \(error.description).") }
-        let details = try product(gtin)
-        let now = configuration.now()
         let query = request.uri.queryParameters
         let storeCode = query["s"].map(String.init)
         let tagID = query["t"].map(String.init)
-        let printed = try storeCode.flatMap { store in try tagID.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
-        let view = ProductView(
-            details: details, storeCode: storeCode, tagID: tagID, printedTag: printed,
-            reviews: try reference.latestReviews(of: gtin, limit: configuration.reviewLimit), configuration: configuration, at: now)
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
-            return .json(view.document, headers: headers)
+            let answer = try cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID) { view in
+                AnswerCache.Answer(body: Response.jsonText(view.document), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+            }
+            return .text(answer.body, contentType: "application/json", headers: headers)
         }
-        return .text(pages.product(view, at: now), contentType: "text/html; charset=utf-8", headers: headers)
+        let answer = try cached(.page, gtin: gtin, store: storeCode, tag: tagID) { view in
+            AnswerCache.Answer(body: pages.product(view, at: configuration.now()), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+        }
+        return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)
     }
 }

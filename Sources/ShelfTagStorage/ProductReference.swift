@@ -51,6 +51,12 @@ public protocol ProductReference: Sendable {
     /// - Throws: a storage error (an unknown store breaks a foreign key).
     func saveToken(hash: String, grant: TokenGrant, createdAt: Date) throws
 
+    /// A number that moves with every committed write through this interface to what the channels show (catalogue,
+    /// stock, reviews, print ledger; not scans), from this process or another: equal numbers mean answers computed
+    /// from the data can be reused.
+    /// - Throws: a storage error.
+    func catalogVersion() throws -> Int
+
     /// The scheme and host of the web shop's product links (`https://shop.example`), or nil with no products.
     /// - Throws: a storage error.
     func webShopOrigin() throws -> String?
@@ -96,10 +102,13 @@ public struct ProductSummary: Sendable {
 /// Stored data that breaks the domain's rules (written by something other than ShelfTag).
 public enum StorageError: Error, CustomStringConvertible {
     case corruptRow(table: String, key: String, reason: String)
+    /// The catalogue version could not be read.
+    case probe(String)
 
     public var description: String {
         switch self {
         case .corruptRow(let table, let key, let reason): "stored \(table) row \(key) is invalid: \(reason)"
+        case .probe(let reason): "cannot read the catalogue version: \(reason)"
         }
     }
 }

@@ -5,6 +5,7 @@ import ShelfTagDomain
 /// The product reference in one SQLite file: WAL, foreign keys, a pool so readers never wait for the writer.
 public final class SQLiteProductReference: ProductReference {
     private let pool: DatabasePool
+    private let versionProbe: VersionProbe
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// - Throws: a `DatabaseError` when the file cannot be opened or migrated.
@@ -18,10 +19,19 @@ public final class SQLiteProductReference: ProductReference {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
+        versionProbe = try VersionProbe(path: path)
     }
 
     public func write<Result>(_ body: (any CatalogWriter) throws -> Result) throws -> Result {
-        try pool.write { db in try body(SQLiteCatalogWriter(db: db)) }
+        try pool.write { db in
+            let result = try body(SQLiteCatalogWriter(db: db))
+            try Self.bumpCatalogVersion(db)
+            return result
+        }
+    }
+
+    private static func bumpCatalogVersion(_ db: Database) throws {
+        try db.execute(sql: "UPDATE catalog_version SET version = version + 1 WHERE id = 1")
     }
 
     public func details(of gtin: GTIN) throws -> ProductDetails? {
@@ -106,6 +116,7 @@ public final class SQLiteProductReference: ProductReference {
                     Int64(tag.printedAt.timeIntervalSince1970),
                 ])
             }
+            try Self.bumpCatalogVersion(db)
         }
     }
 
@@ -177,6 +188,10 @@ public final class SQLiteProductReference: ProductReference {
                 sql: "INSERT INTO api_token (token_hash, store_code, scopes, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [hash, grant.storeCode, grant.scopes.map(\.rawValue).sorted().joined(separator: ","), Int64(createdAt.timeIntervalSince1970)])
         }
+    }
+
+    public func catalogVersion() throws -> Int {
+        try versionProbe.version()
     }
 
     public func webShopOrigin() throws -> String? {

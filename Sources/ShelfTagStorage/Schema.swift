@@ -147,6 +147,14 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4: catalogue version") { db in
+            try db.execute(
+                sql: """
+                    -- Moves with every write to what the channels show (not with scans), so answers can be cached until it moves.
+                    CREATE TABLE catalog_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+                    INSERT INTO catalog_version (id, version) VALUES (1, 0);
+                    """)
+        }
         return migrator
     }
 }

@@ -39,11 +39,11 @@ struct DigitalLinkTests {
 
     @Test("a tag's URI round-trips: built by DigitalLink, parsed back to the same parts")
     func roundTrip() throws {
-        let link = DigitalLink(base: "https://s.example/stem/", gtin: try GTIN("3760001001983"), lot: "AB 12/3", query: [("s", "PAR 01"), ("t", "x7k2")])
-        #expect(link.uri == "https://s.example/stem/01/03760001001983/10/AB%2012%2F3?s=PAR%2001&t=x7k2")
+        let link = DigitalLink(base: "https://s.example/stem/", gtin: try GTIN("3760001001983"), lot: "AB-12/3", query: [("s", "PAR 01"), ("t", "x7k2")])
+        #expect(link.uri == "https://s.example/stem/01/03760001001983/10/AB-12%2F3?s=PAR%2001&t=x7k2")
         let parsed = try ParsedDigitalLink.parse(uri: link.uri)
         #expect(parsed.gtin == link.gtin && parsed.stem == "/stem")
-        #expect(parsed.qualifier("10") == "AB 12/3")
+        #expect(parsed.qualifier("10") == "AB-12/3")
         #expect(parsed.extensionValue("s") == "PAR 01" && parsed.extensionValue("t") == "x7k2")
     }
 

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// Runs the built `shelftag` binary as a user would.
 struct CommandLine {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -129,5 +133,57 @@ struct CommandLineTests {
         #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--base-url", "ftp://x"]).status == 2)
         let badTemplate = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"])
         #expect(badTemplate.status == 2 && badTemplate.errors.contains("no-such-template.json: no such file"))
+    }
+}
+
+@Suite("shelftag serve, token, stats")
+struct ServeCommandTests {
+    @Test("serve answers, stops on SIGTERM with status 0 and writes its scans; token create and stats")
+    func serveStopsGracefully() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(
+            try CommandLine.run([
+                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+            ]).status == 0)
+        let token = try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "prices", "--scope", "stock"])
+        #expect(token.status == 0 && token.output.hasPrefix("st_") && token.output.count > 40)
+        #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "NOPE", "--scope", "stock"]).status == 2)
+        #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01"]).status == 2)
+
+        let port = 18_000 + Int.random(in: 0..<2000)
+        let server = Process()
+        server.executableURL = CommandLine.binary
+        server.arguments = ["serve", "--db", db, "--port", String(port), "--base-url", "https://s.example"]
+        server.currentDirectoryURL = CommandLine.repository
+        let errors = Pipe()
+        server.standardError = errors
+        try server.run()
+        var answered = false
+        for _ in 0..<100 {
+            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
+                String(decoding: data, as: UTF8.self) == "ok\n"
+            {
+                answered = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(answered)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/01/03760001001983?s=PAR01&t=x")!)
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        server.terminate()  // SIGTERM
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("resolver listening on http://127.0.0.1:\(port)"))
+        #expect(log.contains("method=GET") && log.contains("status=200"), "one access-log line per request")
+
+        let stats = try CommandLine.run(["stats", "--db", db, "--store", "PAR01"])
+        #expect(stats.status == 0)
+        #expect(stats.output.contains("PAR01\t03760001001983\t1\t0"), "\(stats.output)")
+        #expect(stats.errors.contains("1 scans, 0 of stale tags"))
+        #expect(try CommandLine.run(["stats", "--db", db, "--since", "last week"]).status == 2)
     }
 }

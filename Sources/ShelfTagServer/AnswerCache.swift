@@ -1,0 +1,56 @@
+import Foundation
+
+/// Answers computed from the data, reused while the data is unchanged (its `dataVersion`) and for at most a second,
+/// since a sale window can open or close with no change to the data.
+final class AnswerCache: @unchecked Sendable {
+    enum Kind: UInt8 { case redirect, json, page, pageJSON }
+
+    struct Key: Hashable {
+        let kind: Kind
+        let gtin: String
+        let store: String?
+        let tag: String?
+    }
+
+    /// What a resolve needs besides the body: the scan's store and staleness.
+    struct Answer: Sendable {
+        let body: String
+        let storeCode: String?
+        let stale: Bool
+        /// The store's locale (en-US without a store), for the linkset's hreflang.
+        let locale: String
+    }
+
+    private struct Entry {
+        let version: Int
+        let expires: Date
+        let answer: Answer
+    }
+
+    private let lock = NSLock()
+    private var entries: [Key: Entry] = [:]
+    /// Keys hold client-chosen values (tag ids): bound the memory they can take.
+    private let capacity: Int
+    private let lifetime: TimeInterval
+
+    init(capacity: Int = 20_000, lifetime: TimeInterval = 1) {
+        self.capacity = capacity
+        self.lifetime = lifetime
+    }
+
+    /// The cached answer, or else `make()`'s, stored for next time.
+    func answer(_ key: Key, version: Int, now: Date, make: () throws -> Answer) rethrows -> Answer {
+        lock.lock()
+        if let entry = entries[key], entry.version == version, entry.expires > now {
+            lock.unlock()
+            return entry.answer
+        }
+        lock.unlock()
+        let answer = try make()
+        lock.lock()
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[key] = Entry(version: version, expires: now.addingTimeInterval(lifetime), answer: answer)
+        lock.unlock()
+        return answer
+    }
+}
