@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import ShelfTagDomain
 import ShelfTagStorage
 
@@ -48,10 +49,18 @@ private func openAPIDocument(in directory: URL) throws(ServerStartError) -> Stri
 /// Runs the resolver until SIGTERM or SIGINT, then stops accepting, finishes the requests in flight and writes the last scans.
 /// - Throws: `ServerStartError`, or what binding the address throws.
 public func runResolver(
-    configuration: ServerConfiguration, reference: any ProductReference, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    configuration: ServerConfiguration, reference: any ProductReference, logLevel: String = "info",
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
-    var logger = Logger(label: "shelftag.resolver")
-    logger.logLevel = .info
+    let sink = LogSink()
+    var logger = Logger(label: "shelftag.resolver") { label in BufferedLogHandler(sink: sink, label: label) }
+    // Access lines are info; "warning" keeps only problems.
+    logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
     let application = try await buildApplication(configuration: configuration, reference: reference, logger: logger, onServerRunning: onServerRunning)
-    try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    // Services stop in reverse order: the log flusher last, after the server's final lines.
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: LogFlusher(sink: sink)), .init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    defer { sink.flush() }
+    try await group.run()
 }

@@ -3,7 +3,13 @@ import Foundation
 /// Counters and a latency histogram, written in the Prometheus text format at `/metrics`.
 final class Metrics: @unchecked Sendable {
     private let lock = NSLock()
-    private var requests: [String: Int] = [:]
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private var requests: [RequestKey: Int] = [:]
     private var errors: [String: Int] = [:]
     private var scans: [String: Int] = [:]
     private var scansWrittenTotal = 0
@@ -14,10 +20,9 @@ final class Metrics: @unchecked Sendable {
     private var latencySum = 0.0
 
     func request(route: String, method: String, status: Int, seconds: Double) {
-        let key = "route=\"\(route)\",method=\"\(method)\",status=\"\(status)\""
         lock.lock()
         defer { lock.unlock() }
-        requests[key, default: 0] += 1
+        requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
         if status >= 400 { errors["status=\"\(status)\"", default: 0] += 1 }
         let bucket = Self.buckets.firstIndex { seconds <= $0 } ?? Self.buckets.count
         latencyCounts[bucket] += 1
@@ -50,7 +55,9 @@ final class Metrics: @unchecked Sendable {
             lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)"]
             lines += values.keys.sorted().map { "\(name){\($0)} \(values[$0]!)" }
         }
-        family("shelftag_http_requests_total", "counter", "HTTP requests answered.", requests)
+        let requestLabels = Dictionary(
+            uniqueKeysWithValues: requests.map { ("route=\"\($0.key.route)\",method=\"\($0.key.method)\",status=\"\($0.key.status)\"", $0.value) })
+        family("shelftag_http_requests_total", "counter", "HTTP requests answered.", requestLabels)
         family("shelftag_http_errors_total", "counter", "HTTP answers with a 4xx or 5xx status.", errors)
         family("shelftag_scans_total", "counter", "Tag URIs resolved.", scans)
         lines += ["# HELP shelftag_scans_written_total Scans written to the database.", "# TYPE shelftag_scans_written_total counter"]

@@ -32,9 +32,16 @@ struct ObservabilityMiddleware<Context: RequestContext>: RouterMiddleware {
             "request",
             metadata: [
                 "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
-                "status": .stringConvertible(response.status.code), "ms": .string(String(format: "%.2f", seconds * 1000)),
+                "status": .stringConvertible(response.status.code), "ms": .string(Self.milliseconds(seconds)),
             ])
         return response
+    }
+
+    /// `0.42`: milliseconds with two decimals, without String(format:), which costs more than the rest of the line.
+    static func milliseconds(_ seconds: Double) -> String {
+        let hundredths = Int((seconds * 100_000).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
     }
 }
 

@@ -33,12 +33,24 @@ struct ScanFlusher: Service {
     let metrics: Metrics
     let logger: Logger
 
+    /// Writes happen on their own queue, off the threads that answer requests: a batch must not delay them.
+    private static let writer = DispatchQueue(label: "shelftag.scan-writer")
+
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            flush()
+            await flushOffThread()
         }
-        flush()
+        await flushOffThread()
+    }
+
+    private func flushOffThread() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Self.writer.async {
+                flush()
+                done.resume()
+            }
+        }
     }
 
     func flush() {

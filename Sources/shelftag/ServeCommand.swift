@@ -33,7 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp("Where an unknown product's page points, {gtin} replaced (default: the web shop's /search).", valueName: "url"))
     var shopSearchURL: String?
 
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("info (one access line per request) or warning, error…", valueName: "level"))
+    var logLevel = "info"
+
     func validate() throws {
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(logLevel) else { throw ValidationError("--log-level: one of \(levels.joined(separator: ", "))") }
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
         if let baseURL, URL(string: baseURL)?.host == nil { throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL") }
     }
@@ -43,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL)
         do {
-            try await runResolver(configuration: configuration, reference: try database.open()) { port in
+            try await runResolver(configuration: configuration, reference: try database.open(), logLevel: logLevel) { port in
                 FileStream.standardError.write("resolver listening on http://\(host):\(port), tags resolve under \(base)/01/\n")
             }
         } catch let error as ServerStartError {
