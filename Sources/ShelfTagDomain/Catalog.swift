@@ -12,8 +12,13 @@ public struct Store: Hashable, Sendable {
     public let timeZone: String
     /// A BCP 47 locale for prices and dates (`fr-FR`).
     public let locale: String
+    /// The most a shopper may reserve at once.
+    public let maxReservation: Int
 
-    public init(code: String, name: String, address: String, latitude: Double, longitude: Double, timeZone: String, locale: String) {
+    public init(
+        code: String, name: String, address: String, latitude: Double, longitude: Double, timeZone: String, locale: String, maxReservation: Int = 5
+    ) {
+        self.maxReservation = maxReservation
         self.code = code
         self.name = name
         self.address = address

@@ -1,7 +1,7 @@
 import Foundation
 import ShelfTagDomain
 
-/// Reads the stores CSV: `code,name,address,latitude,longitude,timezone[,locale]`.
+/// Reads the stores CSV: `code,name,address,latitude,longitude,timezone[,locale][,max_reservation]`.
 public enum StoresFile {
     /// Locale used when the file has no `locale` column or leaves it empty.
     public static let defaultLocale = "en-US"
@@ -32,9 +32,14 @@ public enum StoresFile {
             throw fields.fail("timezone", .unknownTimeZone(timeZone))
         }
         let locale = values["locale"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultLocale
+        var maxReservation = 5
+        if let text = values["max_reservation"], !text.isEmpty {
+            guard let value = Int(text), (1...1000).contains(value) else { throw fields.fail("max_reservation", .outOfRange(text, range: 1...1000)) }
+            maxReservation = value
+        }
         return Store(
             code: code, name: try fields.required("name", values["name"]), address: try fields.required("address", values["address"]),
             latitude: try coordinate("latitude", within: -90...90), longitude: try coordinate("longitude", within: -180...180),
-            timeZone: timeZone, locale: locale)
+            timeZone: timeZone, locale: locale, maxReservation: maxReservation)
     }
 }

@@ -15,7 +15,7 @@ public func buildApplication(
     let openAPI = try openAPIDocument(in: configuration.templatesDirectory)
     let metrics = Metrics()
     let scans = ScanBuffer()
-    let router = Router(options: .autoGenerateHeadEndpoints)
+    let router = Router(context: ShelfTagRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.addMiddleware {
         ObservabilityMiddleware(metrics: metrics)
         HeadersMiddleware()
@@ -26,6 +26,10 @@ public func buildApplication(
     router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
     let shopSearch = try configuration.shopSearchURL ?? reference.webShopOrigin().map { $0 + "/search?q={gtin}" }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
+    ReservationController(
+        reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute)
+    )
+    .addRoutes(to: router)
     ResolverController(
         reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch
     ).addRoutes(to: router)

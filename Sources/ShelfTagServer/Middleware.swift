@@ -89,17 +89,27 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    private static func headers(_ error: ResolverError) -> HTTPFields {
+        var headers = HTTPFields()
+        if let wait = error.retryAfter { headers[.retryAfter] = String(wait) }
+        if error.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"shelftag\"" }
+        return headers
+    }
+
     static func response(_ error: ResolverError, request: Request, pages: Pages) -> Response {
-        let format = ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json])
+        // A client that sent JSON gets JSON unless it asks for HTML.
+        let sentJSON = request.headers[.contentType]?.hasPrefix("application/json") ?? false
+        let format = ResponseFormat.preferred(accept: request.headers[.accept], offered: sentJSON ? [.json, .html] : [.html, .json])
         let status = HTTPResponse.Status(code: error.status)
         switch format {
         case .html:
-            return Response.text(pages.error(error), status: status, contentType: "text/html; charset=utf-8")
+            return Response.text(pages.error(error), status: status, contentType: "text/html; charset=utf-8", headers: headers(error))
         default:
             var problem: [String: Any] = ["type": "about:blank", "title": error.title, "status": error.status, "detail": error.detail]
             if let link = error.link { problem["link"] = link.href }
+            if let field = error.field { problem["field"] = field }
             let data = (try? JSONSerialization.data(withJSONObject: problem, options: [.sortedKeys])) ?? Data()
-            return Response.text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/problem+json")
+            return Response.text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/problem+json", headers: headers(error))
         }
     }
 }
@@ -113,6 +123,12 @@ extension Response {
 
     static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         text(jsonText(value), status: status, contentType: "application/json", headers: headers)
+    }
+
+    /// A JSON object built of dictionaries and arrays.
+    static func json(object: [String: Any], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/json", headers: headers)
     }
 
     /// Sorted keys, so the same data is the same bytes.

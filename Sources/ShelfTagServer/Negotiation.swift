@@ -71,6 +71,17 @@ struct ResolverError: Error, Sendable {
     let detail: String
     /// A link the error page offers (the web shop's search for an unknown product).
     var link: (href: String, text: String)?
+    /// The request field at fault, for forms and clients.
+    var field: String?
+    /// Seconds to wait, for a 429.
+    var retryAfter: Int?
+
+    init(status: Int, title: String, detail: String, field: String? = nil) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.field = field
+    }
 
     static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }
     static func notFound(_ detail: String) -> ResolverError { ResolverError(status: 404, title: "Not found", detail: detail) }

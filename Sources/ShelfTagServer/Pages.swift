@@ -18,7 +18,7 @@ public enum ServerStartError: Error, CustomStringConvertible {
 /// The resolver's Mustache templates, loaded once at start-up: a missing one fails there, not per request.
 struct Pages: Sendable {
     private let library: MustacheLibrary
-    static let required = ["product", "error"]
+    static let required = ["product", "error", "reserve", "reservation"]
 
     static func load(from directory: URL) async throws(ServerStartError) -> Pages {
         let path = directory.appendingPathComponent("resolver").path
@@ -32,6 +32,11 @@ struct Pages: Sendable {
         var context: [String: Any] = ["status": error.status, "title": error.title, "detail": error.detail]
         if let link = error.link { context["link"] = ["href": link.href, "text": link.text] }
         return library.render(context, withTemplate: "error") ?? ""
+    }
+
+    /// Renders a template with a context, for pages built by their controllers.
+    func render(_ name: String, _ context: [String: Any]) -> String {
+        library.render(context, withTemplate: name) ?? ""
     }
 
     /// The store page. Every value goes through Mustache's HTML escaping; the JSON-LD is escaped for a script element.
@@ -111,7 +116,7 @@ struct Pages: Sendable {
             .replacingOccurrences(of: "&", with: "\\u0026")
     }
 
-    private static func day(_ date: Date, locale: String, timeZone: String) -> String {
+    static func day(_ date: Date, locale: String, timeZone: String) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: locale)
         formatter.timeZone = TimeZone(identifier: timeZone)

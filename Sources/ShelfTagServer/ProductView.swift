@@ -108,8 +108,8 @@ struct ProductView {
     let locale: String
 
     init(
-        details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], configuration: ServerConfiguration,
-        at time: Date
+        details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
+        configuration: ServerConfiguration, at time: Date
     ) {
         self.details = details
         let product = details.product
@@ -128,16 +128,19 @@ struct ProductView {
             let status = available <= 0 ? "out_of_stock" : available <= configuration.fewLeftThreshold ? "few_left" : "in_stock"
             return ProductDocument.StockDocument(status: status, available: max(0, available))
         }
+        // Available: on hand minus the units held by active reservations.
+        func available(_ listing: StoreListing) -> Int { max(0, listing.offer.stock.onHand - (holds[listing.store.code] ?? 0)) }
         let nearby: [NearbyStock] =
             listing.map { here in
-                details.stores.filter { $0.store.code != here.store.code && $0.offer.stock.onHand > 0 }.map {
-                    NearbyStock(store: $0.store, available: $0.offer.stock.onHand, distanceKilometres: here.store.distanceKilometres(to: $0.store))
+                details.stores.filter { $0.store.code != here.store.code && available($0) > 0 }.map {
+                    NearbyStock(store: $0.store, available: available($0), distanceKilometres: here.store.distanceKilometres(to: $0.store))
                 }.sorted { $0.distanceKilometres < $1.distanceKilometres }
             } ?? []
         let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
         let webPricing = details.webOffer.pricing
         let base = configuration.baseURL
-        let steps = NextStep.choose(here: listing?.offer, availableHere: listing?.offer.stock.onHand ?? 0, web: details.webOffer, nearby: shownNearby)
+        let availableHere = listing.map { available($0) } ?? 0
+        let steps = NextStep.choose(here: listing?.offer, availableHere: availableHere, web: details.webOffer, nearby: shownNearby)
         let words = PageWords.forLocale(locale)
         let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) } ?? ""
         let actions = steps.map { step -> ProductDocument.ActionDocument in
@@ -169,7 +172,7 @@ struct ProductView {
                         unitPrice: label.unitPrice.map {
                             .init(amount: $0.price.decimalString, currency: $0.price.currency.code, per: $0.baseLabel, formatted: $0.formatted(locale: locale))
                         },
-                        promotionEnd: label.promotionEnd.map(Timestamp.format), stock: stock(listing.offer.stock.onHand),
+                        promotionEnd: label.promotionEnd.map(Timestamp.format), stock: stock(availableHere),
                         pickupMethod: listing.offer.pickupMethod?.rawValue, pickupSLA: listing.offer.pickupSLA?.rawValue)
                 }
             },

@@ -48,7 +48,7 @@ struct ResolverController: Sendable {
 
     var ownNamespace: String { configuration.baseURL + "/voc/" }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.get("/.well-known/gs1resolver") { _, _ in description }
         router.get("/products/:gtin") { request, context in try storePage(request, gtin: try context.parameters.require("gtin")) }
         router.get("/**") { request, _ in try resolve(request) }
@@ -145,10 +145,11 @@ struct ResolverController: Sendable {
             let printed = try store.flatMap { store in try tag.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
             let withReviews = kind != .redirect
             let reviews = withReviews ? try reference.latestReviews(of: gtin, limit: configuration.reviewLimit) : []
+            let now = configuration.now()
             return try make(
                 ProductView(
-                    details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, configuration: configuration, at: configuration.now()
-                ))
+                    details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, holds: try reference.activeHolds(of: gtin, at: now),
+                    configuration: configuration, at: now))
         }
     }
 

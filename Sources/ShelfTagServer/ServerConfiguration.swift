@@ -21,14 +21,21 @@ public struct ServerConfiguration: Sendable {
     public var nearbyLimit: Int
     /// Reviews shown on a page.
     public var reviewLimit: Int
+    /// How long a reservation holds stock.
+    public var holdDuration: TimeInterval
+    /// Reservations one client may make per minute (429 past it); 0 turns the limit off (benchmarks).
+    public var reservationsPerMinute: Int
     /// The clock, injected so tests can pin "now".
     public var now: @Sendable () -> Date
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, baseURL: String = "http://127.0.0.1:8080", templatesDirectory: URL,
         shopSearchURL: String? = nil, maxBodyBytes: Int = 64 * 1024, scanFlushInterval: Duration = .milliseconds(500), fewLeftThreshold: Int = 3,
-        nearbyLimit: Int = 5, reviewLimit: Int = 3, now: @escaping @Sendable () -> Date = { Date() }
+        nearbyLimit: Int = 5, reviewLimit: Int = 3, holdDuration: TimeInterval = 48 * 3600, reservationsPerMinute: Int = 10,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.holdDuration = holdDuration
+        self.reservationsPerMinute = reservationsPerMinute
         self.host = host
         self.port = port
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

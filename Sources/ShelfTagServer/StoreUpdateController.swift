@@ -9,7 +9,7 @@ struct StoreUpdateController: Sendable {
     let reference: any ProductReference
     let configuration: ServerConfiguration
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.post("/api/stores/:store/prices") { request, context in
             try await update(request, store: try context.parameters.require("store"), scope: .prices, apply: applyPrice)
         }
@@ -22,7 +22,7 @@ struct StoreUpdateController: Sendable {
     private func update(
         _ request: Request, store: String, scope: TokenScope, apply: @escaping (Item, CatalogWriter, Date) throws -> Bool
     ) async throws -> Response {
-        try authorize(request, store: store, scope: scope)
+        try Self.authorize(request, store: store, scope: scope, reference: reference)
         var request = request
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
         let json: Any
@@ -47,9 +47,8 @@ struct StoreUpdateController: Sendable {
         return .json(["received": items.count, "changed": changed])
     }
 
-    private func authorize(_ request: Request, store: String, scope: TokenScope) throws {
-        var challenge = HTTPFields()
-        challenge[.wwwAuthenticate] = "Bearer realm=\"shelftag\""
+    /// Checks `Authorization: Bearer`: 401 without a known token, 403 for another store or scope.
+    static func authorize(_ request: Request, store: String, scope: TokenScope, reference: any ProductReference) throws {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw ResolverError(status: 401, title: "Unauthorized", detail: "Send Authorization: Bearer <token> (see shelftag token create).")
         }

@@ -2,7 +2,7 @@ import Foundation
 import ShelfTagDomain
 
 /// The storage interface every channel uses; SQLite today, PostgreSQL later, no SQL outside.
-public protocol ProductReference: Sendable {
+public protocol ProductReference: ReservationStore, Sendable {
     /// Runs `body` in one write transaction: all of it is applied, or (when it throws) none of it.
     /// - Throws: what `body` throws, or a storage error.
     func write<Result>(_ body: (any CatalogWriter) throws -> Result) throws -> Result

@@ -49,13 +49,13 @@ struct SQLiteCatalogWriter: CatalogWriter {
     func save(_ store: Store) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, latitude = excluded.latitude,
-                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale
-                WHERE (name, address, latitude, longitude, time_zone, locale) IS NOT
-                    (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale)
+                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale, max_reservation = excluded.max_reservation
+                WHERE (name, address, latitude, longitude, time_zone, locale, max_reservation) IS NOT
+                    (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale, excluded.max_reservation)
                 """
-        ).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale])
+        ).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation])
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {

@@ -4,7 +4,7 @@ import ShelfTagDomain
 
 /// The product reference in one SQLite file: WAL, foreign keys, a pool so readers never wait for the writer.
 public final class SQLiteProductReference: ProductReference {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let versionProbe: VersionProbe
 
     /// Opens (creating if needed) the database at `path` and migrates it.
@@ -30,7 +30,7 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    private static func bumpCatalogVersion(_ db: Database) throws {
+    static func bumpCatalogVersion(_ db: Database) throws {
         try db.execute(sql: "UPDATE catalog_version SET version = version + 1 WHERE id = 1")
     }
 
@@ -250,7 +250,7 @@ public final class SQLiteProductReference: ProductReference {
         let listings = try Row.fetchAll(
             db,
             sql: """
-                SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.code
+                SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.code
                 FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ? ORDER BY o.store_code
                 """, arguments: [gtin.digits]
         ).map { offerRow in
@@ -303,7 +303,7 @@ public final class SQLiteProductReference: ProductReference {
     private static func store(_ row: Row) -> Store {
         Store(
             code: row["code"], name: row["name"], address: row["address"], latitude: row["latitude"], longitude: row["longitude"],
-            timeZone: row["time_zone"], locale: row["locale"])
+            timeZone: row["time_zone"], locale: row["locale"], maxReservation: row["max_reservation"])
     }
 
     private static func gtin(_ text: String) throws -> GTIN {

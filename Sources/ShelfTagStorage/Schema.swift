@@ -155,6 +155,37 @@ enum Schema {
                     INSERT INTO catalog_version (id, version) VALUES (1, 0);
                     """)
         }
+        migrator.registerMigration("v5: reservations and idempotency keys") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE store ADD COLUMN max_reservation INTEGER NOT NULL DEFAULT 5 CHECK (max_reservation > 0);
+                    -- A hold on store stock. Available = on hand minus the quantity of holds still 'held' and not expired:
+                    -- expiry needs no job, a lapsed hold simply stops counting.
+                    CREATE TABLE reservation (
+                        code TEXT PRIMARY KEY NOT NULL,
+                        store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                        gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                        quantity INTEGER NOT NULL CHECK (quantity > 0),
+                        customer_name TEXT NOT NULL,
+                        contact TEXT NOT NULL,
+                        currency TEXT NOT NULL,
+                        unit_price INTEGER NOT NULL CHECK (unit_price > 0),
+                        status TEXT NOT NULL CHECK (status IN ('held', 'collected', 'cancelled')),
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        closed_at INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX reservation_holds ON reservation(store_code, gtin, status, expires_at);
+                    -- Idempotency-Key: the first answer of a request, replayed to its retries.
+                    CREATE TABLE idempotency_key (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('running', 'done')),
+                        outcome TEXT,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -33,12 +33,20 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp("Where an unknown product's page points, {gtin} replaced (default: the web shop's /search).", valueName: "url"))
     var shopSearchURL: String?
 
+    @Option(name: .customLong("hold-hours"), help: ArgumentHelp("How long a reservation holds stock.", valueName: "hours"))
+    var holdHours = 48.0
+
+    @Option(name: .customLong("reservations-per-minute"), help: ArgumentHelp("Reservations one client may make per minute (0: no limit).", valueName: "n"))
+    var reservationsPerMinute = 10
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("info (one access line per request) or warning, error…", valueName: "level"))
     var logLevel = "info"
 
     func validate() throws {
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else { throw ValidationError("--log-level: one of \(levels.joined(separator: ", "))") }
+        guard holdHours > 0 else { throw ValidationError("--hold-hours: must be more than 0") }
+        guard reservationsPerMinute >= 0 else { throw ValidationError("--reservations-per-minute: cannot be negative") }
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
         if let baseURL, URL(string: baseURL)?.host == nil { throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL") }
     }
@@ -46,7 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let base = baseURL ?? ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://\(host):\(port)"
         let configuration = ServerConfiguration(
-            host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL)
+            host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL,
+            holdDuration: holdHours * 3600, reservationsPerMinute: reservationsPerMinute)
         do {
             try await runResolver(configuration: configuration, reference: try database.open(), logLevel: logLevel) { port in
                 FileStream.standardError.write("resolver listening on http://\(host):\(port), tags resolve under \(base)/01/\n")

@@ -8,7 +8,9 @@ struct ShelfTag: AsyncParsableCommand {
         abstract: "Shelf tags that open the web channel, from one product reference.",
         discussion: "Data commands read and write --db (default ./shelftag.sqlite, or $SHELFTAG_DB).",
         version: "0.1.0",
-        subcommands: [ImportCommand.self, ProductsCommand.self, RenderCommand.self, ServeCommand.self, StatsCommand.self, TokenCommand.self]
+        subcommands: [
+            ImportCommand.self, ProductsCommand.self, RenderCommand.self, ServeCommand.self, ReservationsCommand.self, StatsCommand.self, TokenCommand.self,
+        ]
     )
 
     /// Exit status 2 for unusable arguments (ArgumentParser's own default is 64).

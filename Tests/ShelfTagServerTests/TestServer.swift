@@ -14,15 +14,36 @@ import ShelfTagTestSupport
 let publicBase = "https://s.shelftag.example"
 let testNow = try! time("2026-11-23T10:00Z")
 
+/// A clock the test moves.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var time: Date
+
+    init(_ time: Date) { self.time = time }
+
+    var now: Date {
+        lock.lock()
+        defer { lock.unlock() }
+        return time
+    }
+
+    func advance(by seconds: TimeInterval) {
+        lock.lock()
+        time += seconds
+        lock.unlock()
+    }
+}
+
 /// A real resolver on 127.0.0.1 and a real HTTP client that does not follow redirects.
 struct TestServer {
     let address: String
     let reference: any ProductReference
 
-    static func configuration(now: Date = testNow) -> ServerConfiguration {
+    static func configuration(now: Date = testNow, clock: TestClock? = nil, reservationsPerMinute: Int = 0) -> ServerConfiguration {
         ServerConfiguration(
             host: "127.0.0.1", port: 0, baseURL: publicBase, templatesDirectory: repository.appendingPathComponent("Templates"),
-            maxBodyBytes: 16 * 1024, scanFlushInterval: .milliseconds(50), now: { now })
+            maxBodyBytes: 16 * 1024, scanFlushInterval: .milliseconds(50), reservationsPerMinute: reservationsPerMinute,
+            now: { clock?.now ?? now })
     }
 
     /// Starts a server on the sample data (or `reference`), runs `body`, then shuts the server down gracefully.

@@ -1,0 +1,128 @@
+import Foundation
+
+/// A hold on store stock for a shopper, collected or cancelled by staff, or lapsed at `expiresAt`.
+public struct Reservation: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+        case held, collected, cancelled
+    }
+
+    /// The short pickup code the shopper shows (also as a QR code).
+    public let code: String
+    public let storeCode: String
+    public let gtin: GTIN
+    public let quantity: Int
+    public let customerName: String
+    public let contact: String
+    /// The shelf price when the hold was made; the total is this times the quantity.
+    public let unitPrice: Money
+    public let status: Status
+    public let createdAt: Date
+    public let expiresAt: Date
+
+    public init(
+        code: String, storeCode: String, gtin: GTIN, quantity: Int, customerName: String, contact: String, unitPrice: Money, status: Status,
+        createdAt: Date, expiresAt: Date
+    ) {
+        self.code = code
+        self.storeCode = storeCode
+        self.gtin = gtin
+        self.quantity = quantity
+        self.customerName = customerName
+        self.contact = contact
+        self.unitPrice = unitPrice
+        self.status = status
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+
+    public var total: Money { Money(minorUnits: unitPrice.minorUnits * Int64(quantity), currency: unitPrice.currency) }
+
+    /// Whether it still holds stock at `time`: held and not lapsed. Expiry needs no job: lapsed holds simply stop counting.
+    public func isActive(at time: Date) -> Bool { status == .held && time < expiresAt }
+
+    /// What staff see: held, expired, collected or cancelled.
+    public func state(at time: Date) -> String { status == .held && time >= expiresAt ? "expired" : status.rawValue }
+
+    /// Six characters from Crockford's upper-case alphabet (no I, L, O, U): easy to read out at a counter.
+    public static func newCode() -> String {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+}
+
+/// A shopper's request to hold stock, checked field by field.
+public struct HoldRequest: Sendable, Equatable {
+    public let storeCode: String
+    public let gtin: GTIN
+    public let quantity: Int
+    public let customerName: String
+    public let contact: String
+
+    /// - Throws: `HoldRequestError` naming the first bad field.
+    public init(storeCode: String?, gtin: GTIN, quantity: String?, customerName: String?, contact: String?) throws(HoldRequestError) {
+        guard let storeCode, !storeCode.isEmpty else { throw .field("store", "is missing") }
+        guard let quantityText = quantity?.trimmingCharacters(in: .whitespaces), !quantityText.isEmpty else { throw .field("quantity", "is missing") }
+        guard let quantity = Int(quantityText), quantity >= 1 else { throw .field("quantity", "must be a whole number from 1") }
+        let name = (customerName ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { throw .field("name", "is missing") }
+        guard name.count <= 100 else { throw .field("name", "is longer than 100 characters") }
+        let contact = (contact ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !contact.isEmpty else { throw .field("contact", "is missing: give a phone number or an e-mail address") }
+        guard Self.isEmail(contact) || Self.isPhone(contact) else {
+            throw .field("contact", "'\(contact)' is neither an e-mail address (name@example.com) nor a phone number (+33 6 12 34 56 78)")
+        }
+        self.storeCode = storeCode
+        self.gtin = gtin
+        self.quantity = quantity
+        self.customerName = name
+        self.contact = contact
+    }
+
+    /// What identifies the request for its Idempotency-Key: the same key with another fingerprint is another request.
+    public var fingerprint: String {
+        AccessToken.hash([gtin.digits, storeCode, String(quantity), customerName, contact].joined(separator: "\u{1F}"))
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, text.count <= 254 else { return false }
+        let domain = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return domain.count >= 2 && domain.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } }
+            && !text.contains(where: { $0.isWhitespace })
+    }
+
+    static func isPhone(_ text: String) -> Bool {
+        let allowed = text.allSatisfy { $0.isASCII && ($0.isNumber || " +-.()".contains($0)) }
+        let digits = text.filter { $0.isASCII && $0.isNumber }.count
+        return allowed && (6...15).contains(digits) && (!text.dropFirst().contains("+"))
+    }
+}
+
+/// Why a hold request is refused before any stock is looked at.
+public enum HoldRequestError: Error, Equatable, CustomStringConvertible {
+    case field(String, String)
+
+    public var field: String {
+        switch self {
+        case .field(let name, _): name
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .field(let name, let reason): "\(name): \(reason)"
+        }
+    }
+}
+
+/// What a hold attempt came to.
+public enum HoldOutcome: Sendable, Equatable {
+    case held(Reservation)
+    /// Not enough available: on hand minus active holds.
+    case insufficient(available: Int)
+    /// Over the store's maximum per reservation.
+    case overLimit(maximum: Int)
+    /// The store does not list the product.
+    case notListed
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The resolver's request context: Hummingbird's basics plus the client address, which only the rate limiter reads
+/// (it is never stored or logged).
+struct ShelfTagRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// At most `perMinute` requests per client in any minute (a token bucket refilled continuously); 0 allows all.
+final class RateLimiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let perMinute: Int
+    private var buckets: [String: (tokens: Double, updated: Double)] = [:]
+
+    init(perMinute: Int) {
+        self.perMinute = perMinute
+    }
+
+    /// Takes a token for `client`; nil when allowed, else the seconds to wait.
+    func take(client: String, now: Double) -> Int? {
+        guard perMinute > 0 else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if buckets.count > 100_000 { buckets.removeAll() }
+        let capacity = Double(perMinute)
+        var bucket = buckets[client] ?? (capacity, now)
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * capacity / 60)
+        bucket.updated = now
+        guard bucket.tokens >= 1 else {
+            buckets[client] = bucket
+            return Int(((1 - bucket.tokens) * 60 / capacity).rounded(.up))
+        }
+        bucket.tokens -= 1
+        buckets[client] = bucket
+        return nil
+    }
+}

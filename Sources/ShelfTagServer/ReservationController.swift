@@ -1,0 +1,245 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ShelfTagDomain
+import ShelfTagRender
+import ShelfTagStorage
+
+/// Reserve here: the form, the hold (atomic, idempotent, rate-limited), the confirmation with its pickup QR code,
+/// and the staff API to list, collect and cancel.
+struct ReservationController: Sendable {
+    let reference: any ProductReference
+    let configuration: ServerConfiguration
+    let pages: Pages
+    let limiter: RateLimiter
+
+    func addRoutes(to router: Router<ShelfTagRequestContext>) {
+        router.get("/products/:gtin/reserve") { request, context in try form(request, gtin: try context.parameters.require("gtin")) }
+        router.post("/products/:gtin/reserve") { request, context in try await reserve(request, context: context, gtin: try context.parameters.require("gtin"))
+        }
+        router.get("/reservations/:code") { request, context in try confirmation(request, code: try context.parameters.require("code")) }
+        router.get("/reservations/:code/qr.png") { _, context in try qrImage(code: try context.parameters.require("code")) }
+        router.get("/api/stores/:store/reservations") { request, context in
+            let store = try context.parameters.require("store")
+            try StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
+            let now = configuration.now()
+            return Response.json(object: ["reservations": try reference.reservations(store: store).map { document($0, at: now) }])
+        }
+        for action in ["collect", "cancel"] {
+            router.post("/api/stores/:store/reservations/:code/\(action)") { request, context in
+                let store = try context.parameters.require("store")
+                try StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
+                let code = try context.parameters.require("code")
+                let now = configuration.now()
+                let change =
+                    action == "collect" ? try reference.collect(code: code, store: store, at: now) : try reference.cancel(code: code, store: store, at: now)
+                return try Self.response(change, at: now)
+            }
+        }
+    }
+
+    // MARK: Shopper
+
+    private func listing(_ gtinText: String, store: String?) throws -> (ProductDetails, StoreListing, available: Int) {
+        let gtin: GTIN
+        do { gtin = try GTIN(gtinText) } catch { throw ResolverError.badRequest("'\(gtinText)' is not a GTIN: \(error.description).") }
+        guard let details = try reference.details(of: gtin) else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
+        guard let store, let listing = details.stores.first(where: { $0.store.code == store }) else {
+            throw ResolverError.notFound("Store \(store ?? "(none)") does not sell this product; reservations are made in a store that does.")
+        }
+        let held = try reference.activeHolds(of: gtin, at: configuration.now())[listing.store.code] ?? 0
+        return (details, listing, max(0, listing.offer.stock.onHand - held))
+    }
+
+    func form(_ request: Request, gtin: String) throws -> Response {
+        let (details, listing, available) = try listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
+        let words = ReservationWords.forLocale(listing.store.locale)
+        let (pricing, _) = details.shelfPricing(at: listing)
+        let maximum = min(listing.store.maxReservation, available)
+        let context: [String: Any] = [
+            "lang": words.language, "title": words.title, "product": details.product.title,
+            "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: listing.store.locale), "store": listing.store.name,
+            "storeCode": listing.store.code, "availableText": available > 0 ? "\(available) \(words.available)" : words.none, "canReserve": maximum > 0,
+            "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve", "token": AccessToken.generate(),
+            "quantities": Array(1...max(1, maximum)), "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
+            "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
+        ]
+        return .text(pages.render("reserve", context), contentType: "text/html; charset=utf-8")
+    }
+
+    func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = limiter.take(client: client, now: Date().timeIntervalSince1970) {
+            var error = ResolverError(status: 429, title: "Too many requests", detail: "Too many reservations from this client; try again in \(wait) s.")
+            error.retryAfter = wait
+            throw error
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        let isJSON = request.headers[.contentType]?.hasPrefix("application/json") ?? false
+        let fields = try isJSON ? Self.jsonFields(Data(buffer: body)) : Self.formFields(String(buffer: body))
+        let gtin: GTIN
+        do { gtin = try GTIN(gtinText) } catch { throw ResolverError.badRequest("'\(gtinText)' is not a GTIN: \(error.description).") }
+        let hold: HoldRequest
+        do {
+            hold = try HoldRequest(
+                storeCode: fields["store"] ?? fields["s"] ?? request.uri.queryParameters["s"].map(String.init), gtin: gtin, quantity: fields["quantity"],
+                customerName: fields["name"], contact: fields["contact"])
+        } catch {
+            throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
+        }
+        let key = request.headers[.idempotencyKey] ?? fields["token"]
+        let wantsJSON = isJSON || ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json
+        let now = configuration.now()
+        let outcome: HoldOutcome
+        if let key {
+            guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
+            switch try reference.claim(key: key, fingerprint: hold.fingerprint, at: now, abandonedAfter: 60) {
+            case .mismatch:
+                throw ResolverError(status: 422, title: "Unprocessable content", detail: "This Idempotency-Key was used with a different request.")
+            case .inProgress:
+                throw ResolverError(status: 409, title: "Conflict", detail: "A request with this Idempotency-Key is still being processed; retry shortly.")
+            case .completed(let first):
+                outcome = first
+            case .started:
+                do { outcome = try reference.hold(hold, at: now, for: configuration.holdDuration, key: key) } catch {
+                    try? reference.release(key: key)
+                    throw error
+                }
+            }
+        } else {
+            outcome = try reference.hold(hold, at: now, for: configuration.holdDuration, key: nil)
+        }
+        return try respond(outcome, request: hold, json: wantsJSON)
+    }
+
+    private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool) throws -> Response {
+        switch outcome {
+        case .held(let reservation):
+            var headers = HTTPFields()
+            headers[.location] = "\(configuration.baseURL)/reservations/\(reservation.code)"
+            if json { return .json(object: document(reservation, at: configuration.now()), status: .created, headers: headers) }
+            return .text(try confirmationPage(reservation), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
+        case .insufficient(let available):
+            throw ResolverError(
+                status: 409, title: "Not enough stock",
+                detail: available == 0
+                    ? "None left to reserve in store \(request.storeCode)." : "Only \(available) left to reserve in store \(request.storeCode).")
+        case .overLimit(let maximum):
+            throw ResolverError(status: 400, title: "Bad request", detail: "quantity: at most \(maximum) per reservation in this store", field: "quantity")
+        case .notListed:
+            throw ResolverError.notFound("Store \(request.storeCode) does not sell this product.")
+        }
+    }
+
+    func confirmation(_ request: Request, code: String) throws -> Response {
+        guard let reservation = try reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
+        if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
+            return .json(object: document(reservation, at: configuration.now()))
+        }
+        return .text(try confirmationPage(reservation), contentType: "text/html; charset=utf-8")
+    }
+
+    private func confirmationPage(_ reservation: Reservation) throws -> String {
+        let details = try reference.details(of: reservation.gtin)
+        let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
+        let locale = store?.locale ?? "en-US"
+        let words = ReservationWords.forLocale(locale)
+        let png = try Self.qrPNG(payload: pickupURL(reservation.code))
+        return pages.render(
+            "reservation",
+            [
+                "lang": words.language, "title": words.confirmed, "code": reservation.code, "qr": "data:image/png;base64," + png.data.base64EncodedString(),
+                "qrSize": png.size, "quantity": reservation.quantity, "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total,
+                "total": reservation.total.formatted(locale: locale), "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
+                "untilLabel": words.until,
+                "expires": Pages.day(reservation.expiresAt, locale: locale, timeZone: store?.timeZone ?? "UTC") + " "
+                    + Self.time(reservation.expiresAt, timeZone: store?.timeZone ?? "UTC"),
+            ])
+    }
+
+    func qrImage(code: String) throws -> Response {
+        guard try reference.reservation(code: code) != nil else { throw ResolverError.notFound("No reservation \(code).") }
+        let png = try Self.qrPNG(payload: pickupURL(code))
+        return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: png.data)))
+    }
+
+    private func pickupURL(_ code: String) -> String { "\(configuration.baseURL)/reservations/\(code)" }
+
+    /// The pickup QR code, 4 pixels a module, as PNG (drawn by the same code as the tags).
+    static func qrPNG(payload: String) throws -> (data: Data, size: Int) {
+        let image = try QRImage.png(payload, modulePixels: 4)
+        return (image.data, image.side)
+    }
+
+    private static func time(_ date: Date, timeZone: String) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.hour, .minute], from: date)
+        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+    }
+
+    // MARK: Documents
+
+    func document(_ reservation: Reservation, at time: Date) -> [String: Any] {
+        [
+            "code": reservation.code, "state": reservation.state(at: time), "store": reservation.storeCode, "gtin": reservation.gtin.digits,
+            "quantity": reservation.quantity, "unitPrice": ["amount": reservation.unitPrice.decimalString, "currency": reservation.unitPrice.currency.code],
+            "total": ["amount": reservation.total.decimalString, "currency": reservation.total.currency.code],
+            "createdAt": Timestamp.format(reservation.createdAt), "expiresAt": Timestamp.format(reservation.expiresAt),
+            "qrCode": pickupURL(reservation.code) + "/qr.png", "pickupURL": pickupURL(reservation.code),
+        ]
+    }
+
+    private static func response(_ change: ReservationChange, at time: Date) throws -> Response {
+        switch change {
+        case .done(let reservation): return .json(object: ["code": reservation.code, "state": reservation.state(at: time)])
+        case .notFound: throw ResolverError.notFound("No such reservation in this store.")
+        case .notHeld(let state): throw ResolverError(status: 409, title: "Conflict", detail: "The reservation is \(state); nothing changed.")
+        case .notEnoughOnHand(let onHand):
+            throw ResolverError(status: 409, title: "Conflict", detail: "Only \(onHand) on hand: update the stock first; nothing changed.")
+        }
+    }
+
+    // MARK: Bodies
+
+    /// `application/x-www-form-urlencoded`: `+` is a space, then percent-decoding.
+    static func formFields(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String { text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text) }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    static func jsonFields(_ data: Data) throws -> [String: String] {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ResolverError.badRequest("The body must be a JSON object: {\"store\", \"quantity\", \"name\", \"contact\"}.")
+        }
+        return object.compactMapValues { value in
+            if let text = value as? String { return text }
+            if let number = value as? NSNumber, type(of: number) != type(of: NSNumber(value: true)) { return number.stringValue }
+            return nil
+        }
+    }
+}
+
+/// The reservation pages' wording (French or English).
+struct ReservationWords {
+    let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until: String
+
+    static func forLocale(_ locale: String) -> ReservationWords {
+        locale.hasPrefix("fr")
+            ? ReservationWords(
+                language: "fr", title: "Réserver pour retrait en magasin", available: "disponible(s)", none: "Plus rien à réserver",
+                quantity: "Quantité", name: "Nom", contact: "Téléphone ou e-mail", submit: "Réserver",
+                holdNote: "Nous gardons l'article %d heures. Vous payez au retrait.", confirmed: "Réservation confirmée", total: "À payer au retrait :",
+                until: "Gardé jusqu'au")
+            : ReservationWords(
+                language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
+                name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
+                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until")
+    }
+}

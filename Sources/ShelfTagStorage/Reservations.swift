@@ -1,0 +1,247 @@
+import Foundation
+import GRDB
+import ShelfTagDomain
+
+/// Where an `Idempotency-Key` stands (IETF draft "The Idempotency-Key HTTP Header Field").
+public enum IdempotencyState: Sendable, Equatable {
+    /// First use: the request goes ahead and its outcome is recorded under the key.
+    case started
+    /// Another request with this key is still running: 409.
+    case inProgress
+    /// The key was used with a different request: 422.
+    case mismatch
+    /// The first request finished: its outcome is replayed.
+    case completed(HoldOutcome)
+}
+
+/// What staff did to a reservation.
+public enum ReservationChange: Sendable, Equatable {
+    case done(Reservation)
+    case notFound
+    /// Already collected, cancelled or expired: nothing changed.
+    case notHeld(state: String)
+    /// Collecting needs the stock on hand.
+    case notEnoughOnHand(Int)
+}
+
+/// Reservations: holds on stock, taken atomically.
+public protocol ReservationStore {
+    /// Holds stock if on hand minus active holds covers the quantity, in one write transaction (SQLite writes one at a
+    /// time, so concurrent holds never oversell); with `key`, records the outcome for the key's retries in the same transaction.
+    /// - Throws: a storage error.
+    func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) throws -> HoldOutcome
+
+    /// Claims an idempotency key, or reports what became of it; a `running` key older than `abandonedAfter` is taken over.
+    /// - Throws: a storage error.
+    func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) throws -> IdempotencyState
+
+    /// Releases a claimed key whose request failed before holding anything, so a retry may run.
+    /// - Throws: a storage error.
+    func release(key: String) throws
+
+    /// - Throws: a storage error.
+    func reservation(code: String) throws -> Reservation?
+
+    /// A store's reservations, newest first.
+    /// - Throws: a storage error.
+    func reservations(store storeCode: String) throws -> [Reservation]
+
+    /// Units held per store for a product at `time`.
+    /// - Throws: a storage error.
+    func activeHolds(of gtin: GTIN, at time: Date) throws -> [String: Int]
+
+    /// Hands a held reservation over: its quantity leaves the stock on hand.
+    /// - Throws: a storage error.
+    func collect(code: String, store storeCode: String, at time: Date) throws -> ReservationChange
+
+    /// Cancels a held reservation: its stock is available again.
+    /// - Throws: a storage error.
+    func cancel(code: String, store storeCode: String, at time: Date) throws -> ReservationChange
+}
+
+extension SQLiteProductReference {
+    public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) throws -> HoldOutcome {
+        try pool.write { db in
+            let outcome = try Self.hold(request, at: time, for: duration, in: db)
+            if let key {
+                try db.execute(
+                    sql: "UPDATE idempotency_key SET state = 'done', outcome = ? WHERE key = ?", arguments: [Self.encode(outcome), key])
+            }
+            if case .held = outcome { try Self.bumpCatalogVersion(db) }
+            return outcome
+        }
+    }
+
+    private static func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, in db: Database) throws -> HoldOutcome {
+        let now = Int64(time.timeIntervalSince1970)
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT o.on_hand, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
+                        o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
+                        p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end,
+                        (SELECT coalesce(sum(quantity), 0) FROM reservation r
+                         WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at > ?) AS held
+                    FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
+                    WHERE o.store_code = ? AND o.gtin = ?
+                    """, arguments: [now, request.storeCode, request.gtin.digits])
+        else { return .notListed }
+        let maximum: Int = row["max_reservation"]
+        guard request.quantity <= maximum else { return .overLimit(maximum: maximum) }
+        let available = (row["on_hand"] as Int) - (row["held"] as Int)
+        guard request.quantity <= available else { return .insufficient(available: max(0, available)) }
+        // The price the shelf shows now: the store's own pricing, else the web's.
+        let prefix = row["store_price"] as Int64? == nil ? "web" : "store"
+        let currency = try Currency(code: row["currency"])
+        let pricing = try Pricing(
+            price: Money(minorUnits: row["\(prefix)_price"], currency: currency),
+            salePrice: (row["\(prefix)_sale"] as Int64?).map { Money(minorUnits: $0, currency: currency) },
+            saleWindow: (row["\(prefix)_start"] as Int64?).flatMap { start in
+                (row["\(prefix)_end"] as Int64?).map {
+                    SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval($0)))
+                }
+            })
+        for _ in 0..<8 {
+            let reservation = Reservation(
+                code: Reservation.newCode(), storeCode: request.storeCode, gtin: request.gtin, quantity: request.quantity,
+                customerName: request.customerName, contact: request.contact, unitPrice: pricing.effectivePrice(at: time), status: .held,
+                createdAt: time, expiresAt: time.addingTimeInterval(duration))
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,
+                        created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?)
+                    """,
+                arguments: [
+                    reservation.code, reservation.storeCode, reservation.gtin.digits, reservation.quantity, reservation.customerName, reservation.contact,
+                    currency.code, reservation.unitPrice.minorUnits, now, Int64(reservation.expiresAt.timeIntervalSince1970),
+                ])
+            // A code already taken (one in a billion per pair): draw again.
+            if db.changesCount == 1 { return .held(reservation) }
+        }
+        throw StorageError.corruptRow(table: "reservation", key: request.storeCode, reason: "no free pickup code after 8 draws")
+    }
+
+    public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) throws -> IdempotencyState {
+        try pool.write { db in
+            let now = Int64(time.timeIntervalSince1970)
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency_key WHERE key = ?", arguments: [key]) else {
+                try db.execute(
+                    sql: "INSERT INTO idempotency_key (key, fingerprint, state, created_at) VALUES (?, ?, 'running', ?)", arguments: [key, fingerprint, now])
+                return .started
+            }
+            guard row["fingerprint"] as String == fingerprint else { return .mismatch }
+            if row["state"] as String == "done", let outcome = row["outcome"] as String? {
+                return .completed(try Self.decode(outcome, in: db))
+            }
+            // A request that died between claiming and finishing: let the retry run.
+            if now - (row["created_at"] as Int64) > Int64(abandonedAfter) {
+                try db.execute(sql: "UPDATE idempotency_key SET created_at = ? WHERE key = ?", arguments: [now, key])
+                return .started
+            }
+            return .inProgress
+        }
+    }
+
+    public func release(key: String) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM idempotency_key WHERE key = ? AND state = 'running'", arguments: [key]) }
+    }
+
+    public func reservation(code: String) throws -> Reservation? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(Self.reservation) }
+    }
+
+    public func reservations(store storeCode: String) throws -> [Reservation] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM reservation WHERE store_code = ? ORDER BY created_at DESC, code", arguments: [storeCode]).map(
+                Self.reservation)
+        }
+    }
+
+    public func activeHolds(of gtin: GTIN, at time: Date) throws -> [String: Int] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT store_code, sum(quantity) AS held FROM reservation WHERE gtin = ? AND status = 'held' AND expires_at > ?
+                    GROUP BY store_code
+                    """, arguments: [gtin.digits, Int64(time.timeIntervalSince1970)])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["store_code"] as String, $0["held"] as Int) })
+        }
+    }
+
+    public func collect(code: String, store storeCode: String, at time: Date) throws -> ReservationChange {
+        try close(code: code, store: storeCode, at: time, as: .collected)
+    }
+
+    public func cancel(code: String, store storeCode: String, at time: Date) throws -> ReservationChange {
+        try close(code: code, store: storeCode, at: time, as: .cancelled)
+    }
+
+    private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) throws -> ReservationChange {
+        try pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
+                return .notFound
+            }
+            let reservation = try Self.reservation(row)
+            guard reservation.isActive(at: time) else { return .notHeld(state: reservation.state(at: time)) }
+            if status == .collected {
+                let onHand =
+                    try Int.fetchOne(
+                        db, sql: "SELECT on_hand FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, reservation.gtin.digits]) ?? 0
+                guard onHand >= reservation.quantity else { return .notEnoughOnHand(onHand) }
+                let remaining = onHand - reservation.quantity
+                try db.execute(
+                    sql: "UPDATE store_offer SET on_hand = ?, availability = ? WHERE store_code = ? AND gtin = ?",
+                    arguments: [remaining, StoreAvailability(quantity: remaining).rawValue, storeCode, reservation.gtin.digits])
+            }
+            try db.execute(
+                sql: "UPDATE reservation SET status = ?, closed_at = ? WHERE code = ?", arguments: [status.rawValue, Int64(time.timeIntervalSince1970), code])
+            try Self.bumpCatalogVersion(db)
+            return .done(try Self.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
+        }
+    }
+
+    static func reservation(_ row: Row) throws -> Reservation {
+        let code: String = row["code"]
+        do {
+            guard let status = Reservation.Status(rawValue: row["status"]) else {
+                throw StorageError.corruptRow(table: "reservation", key: code, reason: "status")
+            }
+            return Reservation(
+                code: code, storeCode: row["store_code"], gtin: try GTIN(row["gtin"] as String), quantity: row["quantity"],
+                customerName: row["customer_name"], contact: row["contact"],
+                unitPrice: Money(minorUnits: row["unit_price"], currency: try Currency(code: row["currency"])), status: status,
+                createdAt: Date(timeIntervalSince1970: TimeInterval(row["created_at"] as Int64)),
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(row["expires_at"] as Int64)))
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError.corruptRow(table: "reservation", key: code, reason: "\(error)")
+        }
+    }
+
+    /// Outcomes kept under an idempotency key: `held:CODE`, `insufficient:N`, `over_limit:N`, `not_listed`.
+    private static func encode(_ outcome: HoldOutcome) -> String {
+        switch outcome {
+        case .held(let reservation): "held:" + reservation.code
+        case .insufficient(let available): "insufficient:\(available)"
+        case .overLimit(let maximum): "over_limit:\(maximum)"
+        case .notListed: "not_listed"
+        }
+    }
+
+    private static func decode(_ text: String, in db: Database) throws -> HoldOutcome {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        switch parts[0] {
+        case "held":
+            guard parts.count == 2, let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [parts[1]]) else {
+                throw StorageError.corruptRow(table: "idempotency_key", key: text, reason: "names no reservation")
+            }
+            return .held(try reservation(row))
+        case "insufficient": return .insufficient(available: Int(parts.last ?? "") ?? 0)
+        case "over_limit": return .overLimit(maximum: Int(parts.last ?? "") ?? 0)
+        default: return .notListed
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import ShelfTagDomain
+import ShelfTagStorage
+
+struct ReservationsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reservations",
+        abstract: "Store staff: list, collect or cancel a store's reservations.",
+        subcommands: [List.self, Collect.self, Cancel.self]
+    )
+
+    struct StoreOptions: ParsableArguments {
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: ArgumentHelp("The store.", valueName: "code"))
+        var store: String
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every reservation of the store, newest first: code, state, GTIN, quantity, total, name, contact, hold end.")
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let now = Date()
+            for reservation in try options.database.open().reservations(store: options.store) {
+                print(
+                    [
+                        reservation.code, reservation.state(at: now), reservation.gtin.digits, String(reservation.quantity), reservation.total.feedValue,
+                        reservation.customerName, reservation.contact, Timestamp.format(reservation.expiresAt),
+                    ].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Collect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Hand a reservation over: its quantity leaves the stock on hand.")
+
+        @OptionGroup var options: StoreOptions
+
+        @Argument(help: ArgumentHelp("The pickup code.", valueName: "code"))
+        var code: String
+
+        func run() throws {
+            try report(try options.database.open().collect(code: code.uppercased(), store: options.store, at: Date()))
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a reservation: its stock is available again.")
+
+        @OptionGroup var options: StoreOptions
+
+        @Argument(help: ArgumentHelp("The pickup code.", valueName: "code"))
+        var code: String
+
+        func run() throws {
+            try report(try options.database.open().cancel(code: code.uppercased(), store: options.store, at: Date()))
+        }
+    }
+
+    static func report(_ change: ReservationChange) throws {
+        switch change {
+        case .done(let reservation): print("\(reservation.code): \(reservation.status.rawValue)")
+        case .notFound:
+            FileStream.standardError.write("no such reservation in this store\n")
+            throw ExitCode.rowsRejected
+        case .notHeld(let state):
+            FileStream.standardError.write("the reservation is \(state); nothing changed\n")
+            throw ExitCode.rowsRejected
+        case .notEnoughOnHand(let onHand):
+            FileStream.standardError.write("only \(onHand) on hand: update the stock first; nothing changed\n")
+            throw ExitCode.rowsRejected
+        }
+    }
+}
+
+private func report(_ change: ReservationChange) throws { try ReservationsCommand.report(change) }

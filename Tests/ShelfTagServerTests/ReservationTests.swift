@@ -1,0 +1,174 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+/// Sets a product's stock in a store, as the store-update API or a feed would.
+func setStock(_ reference: any ProductReference, store: String, gtin: String, onHand: Int) throws {
+    try reference.write { writer in
+        let offer = try writer.offer(store: store, gtin: try GTIN(gtin))!
+        try writer.save(
+            StoreOffer(
+                storeCode: store, gtin: offer.gtin, pricing: offer.pricing, availability: StoreAvailability(quantity: onHand), pickupMethod: .reserve,
+                pickupSLA: offer.pickupSLA, stock: Stock(onHand: onHand)), recordedAt: testNow)
+    }
+}
+
+func reserveBody(quantity: Int = 1, name: String = "Léa M.", contact: String = "lea@example.com", store: String = "PAR01") -> Data {
+    Data(#"{"store": "\#(store)", "quantity": \#(quantity), "name": "\#(name)", "contact": "\#(contact)"}"#.utf8)
+}
+
+@Suite("Reservations")
+struct ReservationTests {
+    let path = "/products/\(promotion)/reserve"
+
+    @Test("200 concurrent reservations against a stock of 10: exactly 10 succeed, 190 are refused clearly")
+    func noOverselling() async throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        try setStock(reference, store: "PAR01", gtin: promotion, onHand: 10)
+        try await TestServer.with(reference: reference) { server in
+            let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let reply = try await server.request(
+                            path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(name: "Client \(index)"))
+                        return (reply.status, reply.text)
+                    }
+                }
+                return try await group.reduce(into: [(Int, String)]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0.0 == 201 }.count == 10)
+            let refused = statuses.filter { $0.0 == 409 }
+            #expect(refused.count == 190)
+            #expect(refused.allSatisfy { $0.1.contains("None left to reserve in store PAR01") })
+            let document = try await server.json("/01/\(promotion)?s=PAR01")
+            #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["available"] as? Int == 0)
+        }
+        let held = try reference.reservations(store: "PAR01").filter { $0.isActive(at: testNow) }.map(\.quantity).reduce(0, +)
+        #expect(held == 10)
+    }
+
+    @Test("Idempotency-Key: a retry returns the first answer, another body is a 422, a retry while the first runs a 409")
+    func idempotency() async throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        try await TestServer.with(reference: reference) { server in
+            let headers = ["Content-Type": "application/json", "Idempotency-Key": "retry-1"]
+            let first = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 2))
+            let retry = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 2))
+            #expect(first.status == 201 && retry.status == 201)
+            #expect(first.json?["code"] as? String == retry.json?["code"] as? String)
+            #expect(try reference.reservations(store: "PAR01").count == 1)
+            let other = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 3))
+            #expect(other.status == 422)
+
+            // A first request still running: its key is claimed, its outcome not yet written.
+            let sameRequest = try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Léa M.", contact: "lea@example.com")
+            _ = try reference.claim(key: "running-1", fingerprint: sameRequest.fingerprint, at: testNow, abandonedAfter: 60)
+            let running = try await server.request(
+                path, method: "POST", headers: ["Content-Type": "application/json", "Idempotency-Key": "running-1"], body: reserveBody())
+            #expect(running.status == 409 && (running.json?["detail"] as? String)?.contains("still being processed") == true)
+
+            // The form carries its key as a hidden token.
+            let form = Data("s=PAR01&quantity=1&name=L%C3%A9a+M.&contact=lea%40example.com&token=form-1".utf8)
+            let page = try await server.request(path, method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: form)
+            let again = try await server.request(path, method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: form)
+            #expect(page.status == 201 && again.status == 201 && page.header("Location") == again.header("Location"))
+            #expect(page.text.contains("Réservation confirmée") && page.text.contains("data:image/png;base64,"))
+        }
+    }
+
+    @Test("the confirmation: pickup code, a QR code that decodes to it, store, price and the end of the hold")
+    func confirmation() async throws {
+        try await TestServer.with { server in
+            let reply = try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(quantity: 2))
+            let document = try #require(reply.json)
+            let code = try #require(document["code"] as? String)
+            #expect(code.count == 6)
+            #expect((document["total"] as? [String: String])?["amount"] == "23.30")
+            #expect(document["expiresAt"] as? String == "2026-11-25T10:00:00Z")
+            let qr = try await server.request("/reservations/\(code)/qr.png")
+            #expect(qr.status == 200 && qr.header("Content-Type") == "image/png")
+            let file = try newDirectory().appendingPathComponent("qr.png")
+            try qr.body.write(to: file)
+            #expect(try zbarSymbols(in: [file.path])[file.path] == ["QR-Code:\(publicBase)/reservations/\(code)"])
+            let page = try await server.request("/reservations/\(code)", accept: "text/html").text
+            #expect(page.contains(code) && page.contains("23,30\u{A0}€") && page.contains("Maison Exemple Paris Rivoli"))
+        }
+    }
+
+    @Test("a hold lapses after its time and the stock returns, with no job")
+    func expiry() async throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        try setStock(reference, store: "PAR01", gtin: promotion, onHand: 1)
+        let clock = TestClock(testNow)
+        var configuration = TestServer.configuration(clock: clock)
+        configuration.holdDuration = 3600
+        let path = self.path
+        try await TestServer.with(reference: reference, configuration: configuration) { server in
+            func reserve() async throws -> Int {
+                try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody()).status
+            }
+            let first = try await reserve()
+            let whileHeld = try await reserve()
+            clock.advance(by: 3601)
+            let afterExpiry = try await reserve()
+            #expect(first == 201 && whileHeld == 409 && afterExpiry == 201)
+        }
+        #expect(try reference.reservations(store: "PAR01").map { $0.state(at: clock.now) }.sorted() == ["expired", "held"])
+    }
+
+    @Test("staff: collect takes the quantity off stock, cancel releases it, a token of another store sees nothing")
+    func staffAndScoping() async throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        try setStock(reference, store: "PAR01", gtin: promotion, onHand: 5)
+        let paris = AccessToken.generate()
+        let lyon = AccessToken.generate()
+        try reference.saveToken(hash: AccessToken.hash(paris), grant: TokenGrant(storeCode: "PAR01", scopes: [.reservations]), createdAt: testNow)
+        try reference.saveToken(hash: AccessToken.hash(lyon), grant: TokenGrant(storeCode: "LYO02", scopes: [.reservations]), createdAt: testNow)
+        try await TestServer.with(reference: reference) { server in
+            let first = try #require(
+                try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(quantity: 2)).json?["code"]
+                    as? String)
+            let second = try #require(
+                try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(quantity: 1)).json?["code"]
+                    as? String)
+            func staff(_ path: String, _ token: String, method: String = "POST") async throws -> TestServer.Reply {
+                try await server.request(path, method: method, accept: "application/json", headers: ["Authorization": "Bearer \(token)"])
+            }
+            #expect(try await staff("/api/stores/PAR01/reservations", lyon, method: "GET").status == 403)
+            #expect(try await staff("/api/stores/PAR01/reservations/\(first)/collect", lyon).status == 403)
+            #expect(try await staff("/api/stores/LYO02/reservations/\(first)/collect", lyon).status == 404)
+            let list = try await staff("/api/stores/PAR01/reservations", paris, method: "GET")
+            #expect((list.json?["reservations"] as? [[String: Any]])?.count == 2)
+
+            #expect(try await staff("/api/stores/PAR01/reservations/\(first)/collect", paris).status == 200)
+            #expect(try await staff("/api/stores/PAR01/reservations/\(first)/collect", paris).status == 409)
+            #expect(try await staff("/api/stores/PAR01/reservations/\(second)/cancel", paris).status == 200)
+            let document = try await server.json("/01/\(promotion)?s=PAR01")
+            // 5 on hand, 2 collected (gone from the shelf), 1 cancelled (back): 3 available.
+            #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["available"] as? Int == 3)
+        }
+    }
+
+    @Test("bad requests get 400 with the field named; over the per-client limit, 429")
+    func validationAndRateLimit() async throws {
+        try await TestServer.with(configuration: TestServer.configuration(reservationsPerMinute: 5)) { server in
+            let cases: [(Data, String)] = [
+                (reserveBody(quantity: 0), "quantity"), (reserveBody(quantity: 6), "quantity"), (reserveBody(name: ""), "name"),
+                (reserveBody(contact: "not-a-contact"), "contact"),
+            ]
+            for (body, field) in cases {
+                let reply = try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: body)
+                #expect(reply.status == 400, "\(field): \(reply.text)")
+                #expect(reply.json?["field"] as? String == field)
+            }
+            // Four refused requests and this one make five: the limit; the next is one too many.
+            let fifth = try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody())
+            #expect(fifth.status == 201)
+            let limited = try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody())
+            #expect(limited.status == 429)
+            #expect(limited.header("Retry-After") != nil)
+        }
+    }
+}
