@@ -246,11 +246,15 @@ func benchResolver(_ options: BenchOptions) throws {
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let database = "\(directory)/resolver.sqlite"
+    // Two stocks for the reservation runs: one too large to run out, one of 1,000 to fight over.
+    let stocks = "\(directory)/reservation-stock.tsv"
+    try "store_code\tid\tquantity\tavailability\nPAR01\tFR-EPI-0004\t100000000\tin_stock\nPAR01\tFR-EPI-0001\t1000\tin_stock\n".write(
+        toFile: stocks, atomically: true, encoding: .utf8)
     let loaded = try run(
         options.shelftag,
         [
             "import", "--db", database, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
-            "Samples/product_reviews.xml",
+            "Samples/product_reviews.xml", stocks,
         ])
     guard loaded.status == 0 else { throw POSIXError(.EIO) }
     let inventory = try String(contentsOfFile: "Samples/local_inventory.tsv", encoding: .utf8)
@@ -279,8 +283,17 @@ func benchResolver(_ options: BenchOptions) throws {
         end
         """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
     }
+    for (name, gtin) in [("reserve-plenty", "03760001001983"), ("reserve-contended", "03760001000634")] {
+        try """
+        wrk.method = "POST"
+        wrk.path = "/products/\(gtin)/reserve"
+        wrk.headers["Content-Type"] = "application/json"
+        wrk.body = '{"store": "PAR01", "quantity": 1, "name": "Bench", "contact": "bench@example.com"}'
+        """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
+    }
     let port = 18_080
-    let server = try spawn(options.shelftag, ["serve", "--db", database, "--port", String(port)], stderrTo: "\(directory)/serve.log")
+    let server = try spawn(
+        options.shelftag, ["serve", "--db", database, "--port", String(port), "--reservations-per-minute", "0"], stderrTo: "\(directory)/serve.log")
     defer {
         kill(server, SIGTERM)
         var status: Int32 = 0
@@ -303,6 +316,10 @@ func benchResolver(_ options: BenchOptions) throws {
     print(line("resolve   /01/{gtin}?s=PAR01, JSON     ", json))
     let html = try runWrk(wrk, url: base, script: "\(directory)/html.lua")
     print(line("page      /products/{gtin}?s=PAR01 HTML", html))
+    let plenty = try runWrk(wrk, url: base, script: "\(directory)/reserve-plenty.lua")
+    print(line("reserve   POST, stock never runs out  ", plenty))
+    let contended = try runWrk(wrk, url: base, script: "\(directory)/reserve-contended.lua", seconds: 5)
+    print(line("reserve   POST, 1,000 in stock       ", contended))
     kill(server, SIGTERM)
     var status: Int32 = 0
     waitpid(server, &status, 0)
@@ -315,6 +332,21 @@ func benchResolver(_ options: BenchOptions) throws {
             format: "ratio     JSON resolve / ceiling: %.2f; HTML page / ceiling: %.2f", json.perSecond / ceiling.perSecond, html.perSecond / ceiling.perSecond)
     )
     print("target    resolve ≥ 0.5 × ceiling, p99 < 10 ms, every request's scan recorded")
+    _ = try run(
+        "/usr/bin/sqlite3",
+        [
+            database,
+            "SELECT count(*), sum(quantity), (SELECT on_hand FROM store_offer WHERE store_code = 'PAR01' AND gtin = '03760001000634') "
+                + "FROM reservation WHERE gtin = '03760001000634' AND status = 'held'",
+        ], stdoutTo: "\(directory)/holds.txt")
+    let holds = ((try? String(contentsOfFile: "\(directory)/holds.txt", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        .split(separator: "|").compactMap { Int($0) }
+    if holds.count == 3 {
+        print(
+            "holds     \(holds[0]) reservations hold \(holds[1]) of \(holds[2]) on hand after \(contended.requests) attempts: oversold \(max(0, holds[1] - holds[2]))"
+        )
+    }
+    print("target    ≥ 1000 reservations/s, oversold 0")
 }
 
 let options = BenchOptions(arguments: CommandLine.arguments)

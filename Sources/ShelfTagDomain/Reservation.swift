@@ -3,7 +3,7 @@ import Foundation
 /// A hold on store stock for a shopper, collected or cancelled by staff, or lapsed at `expiresAt`.
 public struct Reservation: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable {
-        case held, collected, cancelled
+        case held, collected, cancelled, expired
     }
 
     /// The short pickup code the shopper shows (also as a QR code).

@@ -74,18 +74,17 @@ extension SQLiteProductReference {
 
     private static func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, in db: Database) throws -> HoldOutcome {
         let now = Int64(time.timeIntervalSince1970)
+        try sweepLapsedHolds(store: request.storeCode, gtin: request.gtin, now: now, in: db)
         guard
             let row = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT o.on_hand, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
+                    SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
                         o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
-                        p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end,
-                        (SELECT coalesce(sum(quantity), 0) FROM reservation r
-                         WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at > ?) AS held
+                        p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end
                     FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
                     WHERE o.store_code = ? AND o.gtin = ?
-                    """, arguments: [now, request.storeCode, request.gtin.digits])
+                    """, arguments: [request.storeCode, request.gtin.digits])
         else { return .notListed }
         let maximum: Int = row["max_reservation"]
         guard request.quantity <= maximum else { return .overLimit(maximum: maximum) }
@@ -117,9 +116,29 @@ extension SQLiteProductReference {
                     currency.code, reservation.unitPrice.minorUnits, now, Int64(reservation.expiresAt.timeIntervalSince1970),
                 ])
             // A code already taken (one in a billion per pair): draw again.
-            if db.changesCount == 1 { return .held(reservation) }
+            if db.changesCount == 1 {
+                try db.execute(
+                    sql: "UPDATE store_offer SET held = held + ? WHERE store_code = ? AND gtin = ?",
+                    arguments: [reservation.quantity, reservation.storeCode, reservation.gtin.digits])
+                return .held(reservation)
+            }
         }
         throw StorageError.corruptRow(table: "reservation", key: request.storeCode, reason: "no free pickup code after 8 draws")
+    }
+
+    /// Marks the product's lapsed holds `expired` and takes them off the held counter.
+    private static func sweepLapsedHolds(store: String, gtin: GTIN, now: Int64, in db: Database) throws {
+        let released = try Int.fetchAll(
+            db,
+            sql: """
+                UPDATE reservation SET status = 'expired', closed_at = expires_at
+                WHERE store_code = ? AND gtin = ? AND status = 'held' AND expires_at <= ? RETURNING quantity
+                """, arguments: [store, gtin.digits, now]
+        ).reduce(0, +)
+        if released > 0 {
+            try db.execute(
+                sql: "UPDATE store_offer SET held = max(0, held - ?) WHERE store_code = ? AND gtin = ?", arguments: [released, store, gtin.digits])
+        }
     }
 
     public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) throws -> IdempotencyState {
@@ -160,11 +179,13 @@ extension SQLiteProductReference {
 
     public func activeHolds(of gtin: GTIN, at time: Date) throws -> [String: Int] {
         try pool.read { db in
+            // The counter, less the lapsed holds not swept yet (few: the next hold on the product sweeps them).
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT store_code, sum(quantity) AS held FROM reservation WHERE gtin = ? AND status = 'held' AND expires_at > ?
-                    GROUP BY store_code
+                    SELECT o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code
+                        AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= ?2), 0) AS held
+                    FROM store_offer o WHERE o.gtin = ?1 AND o.held > 0
                     """, arguments: [gtin.digits, Int64(time.timeIntervalSince1970)])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["store_code"] as String, $0["held"] as Int) })
         }
@@ -185,16 +206,16 @@ extension SQLiteProductReference {
             }
             let reservation = try Self.reservation(row)
             guard reservation.isActive(at: time) else { return .notHeld(state: reservation.state(at: time)) }
+            var onHand =
+                try Int.fetchOne(
+                    db, sql: "SELECT on_hand FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, reservation.gtin.digits]) ?? 0
             if status == .collected {
-                let onHand =
-                    try Int.fetchOne(
-                        db, sql: "SELECT on_hand FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, reservation.gtin.digits]) ?? 0
                 guard onHand >= reservation.quantity else { return .notEnoughOnHand(onHand) }
-                let remaining = onHand - reservation.quantity
-                try db.execute(
-                    sql: "UPDATE store_offer SET on_hand = ?, availability = ? WHERE store_code = ? AND gtin = ?",
-                    arguments: [remaining, StoreAvailability(quantity: remaining).rawValue, storeCode, reservation.gtin.digits])
+                onHand -= reservation.quantity
             }
+            try db.execute(
+                sql: "UPDATE store_offer SET on_hand = ?, availability = ?, held = max(0, held - ?) WHERE store_code = ? AND gtin = ?",
+                arguments: [onHand, StoreAvailability(quantity: onHand).rawValue, reservation.quantity, storeCode, reservation.gtin.digits])
             try db.execute(
                 sql: "UPDATE reservation SET status = ?, closed_at = ? WHERE code = ?", arguments: [status.rawValue, Int64(time.timeIntervalSince1970), code])
             try Self.bumpCatalogVersion(db)

@@ -159,8 +159,11 @@ enum Schema {
             try db.execute(
                 sql: """
                     ALTER TABLE store ADD COLUMN max_reservation INTEGER NOT NULL DEFAULT 5 CHECK (max_reservation > 0);
-                    -- A hold on store stock. Available = on hand minus the quantity of holds still 'held' and not expired:
-                    -- expiry needs no job, a lapsed hold simply stops counting.
+                    -- Units held by reservations still 'held' (lapsed ones included until a hold on the product sweeps them):
+                    -- a counter, so a hold costs the same with ten thousand others as with none.
+                    ALTER TABLE store_offer ADD COLUMN held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0);
+                    -- A hold on store stock. Available = on hand minus held units of reservations not expired: expiry needs
+                    -- no job, a lapsed hold stops counting at once and is marked 'expired' by the next hold on the product.
                     CREATE TABLE reservation (
                         code TEXT PRIMARY KEY NOT NULL,
                         store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
@@ -170,7 +173,7 @@ enum Schema {
                         contact TEXT NOT NULL,
                         currency TEXT NOT NULL,
                         unit_price INTEGER NOT NULL CHECK (unit_price > 0),
-                        status TEXT NOT NULL CHECK (status IN ('held', 'collected', 'cancelled')),
+                        status TEXT NOT NULL CHECK (status IN ('held', 'collected', 'cancelled', 'expired')),
                         created_at INTEGER NOT NULL,
                         expires_at INTEGER NOT NULL,
                         closed_at INTEGER

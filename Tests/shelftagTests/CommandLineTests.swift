@@ -187,3 +187,83 @@ struct ServeCommandTests {
         #expect(try CommandLine.run(["stats", "--db", db, "--since", "last week"]).status == 2)
     }
 }
+
+@Suite("Reservations survive a crash")
+struct ReservationCrashTests {
+    /// Starts `shelftag serve` and waits for /healthz.
+    static func startServer(db: String, port: Int) async throws -> Process {
+        let server = Process()
+        server.executableURL = CommandLine.binary
+        server.arguments = ["serve", "--db", db, "--port", String(port), "--reservations-per-minute", "0", "--log-level", "warning"]
+        server.currentDirectoryURL = CommandLine.repository
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        for _ in 0..<100 {
+            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
+                String(decoding: data, as: UTF8.self) == "ok\n"
+            {
+                return server
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.terminate()
+        throw URLError(.cannotConnectToHost)
+    }
+
+    @Test("SIGKILL during a burst: every confirmed reservation is there after a restart, and holds equal the active reservations")
+    func killDuringBurst() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(
+            try CommandLine.run([
+                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+            ]).status == 0)
+        let port = 20_000 + Int.random(in: 0..<2000)
+        let server = try await Self.startServer(db: db, port: port)
+        let gtin = "03760001001983"  // 32 on hand in PAR01
+        let confirmed = ConfirmedCodes()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<120 {
+                group.addTask {
+                    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/products/\(gtin)/reserve")!)
+                    request.httpMethod = "POST"
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    request.httpBody = Data(#"{"store": "PAR01", "quantity": 1, "name": "Client \#(index)", "contact": "c\#(index)@example.com"}"#.utf8)
+                    guard let (data, response) = try? await URLSession.shared.data(for: request), (response as? HTTPURLResponse)?.statusCode == 201,
+                        let code = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["code"] as? String
+                    else { return }
+                    if await confirmed.add(code) == 8 { kill(server.processIdentifier, SIGKILL) }
+                }
+            }
+        }
+        server.waitUntilExit()
+        #expect(server.terminationReason == .uncaughtSignal)
+        let codes = await confirmed.codes
+        #expect(codes.count >= 8)
+
+        let list = try CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01"])
+        let rows = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        let stored = Set(rows.map { $0[0] })
+        #expect(codes.isSubset(of: stored), "confirmed but missing: \(codes.subtracting(stored))")
+        let held = rows.filter { $0[1] == "held" }.map { Int($0[3])! }.reduce(0, +)
+        #expect(held <= 32)
+
+        let restarted = try await Self.startServer(db: db, port: port + 1)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port + 1)/01/\(gtin)?s=PAR01")!)
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        restarted.terminate()
+        restarted.waitUntilExit()
+        let store = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["store"] as? [String: Any]
+        #expect((store?["stock"] as? [String: Any])?["available"] as? Int == 32 - held)
+    }
+}
+
+/// Pickup codes the clients saw confirmed.
+actor ConfirmedCodes {
+    private(set) var codes: Set<String> = []
+
+    func add(_ code: String) -> Int {
+        codes.insert(code)
+        return codes.count
+    }
+}
