@@ -1,6 +1,6 @@
 # ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
 SHELL := /bin/bash
-APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools
+APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools curl
 BENCH_PACKAGES := sqlite3 qrencode wrk
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
@@ -65,7 +65,14 @@ demo: build
 	@sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11 | sed 's/$$/\&linkType=linkset/; s/^/   linkset:     /'
 	@echo "   JSON:        curl -H 'Accept: application/json' '$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11)'"
 	@echo "   Also /healthz, /metrics, /.well-known/gs1resolver. Ctrl-C stops the resolver."
-	$(BIN) serve --db $(DEMO_DB) --port $(DEMO_PORT)
+	@$(BIN) serve --db $(DEMO_DB) --port $(DEMO_PORT) & server=$$!; \
+	for i in $$(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$(DEMO_PORT)/healthz && break; sleep 0.2; done; \
+	echo; echo "== A reservation made against the sample data (POST /products/03760001001983/reserve):"; \
+	curl -s -X POST -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \
+		-d '{"store": "PAR01", "quantity": 2, "name": "Léa M.", "contact": "lea@example.com"}' \
+		http://127.0.0.1:$(DEMO_PORT)/products/03760001001983/reserve; echo; \
+	echo "   Staff: $(BIN) reservations list --db $(DEMO_DB) --store PAR01"; echo; \
+	trap 'kill $$server' INT TERM; wait $$server
 
 bench: bench-deps
 	swift build -c release --product shelftag
