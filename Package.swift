@@ -53,10 +53,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Price parity for CI: rules over the reference, the print ledger, web feeds, a live resolver and web pages.
+        .target(name: "ShelfTagParity", dependencies: ["ShelfTagDomain", "ShelfTagStorage", "ShelfTagFeeds"]),
         .executableTarget(
             name: "shelftag",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting", "ShelfTagServer",
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting", "ShelfTagServer", "ShelfTagParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +83,15 @@ let package = Package(
             name: "ShelfTagServerTests",
             dependencies: [
                 "ShelfTagServer", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ShelfTagParityTests",
+            dependencies: [
+                "ShelfTagParity", "ShelfTagServer", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -61,6 +61,10 @@ public protocol ProductReference: ReservationStore, Sendable {
     /// - Throws: a storage error.
     func webShopOrigin() throws -> String?
 
+    /// Every store offer (of `stores`, or all) beside its web offer, ordered by store and GTIN, streamed.
+    /// - Throws: a storage error, or what `body` throws.
+    func forEachOffer(stores: [String]?, _ body: (OfferSnapshot) throws -> Void) throws
+
     /// What the token with this hash grants, or nil for an unknown token.
     /// - Throws: a storage error.
     func grant(forTokenHash hash: String) throws -> TokenGrant?

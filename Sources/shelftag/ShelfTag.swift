@@ -9,7 +9,8 @@ struct ShelfTag: AsyncParsableCommand {
         discussion: "Data commands read and write --db (default ./shelftag.sqlite, or $SHELFTAG_DB).",
         version: "0.1.0",
         subcommands: [
-            ImportCommand.self, ProductsCommand.self, RenderCommand.self, ServeCommand.self, ReservationsCommand.self, StatsCommand.self, TokenCommand.self,
+            ImportCommand.self, ProductsCommand.self, RenderCommand.self, ServeCommand.self, ReservationsCommand.self, ParityCommand.self,
+            StatsCommand.self, TokenCommand.self,
         ]
     )
 

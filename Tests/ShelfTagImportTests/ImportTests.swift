@@ -18,12 +18,6 @@ func dump(_ path: String) throws -> String {
     }
 }
 
-func readTSV(_ name: String) throws -> [[String: String]] {
-    let lines = try String(contentsOfFile: sample(name), encoding: .utf8).split(separator: "\n").map {
-        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-    }
-    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
-}
 
 @Suite("Import into a real SQLite file")
 struct ImportTests {

@@ -35,6 +35,7 @@ public func runImport(
 /// A sample import that did not load cleanly.
 public struct SampleLoadError: Error, CustomStringConvertible {
     public let rejected: [String]
+    public init(rejected: [String]) { self.rejected = rejected }
     public var description: String { "the samples did not load: \(rejected)" }
 }
 
@@ -73,4 +74,12 @@ private final class SampleDatabase: @unchecked Sendable {
         made = path
         return path
     }
+}
+
+/// A sample TSV file as rows of column → value.
+public func readTSV(_ name: String) throws -> [[String: String]] {
+    let lines = try String(contentsOfFile: sample(name), encoding: .utf8).split(separator: "\n").map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
+    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
 }

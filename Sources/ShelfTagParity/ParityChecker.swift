@@ -1,0 +1,326 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagFeeds
+import ShelfTagStorage
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// What to check.
+public struct ParityOptions: Sendable {
+    public var stores: [String]?
+    public var at: Date
+    /// Merchant Center feeds for the web side; empty: the imported web offers.
+    public var webFeeds: [String]
+    /// The resolver to compare, `https://s.example.com`.
+    public var resolver: URL?
+    /// Fetch each web product page and compare its JSON-LD.
+    public var crawl: Bool
+    /// Requests in flight at once.
+    public var concurrency: Int
+
+    public init(stores: [String]? = nil, at: Date, webFeeds: [String] = [], resolver: URL? = nil, crawl: Bool = false, concurrency: Int = 16) {
+        self.stores = stores
+        self.at = at
+        self.webFeeds = webFeeds
+        self.resolver = resolver
+        self.crawl = crawl
+        self.concurrency = max(1, concurrency)
+    }
+}
+
+/// Why a parity run could not be done: bad input or an unreachable source (exit 2), never a pass.
+public enum ParityError: Error, CustomStringConvertible {
+    case feed(String)
+    case unknownStore(String)
+    case unreachable(url: String, reason: String)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .feed(let message): message
+        case .unknownStore(let code): "unknown store '\(code)'"
+        case .unreachable(let url, let reason): "\(url) is unreachable: \(reason)"
+        case .storage(let message): "database: \(message)"
+        }
+    }
+}
+
+/// Runs the parity rules over the reference, the print ledger, web feeds, a live resolver and web pages.
+public struct ParityChecker: Sendable {
+    let reference: any ProductReference
+
+    public init(reference: any ProductReference) {
+        self.reference = reference
+    }
+
+    /// - Throws: `ParityError` for bad input or an unreachable source.
+    public func run(_ options: ParityOptions) async throws(ParityError) -> ParityReport {
+        var rules: [ParityRule] = [.storeWebPrice, .staleTag, .tagPriorPrice, .tagUnitPrice, .storeAvailability, .smallDiscount]
+        if options.resolver != nil { rules.append(.resolverAnswer) }
+        if options.crawl { rules.append(.webPagePrice) }
+        let web = try readWebFeeds(options.webFeeds)
+        var mismatches: [Mismatch] = []
+        var offers: [OfferSnapshot] = []
+        var offerCount = 0
+        do {
+            let known = Set(try reference.stores().map(\.code))
+            if let unknown = options.stores?.first(where: { !known.contains($0) }) { throw ParityError.unknownStore(unknown) }
+            let keepOffers = options.resolver != nil
+            try reference.forEachOffer(stores: options.stores) { offer in
+                offerCount += 1
+                mismatches += Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: options.at)
+                if keepOffers { offers.append(offer) }
+            }
+            mismatches += try tagRules(stores: options.stores ?? known.sorted(), at: options.at)
+        } catch let error as ParityError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+        if let resolver = options.resolver {
+            mismatches += try await resolverRule(offers, resolver: resolver, at: options.at, concurrency: options.concurrency)
+        }
+        if options.crawl {
+            mismatches += try await crawlRule(web: web, stores: options.stores, at: options.at, concurrency: options.concurrency)
+        }
+        return ParityReport(at: options.at, rules: rules, mismatches: mismatches, offersChecked: offerCount)
+    }
+
+    // MARK: Store offers against the web
+
+    static func offerRules(_ offer: OfferSnapshot, web: WebOffer, at time: Date) -> [Mismatch] {
+        var found: [Mismatch] = []
+        let store = offer.shelfPricing.effectivePrice(at: time)
+        let online = web.pricing.effectivePrice(at: time)
+        if store != online {
+            found.append(
+                Mismatch(
+                    rule: .storeWebPrice, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("store", store.feedValue),
+                    expected: ("web", online.feedValue), difference: Mismatch.difference(store, online)))
+        }
+        let pricing = offer.shelfPricing
+        if let sale = pricing.salePrice, pricing.isOnSale(at: time) {
+            let percent = Double(pricing.price.minorUnits - sale.minorUnits) * 100 / Double(pricing.price.minorUnits)
+            if percent <= 5 || percent >= 90 {
+                found.append(
+                    Mismatch(
+                        rule: .smallDiscount, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("discount", String(format: "%.1f %%", percent)),
+                        expected: ("discount", "more than 5 % and less than 90 %")))
+            }
+        }
+        let available = offer.onHand - offer.held
+        let saysInStock = offer.availability == .inStock || offer.availability == .limitedAvailability
+        if saysInStock && offer.onHand == 0 || offer.availability == .outOfStock && offer.onHand > 0 {
+            found.append(
+                Mismatch(
+                    rule: .storeAvailability, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("availability", offer.availability.rawValue),
+                    expected: ("quantity", String(offer.onHand))))
+        } else if let method = offer.pickupMethod, method == .buy || method == .reserve, available <= 0, saysInStock {
+            found.append(
+                Mismatch(
+                    rule: .storeAvailability, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("pickup", method.rawValue),
+                    expected: ("available", String(available))))
+        }
+        return found
+    }
+
+    private func readWebFeeds(_ paths: [String]) throws(ParityError) -> [GTIN: WebOffer] {
+        var offers: [GTIN: WebOffer] = [:]
+        for path in paths {
+            var rejected: [String] = []
+            do {
+                let kind = try FeedKind.detect(path: path, displayName: path)
+                guard kind == .products else { throw ParityError.feed("\(path): a \(kind.rawValue) file, not a Merchant Center product feed") }
+                try ProductFeed.read(
+                    path: path, displayName: path, row: { row, _ in offers[row.product.gtin] = row.webOffer }, rejected: { rejected.append($0.description) })
+            } catch let error as ParityError {
+                throw error
+            } catch {
+                throw .feed("\(error)")
+            }
+            if !rejected.isEmpty { throw .feed(rejected.joined(separator: "\n")) }
+        }
+        return offers
+    }
+
+    // MARK: The print ledger
+
+    private func tagRules(stores: [String], at time: Date) throws -> [Mismatch] {
+        var found: [Mismatch] = []
+        for code in stores {
+            let latest = try reference.latestPrints(in: code)
+            // A store that prints no ShelfTag tags has no tags to be stale.
+            guard !latest.isEmpty, let shelf = try reference.shelf(of: code) else { continue }
+            for item in shelf.itemsNeedingTags(shelf.items, latest: latest, at: time) {
+                let current = item.label(at: time)
+                found.append(
+                    Mismatch(
+                        rule: .staleTag, storeCode: code, gtin: item.product.gtin, name: item.product.title,
+                        shown: ("tag", latest[item.product.gtin].map { Self.display($0.label) } ?? "never printed"), expected: ("now", Self.display(current)),
+                        difference: latest[item.product.gtin].flatMap { Mismatch.difference($0.label.price, current.price) }))
+            }
+            for item in shelf.items {
+                guard let printed = latest[item.product.gtin] else { continue }
+                let label = printed.label
+                if label.isPromotion {
+                    let (_, history) = item.listing.shelfPricing(webOffer: item.webOffer, webHistory: item.webHistory)
+                    let expected = history.omnibusPriorPrice(at: printed.printedAt)
+                    if expected != label.priorPrice {
+                        found.append(
+                            Mismatch(
+                                rule: .tagPriorPrice, storeCode: code, gtin: item.product.gtin, name: item.product.title,
+                                shown: ("tag", label.priorPrice?.feedValue ?? "no prior price"), expected: ("30-day low", expected?.feedValue ?? "unknown (no history)")))
+                    }
+                }
+                let expectedUnit = item.product.unitPricing?.unitPrice(of: label.price)
+                if expectedUnit?.price != label.unitPrice?.price || expectedUnit?.base != label.unitPrice?.base {
+                    found.append(
+                        Mismatch(
+                            rule: .tagUnitPrice, storeCode: code, gtin: item.product.gtin, name: item.product.title,
+                            shown: ("tag", label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "none"),
+                            expected: ("computed", expectedUnit.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "none")))
+                }
+            }
+        }
+        return found
+    }
+
+    static func display(_ label: ShelfLabel) -> String {
+        var text = label.price.feedValue
+        if let prior = label.priorPrice { text += " (prior \(prior.feedValue))" }
+        return text
+    }
+
+    // MARK: Live sources
+
+    private func resolverRule(_ offers: [OfferSnapshot], resolver: URL, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
+        let base = resolver.absoluteString.hasSuffix("/") ? String(resolver.absoluteString.dropLast()) : resolver.absoluteString
+        let fetched = try await Fetcher.fetchAll(
+            offers.map { "\(base)/01/\($0.gtin.digits)?s=\(DigitalLink.percentEncoded($0.storeCode))" }, accept: "application/json", concurrency: concurrency)
+        var found: [Mismatch] = []
+        for (offer, answer) in zip(offers, fetched) {
+            func mismatch(_ shown: String, _ expected: String, _ difference: String? = nil) {
+                found.append(
+                    Mismatch(
+                        rule: .resolverAnswer, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("resolver", shown),
+                        expected: ("reference", expected), difference: difference))
+            }
+            let price = offer.shelfPricing.effectivePrice(at: time)
+            guard answer.status == 200, let document = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any],
+                let store = document["store"] as? [String: Any], let shownPrice = store["price"] as? [String: Any]
+            else {
+                mismatch("HTTP \(answer.status), no store price", price.feedValue)
+                continue
+            }
+            let shown = "\(shownPrice["amount"] as? String ?? "?") \(shownPrice["currency"] as? String ?? "?")"
+            if shown != price.feedValue {
+                mismatch(shown, price.feedValue, (try? Money(feedValue: shown)).flatMap { Mismatch.difference($0, price) })
+            }
+            let unit = offer.unitPricing?.unitPrice(of: price)
+            let shownUnit = (store["unitPrice"] as? [String: Any])?["amount"] as? String
+            if shownUnit != unit?.price.decimalString {
+                mismatch("unit price \(shownUnit ?? "none")", "unit price \(unit?.price.decimalString ?? "none")")
+            }
+            let available = offer.onHand - offer.held
+            let status = (store["stock"] as? [String: Any])?["status"] as? String
+            if (status == "out_of_stock") != (available <= 0) {
+                mismatch("stock \(status ?? "none")", "available \(max(0, available))")
+            }
+        }
+        return found
+    }
+
+    private func crawlRule(web: [GTIN: WebOffer], stores: [String]?, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
+        // The web side: the feeds given, else every imported web offer of the products the stores list.
+        var offers: [GTIN: (WebOffer, String)] = [:]
+        do {
+            try reference.forEachOffer(stores: stores) { offer in
+                if offers[offer.gtin] == nil { offers[offer.gtin] = (web[offer.gtin] ?? offer.webOffer, offer.title) }
+            }
+        } catch {
+            throw .storage("\(error)")
+        }
+        let products = offers.sorted { $0.key < $1.key }
+        let pages = try await Fetcher.fetchAll(products.map { $0.value.0.link }, accept: "text/html", concurrency: concurrency)
+        var found: [Mismatch] = []
+        for ((gtin, (offer, name)), page) in zip(products, pages) {
+            let expected = offer.pricing.effectivePrice(at: time)
+            let shown = page.status == 200 ? JSONLD.offerPrice(in: String(decoding: page.body, as: UTF8.self)) : nil
+            if shown != expected.feedValue {
+                found.append(
+                    Mismatch(
+                        rule: .webPagePrice, storeCode: nil, gtin: gtin, name: name, shown: ("page", shown ?? "HTTP \(page.status), no JSON-LD offer price"),
+                        expected: ("feed", expected.feedValue), difference: shown.flatMap { try? Money(feedValue: $0) }.flatMap { Mismatch.difference($0, expected) }))
+            }
+        }
+        return found
+    }
+}
+
+/// GETs URLs with a bound on requests in flight; a connection failure is an error, an HTTP error an answer.
+enum Fetcher {
+    struct Answer: Sendable {
+        let status: Int
+        let body: Data
+    }
+
+    static func fetchAll(_ urls: [String], accept: String, concurrency: Int) async throws(ParityError) -> [Answer] {
+        let session = URLSession(configuration: .ephemeral)
+        do {
+            return try await withThrowingTaskGroup(of: (Int, Answer).self) { group in
+                var results = [Answer?](repeating: nil, count: urls.count)
+                var next = 0
+                func start() {
+                    let index = next
+                    next += 1
+                    group.addTask {
+                        guard let url = URL(string: urls[index]) else { throw ParityError.unreachable(url: urls[index], reason: "not a URL") }
+                        var request = URLRequest(url: url, timeoutInterval: 15)
+                        request.setValue(accept, forHTTPHeaderField: "Accept")
+                        do {
+                            let (data, response) = try await session.data(for: request)
+                            return (index, Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data))
+                        } catch {
+                            throw ParityError.unreachable(url: urls[index], reason: error.localizedDescription)
+                        }
+                    }
+                }
+                while next < min(concurrency, urls.count) { start() }
+                while let (index, answer) = try await group.next() {
+                    results[index] = answer
+                    if next < urls.count { start() }
+                }
+                return results.map { $0! }
+            }
+        } catch let error as ParityError {
+            throw error
+        } catch {
+            throw .unreachable(url: urls.first ?? "", reason: "\(error)")
+        }
+    }
+}
+
+/// Reads the schema.org Offer price from a page's JSON-LD, as price monitors and Google do.
+enum JSONLD {
+    /// `11.65 EUR` from the first Product's `offers` (an Offer, a list of them or an AggregateOffer's `lowPrice`).
+    static func offerPrice(in html: String) -> String? {
+        var rest = html[...]
+        while let start = rest.range(of: "<script type=\"application/ld+json\">") ?? rest.range(of: "<script type='application/ld+json'>") {
+            guard let end = rest.range(of: "</script>", range: start.upperBound..<rest.endIndex) else { return nil }
+            let json = rest[start.upperBound..<end.lowerBound]
+            rest = rest[end.upperBound...]
+            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else { continue }
+            let candidates = (object as? [[String: Any]]) ?? [(object as? [String: Any]) ?? [:]]
+            for item in candidates + candidates.flatMap({ ($0["@graph"] as? [[String: Any]]) ?? [] }) where item["@type"] as? String == "Product" {
+                let offers = (item["offers"] as? [[String: Any]])?.first ?? (item["offers"] as? [String: Any])
+                guard let offers, let currency = offers["priceCurrency"] as? String else { continue }
+                let price = offers["price"] ?? offers["lowPrice"]
+                if let text = price as? String, let money = try? Money(amount: text, currency: try Currency(code: currency)) { return money.feedValue }
+                if let number = price as? NSNumber, let money = try? Money(amount: number.stringValue, currency: try Currency(code: currency)) { return money.feedValue }
+            }
+        }
+        return nil
+    }
+}
