@@ -106,7 +106,8 @@ public struct ParityChecker: Sendable {
             if percent <= 5 || percent >= 90 {
                 found.append(
                     Mismatch(
-                        rule: .smallDiscount, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("discount", String(format: "%.1f %%", percent)),
+                        rule: .smallDiscount, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title,
+                        shown: ("discount", String(format: "%.1f %%", percent)),
                         expected: ("discount", "more than 5 % and less than 90 %")))
             }
         }
@@ -115,7 +116,8 @@ public struct ParityChecker: Sendable {
         if saysInStock && offer.onHand == 0 || offer.availability == .outOfStock && offer.onHand > 0 {
             found.append(
                 Mismatch(
-                    rule: .storeAvailability, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("availability", offer.availability.rawValue),
+                    rule: .storeAvailability, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title,
+                    shown: ("availability", offer.availability.rawValue),
                     expected: ("quantity", String(offer.onHand))))
         } else if let method = offer.pickupMethod, method == .buy || method == .reserve, available <= 0, saysInStock {
             found.append(
@@ -171,7 +173,8 @@ public struct ParityChecker: Sendable {
                         found.append(
                             Mismatch(
                                 rule: .tagPriorPrice, storeCode: code, gtin: item.product.gtin, name: item.product.title,
-                                shown: ("tag", label.priorPrice?.feedValue ?? "no prior price"), expected: ("30-day low", expected?.feedValue ?? "unknown (no history)")))
+                                shown: ("tag", label.priorPrice?.feedValue ?? "no prior price"),
+                                expected: ("30-day low", expected?.feedValue ?? "unknown (no history)")))
                     }
                 }
                 let expectedUnit = item.product.unitPricing?.unitPrice(of: label.price)
@@ -252,7 +255,8 @@ public struct ParityChecker: Sendable {
                 found.append(
                     Mismatch(
                         rule: .webPagePrice, storeCode: nil, gtin: gtin, name: name, shown: ("page", shown ?? "HTTP \(page.status), no JSON-LD offer price"),
-                        expected: ("feed", expected.feedValue), difference: shown.flatMap { try? Money(feedValue: $0) }.flatMap { Mismatch.difference($0, expected) }))
+                        expected: ("feed", expected.feedValue),
+                        difference: shown.flatMap { try? Money(feedValue: $0) }.flatMap { Mismatch.difference($0, expected) }))
             }
         }
         return found
@@ -268,37 +272,46 @@ enum Fetcher {
 
     static func fetchAll(_ urls: [String], accept: String, concurrency: Int) async throws(ParityError) -> [Answer] {
         let session = URLSession(configuration: .ephemeral)
-        do {
-            return try await withThrowingTaskGroup(of: (Int, Answer).self) { group in
-                var results = [Answer?](repeating: nil, count: urls.count)
-                var next = 0
-                func start() {
-                    let index = next
-                    next += 1
-                    group.addTask {
-                        guard let url = URL(string: urls[index]) else { throw ParityError.unreachable(url: urls[index], reason: "not a URL") }
-                        var request = URLRequest(url: url, timeoutInterval: 15)
-                        request.setValue(accept, forHTTPHeaderField: "Accept")
-                        do {
-                            let (data, response) = try await session.data(for: request)
-                            return (index, Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data))
-                        } catch {
-                            throw ParityError.unreachable(url: urls[index], reason: error.localizedDescription)
-                        }
+        defer { session.finishTasksAndInvalidate() }
+        // Children never throw and the group is never cancelled: cancelling a task group with URLSession requests in
+        // flight deadlocks FoundationNetworking on Linux (seen here). After a failure no new request starts, and the
+        // ones in flight finish before the error is reported.
+        let outcomes = await withTaskGroup(of: (Int, Result<Answer, ParityError>).self) { group in
+            var results = [Result<Answer, ParityError>?](repeating: nil, count: urls.count)
+            var next = 0
+            var failed = false
+            func start() {
+                let index = next
+                next += 1
+                group.addTask {
+                    guard let url = URL(string: urls[index]) else { return (index, .failure(.unreachable(url: urls[index], reason: "not a URL"))) }
+                    var request = URLRequest(url: url, timeoutInterval: 15)
+                    request.setValue(accept, forHTTPHeaderField: "Accept")
+                    do {
+                        let (data, response) = try await session.data(for: request)
+                        return (index, .success(Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)))
+                    } catch {
+                        return (index, .failure(.unreachable(url: urls[index], reason: error.localizedDescription)))
                     }
                 }
-                while next < min(concurrency, urls.count) { start() }
-                while let (index, answer) = try await group.next() {
-                    results[index] = answer
-                    if next < urls.count { start() }
-                }
-                return results.map { $0! }
             }
-        } catch let error as ParityError {
-            throw error
-        } catch {
-            throw .unreachable(url: urls.first ?? "", reason: "\(error)")
+            while next < min(concurrency, urls.count) { start() }
+            while let (index, outcome) = await group.next() {
+                results[index] = outcome
+                if case .failure = outcome { failed = true }
+                if !failed && next < urls.count { start() }
+            }
+            return results
         }
+        var answers: [Answer] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let answer): answers.append(answer)
+            case .failure(let error): throw error
+            case nil: continue
+            }
+        }
+        return answers
     }
 }
 
@@ -318,7 +331,9 @@ enum JSONLD {
                 guard let offers, let currency = offers["priceCurrency"] as? String else { continue }
                 let price = offers["price"] ?? offers["lowPrice"]
                 if let text = price as? String, let money = try? Money(amount: text, currency: try Currency(code: currency)) { return money.feedValue }
-                if let number = price as? NSNumber, let money = try? Money(amount: number.stringValue, currency: try Currency(code: currency)) { return money.feedValue }
+                if let number = price as? NSNumber, let money = try? Money(amount: number.stringValue, currency: try Currency(code: currency)) {
+                    return money.feedValue
+                }
             }
         }
         return nil

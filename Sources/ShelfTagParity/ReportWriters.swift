@@ -14,7 +14,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     }
 
     private static func line(_ mismatch: Mismatch) -> String {
-        var text = "    \(mismatch.gtin.digits)  \(mismatch.name)  \(mismatch.shown.label) \(mismatch.shown.value)  \(mismatch.expected.label) \(mismatch.expected.value)"
+        var text =
+            "    \(mismatch.gtin.digits)  \(mismatch.name)  \(mismatch.shown.label) \(mismatch.shown.value)  \(mismatch.expected.label) \(mismatch.expected.value)"
         if let difference = mismatch.difference { text += "  (\(difference))" }
         return text
     }
@@ -36,7 +37,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
             lines.append("")
         }
         lines.append(
-            "parity: \(report.errors) errors, \(report.warnings) warnings; \(report.rules.count) rules over \(report.offersChecked) store offers at \(stamp(report.at))")
+            "parity: \(report.errors) errors, \(report.warnings) warnings; \(report.rules.count) rules over \(report.offersChecked) store offers at \(stamp(report.at))"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -49,7 +51,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     private static func document(_ mismatch: Mismatch) -> [String: Any] {
         var object: [String: Any] = [
             "rule": mismatch.rule.rawValue, "severity": mismatch.rule.severity.rawValue, "gtin": mismatch.gtin.digits, "name": mismatch.name,
-            "shown": ["side": mismatch.shown.label, "value": mismatch.shown.value], "expected": ["side": mismatch.expected.label, "value": mismatch.expected.value],
+            "shown": ["side": mismatch.shown.label, "value": mismatch.shown.value],
+            "expected": ["side": mismatch.expected.label, "value": mismatch.expected.value],
         ]
         if let store = mismatch.storeCode { object["store"] = store }
         if let difference = mismatch.difference { object["difference"] = difference }
@@ -60,7 +63,10 @@ public enum ReportFormat: String, Sendable, CaseIterable {
         let object: [String: Any] = [
             "at": stamp(report.at), "offersChecked": report.offersChecked,
             "rules": report.rules.map { rule in
-                ["id": rule.rawValue, "severity": rule.severity.rawValue, "title": rule.title, "mismatches": report.mismatches.filter { $0.rule == rule }.map(document)]
+                [
+                    "id": rule.rawValue, "severity": rule.severity.rawValue, "title": rule.title,
+                    "mismatches": report.mismatches.filter { $0.rule == rule }.map(document),
+                ]
                     as [String: Any]
             },
             "summary": ["errors": report.errors, "warnings": report.warnings],
@@ -82,7 +88,9 @@ public enum ReportFormat: String, Sendable, CaseIterable {
             }
             for mismatch in found {
                 let name = "\(mismatch.storeCode ?? "web") \(mismatch.gtin.digits) \(mismatch.name)"
-                let message = "\(mismatch.shown.label) \(mismatch.shown.value), \(mismatch.expected.label) \(mismatch.expected.value)" + (mismatch.difference.map { " (\($0))" } ?? "")
+                let message =
+                    "\(mismatch.shown.label) \(mismatch.shown.value), \(mismatch.expected.label) \(mismatch.expected.value)"
+                    + (mismatch.difference.map { " (\($0))" } ?? "")
                 xml += "    <testcase classname=\"\(escape(rule.rawValue))\" name=\"\(escape(name))\">\n"
                 // Warnings are reported without failing: JUnit has no warning state, system-out carries them.
                 if rule.severity == .error {

@@ -45,7 +45,8 @@ public struct Mismatch: Sendable, Equatable {
     /// The signed difference, when both sides are amounts of one currency.
     public let difference: String?
 
-    public init(rule: ParityRule, storeCode: String?, gtin: GTIN, name: String, shown: (String, String), expected: (String, String), difference: String? = nil) {
+    public init(rule: ParityRule, storeCode: String?, gtin: GTIN, name: String, shown: (String, String), expected: (String, String), difference: String? = nil)
+    {
         self.rule = rule
         self.storeCode = storeCode
         self.gtin = gtin

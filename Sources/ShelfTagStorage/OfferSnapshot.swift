@@ -76,9 +76,9 @@ extension SQLiteProductReference {
                         let availability = StoreAvailability(rawValue: row[20])
                     else { throw StorageError.corruptRow(table: "store_offer", key: gtinText, reason: "pricing or availability") }
                     snapshot = OfferSnapshot(
-                            storeCode: row[0], storeLocale: row[1], gtin: gtin, title: row[3], storePricing: try pricing(row, from: 4),
-                            webOffer: WebOffer(gtin: gtin, pricing: webPricing, availability: webAvailability, link: row[15]), unitPricing: unitPricing,
-                            onHand: row[18], held: row[19], availability: availability, pickupMethod: (row[21] as String?).flatMap(PickupMethod.init))
+                        storeCode: row[0], storeLocale: row[1], gtin: gtin, title: row[3], storePricing: try pricing(row, from: 4),
+                        webOffer: WebOffer(gtin: gtin, pricing: webPricing, availability: webAvailability, link: row[15]), unitPricing: unitPricing,
+                        onHand: row[18], held: row[19], availability: availability, pickupMethod: (row[21] as String?).flatMap(PickupMethod.init))
                 } catch let error as StorageError {
                     throw error
                 } catch let error as DatabaseError {

@@ -17,7 +17,9 @@ struct ParityCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(name: .customLong("web"), help: ArgumentHelp("A Merchant Center product feed (TSV or XML) for the web side (repeatable; default: the imported web offers).", valueName: "feed"))
+    @Option(
+        name: .customLong("web"),
+        help: ArgumentHelp("A Merchant Center product feed (TSV or XML) for the web side (repeatable; default: the imported web offers).", valueName: "feed"))
     var webFeeds: [String] = []
 
     @Option(help: ArgumentHelp("Compare the JSON this resolver answers for every product and store.", valueName: "url"))

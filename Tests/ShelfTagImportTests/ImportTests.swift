@@ -18,7 +18,6 @@ func dump(_ path: String) throws -> String {
     }
 }
 
-
 @Suite("Import into a real SQLite file")
 struct ImportTests {
     let path: String

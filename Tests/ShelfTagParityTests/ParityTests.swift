@@ -52,7 +52,8 @@ struct ParityTests {
                 + "PAR01\tFR-EPI-0042\t5\t5.39 EUR\tin_stock\treserve\tsame day\nLYO02\tFR-EPI-0022\t5\t2.69 EUR\tin_stock\treserve\tsame day\n"
                 + "BDX03\tFR-EPI-0003\t5\t25.99 EUR\tin_stock\treserve\tsame day\nLIL04\tFR-ELE-0078\t5\t283.99 EUR\tin_stock\treserve\tsame day\n",
             name: "fix.tsv", into: reference)
-        _ = try PrintRun.run(PrintRequest(storeCode: "PAR01", baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
+        _ = try PrintRun.run(
+            PrintRequest(storeCode: "PAR01", baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
         let report = try await check(reference)
         #expect(report.mismatches.isEmpty, "\(report.mismatches)")
         #expect(!report.fails(strict: true))
@@ -65,14 +66,18 @@ struct ParityTests {
         let items = shelf.items.filter { $0.listing.offer.pricing != nil && $0.product.unitPricing != nil && !$0.label(at: now).isPromotion }
         let repriced = items[0].product
         let remeasured = items[1].product
-        _ = try PrintRun.run(PrintRequest(storeCode: "LYO02", baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
+        _ = try PrintRun.run(
+            PrintRequest(storeCode: "LYO02", baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
         // A new store price (stale tag), a new pack size (wrong unit price on the printed tag), stock that contradicts
         // the availability, a 1 % sale.
         let feedRow = try readTSV("history/products-2026-10-25.tsv").first { $0["id"] == remeasured.itemID }!
         let header = "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\tunit_pricing_measure\tunit_pricing_base_measure\n"
         try importText(
-            header + [remeasured.itemID, remeasured.title, remeasured.description, feedRow["link"]!, remeasured.imageLink, "in_stock", feedRow["price"]!,
-                remeasured.gtin.digits, remeasured.brand, "2kg", "1kg"].joined(separator: "\t") + "\n", name: "products.tsv", into: reference)
+            header
+                + [
+                    remeasured.itemID, remeasured.title, remeasured.description, feedRow["link"]!, remeasured.imageLink, "in_stock", feedRow["price"]!,
+                    remeasured.gtin.digits, remeasured.brand, "2kg", "1kg",
+                ].joined(separator: "\t") + "\n", name: "products.tsv", into: reference)
         try importText(
             "store_code\tid\tquantity\tprice\tsale_price\tavailability\n" + "LYO02\t\(repriced.itemID)\t0\t99.99 EUR\t99.50 EUR\tin_stock\n",
             name: "inventory.tsv", into: reference)
@@ -94,7 +99,9 @@ struct ParityTests {
         let promotion = try readTSV("promotions.tsv")[0]
         let gtin = try GTIN(promotion["gtin"]!)
         let store = try #require(try reference.details(of: gtin)?.stores.first).store.code
-        _ = try PrintRun.run(PrintRequest(storeCode: store, gtins: [gtin], baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
+        _ = try PrintRun.run(
+            PrintRequest(storeCode: store, gtins: [gtin], baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference,
+            library: templates)
         #expect(try await check(reference, ParityOptions(stores: [store], at: now)).mismatches.filter { $0.rule == .tagPriorPrice }.isEmpty)
         // A correction back-filled into the history: a lower price ten days before the promotion began.
         let item = try #require(try reference.details(of: gtin))

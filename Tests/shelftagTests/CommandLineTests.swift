@@ -267,3 +267,28 @@ actor ConfirmedCodes {
         return codes.count
     }
 }
+
+@Suite("shelftag parity")
+struct ParityCommandTests {
+    @Test("exit 1 with the planted mismatches, reports on stdout only, 2 for an unknown store or an unreachable resolver")
+    func exitStatuses() throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(
+            try CommandLine.run([
+                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+            ]).status == 0)
+        let text = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z"])
+        #expect(text.status == 1 && text.errors.isEmpty)
+        #expect(text.output.contains("store-web-price (error)") && text.output.contains("parity: 4 errors, 0 warnings"))
+        let junit = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("parity.xml").path
+        let written = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z", "--format", "junit", "--output", junit])
+        #expect(written.status == 1 && written.output.isEmpty)
+        #expect(try String(contentsOfFile: junit, encoding: .utf8).hasPrefix("<?xml"))
+        let lyon = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z", "--store", "BDX03", "--format", "json"])
+        #expect(lyon.status == 1 && lyon.output.contains("\"store\" : \"BDX03\""))
+        #expect(try CommandLine.run(["parity", "--db", db, "--store", "NOPE"]).status == 2)
+        let unreachable = try CommandLine.run(["parity", "--db", db, "--store", "PAR01", "--resolver", "http://127.0.0.1:9"])
+        #expect(unreachable.status == 2 && unreachable.errors.contains("unreachable"))
+        #expect(try CommandLine.run(["parity", "--db", db, "--web", "no-such.tsv"]).status == 2)
+    }
+}

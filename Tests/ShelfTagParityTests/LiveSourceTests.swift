@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import ShelfTagDomain
+import ShelfTagServer
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+@testable import ShelfTagParity
+
+/// Runs an application on 127.0.0.1 (port from `onServerRunning`) for the length of `body`.
+func withRunning<App: ApplicationProtocol>(_ application: App, ports: AsyncStream<Int>, _ body: (Int) async throws -> Void) async throws {
+    var logger = Logger(label: "parity.test")
+    logger.logLevel = .critical
+    let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+    let running = Task { try await group.run() }
+    var iterator = ports.makeAsyncIterator()
+    guard let port = await iterator.next() else { throw URLError(.cannotConnectToHost) }
+    let outcome: Result<Void, any Error>
+    do {
+        try await body(port)
+        outcome = .success(())
+    } catch {
+        outcome = .failure(error)
+    }
+    await group.triggerGracefulShutdown()
+    _ = await running.result
+    try outcome.get()
+}
+
+@Suite("Parity against live sources")
+struct LiveSourceTests {
+    @Test("resolver: a resolver serving other data is reported; an unreachable one is an error, not a pass")
+    func resolver() async throws {
+        let served = try sampleDatabase()
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        // The reference moves on; the resolver still serves the old data.
+        try importText("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0004\t32\t9.99 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "parity.resolver")
+        logger.logLevel = .critical
+        let configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, baseURL: "https://s.example", templatesDirectory: repository.appendingPathComponent("Templates"), now: { now })
+        let application = try await buildApplication(configuration: configuration, reference: try SQLiteProductReference(path: served), logger: logger) {
+            continuation.yield($0)
+        }
+        try await withRunning(application, ports: ports) { port in
+            let report = try await check(reference, ParityOptions(stores: ["PAR01"], at: now, resolver: URL(string: "http://127.0.0.1:\(port)")!))
+            let found = report.mismatches.filter { $0.rule == .resolverAnswer }
+            #expect(found.map(\.gtin.digits) == ["03760001001983", "03760001001983"], "price and unit price: \(found)")
+            #expect(found.contains { $0.shown.value == "11.65 EUR" && $0.expected.value == "9.99 EUR" && $0.difference == "+1.66 EUR" })
+            #expect(report.rules.contains(.resolverAnswer))
+        }
+        await #expect(throws: ParityError.self) {
+            _ = try await check(reference, ParityOptions(stores: ["PAR01"], at: now, resolver: URL(string: "http://127.0.0.1:9")!))
+        }
+    }
+
+    @Test("crawl: each product page's JSON-LD price against the web feed")
+    func crawl() async throws {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let router = Router()
+        router.get("/p/:price") { _, context -> Response in
+            let price = try context.parameters.require("price")
+            let html = """
+                <html><head><script type="application/ld+json">{"@context": "https://schema.org", "@type": "Product", "name": "X",
+                "offers": {"@type": "Offer", "price": "\(price)", "priceCurrency": "EUR"}}</script></head><body></body></html>
+                """
+            return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: html)))
+        }
+        var logger = Logger(label: "parity.pages")
+        logger.logLevel = .critical
+        let pages = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { continuation.yield($0.localAddress!.port!) },
+            logger: logger)
+        let reference = try SQLiteProductReference(path: try newDatabasePath())
+        try await withRunning(pages, ports: ports) { port in
+            try importText(
+                "code,name,address,latitude,longitude,timezone,locale\nPAR01,Paris,1 rue,48.86,2.35,Europe/Paris,fr-FR\n", name: "stores.csv", into: reference)
+            try importText(
+                "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
+                    + "A\tRight price\td\thttp://127.0.0.1:\(port)/p/2.50\thttps://img/a.jpg\tin_stock\t2.50 EUR\t3760001001983\tB\n"
+                    + "B\tWrong price\td\thttp://127.0.0.1:\(port)/p/4.10\thttps://img/b.jpg\tin_stock\t3.99 EUR\t3760001018189\tB\n",
+                name: "products.tsv", into: reference)
+            try importText("store_code\tid\tquantity\tavailability\nPAR01\tA\t5\tin_stock\nPAR01\tB\t5\tin_stock\n", name: "inventory.tsv", into: reference)
+            let report = try await check(reference, ParityOptions(at: now, crawl: true))
+            let found = report.mismatches.filter { $0.rule == .webPagePrice }
+            #expect(found.count == 1)
+            #expect(found.first?.gtin.digits == "03760001018189" && found.first?.shown.value == "4.10 EUR" && found.first?.difference == "+0.11 EUR")
+            #expect(report.mismatches.count == 1, "\(report.mismatches)")
+        }
+        // The pages are gone: an unreachable site is an error.
+        await #expect(throws: ParityError.self) { _ = try await check(reference, ParityOptions(at: now, crawl: true)) }
+    }
+}
