@@ -8,7 +8,7 @@ struct BenchOptions {
     var work = "bench-out"
     var rows = 1_000_000
     var tags = 10_000
-    /// `import`, `render`, `resolver`, or all (nil).
+    /// `import`, `render`, `resolver`, `parity`, or all (nil).
     var only: String?
 
     init(arguments: [String]) {
@@ -21,7 +21,7 @@ struct BenchOptions {
             case "--tags": tags = iterator.next().flatMap(Int.init) ?? tags
             case "--only": only = iterator.next()
             default:
-                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver)")
+                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver|parity)")
                 exit(2)
             }
         }
@@ -349,8 +349,56 @@ func benchResolver(_ options: BenchOptions) throws {
     print("target    ≥ 1000 reservations/s, oversold 0")
 }
 
+/// The store-against-web and tag rules over 1,000,000 store offers: 250,000 products in 4 stores.
+func benchParity(_ options: BenchOptions) throws {
+    let directory = "\(options.work)/parity"
+    let database = "\(directory)/parity.sqlite"
+    let products = 250_000
+    if !FileManager.default.fileExists(atPath: database) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        print("\ngenerating and importing \(products) products in 4 stores (once; kept in \(directory))…")
+        try writeProductFeed(rows: products, to: "\(directory)/products.tsv")
+        var stores = "code,name,address,latitude,longitude,timezone,locale\n"
+        for store in 1...4 { stores += "S\(store),Store \(store),\(store) rue,48.\(store),2.3,Europe/Paris,fr-FR\n" }
+        try stores.write(toFile: "\(directory)/stores.csv", atomically: true, encoding: .utf8)
+        guard FileManager.default.createFile(atPath: "\(directory)/inventory.tsv", contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/inventory.tsv"))
+        var chunk = "store_code\tid\tquantity\tprice\tavailability\n"
+        for store in 1...4 {
+            for index in 0..<products {
+                // Every 1,000th offer in store 4 has its own price: mismatches to report.
+                let price = store == 4 && index % 1000 == 0 ? "0.50 EUR" : ""
+                chunk += "S\(store)\tBENCH-\(index)\t\(index % 9)\t\(price)\t\(index % 9 == 0 ? "out_of_stock" : "in_stock")\n"
+                if chunk.utf8.count > 1 << 20 {
+                    handle.write(Data(chunk.utf8))
+                    chunk = ""
+                }
+            }
+        }
+        handle.write(Data(chunk.utf8))
+        try handle.close()
+        let loaded = try run(
+            options.shelftag,
+            ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", "\(directory)/stores.csv", "\(directory)/products.tsv", "\(directory)/inventory.tsv"])
+        guard loaded.status == 0 else { throw POSIXError(.EIO) }
+    }
+    print("\n== Parity: store-against-web, tag, availability and discount rules over \(products * 4) store offers (print ledger empty)")
+    for attempt in 1...2 {
+        let measured = try run(
+            options.shelftag, ["parity", "--db", database, "--at", "2026-11-23T10:00Z", "--format", "json"], stdoutTo: "\(directory)/report.json")
+        print(
+            String(format: "shelftag  parity (run %d)   %6.2f s   %6.1f MB peak   exit %d", attempt, measured.seconds, measured.peakMegabytes, measured.status))
+    }
+    let report = (try? String(contentsOfFile: "\(directory)/report.json", encoding: .utf8)) ?? ""
+    print(
+        "report    \(report.components(separatedBy: "\"rule\" : \"store-web-price\"").count - 1) store-web-price mismatches (planted: every 1,000th offer of store S4, 250)"
+    )
+    print("target    < 10 s and < 500 MB")
+}
+
 let options = BenchOptions(arguments: CommandLine.arguments)
 try FileManager.default.createDirectory(atPath: options.work, withIntermediateDirectories: true)
 if options.only == nil || options.only == "import" { try benchImport(options) }
 if options.only == nil || options.only == "render" { try benchRender(options) }
 if options.only == nil || options.only == "resolver" { try benchResolver(options) }
+if options.only == nil || options.only == "parity" { try benchParity(options) }
