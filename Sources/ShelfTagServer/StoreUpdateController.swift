@@ -37,7 +37,7 @@ struct StoreUpdateController: Sendable {
         } else {
             throw ResolverError.badRequest("The body must be a JSON object or a non-empty array of objects.")
         }
-        let items = try objects.enumerated().map { index, object in
+        let items = objects.enumerated().map { index, object in
             Item(fields: object, store: store, location: objects.count == 1 ? "" : "[\(index)].")
         }
         let now = configuration.now()
