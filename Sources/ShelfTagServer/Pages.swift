@@ -40,7 +40,7 @@ struct Pages: Sendable {
     }
 
     /// The store page. Every value goes through Mustache's HTML escaping; the JSON-LD is escaped for a script element.
-    func product(_ view: ProductView, at time: Date) -> String {
+    func product(_ view: ProductView) -> String {
         let document = view.document
         let words = PageWords.forLocale(view.locale)
         var context: [String: Any] = [

@@ -210,7 +210,7 @@ struct ResolverController: Sendable {
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
         let answer = try cached(.page, gtin: gtin, store: storeCode, tag: tagID) { view in
-            AnswerCache.Answer(body: pages.product(view, at: configuration.now()), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+            AnswerCache.Answer(body: pages.product(view), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
         }
         return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)
     }
