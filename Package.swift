@@ -68,7 +68,12 @@ let package = Package(
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
         // Sample loading and real decoders (zbarimg, libpng) shared by the tests.
         .target(
-            name: "ShelfTagTestSupport", dependencies: ["ShelfTagDomain", "ShelfTagImport", "ShelfTagStorage", "CPNG"],
+            name: "ShelfTagTestSupport",
+            dependencies: [
+                "ShelfTagDomain", "ShelfTagImport", "ShelfTagStorage", "CPNG",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/ShelfTagTestSupport"),
         .testTarget(
             name: "ShelfTagImportTests",

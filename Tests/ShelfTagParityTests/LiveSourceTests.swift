@@ -10,26 +10,6 @@ import Testing
 
 @testable import ShelfTagParity
 
-/// Runs an application on 127.0.0.1 (port from `onServerRunning`) for the length of `body`.
-func withRunning<App: ApplicationProtocol>(_ application: App, ports: AsyncStream<Int>, _ body: (Int) async throws -> Void) async throws {
-    var logger = Logger(label: "parity.test")
-    logger.logLevel = .critical
-    let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
-    let running = Task { try await group.run() }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next() else { throw URLError(.cannotConnectToHost) }
-    let outcome: Result<Void, any Error>
-    do {
-        try await body(port)
-        outcome = .success(())
-    } catch {
-        outcome = .failure(error)
-    }
-    await group.triggerGracefulShutdown()
-    _ = await running.result
-    try outcome.get()
-}
-
 @Suite("Parity against live sources")
 struct LiveSourceTests {
     @Test("resolver: a resolver serving other data is reported; an unreachable one is an error, not a pass")

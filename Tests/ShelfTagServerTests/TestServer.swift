@@ -58,21 +58,9 @@ struct TestServer {
         let application = try await buildApplication(configuration: configuration, reference: reference, logger: logger) { port in
             continuation.yield(port)
         }
-        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
-        let running = Task { try await group.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw URLError(.cannotConnectToHost) }
-        let outcome: Result<Void, any Error>
-        do {
+        try await withRunning(application, ports: ports) { port in
             try await body(TestServer(address: "http://127.0.0.1:\(port)", reference: reference))
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
         }
-        // The way SIGTERM stops it: stop accepting, finish requests, write the last scans.
-        await group.triggerGracefulShutdown()
-        _ = await running.result
-        try outcome.get()
     }
 
     struct Reply {
