@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTagDomain
 
 /// The report formats: text for people, JSON for tools, JUnit XML for CI servers.
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -37,15 +38,9 @@ public enum ReportFormat: String, Sendable, CaseIterable {
             lines.append("")
         }
         lines.append(
-            "parity: \(report.errors) errors, \(report.warnings) warnings; \(report.rules.count) rules over \(report.offersChecked) store offers at \(stamp(report.at))"
+            "parity: \(report.errors) errors, \(report.warnings) warnings; \(report.rules.count) rules over \(report.offersChecked) store offers at \(Timestamp.format(report.at))"
         )
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    private static func stamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
     }
 
     private static func document(_ mismatch: Mismatch) -> [String: Any] {
@@ -61,7 +56,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 
     private static func json(_ report: ParityReport) -> String {
         let object: [String: Any] = [
-            "at": stamp(report.at), "offersChecked": report.offersChecked,
+            "at": Timestamp.format(report.at), "offersChecked": report.offersChecked,
             "rules": report.rules.map { rule in
                 [
                     "id": rule.rawValue, "severity": rule.severity.rawValue, "title": rule.title,
@@ -78,7 +73,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     private static func junit(_ report: ParityReport) -> String {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         let failures = report.mismatches.filter { $0.rule.severity == .error }.count
-        xml += "<testsuites name=\"shelftag parity\" tests=\"\(report.rules.count)\" failures=\"\(failures)\" timestamp=\"\(stamp(report.at))\">\n"
+        xml += "<testsuites name=\"shelftag parity\" tests=\"\(report.rules.count)\" failures=\"\(failures)\" timestamp=\"\(Timestamp.format(report.at))\">\n"
         for rule in report.rules {
             let found = report.mismatches.filter { $0.rule == rule }
             let failing = rule.severity == .error ? found.count : 0

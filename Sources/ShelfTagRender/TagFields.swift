@@ -28,7 +28,7 @@ extension TagContent {
         }
         if let end = label.promotionEnd {
             // The window's end is exclusive: the last day shown is the one before it ends.
-            fields["promotionEnd"] = DayFormatter.shared.format(end.addingTimeInterval(-1), locale: locale, timeZone: store.timeZone)
+            fields["promotionEnd"] = DayText.format(end.addingTimeInterval(-1), locale: locale, timeZone: store.timeZone, style: .short)
         }
         fields.merge(Self.words(locale: locale)) { own, _ in own }
         self.init(label: label, uri: uri, fields: fields)
@@ -50,26 +50,5 @@ extension TagContent {
         default:
             ["priorPriceLabel": "Was", "promotionEndLabel": "Offer ends", "scanLabel": "Price, stock, reviews", "unitPriceLabel": "Unit price"]
         }
-    }
-}
-
-/// Short dates in a store's locale and time zone (fr-FR `14/12/2026`); DateFormatter is costly to make.
-final class DayFormatter: @unchecked Sendable {
-    static let shared = DayFormatter()
-    // DateFormatter is not thread-safe; the lock guards the cache and the formatting.
-    private let lock = NSLock()
-    private var formatters: [String: DateFormatter] = [:]
-
-    func format(_ date: Date, locale: String, timeZone: String) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        let key = locale + "/" + timeZone
-        if let formatter = formatters[key] { return formatter.string(from: date) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: locale)
-        formatter.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")
-        formatter.setLocalizedDateFormatFromTemplate("ddMMyyyy")
-        formatters[key] = formatter
-        return formatter.string(from: date)
     }
 }

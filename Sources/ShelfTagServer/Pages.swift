@@ -64,7 +64,7 @@ struct Pages: Sendable {
             if let unit = store.unitPrice { block["unitPrice"] = unit.formatted }
             if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
             if let end = view.label?.promotionEnd, let listing = view.listing {
-                block["promotionEnd"] = Self.day(end.addingTimeInterval(-1), locale: view.locale, timeZone: listing.store.timeZone)
+                block["promotionEnd"] = DayText.format(end.addingTimeInterval(-1), locale: view.locale, timeZone: listing.store.timeZone, style: .long)
             }
             context["store"] = block
         } else {
@@ -114,14 +114,6 @@ struct Pages: Sendable {
         // Inside <script>, "</" and "<!--" must not appear: escape the angle brackets and ampersands as JSON allows.
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
             .replacingOccurrences(of: "&", with: "\\u0026")
-    }
-
-    static func day(_ date: Date, locale: String, timeZone: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: locale)
-        formatter.timeZone = TimeZone(identifier: timeZone)
-        formatter.dateStyle = .long
-        return formatter.string(from: date)
     }
 }
 

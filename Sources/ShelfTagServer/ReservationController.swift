@@ -153,7 +153,7 @@ struct ReservationController: Sendable {
                 "qrSize": png.size, "quantity": reservation.quantity, "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total,
                 "total": reservation.total.formatted(locale: locale), "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
                 "untilLabel": words.until,
-                "expires": Pages.day(reservation.expiresAt, locale: locale, timeZone: store?.timeZone ?? "UTC") + " "
+                "expires": DayText.format(reservation.expiresAt, locale: locale, timeZone: store?.timeZone ?? "UTC", style: .long) + " "
                     + Self.time(reservation.expiresAt, timeZone: store?.timeZone ?? "UTC"),
             ])
     }

@@ -1,0 +1,37 @@
+import Foundation
+
+/// Dates as a store writes them, in its locale and time zone: `14/12/2026` (short) or `14 décembre 2026` (long).
+public enum DayText {
+    public enum Style: Sendable {
+        case short, long
+    }
+
+    /// - Parameters:
+    ///   - timeZone: an IANA zone; an unknown one means UTC.
+    public static func format(_ date: Date, locale: String, timeZone: String, style: Style) -> String {
+        Cache.shared.format(date, locale: locale, timeZone: timeZone, style: style)
+    }
+
+    /// DateFormatter is costly to make and not thread-safe: made once per locale, zone and style, used under a lock.
+    private final class Cache: @unchecked Sendable {
+        static let shared = Cache()
+        private let lock = NSLock()
+        private var formatters: [String: DateFormatter] = [:]
+
+        func format(_ date: Date, locale: String, timeZone: String, style: Style) -> String {
+            lock.lock()
+            defer { lock.unlock() }
+            let key = "\(locale)/\(timeZone)/\(style)"
+            if let formatter = formatters[key] { return formatter.string(from: date) }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: locale)
+            formatter.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")
+            switch style {
+            case .short: formatter.setLocalizedDateFormatFromTemplate("ddMMyyyy")
+            case .long: formatter.dateStyle = .long
+            }
+            formatters[key] = formatter
+            return formatter.string(from: date)
+        }
+    }
+}
