@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTagDomain
 
 /// What a client asked for, by its `Accept` header.
 enum ResponseFormat: Sendable, Equatable {
@@ -81,6 +82,11 @@ struct ResolverError: Error, Sendable {
         self.title = title
         self.detail = detail
         self.field = field
+    }
+
+    /// The GTIN a route's path segment names (`/products/{gtin}`), any length; 400 when it is not one.
+    static func gtin(_ text: String) throws(ResolverError) -> GTIN {
+        do { return try GTIN(text) } catch { throw .badRequest("'\(text)' is not a GTIN: \(error.description).") }
     }
 
     static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }

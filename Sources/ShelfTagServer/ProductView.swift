@@ -122,7 +122,8 @@ struct ProductView {
         }
         self.label = label
         // A tag is stale when the ledger knows it and it shows another display than today's.
-        stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
+        let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
+        self.stale = stale
         let locale = self.locale
         func stock(_ available: Int) -> ProductDocument.StockDocument {
             let status = available <= 0 ? "out_of_stock" : available <= configuration.fewLeftThreshold ? "few_left" : "in_stock"
@@ -178,7 +179,7 @@ struct ProductView {
             },
             tag: tagID.map {
                 ProductDocument.TagDocument(
-                    id: $0, stale: printedTag.map { $0.label.tagID != label?.tagID } ?? false,
+                    id: $0, stale: stale,
                     shownPrice: printedTag.map { MoneyDocument($0.label.price, locale: locale) })
             },
             nearby: shownNearby.map {

@@ -41,8 +41,7 @@ struct ReservationController: Sendable {
     // MARK: Shopper
 
     private func listing(_ gtinText: String, store: String?) throws -> (ProductDetails, StoreListing, available: Int) {
-        let gtin: GTIN
-        do { gtin = try GTIN(gtinText) } catch { throw ResolverError.badRequest("'\(gtinText)' is not a GTIN: \(error.description).") }
+        let gtin = try ResolverError.gtin(gtinText)
         guard let details = try reference.details(of: gtin) else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
         guard let store, let listing = details.stores.first(where: { $0.store.code == store }) else {
             throw ResolverError.notFound("Store \(store ?? "(none)") does not sell this product; reservations are made in a store that does.")
@@ -78,8 +77,7 @@ struct ReservationController: Sendable {
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
         let isJSON = request.headers[.contentType]?.hasPrefix("application/json") ?? false
         let fields = try isJSON ? Self.jsonFields(Data(buffer: body)) : Self.formFields(String(buffer: body))
-        let gtin: GTIN
-        do { gtin = try GTIN(gtinText) } catch { throw ResolverError.badRequest("'\(gtinText)' is not a GTIN: \(error.description).") }
+        let gtin = try ResolverError.gtin(gtinText)
         let hold: HoldRequest
         do {
             hold = try HoldRequest(

@@ -196,8 +196,7 @@ struct ResolverController: Sendable {
     // MARK: Store page
 
     func storePage(_ request: Request, gtin text: String) throws -> Response {
-        let gtin: GTIN
-        do { gtin = try GTIN(text) } catch { throw ResolverError.badRequest("'\(text)' is not a GTIN: \(error.description).") }
+        let gtin = try ResolverError.gtin(text)
         let query = request.uri.queryParameters
         let storeCode = query["s"].map(String.init)
         let tagID = query["t"].map(String.init)
