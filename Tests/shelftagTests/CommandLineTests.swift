@@ -39,6 +39,26 @@ struct CommandLine {
             status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
     }
 
+    /// Starts `shelftag serve` with `options` and waits for /healthz; standard error goes to `errors` (default: nowhere).
+    static func startServer(db: String, port: Int, options: [String], errors: Any = FileHandle.nullDevice) async throws -> Process {
+        let server = Process()
+        server.executableURL = binary
+        server.arguments = ["serve", "--db", db, "--port", String(port)] + options
+        server.currentDirectoryURL = repository
+        server.standardError = errors
+        try server.run()
+        for _ in 0..<100 {
+            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
+                String(decoding: data, as: UTF8.self) == "ok\n"
+            {
+                return server
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.terminate()
+        throw URLError(.cannotConnectToHost)
+    }
+
     static func temporaryDatabase() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -151,24 +171,8 @@ struct ServeCommandTests {
         #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01"]).status == 2)
 
         let port = 18_000 + Int.random(in: 0..<2000)
-        let server = Process()
-        server.executableURL = CommandLine.binary
-        server.arguments = ["serve", "--db", db, "--port", String(port), "--base-url", "https://s.example"]
-        server.currentDirectoryURL = CommandLine.repository
         let errors = Pipe()
-        server.standardError = errors
-        try server.run()
-        var answered = false
-        for _ in 0..<100 {
-            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-                String(decoding: data, as: UTF8.self) == "ok\n"
-            {
-                answered = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(answered)
+        let server = try await CommandLine.startServer(db: db, port: port, options: ["--base-url", "https://s.example"], errors: errors)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/01/03760001001983?s=PAR01&t=x")!)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         let (_, response) = try await URLSession.shared.data(for: request)
@@ -190,25 +194,7 @@ struct ServeCommandTests {
 
 @Suite("Reservations survive a crash")
 struct ReservationCrashTests {
-    /// Starts `shelftag serve` and waits for /healthz.
-    static func startServer(db: String, port: Int) async throws -> Process {
-        let server = Process()
-        server.executableURL = CommandLine.binary
-        server.arguments = ["serve", "--db", db, "--port", String(port), "--reservations-per-minute", "0", "--log-level", "warning"]
-        server.currentDirectoryURL = CommandLine.repository
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        for _ in 0..<100 {
-            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-                String(decoding: data, as: UTF8.self) == "ok\n"
-            {
-                return server
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        server.terminate()
-        throw URLError(.cannotConnectToHost)
-    }
+    static let serveOptions = ["--reservations-per-minute", "0", "--log-level", "warning"]
 
     @Test("SIGKILL during a burst: every confirmed reservation is there after a restart, and holds equal the active reservations")
     func killDuringBurst() async throws {
@@ -218,7 +204,7 @@ struct ReservationCrashTests {
                 "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
             ]).status == 0)
         let port = 20_000 + Int.random(in: 0..<2000)
-        let server = try await Self.startServer(db: db, port: port)
+        let server = try await CommandLine.startServer(db: db, port: port, options: Self.serveOptions)
         let gtin = "03760001001983"  // 32 on hand in PAR01
         let confirmed = ConfirmedCodes()
         await withTaskGroup(of: Void.self) { group in
@@ -247,7 +233,7 @@ struct ReservationCrashTests {
         let held = rows.filter { $0[1] == "held" }.map { Int($0[3])! }.reduce(0, +)
         #expect(held <= 32)
 
-        let restarted = try await Self.startServer(db: db, port: port + 1)
+        let restarted = try await CommandLine.startServer(db: db, port: port + 1, options: Self.serveOptions)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port + 1)/01/\(gtin)?s=PAR01")!)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         let (data, _) = try await URLSession.shared.data(for: request)
