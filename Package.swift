@@ -63,7 +63,7 @@ let package = Package(
             ]
         ),
         // `make bench`: generates inputs, runs the release binary, prints figures beside a baseline.
-        .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain"]),
+        .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain", "ShelfTagStorage"]),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
         // Sample loading and real decoders (zbarimg, libpng) shared by the tests.

@@ -2,6 +2,7 @@
 // baseline measured in the same run. Figures, not assertions: targets are compared in the output.
 import Foundation
 import ShelfTagDomain
+import ShelfTagStorage
 
 struct BenchOptions {
     var shelftag = ".build/release/shelftag"
@@ -10,6 +11,9 @@ struct BenchOptions {
     var tags = 10_000
     /// `import`, `render`, `resolver`, `parity`, or all (nil).
     var only: String?
+    /// Internal: fill this database's print ledger and exit (run as a child, so the bench's own memory does not
+    /// count in the peak of the processes it measures: Linux carries the parent's peak into a spawned child).
+    var recordPrintsDatabase: String?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -20,6 +24,7 @@ struct BenchOptions {
             case "--rows": rows = iterator.next().flatMap(Int.init) ?? rows
             case "--tags": tags = iterator.next().flatMap(Int.init) ?? tags
             case "--only": only = iterator.next()
+            case "--record-prints": recordPrintsDatabase = iterator.next()
             default:
                 print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver|parity)")
                 exit(2)
@@ -381,22 +386,67 @@ func benchParity(_ options: BenchOptions) throws {
             options.shelftag,
             ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", "\(directory)/stores.csv", "\(directory)/products.tsv", "\(directory)/inventory.tsv"])
         guard loaded.status == 0 else { throw POSIXError(.EIO) }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        guard try run(executable, ["--record-prints", database]).status == 0 else { throw POSIXError(.EIO) }
     }
-    print("\n== Parity: store-against-web, tag, availability and discount rules over \(products * 4) store offers (print ledger empty)")
+    print("\n== Parity: store-against-web, tag, availability and discount rules over \(products * 4) store offers and printed tags")
     for attempt in 1...2 {
         let measured = try run(
             options.shelftag, ["parity", "--db", database, "--at", "2026-11-23T10:00Z", "--format", "json"], stdoutTo: "\(directory)/report.json")
         print(
             String(format: "shelftag  parity (run %d)   %6.2f s   %6.1f MB peak   exit %d", attempt, measured.seconds, measured.peakMegabytes, measured.status))
     }
+    if let sqlite = which("sqlite3") {
+        // A floor: the same walk as one SQL statement (offers joined to products, the newest ledger row per tag) that
+        // only counts differing prices, with no pricing rules, sale windows, prior prices or tag ids.
+        let baseline = try run(
+            sqlite,
+            [
+                database,
+                """
+                SELECT count(*) FROM store_offer o JOIN product p ON p.gtin = o.gtin
+                LEFT JOIN (SELECT gtin, store_code, price, max(printed_at * 1000000000 + id) FROM print_ledger GROUP BY gtin, store_code) l
+                    ON l.gtin = o.gtin AND l.store_code = o.store_code
+                WHERE coalesce(o.price, p.price) != p.price OR l.price IS NOT coalesce(o.price, p.price)
+                """,
+            ], stdoutTo: "\(directory)/baseline.txt")
+        print(String(format: "baseline  sqlite3 one SQL join  %6.2f s   %6.1f MB peak", baseline.seconds, baseline.peakMegabytes))
+    }
     let report = (try? String(contentsOfFile: "\(directory)/report.json", encoding: .utf8)) ?? ""
     print(
         "report    \(report.components(separatedBy: "\"rule\" : \"store-web-price\"").count - 1) store-web-price mismatches (planted: every 1,000th offer of store S4, 250)"
     )
+    print(
+        "report    \(report.components(separatedBy: "\"rule\" : \"stale-tag\"").count - 1) stale-tag mismatches (planted: every 1,000th tag of store S1, 250)")
     print("target    < 10 s and < 500 MB")
 }
 
+/// Fills the print ledger as if every store had printed every tag through the storage interface that
+/// `shelftag render` uses, every 1,000th tag of S1 showing a cent more than the shelf: stale tags to report.
+func recordBenchPrints(database: String) throws {
+    let reference = try SQLiteProductReference(path: database)
+    let printedAt = try Timestamp.parse("2026-11-21T06:00Z").date
+    for code in try reference.stores().map(\.code) {
+        guard let shelf = try reference.shelf(of: code) else { throw POSIXError(.ENOENT) }
+        let tags = shelf.items.enumerated().map { index, item in
+            var label = item.label(at: printedAt)
+            if code == "S1" && index % 1000 == 0 {
+                let shown = Money(minorUnits: label.price.minorUnits + 1, currency: label.price.currency)
+                label = ShelfLabel(
+                    storeCode: code, gtin: label.gtin, price: shown, regularPrice: nil, priorPrice: nil,
+                    unitPrice: item.product.unitPricing?.unitPrice(of: shown), promotionEnd: nil)
+            }
+            return PrintedTag(label: label, template: "standard", printedAt: printedAt)
+        }
+        try reference.recordPrints(tags)
+    }
+}
+
 let options = BenchOptions(arguments: CommandLine.arguments)
+if let database = options.recordPrintsDatabase {
+    try recordBenchPrints(database: database)
+    exit(0)
+}
 try FileManager.default.createDirectory(atPath: options.work, withIntermediateDirectories: true)
 if options.only == nil || options.only == "import" { try benchImport(options) }
 if options.only == nil || options.only == "render" { try benchRender(options) }

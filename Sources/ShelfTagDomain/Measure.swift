@@ -7,15 +7,18 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
 
     /// The feed form, `750g`.
     public let feedValue: String
+    /// `value` as `significand ÷ 10^scale` without trailing zeros, when it fits: unit prices in integer arithmetic.
+    let exact: ExactDecimal?
 
     public init(value: Decimal, unit: MeasureUnit) {
-        self.init(value: value, unit: unit, feedValue: "\(value)\(unit.rawValue)")
+        self.init(value: value, unit: unit, feedValue: "\(value)\(unit.rawValue)", exact: ExactDecimal(value))
     }
 
-    private init(value: Decimal, unit: MeasureUnit, feedValue: String) {
+    private init(value: Decimal, unit: MeasureUnit, feedValue: String, exact: ExactDecimal?) {
         self.value = value
         self.unit = unit
         self.feedValue = feedValue
+        self.exact = exact
     }
 
     /// Parses `750g`, `750 g`, `0.75kg` (a plain decimal number, then a Merchant Center unit).
@@ -58,7 +61,9 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
             while digits.last == "0" { digits.removeLast() }
             if digits.last == "." { digits.removeLast() }
         }
-        self.init(value: Decimal(sign: .plus, exponent: -exponent, significand: Decimal(significand)), unit: unit, feedValue: digits + unit.rawValue)
+        self.init(
+            value: Decimal(sign: .plus, exponent: -exponent, significand: Decimal(significand)), unit: unit, feedValue: digits + unit.rawValue,
+            exact: ExactDecimal(significand: significand, scale: exponent))
     }
 
     /// The value in the dimension's reference unit (g, ml, cm, m², item).
@@ -66,6 +71,31 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
 
     /// `750 g`, `1 kg`.
     public var description: String { "\(value) \(unit.symbol)" }
+}
+
+/// A non-negative decimal as `significand ÷ 10^scale`, trailing zeros removed so that equal values are equal.
+struct ExactDecimal: Hashable, Sendable {
+    let significand: UInt64
+    let scale: Int
+
+    init(significand: UInt64, scale: Int) {
+        var significand = significand
+        var scale = scale
+        while scale > 0, significand % 10 == 0, significand > 0 {
+            significand /= 10
+            scale -= 1
+        }
+        self.significand = significand
+        self.scale = scale
+    }
+
+    /// Nil for a negative value or one whose digits do not fit.
+    init?(_ value: Decimal) {
+        guard value >= 0, value.exponent <= 0, value.exponent >= -18 else { return nil }
+        let significand = NSDecimalNumber(decimal: value.significand)
+        guard significand.compare(NSDecimalNumber(value: UInt64.max)) == .orderedAscending else { return nil }
+        self.init(significand: significand.uint64Value, scale: -value.exponent)
+    }
 }
 
 /// Units that Merchant Center allows for unit pricing.
@@ -90,27 +120,29 @@ public enum MeasureUnit: String, Sendable, CaseIterable {
         }
     }
 
-    /// Size in the dimension's reference unit (g, ml, cm, m², item); imperial factors are exact by definition.
-    var referenceFactor: Decimal {
+    /// Size in the dimension's reference unit (g, ml, cm, m², item) as a fraction; imperial factors are exact by definition.
+    var referenceFraction: (numerator: UInt64, denominator: UInt64) {
         switch self {
-        case .mg: Decimal(string: "0.001")!
-        case .g, .ml, .cm, .sqm, .ct, .sheet, .item: 1
-        case .kg, .l: 1000
-        case .oz: Decimal(string: "28.349523125")!
-        case .lb: Decimal(string: "453.59237")!
-        case .cl: 10
-        case .cbm: 1_000_000
-        case .floz: Decimal(string: "29.5735295625")!
-        case .pt: Decimal(string: "473.176473")!
-        case .qt: Decimal(string: "946.352946")!
-        case .gal: Decimal(string: "3785.411784")!
-        case .m: 100
-        case .inch: Decimal(string: "2.54")!
-        case .ft: Decimal(string: "30.48")!
-        case .yd: Decimal(string: "91.44")!
-        case .sqft: Decimal(string: "0.09290304")!
+        case .mg: (1, 1000)
+        case .g, .ml, .cm, .sqm, .ct, .sheet, .item: (1, 1)
+        case .kg, .l: (1000, 1)
+        case .oz: (28_349_523_125, 1_000_000_000)
+        case .lb: (45_359_237, 100_000)
+        case .cl: (10, 1)
+        case .cbm: (1_000_000, 1)
+        case .floz: (295_735_295_625, 10_000_000_000)
+        case .pt: (473_176_473, 1_000_000)
+        case .qt: (946_352_946, 1_000_000)
+        case .gal: (3_785_411_784, 1_000_000)
+        case .m: (100, 1)
+        case .inch: (254, 100)
+        case .ft: (3048, 100)
+        case .yd: (9144, 100)
+        case .sqft: (9_290_304, 100_000_000)
         }
     }
+
+    var referenceFactor: Decimal { Decimal(referenceFraction.numerator) / Decimal(referenceFraction.denominator) }
 
     /// The symbol shown to people: `kg`, `L`, `m²`.
     public var symbol: String {
@@ -159,11 +191,44 @@ public struct UnitPrice: Hashable, Sendable {
         guard measure.unit.dimension == base.unit.dimension else {
             throw MeasureError.mismatchedDimensions(measure: measure.feedValue, base: base.feedValue)
         }
-        var exact = Decimal(price.minorUnits) * base.referenceValue / measure.referenceValue
+        self.price = Money(
+            minorUnits: Self.integerQuotient(price.minorUnits, measure: measure, base: base)
+                ?? Self.decimalQuotient(price.minorUnits, measure: measure, base: base),
+            currency: price.currency)
+        self.base = base
+    }
+
+    /// `minorUnits × base ÷ measure` rounded half up in 64-bit integers; nil when a factor overflows (then Decimal does it).
+    private static func integerQuotient(_ minorUnits: Int64, measure: Measure, base: Measure) -> Int64? {
+        guard minorUnits >= 0, let measureValue = measure.exact, let baseValue = base.exact, measureValue.significand > 0 else { return nil }
+        func product(_ factors: UInt64...) -> UInt64? {
+            var result: UInt64 = 1
+            for factor in factors {
+                let (next, overflow) = result.multipliedReportingOverflow(by: factor)
+                if overflow { return nil }
+                result = next
+            }
+            return result
+        }
+        func power(_ exponent: Int) -> UInt64? { exponent <= 19 ? (0..<exponent).reduce(1) { value, _ in value * 10 } : nil }
+        let measureFactor = measure.unit.referenceFraction
+        let baseFactor = base.unit.referenceFraction
+        guard let measureScale = power(measureValue.scale), let baseScale = power(baseValue.scale),
+            let numerator = product(UInt64(minorUnits), baseValue.significand, baseFactor.numerator, measureScale, measureFactor.denominator),
+            let denominator = product(baseScale, baseFactor.denominator, measureValue.significand, measureFactor.numerator),
+            let twice = product(numerator, 2), let twiceDenominator = product(denominator, 2)
+        else { return nil }
+        let (rounding, overflow) = twice.addingReportingOverflow(denominator)
+        guard !overflow else { return nil }
+        let quotient = rounding / twiceDenominator
+        return quotient <= UInt64(Int64.max) ? Int64(quotient) : nil
+    }
+
+    private static func decimalQuotient(_ minorUnits: Int64, measure: Measure, base: Measure) -> Int64 {
+        var exact = Decimal(minorUnits) * base.referenceValue / measure.referenceValue
         var rounded = Decimal()
         NSDecimalRound(&rounded, &exact, 0, .plain)
-        self.price = Money(minorUnits: NSDecimalNumber(decimal: rounded).int64Value, currency: price.currency)
-        self.base = base
+        return NSDecimalNumber(decimal: rounded).int64Value
     }
 
     /// A unit price already computed (read back from storage).

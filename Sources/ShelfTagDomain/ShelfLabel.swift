@@ -27,10 +27,25 @@ public struct ShelfLabel: Hashable, Sendable {
         self.priorPrice = priorPrice
         self.unitPrice = unitPrice
         self.promotionEnd = promotionEnd
-        let unit = unitPrice.map { "\($0.price.feedValue)/\($0.base.feedValue)" } ?? ""
-        let end = promotionEnd.map { String(Int64($0.timeIntervalSince1970)) } ?? ""
-        let shown = [storeCode, gtin.digits, price.feedValue, priorPrice?.feedValue ?? "", unit, end].joined(separator: "|")
-        tagID = Self.base32(Self.fnv1a(shown), characters: 8)
+        // The hash of `store|gtin|price|prior|unit price/base|end`, fed piece by piece (no joined string: parity hashes a
+        // million labels).
+        var hash = FNV1a()
+        hash.add(storeCode)
+        hash.add("|")
+        hash.add(gtin.digits)
+        hash.add("|")
+        hash.add(price.feedValue)
+        hash.add("|")
+        if let priorPrice { hash.add(priorPrice.feedValue) }
+        hash.add("|")
+        if let unitPrice {
+            hash.add(unitPrice.price.feedValue)
+            hash.add("/")
+            hash.add(unitPrice.base.feedValue)
+        }
+        hash.add("|")
+        if let promotionEnd { hash.add(String(Int64(promotionEnd.timeIntervalSince1970))) }
+        tagID = Self.base32(hash.value, characters: 8)
     }
 
     /// The display of `pricing` at `time`, with its prior price from `history`.
@@ -58,15 +73,17 @@ public struct ShelfLabel: Hashable, Sendable {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
 
-    /// FNV-1a: stable across runs and platforms, unlike `Hasher`.
-    private static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+/// FNV-1a, 64 bits: stable across runs and platforms, unlike `Hasher`.
+private struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ text: String) {
         for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
+            value ^= UInt64(byte)
+            value = value &* 0x100_0000_01b3
         }
-        return hash
     }
 }
 

@@ -71,9 +71,9 @@ public struct ParityChecker: Sendable {
             try reference.forEachOffer(stores: options.stores) { offer in
                 offerCount += 1
                 mismatches += Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: options.at)
+                mismatches += Self.tagRules(offer, at: options.at)
                 if keepOffers { offers.append(offer) }
             }
-            mismatches += try tagRules(stores: options.stores ?? known.sorted(), at: options.at)
         } catch let error as ParityError {
             throw error
         } catch {
@@ -149,43 +149,38 @@ public struct ParityChecker: Sendable {
 
     // MARK: The print ledger
 
-    private func tagRules(stores: [String], at time: Date) throws -> [Mismatch] {
+    /// Stale tags, and printed tags whose prior price or unit price is wrong.
+    static func tagRules(_ offer: OfferSnapshot, at time: Date) -> [Mismatch] {
+        guard offer.storePrintsTags else { return [] }
         var found: [Mismatch] = []
-        for code in stores {
-            let latest = try reference.latestPrints(in: code)
-            // A store that prints no ShelfTag tags has no tags to be stale.
-            guard !latest.isEmpty, let shelf = try reference.shelf(of: code) else { continue }
-            for item in shelf.itemsNeedingTags(shelf.items, latest: latest, at: time) {
-                let current = item.label(at: time)
+        let current = offer.label(at: time)
+        let printed = offer.lastPrint
+        if printed?.label.tagID != current.tagID {
+            found.append(
+                Mismatch(
+                    rule: .staleTag, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title,
+                    shown: ("tag", printed.map { Self.display($0.label) } ?? "never printed"), expected: ("now", Self.display(current)),
+                    difference: printed.flatMap { Mismatch.difference($0.label.price, current.price) }))
+        }
+        guard let printed else { return found }
+        let label = printed.label
+        if label.isPromotion {
+            let expected = offer.history.omnibusPriorPrice(at: printed.printedAt)
+            if expected != label.priorPrice {
                 found.append(
                     Mismatch(
-                        rule: .staleTag, storeCode: code, gtin: item.product.gtin, name: item.product.title,
-                        shown: ("tag", latest[item.product.gtin].map { Self.display($0.label) } ?? "never printed"), expected: ("now", Self.display(current)),
-                        difference: latest[item.product.gtin].flatMap { Mismatch.difference($0.label.price, current.price) }))
+                        rule: .tagPriorPrice, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title,
+                        shown: ("tag", label.priorPrice?.feedValue ?? "no prior price"),
+                        expected: ("30-day low", expected?.feedValue ?? "unknown (no history)")))
             }
-            for item in shelf.items {
-                guard let printed = latest[item.product.gtin] else { continue }
-                let label = printed.label
-                if label.isPromotion {
-                    let (_, history) = item.listing.shelfPricing(webOffer: item.webOffer, webHistory: item.webHistory)
-                    let expected = history.omnibusPriorPrice(at: printed.printedAt)
-                    if expected != label.priorPrice {
-                        found.append(
-                            Mismatch(
-                                rule: .tagPriorPrice, storeCode: code, gtin: item.product.gtin, name: item.product.title,
-                                shown: ("tag", label.priorPrice?.feedValue ?? "no prior price"),
-                                expected: ("30-day low", expected?.feedValue ?? "unknown (no history)")))
-                    }
-                }
-                let expectedUnit = item.product.unitPricing?.unitPrice(of: label.price)
-                if expectedUnit?.price != label.unitPrice?.price || expectedUnit?.base != label.unitPrice?.base {
-                    found.append(
-                        Mismatch(
-                            rule: .tagUnitPrice, storeCode: code, gtin: item.product.gtin, name: item.product.title,
-                            shown: ("tag", label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "none"),
-                            expected: ("computed", expectedUnit.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "none")))
-                }
-            }
+        }
+        let expectedUnit = offer.unitPricing?.unitPrice(of: label.price)
+        if expectedUnit?.price != label.unitPrice?.price || expectedUnit?.base != label.unitPrice?.base {
+            found.append(
+                Mismatch(
+                    rule: .tagUnitPrice, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title,
+                    shown: ("tag", label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "none"),
+                    expected: ("computed", expectedUnit.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "none")))
         }
         return found
     }

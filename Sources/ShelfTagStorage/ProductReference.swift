@@ -61,7 +61,8 @@ public protocol ProductReference: ReservationStore, Sendable {
     /// - Throws: a storage error.
     func webShopOrigin() throws -> String?
 
-    /// Every store offer (of `stores`, or all) beside its web offer, ordered by store and GTIN, streamed.
+    /// Every store offer (of `stores`, or all) beside its web offer, price history and last printed tag, ordered by
+    /// GTIN and store, streamed: memory stays flat however many offers there are.
     /// - Throws: a storage error, or what `body` throws.
     func forEachOffer(stores: [String]?, _ body: (OfferSnapshot) throws -> Void) throws
 

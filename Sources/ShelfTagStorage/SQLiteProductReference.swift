@@ -124,7 +124,8 @@ public final class SQLiteProductReference: ProductReference {
         try pool.read { db in
             // The newest row per product: SQLite takes the bare columns from the max() row.
             let rows = try Row.fetchAll(
-                db, sql: "SELECT *, max(printed_at * 1000000000 + id) FROM print_ledger WHERE store_code = ? GROUP BY gtin", arguments: [storeCode])
+                db, sql: "SELECT \(Self.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger WHERE store_code = ? GROUP BY gtin",
+                arguments: [storeCode])
             var latest: [GTIN: PrintedTag] = [:]
             for row in rows {
                 let tag = try Self.printedTag(row)
@@ -137,7 +138,9 @@ public final class SQLiteProductReference: ProductReference {
     public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) throws -> PrintedTag? {
         try pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
+                db,
+                sql:
+                    "SELECT \(Self.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
                 arguments: [storeCode, gtin.digits, tagID]
             ).map(Self.printedTag)
         }
@@ -214,27 +217,34 @@ public final class SQLiteProductReference: ProductReference {
 
     // MARK: Reading rows back into domain values
 
-    private static func printedTag(_ row: Row) throws -> PrintedTag {
-        let gtin = try gtin(row["gtin"])
-        let key = "\(row["store_code"] as String)/\(gtin.digits)"
+    /// The print ledger's columns, in the order `printedTag` reads them (by position: a million name lookups cost more
+    /// than the query).
+    static let ledgerColumns =
+        "gtin, store_code, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base, promotion_end, template, printed_at"
+
+    /// A ledger row selected as `ledgerColumns`.
+    static func printedTag(_ row: Row) throws -> PrintedTag {
+        let gtin = try gtin(row[0])
+        let storeCode: String = row[1]
         do {
-            let currency = try Currency(code: row["currency"])
-            func money(_ column: String) -> Money? { (row[column] as Int64?).map { Money(minorUnits: $0, currency: currency) } }
+            let currency = try Currency(code: row[3])
+            func money(_ index: Int) -> Money? { (row[index] as Int64?).map { Money(minorUnits: $0, currency: currency) } }
             var unitPrice: UnitPrice?
-            if let amount = money("unit_price"), let base = row["unit_base"] as String? {
+            if let amount = money(7), let base = row[8] as String? {
                 unitPrice = UnitPrice(price: amount, per: try Measure(feedValue: base))
             }
+            guard let price = money(4) else { throw StorageError.corruptRow(table: "print_ledger", key: "\(storeCode)/\(gtin.digits)", reason: "no price") }
             let label = ShelfLabel(
-                storeCode: row["store_code"], gtin: gtin, price: money("price")!, regularPrice: money("regular_price"), priorPrice: money("prior_price"),
-                unitPrice: unitPrice, promotionEnd: (row["promotion_end"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) })
-            guard label.tagID == row["tag_id"] else {
-                throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "tag id does not match the prices it records")
+                storeCode: storeCode, gtin: gtin, price: price, regularPrice: money(5), priorPrice: money(6), unitPrice: unitPrice,
+                promotionEnd: (row[9] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) })
+            guard label.tagID == row[2] else {
+                throw StorageError.corruptRow(table: "print_ledger", key: "\(storeCode)/\(gtin.digits)", reason: "tag id does not match the prices it records")
             }
-            return PrintedTag(label: label, template: row["template"], printedAt: Date(timeIntervalSince1970: TimeInterval(row["printed_at"] as Int64)))
+            return PrintedTag(label: label, template: row[10], printedAt: Date(timeIntervalSince1970: TimeInterval(row[11] as Int64)))
         } catch let error as StorageError {
             throw error
         } catch {
-            throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "\(error)")
+            throw StorageError.corruptRow(table: "print_ledger", key: "\(storeCode)/\(gtin.digits)", reason: "\(error)")
         }
     }
 
@@ -264,7 +274,7 @@ public final class SQLiteProductReference: ProductReference {
             stores: listings, rating: reviewCount > 0 ? RatingSummary(average: ratingRow["average"], count: reviewCount) : nil)
     }
 
-    private static func priceChange(_ row: Row) throws -> PriceChange {
+    static func priceChange(_ row: Row) throws -> PriceChange {
         let key: String = row["gtin"]
         // price_history.price is NOT NULL, so a pricing is always there.
         let pricing = try pricing(row, table: "price_history", key: key)!

@@ -189,6 +189,10 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v6: print ledger by product") { db in
+            // Parity walks offers, price history and ledger side by side in GTIN order.
+            try db.execute(sql: "CREATE INDEX print_ledger_by_gtin ON print_ledger(gtin, store_code, printed_at)")
+        }
         return migrator
     }
 }

@@ -34,6 +34,36 @@ struct MoneyTests {
         #expect(try Money(feedValue: "1234.50 EUR").formatted(locale: "de-DE") == "1.234,50\u{A0}€")
     }
 
+    /// The integer fast path must give exactly what the exact decimal quotient rounded half up gives, for every unit
+    /// pair and the measures feeds write (imperial factors overflow 64 bits and fall back to Decimal).
+    @Test func integerUnitPricesMatchDecimalArithmetic() throws {
+        let amounts = ["1", "0.5", "0.75", "1.5", "12", "33", "75", "125", "250", "400", "750", "1000", "1.333", "0.001"]
+        let prices: [Int64] = [1, 5, 99, 149, 249, 695, 895, 1001, 9999, 123_457]
+        var compared = 0
+        for measureUnit in MeasureUnit.allCases {
+            for baseUnit in MeasureUnit.allCases where baseUnit.dimension == measureUnit.dimension {
+                for measureAmount in amounts {
+                    let measure = try Measure(feedValue: measureAmount + measureUnit.rawValue)
+                    for baseAmount in ["1", "100", "0.5"] {
+                        let base = try Measure(feedValue: baseAmount + baseUnit.rawValue)
+                        let pricing = try UnitPricing(measure: measure, base: base)
+                        for minorUnits in prices {
+                            var exact = Decimal(minorUnits) * base.value * baseUnit.referenceFactor / (measure.value * measureUnit.referenceFactor)
+                            var rounded = Decimal()
+                            NSDecimalRound(&rounded, &exact, 0, .plain)
+                            let price = Money(minorUnits: minorUnits, currency: try Currency(code: "EUR"))
+                            #expect(
+                                pricing.unitPrice(of: price).price.minorUnits == NSDecimalNumber(decimal: rounded).int64Value,
+                                "\(minorUnits) for \(measure.feedValue) per \(base.feedValue)")
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared > 10_000)
+    }
+
     @Test func unitPriceRoundsHalfUpToTheCent() throws {
         let jam = try UnitPricing(measure: Measure(feedValue: "750 g"), base: Measure(feedValue: "1kg"))
         #expect(jam.unitPrice(of: try Money(feedValue: "2.49 EUR")).price == (try Money(feedValue: "3.32 EUR")))

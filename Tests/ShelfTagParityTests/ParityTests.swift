@@ -93,6 +93,37 @@ struct ParityTests {
         #expect(Set(report.mismatches.map { "\($0.rule)\($0.gtin)" }).count == report.mismatches.count, "each reported once")
     }
 
+    @Test("stale tags across stores: the walk over every store finds what render --stale reprints, store by store")
+    func staleTagsAcrossStores() async throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        for store in ["PAR01", "LYO02"] {
+            _ = try PrintRun.run(
+                PrintRequest(storeCode: store, baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates
+            )
+        }
+        // One product repriced in both printing stores, another in one of them only.
+        let paris = try #require(try reference.shelf(of: "PAR01"))
+        let lyon = try #require(try reference.shelf(of: "LYO02"))
+        let lyonGTINs = Set(lyon.items.map(\.product.gtin))
+        let both = try #require(paris.items.first { lyonGTINs.contains($0.product.gtin) && !$0.label(at: now).isPromotion }).product
+        let lyonOnly = try #require(lyon.items.first { $0.product.gtin != both.gtin && !$0.label(at: now).isPromotion }).product
+        try importText(
+            "store_code\tid\tquantity\tprice\tavailability\n" + "PAR01\t\(both.itemID)\t3\t77.77 EUR\tin_stock\n"
+                + "LYO02\t\(both.itemID)\t3\t77.77 EUR\tin_stock\n"
+                + "LYO02\t\(lyonOnly.itemID)\t3\t88.88 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
+        let stale = try await check(reference).mismatches.filter { $0.rule == .staleTag }
+        var expected: Set<String> = []
+        for store in try reference.stores().map(\.code) {
+            let latest = try reference.latestPrints(in: store)
+            guard !latest.isEmpty, let shelf = try reference.shelf(of: store) else { continue }
+            for item in shelf.itemsNeedingTags(shelf.items, latest: latest, at: now) { expected.insert("\(store) \(item.product.gtin.digits)") }
+        }
+        #expect(Set(stale.map { "\($0.storeCode!) \($0.gtin.digits)" }) == expected && stale.count == expected.count)
+        #expect(expected.contains("PAR01 \(both.gtin.digits)") && expected.contains("LYO02 \(both.gtin.digits)"))
+        #expect(expected.contains("LYO02 \(lyonOnly.gtin.digits)") && !expected.contains("PAR01 \(lyonOnly.gtin.digits)"))
+        #expect(!stale.contains { $0.storeCode == "BDX03" }, "a store that prints no tags has no stale tags")
+    }
+
     @Test("a promotion tag whose prior price is no longer the 30-day low")
     func priorPrice() async throws {
         let reference = try SQLiteProductReference(path: try sampleDatabase())
