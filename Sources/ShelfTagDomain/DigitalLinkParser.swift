@@ -125,7 +125,7 @@ public struct ParsedDigitalLink: Sendable, Equatable {
             return true
         }
         if !used.isEmpty && matching.isEmpty { throw .qualifierOrder(used.last!) }
-        let possibleQualifiers = Set((used.isEmpty ? sequences : matching).joined())
+        let possibleQualifiers = (used.isEmpty ? sequences : matching).joined()
         var attributes: [Element] = []
         var extensions: [(key: String, value: String)] = []
         for item in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
@@ -147,14 +147,19 @@ public struct ParsedDigitalLink: Sendable, Equatable {
             attributes: attributes, extensions: extensions)
     }
 
+    /// ASCII bytes allowed raw in a URI: unreserved, reserved and `%` (RFC 3986).
+    private static let uriBytes: [Bool] = (0..<128).map { byte in
+        let scalar = Unicode.Scalar(UInt8(byte))
+        return ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+            || "-._~:/?#[]@!$&'()*+,;=%".unicodeScalars.contains(scalar)
+    }
+
     /// Raw characters must be unreserved, reserved or `%` (RFC 3986).
     private static func checkCharacters(_ text: String) throws(DigitalLinkError) {
-        for scalar in text.unicodeScalars {
-            let allowed =
-                (scalar.value >= 0x61 && scalar.value <= 0x7A) || (scalar.value >= 0x41 && scalar.value <= 0x5A)
-                || (scalar.value >= 0x30 && scalar.value <= 0x39)
-                || "-._~:/?#[]@!$&'()*+,;=%".unicodeScalars.contains(scalar)
-            guard allowed else { throw .characterNotAllowed(String(scalar)) }
+        for byte in text.utf8 where byte >= 128 || !uriBytes[Int(byte)] {
+            // Name the whole character, not one byte of it.
+            let scalar = text.unicodeScalars.first { $0.value >= 128 || !uriBytes[Int($0.value)] }!
+            throw .characterNotAllowed(String(scalar))
         }
     }
 

@@ -26,9 +26,12 @@ struct BufferedLogHandler: LogHandler {
 
     /// logfmt quoting: bare when safe, else in double quotes with `"` and `\` escaped.
     static func value(_ text: String) -> String {
-        if !text.isEmpty && !text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline }) { return text }
-        return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-            + "\""
+        // Bytes, not Characters: grapheme breaking cost a few percent of a resolve.
+        let special: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C || $0 == 0x0A || $0 == 0x0D }
+        if !text.isEmpty && !text.utf8.contains(where: special) { return text }
+        return "\""
+            + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+            .replacingOccurrences(of: "\r", with: "\\r") + "\""
     }
 }
 
