@@ -11,10 +11,16 @@ public struct ItemIDConflict: Error, CustomStringConvertible {
     public var description: String { "id '\(itemID)' already belongs to GTIN \(existingGTIN)" }
 }
 
-/// Writes through cached prepared statements; each upsert skips rows that would not change,
-/// so re-importing the same data writes nothing.
+/// Writes through prepared statements; each upsert skips rows that would not change, so re-importing the same data
+/// writes nothing.
+///
+/// Pricing rule: a row keeps the newest pricing (`price_since` says since when); the price history gets every pricing
+/// change, dated. A pricing recorded as of a time before the row's `price_since` (a back-fill, `import --as-of`) only
+/// adds to the history. The history is written here rather than by triggers: a trigger per row cost more than half
+/// of an import, and every pricing write goes through this writer.
 struct SQLiteCatalogWriter: CatalogWriter {
     let db: Database
+    private let statements = PreparedStatements()
 
     private static let productColumns = [
         "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base",
@@ -26,21 +32,130 @@ struct SQLiteCatalogWriter: CatalogWriter {
     ]
     private static let pricingColumns = ["currency", "price", "sale_price", "sale_start", "sale_end"]
 
-    /// `INSERT … ON CONFLICT DO UPDATE … WHERE something differs`; `price_since` moves only with the pricing.
+    /// `INSERT … ON CONFLICT DO UPDATE … WHERE something differs`; the pricing and `price_since` move only for a pricing
+    /// that differs and is not older than the stored one.
     private static func upsertSQL(table: String, columns: [String], key: [String]) -> String {
-        let updated = columns.filter { !key.contains($0) && $0 != "price_since" }
-        let pricingDiffers = pricingColumns.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
+        let others = columns.filter { !key.contains($0) && $0 != "price_since" && !pricingColumns.contains($0) }
+        let newer = "excluded.price_since >= coalesce(price_since, 0)"
+        let pricingDiffers = "(" + pricingColumns.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ") + ")"
+        let assignments =
+            others.map { "\($0) = excluded.\($0)" }
+            + pricingColumns.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \($0) END" }
+            + ["price_since = CASE WHEN \(newer) AND \(pricingDiffers) THEN excluded.price_since ELSE price_since END"]
         return """
             INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
-            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET
-            \(updated.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
-            price_since = CASE WHEN \(pricingDiffers) THEN excluded.price_since ELSE price_since END
-            WHERE \(updated.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR "))
+            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(assignments.joined(separator: ", "))
+            WHERE \(others.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")) OR (\(newer) AND \(pricingDiffers))
             """
     }
 
-    private static let productUpsert = upsertSQL(table: "product", columns: productColumns, key: ["gtin"])
-    private static let offerUpsert = upsertSQL(table: "store_offer", columns: offerColumns, key: ["store_code", "gtin"])
+    /// The statements of the hot paths, prepared once per transaction (GRDB's cache looks them up by hashing their text).
+    private enum Query: Int, CaseIterable {
+        case productUpsert, productPricing, offerUpsert, offerPricing, historyInsert, historyHas
+
+        var sql: String {
+            switch self {
+            case .productUpsert: SQLiteCatalogWriter.upsertSQL(table: "product", columns: productColumns, key: ["gtin"])
+            case .offerUpsert: SQLiteCatalogWriter.upsertSQL(table: "store_offer", columns: offerColumns, key: ["store_code", "gtin"])
+            case .productPricing: "SELECT currency, price, sale_price, sale_start, sale_end, price_since FROM product WHERE gtin = ?"
+            case .offerPricing:
+                "SELECT currency, price, sale_price, sale_start, sale_end, price_since FROM store_offer WHERE store_code = ? AND gtin = ?"
+            case .historyInsert:
+                """
+                INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            case .historyHas:
+                """
+                SELECT 1 FROM price_history WHERE gtin = ? AND store_code IS ? AND currency = ? AND price = ? AND sale_price IS ?
+                    AND sale_start IS ? AND sale_end IS ? AND recorded_at = ?
+                """
+            }
+        }
+    }
+
+    private final class PreparedStatements {
+        private var prepared: [Statement?] = Array(repeating: nil, count: Query.allCases.count)
+
+        func binder(_ query: Query, in db: Database) throws -> Binder {
+            if let statement = prepared[query.rawValue] { return Binder(statement: statement.sqliteStatement) }
+            let statement = try db.makeStatement(sql: query.sql)
+            prepared[query.rawValue] = statement
+            return Binder(statement: statement.sqliteStatement)
+        }
+    }
+
+    /// A pricing as its five columns (price nil: none of its own).
+    private struct PricingColumns: Equatable {
+        var currency: String?
+        var price: Int64?
+        var salePrice: Int64?
+        var saleStart: Int64?
+        var saleEnd: Int64?
+
+        init(_ pricing: Pricing?) {
+            currency = pricing?.price.currency.code
+            price = pricing?.price.minorUnits
+            salePrice = pricing?.salePrice?.minorUnits
+            saleStart = pricing?.saleWindow.map { Int64($0.start.timeIntervalSince1970) }
+            saleEnd = pricing?.saleWindow.map { Int64($0.end.timeIntervalSince1970) }
+        }
+
+        init(_ binder: Binder, from column: Int32) {
+            currency = binder.text(column)
+            price = binder.integer(column + 1)
+            salePrice = binder.integer(column + 2)
+            saleStart = binder.integer(column + 3)
+            saleEnd = binder.integer(column + 4)
+        }
+
+        func bind(to binder: Binder, from index: Int32) {
+            binder.bind(index, currency)
+            binder.bind(index + 1, price)
+            binder.bind(index + 2, salePrice)
+            binder.bind(index + 3, saleStart)
+            binder.bind(index + 4, saleEnd)
+        }
+    }
+
+    /// The pricing a row holds and since when; nil when there is no row.
+    private func storedPricing(_ query: Query, key: [String]) throws -> (pricing: PricingColumns, since: Int64)? {
+        let binder = try statements.binder(query, in: db)
+        binder.reset()
+        for (index, value) in key.enumerated() { binder.bind(Int32(index + 1), value) }
+        defer { binder.reset() }
+        guard try binder.stepRow(connection: db.sqliteConnection) else { return nil }
+        return (PricingColumns(binder, from: 0), binder.integer(5) ?? 0)
+    }
+
+    /// Adds `pricing` at `time` to the history when it changes the stored one, or when it is a back-fill not yet there.
+    private func recordHistory(
+        gtin: String, storeCode: String?, pricing: PricingColumns, time: Int64, stored: (pricing: PricingColumns, since: Int64)?
+    ) throws {
+        // A store row without its own price (the web's applies) has no history of its own.
+        guard pricing.price != nil else { return }
+        if let stored {
+            if time >= stored.since {
+                guard pricing != stored.pricing else { return }
+            } else {
+                let has = try statements.binder(.historyHas, in: db)
+                has.reset()
+                has.bind(1, gtin)
+                has.bind(2, storeCode)
+                pricing.bind(to: has, from: 3)
+                has.bind(8, time)
+                defer { has.reset() }
+                if try has.stepRow(connection: db.sqliteConnection) { return }
+            }
+        }
+        let insert = try statements.binder(.historyInsert, in: db)
+        insert.reset()
+        insert.bind(1, gtin)
+        insert.bind(2, storeCode)
+        pricing.bind(to: insert, from: 3)
+        insert.bind(8, time)
+        try insert.step(connection: db.sqliteConnection)
+    }
 
     func storeCodes() throws -> Set<String> {
         Set(try String.fetchAll(db, sql: "SELECT code FROM store"))
@@ -59,11 +174,12 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
-        let pricing = webOffer.pricing
-        let statement = try db.cachedStatement(sql: Self.productUpsert)
+        let pricing = PricingColumns(webOffer.pricing)
+        let time = Int64(recordedAt.timeIntervalSince1970)
+        let stored = try storedPricing(.productPricing, key: [product.gtin.digits])
         // Bound straight through the C API: this runs once per feed row, and GRDB's
         // StatementArguments boxing cost a fifth of the import's instructions.
-        let binder = Binder(statement: statement.sqliteStatement)
+        let binder = try statements.binder(.productUpsert, in: db)
         binder.reset()
         binder.bind(1, product.gtin.digits)
         binder.bind(2, product.itemID)
@@ -76,18 +192,15 @@ struct SQLiteCatalogWriter: CatalogWriter {
         binder.bind(9, product.unitPricing?.base.feedValue)
         binder.bind(10, webOffer.link)
         binder.bind(11, webOffer.availability.rawValue)
-        binder.bind(12, pricing.price.currency.code)
-        binder.bind(13, pricing.price.minorUnits)
-        binder.bind(14, pricing.salePrice?.minorUnits)
-        binder.bind(15, pricing.saleWindow.map { Int64($0.start.timeIntervalSince1970) })
-        binder.bind(16, pricing.saleWindow.map { Int64($0.end.timeIntervalSince1970) })
-        binder.bind(17, Int64(recordedAt.timeIntervalSince1970))
+        pricing.bind(to: binder, from: 12)
+        binder.bind(17, time)
         do {
             try binder.step(connection: db.sqliteConnection)
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             let owner = try String.fetchOne(db, sql: "SELECT gtin FROM product WHERE item_id = ?", arguments: [product.itemID])
             throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner ?? "?")
         }
+        try recordHistory(gtin: product.gtin.digits, storeCode: nil, pricing: pricing, time: time, stored: stored)
     }
 
     func gtin(forItemID itemID: String) throws -> GTIN? {
@@ -102,13 +215,21 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ offer: StoreOffer, recordedAt: Date) throws {
-        let pricing = offer.pricing
-        try db.cachedStatement(sql: Self.offerUpsert).execute(arguments: [
-            offer.storeCode, offer.gtin.digits, pricing?.price.currency.code, pricing?.price.minorUnits, pricing?.salePrice?.minorUnits,
-            pricing?.saleWindow.map { Int64($0.start.timeIntervalSince1970) }, pricing?.saleWindow.map { Int64($0.end.timeIntervalSince1970) },
-            pricing.map { _ in Int64(recordedAt.timeIntervalSince1970) }, offer.availability.rawValue, offer.pickupMethod?.rawValue,
-            offer.pickupSLA?.rawValue, offer.stock.onHand,
-        ])
+        let pricing = PricingColumns(offer.pricing)
+        let time = Int64(recordedAt.timeIntervalSince1970)
+        let stored = try storedPricing(.offerPricing, key: [offer.storeCode, offer.gtin.digits])
+        let binder = try statements.binder(.offerUpsert, in: db)
+        binder.reset()
+        binder.bind(1, offer.storeCode)
+        binder.bind(2, offer.gtin.digits)
+        pricing.bind(to: binder, from: 3)
+        binder.bind(8, time)
+        binder.bind(9, offer.availability.rawValue)
+        binder.bind(10, offer.pickupMethod?.rawValue)
+        binder.bind(11, offer.pickupSLA?.rawValue)
+        binder.bind(12, Int64(offer.stock.onHand))
+        try binder.step(connection: db.sqliteConnection)
+        try recordHistory(gtin: offer.gtin.digits, storeCode: offer.storeCode, pricing: pricing, time: time, stored: stored)
     }
 
     func offer(store storeCode: String, gtin: GTIN) throws -> StoreOffer? {
@@ -165,17 +286,37 @@ private struct Binder {
         sqlite3_reset(statement)
     }
 
+    /// Steps once: true with a row to read, false when done.
+    /// - Throws: `DatabaseError` with SQLite's extended result code and message.
+    func stepRow(connection: SQLiteConnection?) throws -> Bool {
+        let code = sqlite3_step(statement)
+        if code == SQLITE_ROW { return true }
+        if code == SQLITE_DONE { return false }
+        throw error(code, connection: connection)
+    }
+
+    func text(_ column: Int32) -> String? {
+        guard sqlite3_column_type(statement, column) != SQLITE_NULL, let bytes = sqlite3_column_text(statement, column) else { return nil }
+        return String(cString: bytes)
+    }
+
+    func integer(_ column: Int32) -> Int64? {
+        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column)
+    }
+
+    private func error(_ code: Int32, connection: SQLiteConnection?) -> DatabaseError {
+        let extended = connection.map { sqlite3_extended_errcode($0) } ?? code
+        let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+        sqlite3_reset(statement)
+        return DatabaseError(resultCode: ResultCode(rawValue: extended), message: message)
+    }
+
     /// Runs the statement to completion.
     /// - Throws: `DatabaseError` with SQLite's extended result code and message.
     func step(connection: SQLiteConnection?) throws {
         var code = sqlite3_step(statement)
         while code == SQLITE_ROW { code = sqlite3_step(statement) }
-        guard code == SQLITE_DONE else {
-            let extended = connection.map { sqlite3_extended_errcode($0) } ?? code
-            let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
-            sqlite3_reset(statement)
-            throw DatabaseError(resultCode: ResultCode(rawValue: extended), message: message)
-        }
+        guard code == SQLITE_DONE else { throw error(code, connection: connection) }
         sqlite3_reset(statement)
     }
 

@@ -193,6 +193,15 @@ enum Schema {
             // Parity walks offers, price history and ledger side by side in GTIN order.
             try db.execute(sql: "CREATE INDEX print_ledger_by_gtin ON print_ledger(gtin, store_code, printed_at)")
         }
+        migrator.registerMigration("v7: price history written by the catalogue writer") { db in
+            // The writer records pricing changes itself (and back-fills without overwriting newer prices): the
+            // triggers cost more than half of an import.
+            try db.execute(
+                sql: """
+                    DROP TRIGGER product_price_recorded; DROP TRIGGER product_price_changed;
+                    DROP TRIGGER store_offer_price_recorded; DROP TRIGGER store_offer_price_changed;
+                    """)
+        }
         return migrator
     }
 }

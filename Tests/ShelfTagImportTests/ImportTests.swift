@@ -66,6 +66,42 @@ struct ImportTests {
         #expect(details.webHistory.changes.count == historyBefore + 1)
     }
 
+    @Test("an import as of an earlier time back-fills the history and keeps the newer prices; re-importing it changes nothing")
+    func backFillKeepsNewerPrices() throws {
+        try loadSamples(into: reference)
+        let feed = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8)
+        let header = feed.split(separator: "\n")[0]
+        var cells = feed.split(separator: "\n")[1].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        let gtin = try GTIN(cells[9])
+        let storeCode = try #require(try reference.details(of: gtin)?.stores.first { $0.offer.pricing != nil }?.store.code)
+        let itemID = cells[0]
+        let before = try #require(try reference.details(of: gtin))
+        cells[6] = "77.77 EUR"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("backfill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let products = directory.appendingPathComponent("products.tsv").path
+        try (String(header) + "\n" + cells.joined(separator: "\t") + "\n").write(toFile: products, atomically: true, encoding: .utf8)
+        let inventory = directory.appendingPathComponent("inventory.tsv").path
+        try "store_code\tid\tquantity\tprice\tavailability\n\(storeCode)\t\(itemID)\t4\t66.66 EUR\tin_stock\n".write(
+            toFile: inventory, atomically: true, encoding: .utf8)
+        let (report, rejected) = try runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
+        #expect(report.committed && rejected.isEmpty)
+        let after = try #require(try reference.details(of: gtin))
+        let listing = try #require(after.stores.first { $0.store.code == storeCode })
+        let listingBefore = try #require(before.stores.first { $0.store.code == storeCode })
+        // The current prices stay; the history gains the older ones, at their time.
+        #expect(after.webOffer.pricing == before.webOffer.pricing)
+        #expect(listing.offer.pricing == listingBefore.offer.pricing)
+        let backFilled = try time("2026-09-01T06:00Z")
+        #expect(after.webHistory.changes.count == before.webHistory.changes.count + 1)
+        #expect(after.webHistory.changes.first?.recordedAt == backFilled && after.webHistory.changes.first?.pricing.price.minorUnits == 7777)
+        #expect(listing.history.pricing(at: backFilled)?.price.minorUnits == 6666)
+        #expect(listing.history.pricing(at: try time("2026-11-23T12:00Z")) == listingBefore.offer.pricing)
+        let dumped = try dump(path)
+        _ = try runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
+        #expect(try dump(path) == dumped)
+    }
+
     @Test("the Omnibus prior price of every sample promotion comes out of the history")
     func samplePromotionsHavePriorPrices() throws {
         try loadSamples(into: reference)
