@@ -134,27 +134,26 @@ struct SQLiteCatalogWriter: CatalogWriter {
     ) throws {
         // A store row without its own price (the web's applies) has no history of its own.
         guard pricing.price != nil else { return }
+        // Both statements take the history row's eight values in the same order.
+        func bound(_ query: Query) throws -> Binder {
+            let binder = try statements.binder(query, in: db)
+            binder.reset()
+            binder.bind(1, gtin)
+            binder.bind(2, storeCode)
+            pricing.bind(to: binder, from: 3)
+            binder.bind(8, time)
+            return binder
+        }
         if let stored {
             if time >= stored.since {
                 guard pricing != stored.pricing else { return }
             } else {
-                let has = try statements.binder(.historyHas, in: db)
-                has.reset()
-                has.bind(1, gtin)
-                has.bind(2, storeCode)
-                pricing.bind(to: has, from: 3)
-                has.bind(8, time)
+                let has = try bound(.historyHas)
                 defer { has.reset() }
                 if try has.stepRow(connection: db.sqliteConnection) { return }
             }
         }
-        let insert = try statements.binder(.historyInsert, in: db)
-        insert.reset()
-        insert.bind(1, gtin)
-        insert.bind(2, storeCode)
-        pricing.bind(to: insert, from: 3)
-        insert.bind(8, time)
-        try insert.step(connection: db.sqliteConnection)
+        try bound(.historyInsert).step(connection: db.sqliteConnection)
     }
 
     func storeCodes() throws -> Set<String> {

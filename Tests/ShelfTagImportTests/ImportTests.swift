@@ -18,6 +18,19 @@ func dump(_ path: String) throws -> String {
     }
 }
 
+/// The header and the first row's cells of the oldest sample feed.
+func firstHistoryRow() throws -> (header: String, cells: [String]) {
+    let lines = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8).split(separator: "\n")
+    return (String(lines[0]), lines[1].split(separator: "\t", omittingEmptySubsequences: false).map(String.init))
+}
+
+/// Writes `text` to a new file named `name` in a new directory.
+func writeTemporary(_ text: String, name: String) throws -> String {
+    let file = try newDirectory().appendingPathComponent(name)
+    try Data(text.utf8).write(to: file)
+    return file.path
+}
+
 @Suite("Import into a real SQLite file")
 struct ImportTests {
     let path: String
@@ -50,12 +63,9 @@ struct ImportTests {
     @Test("a changed price is recorded with the import's time")
     func priceChangeIsDated() throws {
         try loadSamples(into: reference)
-        let feed = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8)
-        let header = feed.split(separator: "\n")[0]
-        var cells = feed.split(separator: "\n")[1].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        var (header, cells) = try firstHistoryRow()
         cells[6] = "99.99 EUR"
-        let changed = FileManager.default.temporaryDirectory.appendingPathComponent("changed-\(UUID().uuidString).tsv").path
-        try (String(header) + "\n" + cells.joined(separator: "\t") + "\n").write(toFile: changed, atomically: true, encoding: .utf8)
+        let changed = try writeTemporary(header + "\n" + cells.joined(separator: "\t") + "\n", name: "changed.tsv")
         let gtin = try GTIN(cells[9])
         let historyBefore = try #require(try reference.details(of: gtin)).webHistory.changes.count
         let (report, _) = try runImport([changed], into: reference, asOf: "2026-11-22T09:30Z")
@@ -69,21 +79,15 @@ struct ImportTests {
     @Test("an import as of an earlier time back-fills the history and keeps the newer prices; re-importing it changes nothing")
     func backFillKeepsNewerPrices() throws {
         try loadSamples(into: reference)
-        let feed = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8)
-        let header = feed.split(separator: "\n")[0]
-        var cells = feed.split(separator: "\n")[1].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        var (header, cells) = try firstHistoryRow()
         let gtin = try GTIN(cells[9])
         let storeCode = try #require(try reference.details(of: gtin)?.stores.first { $0.offer.pricing != nil }?.store.code)
         let itemID = cells[0]
         let before = try #require(try reference.details(of: gtin))
         cells[6] = "77.77 EUR"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("backfill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let products = directory.appendingPathComponent("products.tsv").path
-        try (String(header) + "\n" + cells.joined(separator: "\t") + "\n").write(toFile: products, atomically: true, encoding: .utf8)
-        let inventory = directory.appendingPathComponent("inventory.tsv").path
-        try "store_code\tid\tquantity\tprice\tavailability\n\(storeCode)\t\(itemID)\t4\t66.66 EUR\tin_stock\n".write(
-            toFile: inventory, atomically: true, encoding: .utf8)
+        let products = try writeTemporary(header + "\n" + cells.joined(separator: "\t") + "\n", name: "products.tsv")
+        let inventory = try writeTemporary(
+            "store_code\tid\tquantity\tprice\tavailability\n\(storeCode)\t\(itemID)\t4\t66.66 EUR\tin_stock\n", name: "inventory.tsv")
         let (report, rejected) = try runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
         #expect(report.committed && rejected.isEmpty)
         let after = try #require(try reference.details(of: gtin))
