@@ -92,14 +92,24 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     /// The canonical decimal string with `.` and every minor digit (`6.95`), as feeds and JSON-LD write it.
     public var decimalString: String {
         let digits = currency.minorUnitDigits
-        guard digits > 0 else { return String(minorUnits) }
-        var scale: Int64 = 1
-        for _ in 0..<digits { scale *= 10 }
-        let sign = minorUnits < 0 ? "-" : ""
-        let magnitude = minorUnits.magnitude
-        let fraction = String(magnitude % UInt64(scale))
-        return sign + String(magnitude / UInt64(scale)) + "."
-            + String(repeating: "0", count: digits - fraction.count) + fraction
+        // Written right to left into a small buffer: no intermediate strings (parity formats millions of these).
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var index = buffer.count
+            func put(_ byte: UInt8) {
+                index -= 1
+                buffer[index] = byte
+            }
+            var magnitude = minorUnits.magnitude
+            var written = 0
+            repeat {
+                if digits > 0 && written == digits { put(UInt8(ascii: ".")) }
+                put(UInt8(ascii: "0") + UInt8(magnitude % 10))
+                magnitude /= 10
+                written += 1
+            } while magnitude > 0 || written <= digits
+            if minorUnits < 0 { put(UInt8(ascii: "-")) }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[index...]), as: UTF8.self)
+        }
     }
 
     /// The feed form, `15.00 EUR`.

@@ -37,17 +37,18 @@ public struct OfferSnapshot: Sendable {
 /// keeps one product's rows in memory.
 private struct GTINOrderedRows<Value> {
     let cursor: RowCursor
-    /// Reads a row's store code (nil: the web) and value; the GTIN is column 0.
-    let decode: (Row) throws -> (store: String?, value: Value)
+    /// Reads a row's store code (nil: the web) and value; the GTIN is column 0, given parsed when already known.
+    let decode: (Row, GTIN?) throws -> (store: String?, value: Value)
     private var pending: (gtin: String, store: String?, value: Value)?
 
-    init(_ cursor: RowCursor, decode: @escaping (Row) throws -> (store: String?, value: Value)) {
+    init(_ cursor: RowCursor, decode: @escaping (Row, GTIN?) throws -> (store: String?, value: Value)) {
         self.cursor = cursor
         self.decode = decode
     }
 
     /// The rows of `gtin`; GTINs must be asked for in ascending order. Rows of GTINs not asked for are skipped undecoded.
-    mutating func take(_ gtin: String) throws -> [(store: String?, value: Value)] {
+    mutating func take(_ parsed: GTIN) throws -> [(store: String?, value: Value)] {
+        let gtin = parsed.digits
         var found: [(store: String?, value: Value)] = []
         if let waiting = pending {
             // 14-digit GTINs: string order is numeric order, the same as SQLite's.
@@ -58,7 +59,7 @@ private struct GTINOrderedRows<Value> {
         while let row = try cursor.next() {
             let rowGTIN: String = row[0]
             if rowGTIN < gtin { continue }
-            let decoded = try decode(row)
+            let decoded = try decode(row, rowGTIN == gtin ? parsed : nil)
             if rowGTIN > gtin {
                 // The row is invalid once the cursor moves: keep it decoded for a later GTIN.
                 pending = (rowGTIN, decoded.store, decoded.value)
@@ -85,7 +86,7 @@ extension SQLiteProductReference {
                     sql:
                         "SELECT gtin, * FROM price_history \(storeFilter.map { "WHERE store_code IS NULL OR \($0)" } ?? "") ORDER BY gtin, store_code, recorded_at, id",
                     arguments: StatementArguments(stores ?? []))
-            ) { row in (row["store_code"] as String?, try Self.priceChange(row)) }
+            ) { row, _ in (row["store_code"] as String?, try Self.priceChange(row)) }
             var prints = GTINOrderedRows(
                 try Row.fetchCursor(
                     db,
@@ -93,8 +94,8 @@ extension SQLiteProductReference {
                         SELECT \(Self.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger \(storeFilter.map { "WHERE \($0)" } ?? "")
                         GROUP BY gtin, store_code ORDER BY gtin, store_code
                         """, arguments: StatementArguments(stores ?? []))
-            ) { row in (row[1] as String?, try Self.printedTag(row)) }
-            var current: (gtin: String, changes: [(store: String?, value: PriceChange)], prints: [(store: String?, value: PrintedTag)])?
+            ) { row, gtin in (row[1] as String?, try Self.printedTag(row, gtin: gtin)) }
+            var current: (gtin: GTIN, changes: [(store: String?, value: PriceChange)], prints: [(store: String?, value: PrintedTag)])?
             // Columns read by position: a million name lookups cost more than the query.
             let cursor = try Row.fetchCursor(
                 db,
@@ -133,10 +134,15 @@ extension SQLiteProductReference {
             while let row = try cursor.next() {
                 let gtinText: String = row[2]
                 let storeCode: String = row[0]
-                if current?.gtin != gtinText { current = (gtinText, try histories.take(gtinText), try prints.take(gtinText)) }
+                if current?.gtin.digits != gtinText {
+                    // Once per product, not per offer.
+                    let gtin: GTIN
+                    do { gtin = try GTIN(gtinText) } catch { throw StorageError.corruptRow(table: "store_offer", key: gtinText, reason: "\(error)") }
+                    current = (gtin, try histories.take(gtin), try prints.take(gtin))
+                }
                 let snapshot: OfferSnapshot
                 do {
-                    let gtin = try GTIN(gtinText)
+                    let gtin = current!.gtin
                     var unitPricing: UnitPricing?
                     if let measureText = row[16] as String?, let baseText = row[17] as String? {
                         unitPricing = try UnitPricing(measure: try measure(measureText), base: try measure(baseText))

@@ -142,7 +142,7 @@ public final class SQLiteProductReference: ProductReference {
                 sql:
                     "SELECT \(Self.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
                 arguments: [storeCode, gtin.digits, tagID]
-            ).map(Self.printedTag)
+            ).map { try Self.printedTag($0, gtin: gtin) }
         }
     }
 
@@ -222,9 +222,9 @@ public final class SQLiteProductReference: ProductReference {
     static let ledgerColumns =
         "gtin, store_code, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base, promotion_end, template, printed_at"
 
-    /// A ledger row selected as `ledgerColumns`.
-    static func printedTag(_ row: Row) throws -> PrintedTag {
-        let gtin = try gtin(row[0])
+    /// A ledger row selected as `ledgerColumns`; `gtin` is its product's, when the caller has parsed it already.
+    static func printedTag(_ row: Row, gtin known: GTIN? = nil) throws -> PrintedTag {
+        let gtin = try known ?? gtin(row[0])
         let storeCode: String = row[1]
         do {
             let currency = try Currency(code: row[3])

@@ -16,6 +16,18 @@ struct MoneyTests {
         #expect(price.feedValue == "15.00 EUR")
     }
 
+    @Test func decimalStringsKeepEveryMinorDigit() throws {
+        let euro = try Currency(code: "EUR")
+        let cases: [(Int64, Currency, String)] = [
+            (5, euro, "0.05"), (0, euro, "0.00"), (50, euro, "0.50"), (100, euro, "1.00"), (-150, euro, "-1.50"), (-5, euro, "-0.05"),
+            (1200, try Currency(code: "JPY"), "1200"), (0, try Currency(code: "JPY"), "0"), (1250, try Currency(code: "KWD"), "1.250"),
+            (Int64.max, euro, "92233720368547758.07"), (Int64.min, euro, "-92233720368547758.08"),
+        ]
+        for (minorUnits, currency, text) in cases {
+            #expect(Money(minorUnits: minorUnits, currency: currency).decimalString == text)
+        }
+    }
+
     @Test func rejectsBadPrices() {
         #expect(throws: MoneyError.unknownCurrency("EUX")) { try Money(feedValue: "3.49 EUX") }
         #expect(throws: MoneyError.negative("-3.49 EUR")) { try Money(feedValue: "-3.49 EUR") }
