@@ -10,6 +10,8 @@ final class AnswerCache: @unchecked Sendable {
         let gtin: String
         let store: String?
         let tag: String?
+        /// The client's preferred page language (`PageLanguage.preferred`): one of a few values, never the raw header.
+        let language: String?
     }
 
     /// What a resolve needs besides the body: the scan's store and staleness.

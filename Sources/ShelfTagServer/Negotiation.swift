@@ -51,6 +51,11 @@ struct AcceptHeader {
         return ranges.first { $0.type == "*/*" }?.quality ?? 0
     }
 
+    /// The ranges the client accepts (quality above 0), most preferred first; equal qualities keep their order.
+    var ranked: [Substring] {
+        ranges.enumerated().filter { $0.element.quality > 0 }.sorted { ($1.element.quality, $0.offset) < ($0.element.quality, $1.offset) }.map(\.element.type)
+    }
+
     func preferred(_ offered: [ResponseFormat]) -> ResponseFormat {
         var best = offered[0]
         var bestQuality = -1.0
@@ -91,4 +96,29 @@ struct ResolverError: Error, Sendable {
 
     static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }
     static func notFound(_ detail: String) -> ResolverError { ResolverError(status: 404, title: "Not found", detail: detail) }
+}
+
+/// The language a page is written in: the client's most preferred one among those ShelfTag writes (Accept-Language,
+/// RFC 9110 §12.5.4), else the store's. Numbers and money keep the store's region: English in a French store writes
+/// `€3.49`, the `en-FR` locale.
+enum PageLanguage {
+    static let written = ["fr", "en"]
+
+    /// The client's most preferred written language, nil when it names none of them (or only `*`).
+    static func preferred(acceptLanguage: String?) -> String? {
+        guard let header = acceptLanguage, !header.isEmpty else { return nil }
+        for range in AcceptHeader(header).ranked {
+            if range == "*" { return nil }
+            let primary = String(range.prefix { $0 != "-" && $0 != "_" })
+            if written.contains(primary) { return primary }
+        }
+        return nil
+    }
+
+    /// The locale a page uses: `preferred` in the store's region, or the store's own locale.
+    static func locale(preferred: String?, storeLocale: String) -> String {
+        let parts = storeLocale.split(separator: "-", maxSplits: 1)
+        guard let preferred, parts.first.map(String.init) != preferred else { return storeLocale }
+        return parts.count > 1 ? "\(preferred)-\(parts[1])" : preferred
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import ShelfTagDomain
 
-/// An amount in the JSON document: exact decimal, ISO 4217 code, and as the store's locale writes it.
+/// An amount in the JSON document: exact decimal, ISO 4217 code, and as the page's locale writes it (`PageLanguage`).
 struct MoneyDocument: Codable, Equatable {
     let amount: String
     let currency: String
@@ -109,13 +109,13 @@ struct ProductView {
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
-        configuration: ServerConfiguration, at time: Date
+        language: String? = nil, configuration: ServerConfiguration, at time: Date
     ) {
         self.details = details
         let product = details.product
         let listing = details.stores.first { $0.store.code == storeCode }
         self.listing = listing
-        locale = listing?.store.locale ?? "en-US"
+        locale = PageLanguage.locale(preferred: language, storeLocale: listing?.store.locale ?? "en-US")
         let label = listing.map { listing -> ShelfLabel in
             let (pricing, history) = details.shelfPricing(at: listing)
             return ShelfLabel(storeCode: listing.store.code, gtin: product.gtin, pricing: pricing, history: history, unitPricing: product.unitPricing, at: time)
@@ -195,7 +195,7 @@ struct ProductView {
     }
 }
 
-/// The page's fixed wording, in the store's language (French or English).
+/// The page's fixed wording, in French or English (`PageLanguage.written`).
 struct PageWords {
     let language: String
     let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, reviews, reviewCount, noReviews: String

@@ -52,18 +52,21 @@ struct ReservationController: Sendable {
 
     func form(_ request: Request, gtin: String) throws -> Response {
         let (details, listing, available) = try listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
-        let words = ReservationWords.forLocale(listing.store.locale)
+        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage]), storeLocale: listing.store.locale)
+        let words = ReservationWords.forLocale(locale)
         let (pricing, _) = details.shelfPricing(at: listing)
         let maximum = min(listing.store.maxReservation, available)
         let context: [String: Any] = [
             "lang": words.language, "title": words.title, "product": details.product.title,
-            "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: listing.store.locale), "store": listing.store.name,
+            "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: locale), "store": listing.store.name,
             "storeCode": listing.store.code, "availableText": available > 0 ? "\(available) \(words.available)" : words.none, "canReserve": maximum > 0,
             "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve", "token": AccessToken.generate(),
             "quantities": Array(1...max(1, maximum)), "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
             "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
         ]
-        return .text(pages.render("reserve", context), contentType: "text/html; charset=utf-8")
+        var headers = HTTPFields()
+        headers[.vary] = "Accept-Language"
+        return .text(pages.render("reserve", context), contentType: "text/html; charset=utf-8", headers: headers)
     }
 
     func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
@@ -108,16 +111,17 @@ struct ReservationController: Sendable {
         } else {
             outcome = try reference.hold(hold, at: now, for: configuration.holdDuration, key: nil)
         }
-        return try respond(outcome, request: hold, json: wantsJSON)
+        return try respond(
+            outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage]))
     }
 
-    private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool) throws -> Response {
+    private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool, language: String?) throws -> Response {
         switch outcome {
         case .held(let reservation):
             var headers = HTTPFields()
             headers[.location] = "\(configuration.baseURL)/reservations/\(reservation.code)"
             if json { return .json(object: document(reservation, at: configuration.now()), status: .created, headers: headers) }
-            return .text(try confirmationPage(reservation), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
+            return .text(try confirmationPage(reservation, language: language), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
         case .insufficient(let available):
             throw ResolverError(
                 status: 409, title: "Not enough stock",
@@ -135,13 +139,17 @@ struct ReservationController: Sendable {
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
             return .json(object: document(reservation, at: configuration.now()))
         }
-        return .text(try confirmationPage(reservation), contentType: "text/html; charset=utf-8")
+        var headers = HTTPFields()
+        headers[.vary] = "Accept, Accept-Language"
+        return .text(
+            try confirmationPage(reservation, language: PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage])),
+            contentType: "text/html; charset=utf-8", headers: headers)
     }
 
-    private func confirmationPage(_ reservation: Reservation) throws -> String {
+    private func confirmationPage(_ reservation: Reservation, language: String?) throws -> String {
         let details = try reference.details(of: reservation.gtin)
         let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
-        let locale = store?.locale ?? "en-US"
+        let locale = PageLanguage.locale(preferred: language, storeLocale: store?.locale ?? "en-US")
         let words = ReservationWords.forLocale(locale)
         let png = try Self.qrPNG(payload: pickupURL(reservation.code))
         return pages.render(

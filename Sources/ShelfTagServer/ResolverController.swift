@@ -85,6 +85,7 @@ struct ResolverController: Sendable {
         }
         let storeCode = link.extensionValue("s")
         let tagID = link.extensionValue("t")
+        let language = PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage])
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
         let passed = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let query = passed.isEmpty ? "" : "?" + passed
@@ -104,14 +105,14 @@ struct ResolverController: Sendable {
             metrics.scan(format: format.rawValue, stale: answer.stale)
         }
         if answersJSON {
-            let answer = try cached(.json, gtin: gtin, store: storeCode, tag: tagID) { view in
+            let answer = try cached(.json, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
                 AnswerCache.Answer(body: Response.jsonText(view.document), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
             }
             record(.json, answer)
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
         // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
-        let summary = try cached(.redirect, gtin: gtin, store: storeCode, tag: tagID) { view in
+        let summary = try cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
             AnswerCache.Answer(body: view.details.webOffer.link, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
         }
         let webLink = summary.body
@@ -137,10 +138,10 @@ struct ResolverController: Sendable {
 
     /// An answer from the cache while the data is unchanged, else computed from a fresh view of the product.
     private func cached(
-        _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, make: (ProductView) throws -> AnswerCache.Answer
+        _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, make: (ProductView) throws -> AnswerCache.Answer
     ) throws -> AnswerCache.Answer {
         let version = try reference.catalogVersion()
-        return try cache.answer(.init(kind: kind, gtin: gtin.digits, store: store, tag: tag), version: version, now: Date()) {
+        return try cache.answer(.init(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language), version: version, now: Date()) {
             let details = try product(gtin)
             let printed = try store.flatMap { store in try tag.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
             let withReviews = kind != .redirect
@@ -149,7 +150,7 @@ struct ResolverController: Sendable {
             return try make(
                 ProductView(
                     details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, holds: try reference.activeHolds(of: gtin, at: now),
-                    configuration: configuration, at: now))
+                    language: language, configuration: configuration, at: now))
         }
     }
 
@@ -200,15 +201,16 @@ struct ResolverController: Sendable {
         let query = request.uri.queryParameters
         let storeCode = query["s"].map(String.init)
         let tagID = query["t"].map(String.init)
+        let language = PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage])
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
-            let answer = try cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID) { view in
+            let answer = try cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
                 AnswerCache.Answer(body: Response.jsonText(view.document), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
             }
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
-        let answer = try cached(.page, gtin: gtin, store: storeCode, tag: tagID) { view in
+        let answer = try cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
             AnswerCache.Answer(body: pages.product(view), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
         }
         return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)

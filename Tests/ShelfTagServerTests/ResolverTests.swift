@@ -74,6 +74,38 @@ struct ResolverTests {
         }
     }
 
+    @Test("Accept-Language: an English phone in a French store reads English with the store's money; unsupported languages get the store's")
+    func pageLanguage() async throws {
+        // English in France: CLDR's en-FR writes the store's money, not the French page's.
+        let englishPrice = Money(minorUnits: 1165, currency: try Currency(code: "EUR")).formatted(locale: "en-FR")
+        #expect(englishPrice != "11,65\u{A0}€")
+        try await TestServer.with { server in
+            let english = try await server.request(
+                "/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"])
+            #expect(english.status == 200 && english.header("Vary") == "Accept, Accept-Language")
+            for expected in ["<html lang=\"en\"", "In stock in this store", englishPrice, "Reserve for pickup here"] {
+                #expect(english.text.contains(expected), "English page lacks \(expected)")
+            }
+            #expect(!english.text.contains("En stock dans ce magasin"))
+            // German is not written: the store's French, also when it comes first; q=0 refuses a language.
+            for header in ["de-DE,de;q=0.9", "de,fr;q=0.8,en;q=0.5", "en;q=0,fr", "*"] {
+                let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": header])
+                #expect(page.text.contains("En stock dans ce magasin") && page.text.contains("11,65\u{A0}€"), "\(header)")
+            }
+            let weighted = try await server.request(
+                "/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": "fr;q=0.4,en;q=0.8"])
+            #expect(weighted.text.contains("In stock in this store"), "the higher quality wins")
+            // The JSON's formatted amounts follow the page language too; the cached French answer is not reused.
+            let json = try await server.request("/01/\(promotion)?s=PAR01", accept: "application/json", headers: ["Accept-Language": "en"])
+            let store = try #require(json.json?["store"] as? [String: Any])
+            #expect((store["price"] as? [String: Any])?["formatted"] as? String == englishPrice)
+            let french = try await server.json("/01/\(promotion)?s=PAR01")
+            #expect(((french["store"] as? [String: Any])?["price"] as? [String: Any])?["formatted"] as? String == "11,65\u{A0}€")
+            let form = try await server.request("/products/\(promotion)/reserve?s=PAR01", accept: "text/html", headers: ["Accept-Language": "en-US"])
+            #expect(form.text.contains("Reserve for pickup in store") && form.header("Vary") == "Accept-Language")
+        }
+    }
+
     @Test("linkset: linkType=linkset, the legacy all, or Accept: application/linkset+json")
     func linkset() async throws {
         try await TestServer.with { server in
@@ -173,7 +205,8 @@ struct ResolverTests {
 
             let unknownStore = try await server.request("/products/\(promotion)?s=NOPE", accept: "text/html")
             #expect(unknownStore.status == 200)
-            #expect(!unknownStore.text.contains("En stock dans ce magasin") && unknownStore.text.contains("Unknown store: online price"))
+            // No store: the phone's language (French here), the web price.
+            #expect(!unknownStore.text.contains("En stock dans ce magasin") && unknownStore.text.contains("Magasin inconnu : prix en ligne"))
 
             let head = try await server.request("/01/\(promotion)?s=PAR01", method: "HEAD")
             #expect(head.status == 307 && head.body.isEmpty)

@@ -76,6 +76,8 @@ struct TestServer {
         var request = URLRequest(url: URL(string: address + path)!)
         request.httpMethod = method
         if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
+        // A French phone unless the test says otherwise (URLSession would send the process's English).
+        request.setValue("fr-FR,fr;q=0.9", forHTTPHeaderField: "Accept-Language")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
         let (data, response) = try await TestServer.session.data(for: request)
