@@ -74,10 +74,11 @@ private struct GTINOrderedRows<Value> {
 extension SQLiteProductReference {
     public func forEachOffer(stores: [String]?, _ body: (OfferSnapshot) throws -> Void) throws {
         try pool.read { db in
-            let filter = stores.map { "WHERE o.store_code IN (\($0.map { _ in "?" }.joined(separator: ",")))" } ?? ""
+            let placeholders = stores.map { $0.map { _ in "?" }.joined(separator: ",") }
+            let filter = placeholders.map { "WHERE o.store_code IN (\($0))" } ?? ""
+            let storeFilter = placeholders.map { "store_code IN (\($0))" }
             let printingStores = Set(
                 try String.fetchAll(db, sql: "SELECT code FROM store WHERE EXISTS (SELECT 1 FROM print_ledger WHERE store_code = store.code)"))
-            let storeFilter = stores.map { "store_code IN (\($0.map { _ in "?" }.joined(separator: ",")))" }
             // Three walks in GTIN order, merged: offers, price history, and the newest ledger row per product and store
             // (SQLite takes the bare columns from the max() row).
             var histories = GTINOrderedRows(
