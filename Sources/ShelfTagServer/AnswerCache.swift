@@ -1,7 +1,7 @@
 import Foundation
 
-/// Answers computed from the data, reused while the data is unchanged (its `dataVersion`) and for at most a second,
-/// since a sale window can open or close with no change to the data.
+/// Answers computed from the data, reused while the data is unchanged (its `dataVersion`) and for at most a second
+/// (half a second to a second, by key), since a sale window can open or close with no change to the data.
 final class AnswerCache: @unchecked Sendable {
     enum Kind: UInt8 { case redirect, json, page, pageJSON }
 
@@ -51,7 +51,10 @@ final class AnswerCache: @unchecked Sendable {
         let answer = try make()
         lock.lock()
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[key] = Entry(version: version, expires: now.addingTimeInterval(lifetime), answer: answer)
+        // Lifetimes spread over half to all of `lifetime`, by key: answers made together (at start, after a write) do
+        // not all expire together, so their recomputation does not stall every request at once (a p99 spike).
+        let spread = 0.5 + Double(UInt(bitPattern: key.hashValue) % 1024) / 2048
+        entries[key] = Entry(version: version, expires: now.addingTimeInterval(lifetime * spread), answer: answer)
         lock.unlock()
         return answer
     }
