@@ -58,6 +58,12 @@ public struct Pricing: Hashable, Sendable {
         return saleWindow.contains(time) ? salePrice : price
     }
 
+    /// The first moment after `time` at which the effective price changes by itself: a sale window opening or closing.
+    public func nextChange(after time: Date) -> Date? {
+        guard salePrice != nil, let saleWindow else { return nil }
+        return [saleWindow.start, saleWindow.end].filter { $0 > time }.min()
+    }
+
     /// Whether a reduction is announced at `time`.
     public func isOnSale(at time: Date) -> Bool { effectivePrice(at: time) != price }
 }

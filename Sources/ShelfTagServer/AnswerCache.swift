@@ -1,7 +1,8 @@
 import Foundation
 
-/// Answers computed from the data, reused while the data is unchanged (its `dataVersion`) and for at most a second
-/// (half a second to a second, by key), since a sale window can open or close with no change to the data.
+/// Answers computed from the data, reused while the data is unchanged (its catalogue version), until the answer
+/// changes by itself (a sale window of a price it shows opens or closes), and for at most `lifetime` (half of it to all
+/// of it, by key): a reservation hold that lapses shows within that time.
 final class AnswerCache: @unchecked Sendable {
     enum Kind: UInt8 { case redirect, json, page, pageJSON }
 
@@ -19,8 +20,18 @@ final class AnswerCache: @unchecked Sendable {
         let body: String
         let storeCode: String?
         let stale: Bool
-        /// The store's locale (en-US without a store), for the linkset's hreflang.
+        /// The page's locale, for the linkset's hreflang.
         let locale: String
+        /// When the answer changes with no write to the data.
+        let changesAt: Date?
+
+        init(body: String, view: ProductView) {
+            self.body = body
+            storeCode = view.listing?.store.code
+            stale = view.stale
+            locale = view.locale
+            changesAt = view.changesAt
+        }
     }
 
     private struct Entry {
@@ -35,7 +46,7 @@ final class AnswerCache: @unchecked Sendable {
     private let capacity: Int
     private let lifetime: TimeInterval
 
-    init(capacity: Int = 20_000, lifetime: TimeInterval = 1) {
+    init(capacity: Int = 20_000, lifetime: TimeInterval = 10) {
         self.capacity = capacity
         self.lifetime = lifetime
     }
@@ -54,7 +65,8 @@ final class AnswerCache: @unchecked Sendable {
         // Lifetimes spread over half to all of `lifetime`, by key: answers made together (at start, after a write) do
         // not all expire together, so their recomputation does not stall every request at once (a p99 spike).
         let spread = 0.5 + Double(UInt(bitPattern: key.hashValue) % 1024) / 2048
-        entries[key] = Entry(version: version, expires: now.addingTimeInterval(lifetime * spread), answer: answer)
+        let expires = min(now.addingTimeInterval(lifetime * spread), answer.changesAt ?? .distantFuture)
+        entries[key] = Entry(version: version, expires: expires, answer: answer)
         lock.unlock()
         return answer
     }

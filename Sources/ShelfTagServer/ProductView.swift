@@ -106,6 +106,8 @@ struct ProductView {
     let label: ShelfLabel?
     let stale: Bool
     let locale: String
+    /// When what this view shows changes with no write to the data: a sale window of a shown price opening or closing.
+    let changesAt: Date?
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
@@ -121,6 +123,7 @@ struct ProductView {
             return ShelfLabel(storeCode: listing.store.code, gtin: product.gtin, pricing: pricing, history: history, unitPricing: product.unitPricing, at: time)
         }
         self.label = label
+        changesAt = [details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }.min()
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
         self.stale = stale

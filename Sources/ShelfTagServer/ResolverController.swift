@@ -106,14 +106,14 @@ struct ResolverController: Sendable {
         }
         if answersJSON {
             let answer = try cached(.json, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-                AnswerCache.Answer(body: Response.jsonText(view.document), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+                AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
             record(.json, answer)
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
         // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
         let summary = try cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-            AnswerCache.Answer(body: view.details.webOffer.link, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+            AnswerCache.Answer(body: view.details.webOffer.link, view: view)
         }
         let webLink = summary.body
         if asLinkset {
@@ -141,7 +141,7 @@ struct ResolverController: Sendable {
         _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, make: (ProductView) throws -> AnswerCache.Answer
     ) throws -> AnswerCache.Answer {
         let version = try reference.catalogVersion()
-        return try cache.answer(.init(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language), version: version, now: Date()) {
+        return try cache.answer(.init(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language), version: version, now: configuration.now()) {
             let details = try product(gtin)
             let printed = try store.flatMap { store in try tag.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
             let withReviews = kind != .redirect
@@ -206,12 +206,12 @@ struct ResolverController: Sendable {
         headers[.vary] = "Accept, Accept-Language"
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
             let answer = try cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-                AnswerCache.Answer(body: Response.jsonText(view.document), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+                AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
         let answer = try cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-            AnswerCache.Answer(body: pages.product(view), storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale)
+            AnswerCache.Answer(body: pages.product(view), view: view)
         }
         return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)
     }

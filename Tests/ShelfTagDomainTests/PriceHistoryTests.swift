@@ -28,6 +28,11 @@ struct PriceHistoryTests {
         #expect(pricing.effectivePrice(at: try time("2026-11-20T07:00Z")) == (try euros("2.56")))
         #expect(pricing.effectivePrice(at: try time("2026-11-30T19:00Z")) == (try euros("3.20")))
         #expect(throws: PricingError.saleNotLower) { try Pricing(price: euros("3.20"), salePrice: euros("3.20")) }
+        // The price changes by itself at the window's edges only.
+        #expect(pricing.nextChange(after: try time("2026-11-01T00:00Z")) == (try time("2026-11-20T07:00Z")))
+        #expect(pricing.nextChange(after: try time("2026-11-20T07:00Z")) == (try time("2026-11-30T19:00Z")))
+        #expect(pricing.nextChange(after: try time("2026-11-30T19:00Z")) == nil)
+        #expect(try Pricing(price: euros("3.20"), salePrice: euros("2.56")).nextChange(after: try time("2026-11-01T00:00Z")) == nil)
     }
 
     @Test("the prior price is the lowest of the 30 days before the reduction, not the last price")

@@ -237,6 +237,23 @@ struct ResolverTests {
         }
     }
 
+    @Test("a promotion that ends shows the regular price on the next request, though answers are cached and the data unchanged")
+    func promotionEndsOnTime() async throws {
+        // The Paris promotion ends at 2026-12-14T19:00Z; answers otherwise live up to ten seconds.
+        let clock = TestClock(try time("2026-12-14T18:59:59Z"))
+        try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
+            func price() async throws -> String? {
+                (((try await server.json("/01/\(promotion)?s=PAR01"))["store"] as? [String: Any])?["price"] as? [String: Any])?["amount"] as? String
+            }
+            let during = try await price()
+            let cached = try await price()
+            clock.advance(by: 2)
+            let after = try await price()
+            #expect(during == "11.65" && cached == "11.65")
+            #expect(after == "16.69")
+        }
+    }
+
     @Test("a price change in the database shows on the next request, no restart")
     func livePrice() async throws {
         try await TestServer.with { server in
