@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import ShelfTagDomain
 
 /// What a client asked for, by its `Accept` header.
@@ -114,6 +115,9 @@ enum PageLanguage {
         }
         return nil
     }
+
+    /// The written language `request`'s client prefers.
+    static func preferred(by request: Request) -> String? { preferred(acceptLanguage: request.headers[.acceptLanguage]) }
 
     /// The locale a page uses: `preferred` in the store's region, or the store's own locale.
     static func locale(preferred: String?, storeLocale: String) -> String {

@@ -52,7 +52,7 @@ struct ReservationController: Sendable {
 
     func form(_ request: Request, gtin: String) throws -> Response {
         let (details, listing, available) = try listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
-        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage]), storeLocale: listing.store.locale)
+        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: listing.store.locale)
         let words = ReservationWords.forLocale(locale)
         let (pricing, _) = details.shelfPricing(at: listing)
         let maximum = min(listing.store.maxReservation, available)
@@ -112,7 +112,7 @@ struct ReservationController: Sendable {
             outcome = try reference.hold(hold, at: now, for: configuration.holdDuration, key: nil)
         }
         return try respond(
-            outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage]))
+            outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(by: request))
     }
 
     private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool, language: String?) throws -> Response {
@@ -142,7 +142,7 @@ struct ReservationController: Sendable {
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         return .text(
-            try confirmationPage(reservation, language: PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage])),
+            try confirmationPage(reservation, language: PageLanguage.preferred(by: request)),
             contentType: "text/html; charset=utf-8", headers: headers)
     }
 

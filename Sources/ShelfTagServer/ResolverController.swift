@@ -85,7 +85,7 @@ struct ResolverController: Sendable {
         }
         let storeCode = link.extensionValue("s")
         let tagID = link.extensionValue("t")
-        let language = PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage])
+        let language = PageLanguage.preferred(by: request)
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
         let passed = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let query = passed.isEmpty ? "" : "?" + passed
@@ -201,7 +201,7 @@ struct ResolverController: Sendable {
         let query = request.uri.queryParameters
         let storeCode = query["s"].map(String.init)
         let tagID = query["t"].map(String.init)
-        let language = PageLanguage.preferred(acceptLanguage: request.headers[.acceptLanguage])
+        let language = PageLanguage.preferred(by: request)
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
