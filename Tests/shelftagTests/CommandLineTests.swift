@@ -59,6 +59,12 @@ struct CommandLine {
         throw URLError(.cannotConnectToHost)
     }
 
+    /// The sample stores, products and inventory as of 2026-11-20, as `import` arguments after the database.
+    static let sampleImport = ["--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"]
+
+    /// Runs `shelftag import` of the samples into `db`.
+    static func importSamples(into db: String) throws -> Result { try run(["import", "--db", db] + sampleImport) }
+
     static func temporaryDatabase() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -82,9 +88,7 @@ struct CommandLineTests {
     @Test("exit status: 0 loaded, 1 rows rejected, 2 unusable arguments or file")
     func exitStatuses() throws {
         let db = try CommandLine.temporaryDatabase()
-        let loaded = try CommandLine.run([
-            "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
-        ])
+        let loaded = try CommandLine.importSamples(into: db)
         #expect(loaded.status == 0, "\(loaded.errors)")
         #expect(loaded.output.contains("Samples/products.xml: products: 212 loaded, 0 rejected"))
 
@@ -107,7 +111,7 @@ struct CommandLineTests {
         let environment = ["SHELFTAG_DB": db]
         #expect(
             try CommandLine.run(
-                ["import", "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"],
+                ["import"] + CommandLine.sampleImport,
                 environment: environment
             ).status == 0)
         let list = try CommandLine.run(["products", "list"], environment: environment)
@@ -125,10 +129,7 @@ struct CommandLineTests {
     @Test("render: progress stays off a pipe, one summary line, exit 1 for skipped products, 2 for unusable arguments")
     func render() throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(
-            try CommandLine.run([
-                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
-            ]).status == 0)
+        #expect(try CommandLine.importSamples(into: db).status == 0)
         let out = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("tags").path
         let help = try CommandLine.run(["render", "--help"])
         for option in [
@@ -161,10 +162,7 @@ struct ServeCommandTests {
     @Test("serve answers, stops on SIGTERM with status 0 and writes its scans; token create and stats")
     func serveStopsGracefully() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(
-            try CommandLine.run([
-                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
-            ]).status == 0)
+        #expect(try CommandLine.importSamples(into: db).status == 0)
         let token = try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "prices", "--scope", "stock"])
         #expect(token.status == 0 && token.output.hasPrefix("st_") && token.output.count > 40)
         #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "NOPE", "--scope", "stock"]).status == 2)
@@ -199,10 +197,7 @@ struct ReservationCrashTests {
     @Test("SIGKILL during a burst: every confirmed reservation is there after a restart, and holds equal the active reservations")
     func killDuringBurst() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(
-            try CommandLine.run([
-                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
-            ]).status == 0)
+        #expect(try CommandLine.importSamples(into: db).status == 0)
         let port = 20_000 + Int.random(in: 0..<2000)
         let server = try await CommandLine.startServer(db: db, port: port, options: Self.serveOptions)
         let gtin = "03760001001983"  // 32 on hand in PAR01
@@ -259,10 +254,7 @@ struct ParityCommandTests {
     @Test("exit 1 with the planted mismatches, reports on stdout only, 2 for an unknown store or an unreachable resolver")
     func exitStatuses() throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(
-            try CommandLine.run([
-                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
-            ]).status == 0)
+        #expect(try CommandLine.importSamples(into: db).status == 0)
         let text = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z"])
         #expect(text.status == 1 && text.errors.isEmpty)
         #expect(text.output.contains("store-web-price (error)") && text.output.contains("parity: 4 errors, 0 warnings"))
