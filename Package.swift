@@ -20,10 +20,12 @@ let package = Package(
         .target(name: "ShelfTagDomain"),
         // Streaming readers of the retailer formats, each row to a domain value or a located error.
         .target(name: "ShelfTagFeeds", dependencies: ["ShelfTagDomain"]),
+        // Process-wide SQLite settings that only C can make (sqlite3_config is variadic).
+        .systemLibrary(name: "CSQLiteSettings", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The product reference behind a small interface; the only module that imports GRDB.
         .target(
             name: "ShelfTagStorage",
-            dependencies: ["ShelfTagDomain", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ShelfTagDomain", "CSQLiteSettings", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Feeds into storage: kind detection, dependency order, one transaction.
         .target(name: "ShelfTagImport", dependencies: ["ShelfTagDomain", "ShelfTagFeeds", "ShelfTagStorage"]),

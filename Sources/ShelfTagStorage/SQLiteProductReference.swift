@@ -1,3 +1,4 @@
+import CSQLiteSettings
 import Foundation
 import GRDB
 import ShelfTagDomain
@@ -10,6 +11,7 @@ public final class SQLiteProductReference: ProductReference {
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// - Throws: a `DatabaseError` when the file cannot be opened or migrated.
     public init(path: String) throws {
+        _ = Self.processSettings
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -21,6 +23,11 @@ public final class SQLiteProductReference: ProductReference {
         try Schema.migrator.migrate(pool)
         versionProbe = try VersionProbe(path: path)
     }
+
+    /// Made once per process, before the first connection opens (SQLite ignores them afterwards).
+    private static let processSettings: Void = {
+        _ = shelftag_sqlite_disable_memory_statistics()
+    }()
 
     public func write<Result>(_ body: (any CatalogWriter) throws -> Result) throws -> Result {
         try pool.write { db in
