@@ -73,7 +73,7 @@ private struct GTINOrderedRows<Value> {
 
 extension SQLiteProductReference {
     public func forEachOffer(stores: [String]?, _ body: (OfferSnapshot) throws -> Void) throws {
-        try pool.read { db in
+        try database.read { db in
             let placeholders = stores.map { $0.map { _ in "?" }.joined(separator: ",") }
             let filter = placeholders.map { "WHERE o.store_code IN (\($0))" } ?? ""
             let storeFilter = placeholders.map { "store_code IN (\($0))" }

@@ -104,16 +104,23 @@ public struct ProductSummary: Sendable {
     public let rating: RatingSummary?
 }
 
-/// Stored data that breaks the domain's rules (written by something other than ShelfTag).
+/// Why storage failed, apart from the database engine's own errors.
 public enum StorageError: Error, CustomStringConvertible {
+    /// Stored data breaks the domain's rules (written by something other than ShelfTag).
     case corruptRow(table: String, key: String, reason: String)
     /// The catalogue version could not be read.
     case probe(String)
+    /// A database to create exists already.
+    case databaseExists(String)
+    /// A file system call failed.
+    case fileSystem(String, errno: Int32)
 
     public var description: String {
         switch self {
         case .corruptRow(let table, let key, let reason): "stored \(table) row \(key) is invalid: \(reason)"
         case .probe(let reason): "cannot read the catalogue version: \(reason)"
+        case .databaseExists(let path): "\(path) exists already"
+        case .fileSystem(let path, let errno): "\(path): \(String(cString: strerror(errno)))"
         }
     }
 }

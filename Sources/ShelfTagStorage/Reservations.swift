@@ -61,7 +61,7 @@ public protocol ReservationStore {
 
 extension SQLiteProductReference {
     public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) throws -> HoldOutcome {
-        try pool.write { db in
+        try database.write { db in
             let outcome = try Self.hold(request, at: time, for: duration, in: db)
             if let key {
                 try db.execute(
@@ -142,7 +142,7 @@ extension SQLiteProductReference {
     }
 
     public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) throws -> IdempotencyState {
-        try pool.write { db in
+        try database.write { db in
             let now = Int64(time.timeIntervalSince1970)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency_key WHERE key = ?", arguments: [key]) else {
                 try db.execute(
@@ -163,22 +163,22 @@ extension SQLiteProductReference {
     }
 
     public func release(key: String) throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM idempotency_key WHERE key = ? AND state = 'running'", arguments: [key]) }
+        try database.write { db in try db.execute(sql: "DELETE FROM idempotency_key WHERE key = ? AND state = 'running'", arguments: [key]) }
     }
 
     public func reservation(code: String) throws -> Reservation? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(Self.reservation) }
+        try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(Self.reservation) }
     }
 
     public func reservations(store storeCode: String) throws -> [Reservation] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM reservation WHERE store_code = ? ORDER BY created_at DESC, code", arguments: [storeCode]).map(
                 Self.reservation)
         }
     }
 
     public func activeHolds(of gtin: GTIN, at time: Date) throws -> [String: Int] {
-        try pool.read { db in
+        try database.read { db in
             // The counter, less the lapsed holds not swept yet (few: the next hold on the product sweeps them).
             let rows = try Row.fetchAll(
                 db,
@@ -200,7 +200,7 @@ extension SQLiteProductReference {
     }
 
     private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) throws -> ReservationChange {
-        try pool.write { db in
+        try database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
                 return .notFound
             }

@@ -16,6 +16,16 @@ struct DatabaseOptions: ParsableArguments {
             throw ExitCode.unusableInput
         }
     }
+
+    /// Runs `load` on the product reference. A database that does not exist yet is built aside and appears,
+    /// complete, only when `load` returns true.
+    func load(_ body: (any ProductReference) throws -> Bool) throws {
+        if FileManager.default.fileExists(atPath: db) {
+            _ = try body(open())
+        } else {
+            _ = try SQLiteProductReference.create(at: db, load: body)
+        }
+    }
 }
 
 /// Writes to standard output or error without buffering surprises.

@@ -43,14 +43,19 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let asOfDate = try asOf.map { try Timestamp.parse($0).date } ?? Date()
-        let importer = Importer(reference: try database.open())
         let progress = showsProgress
-        let report: ImportReport
+        var outcome: ImportReport?
         do {
-            report = try importer.run(
-                paths: files, options: ImportOptions(kind: kind, asOf: asOfDate, skipInvalid: skipInvalid),
-                rejected: { FileStream.standardError.write("\($0)\n") },
-                progress: { rows in if progress { FileStream.standardError.write("\r\(rows) rows…") } })
+            try database.load { reference in
+                let report = try Importer(reference: reference).run(
+                    paths: files, options: ImportOptions(kind: kind, asOf: asOfDate, skipInvalid: skipInvalid),
+                    rejected: { FileStream.standardError.write("\($0)\n") },
+                    progress: { rows in if progress { FileStream.standardError.write("\r\(rows) rows…") } })
+                outcome = report
+                return report.committed
+            }
+        } catch let exit as ExitCode {
+            throw exit
         } catch let error as FeedError {
             FileStream.standardError.write("\(error)\n")
             throw ExitCode.unusableInput
@@ -59,6 +64,7 @@ struct ImportCommand: ParsableCommand {
             FileStream.standardError.write("\(database.db): import failed, nothing was imported: \(error)\n")
             throw ExitCode.unusableInput
         }
+        guard let report = outcome else { throw ExitCode.unusableInput }
         if progress { FileStream.standardError.write("\r") }
         for file in report.files {
             print("\(file.path): \(file.kind.rawValue): \(file.loaded) loaded, \(file.rejected) rejected")

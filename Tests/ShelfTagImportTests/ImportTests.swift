@@ -222,3 +222,66 @@ struct ImportTests {
         #expect(second.reviewsDeleted == sampleReviews - 2)
     }
 }
+
+@Suite("A new database is built aside and appears complete or not at all")
+struct NewDatabaseTests {
+    let directory: URL
+    let path: String
+
+    init() throws {
+        directory = try newDirectory()
+        path = directory.appendingPathComponent("new.sqlite").path
+    }
+
+    /// The folder's file names: the database alone, or nothing.
+    func folder() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() }
+
+    @Test("a first load appears at the path in WAL mode, and reads like one loaded into an open database")
+    func appearsComplete() throws {
+        let created = try SQLiteProductReference.create(at: path) { reference in
+            try loadSamples(into: reference)
+            #expect(!FileManager.default.fileExists(atPath: path))
+            return true
+        }
+        #expect(created)
+        #expect(try folder() == ["new.sqlite"])
+        #expect(try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        let loadedInPlace = try newDatabasePath()
+        try loadSamples(into: try SQLiteProductReference(path: loadedInPlace))
+        #expect(try dump(path) == dump(loadedInPlace))
+        // The new file is a normal product reference: it opens and takes further imports.
+        let reopened = try SQLiteProductReference(path: path)
+        let (report, _) = try runImport([sample("products.xml")], into: reopened, asOf: "2026-11-21T06:00Z")
+        #expect(report.committed && report.loaded == 212)
+    }
+
+    @Test("a load that declines or throws leaves nothing behind")
+    func declinedOrFailed() throws {
+        let declined = try SQLiteProductReference.create(at: path) { reference in
+            let (report, _) = try runImport([sample("stores.csv"), sample("bad/products-negative-price.tsv")], into: reference, asOf: "2026-11-20T06:00Z")
+            return report.committed
+        }
+        #expect(!declined)
+        #expect(try folder().isEmpty)
+
+        struct Interrupted: Error {}
+        #expect(throws: Interrupted.self) {
+            try SQLiteProductReference.create(at: path) { reference in
+                try loadSamples(into: reference)
+                throw Interrupted()
+            }
+        }
+        #expect(try folder().isEmpty)
+    }
+
+    @Test("an existing database is never replaced")
+    func existingDatabase() throws {
+        _ = try SQLiteProductReference(path: path)
+        #expect {
+            try SQLiteProductReference.create(at: path) { _ in true }
+        } throws: { error in
+            if case .databaseExists(path) = error as? StorageError { return true }
+            return false
+        }
+    }
+}

@@ -88,6 +88,9 @@ struct CommandLineTests {
     @Test("exit status: 0 loaded, 1 rows rejected, 2 unusable arguments or file")
     func exitStatuses() throws {
         let db = try CommandLine.temporaryDatabase()
+        // A rejected first import does not leave an empty database behind.
+        #expect(try CommandLine.run(["import", "--db", db, "Samples/stores.csv", "Samples/bad/products-negative-price.tsv"]).status == 1)
+        #expect(!FileManager.default.fileExists(atPath: db))
         let loaded = try CommandLine.importSamples(into: db)
         #expect(loaded.status == 0, "\(loaded.errors)")
         #expect(loaded.output.contains("Samples/products.xml: products: 212 loaded, 0 rejected"))

@@ -1,0 +1,13 @@
+import Foundation
+
+/// File system steps SQLite does not take for us.
+enum FileSystem {
+    /// Flushes a file's or a directory's content to disk.
+    /// - Throws: `StorageError.fileSystem`.
+    static func sync(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw StorageError.fileSystem(path, errno: errno) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw StorageError.fileSystem(path, errno: errno) }
+    }
+}
