@@ -44,10 +44,13 @@ public final class SQLiteProductReference: ProductReference {
     /// - Returns: whether the database was created.
     public static func create(at path: String, load: (any ProductReference) throws -> Bool) throws -> Bool {
         if FileManager.default.fileExists(atPath: path) { throw StorageError.databaseExists(path) }
+        // No live process shares our pid: a file by this name was left by a crash.
         let partial = "\(path).partial-\(getpid())"
-        defer { for suffix in ["", "-wal", "-shm"] { unlink(partial + suffix) } }
+        func removePartial() { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(partial + suffix) } }
+        removePartial()
+        defer { removePartial() }
         do {
-            // Nothing reads the file before it is renamed: a rollback journal in memory (only the schema's first
+            // Nothing reads the file before it is linked at `path`: a rollback journal in memory (only the schema's first
             // pages have anything to roll back), no syncs until the end.
             let queue = try DatabaseQueue(path: partial, configuration: configuration(pragmas: "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF"))
             defer { try? queue.close() }

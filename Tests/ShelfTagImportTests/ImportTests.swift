@@ -238,6 +238,8 @@ struct NewDatabaseTests {
 
     @Test("a first load appears at the path in WAL mode, and reads like one loaded into an open database")
     func appearsComplete() throws {
+        // What a crashed build by a process with our pid would have left.
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: "\(path).partial-\(getpid())"))
         let created = try SQLiteProductReference.create(at: path) { reference in
             try loadSamples(into: reference)
             #expect(!FileManager.default.fileExists(atPath: path))
