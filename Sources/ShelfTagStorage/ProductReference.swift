@@ -112,6 +112,8 @@ public enum StorageError: Error, CustomStringConvertible {
     case probe(String)
     /// A database to create exists already.
     case databaseExists(String)
+    /// A write-ahead log lies beside a database that does not exist.
+    case orphanedLog(String)
     /// A file system call failed.
     case fileSystem(String, errno: Int32)
 
@@ -120,6 +122,8 @@ public enum StorageError: Error, CustomStringConvertible {
         case .corruptRow(let table, let key, let reason): "stored \(table) row \(key) is invalid: \(reason)"
         case .probe(let reason): "cannot read the catalogue version: \(reason)"
         case .databaseExists(let path): "\(path) exists already"
+        case .orphanedLog(let path):
+            "\(path) is the log of a deleted database (a process may still have it open): stop that process, remove it and its -shm file"
         case .fileSystem(let path, let errno): "\(path): \(String(cString: strerror(errno)))"
         }
     }

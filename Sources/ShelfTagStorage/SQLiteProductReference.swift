@@ -39,11 +39,11 @@ public final class SQLiteProductReference: ProductReference {
     /// `path` without a write-ahead log and appears at `path`, complete and in WAL mode, only when `load` returns true;
     /// otherwise, or when anything throws, nothing is left. A first load so writes each page once instead of twice
     /// (log, then checkpoint): a third faster for a million products.
-    /// - Throws: `StorageError.databaseExists` when `path` exists (before or by the end), a storage error, or what
-    ///   `load` throws.
+    /// - Throws: `StorageError.databaseExists` when `path` exists (before or by the end), `StorageError.orphanedLog`,
+    ///   a storage error, or what `load` throws.
     /// - Returns: whether the database was created.
     public static func create(at path: String, load: (any ProductReference) throws -> Bool) throws -> Bool {
-        if FileManager.default.fileExists(atPath: path) { throw StorageError.databaseExists(path) }
+        try checkAbsent(path)
         // No live process shares our pid: a file by this name was left by a crash.
         let partial = "\(path).partial-\(getpid())"
         func removePartial() { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(partial + suffix) } }
@@ -59,12 +59,20 @@ public final class SQLiteProductReference: ProductReference {
             try queue.close()
         }
         try FileSystem.sync(partial)
+        try checkAbsent(path)
         // link fails rather than replace a database that appeared meanwhile.
         guard link(partial, path) == 0 else {
             throw errno == EEXIST ? StorageError.databaseExists(path) : StorageError.fileSystem(path, errno: errno)
         }
         try FileSystem.sync(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         return true
+    }
+
+    /// - Throws: `StorageError.databaseExists`, or `StorageError.orphanedLog` for a log whose database was deleted:
+    ///   SQLite would replay it into any new file of that name, and a process may still be writing to it.
+    private static func checkAbsent(_ path: String) throws {
+        if FileManager.default.fileExists(atPath: path) { throw StorageError.databaseExists(path) }
+        if FileManager.default.fileExists(atPath: path + "-wal") { throw StorageError.orphanedLog(path + "-wal") }
     }
 
     /// Made once per process, before the first connection opens (SQLite ignores them afterwards).

@@ -276,7 +276,7 @@ struct NewDatabaseTests {
         #expect(try folder().isEmpty)
     }
 
-    @Test("an existing database is never replaced")
+    @Test("an existing database is never replaced, nor a new one put beside the log of a deleted one")
     func existingDatabase() throws {
         _ = try SQLiteProductReference(path: path)
         #expect {
@@ -285,5 +285,14 @@ struct NewDatabaseTests {
             if case .databaseExists(path) = error as? StorageError { return true }
             return false
         }
+        try FileManager.default.removeItem(atPath: path)
+        try Data("frames".utf8).write(to: URL(fileURLWithPath: path + "-wal"))
+        #expect {
+            try SQLiteProductReference.create(at: path) { _ in true }
+        } throws: { error in
+            if case .orphanedLog(let log) = error as? StorageError { return log == path + "-wal" }
+            return false
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 }
