@@ -15,13 +15,14 @@ public final class SQLiteProductReference: ProductReference {
     public convenience init(path: String) throws {
         let pool = try DatabasePool(path: path, configuration: Self.configuration(pragmas: "PRAGMA synchronous = NORMAL"))
         // WAL makes NORMAL durable against crashes of the process (not of the OS), and fast.
-        try self.init(database: pool, versionProbe: { try VersionProbe(path: path) })
+        try self.init(database: pool, probing: path)
     }
 
-    private init(database: any DatabaseWriter, versionProbe: () throws -> VersionProbe?) throws {
+    /// - Parameter probePath: the file the catalogue-version probe opens, once migrated; nil for none.
+    private init(database: any DatabaseWriter, probing probePath: String?) throws {
         self.database = database
         try Schema.migrator.migrate(database)
-        self.versionProbe = try versionProbe()
+        versionProbe = try probePath.map(VersionProbe.init(path:))
     }
 
     private static func configuration(pragmas: String) -> Configuration {
@@ -38,7 +39,7 @@ public final class SQLiteProductReference: ProductReference {
     /// Builds the database at `path`, which must not exist, with what `load` writes. It is built in a file beside
     /// `path` without a write-ahead log and appears at `path`, complete and in WAL mode, only when `load` returns true;
     /// otherwise, or when anything throws, nothing is left. A first load so writes each page once instead of twice
-    /// (log, then checkpoint): a third faster for a million products.
+    /// (log, then checkpoint): a million products load in 30% less time.
     /// - Throws: `StorageError.databaseExists` when `path` exists (before or by the end), `StorageError.orphanedLog`,
     ///   a storage error, or what `load` throws.
     /// - Returns: whether the database was created.
@@ -54,7 +55,7 @@ public final class SQLiteProductReference: ProductReference {
             // pages have anything to roll back), no syncs until the end.
             let queue = try DatabaseQueue(path: partial, configuration: configuration(pragmas: "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF"))
             defer { try? queue.close() }
-            guard try load(SQLiteProductReference(database: queue, versionProbe: { nil })) else { return false }
+            guard try load(SQLiteProductReference(database: queue, probing: nil)) else { return false }
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             try queue.close()
         }
