@@ -296,3 +296,23 @@ struct NewDatabaseTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 }
+
+@Suite("The catalogue version answers caches: it must move on the next read after any commit")
+struct CatalogVersionTests {
+    @Test("every commit through another connection shows on the very next read; no commit, no move")
+    func movesWithEveryCommit() throws {
+        let path = try newDatabasePath()
+        let reference = try SQLiteProductReference(path: path)
+        let writer = try SQLiteProductReference(path: path)
+        var expected = try reference.catalogVersion()
+        for round in 0..<200 {
+            try writer.write { _ in }
+            expected += 1
+            #expect(try reference.catalogVersion() == expected, "round \(round)")
+            #expect(try reference.catalogVersion() == expected, "round \(round), read again")
+        }
+        // A write that does not touch what channels show (scans) moves the file, not the version.
+        try writer.recordScans([Scan(time: Date(), storeCode: nil, gtin: try GTIN("03760001018189"), tagID: nil, stale: false, format: .json)])
+        #expect(try reference.catalogVersion() == expected)
+    }
+}
