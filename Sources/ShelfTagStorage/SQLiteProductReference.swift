@@ -61,9 +61,11 @@ public final class SQLiteProductReference: ProductReference {
         }
         try FileSystem.sync(partial)
         try checkAbsent(path)
-        // link fails rather than replace a database that appeared meanwhile.
-        guard link(partial, path) == 0 else {
-            throw errno == EEXIST ? StorageError.databaseExists(path) : StorageError.fileSystem(path, errno: errno)
+        // link fails rather than replace a database that appeared meanwhile; a file system without hard links
+        // gets rename, just after the check above.
+        if link(partial, path) != 0 {
+            if errno == EEXIST { throw StorageError.databaseExists(path) }
+            guard rename(partial, path) == 0 else { throw StorageError.fileSystem(path, errno: errno) }
         }
         try FileSystem.sync(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         return true
