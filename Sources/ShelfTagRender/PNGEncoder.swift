@@ -15,24 +15,26 @@ public struct PNGEncodingError: Error, CustomStringConvertible {
     public var description: String { "PNG encoding failed: \(reason)" }
 }
 
-/// Encodes rasters as PNG through libpng, with a pHYs chunk so they print at their true size.
+/// Encodes rasters as PNG: image data compressed by `PNGImageData`, chunks written by libpng, with a pHYs chunk so
+/// they print at their true size.
 public enum PNGEncoder {
     /// - Throws: `PNGEncodingError` when libpng fails.
     public static func encode(_ raster: Raster, dpi: Int, format: PixelFormat) throws(PNGEncodingError) -> Data {
         let pixelsPerMetre = UInt32((Double(dpi) / 0.0254).rounded())
-        var buffer = shelftag_png_buffer(bytes: nil, count: 0, capacity: 0)
-        var error = shelftag_png_error_text()
-        let status: Int32
+        let (imageData, bitDepth): ([UInt8], Int32)
         switch format {
         case .grey:
-            status = raster.pixels.withUnsafeBufferPointer { pixels in
-                shelftag_png_encode(pixels.baseAddress, raster.width, UInt32(raster.width), UInt32(raster.height), 8, pixelsPerMetre, 6, &buffer, &error)
-            }
+            imageData = raster.pixels.withUnsafeBufferPointer { PNGImageData.encode(rows: $0, rowBytes: raster.width, height: raster.height) }
+            bitDepth = 8
         case .bilevel:
             let (packed, stride) = packBits(raster)
-            status = packed.withUnsafeBufferPointer { pixels in
-                shelftag_png_encode(pixels.baseAddress, stride, UInt32(raster.width), UInt32(raster.height), 1, pixelsPerMetre, 6, &buffer, &error)
-            }
+            imageData = packed.withUnsafeBufferPointer { PNGImageData.encode(rows: $0, rowBytes: stride, height: raster.height) }
+            bitDepth = 1
+        }
+        var buffer = shelftag_png_buffer(bytes: nil, count: 0, capacity: 0)
+        var error = shelftag_png_error_text()
+        let status = imageData.withUnsafeBufferPointer { data in
+            shelftag_png_write(data.baseAddress, data.count, UInt32(raster.width), UInt32(raster.height), bitDepth, pixelsPerMetre, &buffer, &error)
         }
         guard status == 0, let bytes = buffer.bytes else {
             free(buffer.bytes)
