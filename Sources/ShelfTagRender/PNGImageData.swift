@@ -1,77 +1,416 @@
 import Foundation
 
-/// A PNG's image data (RFC 2083 §2.3, §6): filtered rows in a zlib stream (RFC 1950) holding one
-/// fixed-Huffman deflate block (RFC 1951 §3.2.6).
+/// A PNG's image data (RFC 2083 §2.3, §6): filtered rows in a zlib stream (RFC 1950) holding one deflate block
+/// with codes made for the image (RFC 1951 §3.2.7).
 ///
 /// zlib took 56% of the render (profile of 10,000 tags: deflate's run scan plus adler32 over every byte of
 /// every row). A tag is flat ink on white and most rows repeat the one above, so this encoder works row by row:
 /// a repeated row is found with one `memcmp`, filtered (Up) to zeros, and written as one back-reference with its
 /// checksum in constant time. Other bytes go as runs (distance 1) or literals. The output is a standard stream any
-/// PNG reader inflates; it is larger than zlib's best (fixed codes) and several times faster to make.
+/// PNG reader inflates.
 enum PNGImageData {
     /// Compresses `height` rows of `rowBytes` bytes (packed pixels, top row first), each filtered with Up.
     static func encode(rows: UnsafeBufferPointer<UInt8>, rowBytes: Int, height: Int) -> [UInt8] {
         precondition(rowBytes > 0 && height > 0 && rows.count >= rowBytes * height, "rows hold the whole image")
-        let streamBytes = (rowBytes + 1) * height
-        // Worst case: every byte a 9-bit literal, plus header, block end, checksum and the 4-byte store overrun.
-        let capacity = streamBytes + streamBytes / 8 + 32
+        var tokens = Tokenizer(rowBytes: rowBytes, height: height)
+        defer { tokens.deallocate() }
+        tokens.tokenize(rows: rows.baseAddress!)
+        let block = BlockCodes(tokens)
+        // Exact size from the codes, plus zlib's header and checksum and the writer's 4-byte store overrun.
+        let capacity = block.bitCount / 8 + 16
         return [UInt8](unsafeUninitializedCapacity: capacity) { output, count in
-            var encoder = RowEncoder(output: output.baseAddress!, rowBytes: rowBytes)
-            encoder.encode(rows: rows.baseAddress!, height: height)
-            count = encoder.finish()
+            var bits = BitWriter(output: output.baseAddress!)
+            // zlib header: deflate, 32 KiB window, no dictionary; 0x7801 is a multiple of 31 as the check requires.
+            bits.write(0x78, count: 8)
+            bits.write(0x01, count: 8)
+            block.write(tokens, into: &bits)
+            let sum = tokens.checksum.value
+            bits.alignAndAppend([UInt8(sum >> 24), UInt8(truncatingIfNeeded: sum >> 16), UInt8(truncatingIfNeeded: sum >> 8), UInt8(truncatingIfNeeded: sum)])
+            precondition(bits.count <= capacity)
+            count = bits.count
         }
     }
 }
 
-/// Deflate's fixed codes (RFC 1951 §3.2.6), bit-reversed because Huffman codes go most significant bit first
-/// into an otherwise least-significant-first stream.
-private enum FixedCodes {
-    /// A code ready to write: its bits in the low 32, how many above. Packed so that the hot loop reads one word.
-    typealias Code = UInt64
-
-    static func code(_ bits: UInt32, count: Int) -> Code { Code(bits) | Code(count) << 32 }
-
-    /// Literal/length symbols 0...287.
-    static let literals: [Code] = (0..<288).map { symbol in
-        switch symbol {
-        case 0...143: code(reversed(0x30 + UInt32(symbol), bits: 8), count: 8)
-        case 144...255: code(reversed(0x190 + UInt32(symbol - 144), bits: 9), count: 9)
-        case 256...279: code(reversed(UInt32(symbol - 256), bits: 7), count: 7)
-        default: code(reversed(0xC0 + UInt32(symbol - 280), bits: 8), count: 8)
-        }
-    }
-
-    private static let lengthBases = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
-    private static let lengthExtraBits = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
-    private static let distanceBases = [
-        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
-    ]
-
-    /// The longest back-reference deflate can express.
+/// Deflate's symbols for lengths and distances (RFC 1951 §3.2.5).
+private enum Symbols {
+    static let endOfBlock = 256
+    static let literalLengthCount = 286
+    static let distanceCount = 30
     static let longestMatch = 258
     static let window = 32768
 
-    /// The bits of a back-reference of `length` (3...258) at `distance` (1...32768), for every length: one table per distance.
-    static func matches(distance: Int) -> [Code] {
-        precondition((1...window).contains(distance))
-        let distanceCode = distanceBases.lastIndex { $0 <= distance }!
-        let distanceExtraBits = max(0, distanceCode / 2 - 1)
-        let distancePart = reversed(UInt32(distanceCode), bits: 5) | UInt32(distance - distanceBases[distanceCode]) << 5
-        return (0...longestMatch).map { length in
-            guard length >= 3 else { return 0 }
-            let index = lengthBases.lastIndex { $0 <= length }!
-            let symbol = literals[257 + index]
-            let symbolBits = Int(symbol >> 32)
-            var bits = UInt32(truncatingIfNeeded: symbol) | UInt32(length - lengthBases[index]) << UInt32(symbolBits)
-            var count = symbolBits + lengthExtraBits[index]
-            bits |= distancePart << UInt32(count)
-            count += 5 + distanceExtraBits
-            return code(bits, count: count)
+    static let lengthBases = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
+    static let lengthExtraBits = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
+    static let distanceBases = [
+        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+    ]
+
+    /// The symbol (257...285), extra bits and their value for each length 0...258 (0...2 unused).
+    static let lengths: [(symbol: Int, extraBits: Int, extra: Int)] = (0...longestMatch).map { length in
+        guard length >= 3 else { return (0, 0, 0) }
+        let index = lengthBases.lastIndex { $0 <= length }!
+        return (257 + index, lengthExtraBits[index], length - lengthBases[index])
+    }
+
+    static func distance(_ distance: Int) -> (symbol: Int, extraBits: Int, extra: Int) {
+        let symbol = distanceBases.lastIndex { $0 <= distance }!
+        return (symbol, max(0, symbol / 2 - 1), distance - distanceBases[symbol])
+    }
+}
+
+/// The image as deflate tokens, with symbol counts and the checksum of what they stand for.
+///
+/// A token is a literal byte (0...255) or a copy: `copyFlag | length | distanceKind << 9`, where the kind is 0 for
+/// the byte before (a run) and 1 for the filtered row before.
+private struct Tokenizer {
+    static let copyFlag: UInt32 = 1 << 31
+    private static let upFilter: UInt8 = 2
+
+    let rowBytes: Int
+    let height: Int
+    /// Distances by kind: a run, then a whole row (filter byte included).
+    let distances: [Int]
+    let tokens: UnsafeMutablePointer<UInt32>
+    private(set) var tokenCount = 0
+    private(set) var checksum = Adler32()
+    /// Uses of each literal/length symbol and each distance symbol, ready after `tokenize`.
+    private(set) var literalLengthCounts: [Int] = []
+    private(set) var distanceCounts: [Int] = []
+    /// Plain memory rather than arrays: the per-byte loop then has no uniqueness or bounds check.
+    private let literalCounts: UnsafeMutablePointer<Int>
+    private let copyLengthCounts: UnsafeMutablePointer<Int>
+    private var copyCounts = (runs: 0, rows: 0)
+    private let filtered: UnsafeMutablePointer<UInt8>
+    private let zeros: UnsafeMutablePointer<UInt8>
+
+    init(rowBytes: Int, height: Int) {
+        self.rowBytes = rowBytes
+        self.height = height
+        distances = [1, rowBytes + 1]
+        // At most one token per byte of the filtered stream.
+        tokens = .allocate(capacity: (rowBytes + 1) * height)
+        literalCounts = .allocate(capacity: 256)
+        literalCounts.initialize(repeating: 0, count: 256)
+        copyLengthCounts = .allocate(capacity: Symbols.longestMatch + 1)
+        copyLengthCounts.initialize(repeating: 0, count: Symbols.longestMatch + 1)
+        filtered = .allocate(capacity: rowBytes)
+        zeros = .allocate(capacity: rowBytes)
+        zeros.initialize(repeating: 0, count: rowBytes)
+    }
+
+    func deallocate() {
+        tokens.deallocate()
+        filtered.deallocate()
+        zeros.deallocate()
+        literalCounts.deallocate()
+        copyLengthCounts.deallocate()
+    }
+
+    mutating func tokenize(rows: UnsafePointer<UInt8>) {
+        // A whole-row copy needs the row before inside deflate's window, and at least deflate's shortest copy.
+        let copiesRows = (3...Symbols.window).contains(rowBytes + 1)
+        var previousRowWasZero = false
+        for y in 0..<height {
+            let row = rows + y * rowBytes
+            if y > 0 && memcmp(row, row - rowBytes, rowBytes) == 0 {
+                if previousRowWasZero && copiesRows {
+                    // The same filter byte and zeros as the row before: one copy of it.
+                    copyCounts.rows += appendCopy(length: rowBytes + 1, kind: 1)
+                    checksum.add(Self.upFilter)
+                    checksum.add(0, repeated: rowBytes)
+                } else {
+                    appendRow(zeros)
+                }
+                previousRowWasZero = true
+            } else {
+                // Up with the row above; the first row has zeros above it, so it stays as it is.
+                if y > 0 {
+                    let above = row - rowBytes
+                    for x in 0..<rowBytes { filtered[x] = row[x] &- above[x] }
+                    appendRow(filtered)
+                } else {
+                    appendRow(row)
+                }
+                previousRowWasZero = false
+            }
+        }
+        literalLengthCounts = (0..<256).map { literalCounts[$0] } + Array(repeating: 0, count: Symbols.literalLengthCount - 256)
+        literalLengthCounts[Symbols.endOfBlock] = 1
+        for length in 3...Symbols.longestMatch { literalLengthCounts[Symbols.lengths[length].symbol] += copyLengthCounts[length] }
+        distanceCounts = Array(repeating: 0, count: Symbols.distanceCount)
+        distanceCounts[Symbols.distance(distances[0]).symbol] += copyCounts.runs
+        distanceCounts[Symbols.distance(distances[1]).symbol] += copyCounts.rows
+    }
+
+    /// The filter byte, then the row's bytes as runs of the byte before them or literals.
+    private mutating func appendRow(_ bytes: UnsafePointer<UInt8>) {
+        // Local copies: the compiler keeps them in registers through the per-byte loop.
+        var checksum = self.checksum
+        var last = Self.upFilter
+        appendLiteral(last, checksum: &checksum)
+        var x = 0
+        while x < rowBytes {
+            let byte = bytes[x]
+            // Most bytes of a busy row differ from the one before: no run to look for.
+            let run = byte == last ? Self.runLength(of: last, at: bytes + x, limit: rowBytes - x) : 0
+            if run >= 3 {
+                copyCounts.runs &+= appendCopy(length: run, kind: 0)
+                checksum.add(last, repeated: run)
+                x &+= run
+            } else {
+                appendLiteral(byte, checksum: &checksum)
+                last = byte
+                x &+= 1
+            }
+        }
+        checksum.reduce()
+        self.checksum = checksum
+    }
+
+    @inline(__always) private mutating func appendLiteral(_ byte: UInt8, checksum: inout Adler32) {
+        tokens[tokenCount] = UInt32(byte)
+        tokenCount &+= 1
+        literalCounts[Int(byte)] &+= 1
+        checksum.add(byte)
+    }
+
+    /// Splits a copy into pieces of at most 258 bytes, none shorter than 3; returns how many.
+    @inline(__always) private mutating func appendCopy(length: Int, kind: UInt32) -> Int {
+        var left = length
+        var pieces = 0
+        while left > 0 {
+            var piece = min(left, Symbols.longestMatch)
+            if (1...2).contains(left - piece) { piece = left - 3 }
+            tokens[tokenCount] = Self.copyFlag | UInt32(piece) | kind << 9
+            tokenCount &+= 1
+            copyLengthCounts[piece] &+= 1
+            left -= piece
+            pieces += 1
+        }
+        return pieces
+    }
+
+    /// How many bytes from `start` equal `value`: 32 at a time through the long runs of white, then 8 at a time.
+    @inline(__always) private static func runLength(of value: UInt8, at start: UnsafePointer<UInt8>, limit: Int) -> Int {
+        let raw = UnsafeRawPointer(start)
+        let pattern = UInt64(value) &* 0x0101_0101_0101_0101
+        var count = 0
+        while count &+ 32 <= limit {
+            var differences: UInt64 = 0
+            for word in 0..<4 { differences |= raw.loadUnaligned(fromByteOffset: count &+ word &* 8, as: UInt64.self) ^ pattern }
+            if differences != 0 { break }
+            count &+= 32
+        }
+        while count &+ 8 <= limit {
+            let difference = raw.loadUnaligned(fromByteOffset: count, as: UInt64.self).littleEndian ^ pattern
+            if difference != 0 { return count &+ difference.trailingZeroBitCount / 8 }
+            count &+= 8
+        }
+        while count < limit && start[count] == value { count &+= 1 }
+        return count
+    }
+}
+
+/// One final deflate block with Huffman codes built from the tokens' symbol counts (RFC 1951 §3.2.7).
+private struct BlockCodes {
+    /// Order in which the code-length code's lengths are sent.
+    private static let codeLengthOrder = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+
+    private let literalLengths: HuffmanCode
+    private let distances: HuffmanCode
+    private let codeLengths: HuffmanCode
+    /// The literal/length and distance code lengths as code-length symbols: (symbol, extra bits, extra value).
+    private let lengthSymbols: [(symbol: Int, extraBits: Int, extra: Int)]
+    private let literalLengthCount: Int
+    private let distanceCount: Int
+    private let codeLengthCount: Int
+    /// Everything this block writes, in bits.
+    let bitCount: Int
+
+    init(_ tokens: Tokenizer) {
+        var distanceCounts = tokens.distanceCounts
+        // A code of one symbol is incomplete, which inflaters refuse for literals/lengths and some for distances:
+        // every code gets at least two symbols (an unused one costs nothing).
+        for symbol in 0..<2 where distanceCounts.filter({ $0 > 0 }).count < 2 && distanceCounts[symbol] == 0 { distanceCounts[symbol] = 1 }
+        literalLengths = HuffmanCode(counts: tokens.literalLengthCounts, longest: 15)
+        distances = HuffmanCode(counts: distanceCounts, longest: 15)
+        literalLengthCount = max(257, (literalLengths.lengths.lastIndex { $0 > 0 } ?? 0) + 1)
+        distanceCount = max(1, (distances.lengths.lastIndex { $0 > 0 } ?? 0) + 1)
+        lengthSymbols = Self.runLengthEncoded(Array(literalLengths.lengths[..<literalLengthCount]) + Array(distances.lengths[..<distanceCount]))
+        var codeLengthCounts = [Int](repeating: 0, count: 19)
+        for entry in lengthSymbols { codeLengthCounts[entry.symbol] += 1 }
+        for symbol in 0..<2 where codeLengthCounts.filter({ $0 > 0 }).count < 2 && codeLengthCounts[symbol] == 0 { codeLengthCounts[symbol] = 1 }
+        let codeLengths = HuffmanCode(counts: codeLengthCounts, longest: 7)
+        self.codeLengths = codeLengths
+        codeLengthCount = max(4, (Self.codeLengthOrder.lastIndex { codeLengths.lengths[$0] > 0 } ?? 0) + 1)
+
+        var bits = 3 + 5 + 5 + 4 + 3 * codeLengthCount
+        for entry in lengthSymbols { bits += Int(codeLengths.lengths[entry.symbol]) + entry.extraBits }
+        for (symbol, count) in tokens.literalLengthCounts.enumerated() where count > 0 {
+            let extraBits = symbol > Symbols.endOfBlock ? Symbols.lengthExtraBits[symbol - 257] : 0
+            bits += count * (Int(literalLengths.lengths[symbol]) + extraBits)
+        }
+        for (symbol, count) in tokens.distanceCounts.enumerated() where count > 0 {
+            bits += count * (Int(distances.lengths[symbol]) + max(0, symbol / 2 - 1))
+        }
+        bitCount = bits
+    }
+
+    func write(_ tokens: Tokenizer, into bits: inout BitWriter) {
+        // BFINAL 1, BTYPE 10 (dynamic codes), then the counts of each code's lengths.
+        bits.write(0b101, count: 3)
+        bits.write(UInt32(literalLengthCount - 257), count: 5)
+        bits.write(UInt32(distanceCount - 1), count: 5)
+        bits.write(UInt32(codeLengthCount - 4), count: 4)
+        for symbol in Self.codeLengthOrder.prefix(codeLengthCount) { bits.write(UInt32(codeLengths.lengths[symbol]), count: 3) }
+        for entry in lengthSymbols {
+            bits.write(codeLengths.codes[entry.symbol])
+            bits.write(UInt32(entry.extra), count: entry.extraBits)
+        }
+        // A copy is its length's code and extra bits, then its distance's: up to 20 and 28 bits.
+        var lengthCodes = [HuffmanCode.Packed](repeating: 0, count: Symbols.longestMatch + 1)
+        for length in 3...Symbols.longestMatch {
+            let (symbol, extraBits, extra) = Symbols.lengths[length]
+            lengthCodes[length] = HuffmanCode.append(UInt32(extra), count: extraBits, to: literalLengths.codes[symbol])
+        }
+        let distanceCodes = tokens.distances.map { distance in
+            let (symbol, extraBits, extra) = Symbols.distance(distance)
+            return HuffmanCode.append(UInt32(extra), count: extraBits, to: distances.codes[symbol])
+        }
+        literalLengths.codes.withUnsafeBufferPointer { literals in
+            lengthCodes.withUnsafeBufferPointer { lengthCodes in
+                for index in 0..<tokens.tokenCount {
+                    let token = tokens.tokens[index]
+                    if token & Tokenizer.copyFlag == 0 {
+                        bits.write(literals[Int(token)])
+                    } else {
+                        bits.write(lengthCodes[Int(token & 0x1FF)])
+                        bits.write(distanceCodes[Int(token >> 9 & 1)])
+                    }
+                }
+            }
+        }
+        bits.write(literalLengths.codes[Symbols.endOfBlock])
+    }
+
+    /// Code lengths as symbols 0...15 and the repeats 16 (previous length 3–6 times), 17 (zero 3–10 times) and
+    /// 18 (zero 11–138 times).
+    private static func runLengthEncoded(_ lengths: [UInt8]) -> [(symbol: Int, extraBits: Int, extra: Int)] {
+        var symbols: [(symbol: Int, extraBits: Int, extra: Int)] = []
+        var index = 0
+        while index < lengths.count {
+            let length = Int(lengths[index])
+            var run = 1
+            while index + run < lengths.count && lengths[index + run] == lengths[index] { run += 1 }
+            index += run
+            if length == 0 {
+                while run >= 11 {
+                    let piece = min(run, 138)
+                    symbols.append((18, 7, piece - 11))
+                    run -= piece
+                }
+                if run >= 3 {
+                    symbols.append((17, 3, run - 3))
+                    run = 0
+                }
+            } else {
+                symbols.append((length, 0, 0))
+                run -= 1
+                while run >= 3 {
+                    let piece = min(run, 6)
+                    symbols.append((16, 2, piece - 3))
+                    run -= piece
+                }
+            }
+            symbols += Array(repeating: (length, 0, 0), count: run)
+        }
+        return symbols
+    }
+}
+
+/// A canonical Huffman code (RFC 1951 §3.2.2) of bounded length for the given symbol counts.
+struct HuffmanCode {
+    /// A code ready to write: its bits (least significant first) in the low 32, how many above.
+    typealias Packed = UInt64
+
+    let lengths: [UInt8]
+    let codes: [Packed]
+
+    init(counts: [Int], longest: Int) {
+        var weights = counts
+        var lengths = Self.lengths(weights)
+        // Too deep for deflate (rare: it needs skewed counts): flatten the counts and build again.
+        while lengths.contains(where: { $0 > longest }) {
+            weights = weights.map { $0 == 0 ? 0 : max(1, $0 / 2) }
+            lengths = Self.lengths(weights)
+        }
+        self.lengths = lengths.map(UInt8.init)
+        var lengthCounts = [Int](repeating: 0, count: longest + 1)
+        for length in lengths where length > 0 { lengthCounts[length] += 1 }
+        var next = [Int](repeating: 0, count: longest + 2)
+        var code = 0
+        for bits in 1...longest {
+            code = (code + lengthCounts[bits - 1]) << 1
+            next[bits] = code
+        }
+        codes = lengths.map { length in
+            guard length > 0 else { return 0 }
+            defer { next[length] += 1 }
+            // Huffman codes go most significant bit first into a least-significant-first stream.
+            var reversed: UInt32 = 0
+            for bit in 0..<length { reversed |= UInt32(next[length] >> bit & 1) << UInt32(length - 1 - bit) }
+            return Packed(reversed) | Packed(length) << 32
         }
     }
 
-    private static func reversed(_ code: UInt32, bits: Int) -> UInt32 {
-        (0..<bits).reduce(0) { result, bit in result | (code >> UInt32(bit) & 1) << UInt32(bits - 1 - bit) }
+    static func append(_ extra: UInt32, count: Int, to code: Packed) -> Packed {
+        append(Packed(extra) | Packed(count) << 32, to: code)
+    }
+
+    /// Two codes as one, `first`'s bits first; at most 32 bits together.
+    static func append(_ second: Packed, to first: Packed) -> Packed {
+        let firstBits = first >> 32
+        let total = firstBits + (second >> 32)
+        precondition(total <= 32, "a packed code holds 32 bits")
+        return (first & 0xFFFF_FFFF) | (second & 0xFFFF_FFFF) << firstBits | total << 32
+    }
+
+    /// Unbounded Huffman code lengths: the two lightest trees merge until one is left (ties by symbol order, so the
+    /// same counts always give the same code).
+    private static func lengths(_ counts: [Int]) -> [Int] {
+        // Sorted by count, then symbol: one integer key each (symbols are below 512).
+        let leaves = counts.indices.filter { counts[$0] > 0 }.map { counts[$0] << 9 | $0 }.sorted().map { $0 & 0x1FF }
+        var lengths = [Int](repeating: 0, count: counts.count)
+        guard leaves.count > 1 else {
+            for leaf in leaves { lengths[leaf] = 1 }
+            return lengths
+        }
+        // Nodes: leaves first, then merged trees in the order they are made (so by nondecreasing weight).
+        var weights = leaves.map { counts[$0] }
+        var parents = [Int](repeating: -1, count: 2 * leaves.count - 1)
+        var nextLeaf = 0
+        var nextTree = leaves.count
+        func lightest() -> Int {
+            if nextLeaf < leaves.count && (nextTree >= weights.count || weights[nextLeaf] <= weights[nextTree]) {
+                defer { nextLeaf += 1 }
+                return nextLeaf
+            }
+            defer { nextTree += 1 }
+            return nextTree
+        }
+        while weights.count < 2 * leaves.count - 1 {
+            let first = lightest()
+            let second = lightest()
+            parents[first] = weights.count
+            parents[second] = weights.count
+            weights.append(weights[first] + weights[second])
+        }
+        // Depths from the root (the last node) down: a parent always comes after its children.
+        var depths = [Int](repeating: 0, count: weights.count)
+        for node in stride(from: weights.count - 2, through: 0, by: -1) { depths[node] = depths[parents[node]] + 1 }
+        for (node, leaf) in leaves.enumerated() { lengths[leaf] = depths[node] }
+        return lengths
     }
 }
 
@@ -86,7 +425,7 @@ private struct BitWriter {
     init(output: UnsafeMutablePointer<UInt8>) { self.output = output }
 
     /// At most 32 bits, so pending bits (< 32 before) never overflow 64.
-    @inline(__always) mutating func write(_ code: FixedCodes.Code) {
+    @inline(__always) mutating func write(_ code: HuffmanCode.Packed) {
         pending |= (code & 0xFFFF_FFFF) &<< pendingBits
         pendingBits &+= code &>> 32
         if pendingBits >= 32 {
@@ -96,6 +435,8 @@ private struct BitWriter {
             pendingBits &-= 32
         }
     }
+
+    mutating func write(_ value: UInt32, count: Int) { write(HuffmanCode.Packed(value) | HuffmanCode.Packed(count) << 32) }
 
     /// Appends whole bytes after padding the last partial byte with zeros.
     mutating func alignAndAppend(_ bytes: [UInt8]) {
@@ -131,151 +472,11 @@ private struct Adler32 {
         reduce()
     }
 
-    /// Called at least once per row: a row of literals (≤ 32,768 bytes) cannot overflow 64 bits.
+    /// Called at least once per row: 64 bits hold the sums of a row of millions of literals.
     mutating func reduce() {
         low %= Self.modulus
         high %= Self.modulus
     }
 
     var value: UInt32 { UInt32(high % Self.modulus) << 16 | UInt32(low % Self.modulus) }
-}
-
-/// Code tables are copied to plain memory: the per-byte loop then reads them with no lazy-global check,
-/// bounds check or reference count.
-private struct RowEncoder {
-    private static let upFilter: UInt8 = 2
-    private static let runCodes = FixedCodes.matches(distance: 1)
-
-    private var bits: BitWriter
-    private var checksum = Adler32()
-    private let rowBytes: Int
-    private let literals: UnsafeMutablePointer<FixedCodes.Code>
-    /// Copies of the byte before (distance 1), by length.
-    private let runs: UnsafeMutablePointer<FixedCodes.Code>
-    /// Copies of the filtered row before (filter byte included), by length; nil when a row is wider than
-    /// deflate's window or shorter than its shortest copy.
-    private let wholeRows: UnsafeMutablePointer<FixedCodes.Code>?
-    private let filtered: UnsafeMutablePointer<UInt8>
-    private let zeros: UnsafeMutablePointer<UInt8>
-
-    init(output: UnsafeMutablePointer<UInt8>, rowBytes: Int) {
-        bits = BitWriter(output: output)
-        self.rowBytes = rowBytes
-        literals = Self.copy(FixedCodes.literals)
-        runs = Self.copy(Self.runCodes)
-        wholeRows = (3...FixedCodes.window).contains(rowBytes + 1) ? Self.copy(FixedCodes.matches(distance: rowBytes + 1)) : nil
-        filtered = .allocate(capacity: rowBytes)
-        zeros = .allocate(capacity: rowBytes)
-        zeros.initialize(repeating: 0, count: rowBytes)
-    }
-
-    private static func copy(_ codes: [FixedCodes.Code]) -> UnsafeMutablePointer<FixedCodes.Code> {
-        let table = UnsafeMutablePointer<FixedCodes.Code>.allocate(capacity: codes.count)
-        table.initialize(from: codes, count: codes.count)
-        return table
-    }
-
-    mutating func encode(rows: UnsafePointer<UInt8>, height: Int) {
-        // zlib header: deflate, 32 KiB window, no dictionary; 0x7801 is a multiple of 31 as the check requires.
-        bits.write(FixedCodes.code(0x78, count: 8))
-        bits.write(FixedCodes.code(0x01, count: 8))
-        // One final block with fixed codes: BFINAL 1, BTYPE 01.
-        bits.write(FixedCodes.code(0b011, count: 3))
-        var previousRowWasZero = false
-        for y in 0..<height {
-            let row = rows + y * rowBytes
-            if y > 0 && memcmp(row, row - rowBytes, rowBytes) == 0 {
-                if previousRowWasZero, let wholeRows {
-                    // The same filter byte and zeros as the row before: one copy of it.
-                    Self.emitMatch(length: rowBytes + 1, codes: wholeRows, into: &bits)
-                    checksum.add(Self.upFilter)
-                    checksum.add(0, repeated: rowBytes)
-                } else {
-                    emitRow(zeros)
-                }
-                previousRowWasZero = true
-            } else {
-                // Up with the row above; the first row has zeros above it, so it stays as it is.
-                if y > 0 {
-                    let above = row - rowBytes
-                    for x in 0..<rowBytes { filtered[x] = row[x] &- above[x] }
-                    emitRow(filtered)
-                } else {
-                    emitRow(row)
-                }
-                previousRowWasZero = false
-            }
-        }
-    }
-
-    /// Ends the block and the stream; returns the number of bytes written.
-    mutating func finish() -> Int {
-        bits.write(literals[256])
-        let sum = checksum.value
-        bits.alignAndAppend([UInt8(sum >> 24), UInt8(truncatingIfNeeded: sum >> 16), UInt8(truncatingIfNeeded: sum >> 8), UInt8(truncatingIfNeeded: sum)])
-        for table in [literals, runs, wholeRows].compactMap({ $0 }) { table.deallocate() }
-        filtered.deallocate()
-        zeros.deallocate()
-        return bits.count
-    }
-
-    /// The filter byte, then the row's bytes as runs of the byte before them or literals.
-    private mutating func emitRow(_ bytes: UnsafePointer<UInt8>) {
-        // Local copies: the compiler keeps them in registers through the per-byte loop.
-        var bits = self.bits
-        var checksum = self.checksum
-        var last = Self.upFilter
-        bits.write(literals[Int(last)])
-        checksum.add(last)
-        var x = 0
-        while x < rowBytes {
-            let byte = bytes[x]
-            // Most bytes of a busy row differ from the one before: no run to look for.
-            let run = byte == last ? Self.runLength(of: last, at: bytes + x, limit: rowBytes - x) : 0
-            if run >= 3 {
-                Self.emitMatch(length: run, codes: runs, into: &bits)
-                checksum.add(last, repeated: run)
-                x &+= run
-            } else {
-                bits.write(literals[Int(byte)])
-                checksum.add(byte)
-                last = byte
-                x &+= 1
-            }
-        }
-        checksum.reduce()
-        self.bits = bits
-        self.checksum = checksum
-    }
-
-    /// Splits a copy into back-references of at most 258 bytes, none shorter than 3.
-    @inline(__always) private static func emitMatch(length: Int, codes: UnsafeMutablePointer<FixedCodes.Code>, into bits: inout BitWriter) {
-        var left = length
-        while left > 0 {
-            var piece = min(left, FixedCodes.longestMatch)
-            if (1...2).contains(left - piece) { piece = left - 3 }
-            bits.write(codes[piece])
-            left -= piece
-        }
-    }
-
-    /// How many bytes from `start` equal `value`: 32 at a time through the long runs of white, then 8 at a time.
-    @inline(__always) private static func runLength(of value: UInt8, at start: UnsafePointer<UInt8>, limit: Int) -> Int {
-        let raw = UnsafeRawPointer(start)
-        let pattern = UInt64(value) &* 0x0101_0101_0101_0101
-        var count = 0
-        while count &+ 32 <= limit {
-            var differences: UInt64 = 0
-            for word in 0..<4 { differences |= raw.loadUnaligned(fromByteOffset: count &+ word &* 8, as: UInt64.self) ^ pattern }
-            if differences != 0 { break }
-            count &+= 32
-        }
-        while count &+ 8 <= limit {
-            let difference = raw.loadUnaligned(fromByteOffset: count, as: UInt64.self).littleEndian ^ pattern
-            if difference != 0 { return count &+ difference.trailingZeroBitCount / 8 }
-            count &+= 8
-        }
-        while count < limit && start[count] == value { count &+= 1 }
-        return count
-    }
 }

@@ -74,6 +74,23 @@ struct PNGEncodingTests {
         #expect(!accepted, "libpng read a stream whose checksum is wrong")
     }
 
+    @Test("Huffman codes stay within deflate's 15 bits and are complete, even for Fibonacci counts")
+    func huffmanCodesAreBoundedAndComplete() {
+        // Fibonacci counts give the deepest tree: 29 symbols would need 28 bits unbounded.
+        var fibonacci = [1, 1]
+        while fibonacci.count < 29 { fibonacci.append(fibonacci[fibonacci.count - 1] + fibonacci[fibonacci.count - 2]) }
+        for counts in [fibonacci, [5, 5, 5, 5], [0, 3, 0, 9, 1]] {
+            let code = HuffmanCode(counts: counts, longest: 15)
+            let lengths = code.lengths.map(Int.init)
+            #expect(lengths.max()! <= 15, "\(counts)")
+            #expect(zip(counts, lengths).allSatisfy { ($0 == 0) == ($1 == 0) }, "every used symbol has a code, no unused one does")
+            // Kraft: a complete prefix code's lengths sum to exactly 1.
+            let kraft = lengths.filter { $0 > 0 }.reduce(0.0) { $0 + pow(2.0, -Double($1)) }
+            #expect(kraft == 1.0, "\(counts)")
+        }
+        #expect(HuffmanCode(counts: [5, 5, 5, 5], longest: 15).lengths == [2, 2, 2, 2])
+    }
+
     @Test("same raster, same bytes")
     func deterministic() throws {
         let (_, raster) = Self.shapes[0]
