@@ -278,20 +278,23 @@ private struct BlockCodes {
             let (symbol, extraBits, extra) = Symbols.distance(distance)
             return HuffmanCode.append(UInt32(extra), count: extraBits, to: distances.codes[symbol])
         }
+        // A local writer: through `inout` alone the compiler reloads its state after every store to the output.
+        var writer = bits
+        defer { bits = writer }
         literalLengths.codes.withUnsafeBufferPointer { literals in
             lengthCodes.withUnsafeBufferPointer { lengthCodes in
                 for index in 0..<tokens.tokenCount {
                     let token = tokens.tokens[index]
                     if token & Tokenizer.copyFlag == 0 {
-                        bits.write(literals[Int(token)])
+                        writer.write(literals[Int(token)])
                     } else {
-                        bits.write(lengthCodes[Int(token & 0x1FF)])
-                        bits.write(distanceCodes[Int(token >> 9 & 1)])
+                        writer.write(lengthCodes[Int(token & 0x1FF)])
+                        writer.write(distanceCodes[Int(token >> 9 & 1)])
                     }
                 }
             }
         }
-        bits.write(literalLengths.codes[Symbols.endOfBlock])
+        writer.write(literalLengths.codes[Symbols.endOfBlock])
     }
 
     /// Code lengths as symbols 0...15 and the repeats 16 (previous length 3–6 times), 17 (zero 3–10 times) and
