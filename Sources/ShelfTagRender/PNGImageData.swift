@@ -16,8 +16,8 @@ enum PNGImageData {
         defer { tokens.deallocate() }
         tokens.tokenize(rows: rows.baseAddress!)
         let block = BlockCodes(tokens)
-        // Exact size from the codes, plus zlib's header and checksum and the writer's 4-byte store overrun.
-        let capacity = block.bitCount / 8 + 16
+        // Exact size from the codes, plus zlib's header and checksum and the writer's 8-byte stores.
+        let capacity = block.bitCount / 8 + 24
         return [UInt8](unsafeUninitializedCapacity: capacity) { output, count in
             var bits = BitWriter(output: output.baseAddress!)
             // zlib header: deflate, 32 KiB window, no dictionary; 0x7801 is a multiple of 31 as the check requires.
@@ -59,41 +59,43 @@ private enum Symbols {
     }
 }
 
-/// The image as deflate tokens, with symbol counts and the checksum of what they stand for.
+/// The image as deflate tokens, with how often each occurs and the checksum of what they stand for.
 ///
-/// A token is a literal byte (0...255) or a copy: `copyFlag | length | distanceKind << 9`, where the kind is 0 for
-/// the byte before (a run) and 1 for the filtered row before.
+/// A token is what the writer looks up to get its bits: a literal byte (0...255), or a copy of `length` bytes
+/// (3...258) as `256 + kind * 259 + length`, where the kind is 0 for the byte before (a run) and 1 for the filtered
+/// row before.
 private struct Tokenizer {
-    static let copyFlag: UInt32 = 1 << 31
+    typealias Token = UInt16
+    static let kinds = 2
+    static let count = 256 + kinds * (Symbols.longestMatch + 1)
     private static let upFilter: UInt8 = 2
+
+    static func copy(length: Int, kind: Int) -> Token { Token(256 + kind * (Symbols.longestMatch + 1) + length) }
 
     let rowBytes: Int
     let height: Int
     /// Distances by kind: a run, then a whole row (filter byte included).
     let distances: [Int]
-    let tokens: UnsafeMutablePointer<UInt32>
+    let tokens: UnsafeMutablePointer<Token>
     private(set) var tokenCount = 0
     private(set) var checksum = Adler32()
     /// Uses of each literal/length symbol and each distance symbol, ready after `tokenize`.
     private(set) var literalLengthCounts: [Int] = []
     private(set) var distanceCounts: [Int] = []
-    /// Plain memory rather than arrays: the per-byte loop then has no uniqueness or bounds check.
-    private let literalCounts: UnsafeMutablePointer<Int>
-    private let copyLengthCounts: UnsafeMutablePointer<Int>
-    private var copyCounts = (runs: 0, rows: 0)
+    /// Uses of each token; plain memory rather than an array: the per-byte loop then has no uniqueness check.
+    private let tokenUses: UnsafeMutablePointer<Int>
     private let filtered: UnsafeMutablePointer<UInt8>
     private let zeros: UnsafeMutablePointer<UInt8>
 
     init(rowBytes: Int, height: Int) {
         self.rowBytes = rowBytes
         self.height = height
-        distances = [1, rowBytes + 1]
+        // Rows wider than the window are never copied whole (see `tokenize`); the clamp keeps their code valid.
+        distances = [1, min(rowBytes + 1, Symbols.window)]
         // At most one token per byte of the filtered stream.
         tokens = .allocate(capacity: (rowBytes + 1) * height)
-        literalCounts = .allocate(capacity: 256)
-        literalCounts.initialize(repeating: 0, count: 256)
-        copyLengthCounts = .allocate(capacity: Symbols.longestMatch + 1)
-        copyLengthCounts.initialize(repeating: 0, count: Symbols.longestMatch + 1)
+        tokenUses = .allocate(capacity: Self.count)
+        tokenUses.initialize(repeating: 0, count: Self.count)
         filtered = .allocate(capacity: rowBytes)
         zeros = .allocate(capacity: rowBytes)
         zeros.initialize(repeating: 0, count: rowBytes)
@@ -103,8 +105,7 @@ private struct Tokenizer {
         tokens.deallocate()
         filtered.deallocate()
         zeros.deallocate()
-        literalCounts.deallocate()
-        copyLengthCounts.deallocate()
+        tokenUses.deallocate()
     }
 
     mutating func tokenize(rows: UnsafePointer<UInt8>) {
@@ -116,7 +117,7 @@ private struct Tokenizer {
             if y > 0 && memcmp(row, row - rowBytes, rowBytes) == 0 {
                 if previousRowWasZero && copiesRows {
                     // The same filter byte and zeros as the row before: one copy of it.
-                    copyCounts.rows += appendCopy(length: rowBytes + 1, kind: 1)
+                    appendCopy(length: rowBytes + 1, kind: 1)
                     checksum.add(Self.upFilter)
                     checksum.add(0, repeated: rowBytes)
                 } else {
@@ -135,12 +136,16 @@ private struct Tokenizer {
                 previousRowWasZero = false
             }
         }
-        literalLengthCounts = (0..<256).map { literalCounts[$0] } + Array(repeating: 0, count: Symbols.literalLengthCount - 256)
+        literalLengthCounts = (0..<256).map { tokenUses[$0] } + Array(repeating: 0, count: Symbols.literalLengthCount - 256)
         literalLengthCounts[Symbols.endOfBlock] = 1
-        for length in 3...Symbols.longestMatch { literalLengthCounts[Symbols.lengths[length].symbol] += copyLengthCounts[length] }
         distanceCounts = Array(repeating: 0, count: Symbols.distanceCount)
-        distanceCounts[Symbols.distance(distances[0]).symbol] += copyCounts.runs
-        distanceCounts[Symbols.distance(distances[1]).symbol] += copyCounts.rows
+        for kind in 0..<Self.kinds {
+            for length in 3...Symbols.longestMatch {
+                let uses = tokenUses[Int(Self.copy(length: length, kind: kind))]
+                literalLengthCounts[Symbols.lengths[length].symbol] += uses
+                distanceCounts[Symbols.distance(distances[kind]).symbol] += uses
+            }
+        }
     }
 
     /// The filter byte, then the row's bytes as runs of the byte before them or literals.
@@ -155,7 +160,7 @@ private struct Tokenizer {
             // Most bytes of a busy row differ from the one before: no run to look for.
             let run = byte == last ? Self.runLength(of: last, at: bytes + x, limit: rowBytes - x) : 0
             if run >= 3 {
-                copyCounts.runs &+= appendCopy(length: run, kind: 0)
+                appendCopy(length: run, kind: 0)
                 checksum.add(last, repeated: run)
                 x &+= run
             } else {
@@ -169,26 +174,24 @@ private struct Tokenizer {
     }
 
     @inline(__always) private mutating func appendLiteral(_ byte: UInt8, checksum: inout Adler32) {
-        tokens[tokenCount] = UInt32(byte)
+        tokens[tokenCount] = Token(byte)
         tokenCount &+= 1
-        literalCounts[Int(byte)] &+= 1
+        tokenUses[Int(byte)] &+= 1
         checksum.add(byte)
     }
 
-    /// Splits a copy into pieces of at most 258 bytes, none shorter than 3; returns how many.
-    @inline(__always) private mutating func appendCopy(length: Int, kind: UInt32) -> Int {
+    /// Splits a copy into pieces of at most 258 bytes, none shorter than 3.
+    @inline(__always) private mutating func appendCopy(length: Int, kind: Int) {
         var left = length
-        var pieces = 0
         while left > 0 {
             var piece = min(left, Symbols.longestMatch)
             if (1...2).contains(left - piece) { piece = left - 3 }
-            tokens[tokenCount] = Self.copyFlag | UInt32(piece) | kind << 9
+            let token = Self.copy(length: piece, kind: kind)
+            tokens[tokenCount] = token
             tokenCount &+= 1
-            copyLengthCounts[piece] &+= 1
+            tokenUses[Int(token)] &+= 1
             left -= piece
-            pieces += 1
         }
-        return pieces
     }
 
     /// How many bytes from `start` equal `value`: 32 at a time through the long runs of white, then 8 at a time.
@@ -268,31 +271,23 @@ private struct BlockCodes {
             bits.write(codeLengths.codes[entry.symbol])
             bits.write(UInt32(entry.extra), count: entry.extraBits)
         }
-        // A copy is its length's code and extra bits, then its distance's: up to 20 and 28 bits.
-        var lengthCodes = [HuffmanCode.Packed](repeating: 0, count: Symbols.longestMatch + 1)
-        for length in 3...Symbols.longestMatch {
-            let (symbol, extraBits, extra) = Symbols.lengths[length]
-            lengthCodes[length] = HuffmanCode.append(UInt32(extra), count: extraBits, to: literalLengths.codes[symbol])
-        }
-        let distanceCodes = tokens.distances.map { distance in
-            let (symbol, extraBits, extra) = Symbols.distance(distance)
-            return HuffmanCode.append(UInt32(extra), count: extraBits, to: distances.codes[symbol])
+        // Every token's bits, a copy's being its length's code and extra bits then its distance's (up to 48).
+        var tokenCodes = [HuffmanCode.Packed](repeating: 0, count: Tokenizer.count)
+        for byte in 0..<256 { tokenCodes[byte] = literalLengths.codes[byte] }
+        for kind in 0..<Tokenizer.kinds {
+            let distance = Symbols.distance(tokens.distances[kind])
+            let distanceCode = HuffmanCode.append(UInt64(distance.extra), count: distance.extraBits, to: distances.codes[distance.symbol])
+            for length in 3...Symbols.longestMatch {
+                let (symbol, extraBits, extra) = Symbols.lengths[length]
+                let lengthCode = HuffmanCode.append(UInt64(extra), count: extraBits, to: literalLengths.codes[symbol])
+                tokenCodes[Int(Tokenizer.copy(length: length, kind: kind))] = HuffmanCode.append(distanceCode, to: lengthCode)
+            }
         }
         // A local writer: through `inout` alone the compiler reloads its state after every store to the output.
         var writer = bits
         defer { bits = writer }
-        literalLengths.codes.withUnsafeBufferPointer { literals in
-            lengthCodes.withUnsafeBufferPointer { lengthCodes in
-                for index in 0..<tokens.tokenCount {
-                    let token = tokens.tokens[index]
-                    if token & Tokenizer.copyFlag == 0 {
-                        writer.write(literals[Int(token)])
-                    } else {
-                        writer.write(lengthCodes[Int(token & 0x1FF)])
-                        writer.write(distanceCodes[Int(token >> 9 & 1)])
-                    }
-                }
-            }
+        tokenCodes.withUnsafeBufferPointer { tokenCodes in
+            for index in 0..<tokens.tokenCount { writer.write(tokenCodes[Int(tokens.tokens[index])]) }
         }
         writer.write(literalLengths.codes[Symbols.endOfBlock])
     }
@@ -334,8 +329,9 @@ private struct BlockCodes {
 
 /// A canonical Huffman code (RFC 1951 §3.2.2) of bounded length for the given symbol counts.
 struct HuffmanCode {
-    /// A code ready to write: its bits (least significant first) in the low 32, how many above.
+    /// A code ready to write: its bits (least significant first) in the low 56, how many in the top 8.
     typealias Packed = UInt64
+    static let longestPacked: UInt64 = 56
 
     let lengths: [UInt8]
     let codes: [Packed]
@@ -363,20 +359,20 @@ struct HuffmanCode {
             // Huffman codes go most significant bit first into a least-significant-first stream.
             var reversed: UInt32 = 0
             for bit in 0..<length { reversed |= UInt32(next[length] >> bit & 1) << UInt32(length - 1 - bit) }
-            return Packed(reversed) | Packed(length) << 32
+            return Packed(reversed) | Packed(length) << 56
         }
     }
 
-    static func append(_ extra: UInt32, count: Int, to code: Packed) -> Packed {
-        append(Packed(extra) | Packed(count) << 32, to: code)
+    static func append(_ extra: UInt64, count: Int, to code: Packed) -> Packed {
+        append(extra | Packed(count) << 56, to: code)
     }
 
-    /// Two codes as one, `first`'s bits first; at most 32 bits together.
+    /// Two codes as one, `first`'s bits first.
     static func append(_ second: Packed, to first: Packed) -> Packed {
-        let firstBits = first >> 32
-        let total = firstBits + (second >> 32)
-        precondition(total <= 32, "a packed code holds 32 bits")
-        return (first & 0xFFFF_FFFF) | (second & 0xFFFF_FFFF) << firstBits | total << 32
+        let firstBits = first >> 56
+        let total = firstBits + (second >> 56)
+        precondition(total <= longestPacked, "a packed code holds 56 bits")
+        return (first & 0xFF_FFFF_FFFF_FFFF) | (second & 0xFF_FFFF_FFFF_FFFF) << firstBits | total << 56
     }
 
     /// Unbounded Huffman code lengths: the two lightest trees merge until one is left (ties by symbol order, so the
@@ -417,8 +413,9 @@ struct HuffmanCode {
     }
 }
 
-/// Writes bits least significant first into a buffer sized by the caller. Wrapping arithmetic throughout: the
-/// counts are bounded by construction and this is the innermost loop.
+/// Writes bits least significant first into a buffer sized by the caller, with 8 bytes to spare. No branch per
+/// code: each write stores 8 bytes and keeps fewer than 8 bits back; wrapping arithmetic throughout, as the counts
+/// are bounded by construction and this is the innermost loop.
 private struct BitWriter {
     let output: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
@@ -427,27 +424,27 @@ private struct BitWriter {
 
     init(output: UnsafeMutablePointer<UInt8>) { self.output = output }
 
-    /// At most 32 bits, so pending bits (< 32 before) never overflow 64.
+    /// At most 56 bits, so with fewer than 8 pending they fit in 64.
     @inline(__always) mutating func write(_ code: HuffmanCode.Packed) {
-        pending |= (code & 0xFFFF_FFFF) &<< pendingBits
-        pendingBits &+= code &>> 32
-        if pendingBits >= 32 {
-            UnsafeMutableRawPointer(output + count).storeBytes(of: UInt32(truncatingIfNeeded: pending).littleEndian, as: UInt32.self)
-            count &+= 4
-            pending &>>= 32
-            pendingBits &-= 32
-        }
+        pending |= (code & 0xFF_FFFF_FFFF_FFFF) &<< pendingBits
+        pendingBits &+= code &>> 56
+        UnsafeMutableRawPointer(output + count).storeBytes(of: pending.littleEndian, as: UInt64.self)
+        let whole = pendingBits &>> 3
+        count &+= Int(whole)
+        // Shifting by 64 would be undefined: all 8 bytes gone means nothing left.
+        pending = whole == 8 ? 0 : pending &>> (whole &* 8)
+        pendingBits &= 7
     }
 
-    mutating func write(_ value: UInt32, count: Int) { write(HuffmanCode.Packed(value) | HuffmanCode.Packed(count) << 32) }
+    mutating func write(_ value: UInt32, count: Int) { write(HuffmanCode.Packed(value) | HuffmanCode.Packed(count) << 56) }
 
     /// Appends whole bytes after padding the last partial byte with zeros.
     mutating func alignAndAppend(_ bytes: [UInt8]) {
-        while pendingBits > 0 {
+        if pendingBits > 0 {
             output[count] = UInt8(truncatingIfNeeded: pending)
             count += 1
-            pending >>= 8
-            pendingBits = pendingBits > 8 ? pendingBits - 8 : 0
+            pending = 0
+            pendingBits = 0
         }
         for byte in bytes {
             output[count] = byte
