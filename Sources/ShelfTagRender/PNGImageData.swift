@@ -26,6 +26,8 @@ enum PNGImageData {
             block.write(tokens, into: &bits)
             let sum = tokens.checksum.value
             bits.alignAndAppend([UInt8(sum >> 24), UInt8(truncatingIfNeeded: sum >> 16), UInt8(truncatingIfNeeded: sum >> 8), UInt8(truncatingIfNeeded: sum)])
+            // The capacity rests on `bitCount` being exact: debug builds (the tests) check it for every image.
+            assert(bits.count == (16 + block.bitCount + 7) / 8 + 4, "the block's size was computed wrong")
             precondition(bits.count <= capacity)
             count = bits.count
         }
@@ -120,6 +122,7 @@ private struct Tokenizer {
                     appendCopy(length: rowBytes + 1, kind: 1)
                     checksum.add(Self.upFilter)
                     checksum.add(0, repeated: rowBytes)
+                    checksum.reduce()
                 } else {
                     appendRow(zeros)
                 }
@@ -465,14 +468,13 @@ private struct Adler32 {
     }
 
     /// `count` bytes of `value`: each adds `value` to low, and high gains every intermediate low.
-    mutating func add(_ value: UInt8, repeated count: Int) {
+    @inline(__always) mutating func add(_ value: UInt8, repeated count: Int) {
         let n = UInt64(count)
-        high += n * low + UInt64(value) * n * (n + 1) / 2
-        low += n * UInt64(value)
-        reduce()
+        high &+= n &* low &+ UInt64(value) &* (n &* (n &+ 1) / 2)
+        low &+= n &* UInt64(value)
     }
 
-    /// Called at least once per row: 64 bits hold the sums of a row of millions of literals.
+    /// Called at least once per row: between calls, 64 bits hold the sums of a row of a million bytes.
     mutating func reduce() {
         low %= Self.modulus
         high %= Self.modulus
