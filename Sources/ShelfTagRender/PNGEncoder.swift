@@ -31,7 +31,10 @@ public enum PNGEncoder {
             imageData = packed.withUnsafeBufferPointer { PNGImageData.encode(rows: $0, rowBytes: stride, height: raster.height) }
             bitDepth = 1
         }
-        var buffer = shelftag_png_buffer(bytes: nil, count: 0, capacity: 0)
+        // Sized once: the chunks around the image data (signature, header, pHYs, framing, end) take under 128 bytes.
+        let capacity = imageData.count + 128
+        let allocated = malloc(capacity)?.assumingMemoryBound(to: UInt8.self)
+        var buffer = shelftag_png_buffer(bytes: allocated, count: 0, capacity: allocated == nil ? 0 : capacity)
         var error = shelftag_png_error_text()
         let status = imageData.withUnsafeBufferPointer { data in
             shelftag_png_write(data.baseAddress, data.count, UInt32(raster.width), UInt32(raster.height), bitDepth, pixelsPerMetre, &buffer, &error)
@@ -41,7 +44,7 @@ public enum PNGEncoder {
             let reason = withUnsafeBytes(of: error.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw PNGEncodingError(reason: reason)
         }
-        // The buffer came from realloc: Data takes it over and frees it.
+        // The buffer came from malloc (or the shim's realloc): Data takes it over and frees it.
         return Data(bytesNoCopy: bytes, count: buffer.count, deallocator: .free)
     }
 
