@@ -232,7 +232,7 @@ public final class TagDrawer {
                 continue
             }
             var line: Substring = ""
-            for word in paragraph.split(separator: " ") {
+            for word in Self.unbreakableWords(paragraph) {
                 let candidate = line.isEmpty ? word : paragraph[line.startIndex..<word.endIndex]
                 if line.isEmpty || typesetter.width64(candidate, font: font) <= width64 {
                     line = candidate
@@ -245,6 +245,22 @@ public final class TagDrawer {
         }
         let truncated = result.count > maxLines || result.prefix(maxLines).contains { typesetter.width64($0, font: font) > width64 }
         return SetLines(lines: Array(result.prefix(maxLines)), truncated: truncated)
+    }
+
+    /// Words to wrap, a number joined to the word after it: a quantity keeps its unit ("1 kg", "75 cl", "35 W"), as
+    /// the no-break space of French typography would.
+    static func unbreakableWords(_ paragraph: Substring) -> [Substring] {
+        var words: [Substring] = []
+        var joinNext = false
+        for word in paragraph.split(separator: " ") {
+            if joinNext, let last = words.last {
+                words[words.count - 1] = paragraph[last.startIndex..<word.endIndex]
+            } else {
+                words.append(word)
+            }
+            joinNext = word.first?.isNumber == true && word.allSatisfy { $0.isNumber || $0 == "," || $0 == "." }
+        }
+        return words
     }
 
     /// The longest start of `line` that fits with "…" after it, cut at a word when one fits.

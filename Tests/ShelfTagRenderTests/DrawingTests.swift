@@ -53,6 +53,23 @@ struct DrawingTests {
         #expect(short.lines == ["Sel fin"] && !short.truncated)
     }
 
+    @Test("a quantity keeps its unit on the same line")
+    func quantityKeepsItsUnit() throws {
+        #expect(TagDrawer.unbreakableWords("Café moulu Pérou 1 kg") == ["Café", "moulu", "Pérou", "1 kg"])
+        #expect(TagDrawer.unbreakableWords("Jus 75 cl — format 0,5 l n°22") == ["Jus", "75 cl", "—", "format", "0,5 l", "n°22"])
+        #expect(TagDrawer.unbreakableWords("Carte 256 Go 12") == ["Carte", "256 Go", "12"])
+        let standard = try template("standard")
+        guard case .text(let nameBox) = try #require(standard.elements.first { $0.name == "name" }).element else {
+            Issue.record("the standard template's name is not a text box")
+            return
+        }
+        let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [standard])
+        // On the A4 sheet this name used to end its first line with "1" and put "kg" alone on the second.
+        let layout = drawer.layoutText(nameBox, "Café moulu pur arabica Pérou 1 kg")
+        #expect(layout.lines.count == 2)
+        #expect(layout.lines.last?.hasSuffix("1 kg") == true, "\(layout.lines)")
+    }
+
     @Test("a price too wide for its box shrinks instead of overflowing")
     func priceShrinksToFit() throws {
         let standard = try template("standard")
