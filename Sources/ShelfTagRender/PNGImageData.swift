@@ -343,27 +343,34 @@ struct HuffmanCode {
         var weights = counts
         var lengths = Self.lengths(weights)
         // Too deep for deflate (rare: it needs skewed counts): flatten the counts and build again.
-        while lengths.contains(where: { $0 > longest }) {
+        while lengths.contains(where: { Int($0) > longest }) {
             weights = weights.map { $0 == 0 ? 0 : max(1, $0 / 2) }
             lengths = Self.lengths(weights)
         }
-        self.lengths = lengths.map(UInt8.init)
-        var lengthCounts = [Int](repeating: 0, count: longest + 1)
-        for length in lengths where length > 0 { lengthCounts[length] += 1 }
-        var next = [Int](repeating: 0, count: longest + 2)
-        var code = 0
+        self.lengths = lengths
+        // The first code of each length (RFC 1951 §3.2.2), then codes in symbol order within a length.
+        var next = [UInt32](repeating: 0, count: longest + 1)
+        var lengthCounts = [UInt32](repeating: 0, count: longest + 1)
+        for length in lengths where length > 0 { lengthCounts[Int(length)] += 1 }
+        var code: UInt32 = 0
         for bits in 1...longest {
             code = (code + lengthCounts[bits - 1]) << 1
             next[bits] = code
         }
-        codes = lengths.map { length in
-            guard length > 0 else { return 0 }
-            defer { next[length] += 1 }
+        var codes = [Packed](repeating: 0, count: lengths.count)
+        for (symbol, length) in lengths.enumerated() where length > 0 {
+            let code = next[Int(length)]
+            next[Int(length)] += 1
             // Huffman codes go most significant bit first into a least-significant-first stream.
             var reversed: UInt32 = 0
-            for bit in 0..<length { reversed |= UInt32(next[length] >> bit & 1) << UInt32(length - 1 - bit) }
-            return Packed(reversed) | Packed(length) << 56
+            var remaining = code
+            for _ in 0..<length {
+                reversed = reversed << 1 | remaining & 1
+                remaining >>= 1
+            }
+            codes[symbol] = Packed(reversed) | Packed(length) << 56
         }
+        self.codes = codes
     }
 
     static func append(_ extra: UInt64, count: Int, to code: Packed) -> Packed {
@@ -380,38 +387,43 @@ struct HuffmanCode {
 
     /// Unbounded Huffman code lengths: the two lightest trees merge until one is left (ties by symbol order, so the
     /// same counts always give the same code).
-    private static func lengths(_ counts: [Int]) -> [Int] {
+    private static func lengths(_ counts: [Int]) -> [UInt8] {
         // Sorted by count, then symbol: one integer key each (symbols are below 512).
-        let leaves = counts.indices.filter { counts[$0] > 0 }.map { counts[$0] << 9 | $0 }.sorted().map { $0 & 0x1FF }
-        var lengths = [Int](repeating: 0, count: counts.count)
+        var leaves: [Int] = []
+        leaves.reserveCapacity(counts.count)
+        for (symbol, count) in counts.enumerated() where count > 0 { leaves.append(count << 9 | symbol) }
+        leaves.sort()
+        var lengths = [UInt8](repeating: 0, count: counts.count)
         guard leaves.count > 1 else {
-            for leaf in leaves { lengths[leaf] = 1 }
+            for leaf in leaves { lengths[leaf & 0x1FF] = 1 }
             return lengths
         }
         // Nodes: leaves first, then merged trees in the order they are made (so by nondecreasing weight).
-        var weights = leaves.map { counts[$0] }
-        var parents = [Int](repeating: -1, count: 2 * leaves.count - 1)
+        let nodeCount = 2 * leaves.count - 1
+        var weights = [Int](repeating: 0, count: nodeCount)
+        var parents = [Int](repeating: 0, count: nodeCount)
+        for (node, leaf) in leaves.enumerated() { weights[node] = leaf >> 9 }
         var nextLeaf = 0
         var nextTree = leaves.count
-        func lightest() -> Int {
-            if nextLeaf < leaves.count && (nextTree >= weights.count || weights[nextLeaf] <= weights[nextTree]) {
-                defer { nextLeaf += 1 }
-                return nextLeaf
+        for tree in leaves.count..<nodeCount {
+            for _ in 0..<2 {
+                let lightest: Int
+                if nextLeaf < leaves.count && (nextTree >= tree || weights[nextLeaf] <= weights[nextTree]) {
+                    lightest = nextLeaf
+                    nextLeaf += 1
+                } else {
+                    lightest = nextTree
+                    nextTree += 1
+                }
+                parents[lightest] = tree
+                weights[tree] += weights[lightest]
             }
-            defer { nextTree += 1 }
-            return nextTree
         }
-        while weights.count < 2 * leaves.count - 1 {
-            let first = lightest()
-            let second = lightest()
-            parents[first] = weights.count
-            parents[second] = weights.count
-            weights.append(weights[first] + weights[second])
-        }
-        // Depths from the root (the last node) down: a parent always comes after its children.
-        var depths = [Int](repeating: 0, count: weights.count)
-        for node in stride(from: weights.count - 2, through: 0, by: -1) { depths[node] = depths[parents[node]] + 1 }
-        for (node, leaf) in leaves.enumerated() { lengths[leaf] = depths[node] }
+        // Depths from the root (the last node) down, in place of the weights: a parent comes after its children.
+        weights[nodeCount - 1] = 0
+        for node in stride(from: nodeCount - 2, through: 0, by: -1) { weights[node] = weights[parents[node]] + 1 }
+        // Deeper than 255 only for absurd counts; it is over deflate's limit either way and gets flattened.
+        for (node, leaf) in leaves.enumerated() { lengths[leaf & 0x1FF] = UInt8(min(weights[node], 255)) }
         return lengths
     }
 }
