@@ -119,7 +119,9 @@ private struct Tokenizer {
             if y > 0 && memcmp(row, row - rowBytes, rowBytes) == 0 {
                 if previousRowWasZero && copiesRows {
                     // The same filter byte and zeros as the row before: one copy of it.
-                    appendCopy(length: rowBytes + 1, kind: 1)
+                    var sink = sink()
+                    sink.appendCopy(length: rowBytes + 1, kind: 1)
+                    tokenCount = sink.count
                     checksum.add(Self.upFilter)
                     checksum.add(0, repeated: rowBytes)
                     checksum.reduce()
@@ -155,45 +157,55 @@ private struct Tokenizer {
     private mutating func appendRow(_ bytes: UnsafePointer<UInt8>) {
         // Local copies: the compiler keeps them in registers through the per-byte loop.
         var checksum = self.checksum
+        var sink = sink()
         var last = Self.upFilter
-        appendLiteral(last, checksum: &checksum)
+        sink.append(Token(last))
+        checksum.add(last)
         var x = 0
         while x < rowBytes {
             let byte = bytes[x]
             // Most bytes of a busy row differ from the one before: no run to look for.
             let run = byte == last ? Self.runLength(of: last, at: bytes + x, limit: rowBytes - x) : 0
             if run >= 3 {
-                appendCopy(length: run, kind: 0)
+                sink.appendCopy(length: run, kind: 0)
                 checksum.add(last, repeated: run)
                 x &+= run
             } else {
-                appendLiteral(byte, checksum: &checksum)
+                sink.append(Token(byte))
+                checksum.add(byte)
                 last = byte
                 x &+= 1
             }
         }
         checksum.reduce()
         self.checksum = checksum
+        tokenCount = sink.count
     }
 
-    @inline(__always) private mutating func appendLiteral(_ byte: UInt8, checksum: inout Adler32) {
-        tokens[tokenCount] = Token(byte)
-        tokenCount &+= 1
-        tokenUses[Int(byte)] &+= 1
-        checksum.add(byte)
-    }
+    private func sink() -> TokenSink { TokenSink(tokens: tokens, uses: tokenUses, count: tokenCount) }
 
-    /// Splits a copy into pieces of at most 258 bytes, none shorter than 3.
-    @inline(__always) private mutating func appendCopy(length: Int, kind: Int) {
-        var left = length
-        while left > 0 {
-            var piece = min(left, Symbols.longestMatch)
-            if (1...2).contains(left - piece) { piece = left - 3 }
-            let token = Self.copy(length: piece, kind: kind)
-            tokens[tokenCount] = token
-            tokenCount &+= 1
-            tokenUses[Int(token)] &+= 1
-            left -= piece
+    /// Where tokens go, counted. A value the per-byte loop holds in registers: through `self` the compiler would
+    /// reload the count after every store to the tokens.
+    private struct TokenSink {
+        let tokens: UnsafeMutablePointer<Token>
+        let uses: UnsafeMutablePointer<Int>
+        var count: Int
+
+        @inline(__always) mutating func append(_ token: Token) {
+            tokens[count] = token
+            count &+= 1
+            uses[Int(token)] &+= 1
+        }
+
+        /// Splits a copy into pieces of at most 258 bytes, none shorter than 3.
+        @inline(__always) mutating func appendCopy(length: Int, kind: Int) {
+            var left = length
+            while left > 0 {
+                var piece = min(left, Symbols.longestMatch)
+                if (1...2).contains(left - piece) { piece = left - 3 }
+                append(Tokenizer.copy(length: piece, kind: kind))
+                left -= piece
+            }
         }
     }
 
