@@ -145,10 +145,11 @@ private struct Tokenizer {
         literalLengthCounts[Symbols.endOfBlock] = 1
         distanceCounts = Array(repeating: 0, count: Symbols.distanceCount)
         for kind in 0..<Self.kinds {
+            let distanceSymbol = Symbols.distance(distances[kind]).symbol
             for length in 3...Symbols.longestMatch {
                 let uses = tokenUses[Int(Self.copy(length: length, kind: kind))]
                 literalLengthCounts[Symbols.lengths[length].symbol] += uses
-                distanceCounts[Symbols.distance(distances[kind]).symbol] += uses
+                distanceCounts[distanceSymbol] += uses
             }
         }
     }
