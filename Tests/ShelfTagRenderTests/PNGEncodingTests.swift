@@ -64,7 +64,7 @@ struct PNGEncodingTests {
     func corruptedChecksumIsRejected() throws {
         let (_, raster) = Self.shapes[0]
         var bytes = [UInt8](try PNGEncoder.encode(raster, dpi: 300, format: .grey))
-        let data = try #require(Self.chunkData("IDAT", in: bytes))
+        let data = try #require(pngChunks(bytes)?.first { $0.type == "IDAT" }?.data)
         // The checksum is the last four bytes of the zlib stream; the chunk's CRC is made valid again so that only
         // the checksum is wrong.
         bytes[data.upperBound - 1] ^= 0x01
@@ -100,17 +100,6 @@ struct PNGEncodingTests {
     /// How many pixels differ (the arrays themselves are too long for a test report).
     private static func differing(_ decoded: [UInt8], _ expected: [UInt8]) -> Int {
         decoded.count == expected.count ? zip(decoded, expected).filter { $0 != $1 }.count : max(decoded.count, expected.count)
-    }
-
-    /// Where the data of the first chunk of `type` lies.
-    private static func chunkData(_ type: String, in bytes: [UInt8]) -> Range<Int>? {
-        var offset = 8
-        while offset + 8 <= bytes.count {
-            let length = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
-            if String(decoding: bytes[offset + 4..<offset + 8], as: UTF8.self) == type { return offset + 8..<offset + 8 + length }
-            offset += 12 + length
-        }
-        return nil
     }
 
     /// CRC-32 as PNG chunks use it (ISO 3309), over the chunk type and data.

@@ -45,27 +45,32 @@ public struct PNGHeader: Equatable {
             && lhs.pixelsPerMetre?.x == rhs.pixelsPerMetre?.x && lhs.pixelsPerMetre?.y == rhs.pixelsPerMetre?.y
     }
 
-    /// Walks the chunks of a PNG file; nil when it is not one.
+    /// Reads the header chunks of a PNG file; nil when it is not one.
     public init?(_ data: Data) {
         let bytes = [UInt8](data)
-        guard bytes.count > 33, bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else { return nil }
+        guard bytes.count > 33, let chunks = pngChunks(bytes) else { return nil }
         func u32(_ at: Int) -> Int { bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
-        var offset = 8
-        var header: (Int, Int, Int, Int)?
-        var physical: (Int, Int, Int)?
-        while offset + 8 <= bytes.count {
-            let length = u32(offset)
-            let type = String(decoding: bytes[offset + 4..<offset + 8], as: UTF8.self)
-            let body = offset + 8
-            if type == "IHDR" { header = (u32(body), u32(body + 4), Int(bytes[body + 8]), Int(bytes[body + 9])) }
-            if type == "pHYs" { physical = (u32(body), u32(body + 4), Int(bytes[body + 8])) }
-            if type == "IEND" { break }
-            offset = body + length + 4
+        guard let header = chunks.first(where: { $0.type == "IHDR" })?.data.lowerBound else { return nil }
+        (width, height, bitDepth, colourType) = (u32(header), u32(header + 4), Int(bytes[header + 8]), Int(bytes[header + 9]))
+        pixelsPerMetre = chunks.first { $0.type == "pHYs" }.map {
+            (x: u32($0.data.lowerBound), y: u32($0.data.lowerBound + 4), unit: Int(bytes[$0.data.lowerBound + 8]))
         }
-        guard let header else { return nil }
-        (width, height, bitDepth, colourType) = header
-        pixelsPerMetre = physical.map { (x: $0.0, y: $0.1, unit: $0.2) }
     }
+}
+
+/// The chunks of a PNG file up to IEND, each with where its data lies; nil without the PNG signature.
+public func pngChunks(_ bytes: [UInt8]) -> [(type: String, data: Range<Int>)]? {
+    guard bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else { return nil }
+    var chunks: [(type: String, data: Range<Int>)] = []
+    var offset = 8
+    while offset + 8 <= bytes.count {
+        let length = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+        let type = String(decoding: bytes[offset + 4..<offset + 8], as: UTF8.self)
+        chunks.append((type, offset + 8..<min(offset + 8 + length, bytes.count)))
+        if type == "IEND" { break }
+        offset += 12 + length
+    }
+    return chunks
 }
 
 /// Decodes any PNG to 8-bit grey pixels with libpng's simplified API; nil when it cannot.
