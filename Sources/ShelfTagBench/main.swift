@@ -145,11 +145,6 @@ func benchImport(_ options: BenchOptions) throws {
 /// 10,000 complete tags for one store, against the qrencode CLI writing a QR-only PNG per URL.
 func benchRender(_ options: BenchOptions) throws {
     let directory = "\(options.work)/render"
-    if FileManager.default.fileExists(atPath: "\(directory)/tags-1") {
-        // Normally removed at the end of the bench (below); these are left by an interrupted one.
-        print("note      removing an earlier run's tags: on ext4 without a journal, creating files is slow for minutes after")
-        print("          many deletions (the kernel skips recently deleted inodes), so this run's figures may be low")
-    }
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let feed = "\(directory)/products.tsv"
@@ -169,6 +164,7 @@ func benchRender(_ options: BenchOptions) throws {
     print(
         "\n== Render: \(options.tags) tags, 60×40 mm standard (promotions 80×50), 300 dpi, 8-bit grey PNG, on \(ProcessInfo.processInfo.activeProcessorCount) cores"
     )
+    try waitForFastFileCreation(in: "\(directory)/file-system-probe")
     let base = "https://s.shelftag.example"
     var best = Double.infinity
     for attempt in 1...2 {
@@ -224,6 +220,32 @@ func benchRender(_ options: BenchOptions) throws {
     for output in ["tags-1", "tags-2", "qrencode", "qrencode-serial"] { try? FileManager.default.removeItem(atPath: "\(directory)/\(output)") }
     // Clean inode tables shorten the kernel's "recently deleted" window (60 s clean, 360 s dirty).
     sync()
+}
+
+/// Waits (up to 10 minutes) until creating a file takes about its usual time. On ext4 without a journal, the kernel skips
+/// inodes deleted in the last minutes when it creates files, and after a mass deletion (an earlier bench's 40,000
+/// files) creating one took 80–970 µs for about 8 minutes, instead of 13–20: the render figures would measure that.
+func waitForFastFileCreation(in directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var probe = 0
+    /// Microseconds per new empty file, over 200 of them.
+    func microsecondsPerFile() -> Double {
+        let start = DispatchTime.now()
+        for _ in 0..<200 {
+            close(open("\(directory)/\(probe)", O_WRONLY | O_CREAT | O_TRUNC, 0o644))
+            probe += 1
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e3 / 200
+    }
+    let slow = 50.0
+    var cost = microsecondsPerFile()
+    let deadline = Date().addingTimeInterval(600)
+    if cost > slow { print(String(format: "note      creating a file takes %.0f µs (recent mass deletions): waiting until it is fast again", cost)) }
+    while cost > slow && Date() < deadline {
+        Thread.sleep(forTimeInterval: 15)
+        cost = microsecondsPerFile()
+    }
+    print(String(format: "files     a new empty file takes %.0f µs%@", cost, cost > slow ? " (still slow: the figures below measure it too)" : ""))
 }
 
 /// What wrk measured.
