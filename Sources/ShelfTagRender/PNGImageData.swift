@@ -348,6 +348,11 @@ struct HuffmanCode {
     /// A code ready to write: its bits (least significant first) in the low 56, how many in the top 8.
     typealias Packed = UInt64
     static let longestPacked: UInt64 = 56
+    /// The bits of a packed code, below its count.
+    static let packedBits: UInt64 = (1 << longestPacked) - 1
+
+    /// The one place a code is packed: `count` bits of `bits`, least significant first.
+    @inline(__always) static func packed(_ bits: UInt64, count: Int) -> Packed { bits | Packed(count) << longestPacked }
 
     let lengths: [UInt8]
     let codes: [Packed]
@@ -381,21 +386,21 @@ struct HuffmanCode {
                 reversed = reversed << 1 | remaining & 1
                 remaining >>= 1
             }
-            codes[symbol] = Packed(reversed) | Packed(length) << 56
+            codes[symbol] = Self.packed(UInt64(reversed), count: Int(length))
         }
         self.codes = codes
     }
 
     static func append(_ extra: UInt64, count: Int, to code: Packed) -> Packed {
-        append(extra | Packed(count) << 56, to: code)
+        append(packed(extra, count: count), to: code)
     }
 
     /// Two codes as one, `first`'s bits first.
     static func append(_ second: Packed, to first: Packed) -> Packed {
-        let firstBits = first >> 56
-        let total = firstBits + (second >> 56)
+        let firstCount = first >> longestPacked
+        let total = firstCount + (second >> longestPacked)
         precondition(total <= longestPacked, "a packed code holds 56 bits")
-        return (first & 0xFF_FFFF_FFFF_FFFF) | (second & 0xFF_FFFF_FFFF_FFFF) << firstBits | total << 56
+        return packed((first & packedBits) | (second & packedBits) << firstCount, count: Int(total))
     }
 
     /// Unbounded Huffman code lengths: the two lightest trees merge until one is left (ties by symbol order, so the
@@ -454,8 +459,8 @@ private struct BitWriter {
 
     /// At most 56 bits, so with fewer than 8 pending they fit in 64.
     @inline(__always) mutating func write(_ code: HuffmanCode.Packed) {
-        pending |= (code & 0xFF_FFFF_FFFF_FFFF) &<< pendingBits
-        pendingBits &+= code &>> 56
+        pending |= (code & HuffmanCode.packedBits) &<< pendingBits
+        pendingBits &+= code &>> HuffmanCode.longestPacked
         UnsafeMutableRawPointer(output + count).storeBytes(of: pending.littleEndian, as: UInt64.self)
         let whole = pendingBits &>> 3
         count &+= Int(whole)
@@ -464,7 +469,7 @@ private struct BitWriter {
         pendingBits &= 7
     }
 
-    mutating func write(_ value: UInt32, count: Int) { write(HuffmanCode.Packed(value) | HuffmanCode.Packed(count) << 56) }
+    mutating func write(_ value: UInt32, count: Int) { write(HuffmanCode.packed(UInt64(value), count: count)) }
 
     /// Appends whole bytes after padding the last partial byte with zeros.
     mutating func alignAndAppend(_ bytes: [UInt8]) {
