@@ -83,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShelfTagRenderTests",
-            dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG"],
+            dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG", "CQRencode"],
             exclude: ["References"]
         ),
         .testTarget(

@@ -42,18 +42,39 @@ public struct QRCode: Sendable, Equatable {
     /// The quiet zone every side needs, in modules (ISO/IEC 18004).
     public static let quietZone = 4
 
-    /// Encodes `payload` in the smallest version that holds it, with libqrencode's mode optimisation.
+    /// Encodes `payload` in the smallest version that holds it, with libqrencode's mode optimisation and mask choice.
     /// - Throws: `QRCodeError` when it cannot be encoded.
     public init(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) {
-        guard let symbol = QRcode_encodeString(payload, 0, correction.level, QR_MODE_8, 1) else {
-            if errno == ERANGE { throw QRCodeError.tooLong(bytes: payload.utf8.count) }
-            throw QRCodeError.encoderFailed(errno: errno)
-        }
+        let symbol = try Self.encode(payload, correction: correction)
         defer { QRcode_free(symbol) }
         version = Int(symbol.pointee.version)
         size = Int(symbol.pointee.width)
         // Bit 0 of each byte is the module's colour; the other bits are encoder bookkeeping.
         modules = UnsafeBufferPointer(start: symbol.pointee.data, count: size * size).map { $0 & 1 == 1 }
+    }
+
+    /// libqrencode's symbol for `payload`. Where libqrencode exports its fixed-mask encoder, the mask is chosen by
+    /// `QRMaskChoice` (the same choice, 8 times faster) and libqrencode encodes with it.
+    private static func encode(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) -> UnsafeMutablePointer<QRcode> {
+        func failure() -> QRCodeError { errno == ERANGE ? .tooLong(bytes: payload.utf8.count) : .encoderFailed(errno: errno) }
+        guard let splitString = LibQREncodeInternals.splitString, let encodeMask = LibQREncodeInternals.encodeMask else {
+            guard let symbol = QRcode_encodeString(payload, 0, correction.level, QR_MODE_8, 1) else { throw failure() }
+            return symbol
+        }
+        guard let input = QRinput_new2(0, correction.level) else { throw failure() }
+        defer { QRinput_free(input) }
+        guard splitString(payload, input, QR_MODE_8, 1) == 0, let masked = encodeMask(input, 0) else { throw failure() }
+        guard let choice = QRMaskChoice.forWidth(Int(masked.pointee.width)) else {
+            // Wider than one 64-bit word: libqrencode chooses.
+            QRcode_free(masked)
+            guard let symbol = encodeMask(input, -1) else { throw failure() }
+            return symbol
+        }
+        let mask = choice.bestMask(modules: masked.pointee.data, level: correction)
+        if mask == 0 { return masked }
+        QRcode_free(masked)
+        guard let symbol = encodeMask(input, Int32(mask)) else { throw failure() }
+        return symbol
     }
 
     public subscript(x: Int, y: Int) -> Bool { modules[y * size + x] }

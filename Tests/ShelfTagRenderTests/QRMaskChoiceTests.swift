@@ -1,0 +1,94 @@
+import CQRencode
+import Foundation
+import Testing
+
+@testable import ShelfTagRender
+
+/// `QRCode` chooses masks itself (see `QRMaskChoice`): its symbols must be libqrencode's own, module for module.
+@Suite("Choosing QR masks")
+struct QRMaskChoiceTests {
+    /// Deterministic payloads of every kind libqrencode splits into modes: URLs, digits, upper-case text, bytes, UTF-8.
+    private static func payloads(count: Int, seed: UInt64) -> [String] {
+        var state = seed
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % bound
+        }
+        let alphabets = [
+            "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 $%*+-./:", "abcdefghijklmnopqrstuvwxyz?&=/.-_0123456789",
+            "éàçüœ€ 日本",
+        ].map(Array.init)
+        return (0..<count).map { index in
+            if index % 4 == 0 {
+                let gtin = (0..<13).map { _ in String(next(10)) }.joined()
+                return "https://s\(String(repeating: "x", count: next(40))).example/01/0\(gtin)?s=ST\(next(100))&t=\(String(next(1 << 30), radix: 36))"
+            }
+            let length = 1 + next(index % 3 == 0 ? 300 : 80)
+            return String(
+                (0..<length).map { _ in
+                    let alphabet = alphabets[next(alphabets.count)]
+                    return alphabet[next(alphabet.count)]
+                })
+        }
+    }
+
+    /// What libqrencode draws when it chooses the mask itself.
+    private static func libqrencodeSymbol(_ payload: String, _ correction: ErrorCorrection) throws -> (version: Int, modules: [Bool]) {
+        let symbol = try #require(QRcode_encodeString(payload, 0, correction.level, QR_MODE_8, 1))
+        defer { QRcode_free(symbol) }
+        let width = Int(symbol.pointee.width)
+        return (Int(symbol.pointee.version), UnsafeBufferPointer(start: symbol.pointee.data, count: width * width).map { $0 & 1 == 1 })
+    }
+
+    @Test("this libqrencode exports the fixed-mask encoder, so the comparisons below test ShelfTag's choice")
+    func internalsArePresent() {
+        #expect(LibQREncodeInternals.splitString != nil)
+        #expect(LibQREncodeInternals.encodeMask != nil)
+    }
+
+    @Test("symbols are libqrencode's own, module for module, at every level and version", arguments: ErrorCorrection.allCases)
+    func sameSymbols(correction: ErrorCorrection) throws {
+        var versions = Set<Int>()
+        for payload in Self.payloads(count: 400, seed: UInt64(correction.rawValue.utf8.first!)) {
+            let expected = try Self.libqrencodeSymbol(payload, correction)
+            let symbol = try QRCode(payload, correction: correction)
+            #expect(symbol.version == expected.version, "\(payload)")
+            #expect(symbol.modules == expected.modules, "\(payload)")
+            versions.insert(symbol.version)
+        }
+        // Versions 1 to 11 are chosen here; wider ones go to libqrencode's own choice.
+        #expect(versions.contains(1) && versions.contains(11) && versions.contains { $0 > 11 }, "\(versions.sorted())")
+    }
+
+    @Test("every one of the 8 masks wins for some payload")
+    func everyMaskChosen() throws {
+        let encodeMask = try #require(LibQREncodeInternals.encodeMask)
+        let splitString = try #require(LibQREncodeInternals.splitString)
+        var chosen = Set<Int>()
+        for payload in Self.payloads(count: 200, seed: 7) {
+            let input = try #require(QRinput_new2(0, QR_ECLEVEL_M))
+            defer { QRinput_free(input) }
+            #expect(splitString(payload, input, QR_MODE_8, 1) == 0)
+            let symbol = try #require(encodeMask(input, 0))
+            defer { QRcode_free(symbol) }
+            guard let choice = QRMaskChoice.forWidth(Int(symbol.pointee.width)) else { continue }
+            chosen.insert(choice.bestMask(modules: symbol.pointee.data, level: .medium))
+        }
+        #expect(chosen == Set(0..<8))
+    }
+
+    @Test("format information is libqrencode's for every level and mask")
+    func formatInformation() throws {
+        typealias FormatInfo = @convention(c) (Int32, QRecLevel) -> UInt32
+        let address = try #require(dlsym(dlopen(nil, RTLD_NOW), "QRspec_getFormatInfo"))
+        let libqrencodeFormat = unsafeBitCast(address, to: FormatInfo.self)
+        for correction in ErrorCorrection.allCases {
+            for mask in 0..<QRMaskChoice.maskCount {
+                #expect(QRMaskChoice.formatInformation(correction, mask: mask) == Int(libqrencodeFormat(Int32(mask), correction.level)))
+            }
+        }
+        // ISO/IEC 18004 Table C.1: level M, mask 0 is the XOR pattern itself; level L, mask 0.
+        #expect(QRMaskChoice.formatInformation(.medium, mask: 0) == 0b1010100_00010010)
+        #expect(QRMaskChoice.formatInformation(.low, mask: 0) == 0b1110111_11000100)
+    }
+}
