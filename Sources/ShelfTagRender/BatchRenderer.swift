@@ -84,7 +84,9 @@ public enum BatchRenderer {
         let units = plan(ordered, sheet: sheet, subdirectory: subdirectory)
         let templates = Array(Dictionary(ordered.map { ($0.template.file, $0.template) }, uniquingKeysWith: { first, _ in first }).values)
         do {
-            for path in Set(units.map { directory.appendingPathComponent($0.file).deletingLastPathComponent().path }) {
+            // Strings, not URLs: appending a component to a file URL costs a `stat`, 10,000 of them here.
+            let subdirectories = Set(units.map { unit in unit.file.lastIndex(of: "/").map { String(unit.file[..<$0]) } ?? "" })
+            for path in subdirectories.map({ "\(directory.path)/\($0)" }) {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             }
         } catch {
@@ -114,7 +116,7 @@ public enum BatchRenderer {
                     let image =
                         unit.sheet.map { SheetComposer(layout: $0, template: ordered[unit.jobs.lowerBound].template, drawer: drawer).compose(rasters) }
                         ?? rasters[0]
-                    try write(image, to: directory.appendingPathComponent(unit.file), settings: settings)
+                    try write(image, to: "\(directory.path)/\(unit.file)", settings: settings)
                 }
                 results.set(worker, .success((rendered, failed)))
             } catch let error as RenderError {
@@ -165,19 +167,22 @@ public enum BatchRenderer {
         return units
     }
 
-    private static func write(_ raster: Raster, to url: URL, settings: RenderSettings) throws(RenderError) {
+    private static func write(_ raster: Raster, to path: String, settings: RenderSettings) throws(RenderError) {
         let data: Data
         do { data = try PNGEncoder.encode(raster, dpi: settings.dpi, format: settings.format) } catch { throw .encoding(error) }
-        try writeAtomically(data, to: url)
+        try writeAtomically(data, to: path)
     }
+
+    private static let processIdentifier = getpid()
 
     /// Writes to a hidden temporary name in the same directory, then renames: readers see the whole file or none.
     /// No fsync per file (Foundation's `.atomic` does one, a third of the run on a slow disk); the run flushes
     /// to disk once at the end of the run.
-    static func writeAtomically(_ data: Data, to url: URL) throws(RenderError) {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
+    static func writeAtomically(_ data: Data, to path: String) throws(RenderError) {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let temporary = "\(path[..<slash]).\(path[slash...]).\(processIdentifier).partial"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
+        guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
         var failure: Int32 = 0
         data.withUnsafeBytes { bytes in
             var offset = 0
@@ -192,10 +197,10 @@ public enum BatchRenderer {
             }
         }
         if close(descriptor) != 0 && failure == 0 { failure = errno }
-        if failure == 0 && rename(temporary, url.path) != 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
         if failure != 0 {
             unlink(temporary)
-            throw .cannotWrite(path: url.path, reason: String(cString: strerror(failure)))
+            throw .cannotWrite(path: path, reason: String(cString: strerror(failure)))
         }
     }
 
