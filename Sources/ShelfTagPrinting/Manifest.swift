@@ -16,9 +16,16 @@ struct Manifest {
         "gtin", "name", "price", "prior_price", "unit_price", "template", "file", "qr_version", "qr_module_mm", "tag_id", "url",
     ]
 
-    private func values(_ tag: RenderedTag) -> [String] {
+    private func values(_ tag: RenderedTag, moduleSizes: inout [Int: String]) -> [String] {
         let label = tag.content.label
-        let module = tag.qrCode.map { String(format: "%.3f", Double($0.modulePixels) * 25.4 / Double(dpi)) } ?? ""
+        // Few module sizes per run, and String(format:) is slow: each is formatted once.
+        let module =
+            tag.qrCode.map { qr in
+                if let known = moduleSizes[qr.modulePixels] { return known }
+                let text = String(format: "%.3f", Double(qr.modulePixels) * 25.4 / Double(dpi))
+                moduleSizes[qr.modulePixels] = text
+                return text
+            } ?? ""
         return [
             label.gtin.digits, tag.content.fields["name"] ?? "", label.price.feedValue, label.priorPrice?.feedValue ?? "",
             label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "", tag.template, tag.file, tag.qrCode.map { String($0.version) } ?? "",
@@ -27,13 +34,20 @@ struct Manifest {
     }
 
     func data(_ format: ManifestFormat) throws -> Data {
+        var moduleSizes: [Int: String] = [:]
         switch format {
         case .csv:
             var text = Self.columns.joined(separator: ",") + "\n"
-            for tag in rendered { text += values(tag).map(Self.csvField).joined(separator: ",") + "\n" }
+            for tag in rendered {
+                for (index, value) in values(tag, moduleSizes: &moduleSizes).enumerated() {
+                    if index > 0 { text += "," }
+                    text += Self.csvField(value)
+                }
+                text += "\n"
+            }
             return Data(text.utf8)
         case .json:
-            let tags = rendered.map { Dictionary(uniqueKeysWithValues: zip(Self.columns, values($0))) }
+            let tags = rendered.map { Dictionary(uniqueKeysWithValues: zip(Self.columns, values($0, moduleSizes: &moduleSizes))) }
             let skippedRows = skipped.map { ["gtin": $0.gtin.digits, "reason": $0.reason] }
             return try JSONSerialization.data(withJSONObject: ["tags": tags, "skipped": skippedRows], options: [.prettyPrinted, .sortedKeys])
         }
@@ -41,7 +55,7 @@ struct Manifest {
 
     /// RFC 4180: quote a field holding a comma, quote or line break, doubling its quotes.
     private static func csvField(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

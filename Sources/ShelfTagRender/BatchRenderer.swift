@@ -97,18 +97,19 @@ public enum BatchRenderer {
         DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
             do {
                 let drawer = try TagDrawer(dpi: settings.dpi, correction: settings.correction, templates: templates)
-                var rendered: [RenderedTag] = []
-                var failed: [FailedTag] = []
+                var rendered: [(Int, RenderedTag)] = []
+                var failed: [(Int, FailedTag)] = []
                 for unitIndex in stride(from: worker, to: units.count, by: settings.workers) {
                     let unit = units[unitIndex]
                     var rasters: [Raster] = []
-                    for job in ordered[unit.jobs] {
+                    for index in unit.jobs {
+                        let job = ordered[index]
                         do throws(TagDrawingError) {
                             let (raster, qr) = try drawer.draw(job.template, job.content)
                             rasters.append(raster)
-                            rendered.append(RenderedTag(content: job.content, template: job.template.name, file: unit.file, qrCode: qr))
+                            rendered.append((index, RenderedTag(content: job.content, template: job.template.name, file: unit.file, qrCode: qr)))
                         } catch {
-                            failed.append(FailedTag(content: job.content, reason: error))
+                            failed.append((index, FailedTag(content: job.content, reason: error)))
                         }
                     }
                     progress(done.add(unit.jobs.count))
@@ -127,8 +128,8 @@ public enum BatchRenderer {
                 results.set(worker, .failure(.cannotWrite(path: directory.path, reason: "\(error)")))
             }
         }
-        var rendered: [RenderedTag] = []
-        var failed: [FailedTag] = []
+        var rendered: [(Int, RenderedTag)] = []
+        var failed: [(Int, FailedTag)] = []
         for result in results.values {
             switch result {
             case .success(let part):
@@ -139,11 +140,10 @@ public enum BatchRenderer {
             }
         }
         flushToDisk()
-        // Workers interleave; the manifest follows the input order.
-        let position = Dictionary(ordered.enumerated().map { ($0.element.content.label.gtin, $0.offset) }, uniquingKeysWith: { first, _ in first })
-        rendered.sort { position[$0.content.label.gtin, default: 0] < position[$1.content.label.gtin, default: 0] }
-        failed.sort { position[$0.content.label.gtin, default: 0] < position[$1.content.label.gtin, default: 0] }
-        return (rendered, failed)
+        // Workers interleave; the manifest follows the order the jobs were drawn in.
+        rendered.sort { $0.0 < $1.0 }
+        failed.sort { $0.0 < $1.0 }
+        return (rendered.map(\.1), failed.map(\.1))
     }
 
     private static func plan(_ jobs: [TagJob], sheet: SheetLayout?, subdirectory: String) -> [Unit] {
@@ -214,11 +214,11 @@ public enum BatchRenderer {
 /// Each worker's outcome, in its own slot.
 private final class WorkerResults: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var values: [Result<([RenderedTag], [FailedTag]), RenderError>?]
+    private(set) var values: [Result<([(Int, RenderedTag)], [(Int, FailedTag)]), RenderError>?]
 
     init(count: Int) { values = Array(repeating: nil, count: count) }
 
-    func set(_ index: Int, _ value: Result<([RenderedTag], [FailedTag]), RenderError>) {
+    func set(_ index: Int, _ value: Result<([(Int, RenderedTag)], [(Int, FailedTag)]), RenderError>) {
         lock.lock()
         values[index] = value
         lock.unlock()

@@ -129,7 +129,17 @@ final class Typesetter {
         return face
     }
 
+    /// The font asked for last: text runs ask for the same one many times in a row, and hashing its path costs more.
+    private var lastSized: SizedFont?
+
     private func sized(_ font: FontSpec) -> SizedFont {
+        if let last = lastSized, last.spec == font { return last }
+        let found = cachedOrNew(font)
+        lastSized = found
+        return found
+    }
+
+    private func cachedOrNew(_ font: FontSpec) -> SizedFont {
         if let sized = sizedFonts[font] { return sized }
         let face = sizedFace(font)
         let size = face.pointee.size.pointee.metrics

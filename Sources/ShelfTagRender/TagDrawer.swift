@@ -166,7 +166,7 @@ public final class TagDrawer {
 
     /// Sets text in a box: wraps at words, shrinks (when allowed) until it fits, else ends the last line with "…".
     func layoutText(_ element: TextElement, _ text: String) -> TextLayout {
-        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = Self.trimmed(Substring(text))
         let (_, _, width, height) = rect(element.frame)
         var scale = 1.0
         var font: FontSpec
@@ -224,7 +224,7 @@ public final class TagDrawer {
     }
 
     /// Greedy word wrap into at most `maxLines`; `truncated` when text was left over or a line overflows.
-    private func lines(_ text: String, font: FontSpec, width64: Int, maxLines: Int, wrap: Bool) -> SetLines {
+    private func lines(_ text: Substring, font: FontSpec, width64: Int, maxLines: Int, wrap: Bool) -> SetLines {
         var result: [Substring] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             guard wrap else {
@@ -263,12 +263,19 @@ public final class TagDrawer {
         return words
     }
 
+    /// `text` without white space at either end. (Foundation's `trimmingCharacters` bridges to `NSString`: 2% of
+    /// a render.)
+    static func trimmed(_ text: Substring) -> Substring {
+        guard let first = text.firstIndex(where: { !$0.isWhitespace }), let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return text[first...last]
+    }
+
     /// The longest start of `line` that fits with "…" after it, cut at a word when one fits.
     private func ellipsised(_ line: Substring, font: FontSpec, width64: Int) -> String {
         var end = line.endIndex
         while end > line.startIndex {
-            let head = line[..<end].trimmingCharacters(in: .whitespaces)
-            if typesetter.width64(Substring(head + "…"), font: font) <= width64 { return head + "…" }
+            let head = String(Self.trimmed(line[..<end])) + "…"
+            if typesetter.width64(Substring(head), font: font) <= width64 { return head }
             end = line.index(before: end)
         }
         return "…"
