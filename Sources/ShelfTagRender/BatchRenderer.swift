@@ -94,12 +94,15 @@ public enum BatchRenderer {
         }
         let results = WorkerResults(count: settings.workers)
         let done = Counter()
+        // Units are handed out one at a time rather than split up front: a worker that falls behind (a busier core,
+        // longer names) does not keep the others waiting at the end (130 ms of a 1.5 s run when split in halves).
+        let taken = Counter()
         DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
             do {
                 let drawer = try TagDrawer(dpi: settings.dpi, correction: settings.correction, templates: templates)
                 var rendered: [(Int, RenderedTag)] = []
                 var failed: [(Int, FailedTag)] = []
-                for unitIndex in stride(from: worker, to: units.count, by: settings.workers) {
+                while case let unitIndex = taken.add(1) - 1, unitIndex < units.count {
                     let unit = units[unitIndex]
                     var rasters: [Raster] = []
                     for index in unit.jobs {
