@@ -46,6 +46,40 @@ struct MoneyTests {
         #expect(try Money(feedValue: "1234.50 EUR").formatted(locale: "de-DE") == "1.234,50\u{A0}€")
     }
 
+    /// Formatting skips ICU where a learned pattern reproduces it (see `MoneyFormatter`): the result must be ICU's own,
+    /// for amounts of every length, in the locales and currencies retailers use, grouping rules and digit sets alike.
+    @Test(arguments: [
+        ("fr-FR", "EUR"), ("en-US", "USD"), ("de-DE", "EUR"), ("es-ES", "EUR"), ("it-IT", "EUR"), ("nl-NL", "EUR"), ("pt-PT", "EUR"),
+        ("pl-PL", "PLN"), ("de-CH", "CHF"), ("fr-CH", "CHF"), ("en-GB", "GBP"), ("sv-SE", "SEK"), ("ja-JP", "JPY"), ("en-IN", "INR"),
+        ("ar-KW", "KWD"), ("ar-EG", "EGP"), ("fr-BE", "EUR"), ("da-DK", "DKK"), ("cs-CZ", "CZK"), ("hi-IN", "INR"),
+    ])
+    func formatsAsICUDoes(locale: String, code: String) throws {
+        let currency = try Currency(code: code)
+        let icu = NumberFormatter()
+        icu.locale = Locale(identifier: locale)
+        icu.numberStyle = .currency
+        icu.currencyCode = code
+        icu.minimumFractionDigits = currency.minorUnitDigits
+        icu.maximumFractionDigits = currency.minorUnitDigits
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for index in 0..<400 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // 1 to 15 digits, evenly by length.
+            let minorUnits = Int64(state >> 20) % [Int64](repeating: 10, count: 1 + index % 15).reduce(1, *)
+            let money = Money(minorUnits: max(1, minorUnits), currency: currency)
+            let expected = icu.string(from: money.decimalValue as NSDecimalNumber)
+            #expect(money.formatted(locale: locale) == expected, "\(money.minorUnits)")
+        }
+    }
+
+    @Test func commonLocalesSkipICU() throws {
+        for (locale, code) in [("fr-FR", "EUR"), ("en-US", "USD"), ("de-DE", "EUR"), ("es-ES", "EUR"), ("pl-PL", "PLN"), ("ja-JP", "JPY")] {
+            #expect(MoneyFormatter.shared.usesPattern(locale: locale, currency: try Currency(code: code)), "\(locale)")
+        }
+        // Eastern Arabic digits are not a pattern's: ICU keeps formatting them.
+        #expect(!MoneyFormatter.shared.usesPattern(locale: "ar-EG", currency: try Currency(code: "EGP")))
+    }
+
     /// The integer fast path must give exactly what the exact decimal quotient rounded half up gives, for every unit
     /// pair and the measures feeds write (imperial factors overflow 64 bits and fall back to Decimal).
     @Test func integerUnitPricesMatchDecimalArithmetic() throws {
