@@ -84,21 +84,29 @@ public struct QRCode: Sendable, Equatable {
 
     /// Draws the symbol with `modulePixels` device pixels per module, quiet zone included, at `x, y`.
     func draw(on raster: inout Raster, x: Int, y: Int, modulePixels: Int) {
+        raster.place(image(modulePixels: modulePixels), x: x, y: y)
+    }
+
+    /// The symbol alone, quiet zone included, `modulePixels` device pixels per module.
+    func image(modulePixels: Int) -> Raster {
+        let side = sizeWithQuietZone * modulePixels
+        var image = Raster(width: side, height: side)
         let origin = Self.quietZone * modulePixels
-        raster.clear(x: x, y: y, width: sizeWithQuietZone * modulePixels, height: sizeWithQuietZone * modulePixels)
-        for row in 0..<size {
-            var column = 0
-            while column < size {
-                guard self[column, row] else {
-                    column += 1
-                    continue
+        let rowPixels = size * modulePixels
+        image.pixels.withUnsafeMutableBufferPointer { pixels in
+            modules.withUnsafeBufferPointer { modules in
+                for row in 0..<size {
+                    let top = pixels.baseAddress! + (origin + row * modulePixels) * side + origin
+                    // The module row's first pixel row, module by module with no branch on the colour (QR data is
+                    // noise to a branch predictor); then copies of it.
+                    for column in 0..<size {
+                        let level: UInt8 = modules[row * size + column] ? 0 : 255
+                        for pixel in 0..<modulePixels { top[column * modulePixels + pixel] = level }
+                    }
+                    for copy in 1..<modulePixels { (top + copy * side).update(from: top, count: rowPixels) }
                 }
-                // One fill per horizontal run of dark modules.
-                let start = column
-                while column < size && self[column, row] { column += 1 }
-                raster.fill(
-                    x: x + origin + start * modulePixels, y: y + origin + row * modulePixels, width: (column - start) * modulePixels, height: modulePixels)
             }
         }
+        return image
     }
 }

@@ -73,10 +73,13 @@ public struct Raster: Sendable, Equatable {
         let x0 = max(0, -x)
         let x1 = min(other.width, width - x)
         guard x0 < x1 else { return }
-        for row in max(0, -y)..<min(other.height, height - y) {
-            let source = row * other.width
-            let target = (y + row) * width + x
-            pixels.replaceSubrange((target + x0)..<(target + x1), with: other.pixels[(source + x0)..<(source + x1)])
+        let rasterWidth = width
+        pixels.withUnsafeMutableBufferPointer { target in
+            other.pixels.withUnsafeBufferPointer { source in
+                for row in max(0, -y)..<max(max(0, -y), min(other.height, height - y)) {
+                    (target.baseAddress! + (y + row) * rasterWidth + x + x0).update(from: source.baseAddress! + row * other.width + x0, count: x1 - x0)
+                }
+            }
         }
     }
 
