@@ -50,7 +50,8 @@ public struct Raster: Sendable, Equatable {
         fill(x: x + w - thickness, y: y, width: thickness, height: h)
     }
 
-    /// Darkens by an 8-bit coverage mask (a glyph), placed with its top-left corner at `x, y`.
+    /// Darkens by an 8-bit coverage mask (a glyph), placed with its top-left corner at `x, y`; a `pitch` of 0 repeats
+    /// its first row.
     mutating func darken(mask: UnsafeBufferPointer<UInt8>, maskWidth: Int, maskHeight: Int, pitch: Int, x: Int, y: Int) {
         let x0 = max(0, -x)
         let y0 = max(0, -y)
