@@ -67,6 +67,12 @@ final class Typesetter {
         let advance64: Int
     }
 
+    /// What measuring needs of a glyph: plain values, so reading them retains nothing (unlike a `Glyph`'s bitmap).
+    struct GlyphMetrics {
+        let index: UInt32
+        let advance64: Int
+    }
+
     struct LineMetrics {
         let ascender64: Int
         let descender64: Int
@@ -79,6 +85,7 @@ final class Typesetter {
         let metrics: LineMetrics
         let hasKerning: Bool
         var ascii = [Glyph?](repeating: nil, count: 128)
+        var asciiMetrics = [GlyphMetrics?](repeating: nil, count: 128)
         var others: [UInt32: Glyph] = [:]
         var kerning: [UInt64: Int] = [:]
 
@@ -175,8 +182,19 @@ final class Typesetter {
                 index: index, bitmap: pixels, width: width, rows: rows, left: Int(slot.pointee.bitmap_left), top: Int(slot.pointee.bitmap_top),
                 advance64: Int(slot.pointee.advance.x))
         }
-        if scalar < 128 { font.ascii[Int(scalar)] = glyph } else { font.others[scalar] = glyph }
+        if scalar < 128 {
+            font.ascii[Int(scalar)] = glyph
+            font.asciiMetrics[Int(scalar)] = GlyphMetrics(index: glyph.index, advance64: glyph.advance64)
+        } else {
+            font.others[scalar] = glyph
+        }
         return glyph
+    }
+
+    private func metrics(_ scalar: UInt32, in font: SizedFont) -> GlyphMetrics {
+        if scalar < 128, let metrics = font.asciiMetrics[Int(scalar)] { return metrics }
+        let glyph = glyph(scalar, in: font)
+        return GlyphMetrics(index: glyph.index, advance64: glyph.advance64)
     }
 
     private func kerning64(_ left: UInt32, _ right: UInt32, in font: SizedFont) -> Int {
@@ -195,7 +213,7 @@ final class Typesetter {
         var width = 0
         var previous: UInt32 = 0
         for scalar in text.unicodeScalars {
-            let glyph = glyph(scalar.value, in: sized)
+            let glyph = metrics(scalar.value, in: sized)
             if previous != 0 { width += kerning64(previous, glyph.index, in: sized) }
             width += glyph.advance64
             previous = glyph.index
