@@ -21,51 +21,57 @@ struct LinearBarcode: Equatable {
 
     var widthInModules: Int { quietZone.left + modules.count + quietZone.right }
 
-    private static let leftOdd = ["0001101", "0011001", "0010011", "0111101", "0100011", "0110001", "0101111", "0111011", "0110111", "0001011"]
-    private static let leftEven = ["0100111", "0110011", "0011011", "0100001", "0011101", "0111001", "0000101", "0010001", "0001001", "0010111"]
-    private static let right = ["1110010", "1100110", "1101100", "1000010", "1011100", "1001110", "1010000", "1000100", "1001000", "1110100"]
-    /// For EAN-13, the leading digit is carried by the odd/even parity of the six left digits.
-    private static let parity = ["OOOOOO", "OOEOEE", "OOEEOE", "OOEEEO", "OEOOEE", "OEEOOE", "OEEEOO", "OEOEOE", "OEOEEO", "OEEOEO"]
+    // Symbol characters, 7 modules each, most significant bit first (1 a bar): set A (odd parity), set B (even), set C.
+    private static let leftOdd: [UInt8] = [0b0001101, 0b0011001, 0b0010011, 0b0111101, 0b0100011, 0b0110001, 0b0101111, 0b0111011, 0b0110111, 0b0001011]
+    private static let leftEven: [UInt8] = [0b0100111, 0b0110011, 0b0011011, 0b0100001, 0b0011101, 0b0111001, 0b0000101, 0b0010001, 0b0001001, 0b0010111]
+    private static let right: [UInt8] = [0b1110010, 0b1100110, 0b1101100, 0b1000010, 0b1011100, 0b1001110, 0b1010000, 0b1000100, 0b1001000, 0b1110100]
+    /// For EAN-13, the leading digit is carried by the parity of the six left digits: a bit per digit, 1 for even.
+    private static let parity: [UInt8] = [0b000000, 0b001011, 0b001101, 0b001110, 0b010011, 0b011001, 0b011100, 0b010101, 0b010110, 0b011010]
 
     /// The symbol for a GTIN's symbology, or nil when it has none (GTIN-14).
     init?(gtin: GTIN) {
         guard gtin.symbology != .none else { return nil }
         symbology = gtin.symbology
         digits = gtin.symbolDigits.utf8.map { $0 - UInt8(ascii: "0") }
-        var pattern = ""
-        var guards = ""
-        func add(_ bits: String, guard isGuard: Bool) {
-            pattern += bits
-            guards += String(repeating: isGuard ? "1" : "0", count: bits.count)
+        var modules: [Bool] = []
+        var extendsDown: [Bool] = []
+        modules.reserveCapacity(95)
+        extendsDown.reserveCapacity(95)
+        func add(_ bits: UInt8, count: Int, guard isGuard: Bool) {
+            for shift in stride(from: count - 1, through: 0, by: -1) {
+                modules.append(bits >> shift & 1 == 1)
+                extendsDown.append(isGuard)
+            }
         }
-        let (leftDigits, rightDigits): ([UInt8], [UInt8])
-        let leftParity: String
+        let (leftDigits, rightDigits): (ArraySlice<UInt8>, ArraySlice<UInt8>)
+        let evenDigits: UInt8
         switch symbology {
         case .ean13:
-            leftDigits = Array(digits[1...6])
-            rightDigits = Array(digits[7...12])
-            leftParity = Self.parity[Int(digits[0])]
+            leftDigits = digits[1...6]
+            rightDigits = digits[7...12]
+            evenDigits = Self.parity[Int(digits[0])]
         case .upcA:
             // UPC-A is EAN-13 with a leading 0: all six left digits odd.
-            leftDigits = Array(digits[0...5])
-            rightDigits = Array(digits[6...11])
-            leftParity = "OOOOOO"
+            leftDigits = digits[0...5]
+            rightDigits = digits[6...11]
+            evenDigits = 0
         default:
-            leftDigits = Array(digits[0...3])
-            rightDigits = Array(digits[4...7])
-            leftParity = "OOOO"
+            leftDigits = digits[0...3]
+            rightDigits = digits[4...7]
+            evenDigits = 0
         }
         let upcOuter = symbology == .upcA
-        add("101", guard: true)
-        for (index, (digit, kind)) in zip(leftDigits, leftParity).enumerated() {
-            add(kind == "O" ? Self.leftOdd[Int(digit)] : Self.leftEven[Int(digit)], guard: upcOuter && index == 0)
+        add(0b101, count: 3, guard: true)
+        for (index, digit) in leftDigits.enumerated() {
+            let isEven = evenDigits >> (leftDigits.count - 1 - index) & 1 == 1
+            add(isEven ? Self.leftEven[Int(digit)] : Self.leftOdd[Int(digit)], count: 7, guard: upcOuter && index == 0)
         }
-        add("01010", guard: true)
+        add(0b01010, count: 5, guard: true)
         for (index, digit) in rightDigits.enumerated() {
-            add(Self.right[Int(digit)], guard: upcOuter && index == rightDigits.count - 1)
+            add(Self.right[Int(digit)], count: 7, guard: upcOuter && index == rightDigits.count - 1)
         }
-        add("101", guard: true)
-        modules = pattern.map { $0 == "1" }
-        extendsDown = guards.map { $0 == "1" }
+        add(0b101, count: 3, guard: true)
+        self.modules = modules
+        self.extendsDown = extendsDown
     }
 }
