@@ -12,10 +12,18 @@ extension TagContent {
         let store = item.listing.store
         let locale = store.locale
         let uri = DigitalLink.shelfTag(base: baseURL, label: label).uri
-        var fields = [
-            "name": item.product.title, "brand": item.product.brand, "gtin": label.gtin.digits, "gtinText": label.gtin.symbolDigits,
-            "price": label.price.formatted(locale: locale), "store": store.name, "storeCode": store.code, "tagID": label.tagID, "url": uri,
-        ]
+        // The fixed wording first, the tag's own fields over it: one dictionary, grown once.
+        var fields = Self.words(locale: locale)
+        fields.reserveCapacity(fields.count + 16)
+        fields["name"] = item.product.title
+        fields["brand"] = item.product.brand
+        fields["gtin"] = label.gtin.digits
+        fields["gtinText"] = label.gtin.symbolDigits
+        fields["price"] = label.price.formatted(locale: locale)
+        fields["store"] = store.name
+        fields["storeCode"] = store.code
+        fields["tagID"] = label.tagID
+        fields["url"] = uri
         if let unitPrice = label.unitPrice { fields["unitPrice"] = unitPrice.formatted(locale: locale) }
         if let regular = label.regularPrice {
             fields["onSale"] = "yes"
@@ -30,7 +38,6 @@ extension TagContent {
             // The window's end is exclusive: the last day shown is the one before it ends.
             fields["promotionEnd"] = DayText.format(end.addingTimeInterval(-1), locale: locale, timeZone: store.timeZone, style: .short)
         }
-        fields.merge(Self.words(locale: locale)) { own, _ in own }
         self.init(label: label, uri: uri, fields: fields)
     }
 
