@@ -57,19 +57,16 @@ struct FontSpec: Hashable, Sendable {
 
 /// Rasterises and measures text with FreeType, caching glyphs. One per thread: FreeType faces are not shareable.
 final class Typesetter {
+    /// A rendered glyph: plain values, its coverage bitmap kept in its font's `bitmaps` (copying a glyph retains
+    /// nothing).
     struct Glyph {
         let index: UInt32
-        let bitmap: [UInt8]
+        /// Where its `width × rows` coverage bytes start in the font's `bitmaps`.
+        let bitmapStart: Int
         let width: Int
         let rows: Int
         let left: Int
         let top: Int
-        let advance64: Int
-    }
-
-    /// What measuring needs of a glyph: plain values, so reading them retains nothing (unlike a `Glyph`'s bitmap).
-    struct GlyphMetrics {
-        let index: UInt32
         let advance64: Int
     }
 
@@ -85,8 +82,9 @@ final class Typesetter {
         let metrics: LineMetrics
         let hasKerning: Bool
         var ascii = [Glyph?](repeating: nil, count: 128)
-        var asciiMetrics = [GlyphMetrics?](repeating: nil, count: 128)
         var others: [UInt32: Glyph] = [:]
+        /// Every glyph's coverage bytes, one after the other.
+        var bitmaps: [UInt8] = []
         var kerning: [UInt64: Int] = [:]
 
         init(spec: FontSpec, metrics: LineMetrics, hasKerning: Bool) {
@@ -166,35 +164,22 @@ final class Typesetter {
         if scalar >= 128, let glyph = font.others[scalar] { return glyph }
         let face = sizedFace(font.spec)
         let index = FT_Get_Char_Index(face, FT_ULong(scalar))
-        var glyph = Glyph(index: index, bitmap: [], width: 0, rows: 0, left: 0, top: 0, advance64: 0)
+        var glyph = Glyph(index: index, bitmapStart: font.bitmaps.count, width: 0, rows: 0, left: 0, top: 0, advance64: 0)
         if FT_Load_Glyph(face, index, shelftag_ft_load_render()) == 0, let slot = face.pointee.glyph {
             let bitmap = slot.pointee.bitmap
             let width = Int(bitmap.width)
             let rows = Int(bitmap.rows)
-            var pixels = [UInt8](repeating: 0, count: width * rows)
             if let buffer = bitmap.buffer {
-                for row in 0..<rows {
-                    let source = buffer + row * Int(bitmap.pitch)
-                    for column in 0..<width { pixels[row * width + column] = source[column] }
-                }
+                for row in 0..<rows { font.bitmaps.append(contentsOf: UnsafeBufferPointer(start: buffer + row * Int(bitmap.pitch), count: width)) }
+            } else {
+                font.bitmaps.append(contentsOf: repeatElement(0, count: width * rows))
             }
             glyph = Glyph(
-                index: index, bitmap: pixels, width: width, rows: rows, left: Int(slot.pointee.bitmap_left), top: Int(slot.pointee.bitmap_top),
-                advance64: Int(slot.pointee.advance.x))
+                index: index, bitmapStart: glyph.bitmapStart, width: width, rows: rows, left: Int(slot.pointee.bitmap_left),
+                top: Int(slot.pointee.bitmap_top), advance64: Int(slot.pointee.advance.x))
         }
-        if scalar < 128 {
-            font.ascii[Int(scalar)] = glyph
-            font.asciiMetrics[Int(scalar)] = GlyphMetrics(index: glyph.index, advance64: glyph.advance64)
-        } else {
-            font.others[scalar] = glyph
-        }
+        if scalar < 128 { font.ascii[Int(scalar)] = glyph } else { font.others[scalar] = glyph }
         return glyph
-    }
-
-    private func metrics(_ scalar: UInt32, in font: SizedFont) -> GlyphMetrics {
-        if scalar < 128, let metrics = font.asciiMetrics[Int(scalar)] { return metrics }
-        let glyph = glyph(scalar, in: font)
-        return GlyphMetrics(index: glyph.index, advance64: glyph.advance64)
     }
 
     private func kerning64(_ left: UInt32, _ right: UInt32, in font: SizedFont) -> Int {
@@ -213,7 +198,7 @@ final class Typesetter {
         var width = 0
         var previous: UInt32 = 0
         for scalar in text.unicodeScalars {
-            let glyph = metrics(scalar.value, in: sized)
+            let glyph = glyph(scalar.value, in: sized)
             if previous != 0 { width += kerning64(previous, glyph.index, in: sized) }
             width += glyph.advance64
             previous = glyph.index
@@ -230,10 +215,10 @@ final class Typesetter {
             let glyph = glyph(scalar.value, in: sized)
             if previous != 0 { pen += kerning64(previous, glyph.index, in: sized) }
             if glyph.width > 0 {
-                glyph.bitmap.withUnsafeBufferPointer { mask in
+                sized.bitmaps.withUnsafeBufferPointer { bitmaps in
                     raster.darken(
-                        mask: mask, maskWidth: glyph.width, maskHeight: glyph.rows, pitch: glyph.width, x: (pen + 32) / 64 + glyph.left,
-                        y: baseline - glyph.top)
+                        mask: UnsafeBufferPointer(rebasing: bitmaps[glyph.bitmapStart..<(glyph.bitmapStart + glyph.width * glyph.rows)]),
+                        maskWidth: glyph.width, maskHeight: glyph.rows, pitch: glyph.width, x: (pen + 32) / 64 + glyph.left, y: baseline - glyph.top)
                 }
             }
             pen += glyph.advance64
