@@ -312,6 +312,7 @@ private struct BlockCodes {
     /// 18 (zero 11–138 times).
     private static func runLengthEncoded(_ lengths: [UInt8]) -> [(symbol: Int, extraBits: Int, extra: Int)] {
         var symbols: [(symbol: Int, extraBits: Int, extra: Int)] = []
+        symbols.reserveCapacity(lengths.count)
         var index = 0
         while index < lengths.count {
             let length = Int(lengths[index])
@@ -337,7 +338,7 @@ private struct BlockCodes {
                     run -= piece
                 }
             }
-            symbols += Array(repeating: (length, 0, 0), count: run)
+            for _ in 0..<run { symbols.append((length, 0, 0)) }
         }
         return symbols
     }
