@@ -89,6 +89,7 @@ public struct QRCode: Sendable, Equatable {
 
     /// The symbol alone, quiet zone included, `modulePixels` device pixels per module.
     func image(modulePixels: Int) -> Raster {
+        precondition(modulePixels >= 1, "a module is at least one pixel")
         let side = sizeWithQuietZone * modulePixels
         var image = Raster(width: side, height: side)
         let origin = Self.quietZone * modulePixels

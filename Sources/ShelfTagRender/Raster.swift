@@ -29,19 +29,6 @@ public struct Raster: Sendable, Equatable {
         }
     }
 
-    /// Paints the rectangle (clipped to the raster) white.
-    mutating func clear(x: Int, y: Int, width w: Int, height h: Int) {
-        let x0 = max(0, x)
-        let x1 = min(width, x + w)
-        guard x0 < x1 else { return }
-        let rasterWidth = width
-        pixels.withUnsafeMutableBufferPointer { buffer in
-            for row in max(0, y)..<min(height, y + h) {
-                UnsafeMutableRawPointer(buffer.baseAddress! + row * rasterWidth + x0).initializeMemory(as: UInt8.self, repeating: 255, count: x1 - x0)
-            }
-        }
-    }
-
     /// The outline of a rectangle, `thickness` pixels inside its edges.
     mutating func stroke(x: Int, y: Int, width w: Int, height h: Int, thickness: Int) {
         fill(x: x, y: y, width: w, height: thickness)
@@ -73,11 +60,13 @@ public struct Raster: Sendable, Equatable {
     mutating func place(_ other: Raster, x: Int, y: Int) {
         let x0 = max(0, -x)
         let x1 = min(other.width, width - x)
-        guard x0 < x1 else { return }
+        let y0 = max(0, -y)
+        let y1 = min(other.height, height - y)
+        guard x0 < x1, y0 < y1 else { return }
         let rasterWidth = width
         pixels.withUnsafeMutableBufferPointer { target in
             other.pixels.withUnsafeBufferPointer { source in
-                for row in max(0, -y)..<max(max(0, -y), min(other.height, height - y)) {
+                for row in y0..<y1 {
                     (target.baseAddress! + (y + row) * rasterWidth + x + x0).update(from: source.baseAddress! + row * other.width + x0, count: x1 - x0)
                 }
             }
