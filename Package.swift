@@ -32,13 +32,14 @@ let package = Package(
         // C libraries, seen through pkg-config; only ShelfTagRender imports them.
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CLinuxFiles"),
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
         .systemLibrary(name: "CFontconfig", pkgConfig: "fontconfig", providers: [.apt(["libfontconfig-dev"])]),
         // Tags: templates, QR code, barcodes, text, PNG, sheets, the parallel batch renderer.
         .target(
             name: "ShelfTagRender",
             dependencies: [
-                "ShelfTagDomain", "CQRencode", "CPNG", "CFreeType", "CFontconfig",
+                "ShelfTagDomain", "CQRencode", "CPNG", "CFreeType", "CFontconfig", "CLinuxFiles",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
@@ -83,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShelfTagRenderTests",
-            dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG", "CQRencode"],
+            dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG", "CQRencode", "CLinuxFiles"],
             exclude: ["References"]
         ),
         .testTarget(

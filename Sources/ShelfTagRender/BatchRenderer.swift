@@ -1,3 +1,4 @@
+import CLinuxFiles
 import Foundation
 import ShelfTagDomain
 
@@ -83,12 +84,12 @@ public enum BatchRenderer {
             sheet == nil ? jobs : jobs.enumerated().sorted { ($0.element.template.name, $0.offset) < ($1.element.template.name, $1.offset) }.map(\.element)
         let units = plan(ordered, sheet: sheet, subdirectory: subdirectory)
         let templates = Array(Dictionary(ordered.map { ($0.template.file, $0.template) }, uniquingKeysWith: { first, _ in first }).values)
+        // Strings, not URLs: appending a component to a file URL costs a `stat`, 10,000 of them here.
+        let folders = Set(units.map { unit in unit.file.lastIndex(of: "/").map { String(unit.file[..<$0]) } ?? "" }).map { "\(directory.path)/\($0)" }
+        // Into empty folders (a store's first print), files are named once complete; over earlier tags, renamed over them.
+        let replacing = folders.contains { !isEmptyOrMissing(folder: $0) }
         do {
-            // Strings, not URLs: appending a component to a file URL costs a `stat`, 10,000 of them here.
-            let subdirectories = Set(units.map { unit in unit.file.lastIndex(of: "/").map { String(unit.file[..<$0]) } ?? "" })
-            for path in subdirectories.map({ "\(directory.path)/\($0)" }) {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            }
+            for folder in folders { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         } catch {
             throw .cannotWrite(path: directory.path, reason: error.localizedDescription)
         }
@@ -120,7 +121,7 @@ public enum BatchRenderer {
                     let image =
                         unit.sheet.map { SheetComposer(layout: $0, template: ordered[unit.jobs.lowerBound].template, drawer: drawer).compose(rasters) }
                         ?? rasters[0]
-                    try write(image, to: "\(directory.path)/\(unit.file)", settings: settings)
+                    try write(image, to: "\(directory.path)/\(unit.file)", replacing: replacing, settings: settings)
                 }
                 results.set(worker, .success((rendered, failed)))
             } catch let error as RenderError {
@@ -170,40 +171,87 @@ public enum BatchRenderer {
         return units
     }
 
-    private static func write(_ raster: Raster, to path: String, settings: RenderSettings) throws(RenderError) {
+    private static func write(_ raster: Raster, to path: String, replacing: Bool, settings: RenderSettings) throws(RenderError) {
         let data: Data
         do { data = try PNGEncoder.encode(raster, dpi: settings.dpi, format: settings.format) } catch { throw .encoding(error) }
-        try writeAtomically(data, to: path)
+        try writeAtomically(data, to: path, replacing: replacing)
+    }
+
+    /// Whether `folder` has no entries (or does not exist yet): read one entry at most, not the whole listing.
+    private static func isEmptyOrMissing(folder: String) -> Bool {
+        guard let stream = opendir(folder) else { return true }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { return false }
+        }
+        return true
     }
 
     private static let processIdentifier = getpid()
 
-    /// Writes to a hidden temporary name in the same directory, then renames: readers see the whole file or none.
-    /// No fsync per file (Foundation's `.atomic` does one, a third of the run on a slow disk); the run flushes
-    /// to disk once at the end of the run.
-    static func writeAtomically(_ data: Data, to path: String) throws(RenderError) {
+    /// Writes `data` so that readers see the whole file or none, and an interrupted run leaves no half-written tag.
+    /// A new file is written unnamed (O_TMPFILE) and linked under its name once complete: that saves a directory entry
+    /// made and removed (10,000 new files: 0.34–0.38 s of one core instead of 0.43–0.46). When `replacing` earlier
+    /// files, or where the file system cannot make an unnamed file, it is written under a hidden temporary name and
+    /// renamed over the old one, which readers see until then. No fsync per file (Foundation's `.atomic` does one, a
+    /// third of the run on a slow disk): the run flushes to disk once at its end.
+    static func writeAtomically(_ data: Data, to path: String, replacing: Bool) throws(RenderError) {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let directory = slash == path.startIndex ? "." : String(path[..<slash])
         let temporary = "\(path[..<slash]).\(path[slash...]).\(processIdentifier).partial"
+        let unnamed = replacing ? -1 : shelftag_open_unnamed_file(directory, 0o644)
+        guard unnamed >= 0 else { return try writeAndRename(data, through: temporary, to: path) }
+        defer { close(unnamed) }
+        if let failure = write(data, to: unnamed) { throw .cannotWrite(path: path, reason: String(cString: strerror(failure))) }
+        let handle = "/proc/self/fd/\(unnamed)"
+        if linkat(AT_FDCWD, handle, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 { return }
+        switch errno {
+        case EEXIST:
+            // A file appeared since the run started: the new one is linked under the temporary name and renamed over it.
+            unlink(temporary)
+            guard linkat(AT_FDCWD, handle, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else {
+                throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            }
+            if rename(temporary, path) != 0 {
+                let failure = errno
+                unlink(temporary)
+                throw .cannotWrite(path: path, reason: String(cString: strerror(failure)))
+            }
+        case ENOENT where access(handle, F_OK) != 0:
+            // No /proc to name the file through.
+            try writeAndRename(data, through: temporary, to: path)
+        default:
+            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// The fallback: write under `temporary`, then rename it to `path`.
+    private static func writeAndRename(_ data: Data, through temporary: String, to path: String) throws(RenderError) {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
-        var failure: Int32 = 0
+        var failure = write(data, to: descriptor)
+        if close(descriptor) != 0 && failure == nil { failure = errno }
+        if failure == nil && rename(temporary, path) != 0 { failure = errno }
+        if let failure {
+            unlink(temporary)
+            throw .cannotWrite(path: path, reason: String(cString: strerror(failure)))
+        }
+    }
+
+    /// Writes all of `data`; the errno of a failure, or nil.
+    private static func write(_ data: Data, to descriptor: Int32) -> Int32? {
         data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failure = errno
-                    return
+                    return errno
                 }
                 offset += written
             }
-        }
-        if close(descriptor) != 0 && failure == 0 { failure = errno }
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary)
-            throw .cannotWrite(path: path, reason: String(cString: strerror(failure)))
+            return nil
         }
     }
 
