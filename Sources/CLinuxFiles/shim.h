@@ -7,3 +7,10 @@
 static inline int shelftag_open_unnamed_file(const char *directory, mode_t mode) {
     return open(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 }
+
+#include <unistd.h>
+
+/// Flushes the file system that holds `descriptor` (syncfs), rather than every mounted one as sync does.
+static inline int shelftag_sync_file_system(int descriptor) {
+    return syncfs(descriptor);
+}

@@ -143,11 +143,15 @@ public enum BatchRenderer {
             case nil: break
             }
         }
-        flushToDisk()
+        // The flush waits on the disk; ordering the results meanwhile waits on nothing.
+        let flushed = DispatchGroup()
+        DispatchQueue.global().async(group: flushed) { flushToDisk(directory.path) }
         // Workers interleave; the manifest follows the order the jobs were drawn in.
         rendered.sort { $0.0 < $1.0 }
         failed.sort { $0.0 < $1.0 }
-        return (rendered.map(\.1), failed.map(\.1))
+        let outcome = (rendered.map(\.1), failed.map(\.1))
+        flushed.wait()
+        return outcome
     }
 
     private static func plan(_ jobs: [TagJob], sheet: SheetLayout?, subdirectory: String) -> [Unit] {
@@ -255,10 +259,13 @@ public enum BatchRenderer {
         }
     }
 
-    /// Flushes written files to disk: once per run, before the print ledger records the tags.
-    /// (`syncfs` would limit it to one file system, but Glibc hides it from Swift; `sync` is one call either way.)
-    static func flushToDisk() {
-        sync()
+    /// Flushes written files to disk, once per run, before the print ledger records the tags: the file system that
+    /// holds `directory` (or every one, if it cannot be opened).
+    static func flushToDisk(_ directory: String) {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return sync() }
+        defer { close(descriptor) }
+        if shelftag_sync_file_system(descriptor) != 0 { sync() }
     }
 }
 
