@@ -54,7 +54,7 @@ public struct QRCode: Sendable, Equatable {
     }
 
     /// libqrencode's symbol for `payload`. Where libqrencode exports its fixed-mask encoder, the mask is chosen by
-    /// `QRMaskChoice` (the same choice, 8 times faster) and libqrencode encodes with it.
+    /// `QRMaskChoice` (the same choice, about 6 times faster) and libqrencode encodes with it.
     private static func encode(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) -> UnsafeMutablePointer<QRcode> {
         func failure() -> QRCodeError { errno == ERANGE ? .tooLong(bytes: payload.utf8.count) : .encoderFailed(errno: errno) }
         guard let splitString = LibQREncodeInternals.splitString, let encodeMask = LibQREncodeInternals.encodeMask else {

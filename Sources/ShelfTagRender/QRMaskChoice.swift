@@ -20,7 +20,7 @@ enum LibQREncodeInternals {
 }
 
 /// Chooses a QR symbol's mask as libqrencode does (ISO/IEC 18004 §7.8.3 penalty rules, as libqrencode 4 scores them, ties
-/// to the lower mask), working on 64-bit rows and columns rather than module by module: 8 µs rather than 67.
+/// to the lower mask), working on 64-bit rows and columns rather than module by module: about 10 µs rather than 67.
 struct QRMaskChoice {
     /// Rows and columns are single words: versions 1 to 11.
     static let widestSymbol = 64
