@@ -210,7 +210,8 @@ public enum BatchRenderer {
         if let failure = write(data, to: unnamed) { throw .cannotWrite(path: path, reason: String(cString: strerror(failure))) }
         let handle = "/proc/self/fd/\(unnamed)"
         if linkat(AT_FDCWD, handle, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 { return }
-        switch errno {
+        let linkFailure = errno
+        switch linkFailure {
         case EEXIST:
             // A file appeared since the run started: the new one is linked under the temporary name and renamed over it.
             unlink(temporary)
@@ -226,7 +227,7 @@ public enum BatchRenderer {
             // No /proc to name the file through.
             try writeAndRename(data, through: temporary, to: path)
         default:
-            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            throw .cannotWrite(path: path, reason: String(cString: strerror(linkFailure)))
         }
     }
 
