@@ -146,23 +146,23 @@ struct QRMaskChoice {
             let rows = dataColumns + w
             let columns = rows + w
             for index in 0..<(4 * w) { words[index] = 0 }
-            // Undo mask 0 on the data modules; leave the format information out, it is written per mask.
+            // The modules as libqrencode wrote them (mask 0 applied), then mask 0 undone on the data modules with its
+            // own pattern; the format information is left out, it is written per mask.
             for y in 0..<w {
-                var unmasked: UInt64 = 0
+                var dark: UInt64 = 0
                 var data: UInt64 = 0
                 for x in 0..<w {
                     let module = modules[y * w + x]
                     let isData = UInt64(~module >> 7 & 1)
-                    let dark = UInt64(module & 1) ^ (isData & UInt64(~(x + y) & 1))
-                    unmasked |= dark << UInt64(x)
+                    dark |= UInt64(module & 1) << UInt64(x)
                     data |= isData << UInt64(x)
-                    unmaskedColumns[x] |= dark << UInt64(y)
+                    unmaskedColumns[x] |= UInt64(module & 1) << UInt64(y)
                     dataColumns[x] |= isData << UInt64(y)
                 }
-                unmaskedRows[y] = unmasked & ~formatRowMask[y]
+                unmaskedRows[y] = (dark ^ (rowPatterns[y] & data)) & ~formatRowMask[y]
                 dataRows[y] = data
             }
-            for x in 0..<w { unmaskedColumns[x] &= ~formatColumnMask[x] }
+            for x in 0..<w { unmaskedColumns[x] = (unmaskedColumns[x] ^ (columnPatterns[x] & dataColumns[x])) & ~formatColumnMask[x] }
 
             let levelIndex = ErrorCorrection.allCases.firstIndex(of: level)!
             var best = 0
