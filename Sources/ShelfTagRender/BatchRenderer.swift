@@ -73,7 +73,7 @@ public enum BatchRenderer {
     }
 
     /// Renders `jobs` into `directory/<subdirectory>/`: `<gtin14>.png` each, or `sheets/<template>-NNN.png` with a layout.
-    /// Files are written to a temporary name and renamed, so an interrupted run leaves no half-written file.
+    /// Each file appears only once complete (see `writeAtomically`), so an interrupted run leaves no half-written file.
     /// - Parameter progress: called from the workers with the number of tags done so far.
     /// - Throws: `RenderError` when a font cannot be read or a file cannot be written.
     public static func render(
@@ -203,9 +203,10 @@ public enum BatchRenderer {
     static func writeAtomically(_ data: Data, to path: String, replacing: Bool) throws(RenderError) {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
         let directory = slash == path.startIndex ? "." : String(path[..<slash])
-        let temporary = "\(path[..<slash]).\(path[slash...]).\(processIdentifier).partial"
+        // Only the rename paths need it: the common one, a new tag, builds no name.
+        var temporaryName: String { "\(path[..<slash]).\(path[slash...]).\(processIdentifier).partial" }
         let unnamed = replacing ? -1 : shelftag_open_unnamed_file(directory, 0o644)
-        guard unnamed >= 0 else { return try writeAndRename(data, through: temporary, to: path) }
+        guard unnamed >= 0 else { return try writeAndRename(data, through: temporaryName, to: path) }
         defer { close(unnamed) }
         if let failure = write(data, to: unnamed) { throw .cannotWrite(path: path, reason: String(cString: strerror(failure))) }
         let handle = "/proc/self/fd/\(unnamed)"
@@ -214,6 +215,7 @@ public enum BatchRenderer {
         switch linkFailure {
         case EEXIST:
             // A file appeared since the run started: the new one is linked under the temporary name and renamed over it.
+            let temporary = temporaryName
             unlink(temporary)
             guard linkat(AT_FDCWD, handle, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else {
                 throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
@@ -225,7 +227,7 @@ public enum BatchRenderer {
             }
         case ENOENT where access(handle, F_OK) != 0:
             // No /proc to name the file through.
-            try writeAndRename(data, through: temporary, to: path)
+            try writeAndRename(data, through: temporaryName, to: path)
         default:
             throw .cannotWrite(path: path, reason: String(cString: strerror(linkFailure)))
         }
