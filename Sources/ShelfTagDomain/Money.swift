@@ -181,8 +181,7 @@ final class MoneyFormatter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let key = Key(locale: locale, currency: money.currency)
-        let format = formats[key] ?? learn(key)
-        switch format {
+        switch format(for: key) {
         case .pattern(let pattern) where money.minorUnits >= 0: return pattern.format(money.minorUnits)
         case .pattern: return Self.icuFormatter(key).string(from: money.decimalValue as NSDecimalNumber) ?? money.feedValue
         case .icu(let formatter): return formatter.string(from: money.decimalValue as NSDecimalNumber) ?? money.feedValue
@@ -193,12 +192,13 @@ final class MoneyFormatter: @unchecked Sendable {
     func usesPattern(locale: String, currency: Currency) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        let key = Key(locale: locale, currency: currency)
-        if case .pattern = formats[key] ?? learn(key) { return true }
+        if case .pattern = format(for: Key(locale: locale, currency: currency)) { return true }
         return false
     }
 
-    private func learn(_ key: Key) -> Format {
+    /// The cached format, learned on first use; the caller holds the lock.
+    private func format(for key: Key) -> Format {
+        if let known = formats[key] { return known }
         let formatter = Self.icuFormatter(key)
         let format = CurrencyPattern.learn(from: formatter, fractionDigits: key.currency.minorUnitDigits).map(Format.pattern) ?? .icu(formatter)
         formats[key] = format
