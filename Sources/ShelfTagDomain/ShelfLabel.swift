@@ -138,6 +138,9 @@ extension StoreShelf {
     /// Of `items`, those whose last printed tag no longer shows the display due at `time`, and those never printed:
     /// the daily reprint batch.
     public func itemsNeedingTags(_ items: [ShelfItem], latest: [GTIN: PrintedTag], at time: Date) -> [ShelfItem] {
-        items.filter { item in latest[item.product.gtin]?.label.tagID != item.label(at: time).tagID }
+        items.filter { item in Self.needsTag(item.label(at: time), lastPrinted: latest[item.product.gtin]) }
     }
+
+    /// Whether a product's last printed tag (nil: never printed) no longer shows `label`, the display now due.
+    public static func needsTag(_ label: ShelfLabel, lastPrinted: PrintedTag?) -> Bool { lastPrinted?.label.tagID != label.tagID }
 }

@@ -83,36 +83,56 @@ public enum PrintRun {
     ) throws(PrintRunError) -> PrintReport {
         let templates = try loadTemplates(request, library: library)
         let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
-        let shelf: StoreShelf
-        let latest: [GTIN: PrintedTag]
+        let latest: [GTIN: PrintedTag]?
+        do { latest = request.staleOnly ? try reference.latestPrints(in: request.storeCode) : nil } catch { throw .storage(error) }
+        let requested = request.gtins.map(Set.init)
+        var listed = Set<GTIN>()
+        // Tags are drawn while the shelf streams in: the workers start as soon as the store is found.
+        let feed = TagJobFeed()
+        var store: Store?
+        var rendering: BackgroundRender?
         do {
-            guard let found = try reference.shelf(of: request.storeCode) else { throw PrintRunError.unknownStore(request.storeCode) }
-            shelf = found
-            latest = request.staleOnly ? try reference.latestPrints(in: request.storeCode) : [:]
-        } catch let error as PrintRunError {
-            throw error
+            let found = try reference.readShelf(
+                of: request.storeCode,
+                opening: { opened, _ in
+                    store = opened
+                    rendering = BackgroundRender {
+                        () throws(RenderError) in
+                        try BatchRenderer.render(
+                            feed, templates: templates.all, settings: request.settings, sheet: sheet, directory: request.directory,
+                            subdirectory: opened.code, progress: { progress($0, feed.count) })
+                    }
+                },
+                item: { item in
+                    let gtin = item.product.gtin
+                    if let requested {
+                        guard requested.contains(gtin) else { return }
+                        listed.insert(gtin)
+                    }
+                    let label = item.label(at: request.time)
+                    if let latest, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
+                    let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
+                    feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL), template: template))
+                })
+            guard found, store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
+            feed.finish()
         } catch {
+            // Files already written stay: each is whole, and the ledger records none of them.
+            feed.cancel()
+            _ = try? rendering?.wait()
+            if let error = error as? PrintRunError { throw error }
             throw .storage(error)
         }
-        var (items, skipped) = select(shelf, gtins: request.gtins)
-        if request.staleOnly { items = shelf.itemsNeedingTags(items, latest: latest, at: request.time) }
-        let jobs = items.map { item in
-            let label = item.label(at: request.time)
-            let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
-            return TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL), template: template)
-        }
-        let total = jobs.count
+        guard let store, let rendering else { throw .unknownStore(request.storeCode) }
         let outcome: (rendered: [RenderedTag], failed: [FailedTag])
-        do {
-            outcome = try BatchRenderer.render(
-                jobs, settings: request.settings, sheet: sheet, directory: request.directory, subdirectory: shelf.store.code,
-                progress: { progress($0, total) })
-        } catch {
-            throw .render(error)
+        do { outcome = try rendering.wait() } catch { throw .render(error) }
+        // Requested products the store does not list: no price there.
+        var skipped = (requested ?? []).subtracting(listed).sorted().map {
+            SkippedProduct(gtin: $0, reason: "no price in store \(store.code): the store does not list it")
         }
         var manifest: URL?
         if !outcome.rendered.isEmpty {
-            let url = request.directory.appendingPathComponent("\(shelf.store.code)/manifest.\(request.manifestFormat.rawValue)")
+            let url = request.directory.appendingPathComponent("\(store.code)/manifest.\(request.manifestFormat.rawValue)")
             do {
                 try Manifest(rendered: outcome.rendered, skipped: skipped, dpi: request.settings.dpi).data(request.manifestFormat).write(
                     to: url, options: .atomic)
@@ -129,7 +149,7 @@ public enum PrintRun {
             }
         }
         skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
-        return PrintReport(store: shelf.store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest)
+        return PrintReport(store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest)
     }
 
     private struct Templates {
@@ -162,20 +182,23 @@ public enum PrintRun {
             throw .template(error)
         }
     }
+}
 
-    /// The requested products the store lists; the others are skipped: there is no price for them there.
-    private static func select(_ shelf: StoreShelf, gtins: [GTIN]?) -> ([ShelfItem], [SkippedProduct]) {
-        guard let gtins else { return (shelf.items, []) }
-        let byGTIN = Dictionary(shelf.items.map { ($0.product.gtin, $0) }, uniquingKeysWith: { first, _ in first })
-        var items: [ShelfItem] = []
-        var skipped: [SkippedProduct] = []
-        for gtin in Set(gtins).sorted() {
-            if let item = byGTIN[gtin] {
-                items.append(item)
-            } else {
-                skipped.append(SkippedProduct(gtin: gtin, reason: "no price in store \(shelf.store.code): the store does not list it"))
-            }
+/// A batch render on another thread, while the caller feeds it.
+private final class BackgroundRender: @unchecked Sendable {
+    typealias Outcome = (rendered: [RenderedTag], failed: [FailedTag])
+    private let finished = DispatchGroup()
+    private var result: Result<Outcome, RenderError>?
+
+    init(_ work: @escaping @Sendable () throws(RenderError) -> Outcome) {
+        DispatchQueue.global().async(group: finished) {
+            do throws(RenderError) { self.result = .success(try work()) } catch { self.result = .failure(error) }
         }
-        return (items, skipped)
+    }
+
+    /// What the render gave, once it is over.
+    func wait() throws(RenderError) -> Outcome {
+        finished.wait()
+        return try result!.get()
     }
 }

@@ -63,6 +63,72 @@ public enum RenderError: Error, CustomStringConvertible {
     }
 }
 
+/// Jobs passed from whoever reads them to the workers drawing them: a print run appends each tag's job as the shelf
+/// streams in from the database, and the first tags are drawn while the rest load.
+public final class TagJobFeed: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [TagJob] = []
+    private var isFinished = false
+    private var isCancelled = false
+
+    /// An open feed: jobs come through `append` until `finish`.
+    public init(expectedCount: Int = 0) { jobs.reserveCapacity(expectedCount) }
+
+    /// A finished feed of `jobs`.
+    public init(_ jobs: [TagJob]) {
+        self.jobs = jobs
+        isFinished = true
+    }
+
+    public func append(_ job: TagJob) {
+        condition.lock()
+        jobs.append(job)
+        // Every waiter: each waits for its own index.
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// No more jobs: the workers draw those appended, then stop.
+    public func finish() {
+        condition.lock()
+        isFinished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// No more jobs, and none not yet taken gets drawn.
+    public func cancel() {
+        condition.lock()
+        isCancelled = true
+        isFinished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The jobs appended so far.
+    public var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count
+    }
+
+    /// The job at `index`, waiting until it is appended; nil when the feed finishes (or is cancelled) without it.
+    func job(at index: Int) -> TagJob? {
+        condition.lock()
+        defer { condition.unlock() }
+        while index >= jobs.count && !isFinished { condition.wait() }
+        return index < jobs.count && !isCancelled ? jobs[index] : nil
+    }
+
+    /// Every job, once the feed is finished.
+    func allJobs() -> [TagJob] {
+        condition.lock()
+        defer { condition.unlock() }
+        while !isFinished { condition.wait() }
+        return isCancelled ? [] : jobs
+    }
+}
+
 /// Draws tags on every core and writes them (or the sheets they are imposed on) atomically.
 public enum BatchRenderer {
     /// One output file: a single tag, or a sheet page of tags sharing a template.
@@ -72,24 +138,44 @@ public enum BatchRenderer {
         let sheet: SheetLayout?
     }
 
-    /// Renders `jobs` into `directory/<subdirectory>/`: `<gtin14>.png` each, or `sheets/<template>-NNN.png` with a layout.
-    /// Each file appears only once complete (see `writeAtomically`), so an interrupted run leaves no half-written file.
-    /// - Parameter progress: called from the workers with the number of tags done so far.
-    /// - Throws: `RenderError` when a font cannot be read or a file cannot be written.
+    /// Renders `jobs` (see `render(_:templates:settings:sheet:directory:subdirectory:progress:)`).
     public static func render(
         _ jobs: [TagJob], settings: RenderSettings, sheet: SheetLayout?, directory: URL, subdirectory: String,
         progress: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws(RenderError) -> (rendered: [RenderedTag], failed: [FailedTag]) {
-        let ordered =
-            sheet == nil ? jobs : jobs.enumerated().sorted { ($0.element.template.name, $0.offset) < ($1.element.template.name, $1.offset) }.map(\.element)
-        let units = plan(ordered, sheet: sheet, subdirectory: subdirectory)
-        let templates = Array(Dictionary(ordered.map { ($0.template.file, $0.template) }, uniquingKeysWith: { first, _ in first }).values)
+        let templates = Array(Dictionary(jobs.map { ($0.template.file, $0.template) }, uniquingKeysWith: { first, _ in first }).values)
+        return try render(
+            TagJobFeed(jobs), templates: templates, settings: settings, sheet: sheet, directory: directory, subdirectory: subdirectory, progress: progress)
+    }
+
+    /// Renders the feed's jobs into `directory/<subdirectory>/`: `<gtin14>.png` each, drawn as they arrive, or, with a
+    /// layout, `sheets/<template>-NNN.png` once the feed is finished. `templates` are those the jobs use: their fonts
+    /// are loaded up front. Nothing is created when the feed finishes empty. Each file appears only once complete (see
+    /// `writeAtomically`), so an interrupted run leaves no half-written file.
+    /// - Parameter progress: called from the workers with the number of tags done so far.
+    /// - Throws: `RenderError` when a font cannot be read or a file cannot be written.
+    public static func render(
+        _ feed: TagJobFeed, templates: [TagTemplate], settings: RenderSettings, sheet: SheetLayout?, directory: URL, subdirectory: String,
+        progress: @escaping @Sendable (Int) -> Void = { _ in }
+    ) throws(RenderError) -> (rendered: [RenderedTag], failed: [FailedTag]) {
+        guard feed.job(at: 0) != nil else { return ([], []) }
+        // Tags are drawn in the feed's order as it fills; sheets group the jobs by template, so they wait for all of them.
+        let jobs: TagJobFeed
+        let units: [Unit]?
+        if let sheet {
+            let ordered = feed.allJobs().enumerated().sorted { ($0.element.template.name, $0.offset) < ($1.element.template.name, $1.offset) }
+            jobs = TagJobFeed(ordered.map(\.element))
+            units = plan(ordered.map(\.element), sheet: sheet, subdirectory: subdirectory)
+        } else {
+            jobs = feed
+            units = nil
+        }
         // Strings, not URLs: appending a component to a file URL costs a `stat`, 10,000 of them here.
-        let folders = Set(units.map { unit in unit.file.lastIndex(of: "/").map { String(unit.file[..<$0]) } ?? "" }).map { "\(directory.path)/\($0)" }
-        // Into empty folders (a store's first print), files are named once complete; over earlier tags, renamed over them.
-        let replacing = folders.contains { !isEmptyOrMissing(folder: $0) }
+        let folder = "\(directory.path)/\(subdirectory)\(sheet == nil ? "" : "/sheets")"
+        // Into an empty folder (a store's first print), files are named once complete; over earlier tags, renamed over them.
+        let replacing = !isEmptyOrMissing(folder: folder)
         do {
-            for folder in folders { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
             throw .cannotWrite(path: directory.path, reason: error.localizedDescription)
         }
@@ -98,16 +184,25 @@ public enum BatchRenderer {
         // Units are handed out one at a time rather than split up front: a worker that falls behind (a busier core,
         // longer names) does not keep the others waiting at the end (130 ms of a 1.5 s run when split in halves).
         let taken = Counter()
+        /// The next unit to draw, nil when there are no more.
+        @Sendable func nextUnit() -> Unit? {
+            let index = taken.add(1) - 1
+            if let units { return index < units.count ? units[index] : nil }
+            guard let job = jobs.job(at: index) else { return nil }
+            return Unit(file: "\(subdirectory)/\(job.content.label.gtin.digits).png", jobs: index..<(index + 1), sheet: nil)
+        }
         DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
             do {
                 let drawer = try TagDrawer(dpi: settings.dpi, correction: settings.correction, templates: templates)
                 var rendered: [(Int, RenderedTag)] = []
                 var failed: [(Int, FailedTag)] = []
-                while case let unitIndex = taken.add(1) - 1, unitIndex < units.count {
-                    let unit = units[unitIndex]
+                while let unit = nextUnit() {
                     var rasters: [Raster] = []
+                    var template: TagTemplate?
                     for index in unit.jobs {
-                        let job = ordered[index]
+                        // Taken already: a unit's jobs are in the feed.
+                        guard let job = jobs.job(at: index) else { break }
+                        template = job.template
                         do throws(TagDrawingError) {
                             let (raster, qr) = try drawer.draw(job.template, job.content)
                             rasters.append(raster)
@@ -117,10 +212,8 @@ public enum BatchRenderer {
                         }
                     }
                     progress(done.add(unit.jobs.count))
-                    guard !rasters.isEmpty else { continue }
-                    let image =
-                        unit.sheet.map { SheetComposer(layout: $0, template: ordered[unit.jobs.lowerBound].template, drawer: drawer).compose(rasters) }
-                        ?? rasters[0]
+                    guard !rasters.isEmpty, let template else { continue }
+                    let image = unit.sheet.map { SheetComposer(layout: $0, template: template, drawer: drawer).compose(rasters) } ?? rasters[0]
                     try write(image, to: "\(directory.path)/\(unit.file)", replacing: replacing, settings: settings)
                 }
                 results.set(worker, .success((rendered, failed)))

@@ -19,9 +19,11 @@ public protocol ProductReference: ReservationStore, Sendable {
     /// - Throws: a storage error.
     func stores() throws -> [Store]
 
-    /// Every product a store lists, with its prices and their histories; nil when the store is unknown.
-    /// - Throws: a storage error.
-    func shelf(of storeCode: String) throws -> StoreShelf?
+    /// Reads a store's shelf as a stream: `opening` gets the store and how many products it lists, then `item` each
+    /// of them in GTIN order, with its prices and their histories, as it is read. False, calling neither, when the
+    /// store is unknown.
+    /// - Throws: a storage error, or what `opening` or `item` throws.
+    func readShelf(of storeCode: String, opening: (Store, _ itemCount: Int) throws -> Void, item: (ShelfItem) throws -> Void) throws -> Bool
 
     /// Adds rendered tags to the print ledger, all or none.
     /// - Throws: a storage error.
@@ -69,6 +71,24 @@ public protocol ProductReference: ReservationStore, Sendable {
     /// What the token with this hash grants, or nil for an unknown token.
     /// - Throws: a storage error.
     func grant(forTokenHash hash: String) throws -> TokenGrant?
+}
+
+extension ProductReference {
+    /// Every product a store lists, with its prices and their histories; nil when the store is unknown.
+    /// - Throws: a storage error.
+    public func shelf(of storeCode: String) throws -> StoreShelf? {
+        var store: Store?
+        var items: [ShelfItem] = []
+        let found = try readShelf(
+            of: storeCode,
+            opening: { opened, count in
+                store = opened
+                items.reserveCapacity(count)
+            },
+            item: { items.append($0) })
+        guard found, let store else { return nil }
+        return StoreShelf(store: store, items: items)
+    }
 }
 
 /// Writes inside one transaction of `ProductReference.write`.

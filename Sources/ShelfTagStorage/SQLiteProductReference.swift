@@ -126,46 +126,51 @@ public final class SQLiteProductReference: ProductReference {
         try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(Self.store) }
     }
 
-    public func shelf(of storeCode: String) throws -> StoreShelf? {
+    public func readShelf(of storeCode: String, opening: (Store, Int) throws -> Void, item: (ShelfItem) throws -> Void) throws -> Bool {
         try database.read { db in
-            guard let storeRow = try Row.fetchOne(db, sql: "SELECT * FROM store WHERE code = ?", arguments: [storeCode]) else { return nil }
+            guard let storeRow = try Row.fetchOne(db, sql: "SELECT * FROM store WHERE code = ?", arguments: [storeCode]) else { return false }
             let store = Self.store(storeRow)
-            // Sized up front: growing them one product at a time copied every item already read (a seventh of the load).
             let offerCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM store_offer WHERE store_code = ?", arguments: [storeCode]) ?? 0
-            var histories: [String: (web: [PriceChange], store: [PriceChange])] = [:]
-            histories.reserveCapacity(offerCount)
+            try opening(store, offerCount)
+            // Three cursors over the same products in GTIN order, stepped together (a merge join): no row is held
+            // beyond its product, so the first item goes out as soon as it is read, and memory stays flat.
+            let products = try Row.fetchCursor(
+                db, sql: "SELECT p.* FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = ? ORDER BY p.gtin", arguments: [storeCode])
+            let offers = try Row.fetchCursor(db, sql: "SELECT * FROM store_offer WHERE store_code = ? ORDER BY gtin", arguments: [storeCode])
             let changes = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT h.* FROM price_history h JOIN store_offer o ON o.gtin = h.gtin AND o.store_code = ?1
                     WHERE h.store_code = ?1 OR h.store_code IS NULL ORDER BY h.gtin, h.recorded_at, h.id
                     """, arguments: [storeCode])
-            while let row = try changes.next() {
-                let change = try Self.priceChange(row)
-                if row["store_code"] as String? == nil {
-                    histories[row["gtin"], default: ([], [])].web.append(change)
-                } else {
-                    histories[row["gtin"], default: ([], [])].store.append(change)
-                }
-            }
-            // Both queries walk the same products in GTIN order. Cursors, stepped together, rather than fetched
-            // arrays: no copy of every row is held at once (10,000 products: 10 MB less at peak, a third less time).
-            let products = try Row.fetchCursor(
-                db, sql: "SELECT p.* FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = ? ORDER BY p.gtin", arguments: [storeCode])
-            let offers = try Row.fetchCursor(db, sql: "SELECT * FROM store_offer WHERE store_code = ? ORDER BY gtin", arguments: [storeCode])
-            var items: [ShelfItem] = []
-            items.reserveCapacity(offerCount)
+            // The change read past the last product's: the first of the next one's (rows are reused by the cursor).
+            var pending = try Self.nextChange(changes)
             while let productRow = try products.next(), let offerRow = try offers.next() {
-                let gtin = try Self.gtin(productRow["gtin"])
-                let history = histories[gtin.digits] ?? ([], [])
-                items.append(
+                let digits: String = productRow["gtin"]
+                let gtin = try Self.gtin(digits)
+                var webChanges: [PriceChange] = []
+                var storeChanges: [PriceChange] = []
+                while let (changeGTIN, change, isWeb) = pending, changeGTIN <= digits {
+                    // A change of a product before this one cannot be: the join lists only this store's products.
+                    if changeGTIN == digits {
+                        if isWeb { webChanges.append(change) } else { storeChanges.append(change) }
+                    }
+                    pending = try Self.nextChange(changes)
+                }
+                try item(
                     ShelfItem(
                         product: try Self.product(productRow, gtin: gtin), webOffer: try Self.webOffer(productRow, gtin: gtin),
-                        webHistory: PriceHistory(changes: history.web),
-                        listing: StoreListing(store: store, offer: try Self.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: history.store))))
+                        webHistory: PriceHistory(changes: webChanges),
+                        listing: StoreListing(store: store, offer: try Self.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: storeChanges))))
             }
-            return StoreShelf(store: store, items: items)
+            return true
         }
+    }
+
+    /// The next price change of a history cursor: its GTIN, the change, and whether it is the web price's (no store).
+    private static func nextChange(_ cursor: RowCursor) throws -> (gtin: String, change: PriceChange, isWeb: Bool)? {
+        guard let row = try cursor.next() else { return nil }
+        return (row["gtin"], try priceChange(row), row["store_code"] as String? == nil)
     }
 
     public func recordPrints(_ tags: [PrintedTag]) throws {

@@ -124,6 +124,38 @@ struct ImportTests {
         }
     }
 
+    @Test("a store's shelf, read as a stream, gives each product the prices and histories its details give")
+    func shelfMatchesDetails() throws {
+        try loadSamples(into: reference)
+        var storesWithBothHistories = 0
+        for store in try reference.stores() {
+            var opened: (code: String, count: Int)?
+            var items: [ShelfItem] = []
+            let found = try reference.readShelf(
+                of: store.code, opening: { opened = ($0.code, $1) },
+                item: { item in
+                    #expect(opened != nil, "the store comes before its items")
+                    items.append(item)
+                })
+            #expect(found && opened?.code == store.code && opened?.count == items.count && !items.isEmpty)
+            #expect(items.map(\.product.gtin) == items.map(\.product.gtin).sorted())
+            for item in items {
+                let details = try #require(try reference.details(of: item.product.gtin))
+                let listing = try #require(details.stores.first { $0.store.code == store.code })
+                #expect(item.webHistory.changes == details.webHistory.changes, "\(item.product.gtin)")
+                #expect(item.listing.history.changes == listing.history.changes, "\(item.product.gtin) at \(store.code)")
+                #expect(item.listing.offer.pricing == listing.offer.pricing && item.webOffer.pricing == details.webOffer.pricing)
+            }
+            if items.contains(where: { !$0.webHistory.changes.isEmpty }) && items.contains(where: { !$0.listing.history.changes.isEmpty }) {
+                storesWithBothHistories += 1
+            }
+        }
+        #expect(storesWithBothHistories > 0, "the samples exercise both kinds of history")
+        var called = false
+        #expect(try !reference.readShelf(of: "NOPE", opening: { _, _ in called = true }, item: { _ in called = true }))
+        #expect(!called)
+    }
+
     @Test("exactly the planted store prices differ from the web price")
     func plantedMismatches() throws {
         try loadSamples(into: reference)

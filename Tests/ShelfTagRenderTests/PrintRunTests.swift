@@ -142,6 +142,60 @@ struct PrintRunTests {
         #expect((manifest?["skipped"] as? [[String: String]])?.first?["gtin"] == unlisted.digits)
     }
 
+    @Test("tags are drawn while the feed is still open, in the feed's order; a feed cancelled empty writes nothing")
+    func streamedFeed() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let shelf = try #require(try reference.shelf(of: "PAR01"))
+        let standard = try template("standard")
+        let jobs = shelf.items.prefix(6).map { item in
+            TagJob(content: TagContent(item: item, label: item.label(at: printTime), baseURL: "https://s.shelftag.example"), template: standard)
+        }
+        let directory = try newDirectory()
+        let feed = TagJobFeed()
+        let firstDrawn = DispatchSemaphore(value: 0)
+        let outcome = Locked<Result<[RenderedTag], RenderError>?>(nil)
+        let finished = DispatchGroup()
+        DispatchQueue.global().async(group: finished) {
+            do throws(RenderError) {
+                let result = try BatchRenderer.render(
+                    feed, templates: [standard], settings: RenderSettings(workers: 2), sheet: nil, directory: directory, subdirectory: "PAR01",
+                    progress: { if $0 == 1 { firstDrawn.signal() } })
+                outcome.value = .success(result.rendered)
+            } catch {
+                outcome.value = .failure(error)
+            }
+        }
+        feed.append(jobs[0])
+        // A render that waited for the whole feed would draw nothing yet.
+        #expect(firstDrawn.wait(timeout: .now() + 30) == .success)
+        for job in jobs.dropFirst() { feed.append(job) }
+        feed.finish()
+        finished.wait()
+        let rendered = try #require(try outcome.value?.get())
+        #expect(rendered.map(\.content.label.gtin) == jobs.map(\.content.label.gtin))
+        for job in jobs { #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("PAR01/\(job.content.label.gtin.digits).png").path)) }
+
+        let cancelled = TagJobFeed()
+        cancelled.cancel()
+        let empty = try BatchRenderer.render(
+            cancelled, templates: [standard], settings: RenderSettings(), sheet: nil, directory: directory, subdirectory: "EMPTY")
+        #expect(empty.rendered.isEmpty && empty.failed.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("EMPTY").path))
+    }
+
+    @Test("an unknown store, or a selection the store does not list, writes nothing")
+    func nothingToPrintWritesNothing() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let directory = try newDirectory().appendingPathComponent("out")
+        #expect(throws: PrintRunError.self) { try PrintRun.run(request("NOPE", into: directory), reference: reference, library: templates) }
+        let listed = Set(try #require(try reference.shelf(of: "PAR01")).items.map(\.product.gtin))
+        let unlisted = try #require(try reference.summaries(at: printTime).map(\.gtin).first { !listed.contains($0) })
+        let report = try PrintRun.run(request("PAR01", into: directory) { $0.gtins = [unlisted] }, reference: reference, library: templates)
+        #expect(report.rendered.isEmpty && report.skipped.map(\.gtin) == [unlisted] && report.manifest == nil)
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+        #expect(try reference.latestPrints(in: "PAR01").isEmpty)
+    }
+
     @Test("a bad template stops the run before anything is written")
     func badTemplateWritesNothing() throws {
         let reference = try SQLiteProductReference(path: try sampleDatabase())
@@ -174,5 +228,18 @@ struct PrintRunTests {
         let urls = Set(symbols.values.joined().filter { $0.hasPrefix("QR-Code:") }.map { String($0.dropFirst(8)) })
         #expect(urls == Set(report.rendered.map(\.content.uri)))
         #expect(report.rendered.count == 25)
+    }
+}
+
+/// A value shared between threads.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
