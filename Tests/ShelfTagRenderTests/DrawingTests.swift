@@ -129,6 +129,27 @@ struct TemplateCheckTests {
           { "name": "title", "type": "text", "frame": { "x": 1, "y": 1, "width": 40, "height": 8 }, "text": "{{name}}", "font": { "size": 8 } } ] }
         """
 
+    @Test("a lone-field text reads the field directly and says what Mustache says; other texts go through Mustache")
+    func loneFieldText() throws {
+        let fields = try fixedContent().fields
+        var loneFields = 0
+        for name in ["standard", "promotion", "small"] {
+            for placed in try template(name).elements {
+                guard case .text(let text) = placed.element else { continue }
+                if text.content.loneField != nil { loneFields += 1 }
+                #expect(text.content.render(fields) == text.content.renderedByMustache(fields), "\(name) '\(placed.name)'")
+                #expect(text.content.render([:]) == text.content.renderedByMustache([:]), "\(name) '\(placed.name)' without fields")
+            }
+        }
+        #expect(loneFields >= 6)
+        let withAmpersand = ["name": "Fish & Chips <b>"]
+        for (source, lone) in [("{{name}}", "name"), ("{{ name }}", "name"), ("{{name}} ", nil), ("{{a.b}}", nil), ("{{{name}}}", nil), ("x{{name}}", nil)] {
+            let content = try TextContent(source: source)
+            #expect(content.loneField == lone, "\(source)")
+            #expect(content.render(withAmpersand) == content.renderedByMustache(withAmpersand), "\(source)")
+        }
+    }
+
     @Test func validTemplateLoads() throws {
         let loaded = try TagTemplate(contentsOf: try templateFile(Self.valid))
         #expect(loaded.name == "t" && loaded.elements.count == 1)
