@@ -1,4 +1,3 @@
-import CLinuxFiles
 import Foundation
 import ShelfTagDomain
 
@@ -133,7 +132,8 @@ public final class TagJobFeed: @unchecked Sendable {
 public enum BatchRenderer {
     /// One output file: a single tag, or a sheet page of tags sharing a template.
     private struct Unit {
-        let file: String
+        /// The file's name in the run's folder.
+        let name: String
         let jobs: Range<Int>
         let sheet: SheetLayout?
     }
@@ -151,7 +151,7 @@ public enum BatchRenderer {
     /// Renders the feed's jobs into `directory/<subdirectory>/`: `<gtin14>.png` each, drawn as they arrive, or, with a
     /// layout, `sheets/<template>-NNN.png` once the feed is finished. `templates` are those the jobs use: their fonts
     /// are loaded up front. Nothing is created when the feed finishes empty. Each file appears only once complete (see
-    /// `writeAtomically`), so an interrupted run leaves no half-written file.
+    /// `OutputFolder`), so an interrupted run leaves no half-written file.
     /// - Parameter progress: called from the workers with the number of tags done so far.
     /// - Throws: `RenderError` when a font cannot be read or a file cannot be written.
     public static func render(
@@ -165,20 +165,14 @@ public enum BatchRenderer {
         if let sheet {
             let ordered = feed.allJobs().enumerated().sorted { ($0.element.template.name, $0.offset) < ($1.element.template.name, $1.offset) }
             jobs = TagJobFeed(ordered.map(\.element))
-            units = plan(ordered.map(\.element), sheet: sheet, subdirectory: subdirectory)
+            units = plan(ordered.map(\.element), sheet: sheet)
         } else {
             jobs = feed
             units = nil
         }
         // Strings, not URLs: appending a component to a file URL costs a `stat`, 10,000 of them here.
-        let folder = "\(directory.path)/\(subdirectory)\(sheet == nil ? "" : "/sheets")"
-        // Into an empty folder (a store's first print), files are named once complete; over earlier tags, renamed over them.
-        let replacing = !isEmptyOrMissing(folder: folder)
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotWrite(path: directory.path, reason: error.localizedDescription)
-        }
+        let relativeFolder = sheet == nil ? subdirectory : "\(subdirectory)/sheets"
+        let folder = try OutputFolder(path: "\(directory.path)/\(relativeFolder)")
         let results = WorkerResults(count: settings.workers)
         let done = Counter()
         // Units are handed out one at a time rather than split up front: a worker that falls behind (a busier core,
@@ -189,7 +183,7 @@ public enum BatchRenderer {
             let index = taken.add(1) - 1
             if let units { return index < units.count ? units[index] : nil }
             guard let job = jobs.job(at: index) else { return nil }
-            return Unit(file: "\(subdirectory)/\(job.content.label.gtin.digits).png", jobs: index..<(index + 1), sheet: nil)
+            return Unit(name: "\(job.content.label.gtin.digits).png", jobs: index..<(index + 1), sheet: nil)
         }
         DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
             do {
@@ -197,6 +191,7 @@ public enum BatchRenderer {
                 var rendered: [(Int, RenderedTag)] = []
                 var failed: [(Int, FailedTag)] = []
                 while let unit = nextUnit() {
+                    let file = "\(relativeFolder)/\(unit.name)"
                     var rasters: [Raster] = []
                     var template: TagTemplate?
                     for index in unit.jobs {
@@ -206,7 +201,7 @@ public enum BatchRenderer {
                         do throws(TagDrawingError) {
                             let (raster, qr) = try drawer.draw(job.template, job.content)
                             rasters.append(raster)
-                            rendered.append((index, RenderedTag(content: job.content, template: job.template.name, file: unit.file, qrCode: qr)))
+                            rendered.append((index, RenderedTag(content: job.content, template: job.template.name, file: file, qrCode: qr)))
                         } catch {
                             failed.append((index, FailedTag(content: job.content, reason: error)))
                         }
@@ -214,7 +209,7 @@ public enum BatchRenderer {
                     progress(done.add(unit.jobs.count))
                     guard !rasters.isEmpty, let template else { continue }
                     let image = unit.sheet.map { SheetComposer(layout: $0, template: template, drawer: drawer).compose(rasters) } ?? rasters[0]
-                    try write(image, to: "\(directory.path)/\(unit.file)", replacing: replacing, settings: settings)
+                    try write(image, to: folder, name: unit.name, settings: settings)
                 }
                 results.set(worker, .success((rendered, failed)))
             } catch let error as RenderError {
@@ -238,7 +233,7 @@ public enum BatchRenderer {
         }
         // The flush waits on the disk; ordering the results meanwhile waits on nothing.
         let flushed = DispatchGroup()
-        DispatchQueue.global().async(group: flushed) { flushToDisk(directory.path) }
+        DispatchQueue.global().async(group: flushed) { folder.flushToDisk() }
         // Workers interleave; the manifest follows the order the jobs were drawn in.
         rendered.sort { $0.0 < $1.0 }
         failed.sort { $0.0 < $1.0 }
@@ -247,10 +242,8 @@ public enum BatchRenderer {
         return outcome
     }
 
-    private static func plan(_ jobs: [TagJob], sheet: SheetLayout?, subdirectory: String) -> [Unit] {
-        guard let sheet else {
-            return jobs.indices.map { Unit(file: "\(subdirectory)/\(jobs[$0].content.label.gtin.digits).png", jobs: $0..<($0 + 1), sheet: nil) }
-        }
+    /// Sheet pages: as many tags on each as the layout holds, a template's tags together.
+    private static func plan(_ jobs: [TagJob], sheet: SheetLayout) -> [Unit] {
         var units: [Unit] = []
         var start = 0
         var pages: [String: Int] = [:]
@@ -262,106 +255,16 @@ public enum BatchRenderer {
             let page = pages[template.name, default: 0] + 1
             pages[template.name] = page
             let number = String(repeating: "0", count: max(0, 3 - String(page).count)) + String(page)
-            units.append(Unit(file: "\(subdirectory)/sheets/\(template.name)-\(number).png", jobs: start..<end, sheet: sheet))
+            units.append(Unit(name: "\(template.name)-\(number).png", jobs: start..<end, sheet: sheet))
             start = end
         }
         return units
     }
 
-    private static func write(_ raster: Raster, to path: String, replacing: Bool, settings: RenderSettings) throws(RenderError) {
+    private static func write(_ raster: Raster, to folder: OutputFolder, name: String, settings: RenderSettings) throws(RenderError) {
         let data: Data
         do { data = try PNGEncoder.encode(raster, dpi: settings.dpi, format: settings.format) } catch { throw .encoding(error) }
-        try writeAtomically(data, to: path, replacing: replacing)
-    }
-
-    /// Whether `folder` has no entries (or does not exist yet): read one entry at most, not the whole listing.
-    private static func isEmptyOrMissing(folder: String) -> Bool {
-        guard let stream = opendir(folder) else { return true }
-        defer { closedir(stream) }
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { return false }
-        }
-        return true
-    }
-
-    private static let processIdentifier = getpid()
-
-    /// Writes `data` so that readers see the whole file or none, and an interrupted run leaves no half-written tag.
-    /// A new file is written unnamed (O_TMPFILE) and linked under its name once complete: that saves a directory entry
-    /// made and removed (10,000 new files: 0.34–0.38 s of one core instead of 0.43–0.46). When `replacing` earlier
-    /// files, or where the file system cannot make an unnamed file, it is written under a hidden temporary name and
-    /// renamed over the old one, which readers see until then. No fsync per file (Foundation's `.atomic` does one, a
-    /// third of the run on a slow disk): the run flushes to disk once at its end.
-    static func writeAtomically(_ data: Data, to path: String, replacing: Bool) throws(RenderError) {
-        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let directory = slash == path.startIndex ? "." : String(path[..<slash])
-        // Only the rename paths need it: the common one, a new tag, builds no name.
-        var temporaryName: String { "\(path[..<slash]).\(path[slash...]).\(processIdentifier).partial" }
-        let unnamed = replacing ? -1 : shelftag_open_unnamed_file(directory, 0o644)
-        guard unnamed >= 0 else { return try writeAndRename(data, through: temporaryName, to: path) }
-        defer { close(unnamed) }
-        if let failure = write(data, to: unnamed) { throw .cannotWrite(path: path, reason: String(cString: strerror(failure))) }
-        let handle = "/proc/self/fd/\(unnamed)"
-        if linkat(AT_FDCWD, handle, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 { return }
-        let linkFailure = errno
-        switch linkFailure {
-        case EEXIST:
-            // A file appeared since the run started: the new one is linked under the temporary name and renamed over it.
-            let temporary = temporaryName
-            unlink(temporary)
-            guard linkat(AT_FDCWD, handle, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else {
-                throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
-            }
-            if rename(temporary, path) != 0 {
-                let failure = errno
-                unlink(temporary)
-                throw .cannotWrite(path: path, reason: String(cString: strerror(failure)))
-            }
-        case ENOENT where access(handle, F_OK) != 0:
-            // No /proc to name the file through.
-            try writeAndRename(data, through: temporaryName, to: path)
-        default:
-            throw .cannotWrite(path: path, reason: String(cString: strerror(linkFailure)))
-        }
-    }
-
-    /// The fallback: write under `temporary`, then rename it to `path`.
-    private static func writeAndRename(_ data: Data, through temporary: String, to path: String) throws(RenderError) {
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
-        var failure = write(data, to: descriptor)
-        if close(descriptor) != 0 && failure == nil { failure = errno }
-        if failure == nil && rename(temporary, path) != 0 { failure = errno }
-        if let failure {
-            unlink(temporary)
-            throw .cannotWrite(path: path, reason: String(cString: strerror(failure)))
-        }
-    }
-
-    /// Writes all of `data`; the errno of a failure, or nil.
-    private static func write(_ data: Data, to descriptor: Int32) -> Int32? {
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return nil
-        }
-    }
-
-    /// Flushes written files to disk, once per run, before the print ledger records the tags: the file system that
-    /// holds `directory` (or every one, if it cannot be opened).
-    static func flushToDisk(_ directory: String) {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return sync() }
-        defer { close(descriptor) }
-        if shelftag_sync_file_system(descriptor) != 0 { sync() }
+        try folder.write(data, name: name)
     }
 }
 

@@ -5,50 +5,78 @@ import Testing
 
 @testable import ShelfTagRender
 
-/// Tags are written whole or not at all (see `BatchRenderer.writeAtomically`), by either path, and leave nothing else.
+/// Tags are written whole or not at all (see `OutputFolder`), by every path, and leave nothing else.
 @Suite("Writing tag files")
 struct FileWritingTests {
+    /// Each way a file gets its name: unnamed and linked directly, unnamed and linked through /proc, or renamed over
+    /// earlier files (a folder that held files when the run began).
+    static let ways: [(linksOpenFiles: Bool, folderHadFiles: Bool)] = [(true, false), (false, false), (true, true)]
+
     private static func contents(of folder: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
     }
 
-    @Test("the temporary folder takes unnamed files, so the tests below write both ways")
-    func unnamedFilesWork() throws {
-        let descriptor = shelftag_open_unnamed_file(try newDirectory().path, 0o644)
-        #expect(descriptor >= 0)
-        close(descriptor)
+    /// A new folder, holding an earlier file when asked.
+    private static func folder(hadFiles: Bool) throws -> URL {
+        let folder = try newDirectory()
+        if hadFiles { try Data("earlier".utf8).write(to: folder.appendingPathComponent("earlier.png")) }
+        return folder
     }
 
-    @Test("a new file is written whole, with its mode, and leaves no temporary file", arguments: [false, true])
-    func newFile(replacing: Bool) throws {
+    @Test("the temporary folder takes unnamed files and links them directly, so the tests below write every way")
+    func unnamedFilesWork() throws {
         let folder = try newDirectory()
-        let path = folder.appendingPathComponent("03760000000000.png").path
+        let directory = open(folder.path, O_RDONLY | O_DIRECTORY)
+        defer { close(directory) }
+        let descriptor = shelftag_open_unnamed_file(directory, 0o644)
+        #expect(descriptor >= 0)
+        #expect(shelftag_link_open_file(descriptor, directory, "linked") == 0)
+        close(descriptor)
+        #expect(try Self.contents(of: folder) == ["linked"])
+    }
+
+    @Test("a new file is written whole, with its mode, and leaves no temporary file", arguments: ways)
+    func newFile(linksOpenFiles: Bool, folderHadFiles: Bool) throws {
+        let folder = try Self.folder(hadFiles: folderHadFiles)
+        let output = try OutputFolder(path: folder.path, linksOpenFiles: linksOpenFiles)
+        #expect(output.replacing == folderHadFiles)
         let bytes = Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 * 31) })
-        try BatchRenderer.writeAtomically(bytes, to: path, replacing: replacing)
+        try output.write(bytes, name: "03760000000000.png")
+        let path = folder.appendingPathComponent("03760000000000.png").path
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
-        #expect(try Self.contents(of: folder) == ["03760000000000.png"])
+        #expect(try Self.contents(of: folder) == (folderHadFiles ? ["03760000000000.png", "earlier.png"] : ["03760000000000.png"]))
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
         #expect(mode & 0o644 == 0o644)
     }
 
-    @Test("an existing file is replaced, whether or not the run expected one", arguments: [false, true])
-    func replacesExistingFile(replacing: Bool) throws {
-        let folder = try newDirectory()
-        let path = folder.appendingPathComponent("tag.png").path
-        try Data("the old tag".utf8).write(to: URL(fileURLWithPath: path))
-        try BatchRenderer.writeAtomically(Data("the new tag".utf8), to: path, replacing: replacing)
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "the new tag")
-        #expect(try Self.contents(of: folder) == ["tag.png"])
+    @Test("an existing file is replaced, whether or not the run expected one", arguments: ways)
+    func replacesExistingFile(linksOpenFiles: Bool, folderHadFiles: Bool) throws {
+        let folder = try Self.folder(hadFiles: folderHadFiles)
+        let output = try OutputFolder(path: folder.path, linksOpenFiles: linksOpenFiles)
+        // Appears after the folder was opened: a run that found it empty expects no file of that name.
+        try Data("the old tag".utf8).write(to: folder.appendingPathComponent("tag.png"))
+        try output.write(Data("the new tag".utf8), name: "tag.png")
+        #expect(try String(contentsOfFile: folder.appendingPathComponent("tag.png").path, encoding: .utf8) == "the new tag")
+        #expect(try Self.contents(of: folder) == (folderHadFiles ? ["earlier.png", "tag.png"] : ["tag.png"]))
     }
 
-    @Test("a folder that cannot be written is an error naming the file", arguments: [false, true])
-    func unwritableFolder(replacing: Bool) throws {
-        let path = "/proc/shelftag-cannot-write/tag.png"
-        #expect(throws: RenderError.self) { try BatchRenderer.writeAtomically(Data("tag".utf8), to: path, replacing: replacing) }
-        do {
-            try BatchRenderer.writeAtomically(Data("tag".utf8), to: path, replacing: replacing)
-        } catch {
-            #expect(error.description.contains(path))
+    @Test("a folder that cannot be made is an error naming it; one that cannot be written, an error naming the file")
+    func unwritableFolder() throws {
+        let missing = "/proc/shelftag-cannot-write"
+        #expect {
+            try OutputFolder(path: missing)
+        } throws: { error in
+            (error as? RenderError)?.description.contains(missing) == true
         }
+        let folder = try newDirectory()
+        let output = try OutputFolder(path: folder.path)
+        // A name no file system takes: one path component longer than NAME_MAX.
+        let name = String(repeating: "x", count: 300) + ".png"
+        #expect {
+            try output.write(Data("tag".utf8), name: name)
+        } throws: { error in
+            (error as? RenderError)?.description.contains("\(folder.path)/\(name)") == true
+        }
+        #expect(try Self.contents(of: folder).isEmpty)
     }
 }
