@@ -40,7 +40,7 @@ public enum TagDrawingError: Error, Equatable, CustomStringConvertible {
 public final class TagDrawer {
     public let dpi: Int
     public let correction: ErrorCorrection
-    private let typesetter = Typesetter()
+    let typesetter = Typesetter()
 
     /// - Throws: `FontError` when a font a template names cannot be read.
     public init(dpi: Int, correction: ErrorCorrection, templates: [TagTemplate]) throws(FontError) {
@@ -162,12 +162,16 @@ public final class TagDrawer {
 
     private struct SetLines {
         var lines: [Substring]
+        /// Each line's advance width, in 1/64 pixel.
+        var widths64: [Int]
         var truncated: Bool
     }
 
     /// How a text box's content is set: its lines, after shrinking and truncation, and the size used.
     struct TextLayout {
         let lines: [String]
+        /// Each line's advance width, in 1/64 pixel.
+        let widths64: [Int]
         let font: FontSpec
         /// Whether the text had to be cut short with an ellipsis.
         let truncated: Bool
@@ -191,10 +195,12 @@ public final class TagDrawer {
         } while set.truncated && element.shrinkToFit && scale >= TextElement.minimumScale - 0.001
         let truncated = set.truncated
         if truncated, let last = set.lines.popLast() {
-            set.lines.append(Substring(ellipsised(last, font: font, width64: width * 64)))
+            let shortened = Substring(ellipsised(last, font: font, width64: width * 64))
+            set.lines.append(shortened)
+            set.widths64[set.widths64.count - 1] = typesetter.width64(shortened, font: font)
         }
-        let fitsWidth = set.lines.allSatisfy { typesetter.width64($0, font: font) <= width * 64 }
-        return TextLayout(lines: set.lines.map(String.init), font: font, truncated: truncated, fitsWidth: fitsWidth)
+        let fitsWidth = set.widths64.allSatisfy { $0 <= width * 64 }
+        return TextLayout(lines: set.lines.map(String.init), widths64: set.widths64, font: font, truncated: truncated, fitsWidth: fitsWidth)
     }
 
     private func drawText(_ element: TextElement, _ text: String, on raster: inout Raster) {
@@ -210,8 +216,8 @@ public final class TagDrawer {
         case .middle: baseline64 = y * 64 + (height * 64 - block) / 2 + metrics.ascender64
         case .bottom: baseline64 = (y + height) * 64 - metrics.descender64 - (layout.lines.count - 1) * metrics.height64
         }
-        for line in layout.lines {
-            let lineWidth = typesetter.width64(Substring(line), font: font) / 64
+        for (line, width64) in zip(layout.lines, layout.widths64) {
+            let lineWidth = width64 / 64
             let left: Int
             switch element.align {
             case .left: left = x
@@ -234,28 +240,37 @@ public final class TagDrawer {
         return text.unicodeScalars.allSatisfy { $0 == " " || typesetter.glyph($0, font: font).index != 0 }
     }
 
-    /// Greedy word wrap into at most `maxLines`; `truncated` when text was left over or a line overflows.
+    /// Greedy word wrap into at most `maxLines`; `truncated` when text was left over or a line overflows. Each line is
+    /// measured once, as it is set.
     private func lines(_ text: Substring, font: FontSpec, width64: Int, maxLines: Int, wrap: Bool) -> SetLines {
-        var result: [Substring] = []
+        var lines: [Substring] = []
+        var widths: [Int] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             guard wrap else {
-                result.append(paragraph)
+                lines.append(paragraph)
+                widths.append(typesetter.width64(paragraph, font: font))
                 continue
             }
             var line: Substring = ""
+            var lineWidth = 0
             for word in Self.unbreakableWords(paragraph) {
                 let candidate = line.isEmpty ? word : paragraph[line.startIndex..<word.endIndex]
-                if line.isEmpty || typesetter.width64(candidate, font: font) <= width64 {
+                let candidateWidth = typesetter.width64(candidate, font: font)
+                if line.isEmpty || candidateWidth <= width64 {
                     line = candidate
+                    lineWidth = candidateWidth
                 } else {
-                    result.append(line)
+                    lines.append(line)
+                    widths.append(lineWidth)
                     line = word
+                    lineWidth = typesetter.width64(word, font: font)
                 }
             }
-            result.append(line)
+            lines.append(line)
+            widths.append(lineWidth)
         }
-        let truncated = result.count > maxLines || result.prefix(maxLines).contains { typesetter.width64($0, font: font) > width64 }
-        return SetLines(lines: Array(result.prefix(maxLines)), truncated: truncated)
+        let truncated = lines.count > maxLines || widths.prefix(maxLines).contains { $0 > width64 }
+        return SetLines(lines: Array(lines.prefix(maxLines)), widths64: Array(widths.prefix(maxLines)), truncated: truncated)
     }
 
     /// Words to wrap, a number joined to the word after it: a quantity keeps its unit ("1 kg", "75 cl", "35 W"), as

@@ -51,6 +51,10 @@ struct DrawingTests {
         #expect(layout.fitsWidth)
         let short = drawer.layoutText(nameBox, "Sel fin")
         #expect(short.lines == ["Sel fin"] && !short.truncated)
+        // Widths measured as lines are set are those of the lines as drawn, the ellipsised one included.
+        for set in [layout, short] {
+            #expect(set.widths64 == set.lines.map { drawer.typesetter.width64(Substring($0), font: set.font) })
+        }
     }
 
     @Test("a quantity keeps its unit on the same line")
@@ -84,6 +88,7 @@ struct DrawingTests {
         let wide = drawer.layoutText(priceBox, "1 234,99 €")
         #expect(wide.font.size64 < nominal && wide.font.size64 >= Int(Double(nominal) * TextElement.minimumScale))
         #expect(!wide.truncated && wide.fitsWidth && wide.lines == ["1 234,99 €"])
+        #expect(wide.widths64 == [drawer.typesetter.width64("1 234,99 €", font: wide.font)])
     }
 
     @Test("accented names have real glyphs, not missing-glyph boxes")
