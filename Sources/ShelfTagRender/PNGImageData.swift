@@ -368,28 +368,40 @@ struct HuffmanCode {
         }
         self.lengths = lengths
         // The first code of each length (RFC 1951 §3.2.2), then codes in symbol order within a length.
-        var next = [UInt32](repeating: 0, count: longest + 1)
-        var lengthCounts = [UInt32](repeating: 0, count: longest + 1)
-        for length in lengths where length > 0 { lengthCounts[Int(length)] += 1 }
-        var code: UInt32 = 0
-        for bits in 1...longest {
-            code = (code + lengthCounts[bits - 1]) << 1
-            next[bits] = code
-        }
-        var codes = [Packed](repeating: 0, count: lengths.count)
-        for (symbol, length) in lengths.enumerated() where length > 0 {
-            let code = next[Int(length)]
-            next[Int(length)] += 1
-            // Huffman codes go most significant bit first into a least-significant-first stream.
-            var reversed: UInt32 = 0
-            var remaining = code
-            for _ in 0..<length {
-                reversed = reversed << 1 | remaining & 1
-                remaining >>= 1
+        codes = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * (longest + 1)) { buffer in
+            let next = buffer.baseAddress!
+            let lengthCounts = next + longest + 1
+            buffer.initialize(repeating: 0)
+            for length in lengths { lengthCounts[Int(length)] &+= 1 }
+            lengthCounts[0] = 0
+            var code: UInt32 = 0
+            for bits in 1...longest {
+                code = (code + lengthCounts[bits - 1]) << 1
+                next[bits] = code
             }
-            codes[symbol] = Self.packed(UInt64(reversed), count: Int(length))
+            return [Packed](unsafeUninitializedCapacity: lengths.count) { codes, initialized in
+                for (symbol, length) in lengths.enumerated() {
+                    guard length > 0 else {
+                        codes[symbol] = 0
+                        continue
+                    }
+                    let code = next[Int(length)]
+                    next[Int(length)] = code &+ 1
+                    // Huffman codes go most significant bit first into a least-significant-first stream.
+                    codes[symbol] = Self.packed(UInt64(Self.reversed(code) >> (32 - UInt32(length))), count: Int(length))
+                }
+                initialized = lengths.count
+            }
         }
-        self.codes = codes
+    }
+
+    /// `value`'s 32 bits in reverse order, without a loop.
+    @inline(__always) private static func reversed(_ value: UInt32) -> UInt32 {
+        var bits = value
+        bits = (bits >> 1 & 0x5555_5555) | (bits & 0x5555_5555) << 1
+        bits = (bits >> 2 & 0x3333_3333) | (bits & 0x3333_3333) << 2
+        bits = (bits >> 4 & 0x0F0F_0F0F) | (bits & 0x0F0F_0F0F) << 4
+        return bits.byteSwapped
     }
 
     static func append(_ extra: UInt64, count: Int, to code: Packed) -> Packed {
@@ -406,70 +418,79 @@ struct HuffmanCode {
 
     /// Unbounded Huffman code lengths: the two lightest trees merge until one is left (ties by symbol order, so the
     /// same counts always give the same code).
-    /// Sorts non-negative keys, a byte at a time from the least significant: no comparisons to mispredict (comparison
-    /// sorting a code's 250 or so keys took 4 µs of a 20 µs render, mostly in branch misses).
-    static func radixSort(_ keys: inout [Int]) {
-        guard keys.count > 1, let largest = keys.max() else { return }
-        var sorted = [Int](repeating: 0, count: keys.count)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { starts in
+    private static func lengths(_ counts: [Int]) -> [UInt8] {
+        let symbolCount = counts.count
+        var lengths = [UInt8](repeating: 0, count: symbolCount)
+        // Three lists of up to n + 1 (leaves, their sorting spare, leaf weights), n tree weights, 2n parents, 256 digits.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 6 * symbolCount + 259) { buffer in
+            // Leaves (used symbols) sorted by count, ties in symbol order; trees in the order they are made, so by
+            // nondecreasing weight; each list ends with an infinite weight, so picking the lighter never runs off.
+            var leaves = buffer.baseAddress!
+            var spare = leaves + symbolCount + 1
+            let leafWeights = spare + symbolCount + 1
+            let treeWeights = leafWeights + symbolCount + 1
+            let parents = treeWeights + symbolCount
+            let starts = parents + 2 * symbolCount
+            var leafCount = 0
+            var largest = 0
+            for (symbol, count) in counts.enumerated() where count > 0 {
+                leaves[leafCount] = symbol
+                leafCount += 1
+                largest = max(largest, count)
+            }
+            guard leafCount > 1 else {
+                for leaf in 0..<leafCount { lengths[leaves[leaf]] = 1 }
+                return
+            }
+            // A byte of the count at a time from the least significant: stable, so ties stay in symbol order, and no
+            // comparisons to mispredict (comparison sorting took 4 µs of a 20 µs render, mostly in branch misses).
             var shift = 0
             while largest >> shift > 0 {
-                starts.initialize(repeating: 0)
-                for key in keys { starts[key >> shift & 0xFF] += 1 }
+                for digit in 0..<256 { starts[digit] = 0 }
+                for index in 0..<leafCount { starts[counts[leaves[index]] >> shift & 0xFF] &+= 1 }
                 var position = 0
                 for digit in 0..<256 {
                     let count = starts[digit]
                     starts[digit] = position
-                    position += count
+                    position &+= count
                 }
-                for key in keys {
-                    let digit = key >> shift & 0xFF
-                    sorted[starts[digit]] = key
-                    starts[digit] += 1
+                for index in 0..<leafCount {
+                    let symbol = leaves[index]
+                    let digit = counts[symbol] >> shift & 0xFF
+                    spare[starts[digit]] = symbol
+                    starts[digit] &+= 1
                 }
-                swap(&keys, &sorted)
+                swap(&leaves, &spare)
                 shift += 8
             }
-        }
-    }
-
-    private static func lengths(_ counts: [Int]) -> [UInt8] {
-        // Sorted by count, then symbol: one integer key each (symbols are below 512).
-        var leaves: [Int] = []
-        leaves.reserveCapacity(counts.count)
-        for (symbol, count) in counts.enumerated() where count > 0 { leaves.append(count << 9 | symbol) }
-        radixSort(&leaves)
-        var lengths = [UInt8](repeating: 0, count: counts.count)
-        guard leaves.count > 1 else {
-            for leaf in leaves { lengths[leaf & 0x1FF] = 1 }
-            return lengths
-        }
-        // Nodes: leaves first, then merged trees in the order they are made (so by nondecreasing weight).
-        let nodeCount = 2 * leaves.count - 1
-        var weights = [Int](repeating: 0, count: nodeCount)
-        var parents = [Int](repeating: 0, count: nodeCount)
-        for (node, leaf) in leaves.enumerated() { weights[node] = leaf >> 9 }
-        var nextLeaf = 0
-        var nextTree = leaves.count
-        for tree in leaves.count..<nodeCount {
-            for _ in 0..<2 {
-                let lightest: Int
-                if nextLeaf < leaves.count && (nextTree >= tree || weights[nextLeaf] <= weights[nextTree]) {
-                    lightest = nextLeaf
-                    nextLeaf += 1
-                } else {
-                    lightest = nextTree
-                    nextTree += 1
+            for index in 0..<leafCount { leafWeights[index] = counts[leaves[index]] }
+            leafWeights[leafCount] = .max
+            let treeCount = leafCount - 1
+            for tree in 0...treeCount { treeWeights[tree] = .max }
+            // Nodes are numbered leaves first, then trees: `parents` by node.
+            var nextLeaf = 0
+            var nextTree = 0
+            for tree in 0..<treeCount {
+                var weight = 0
+                for _ in 0..<2 {
+                    // Ties to the leaf; a tree not made yet weighs infinitely.
+                    let takesLeaf = leafWeights[nextLeaf] <= treeWeights[nextTree]
+                    let node = takesLeaf ? nextLeaf : leafCount + nextTree
+                    weight &+= takesLeaf ? leafWeights[nextLeaf] : treeWeights[nextTree]
+                    parents[node] = leafCount + tree
+                    nextLeaf &+= takesLeaf ? 1 : 0
+                    nextTree &+= takesLeaf ? 0 : 1
                 }
-                parents[lightest] = tree
-                weights[tree] += weights[lightest]
+                treeWeights[tree] = weight
             }
+            // Depths from the root (the last node) down, in `treeWeights` then `leafWeights`: a parent comes after its children.
+            let root = leafCount + treeCount - 1
+            let depths = treeWeights
+            depths[treeCount - 1] = 0
+            for node in stride(from: root - 1, through: leafCount, by: -1) { depths[node - leafCount] = depths[parents[node] - leafCount] + 1 }
+            // Deeper than 255 only for absurd counts; it is over deflate's limit either way and gets flattened.
+            for leaf in 0..<leafCount { lengths[leaves[leaf]] = UInt8(min(depths[parents[leaf] - leafCount] + 1, 255)) }
         }
-        // Depths from the root (the last node) down, in place of the weights: a parent comes after its children.
-        weights[nodeCount - 1] = 0
-        for node in stride(from: nodeCount - 2, through: 0, by: -1) { weights[node] = weights[parents[node]] + 1 }
-        // Deeper than 255 only for absurd counts; it is over deflate's limit either way and gets flattened.
-        for (node, leaf) in leaves.enumerated() { lengths[leaf & 0x1FF] = UInt8(min(weights[node], 255)) }
         return lengths
     }
 }

@@ -91,6 +91,47 @@ struct PNGEncodingTests {
         #expect(HuffmanCode(counts: [5, 5, 5, 5], longest: 15).lengths == [2, 2, 2, 2])
     }
 
+    @Test("Huffman code lengths are those of the textbook construction, ties to the lower symbol, for any counts")
+    func huffmanLengthsMatchTheTextbook() {
+        /// Sort by (count, symbol), then merge the two lightest (a leaf before a tree of equal weight) until one tree is left.
+        func textbookLengths(_ counts: [Int]) -> [UInt8] {
+            let leaves = counts.indices.filter { counts[$0] > 0 }.sorted { (counts[$0], $0) < (counts[$1], $1) }
+            var lengths = [UInt8](repeating: 0, count: counts.count)
+            guard leaves.count > 1 else {
+                for leaf in leaves { lengths[leaf] = 1 }
+                return lengths
+            }
+            var trees: [(weight: Int, symbols: [Int])] = []
+            var leafIndex = 0
+            var treeIndex = 0
+            while leaves.count - leafIndex + trees.count - treeIndex > 1 {
+                var merged: (weight: Int, symbols: [Int]) = (0, [])
+                for _ in 0..<2 {
+                    if leafIndex < leaves.count && (treeIndex == trees.count || counts[leaves[leafIndex]] <= trees[treeIndex].weight) {
+                        merged = (merged.weight + counts[leaves[leafIndex]], merged.symbols + [leaves[leafIndex]])
+                        leafIndex += 1
+                    } else {
+                        merged = (merged.weight + trees[treeIndex].weight, merged.symbols + trees[treeIndex].symbols)
+                        treeIndex += 1
+                    }
+                }
+                for symbol in merged.symbols { lengths[symbol] += 1 }
+                trees.append(merged)
+            }
+            return lengths
+        }
+        var generator = SystemRandomNumberGenerator()
+        for trial in 0..<300 {
+            let symbolCount = [2, 19, 30, 286][trial % 4]
+            // Small ranges make many ties; large ones need several radix passes.
+            let largest = [3, 300, 70_000, 20_000_000][trial / 4 % 4]
+            let counts = (0..<symbolCount).map { _ in Int.random(in: 0...3, using: &generator) == 0 ? 0 : Int.random(in: 1...largest, using: &generator) }
+            let expected = textbookLengths(counts)
+            guard expected.allSatisfy({ $0 <= 15 }) else { continue }
+            #expect(HuffmanCode(counts: counts, longest: 15).lengths == expected, "\(counts)")
+        }
+    }
+
     @Test("same raster, same bytes")
     func deterministic() throws {
         let (_, raster) = Self.shapes[0]
