@@ -164,7 +164,7 @@ func benchRender(_ options: BenchOptions) throws {
     print(
         "\n== Render: \(options.tags) tags, 60×40 mm standard (promotions 80×50), 300 dpi, 8-bit grey PNG, on \(ProcessInfo.processInfo.activeProcessorCount) cores"
     )
-    try waitForFastFileCreation(in: "\(directory)/file-system-probe")
+    try waitForFastFileCreation(in: directory)
     let base = "https://s.shelftag.example"
     var best = Double.infinity
     for attempt in 1...2 {
@@ -217,36 +217,47 @@ func benchRender(_ options: BenchOptions) throws {
             Double(options.tags) / best / (Double(urls.count) / serialSeconds)))
     print("target    ≥ 1000 tags/s and ≥ 5× the baseline (\(cores) at once)")
     // 40,000 files removed now, rather than at the next bench's start, where their deletion would slow its render.
-    for output in ["tags-1", "tags-2", "qrencode", "qrencode-serial"] { try? FileManager.default.removeItem(atPath: "\(directory)/\(output)") }
+    let outputs = try FileManager.default.contentsOfDirectory(atPath: directory).filter { name in
+        ["tags-", "qrencode", "probe-"].contains { name.hasPrefix($0) }
+    }
+    for output in outputs { try? FileManager.default.removeItem(atPath: "\(directory)/\(output)") }
     // Clean inode tables shorten the kernel's "recently deleted" window (60 s clean, 360 s dirty).
     sync()
 }
 
-/// Waits (up to 10 minutes) until creating a file takes about its usual time. On ext4 without a journal, the kernel skips
-/// inodes deleted in the last minutes when it creates files, and after a mass deletion (an earlier bench's 40,000
-/// files) creating one took 80–970 µs for about 8 minutes, instead of 13–20: the render figures would measure that.
+/// Waits (up to 10 minutes) until writing a tag-sized file takes about its usual time. On ext4 without a journal, the
+/// kernel skips inodes deleted in the last minutes when it creates files, and after a mass deletion (an earlier bench's
+/// 40,000 files) creating one took 80–970 µs for about 8 minutes, instead of 13–20: the render figures would measure
+/// that. The probe writes as the render does, 1,000 files of 20 kB in a new folder beside the tags' (1,000 empty files
+/// elsewhere once read 18 µs while the render beside it ran at half speed), then flushes them: their writeback would
+/// otherwise run during the render.
 func waitForFastFileCreation(in directory: String) throws {
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     var probe = 0
-    /// Microseconds per new empty file, over 1,000 of them in a new folder each time (200 in one folder once read
-    /// 12 µs while the render beside it ran at half speed).
+    let size = 20_000
+    let bytes = [UInt8](repeating: 0x55, count: size)
+    /// Microseconds per new file.
     func microsecondsPerFile() -> Double {
-        let folder = "\(directory)/\(probe)"
+        let folder = "\(directory)/probe-\(probe)/BEN01"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let start = DispatchTime.now()
-        for index in 0..<1000 { close(open("\(folder)/\(index)", O_WRONLY | O_CREAT | O_TRUNC, 0o644)) }
+        for index in 0..<1000 {
+            let descriptor = open("\(folder)/\(index).png", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, size) }
+            close(descriptor)
+        }
         probe += 1
         return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e3 / 1000
     }
-    let slow = 50.0
+    let slow = 150.0
     var cost = microsecondsPerFile()
     let deadline = Date().addingTimeInterval(600)
-    if cost > slow { print(String(format: "note      creating a file takes %.0f µs (recent mass deletions): waiting until it is fast again", cost)) }
+    if cost > slow { print(String(format: "note      writing a file takes %.0f µs (recent mass deletions): waiting until it is fast again", cost)) }
     while cost > slow && Date() < deadline {
         Thread.sleep(forTimeInterval: 15)
         cost = microsecondsPerFile()
     }
-    print(String(format: "files     a new empty file takes %.0f µs%@", cost, cost > slow ? " (still slow: the figures below measure it too)" : ""))
+    sync()
+    print(String(format: "files     a new 20 kB file takes %.0f µs%@", cost, cost > slow ? " (still slow: the figures below measure it too)" : ""))
 }
 
 /// What wrk measured.
