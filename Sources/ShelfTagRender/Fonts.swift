@@ -207,18 +207,27 @@ final class Typesetter {
         return Int(delta.x)
     }
 
+    /// The glyph text ends with, which what follows it is kerned against.
+    typealias LastGlyph = (scalar: UInt32, index: UInt32)
+    /// Before any text: nothing to kern against.
+    static let noGlyph: LastGlyph = (0, 0)
+
     /// The advance width of `text`, in 1/64 pixel.
-    func width64(_ text: Substring, font: FontSpec) -> Int {
+    func width64(_ text: Substring, font: FontSpec) -> Int { width64(text, font: font, after: Self.noGlyph).width }
+
+    /// The advance width of `text` set after `previous`, kerned against it, and the glyph it ends with: the widths of
+    /// consecutive pieces add up to the width of the whole, so a line can be measured a word at a time.
+    func width64(_ text: Substring, font: FontSpec, after previous: LastGlyph) -> (width: Int, last: LastGlyph) {
         let sized = sized(font)
         var width = 0
-        var previous: (scalar: UInt32, index: UInt32) = (0, 0)
+        var previous = previous
         for scalar in text.unicodeScalars {
             let glyph = glyph(scalar.value, in: sized)
             if previous.index != 0 { width += kerning64(previous, (scalar.value, glyph.index), in: sized) }
             width += glyph.advance64
             previous = (scalar.value, glyph.index)
         }
-        return width
+        return (width, previous)
     }
 
     /// Draws `text` with its baseline starting at `x, baseline` (pixels).

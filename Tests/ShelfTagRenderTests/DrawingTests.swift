@@ -57,6 +57,27 @@ struct DrawingTests {
         }
     }
 
+    @Test("text measured a piece at a time, each kerned against the last, has the width of the whole")
+    func widthsAddUp() throws {
+        let standard = try template("standard")
+        let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [standard])
+        for placed in standard.elements {
+            guard case .text(let box) = placed.element else { continue }
+            let font = FontSpec(path: box.fontPath, size64: Int(box.size * 300 / 72 * 64))
+            // The font kerns: the pieces' kerning is what is checked.
+            #expect(drawer.typesetter.width64("AV", font: font) < drawer.typesetter.width64("A", font: font) + drawer.typesetter.width64("V", font: font))
+            for text in ["AVANT-GARDE Tour Wagon", "Crème fraîche épaisse d'Isigny AOP", "Yaourt « To Vanilla » 4 × 125 g"] {
+                let whole = drawer.typesetter.width64(Substring(text), font: font)
+                for cut in [1, 5, text.count / 2, text.count - 1] {
+                    let head = text.prefix(cut)
+                    let (headWidth, last) = drawer.typesetter.width64(Substring(head), font: font, after: Typesetter.noGlyph)
+                    let (tailWidth, _) = drawer.typesetter.width64(Substring(text.dropFirst(cut)), font: font, after: last)
+                    #expect(headWidth + tailWidth == whole, "'\(text)' cut at \(cut), \(placed.name)")
+                }
+            }
+        }
+    }
+
     @Test("a quantity keeps its unit on the same line")
     func quantityKeepsItsUnit() throws {
         #expect(TagDrawer.unbreakableWords("Café moulu Pérou 1 kg") == ["Café", "moulu", "Pérou", "1 kg"])
