@@ -45,21 +45,24 @@ public struct QRCode: Sendable, Equatable {
     /// Encodes `payload` in the smallest version that holds it, with libqrencode's mode optimisation and mask choice.
     /// - Throws: `QRCodeError` when it cannot be encoded.
     public init(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) {
-        let symbol = try Self.encode(payload, correction: correction)
-        defer { QRcode_free(symbol) }
-        version = Int(symbol.pointee.version)
-        size = Int(symbol.pointee.width)
-        // Bit 0 of each byte is the module's colour; the other bits are encoder bookkeeping.
-        modules = UnsafeBufferPointer(start: symbol.pointee.data, count: size * size).map { $0 & 1 == 1 }
+        (version, size, modules) = try Self.encode(payload, correction: correction)
     }
 
-    /// libqrencode's symbol for `payload`. Where libqrencode exports its fixed-mask encoder, the mask is chosen by
-    /// `QRMaskChoice` (the same choice, about 6 times faster) and libqrencode encodes with it.
-    private static func encode(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) -> UnsafeMutablePointer<QRcode> {
+    /// libqrencode's symbol for `payload`. Where libqrencode exports its fixed-mask encoder, it encodes with mask 0
+    /// and `QRMaskChoice` makes the same choice of mask as libqrencode would (about 6 times faster), scoring the
+    /// symbol with each mask: the winner's rows are the symbol, with no second encode.
+    private static func encode(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) -> (version: Int, size: Int, modules: [Bool]) {
         func failure() -> QRCodeError { errno == ERANGE ? .tooLong(bytes: payload.utf8.count) : .encoderFailed(errno: errno) }
+        /// A symbol libqrencode finished, mask and all.
+        func finished(_ symbol: UnsafeMutablePointer<QRcode>) -> (version: Int, size: Int, modules: [Bool]) {
+            defer { QRcode_free(symbol) }
+            let size = Int(symbol.pointee.width)
+            // Bit 0 of each byte is the module's colour; the other bits are encoder bookkeeping.
+            return (Int(symbol.pointee.version), size, UnsafeBufferPointer(start: symbol.pointee.data, count: size * size).map { $0 & 1 == 1 })
+        }
         guard let splitString = LibQREncodeInternals.splitString, let encodeMask = LibQREncodeInternals.encodeMask else {
             guard let symbol = QRcode_encodeString(payload, 0, correction.level, QR_MODE_8, 1) else { throw failure() }
-            return symbol
+            return finished(symbol)
         }
         guard let input = QRinput_new2(0, correction.level) else { throw failure() }
         defer { QRinput_free(input) }
@@ -68,13 +71,16 @@ public struct QRCode: Sendable, Equatable {
             // Wider than one 64-bit word: libqrencode chooses.
             QRcode_free(masked)
             guard let symbol = encodeMask(input, -1) else { throw failure() }
-            return symbol
+            return finished(symbol)
         }
-        let mask = choice.bestMask(modules: masked.pointee.data, level: correction)
-        if mask == 0 { return masked }
-        QRcode_free(masked)
-        guard let symbol = encodeMask(input, Int32(mask)) else { throw failure() }
-        return symbol
+        defer { QRcode_free(masked) }
+        let rows = choice.bestMask(modules: masked.pointee.data, level: correction).rows
+        let size = choice.width
+        var modules = [Bool](repeating: false, count: size * size)
+        for y in 0..<size {
+            for x in 0..<size { modules[y * size + x] = rows[y] >> UInt64(x) & 1 == 1 }
+        }
+        return (Int(masked.pointee.version), size, modules)
     }
 
     public subscript(x: Int, y: Int) -> Bool { modules[y * size + x] }

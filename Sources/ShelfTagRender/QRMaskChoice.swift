@@ -134,10 +134,12 @@ struct QRMaskChoice {
         return positions
     }
 
-    /// The mask with the lowest penalty for a symbol libqrencode encoded with mask 0.
+    /// The mask with the lowest penalty for a symbol libqrencode encoded with mask 0, and the symbol with that mask
+    /// and its format information: row `y`'s bit `x` set for a dark module.
     /// - Parameter modules: `width × width` libqrencode module bytes: bit 0 dark, bit 7 a function module.
-    func bestMask(modules: UnsafePointer<UInt8>, level: ErrorCorrection) -> Int {
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 6 * width) { words in
+    func bestMask(modules: UnsafePointer<UInt8>, level: ErrorCorrection) -> (mask: Int, rows: [UInt64]) {
+        var bestRows = [UInt64](repeating: 0, count: width)
+        let mask = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 6 * width) { words in
             let w = width
             let unmaskedRows = words.baseAddress!
             let dataRows = unmaskedRows + w
@@ -183,6 +185,7 @@ struct QRMaskChoice {
                                 if penalty < lowest {
                                     lowest = penalty
                                     best = mask
+                                    for line in 0..<w { bestRows[line] = rows[line] }
                                 }
                             }
                         }
@@ -191,6 +194,7 @@ struct QRMaskChoice {
             }
             return best
         }
+        return (mask, bestRows)
     }
 
     /// libqrencode's score for a masked symbol: N1 and N3 over every row and column, N2 over 2×2 blocks, N4 for the

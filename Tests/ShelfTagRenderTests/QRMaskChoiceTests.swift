@@ -72,7 +72,7 @@ struct QRMaskChoiceTests {
             let symbol = try #require(encodeMask(input, 0))
             defer { QRcode_free(symbol) }
             guard let choice = QRMaskChoice.forWidth(Int(symbol.pointee.width)) else { continue }
-            chosen.insert(choice.bestMask(modules: symbol.pointee.data, level: .medium))
+            chosen.insert(choice.bestMask(modules: symbol.pointee.data, level: .medium).mask)
         }
         #expect(chosen == Set(0..<8))
     }
