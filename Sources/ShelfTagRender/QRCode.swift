@@ -88,32 +88,29 @@ public struct QRCode: Sendable, Equatable {
     /// Modules per side with the quiet zone.
     public var sizeWithQuietZone: Int { size + 2 * Self.quietZone }
 
-    /// Draws the symbol with `modulePixels` device pixels per module, quiet zone included, at `x, y`.
+    /// Draws the symbol with `modulePixels` device pixels per module, quiet zone included, at `x, y` (clipped).
     func draw(on raster: inout Raster, x: Int, y: Int, modulePixels: Int) {
-        raster.place(image(modulePixels: modulePixels), x: x, y: y)
-    }
-
-    /// The symbol alone, quiet zone included, `modulePixels` device pixels per module.
-    func image(modulePixels: Int) -> Raster {
         precondition(modulePixels >= 1, "a module is at least one pixel")
         let side = sizeWithQuietZone * modulePixels
-        var image = Raster(width: side, height: side)
         let origin = Self.quietZone * modulePixels
-        let rowPixels = size * modulePixels
-        image.pixels.withUnsafeMutableBufferPointer { pixels in
+        // One pixel row at a time, written straight into the raster: a module row is built once, with no branch on
+        // the colour (QR data is noise to a branch predictor), then placed `modulePixels` times.
+        var row = [UInt8](repeating: 255, count: side)
+        row.withUnsafeMutableBufferPointer { row in
+            for quiet in 0..<origin {
+                raster.place(row: UnsafeBufferPointer(row), x: x, y: y + quiet)
+                raster.place(row: UnsafeBufferPointer(row), x: x, y: y + side - 1 - quiet)
+            }
             modules.withUnsafeBufferPointer { modules in
-                for row in 0..<size {
-                    let top = pixels.baseAddress! + (origin + row * modulePixels) * side + origin
-                    // The module row's first pixel row, module by module with no branch on the colour (QR data is
-                    // noise to a branch predictor); then copies of it.
+                for moduleRow in 0..<size {
                     for column in 0..<size {
-                        let level: UInt8 = modules[row * size + column] ? 0 : 255
-                        for pixel in 0..<modulePixels { top[column * modulePixels + pixel] = level }
+                        let level: UInt8 = modules[moduleRow * size + column] ? 0 : 255
+                        for pixel in 0..<modulePixels { row[origin + column * modulePixels + pixel] = level }
                     }
-                    for copy in 1..<modulePixels { (top + copy * side).update(from: top, count: rowPixels) }
+                    let top = y + origin + moduleRow * modulePixels
+                    for copy in 0..<modulePixels { raster.place(row: UnsafeBufferPointer(row), x: x, y: top + copy) }
                 }
             }
         }
-        return image
     }
 }

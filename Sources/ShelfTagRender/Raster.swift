@@ -73,6 +73,17 @@ public struct Raster: Sendable, Equatable {
         }
     }
 
+    /// Copies one row of pixels with its first pixel at `x, y` (clipped).
+    mutating func place(row: UnsafeBufferPointer<UInt8>, x: Int, y: Int) {
+        let x0 = max(0, -x)
+        let x1 = min(row.count, width - x)
+        guard (0..<height).contains(y), x0 < x1 else { return }
+        let rasterWidth = width
+        pixels.withUnsafeMutableBufferPointer { target in
+            (target.baseAddress! + y * rasterWidth + x + x0).update(from: row.baseAddress! + x0, count: x1 - x0)
+        }
+    }
+
     /// Black below the threshold, white from it: what a thermal printer prints.
     func thresholded(at threshold: UInt8 = 128) -> Raster {
         var copy = self
