@@ -71,7 +71,7 @@ public final class TagJobFeed: @unchecked Sendable {
     private var isCancelled = false
 
     /// An open feed: jobs come through `append` until `finish`.
-    public init(expectedCount: Int = 0) { jobs.reserveCapacity(expectedCount) }
+    public init() {}
 
     /// A finished feed of `jobs`.
     public init(_ jobs: [TagJob]) {
@@ -136,16 +136,6 @@ public enum BatchRenderer {
         let name: String
         let jobs: Range<Int>
         let sheet: SheetLayout?
-    }
-
-    /// Renders `jobs` (see `render(_:templates:settings:sheet:directory:subdirectory:progress:)`).
-    public static func render(
-        _ jobs: [TagJob], settings: RenderSettings, sheet: SheetLayout?, directory: URL, subdirectory: String,
-        progress: @escaping @Sendable (Int) -> Void = { _ in }
-    ) throws(RenderError) -> (rendered: [RenderedTag], failed: [FailedTag]) {
-        let templates = Array(Dictionary(jobs.map { ($0.template.file, $0.template) }, uniquingKeysWith: { first, _ in first }).values)
-        return try render(
-            TagJobFeed(jobs), templates: templates, settings: settings, sheet: sheet, directory: directory, subdirectory: subdirectory, progress: progress)
     }
 
     /// Renders the feed's jobs into `directory/<subdirectory>/`: `<gtin14>.png` each, drawn as they arrive, or, with a
