@@ -237,6 +237,19 @@ struct PrintRunTests {
         #expect(rows.contains { $0[1].contains(",") }, "the samples have names with commas")
     }
 
+    @Test("an output folder that cannot be made stops the run with the folder named, and the ledger records nothing")
+    func unwritableOutputStopsTheRun() throws {
+        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let directory = URL(fileURLWithPath: "/proc/shelftag-cannot-write")
+        #expect {
+            try PrintRun.run(request("PAR01", into: directory), reference: reference, library: templates)
+        } throws: { error in
+            guard case .render(.cannotWrite(let path, _))? = error as? PrintRunError else { return false }
+            return path.hasPrefix(directory.path)
+        }
+        #expect(try reference.latestPrints(in: "PAR01").isEmpty)
+    }
+
     @Test("a bad template stops the run before anything is written")
     func badTemplateWritesNothing() throws {
         let reference = try SQLiteProductReference(path: try sampleDatabase())
