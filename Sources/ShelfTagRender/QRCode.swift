@@ -94,21 +94,33 @@ public struct QRCode: Sendable, Equatable {
         let side = sizeWithQuietZone * modulePixels
         let origin = Self.quietZone * modulePixels
         // One pixel row at a time, written straight into the raster: a module row is built once, with no branch on
-        // the colour (QR data is noise to a branch predictor), then placed `modulePixels` times.
-        var row = [UInt8](repeating: 255, count: side)
-        row.withUnsafeMutableBufferPointer { row in
+        // the colour (QR data is noise to a branch predictor), then placed `modulePixels` times. Up to 8 pixels a
+        // module, each module is one 8-byte store, left to right, the next overwriting what ran past it (a store per
+        // pixel, with overflow checks, was half of drawing a tag's elements); 8 spare bytes take the last one's overrun.
+        var buffer = [UInt8](repeating: 255, count: side + 8)
+        buffer.withUnsafeMutableBufferPointer { buffer in
+            let row = UnsafeBufferPointer(rebasing: buffer[..<side])
             for quiet in 0..<origin {
-                raster.place(row: UnsafeBufferPointer(row), x: x, y: y + quiet)
-                raster.place(row: UnsafeBufferPointer(row), x: x, y: y + side - 1 - quiet)
+                raster.place(row: row, x: x, y: y + quiet)
+                raster.place(row: row, x: x, y: y + side - 1 - quiet)
             }
+            let first = buffer.baseAddress! + origin
+            let end = first + size * modulePixels
             modules.withUnsafeBufferPointer { modules in
                 for moduleRow in 0..<size {
-                    for column in 0..<size {
-                        let level: UInt8 = modules[moduleRow * size + column] ? 0 : 255
-                        for pixel in 0..<modulePixels { row[origin + column * modulePixels + pixel] = level }
+                    let dark = modules.baseAddress! + moduleRow * size
+                    if modulePixels <= 8 {
+                        for column in 0..<size {
+                            let level: UInt64 = dark[column] ? 0 : .max
+                            UnsafeMutableRawPointer(first + column &* modulePixels).storeBytes(of: level, as: UInt64.self)
+                        }
+                        // The right quiet zone, where the last store ran on.
+                        end.update(repeating: 255, count: min(8, origin))
+                    } else {
+                        for column in 0..<size { (first + column * modulePixels).update(repeating: dark[column] ? 0 : 255, count: modulePixels) }
                     }
                     let top = y + origin + moduleRow * modulePixels
-                    for copy in 0..<modulePixels { raster.place(row: UnsafeBufferPointer(row), x: x, y: top + copy) }
+                    for copy in 0..<modulePixels { raster.place(row: row, x: x, y: top + copy) }
                 }
             }
         }

@@ -135,6 +135,29 @@ struct DrawingTests {
         }
     }
 
+    @Test("a QR symbol is drawn module for module at every module size, its quiet zone white, nothing around it touched")
+    func qrDrawnModuleForModule() throws {
+        let symbol = try QRCode("https://s.shelftag.example/01/03760001001983?s=PAR01&t=k3v9x2qa", correction: .medium)
+        let margin = 3
+        for modulePixels in 1...12 {
+            let side = symbol.sizeWithQuietZone * modulePixels
+            var raster = Raster(width: side + 2 * margin, height: side + 2 * margin)
+            raster.fill(x: 0, y: 0, width: raster.width, height: raster.height, level: 128)
+            symbol.draw(on: &raster, x: margin, y: margin, modulePixels: modulePixels)
+            var wrong = 0
+            for y in 0..<raster.height {
+                for x in 0..<raster.width {
+                    let (column, row) = ((x - margin) / modulePixels - QRCode.quietZone, (y - margin) / modulePixels - QRCode.quietZone)
+                    let inside = (margin..<(margin + side)).contains(x) && (margin..<(margin + side)).contains(y)
+                    let isModule = (0..<symbol.size).contains(column) && (0..<symbol.size).contains(row)
+                    let expected: UInt8 = !inside ? 128 : isModule && symbol[column, row] ? 0 : 255
+                    if raster[x, y] != expected { wrong += 1 }
+                }
+            }
+            #expect(wrong == 0, "\(wrong) wrong pixels at \(modulePixels) pixels a module")
+        }
+    }
+
     @Test("EAN-13 modules follow GS1's tables")
     func ean13Pattern() throws {
         let barcode = try #require(LinearBarcode(gtin: try GTIN("4006381333931")))
