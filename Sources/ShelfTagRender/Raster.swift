@@ -56,19 +56,11 @@ public struct Raster: Sendable, Equatable {
         }
     }
 
-    /// Copies `other` with its top-left corner at `x, y` (clipped).
+    /// Copies `other` with its top-left corner at `x, y` (clipped), a row at a time.
     mutating func place(_ other: Raster, x: Int, y: Int) {
-        let x0 = max(0, -x)
-        let x1 = min(other.width, width - x)
-        let y0 = max(0, -y)
-        let y1 = min(other.height, height - y)
-        guard x0 < x1, y0 < y1 else { return }
-        let rasterWidth = width
-        pixels.withUnsafeMutableBufferPointer { target in
-            other.pixels.withUnsafeBufferPointer { source in
-                for row in y0..<y1 {
-                    (target.baseAddress! + (y + row) * rasterWidth + x + x0).update(from: source.baseAddress! + row * other.width + x0, count: x1 - x0)
-                }
+        other.pixels.withUnsafeBufferPointer { source in
+            for row in 0..<other.height {
+                place(row: UnsafeBufferPointer(rebasing: source[(row * other.width)..<((row + 1) * other.width)]), x: x, y: y + row)
             }
         }
     }
