@@ -45,19 +45,24 @@ final class OutputFolder: @unchecked Sendable {
         guard unnamed >= 0 else { return try writeAndRename(data, name: name) }
         defer { close(unnamed) }
         if let failure = Self.write(data, to: unnamed) { throw failed(name, failure) }
-        if linksOpenFiles.load(ordering: .relaxed) {
-            if shelftag_link_open_file(unnamed, descriptor, name) == 0 { return }
-            guard errno == ENOENT || errno == EPERM else { return try linkFailed(unnamed, name: name, data: data, error: errno) }
-            linksOpenFiles.store(false, ordering: .relaxed)
-        }
-        let handle = "/proc/self/fd/\(unnamed)"
-        if linkat(AT_FDCWD, handle, descriptor, name, AT_SYMLINK_FOLLOW) == 0 { return }
-        let failure = errno
-        if failure == ENOENT && access(handle, F_OK) != 0 {
+        let failure = link(unnamed, as: name)
+        if failure == 0 { return }
+        if failure == ENOENT && access("/proc/self/fd/\(unnamed)", F_OK) != 0 {
             // No /proc to name the file through.
             return try writeAndRename(data, name: name)
         }
         try linkFailed(unnamed, name: name, data: data, error: failure)
+    }
+
+    /// Names the open unnamed `file` `name` in the folder: directly (AT_EMPTY_PATH) while the kernel allows it, else
+    /// through its /proc name. 0, or the errno of the failure.
+    private func link(_ file: Int32, as name: String) -> Int32 {
+        if linksOpenFiles.load(ordering: .relaxed) {
+            if shelftag_link_open_file(file, descriptor, name) == 0 { return 0 }
+            guard errno == ENOENT || errno == EPERM else { return errno }
+            linksOpenFiles.store(false, ordering: .relaxed)
+        }
+        return linkat(AT_FDCWD, "/proc/self/fd/\(file)", descriptor, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno
     }
 
     /// A complete unnamed file could not be linked as `name`: over a file that appeared since the run started, it is
@@ -66,8 +71,8 @@ final class OutputFolder: @unchecked Sendable {
         guard error == EEXIST else { throw failed(name, error) }
         let temporary = Self.temporaryName(name)
         unlinkat(descriptor, temporary, 0)
-        guard linkat(AT_FDCWD, "/proc/self/fd/\(unnamed)", descriptor, temporary, AT_SYMLINK_FOLLOW) == 0 else {
-            // Without /proc, the bytes are written again under the temporary name.
+        guard link(unnamed, as: temporary) == 0 else {
+            // The bytes are written again under the temporary name.
             return try writeAndRename(data, name: name)
         }
         if renameat(descriptor, temporary, descriptor, name) != 0 {
