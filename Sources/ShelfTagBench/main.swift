@@ -494,11 +494,11 @@ func benchParity(_ options: BenchOptions) throws {
 
 /// Fills the print ledger as if every store had printed every tag through the storage interface that
 /// `shelftag render` uses, every 1,000th tag of S1 showing a cent more than the shelf: stale tags to report.
-func recordBenchPrints(database: String) throws {
+func recordBenchPrints(database: String) async throws {
     let reference = try SQLiteProductReference(path: database)
     let printedAt = try Timestamp.parse("2026-11-21T06:00Z").date
-    for code in try reference.stores().map(\.code) {
-        guard let shelf = try reference.shelf(of: code) else { throw POSIXError(.ENOENT) }
+    for code in try await reference.stores().map(\.code) {
+        guard let shelf = try await reference.shelf(of: code) else { throw POSIXError(.ENOENT) }
         let tags = shelf.items.enumerated().map { index, item in
             var label = item.label(at: printedAt)
             if code == "S1" && index % 1000 == 0 {
@@ -509,13 +509,13 @@ func recordBenchPrints(database: String) throws {
             }
             return PrintedTag(label: label, template: "standard", printedAt: printedAt)
         }
-        try reference.recordPrints(tags)
+        try await reference.recordPrints(tags)
     }
 }
 
 let options = BenchOptions(arguments: CommandLine.arguments)
 if let database = options.recordPrintsDatabase {
-    try recordBenchPrints(database: database)
+    try await recordBenchPrints(database: database)
     exit(0)
 }
 try FileManager.default.createDirectory(atPath: options.work, withIntermediateDirectories: true)

@@ -50,9 +50,9 @@ public struct Importer {
     /// - Parameter progress: called every 10,000 rows with the rows read so far.
     /// - Throws: `FeedError` for a file that cannot be read or whose kind is unknown (nothing is changed);
     ///   a storage error.
-    public func run(paths: [String], options: ImportOptions, rejected: @escaping (RowError) -> Void, progress: @escaping (Int) -> Void = { _ in }) throws
-        -> ImportReport
-    {
+    public func run(
+        paths: [String], options: ImportOptions, rejected: @escaping (RowError) -> Void, progress: @escaping (Int) -> Void = { _ in }
+    ) async throws -> ImportReport {
         // Every file's kind is known before the database is touched.
         var files: [ImportReport.File] = []
         for path in paths {
@@ -63,7 +63,9 @@ public struct Importer {
         var report = ImportReport(files: files)
         var rowsRead = 0
         do {
-            try reference.write { writer in
+            // The body runs on the database's writer thread while this task waits; the rows are parsed on another.
+            report = try await reference.write { [report] writer in
+                var report = report
                 for index in report.files.indices {
                     let file = report.files[index]
                     var loaded = 0
@@ -90,17 +92,21 @@ public struct Importer {
                     report.files[index].loaded = loaded
                     report.files[index].rejected = rejectedCount
                 }
-                if report.rejected > 0 && !options.skipInvalid { throw RollBack() }
+                if report.rejected > 0 && !options.skipInvalid { throw RollBack(counted: report) }
+                return report
             }
             report.committed = true
-        } catch is RollBack {
+        } catch let rollBack as RollBack {
+            report = rollBack.counted
             report.committed = false
         }
         return report
     }
 
-    /// Thrown inside the transaction to undo it after every row was checked.
-    private struct RollBack: Error {}
+    /// Thrown inside the transaction to undo it after every row was checked; carries what was counted.
+    private struct RollBack: Error {
+        let counted: ImportReport
+    }
 
     private func load(
         _ file: ImportReport.File, into writer: any CatalogWriter, asOf: Date, loaded: @escaping () -> Void, rejected: @escaping (RowError) -> Void,

@@ -61,31 +61,30 @@ public struct ParityChecker: Sendable {
         if options.resolver != nil { rules.append(.resolverAnswer) }
         if options.crawl { rules.append(.webPagePrice) }
         let web = try readWebFeeds(options.webFeeds)
-        var mismatches: [Mismatch] = []
-        var offers: [OfferSnapshot] = []
-        var offerCount = 0
+        let walk = OfferWalk()
         do {
-            let known = Set(try reference.stores().map(\.code))
+            let known = Set(try await reference.stores().map(\.code))
             if let unknown = options.stores?.first(where: { !known.contains($0) }) { throw ParityError.unknownStore(unknown) }
             let keepOffers = options.resolver != nil
-            try reference.forEachOffer(stores: options.stores) { offer in
-                offerCount += 1
-                mismatches += Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: options.at)
-                mismatches += Self.tagRules(offer, at: options.at)
-                if keepOffers { offers.append(offer) }
+            try await reference.forEachOffer(stores: options.stores) { offer in
+                walk.offerCount += 1
+                walk.mismatches += Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: options.at)
+                walk.mismatches += Self.tagRules(offer, at: options.at)
+                if keepOffers { walk.offers.append(offer) }
             }
         } catch let error as ParityError {
             throw error
         } catch {
             throw .storage("\(error)")
         }
+        var mismatches = walk.mismatches
         if let resolver = options.resolver {
-            mismatches += try await resolverRule(offers, resolver: resolver, at: options.at, concurrency: options.concurrency)
+            mismatches += try await resolverRule(walk.offers, resolver: resolver, at: options.at, concurrency: options.concurrency)
         }
         if options.crawl {
             mismatches += try await crawlRule(web: web, stores: options.stores, at: options.at, concurrency: options.concurrency)
         }
-        return ParityReport(at: options.at, rules: rules, mismatches: mismatches, offersChecked: offerCount)
+        return ParityReport(at: options.at, rules: rules, mismatches: mismatches, offersChecked: walk.offerCount)
     }
 
     // MARK: Store offers against the web
@@ -232,15 +231,15 @@ public struct ParityChecker: Sendable {
 
     private func crawlRule(web: [GTIN: WebOffer], stores: [String]?, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
         // The web side: the feeds given, else every imported web offer of the products the stores list.
-        var offers: [GTIN: (WebOffer, String)] = [:]
+        let walk = OfferWalk()
         do {
-            try reference.forEachOffer(stores: stores) { offer in
-                if offers[offer.gtin] == nil { offers[offer.gtin] = (web[offer.gtin] ?? offer.webOffer, offer.title) }
+            try await reference.forEachOffer(stores: stores) { offer in
+                if walk.webOffers[offer.gtin] == nil { walk.webOffers[offer.gtin] = (web[offer.gtin] ?? offer.webOffer, offer.title) }
             }
         } catch {
             throw .storage("\(error)")
         }
-        let products = offers.sorted { $0.key < $1.key }
+        let products = walk.webOffers.sorted { $0.key < $1.key }
         let pages = try await Fetcher.fetchAll(products.map { $0.value.0.link }, accept: "text/html", concurrency: concurrency)
         var found: [Mismatch] = []
         for ((gtin, (offer, name)), page) in zip(products, pages) {
@@ -333,4 +332,13 @@ enum JSONLD {
         }
         return nil
     }
+}
+
+/// What a walk over the offers gathers, written by its callback (one offer at a time, on the database's thread) and
+/// read once it ends.
+private final class OfferWalk: @unchecked Sendable {
+    var offerCount = 0
+    var mismatches: [Mismatch] = []
+    var offers: [OfferSnapshot] = []
+    var webOffers: [GTIN: (WebOffer, String)] = [:]
 }

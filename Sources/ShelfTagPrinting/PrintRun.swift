@@ -80,23 +80,21 @@ public enum PrintRun {
     /// - Throws: `PrintRunError`.
     public static func run(
         _ request: PrintRequest, reference: any ProductReference, library: TemplateLibrary, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
-    ) throws(PrintRunError) -> PrintReport {
+    ) async throws(PrintRunError) -> PrintReport {
         let templates = try loadTemplates(request, library: library)
         let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
         let latest: [GTIN: PrintedTag]?
-        do { latest = request.staleOnly ? try reference.latestPrints(in: request.storeCode) : nil } catch { throw .storage(error) }
+        do { latest = request.staleOnly ? try await reference.latestPrints(in: request.storeCode) : nil } catch { throw .storage(error) }
         let requested = request.gtins.map(Set.init)
-        var listed = Set<GTIN>()
         // Tags are drawn while the shelf streams in: the workers start as soon as the store is found.
         let feed = TagJobFeed()
-        var store: Store?
-        var rendering: BackgroundRender?
+        let shelf = ShelfProgress()
         do {
-            let found = try reference.readShelf(
+            let found = try await reference.readShelf(
                 of: request.storeCode,
                 opening: { opened, _ in
-                    store = opened
-                    rendering = BackgroundRender {
+                    shelf.store = opened
+                    shelf.rendering = BackgroundRender {
                         () throws(RenderError) in
                         try BatchRenderer.render(
                             feed, templates: templates.all, settings: request.settings, sheet: sheet, directory: request.directory,
@@ -107,27 +105,27 @@ public enum PrintRun {
                     let gtin = item.product.gtin
                     if let requested {
                         guard requested.contains(gtin) else { return }
-                        listed.insert(gtin)
+                        shelf.listed.insert(gtin)
                     }
                     let label = item.label(at: request.time)
                     if let latest, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
                     let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
                     feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL), template: template))
                 })
-            guard found, store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
+            guard found, shelf.store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
             feed.finish()
         } catch {
             // Files already written stay: each is whole, and the ledger records none of them.
             feed.cancel()
-            _ = try? rendering?.wait()
+            _ = try? await shelf.rendering?.wait()
             if let error = error as? PrintRunError { throw error }
             throw .storage(error)
         }
-        guard let store, let rendering else { throw .unknownStore(request.storeCode) }
+        guard let store = shelf.store, let rendering = shelf.rendering else { throw .unknownStore(request.storeCode) }
         let outcome: (rendered: [RenderedTag], failed: [FailedTag])
-        do { outcome = try rendering.wait() } catch { throw .render(error) }
+        do { outcome = try await rendering.wait() } catch { throw .render(error) }
         // Requested products the store does not list: no price there.
-        var skipped = (requested ?? []).subtracting(listed).sorted().map {
+        var skipped = (requested ?? []).subtracting(shelf.listed).sorted().map {
             SkippedProduct(gtin: $0, reason: "no price in store \(store.code): the store does not list it")
         }
         var manifest: URL?
@@ -143,7 +141,7 @@ public enum PrintRun {
         }
         if !request.preview {
             do {
-                try reference.recordPrints(outcome.rendered.map { PrintedTag(label: $0.content.label, template: $0.template, printedAt: request.time) })
+                try await reference.recordPrints(outcome.rendered.map { PrintedTag(label: $0.content.label, template: $0.template, printedAt: request.time) })
             } catch {
                 throw .storage(error)
             }
@@ -196,9 +194,18 @@ private final class BackgroundRender: @unchecked Sendable {
         }
     }
 
-    /// What the render gave, once it is over.
-    func wait() throws(RenderError) -> Outcome {
-        finished.wait()
+    /// What the render gave, once it is over; the caller's thread is free meanwhile.
+    func wait() async throws(RenderError) -> Outcome {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            finished.notify(queue: .global()) { done.resume() }
+        }
         return try result!.get()
     }
+}
+
+/// What the shelf stream found, written by its callbacks (one at a time, on the database's thread) and read once it ends.
+private final class ShelfProgress: @unchecked Sendable {
+    var store: Store?
+    var rendering: BackgroundRender?
+    var listed = Set<GTIN>()
 }

@@ -52,22 +52,28 @@ final class AnswerCache: @unchecked Sendable {
     }
 
     /// The cached answer, or else `make()`'s, stored for next time.
-    func answer(_ key: Key, version: Int, now: Date, make: () throws -> Answer) rethrows -> Answer {
-        lock.lock()
-        if let entry = entries[key], entry.version == version, entry.expires > now {
-            lock.unlock()
+    func answer(_ key: Key, version: Int, now: Date, make: () async throws -> Answer) async rethrows -> Answer {
+        if let cached = lookUp(key, version: version, now: now) { return cached }
+        let answer = try await make()
+        store(answer, for: key, version: version, now: now)
+        return answer
+    }
+
+    private func lookUp(_ key: Key, version: Int, now: Date) -> Answer? {
+        lock.withLock {
+            guard let entry = entries[key], entry.version == version, entry.expires > now else { return nil }
             return entry.answer
         }
-        lock.unlock()
-        let answer = try make()
-        lock.lock()
-        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+    }
+
+    private func store(_ answer: Answer, for key: Key, version: Int, now: Date) {
         // Lifetimes spread over half to all of `lifetime`, by key: answers made together (at start, after a write) do
         // not all expire together, so their recomputation does not stall every request at once (a p99 spike).
         let spread = 0.5 + Double(UInt(bitPattern: key.hashValue) % 1024) / 2048
         let expires = min(now.addingTimeInterval(lifetime * spread), answer.changesAt ?? .distantFuture)
-        entries[key] = Entry(version: version, expires: expires, answer: answer)
-        lock.unlock()
-        return answer
+        lock.withLock {
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(version: version, expires: expires, answer: answer)
+        }
     }
 }

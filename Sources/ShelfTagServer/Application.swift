@@ -24,7 +24,8 @@ public func buildApplication(
     router.get("/healthz") { _, _ in Response.text("ok\n", contentType: "text/plain") }
     router.get("/metrics") { _, _ in Response.text(metrics.text, contentType: "text/plain; version=0.0.4") }
     router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
-    let shopSearch = try configuration.shopSearchURL ?? reference.webShopOrigin().map { $0 + "/search?q={gtin}" }
+    var shopSearch = configuration.shopSearchURL
+    if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     ReservationController(
         reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ShelfTagStorage
 
 extension HTTPField.Name {
     static let link = HTTPField.Name("Link")!
@@ -71,6 +72,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ResolverError {
             return ErrorMiddleware.response(error, request: request, pages: pages)
+        } catch StorageError.busy {
+            var answer = ResolverError(
+                status: 503, title: "Service unavailable", detail: "The product reference is busy with another write; nothing was changed. Retry shortly.")
+            answer.retryAfter = 2
+            return ErrorMiddleware.response(answer, request: request, pages: pages)
+        } catch StorageError.unavailable(let reason) {
+            context.logger.warning("database unavailable: \(reason)")
+            var answer = ResolverError(
+                status: 503, title: "Service unavailable", detail: "The product reference cannot be reached right now; nothing was changed. Retry shortly.")
+            answer.retryAfter = 5
+            return ErrorMiddleware.response(answer, request: request, pages: pages)
         } catch let error as HTTPResponseError {
             let status = error.status
             let detail: String

@@ -14,25 +14,26 @@ struct ReservationController: Sendable {
     let limiter: RateLimiter
 
     func addRoutes(to router: Router<ShelfTagRequestContext>) {
-        router.get("/products/:gtin/reserve") { request, context in try form(request, gtin: try context.parameters.require("gtin")) }
+        router.get("/products/:gtin/reserve") { request, context in try await form(request, gtin: try context.parameters.require("gtin")) }
         router.post("/products/:gtin/reserve") { request, context in try await reserve(request, context: context, gtin: try context.parameters.require("gtin"))
         }
-        router.get("/reservations/:code") { request, context in try confirmation(request, code: try context.parameters.require("code")) }
-        router.get("/reservations/:code/qr.png") { _, context in try qrImage(code: try context.parameters.require("code")) }
+        router.get("/reservations/:code") { request, context in try await confirmation(request, code: try context.parameters.require("code")) }
+        router.get("/reservations/:code/qr.png") { _, context in try await qrImage(code: try context.parameters.require("code")) }
         router.get("/api/stores/:store/reservations") { request, context in
             let store = try context.parameters.require("store")
-            try StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
+            try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
             let now = configuration.now()
-            return Response.json(object: ["reservations": try reference.reservations(store: store).map { document($0, at: now) }])
+            return Response.json(object: ["reservations": try await reference.reservations(store: store).map { document($0, at: now) }])
         }
         for action in ["collect", "cancel"] {
             router.post("/api/stores/:store/reservations/:code/\(action)") { request, context in
                 let store = try context.parameters.require("store")
-                try StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
+                try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
                 let code = try context.parameters.require("code")
                 let now = configuration.now()
                 let change =
-                    action == "collect" ? try reference.collect(code: code, store: store, at: now) : try reference.cancel(code: code, store: store, at: now)
+                    action == "collect"
+                    ? try await reference.collect(code: code, store: store, at: now) : try await reference.cancel(code: code, store: store, at: now)
                 return try Self.response(change, at: now)
             }
         }
@@ -40,18 +41,18 @@ struct ReservationController: Sendable {
 
     // MARK: Shopper
 
-    private func listing(_ gtinText: String, store: String?) throws -> (ProductDetails, StoreListing, available: Int) {
+    private func listing(_ gtinText: String, store: String?) async throws -> (ProductDetails, StoreListing, available: Int) {
         let gtin = try ResolverError.gtin(gtinText)
-        guard let details = try reference.details(of: gtin) else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
+        guard let details = try await reference.details(of: gtin) else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
         guard let store, let listing = details.stores.first(where: { $0.store.code == store }) else {
             throw ResolverError.notFound("Store \(store ?? "(none)") does not sell this product; reservations are made in a store that does.")
         }
-        let held = try reference.activeHolds(of: gtin, at: configuration.now())[listing.store.code] ?? 0
+        let held = try await reference.activeHolds(of: gtin, at: configuration.now())[listing.store.code] ?? 0
         return (details, listing, max(0, listing.offer.stock.onHand - held))
     }
 
-    func form(_ request: Request, gtin: String) throws -> Response {
-        let (details, listing, available) = try listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
+    func form(_ request: Request, gtin: String) async throws -> Response {
+        let (details, listing, available) = try await listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
         let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: listing.store.locale)
         let words = ReservationWords.forLocale(locale)
         let (pricing, _) = details.shelfPricing(at: listing)
@@ -95,7 +96,7 @@ struct ReservationController: Sendable {
         let outcome: HoldOutcome
         if let key {
             guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
-            switch try reference.claim(key: key, fingerprint: hold.fingerprint, at: now, abandonedAfter: 60) {
+            switch try await reference.claim(key: key, fingerprint: hold.fingerprint, at: now, abandonedAfter: 60) {
             case .mismatch:
                 throw ResolverError(status: 422, title: "Unprocessable content", detail: "This Idempotency-Key was used with a different request.")
             case .inProgress:
@@ -103,25 +104,25 @@ struct ReservationController: Sendable {
             case .completed(let first):
                 outcome = first
             case .started:
-                do { outcome = try reference.hold(hold, at: now, for: configuration.holdDuration, key: key) } catch {
-                    try? reference.release(key: key)
+                do { outcome = try await reference.hold(hold, at: now, for: configuration.holdDuration, key: key) } catch {
+                    try? await reference.release(key: key)
                     throw error
                 }
             }
         } else {
-            outcome = try reference.hold(hold, at: now, for: configuration.holdDuration, key: nil)
+            outcome = try await reference.hold(hold, at: now, for: configuration.holdDuration, key: nil)
         }
-        return try respond(
+        return try await respond(
             outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(by: request))
     }
 
-    private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool, language: String?) throws -> Response {
+    private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool, language: String?) async throws -> Response {
         switch outcome {
         case .held(let reservation):
             var headers = HTTPFields()
             headers[.location] = "\(configuration.baseURL)/reservations/\(reservation.code)"
             if json { return .json(object: document(reservation, at: configuration.now()), status: .created, headers: headers) }
-            return .text(try confirmationPage(reservation, language: language), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
+            return .text(try await confirmationPage(reservation, language: language), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
         case .insufficient(let available):
             throw ResolverError(
                 status: 409, title: "Not enough stock",
@@ -134,20 +135,20 @@ struct ReservationController: Sendable {
         }
     }
 
-    func confirmation(_ request: Request, code: String) throws -> Response {
-        guard let reservation = try reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
+    func confirmation(_ request: Request, code: String) async throws -> Response {
+        guard let reservation = try await reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
             return .json(object: document(reservation, at: configuration.now()))
         }
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         return .text(
-            try confirmationPage(reservation, language: PageLanguage.preferred(by: request)),
+            try await confirmationPage(reservation, language: PageLanguage.preferred(by: request)),
             contentType: "text/html; charset=utf-8", headers: headers)
     }
 
-    private func confirmationPage(_ reservation: Reservation, language: String?) throws -> String {
-        let details = try reference.details(of: reservation.gtin)
+    private func confirmationPage(_ reservation: Reservation, language: String?) async throws -> String {
+        let details = try await reference.details(of: reservation.gtin)
         let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
         let locale = PageLanguage.locale(preferred: language, storeLocale: store?.locale ?? "en-US")
         let words = ReservationWords.forLocale(locale)
@@ -164,8 +165,8 @@ struct ReservationController: Sendable {
             ])
     }
 
-    func qrImage(code: String) throws -> Response {
-        guard try reference.reservation(code: code) != nil else { throw ResolverError.notFound("No reservation \(code).") }
+    func qrImage(code: String) async throws -> Response {
+        guard try await reference.reservation(code: code) != nil else { throw ResolverError.notFound("No reservation \(code).") }
         let png = try Self.qrPNG(payload: pickupURL(code))
         return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: png.data)))
     }

@@ -50,8 +50,8 @@ struct ResolverController: Sendable {
 
     func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.get("/.well-known/gs1resolver") { _, _ in description }
-        router.get("/products/:gtin") { request, context in try storePage(request, gtin: try context.parameters.require("gtin")) }
-        router.get("/**") { request, _ in try resolve(request) }
+        router.get("/products/:gtin") { request, context in try await storePage(request, gtin: try context.parameters.require("gtin")) }
+        router.get("/**") { request, _ in try await resolve(request) }
         router.on("/**", method: .options) { _, _ in
             var headers = HTTPFields()
             headers[.allow] = "GET, HEAD, OPTIONS"
@@ -75,7 +75,7 @@ struct ResolverController: Sendable {
 
     // MARK: Digital Link resolution
 
-    func resolve(_ request: Request) throws -> Response {
+    func resolve(_ request: Request) async throws -> Response {
         let link: ParsedDigitalLink
         do { link = try ParsedDigitalLink.parse(path: request.uri.path, query: request.uri.query) } catch {
             throw ResolverError.badRequest("\(request.uri.path) is not a valid GS1 Digital Link: \(error.description).")
@@ -105,14 +105,14 @@ struct ResolverController: Sendable {
             metrics.scan(format: format.rawValue, stale: answer.stale)
         }
         if answersJSON {
-            let answer = try cached(.json, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
+            let answer = try await cached(.json, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
                 AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
             record(.json, answer)
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
         // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
-        let summary = try cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
+        let summary = try await cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
             AnswerCache.Answer(body: view.details.webOffer.link, view: view)
         }
         let webLink = summary.body
@@ -139,23 +139,26 @@ struct ResolverController: Sendable {
     /// An answer from the cache while the data is unchanged, else computed from a fresh view of the product.
     private func cached(
         _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, make: (ProductView) throws -> AnswerCache.Answer
-    ) throws -> AnswerCache.Answer {
-        let version = try reference.catalogVersion()
-        return try cache.answer(.init(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language), version: version, now: configuration.now()) {
-            let details = try product(gtin)
-            let printed = try store.flatMap { store in try tag.flatMap { try reference.printedTag(store: store, gtin: gtin, tagID: $0) } }
+    ) async throws -> AnswerCache.Answer {
+        let version = try await reference.catalogVersion()
+        let key = AnswerCache.Key(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language)
+        return try await cache.answer(key, version: version, now: configuration.now()) {
+            let details = try await product(gtin)
+            var printed: PrintedTag?
+            if let store, let tag { printed = try await reference.printedTag(store: store, gtin: gtin, tagID: tag) }
             let withReviews = kind != .redirect
-            let reviews = withReviews ? try reference.latestReviews(of: gtin, limit: configuration.reviewLimit) : []
+            let reviews = withReviews ? try await reference.latestReviews(of: gtin, limit: configuration.reviewLimit) : []
             let now = configuration.now()
+            let holds = try await reference.activeHolds(of: gtin, at: now)
             return try make(
                 ProductView(
-                    details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, holds: try reference.activeHolds(of: gtin, at: now),
-                    language: language, configuration: configuration, at: now))
+                    details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, holds: holds, language: language,
+                    configuration: configuration, at: now))
         }
     }
 
-    private func product(_ gtin: GTIN) throws -> ProductDetails {
-        guard let details = try reference.details(of: gtin) else {
+    private func product(_ gtin: GTIN) async throws -> ProductDetails {
+        guard let details = try await reference.details(of: gtin) else {
             var error = ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
             if let shopSearch { error.link = (shopSearch.replacingOccurrences(of: "{gtin}", with: gtin.digits), "Search the web shop") }
             throw error
@@ -196,7 +199,7 @@ struct ResolverController: Sendable {
 
     // MARK: Store page
 
-    func storePage(_ request: Request, gtin text: String) throws -> Response {
+    func storePage(_ request: Request, gtin text: String) async throws -> Response {
         let gtin = try ResolverError.gtin(text)
         let query = request.uri.queryParameters
         let storeCode = query["s"].map(String.init)
@@ -205,12 +208,12 @@ struct ResolverController: Sendable {
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
-            let answer = try cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
+            let answer = try await cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
                 AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
-        let answer = try cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
+        let answer = try await cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
             AnswerCache.Answer(body: pages.product(view), view: view)
         }
         return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)

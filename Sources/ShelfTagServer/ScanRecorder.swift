@@ -9,23 +9,42 @@ final class ScanBuffer: @unchecked Sendable {
     // A lock, not an actor: appending must not suspend the request.
     private let lock = NSLock()
     private var pending: [Scan] = []
+    /// Scans kept while the database refuses them: past this many the oldest go (counted as lost), so memory stays bounded.
+    let capacity: Int
+
+    init(capacity: Int = 500_000) {
+        self.capacity = capacity
+    }
 
     func append(_ scan: Scan) {
-        lock.lock()
-        pending.append(scan)
-        lock.unlock()
+        lock.withLock {
+            if pending.count >= capacity { pending.removeFirst(pending.count - capacity + 1) }
+            pending.append(scan)
+        }
     }
 
     func drain() -> [Scan] {
-        lock.lock()
-        defer { lock.unlock() }
-        let scans = pending
-        pending.removeAll(keepingCapacity: true)
-        return scans
+        lock.withLock {
+            let scans = pending
+            pending.removeAll(keepingCapacity: true)
+            return scans
+        }
+    }
+
+    /// Puts scans that could not be written back before the ones that came since.
+    /// - Returns: how many of the oldest had to go to stay within `capacity`.
+    func restore(_ scans: [Scan]) -> Int {
+        lock.withLock {
+            pending = scans + pending
+            let excess = max(0, pending.count - capacity)
+            pending.removeFirst(excess)
+            return excess
+        }
     }
 }
 
-/// Writes buffered scans every `interval`, in one transaction each time, and once more on shutdown.
+/// Writes buffered scans every `interval`, in one transaction each time, and once more on shutdown. A batch the
+/// database refuses (locked by an import, unreachable) is kept and written by a later flush.
 struct ScanFlusher: Service {
     let buffer: ScanBuffer
     let reference: any ProductReference
@@ -33,36 +52,32 @@ struct ScanFlusher: Service {
     let metrics: Metrics
     let logger: Logger
 
-    /// Writes happen on their own queue, off the threads that answer requests: a batch must not delay them.
-    private static let writer = DispatchQueue(label: "shelftag.scan-writer")
-
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            await flushOffThread()
+            _ = await flush()
         }
-        await flushOffThread()
-    }
-
-    private func flushOffThread() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Self.writer.async {
-                flush()
-                done.resume()
-            }
+        // The last scans: a few more tries if the database is busy right then.
+        for _ in 0..<5 {
+            if await flush() { return }
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
-    func flush() {
+    /// Writes what is buffered. The write runs on the storage's threads, off the ones answering requests.
+    /// - Returns: whether the buffer was written (or empty).
+    func flush() async -> Bool {
         let scans = buffer.drain()
-        guard !scans.isEmpty else { return }
+        guard !scans.isEmpty else { return true }
         do {
-            try reference.recordScans(scans)
+            try await reference.recordScans(scans)
             metrics.scansWritten(scans.count)
+            return true
         } catch {
-            // The scans are lost, the requests were answered: count it where operators look.
-            metrics.scanWriteFailed(scans.count)
-            logger.error("could not record \(scans.count) scans: \(error)")
+            let lost = buffer.restore(scans)
+            if lost > 0 { metrics.scanWriteFailed(lost) }
+            logger.warning("\(scans.count) scans wait for the database (\(error)); \(lost) dropped past the buffer's \(buffer.capacity)")
+            return false
         }
     }
 }

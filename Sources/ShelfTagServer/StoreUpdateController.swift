@@ -20,9 +20,9 @@ struct StoreUpdateController: Sendable {
 
     /// Checks the bearer token, reads a JSON object or array of objects, validates every item, then applies all of them in one transaction.
     private func update(
-        _ request: Request, store: String, scope: TokenScope, apply: @escaping (Item, CatalogWriter, Date) throws -> Bool
+        _ request: Request, store: String, scope: TokenScope, apply: @escaping @Sendable (Item, CatalogWriter, Date) throws -> Bool
     ) async throws -> Response {
-        try Self.authorize(request, store: store, scope: scope, reference: reference)
+        try await Self.authorize(request, store: store, scope: scope, reference: reference)
         var request = request
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
         let json: Any
@@ -41,19 +41,19 @@ struct StoreUpdateController: Sendable {
             Item(fields: object, store: store, location: objects.count == 1 ? "" : "[\(index)].")
         }
         let now = configuration.now()
-        let changed = try reference.write { writer -> Int in
+        let changed = try await reference.write { writer -> Int in
             try items.reduce(0) { count, item in count + (try apply(item, writer, now) ? 1 : 0) }
         }
         return .json(["received": items.count, "changed": changed])
     }
 
     /// Checks `Authorization: Bearer`: 401 without a known token, 403 for another store or scope.
-    static func authorize(_ request: Request, store: String, scope: TokenScope, reference: any ProductReference) throws {
+    static func authorize(_ request: Request, store: String, scope: TokenScope, reference: any ProductReference) async throws {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw ResolverError(status: 401, title: "Unauthorized", detail: "Send Authorization: Bearer <token> (see shelftag token create).")
         }
         let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        guard let grant = try reference.grant(forTokenHash: AccessToken.hash(token)) else {
+        guard let grant = try await reference.grant(forTokenHash: AccessToken.hash(token)) else {
             throw ResolverError(status: 401, title: "Unauthorized", detail: "The token is not known.")
         }
         guard grant.storeCode == store else {

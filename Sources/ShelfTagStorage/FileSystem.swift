@@ -11,3 +11,10 @@ enum FileSystem {
         guard fsync(descriptor) == 0 else { throw StorageError.fileSystem(path, errno: errno) }
     }
 }
+
+/// Carries a value another thread uses while its owner waits for that thread to finish (a callback handed to a
+/// database thread for the length of one call), which the compiler cannot see is safe.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

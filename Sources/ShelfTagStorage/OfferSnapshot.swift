@@ -72,8 +72,8 @@ private struct GTINOrderedRows<Value> {
 }
 
 extension SQLiteProductReference {
-    public func forEachOffer(stores: [String]?, _ body: (OfferSnapshot) throws -> Void) throws {
-        try database.read { db in
+    public func forEachOffer(stores: [String]?, _ body: @escaping (OfferSnapshot) throws -> Void) async throws {
+        try await reading { db in
             let placeholders = stores.map { $0.map { _ in "?" }.joined(separator: ",") }
             let filter = placeholders.map { "WHERE o.store_code IN (\($0))" } ?? ""
             let storeFilter = placeholders.map { "store_code IN (\($0))" }

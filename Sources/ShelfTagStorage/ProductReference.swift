@@ -1,94 +1,106 @@
 import Foundation
 import ShelfTagDomain
 
-/// The storage interface every channel uses; SQLite today, PostgreSQL later, no SQL outside.
+/// The storage interface every channel uses. Two drivers implement it, SQLite (`SQLiteProductReference`) and
+/// PostgreSQL (`PostgresProductReference`); no SQL lives outside this module, and no caller knows which one runs.
+///
+/// Every call is `async`: blocking database work runs on the driver's own bounded threads, never on the caller's (a
+/// server's event loops or Swift's cooperative pool). Callbacks (`write`'s body, stream items) run on those threads,
+/// one at a time, while the caller waits.
 public protocol ProductReference: ReservationStore, Sendable {
     /// Runs `body` in one write transaction: all of it is applied, or (when it throws) none of it.
-    /// - Throws: what `body` throws, or a storage error.
-    func write<Result>(_ body: (any CatalogWriter) throws -> Result) throws -> Result
+    /// - Throws: what `body` throws, `StorageError.busy` when the database stays locked, or a storage error.
+    func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result
 
     /// What every channel shows of one product, or nil when it is unknown.
     /// - Throws: a storage error.
-    func details(of gtin: GTIN) throws -> ProductDetails?
+    func details(of gtin: GTIN) async throws -> ProductDetails?
 
     /// One line per product, ordered by GTIN, for listings.
     /// - Throws: a storage error.
-    func summaries(at time: Date) throws -> [ProductSummary]
+    func summaries(at time: Date) async throws -> [ProductSummary]
 
     /// Every store, ordered by code.
     /// - Throws: a storage error.
-    func stores() throws -> [Store]
+    func stores() async throws -> [Store]
 
     /// Reads a store's shelf as a stream: `opening` gets the store and how many products it lists, then `item` each
     /// of them in GTIN order, with its prices and their histories, as it is read. False, calling neither, when the
     /// store is unknown.
     /// - Throws: a storage error, or what `opening` or `item` throws.
-    func readShelf(of storeCode: String, opening: (Store, _ itemCount: Int) throws -> Void, item: (ShelfItem) throws -> Void) throws -> Bool
+    func readShelf(
+        of storeCode: String, opening: @escaping (Store, _ itemCount: Int) throws -> Void, item: @escaping (ShelfItem) throws -> Void
+    ) async throws -> Bool
 
     /// Adds rendered tags to the print ledger, all or none.
     /// - Throws: a storage error.
-    func recordPrints(_ tags: [PrintedTag]) throws
+    func recordPrints(_ tags: [PrintedTag]) async throws
 
     /// The last tag printed for each product of a store.
     /// - Throws: a storage error.
-    func latestPrints(in storeCode: String) throws -> [GTIN: PrintedTag]
+    func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag]
 
     /// The ledger's tag with this id for a product in a store, if it was ever printed.
     /// - Throws: a storage error.
-    func printedTag(store storeCode: String, gtin: GTIN, tagID: String) throws -> PrintedTag?
+    func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag?
 
     /// A product's newest reviews, newest first.
     /// - Throws: a storage error.
-    func latestReviews(of gtin: GTIN, limit: Int) throws -> [Review]
+    func latestReviews(of gtin: GTIN, limit: Int) async throws -> [Review]
 
     /// Appends scans, all or none.
     /// - Throws: a storage error.
-    func recordScans(_ scans: [Scan]) throws
+    func recordScans(_ scans: [Scan]) async throws
 
     /// Scans per day, store and product (busiest first within a day), optionally for one store and from a time on.
     /// - Throws: a storage error.
-    func scanCounts(store storeCode: String?, since: Date?) throws -> [ScanCount]
+    func scanCounts(store storeCode: String?, since: Date?) async throws -> [ScanCount]
 
     /// Stores a token's hash and what it grants.
     /// - Throws: a storage error (an unknown store breaks a foreign key).
-    func saveToken(hash: String, grant: TokenGrant, createdAt: Date) throws
+    func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws
 
     /// A number that moves with every committed write through this interface to what the channels show (catalogue,
     /// stock, reviews, print ledger; not scans), from this process or another: equal numbers mean answers computed
-    /// from the data can be reused.
-    /// - Throws: a storage error.
-    func catalogVersion() throws -> Int
+    /// from the data can be reused. Cheap: the resolver asks on every request.
+    /// - Throws: `StorageError.unavailable` when the database cannot vouch that the number is fresh, or a storage error.
+    func catalogVersion() async throws -> Int
 
     /// The scheme and host of the web shop's product links (`https://shop.example`), or nil with no products.
     /// - Throws: a storage error.
-    func webShopOrigin() throws -> String?
+    func webShopOrigin() async throws -> String?
 
     /// Every store offer (of `stores`, or all) beside its web offer, price history and last printed tag, ordered by
     /// GTIN and store, streamed: memory stays flat however many offers there are.
     /// - Throws: a storage error, or what `body` throws.
-    func forEachOffer(stores: [String]?, _ body: (OfferSnapshot) throws -> Void) throws
+    func forEachOffer(stores: [String]?, _ body: @escaping (OfferSnapshot) throws -> Void) async throws
 
     /// What the token with this hash grants, or nil for an unknown token.
     /// - Throws: a storage error.
-    func grant(forTokenHash hash: String) throws -> TokenGrant?
+    func grant(forTokenHash hash: String) async throws -> TokenGrant?
 }
 
 extension ProductReference {
     /// Every product a store lists, with its prices and their histories; nil when the store is unknown.
     /// - Throws: a storage error.
-    public func shelf(of storeCode: String) throws -> StoreShelf? {
-        var store: Store?
-        var items: [ShelfItem] = []
-        let found = try readShelf(
+    public func shelf(of storeCode: String) async throws -> StoreShelf? {
+        let collected = ShelfCollector()
+        let found = try await readShelf(
             of: storeCode,
             opening: { opened, count in
-                store = opened
-                items.reserveCapacity(count)
+                collected.store = opened
+                collected.items.reserveCapacity(count)
             },
-            item: { items.append($0) })
-        guard found, let store else { return nil }
-        return StoreShelf(store: store, items: items)
+            item: { collected.items.append($0) })
+        guard found, let store = collected.store else { return nil }
+        return StoreShelf(store: store, items: collected.items)
     }
+}
+
+/// What `shelf(of:)` gathers; written by one stream's callbacks at a time, read after the stream ends.
+private final class ShelfCollector: @unchecked Sendable {
+    var store: Store?
+    var items: [ShelfItem] = []
 }
 
 /// Writes inside one transaction of `ProductReference.write`.
@@ -136,6 +148,10 @@ public enum StorageError: Error, CustomStringConvertible {
     case orphanedLog(String)
     /// A file system call failed.
     case fileSystem(String, errno: Int32)
+    /// Another writer held the database past the lock timeout: try again shortly (a server answers 503).
+    case busy(waited: TimeInterval)
+    /// The database cannot be reached, or cannot vouch for fresh data (a server answers 503 until it recovers).
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -145,6 +161,8 @@ public enum StorageError: Error, CustomStringConvertible {
         case .orphanedLog(let path):
             "\(path) is the log of a deleted database (a process may still have it open): stop that process, remove it and its -shm file"
         case .fileSystem(let path, let errno): "\(path): \(String(cString: strerror(errno)))"
+        case .busy(let waited): "the database stayed locked by another writer for \(Int(waited.rounded())) s"
+        case .unavailable(let reason): "the database is unavailable: \(reason)"
         }
     }
 }

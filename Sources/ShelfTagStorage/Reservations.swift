@@ -25,43 +25,43 @@ public enum ReservationChange: Sendable, Equatable {
 }
 
 /// Reservations: holds on stock, taken atomically.
-public protocol ReservationStore {
+public protocol ReservationStore: Sendable {
     /// Holds stock if on hand minus active holds covers the quantity, in one write transaction (SQLite writes one at a
     /// time, so concurrent holds never oversell); with `key`, records the outcome for the key's retries in the same transaction.
     /// - Throws: a storage error.
-    func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) throws -> HoldOutcome
+    func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome
 
     /// Claims an idempotency key, or reports what became of it; a `running` key older than `abandonedAfter` is taken over.
     /// - Throws: a storage error.
-    func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) throws -> IdempotencyState
+    func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) async throws -> IdempotencyState
 
     /// Releases a claimed key whose request failed before holding anything, so a retry may run.
     /// - Throws: a storage error.
-    func release(key: String) throws
+    func release(key: String) async throws
 
     /// - Throws: a storage error.
-    func reservation(code: String) throws -> Reservation?
+    func reservation(code: String) async throws -> Reservation?
 
     /// A store's reservations, newest first.
     /// - Throws: a storage error.
-    func reservations(store storeCode: String) throws -> [Reservation]
+    func reservations(store storeCode: String) async throws -> [Reservation]
 
     /// Units held per store for a product at `time`.
     /// - Throws: a storage error.
-    func activeHolds(of gtin: GTIN, at time: Date) throws -> [String: Int]
+    func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int]
 
     /// Hands a held reservation over: its quantity leaves the stock on hand.
     /// - Throws: a storage error.
-    func collect(code: String, store storeCode: String, at time: Date) throws -> ReservationChange
+    func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
 
     /// Cancels a held reservation: its stock is available again.
     /// - Throws: a storage error.
-    func cancel(code: String, store storeCode: String, at time: Date) throws -> ReservationChange
+    func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
 }
 
 extension SQLiteProductReference {
-    public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) throws -> HoldOutcome {
-        try database.write { db in
+    public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome {
+        try await writing { db in
             let outcome = try Self.hold(request, at: time, for: duration, in: db)
             if let key {
                 try db.execute(
@@ -141,8 +141,8 @@ extension SQLiteProductReference {
         }
     }
 
-    public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) throws -> IdempotencyState {
-        try database.write { db in
+    public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) async throws -> IdempotencyState {
+        try await writing { db in
             let now = Int64(time.timeIntervalSince1970)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency_key WHERE key = ?", arguments: [key]) else {
                 try db.execute(
@@ -162,23 +162,23 @@ extension SQLiteProductReference {
         }
     }
 
-    public func release(key: String) throws {
-        try database.write { db in try db.execute(sql: "DELETE FROM idempotency_key WHERE key = ? AND state = 'running'", arguments: [key]) }
+    public func release(key: String) async throws {
+        try await writing { db in try db.execute(sql: "DELETE FROM idempotency_key WHERE key = ? AND state = 'running'", arguments: [key]) }
     }
 
-    public func reservation(code: String) throws -> Reservation? {
-        try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(Self.reservation) }
+    public func reservation(code: String) async throws -> Reservation? {
+        try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(Self.reservation) }
     }
 
-    public func reservations(store storeCode: String) throws -> [Reservation] {
-        try database.read { db in
+    public func reservations(store storeCode: String) async throws -> [Reservation] {
+        try await reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM reservation WHERE store_code = ? ORDER BY created_at DESC, code", arguments: [storeCode]).map(
                 Self.reservation)
         }
     }
 
-    public func activeHolds(of gtin: GTIN, at time: Date) throws -> [String: Int] {
-        try database.read { db in
+    public func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int] {
+        try await reading { db in
             // The counter, less the lapsed holds not swept yet (few: the next hold on the product sweeps them).
             let rows = try Row.fetchAll(
                 db,
@@ -191,16 +191,16 @@ extension SQLiteProductReference {
         }
     }
 
-    public func collect(code: String, store storeCode: String, at time: Date) throws -> ReservationChange {
-        try close(code: code, store: storeCode, at: time, as: .collected)
+    public func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+        try await close(code: code, store: storeCode, at: time, as: .collected)
     }
 
-    public func cancel(code: String, store storeCode: String, at time: Date) throws -> ReservationChange {
-        try close(code: code, store: storeCode, at: time, as: .cancelled)
+    public func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+        try await close(code: code, store: storeCode, at: time, as: .cancelled)
     }
 
-    private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) throws -> ReservationChange {
-        try database.write { db in
+    private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
+        try await writing { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
                 return .notFound
             }

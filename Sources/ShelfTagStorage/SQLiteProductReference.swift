@@ -9,27 +9,33 @@ public final class SQLiteProductReference: ProductReference {
     let database: any DatabaseWriter
     /// Nil while a new database is built aside: nothing else reads it then.
     private let versionProbe: VersionProbe?
+    /// How long a write waits for another writer's lock, queueing included, before it fails with `StorageError.busy`.
+    let lockTimeout: TimeInterval
+
+    /// The default `lockTimeout`: long enough for a store-update burst, short enough that a client is told to retry.
+    public static let defaultLockTimeout: TimeInterval = 5
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// - Throws: a `DatabaseError` when the file cannot be opened or migrated.
-    public convenience init(path: String) throws {
-        let pool = try DatabasePool(path: path, configuration: Self.configuration(pragmas: "PRAGMA synchronous = NORMAL"))
+    public convenience init(path: String, lockTimeout: TimeInterval = defaultLockTimeout) throws {
+        let pool = try DatabasePool(path: path, configuration: Self.configuration(pragmas: "PRAGMA synchronous = NORMAL", lockTimeout: lockTimeout))
         // WAL makes NORMAL durable against crashes of the process (not of the OS), and fast.
-        try self.init(database: pool, probing: path)
+        try self.init(database: pool, probing: path, lockTimeout: lockTimeout)
     }
 
     /// - Parameter probePath: the file the catalogue-version probe opens, once migrated; nil for none.
-    private init(database: any DatabaseWriter, probing probePath: String?) throws {
+    private init(database: any DatabaseWriter, probing probePath: String?, lockTimeout: TimeInterval) throws {
         self.database = database
+        self.lockTimeout = lockTimeout
         try Schema.migrator.migrate(database)
         versionProbe = try probePath.map(VersionProbe.init(path:))
     }
 
-    private static func configuration(pragmas: String) -> Configuration {
+    private static func configuration(pragmas: String, lockTimeout: TimeInterval) -> Configuration {
         _ = processSettings
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(lockTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "\(pragmas); PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
         }
@@ -43,7 +49,7 @@ public final class SQLiteProductReference: ProductReference {
     /// - Throws: `StorageError.databaseExists` when `path` exists (before or by the end), `StorageError.orphanedLog`,
     ///   a storage error, or what `load` throws.
     /// - Returns: whether the database was created.
-    public static func create(at path: String, load: (any ProductReference) throws -> Bool) throws -> Bool {
+    public static func create(at path: String, load: (any ProductReference) async throws -> Bool) async throws -> Bool {
         try checkAbsent(path)
         // No live process shares our pid: a file by this name was left by a crash.
         let partial = "\(path).partial-\(getpid())"
@@ -53,10 +59,11 @@ public final class SQLiteProductReference: ProductReference {
         do {
             // Nothing reads the file before it is linked at `path`: a rollback journal in memory (only the schema's first
             // pages have anything to roll back), no syncs until the end.
-            let queue = try DatabaseQueue(path: partial, configuration: configuration(pragmas: "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF"))
+            let queue = try DatabaseQueue(
+                path: partial, configuration: configuration(pragmas: "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF", lockTimeout: defaultLockTimeout))
             defer { try? queue.close() }
-            guard try load(SQLiteProductReference(database: queue, probing: nil)) else { return false }
-            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            guard try await load(SQLiteProductReference(database: queue, probing: nil, lockTimeout: defaultLockTimeout)) else { return false }
+            try await queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             try queue.close()
         }
         try FileSystem.sync(partial)
@@ -83,8 +90,40 @@ public final class SQLiteProductReference: ProductReference {
         _ = shelftag_sqlite_disable_memory_statistics()
     }()
 
-    public func write<Result>(_ body: (any CatalogWriter) throws -> Result) throws -> Result {
-        try database.write { db in
+    /// Runs `body` on one of the pool's reader threads (GRDB's own, bounded by its reader count).
+    /// - Throws: what `body` throws, or a storage error.
+    func reading<T: Sendable>(_ body: @escaping (Database) throws -> T) async throws -> T {
+        // The caller waits for the read: the closure is never called concurrently with its owner.
+        let body = UncheckedSendable(body)
+        return try await database.read { db in try body.value(db) }
+    }
+
+    /// Runs `body` in an immediate transaction on the writer's thread. The wait for the lock, including the time spent
+    /// queued behind other writes, is bounded by `lockTimeout`.
+    /// - Throws: `StorageError.busy` past it, what `body` throws, or a storage error.
+    func writing<T: Sendable>(_ body: @escaping (Database) throws -> T) async throws -> T {
+        let body = UncheckedSendable(body)
+        let queued = Date()
+        let timeout = lockTimeout
+        do {
+            return try await database.writeWithoutTransaction { db in
+                let remaining = timeout - Date().timeIntervalSince(queued)
+                guard remaining > 0 else { throw StorageError.busy(waited: timeout) }
+                sqlite3_busy_timeout(db.sqliteConnection, Int32(remaining * 1000))
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body.value(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw StorageError.busy(waited: Date().timeIntervalSince(queued))
+        }
+    }
+
+    public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
+        try await writing { db in
             let result = try body(SQLiteCatalogWriter(db: db))
             try Self.bumpCatalogVersion(db)
             return result
@@ -95,12 +134,12 @@ public final class SQLiteProductReference: ProductReference {
         try db.execute(sql: "UPDATE catalog_version SET version = version + 1 WHERE id = 1")
     }
 
-    public func details(of gtin: GTIN) throws -> ProductDetails? {
-        try database.read { db in try Self.details(of: gtin, in: db) }
+    public func details(of gtin: GTIN) async throws -> ProductDetails? {
+        try await reading { db in try Self.details(of: gtin, in: db) }
     }
 
-    public func summaries(at time: Date) throws -> [ProductSummary] {
-        try database.read { db in
+    public func summaries(at time: Date) async throws -> [ProductSummary] {
+        try await reading { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -122,12 +161,14 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func stores() throws -> [Store] {
-        try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(Self.store) }
+    public func stores() async throws -> [Store] {
+        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(Self.store) }
     }
 
-    public func readShelf(of storeCode: String, opening: (Store, Int) throws -> Void, item: (ShelfItem) throws -> Void) throws -> Bool {
-        try database.read { db in
+    public func readShelf(
+        of storeCode: String, opening: @escaping (Store, Int) throws -> Void, item: @escaping (ShelfItem) throws -> Void
+    ) async throws -> Bool {
+        try await reading { db in
             guard let storeRow = try Row.fetchOne(db, sql: "SELECT * FROM store WHERE code = ?", arguments: [storeCode]) else { return false }
             let store = Self.store(storeRow)
             let offerCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM store_offer WHERE store_code = ?", arguments: [storeCode]) ?? 0
@@ -173,8 +214,8 @@ public final class SQLiteProductReference: ProductReference {
         return (row["gtin"], try priceChange(row), row["store_code"] as String? == nil)
     }
 
-    public func recordPrints(_ tags: [PrintedTag]) throws {
-        try database.write { db in
+    public func recordPrints(_ tags: [PrintedTag]) async throws {
+        try await writing { db in
             let statement = try db.makeStatement(
                 sql: """
                     INSERT INTO print_ledger (store_code, gtin, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base,
@@ -193,8 +234,8 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func latestPrints(in storeCode: String) throws -> [GTIN: PrintedTag] {
-        try database.read { db in
+    public func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag] {
+        try await reading { db in
             // The newest row per product: SQLite takes the bare columns from the max() row.
             let rows = try Row.fetchAll(
                 db, sql: "SELECT \(Self.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger WHERE store_code = ? GROUP BY gtin",
@@ -208,8 +249,8 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) throws -> PrintedTag? {
-        try database.read { db in
+    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag? {
+        try await reading { db in
             try Row.fetchOne(
                 db,
                 sql:
@@ -219,8 +260,8 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func latestReviews(of gtin: GTIN, limit: Int) throws -> [Review] {
-        try database.read { db in
+    public func latestReviews(of gtin: GTIN, limit: Int) async throws -> [Review] {
+        try await reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM review WHERE gtin = ? ORDER BY published_at DESC, id LIMIT ?", arguments: [gtin.digits, limit]).map {
                 row in
                 Review(
@@ -230,9 +271,9 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func recordScans(_ scans: [Scan]) throws {
+    public func recordScans(_ scans: [Scan]) async throws {
         guard !scans.isEmpty else { return }
-        try database.write { db in
+        try await writing { db in
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format) VALUES (?, ?, ?, ?, ?, ?)")
             for scan in scans {
@@ -243,8 +284,8 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func scanCounts(store storeCode: String?, since: Date?) throws -> [ScanCount] {
-        try database.read { db in
+    public func scanCounts(store storeCode: String?, since: Date?) async throws -> [ScanCount] {
+        try await reading { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -258,21 +299,22 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date) throws {
-        try database.write { db in
+    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws {
+        try await writing { db in
             try db.execute(
                 sql: "INSERT INTO api_token (token_hash, store_code, scopes, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [hash, grant.storeCode, grant.scopes.map(\.rawValue).sorted().joined(separator: ","), Int64(createdAt.timeIntervalSince1970)])
         }
     }
 
-    public func catalogVersion() throws -> Int {
+    public func catalogVersion() async throws -> Int {
+        // Inline, not on the pool: a WAL read never waits for the writer, and the probe costs a microsecond.
         if let versionProbe { return try versionProbe.version() }
-        return try database.read { db in try Int.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") ?? 0 }
+        return try await reading { db in try Int.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") ?? 0 }
     }
 
-    public func webShopOrigin() throws -> String? {
-        try database.read { db in
+    public func webShopOrigin() async throws -> String? {
+        try await reading { db in
             guard let link = try String.fetchOne(db, sql: "SELECT link FROM product WHERE link LIKE 'http%' LIMIT 1"),
                 let components = URLComponents(string: link), let scheme = components.scheme, let host = components.host
             else { return nil }
@@ -280,8 +322,8 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func grant(forTokenHash hash: String) throws -> TokenGrant? {
-        try database.read { db in
+    public func grant(forTokenHash hash: String) async throws -> TokenGrant? {
+        try await reading { db in
             try Row.fetchOne(db, sql: "SELECT store_code, scopes FROM api_token WHERE token_hash = ?", arguments: [hash]).map { row in
                 let scopes = (row["scopes"] as String).split(separator: ",").compactMap { TokenScope(rawValue: String($0)) }
                 return TokenGrant(storeCode: row["store_code"], scopes: Set(scopes))

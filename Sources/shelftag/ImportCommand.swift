@@ -4,7 +4,7 @@ import ShelfTagDomain
 import ShelfTagFeeds
 import ShelfTagImport
 
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Load stores, product, local inventory and review feeds into the product reference.",
@@ -41,13 +41,13 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let asOfDate = try asOf.map { try Timestamp.parse($0).date } ?? Date()
         let progress = showsProgress
         var outcome: ImportReport?
         do {
-            try database.load { reference in
-                let report = try Importer(reference: reference).run(
+            try await database.load { reference in
+                let report = try await Importer(reference: reference).run(
                     paths: files, options: ImportOptions(kind: kind, asOf: asOfDate, skipInvalid: skipInvalid),
                     rejected: { FileStream.standardError.write("\($0)\n") },
                     progress: { rows in if progress { FileStream.standardError.write("\r\(rows) rows…") } })

@@ -55,7 +55,7 @@ struct ParityCommand: AsyncParsableCommand {
             resolver: resolver.flatMap(URL.init(string:)), crawl: crawl)
         let report: ParityReport
         do {
-            report = try await ParityChecker(reference: try database.open()).run(options)
+            report = try await database.with { try await ParityChecker(reference: $0).run(options) }
         } catch {
             FileStream.standardError.write("parity: \(error)\n")
             throw ExitCode.unusableInput

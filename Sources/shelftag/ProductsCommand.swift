@@ -2,21 +2,21 @@ import ArgumentParser
 import Foundation
 import ShelfTagDomain
 
-struct ProductsCommand: ParsableCommand {
+struct ProductsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "products",
         abstract: "Show what every channel sees of the products.",
         subcommands: [List.self, Show.self]
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every product: GTIN, web price, stores, stock, rating.")
 
         @OptionGroup var database: DatabaseOptions
 
-        func run() throws {
+        func run() async throws {
             let now = Date()
-            for summary in try database.open().summaries(at: now) {
+            for summary in try await database.with({ try await $0.summaries(at: now) }) {
                 let rating = summary.rating.map { String(format: "%.1f★ (%d)", $0.average, $0.count) } ?? "no reviews"
                 print(
                     [summary.gtin.digits, summary.webPrice.feedValue, "\(summary.storeCount) stores", "\(summary.unitsOnHand) on hand", rating, summary.title]
@@ -25,7 +25,7 @@ struct ProductsCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one product: web offer, store prices and stock, prior prices, rating.")
 
         @OptionGroup var database: DatabaseOptions
@@ -37,8 +37,8 @@ struct ProductsCommand: ParsableCommand {
             do { _ = try GTIN(gtin) } catch { throw ValidationError("gtin: \(error)") }
         }
 
-        func run() throws {
-            guard let details = try database.open().details(of: try GTIN(gtin)) else {
+        func run() async throws {
+            guard let details = try await database.with({ try await $0.details(of: try GTIN(gtin)) }) else {
                 FileStream.standardError.write("\(gtin): no such product\n")
                 throw ExitCode.rowsRejected
             }

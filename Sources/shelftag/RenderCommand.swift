@@ -4,7 +4,7 @@ import ShelfTagDomain
 import ShelfTagPrinting
 import ShelfTagRender
 
-struct RenderCommand: ParsableCommand {
+struct RenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Render a store's shelf tags as PNG files that print at their true size.",
@@ -72,7 +72,7 @@ struct RenderCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
@@ -82,7 +82,9 @@ struct RenderCommand: ParsableCommand {
         let bar = ProgressBar(enabled: showsProgress)
         let report: PrintReport
         do {
-            report = try PrintRun.run(request, reference: try database.open(), library: TemplateLibrary.locate(), progress: bar.update)
+            report = try await database.with { reference in
+                try await PrintRun.run(request, reference: reference, library: TemplateLibrary.locate(), progress: bar.update)
+            }
         } catch {
             bar.finish()
             FileStream.standardError.write("\(error)\n")

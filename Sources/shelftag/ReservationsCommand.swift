@@ -3,7 +3,7 @@ import Foundation
 import ShelfTagDomain
 import ShelfTagStorage
 
-struct ReservationsCommand: ParsableCommand {
+struct ReservationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reservations",
         abstract: "Store staff: list, collect or cancel a store's reservations.",
@@ -17,15 +17,15 @@ struct ReservationsCommand: ParsableCommand {
         var store: String
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every reservation of the store, newest first: code, state, GTIN, quantity, total, name, contact, hold end.")
 
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
+        func run() async throws {
             let now = Date()
-            for reservation in try options.database.open().reservations(store: options.store) {
+            for reservation in try await options.database.with({ try await $0.reservations(store: options.store) }) {
                 print(
                     [
                         reservation.code, reservation.state(at: now), reservation.gtin.digits, String(reservation.quantity), reservation.total.feedValue,
@@ -35,7 +35,7 @@ struct ReservationsCommand: ParsableCommand {
         }
     }
 
-    struct Collect: ParsableCommand {
+    struct Collect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Hand a reservation over: its quantity leaves the stock on hand.")
 
         @OptionGroup var options: StoreOptions
@@ -43,12 +43,12 @@ struct ReservationsCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("The pickup code.", valueName: "code"))
         var code: String
 
-        func run() throws {
-            try report(try options.database.open().collect(code: code.uppercased(), store: options.store, at: Date()))
+        func run() async throws {
+            try report(try await options.database.with { try await $0.collect(code: code.uppercased(), store: options.store, at: Date()) })
         }
     }
 
-    struct Cancel: ParsableCommand {
+    struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a reservation: its stock is available again.")
 
         @OptionGroup var options: StoreOptions
@@ -56,8 +56,8 @@ struct ReservationsCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("The pickup code.", valueName: "code"))
         var code: String
 
-        func run() throws {
-            try report(try options.database.open().cancel(code: code.uppercased(), store: options.store, at: Date()))
+        func run() async throws {
+            try report(try await options.database.with { try await $0.cancel(code: code.uppercased(), store: options.store, at: Date()) })
         }
     }
 

@@ -57,8 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL,
             holdDuration: holdHours * 3600, reservationsPerMinute: reservationsPerMinute)
         do {
-            try await runResolver(configuration: configuration, reference: try database.open(), logLevel: logLevel) { port in
-                FileStream.standardError.write("resolver listening on http://\(host):\(port), tags resolve under \(base)/01/\n")
+            try await database.with { reference in
+                try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in
+                    FileStream.standardError.write("resolver listening on http://\(host):\(port), tags resolve under \(base)/01/\n")
+                }
             }
         } catch let error as ServerStartError {
             FileStream.standardError.write("\(error)\n")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ShelfTagDomain
 
-struct StatsCommand: ParsableCommand {
+struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
         abstract: "Tag scans per day, store and product, with the scans of stale tags.",
@@ -21,8 +21,9 @@ struct StatsCommand: ParsableCommand {
         if let since, (try? Timestamp.parse(since)) == nil { throw ValidationError("--since: '\(since)' is not an ISO 8601 time or date") }
     }
 
-    func run() throws {
-        let counts = try database.open().scanCounts(store: store, since: try since.map { try Timestamp.parse($0).date })
+    func run() async throws {
+        let since = try since.map { try Timestamp.parse($0).date }
+        let counts = try await database.with { try await $0.scanCounts(store: store, since: since) }
         print(["day", "store", "gtin", "scans", "stale"].joined(separator: "\t"))
         for count in counts {
             print([count.day, count.storeCode ?? "-", count.gtin.digits, String(count.scans), String(count.staleScans)].joined(separator: "\t"))

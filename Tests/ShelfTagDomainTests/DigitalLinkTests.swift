@@ -27,7 +27,7 @@ struct DigitalLinkTests {
     }
 
     @Test(arguments: examples)
-    func example(_ example: Example) {
+    func example(_ example: Example) async {
         do {
             let parsed = try ParsedDigitalLink.parse(uri: example.uri)
             #expect(example.valid, "accepted an invalid URI")
@@ -38,7 +38,7 @@ struct DigitalLinkTests {
     }
 
     @Test("a tag's URI round-trips: built by DigitalLink, parsed back to the same parts")
-    func roundTrip() throws {
+    func roundTrip() async throws {
         let link = DigitalLink(base: "https://s.example/stem/", gtin: try GTIN("3760001001983"), lot: "AB-12/3", query: [("s", "PAR 01"), ("t", "x7k2")])
         #expect(link.uri == "https://s.example/stem/01/03760001001983/10/AB-12%2F3?s=PAR%2001&t=x7k2")
         let parsed = try ParsedDigitalLink.parse(uri: link.uri)
@@ -48,7 +48,7 @@ struct DigitalLinkTests {
     }
 
     @Test("errors say which rule broke")
-    func errorsNameTheRule() {
+    func errorsNameTheRule() async {
         #expect(throws: DigitalLinkError.badCheckDigit(ai: "01")) { try ParsedDigitalLink.parse(uri: "https://a/01/03760001001984") }
         #expect(throws: DigitalLinkError.qualifierOrder("10")) { try ParsedDigitalLink.parse(uri: "https://a/01/03760001001983/21/x/10/y") }
         #expect(throws: DigitalLinkError.qualifierInQuery("10")) { try ParsedDigitalLink.parse(uri: "https://a/01/03760001001983?10=x") }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Money, measures and unit prices")
 struct MoneyTests {
-    @Test func parsesFeedPricesIntoMinorUnits() throws {
+    @Test func parsesFeedPricesIntoMinorUnits() async throws {
         let price = try Money(feedValue: "15.00 EUR")
         #expect(price.minorUnits == 1500)
         #expect(price.currency.code == "EUR")
@@ -16,7 +16,7 @@ struct MoneyTests {
         #expect(price.feedValue == "15.00 EUR")
     }
 
-    @Test func decimalStringsKeepEveryMinorDigit() throws {
+    @Test func decimalStringsKeepEveryMinorDigit() async throws {
         let euro = try Currency(code: "EUR")
         let cases: [(Int64, Currency, String)] = [
             (5, euro, "0.05"), (0, euro, "0.00"), (50, euro, "0.50"), (100, euro, "1.00"), (-150, euro, "-1.50"), (-5, euro, "-0.05"),
@@ -39,7 +39,7 @@ struct MoneyTests {
         #expect(throws: MoneyError.tooPrecise("3.5 JPY", currency: "JPY", places: 0)) { try Money(feedValue: "3.5 JPY") }
     }
 
-    @Test func formatsPerLocale() throws {
+    @Test func formatsPerLocale() async throws {
         // The space before € is a no-break space, so a price never wraps on a tag.
         #expect(try Money(feedValue: "3.49 EUR").formatted(locale: "fr-FR") == "3,49\u{A0}€")
         #expect(try Money(feedValue: "3.49 USD").formatted(locale: "en-US") == "$3.49")
@@ -72,7 +72,7 @@ struct MoneyTests {
         }
     }
 
-    @Test func commonLocalesSkipICU() throws {
+    @Test func commonLocalesSkipICU() async throws {
         for (locale, code) in [("fr-FR", "EUR"), ("en-US", "USD"), ("de-DE", "EUR"), ("es-ES", "EUR"), ("pl-PL", "PLN"), ("ja-JP", "JPY")] {
             #expect(MoneyFormatter.shared.usesPattern(locale: locale, currency: try Currency(code: code)), "\(locale)")
         }
@@ -82,7 +82,7 @@ struct MoneyTests {
 
     /// The integer fast path must give exactly what the exact decimal quotient rounded half up gives, for every unit
     /// pair and the measures feeds write (imperial factors overflow 64 bits and fall back to Decimal).
-    @Test func integerUnitPricesMatchDecimalArithmetic() throws {
+    @Test func integerUnitPricesMatchDecimalArithmetic() async throws {
         let amounts = ["1", "0.5", "0.75", "1.5", "12", "33", "75", "125", "250", "400", "750", "1000", "1.333", "0.001"]
         let prices: [Int64] = [1, 5, 99, 149, 249, 695, 895, 1001, 9999, 123_457]
         var compared = 0
@@ -110,7 +110,7 @@ struct MoneyTests {
         #expect(compared > 10_000)
     }
 
-    @Test func unitPriceRoundsHalfUpToTheCent() throws {
+    @Test func unitPriceRoundsHalfUpToTheCent() async throws {
         let jam = try UnitPricing(measure: Measure(feedValue: "750 g"), base: Measure(feedValue: "1kg"))
         #expect(jam.unitPrice(of: try Money(feedValue: "2.49 EUR")).price == (try Money(feedValue: "3.32 EUR")))
         let cheese = try UnitPricing(measure: Measure(feedValue: "400g"), base: Measure(feedValue: "1kg"))
@@ -124,7 +124,7 @@ struct MoneyTests {
         #expect(per100g.unitPrice(of: try Money(feedValue: "3.49 EUR")).baseLabel == "100 g")
     }
 
-    @Test func measuresParseAndReject() throws {
+    @Test func measuresParseAndReject() async throws {
         #expect(try Measure(feedValue: "0.75kg").feedValue == "0.75kg")
         #expect(try Measure(feedValue: "1.50 l").feedValue == "1.5l")
         #expect(try Measure(feedValue: "9l").referenceValue == 9000)

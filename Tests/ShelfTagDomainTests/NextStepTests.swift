@@ -21,7 +21,7 @@ struct NextStepTests {
             link: "https://shop/p")
     }
 
-    @Test func inStockHere() throws {
+    @Test func inStockHere() async throws {
         #expect(
             NextStep.choose(here: try offer(.reserve), availableHere: 4, web: try web(.inStock), nearby: []) == [
                 .reserveHere(sla: .sameDay), .deliver(link: "https://shop/p"),
@@ -34,7 +34,7 @@ struct NextStepTests {
         #expect(NextStep.choose(here: try offer(.notSupported), availableHere: 4, web: try web(.outOfStock), nearby: []).isEmpty)
     }
 
-    @Test func outOfStockHereWebHasIt() throws {
+    @Test func outOfStockHereWebHasIt() async throws {
         #expect(
             NextStep.choose(here: try offer(.reserve, onHand: 0), availableHere: 0, web: try web(.inStock), nearby: []) == [.deliver(link: "https://shop/p")])
         #expect(
@@ -44,7 +44,7 @@ struct NextStepTests {
         #expect(NextStep.choose(here: try offer(.reserve), availableHere: 0, web: try web(.inStock), nearby: []) == [.deliver(link: "https://shop/p")])
     }
 
-    @Test func outEverywhereShowsNearbyStoresNearestFirst() throws {
+    @Test func outEverywhereShowsNearbyStoresNearestFirst() async throws {
         let nearby = [
             NearbyStock(store: lyon, available: 2, distanceKilometres: 393), NearbyStock(store: lille, available: 5, distanceKilometres: 204),
             NearbyStock(store: lille, available: 0, distanceKilometres: 1),
@@ -55,7 +55,7 @@ struct NextStepTests {
     }
 
     @Test("hold requests name the field at fault")
-    func holdRequestValidation() throws {
+    func holdRequestValidation() async throws {
         let gtin = try GTIN("3760001001983")
         #expect(throws: HoldRequestError.field("quantity", "must be a whole number from 1")) {
             try HoldRequest(storeCode: "PAR01", gtin: gtin, quantity: "0", customerName: "Léa", contact: "lea@example.com")

@@ -8,7 +8,7 @@ struct PriceHistoryTests {
     func time(_ text: String) throws -> Date { try Timestamp.parse(text).date }
     func euros(_ text: String) throws -> Money { try Money(feedValue: text + " EUR") }
 
-    @Test func parsesTimesAndWindows() throws {
+    @Test func parsesTimesAndWindows() async throws {
         #expect(try time("2016-02-24T13:00-0800") == (try time("2016-02-24T21:00Z")))
         #expect(try time("2026-11-20T08:00:00+01:00") == (try time("2026-11-20T07:00Z")))
         #expect(Timestamp.format(try time("2026-11-20")) == "2026-11-20T00:00:00Z")
@@ -21,7 +21,7 @@ struct PriceHistoryTests {
         #expect(throws: TimestampError.malformed("2026-02-30")) { try Timestamp.parse("2026-02-30") }
     }
 
-    @Test func effectivePriceFollowsTheWindow() throws {
+    @Test func effectivePriceFollowsTheWindow() async throws {
         let pricing = try Pricing(
             price: euros("3.20"), salePrice: euros("2.56"), saleWindow: SaleWindow(feedValue: "2026-11-20T08:00+0100/2026-11-30T20:00+0100"))
         #expect(pricing.effectivePrice(at: try time("2026-11-20T06:59Z")) == (try euros("3.20")))
@@ -36,7 +36,7 @@ struct PriceHistoryTests {
     }
 
     @Test("the prior price is the lowest of the 30 days before the reduction, not the last price")
-    func omnibusPriorPrice() throws {
+    func omnibusPriorPrice() async throws {
         let start = try time("2026-11-16T07:00Z")
         let history = PriceHistory(changes: [
             PriceChange(recordedAt: try time("2026-09-01T06:00Z"), pricing: try Pricing(price: euros("2.00"))),  // before the 30 days
@@ -54,7 +54,7 @@ struct PriceHistoryTests {
     }
 
     @Test("an earlier short sale inside the 30 days counts as a price applied")
-    func earlierSaleInsideTheLookBack() throws {
+    func earlierSaleInsideTheLookBack() async throws {
         let history = PriceHistory(changes: [
             PriceChange(
                 recordedAt: try time("2026-10-01T00:00Z"),

@@ -35,7 +35,7 @@ struct FeedReaderTests {
     }
 
     @Test("the XML and TSV forms of one item read the same")
-    func productFeedFormsAgree() throws {
+    func productFeedFormsAgree() async throws {
         let tsv = try temporaryFile(
             """
             id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tunit_pricing_measure\tunit_pricing_base_measure
@@ -70,7 +70,7 @@ struct FeedReaderTests {
     }
 
     @Test("inventory headers may use spaces or underscores, in any case")
-    func inventoryHeadersFold() throws {
+    func inventoryHeadersFold() async throws {
         for header in ["store code\tid\tquantity\tprice\tpickup method\tpickup sla", "store_code\tID\tQuantity\tprice\tpickup_method\tpickup_SLA"] {
             let path = try temporaryFile(header + "\nPAR01\tFR-EPI-0001\t2\t3.49 EUR\treserve\tsame day\n")
             var rows: [InventoryFeedRow] = []
@@ -83,7 +83,7 @@ struct FeedReaderTests {
     }
 
     @Test("a missing required column is a located file error")
-    func missingColumn() throws {
+    func missingColumn() async throws {
         let path = try temporaryFile("id\ttitle\tlink\tavailability\tgtin\nA\tB\tC\tin_stock\t3760552126371\n")
         #expect(throws: FeedError.self) {
             try ProductFeed.read(path: path, displayName: "feed.tsv", row: { _, _ in }, rejected: { _ in })
@@ -91,7 +91,7 @@ struct FeedReaderTests {
     }
 
     @Test("every rejected row names its file, line and field")
-    func rejectedRowsAreLocated() throws {
+    func rejectedRowsAreLocated() async throws {
         var errors: [String] = []
         try ProductFeed.read(
             path: samples.appendingPathComponent("bad/products-bad-check-digit.tsv").path, displayName: "f.tsv", row: { _, _ in },
@@ -101,7 +101,7 @@ struct FeedReaderTests {
     }
 
     @Test("reviews are normalised to 1 to 5 and keyed by GTIN and SKU")
-    func reviews() throws {
+    func reviews() async throws {
         let path = try temporaryFile(
             """
             <feed><version>2.4</version><reviews><review><review_id>R1</review_id><reviewer><name is_anonymous="true">Anonyme</name></reviewer>
@@ -120,7 +120,7 @@ struct FeedReaderTests {
     }
 
     @Test("stores CSV: quoted addresses, default locale, bad coordinates")
-    func stores() throws {
+    func stores() async throws {
         let path = try temporaryFile(
             "code,name,address,latitude,longitude,timezone\nPAR01,Paris,\"1 rue de Rivoli, 75001 Paris\",48.86,2.34,Europe/Paris\nXX,Nowhere,\"a\",91,0,Europe/Paris\n",
             name: "stores.csv")

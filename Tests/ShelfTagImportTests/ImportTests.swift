@@ -41,56 +41,56 @@ struct ImportTests {
         reference = try SQLiteProductReference(path: path)
     }
 
-    @Test func loadsTheSamples() throws {
-        try loadSamples(into: reference)
-        #expect(try reference.stores().map(\.code) == ["BDX03", "LIL04", "LYO02", "PAR01"])
-        let summaries = try reference.summaries(at: time("2026-11-23T12:00Z"))
+    @Test func loadsTheSamples() async throws {
+        try await loadSamples(into: reference)
+        #expect(try await reference.stores().map(\.code) == ["BDX03", "LIL04", "LYO02", "PAR01"])
+        let summaries = try await reference.summaries(at: time("2026-11-23T12:00Z"))
         #expect(summaries.count == 212)
         #expect(summaries.filter { $0.rating != nil }.count >= 150)
         #expect(summaries.contains { $0.unitsOnHand == 0 } || summaries.contains { $0.storeCount < 4 })
     }
 
     @Test("re-importing the same files changes nothing")
-    func reimportIsANoOp() throws {
-        try loadSamples(into: reference)
+    func reimportIsANoOp() async throws {
+        try await loadSamples(into: reference)
         let before = try dump(path)
-        let (report, _) = try runImport(
+        let (report, _) = try await runImport(
             ["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"].map(sample), into: reference, asOf: "2026-11-21T06:00Z")
         #expect(report.committed)
         #expect(try dump(path) == before)
     }
 
     @Test("a changed price is recorded with the import's time")
-    func priceChangeIsDated() throws {
-        try loadSamples(into: reference)
+    func priceChangeIsDated() async throws {
+        try await loadSamples(into: reference)
         var (header, cells) = try firstHistoryRow()
         cells[6] = "99.99 EUR"
         let changed = try writeTemporary(header + "\n" + cells.joined(separator: "\t") + "\n", name: "changed.tsv")
         let gtin = try GTIN(cells[9])
-        let historyBefore = try #require(try reference.details(of: gtin)).webHistory.changes.count
-        let (report, _) = try runImport([changed], into: reference, asOf: "2026-11-22T09:30Z")
+        let historyBefore = try #require(try await reference.details(of: gtin)).webHistory.changes.count
+        let (report, _) = try await runImport([changed], into: reference, asOf: "2026-11-22T09:30Z")
         #expect(report.committed)
-        let details = try #require(try reference.details(of: gtin))
+        let details = try #require(try await reference.details(of: gtin))
         #expect(details.webOffer.pricing.price.minorUnits == 9999)
         #expect(details.webHistory.changes.last?.recordedAt == (try time("2026-11-22T09:30Z")))
         #expect(details.webHistory.changes.count == historyBefore + 1)
     }
 
     @Test("an import as of an earlier time back-fills the history and keeps the newer prices; re-importing it changes nothing")
-    func backFillKeepsNewerPrices() throws {
-        try loadSamples(into: reference)
+    func backFillKeepsNewerPrices() async throws {
+        try await loadSamples(into: reference)
         var (header, cells) = try firstHistoryRow()
         let gtin = try GTIN(cells[9])
-        let storeCode = try #require(try reference.details(of: gtin)?.stores.first { $0.offer.pricing != nil }?.store.code)
+        let storeCode = try #require(try await reference.details(of: gtin)?.stores.first { $0.offer.pricing != nil }?.store.code)
         let itemID = cells[0]
-        let before = try #require(try reference.details(of: gtin))
+        let before = try #require(try await reference.details(of: gtin))
         cells[6] = "77.77 EUR"
         let products = try writeTemporary(header + "\n" + cells.joined(separator: "\t") + "\n", name: "products.tsv")
         let inventory = try writeTemporary(
             "store_code\tid\tquantity\tprice\tavailability\n\(storeCode)\t\(itemID)\t4\t66.66 EUR\tin_stock\n", name: "inventory.tsv")
-        let (report, rejected) = try runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
+        let (report, rejected) = try await runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
         #expect(report.committed && rejected.isEmpty)
-        let after = try #require(try reference.details(of: gtin))
+        let after = try #require(try await reference.details(of: gtin))
         let listing = try #require(after.stores.first { $0.store.code == storeCode })
         let listingBefore = try #require(before.stores.first { $0.store.code == storeCode })
         // The current prices stay; the history gains the older ones, at their time.
@@ -102,18 +102,18 @@ struct ImportTests {
         #expect(listing.history.pricing(at: backFilled)?.price.minorUnits == 6666)
         #expect(listing.history.pricing(at: try time("2026-11-23T12:00Z")) == listingBefore.offer.pricing)
         let dumped = try dump(path)
-        _ = try runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
+        _ = try await runImport([products, inventory], into: reference, asOf: "2026-09-01T06:00Z")
         #expect(try dump(path) == dumped)
     }
 
     @Test("the Omnibus prior price of every sample promotion comes out of the history")
-    func samplePromotionsHavePriorPrices() throws {
-        try loadSamples(into: reference)
+    func samplePromotionsHavePriorPrices() async throws {
+        try await loadSamples(into: reference)
         let now = try time("2026-11-23T12:00Z")
         let promotions = try readTSV("promotions.tsv")
         #expect(promotions.count >= 20)
         for promotion in promotions {
-            let details = try #require(try reference.details(of: GTIN(promotion["gtin"]!)))
+            let details = try #require(try await reference.details(of: GTIN(promotion["gtin"]!)))
             #expect(details.webOffer.pricing.effectivePrice(at: now).feedValue == promotion["sale_price"])
             #expect(details.webHistory.omnibusPriorPrice(at: now)?.feedValue == promotion["prior_price"], "\(promotion["id"]!)")
             for listing in details.stores where listing.offer.pricing != nil {
@@ -125,13 +125,13 @@ struct ImportTests {
     }
 
     @Test("a store's shelf, read as a stream, gives each product the prices and histories its details give")
-    func shelfMatchesDetails() throws {
-        try loadSamples(into: reference)
+    func shelfMatchesDetails() async throws {
+        try await loadSamples(into: reference)
         var storesWithBothHistories = 0
-        for store in try reference.stores() {
+        for store in try await reference.stores() {
             var opened: (code: String, count: Int)?
             var items: [ShelfItem] = []
-            let found = try reference.readShelf(
+            let found = try await reference.readShelf(
                 of: store.code, opening: { opened = ($0.code, $1) },
                 item: { item in
                     #expect(opened != nil, "the store comes before its items")
@@ -140,7 +140,7 @@ struct ImportTests {
             #expect(found && opened?.code == store.code && opened?.count == items.count && !items.isEmpty)
             #expect(items.map(\.product.gtin) == items.map(\.product.gtin).sorted())
             for item in items {
-                let details = try #require(try reference.details(of: item.product.gtin))
+                let details = try #require(try await reference.details(of: item.product.gtin))
                 let listing = try #require(details.stores.first { $0.store.code == store.code })
                 #expect(item.webHistory.changes == details.webHistory.changes, "\(item.product.gtin)")
                 #expect(item.listing.history.changes == listing.history.changes, "\(item.product.gtin) at \(store.code)")
@@ -152,17 +152,18 @@ struct ImportTests {
         }
         #expect(storesWithBothHistories > 0, "the samples exercise both kinds of history")
         var called = false
-        #expect(try !reference.readShelf(of: "NOPE", opening: { _, _ in called = true }, item: { _ in called = true }))
+        let found = try await reference.readShelf(of: "NOPE", opening: { _, _ in called = true }, item: { _ in called = true })
+        #expect(!found)
         #expect(!called)
     }
 
     @Test("exactly the planted store prices differ from the web price")
-    func plantedMismatches() throws {
-        try loadSamples(into: reference)
+    func plantedMismatches() async throws {
+        try await loadSamples(into: reference)
         let now = try time("2026-11-23T12:00Z")
         var found: Set<String> = []
-        for summary in try reference.summaries(at: now) {
-            let details = try #require(try reference.details(of: summary.gtin))
+        for summary in try await reference.summaries(at: now) {
+            let details = try #require(try await reference.details(of: summary.gtin))
             for listing in details.stores
             where details.shelfPricing(at: listing).pricing.effectivePrice(at: now) != details.webOffer.pricing.effectivePrice(at: now) {
                 found.insert("\(listing.store.code) \(summary.gtin.digits)")
@@ -174,8 +175,8 @@ struct ImportTests {
     }
 
     @Test("files given together are applied stores, products, inventory, reviews")
-    func dependencyOrder() throws {
-        let (report, rejected) = try runImport(
+    func dependencyOrder() async throws {
+        let (report, rejected) = try await runImport(
             ["product_reviews.xml", "local_inventory.tsv", "products.xml", "stores.csv"].map(sample), into: reference, asOf: "2026-11-20T06:00Z")
         #expect(rejected.isEmpty)
         #expect(report.files.map(\.kind) == [.stores, .products, .inventory, .reviews])
@@ -198,57 +199,57 @@ struct ImportTests {
     ]
 
     @Test("every broken sample is rejected with its located message and the database is unchanged", arguments: badFiles)
-    func badFileRejected(file: String, message: String) throws {
-        try loadSamples(into: reference)
+    func badFileRejected(file: String, message: String) async throws {
+        try await loadSamples(into: reference)
         let before = try dump(path)
         let path = sample("bad/" + file)
-        let (report, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
+        let (report, rejected) = try await runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
         #expect(!report.committed)
         #expect(rejected == [path + message] || (rejected.count == 1 && rejected[0].hasPrefix(path + message)), "\(rejected)")
         #expect(try dump(self.path) == before)
     }
 
     @Test("an unreadable or unknown file stops the import before anything changes", arguments: ["unknown-kind.txt", "reviews-malformed.xml"])
-    func unusableFile(file: String) throws {
-        try loadSamples(into: reference)
+    func unusableFile(file: String) async throws {
+        try await loadSamples(into: reference)
         let before = try dump(path)
-        #expect(throws: FeedError.self) { try runImport([sample("stores.csv"), sample("bad/" + file)], into: reference, asOf: "2026-11-22T06:00Z") }
+        await #expect(throws: FeedError.self) { try await runImport([sample("stores.csv"), sample("bad/" + file)], into: reference, asOf: "2026-11-22T06:00Z") }
         #expect(try dump(path) == before)
     }
 
     @Test("--skip-invalid loads the good rows and still reports the bad one")
-    func skipInvalid() throws {
-        try loadSamples(into: reference)
-        let (report, rejected) = try runImport([sample("bad/products-bad-check-digit.tsv")], into: reference, asOf: "2026-11-22T06:00Z", skipInvalid: true)
+    func skipInvalid() async throws {
+        try await loadSamples(into: reference)
+        let (report, rejected) = try await runImport([sample("bad/products-bad-check-digit.tsv")], into: reference, asOf: "2026-11-22T06:00Z", skipInvalid: true)
         #expect(report.committed)
         #expect(report.loaded == 2)
         #expect(rejected.count == 1)
     }
 
     @Test("one feed id cannot move to another GTIN")
-    func itemIDConflict() throws {
+    func itemIDConflict() async throws {
         let feed = try String(contentsOfFile: sample("history/products-2026-10-01.tsv"), encoding: .utf8).split(separator: "\n")
         var second = feed[2].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         second[0] = String(feed[1].split(separator: "\t")[0])
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("conflict-\(UUID().uuidString).tsv").path
         try ([String(feed[0]), String(feed[1]), second.joined(separator: "\t")].joined(separator: "\n") + "\n").write(
             toFile: path, atomically: true, encoding: .utf8)
-        let (report, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
+        let (report, rejected) = try await runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
         #expect(!report.committed)
         #expect(rejected.count == 1 && rejected[0].contains(":3: id: id '") && rejected[0].contains("already belongs to GTIN"))
     }
 
     @Test("a reviews feed is a full feed: reviews it no longer lists are deleted")
-    func reviewsAreAFullFeed() throws {
-        try loadSamples(into: reference)
-        let (report, _) = try runImport(
+    func reviewsAreAFullFeed() async throws {
+        try await loadSamples(into: reference)
+        let (report, _) = try await runImport(
             [sample("bad/reviews-bad-rating.xml").replacingOccurrences(of: "bad/reviews-bad-rating.xml", with: "product_reviews.xml")], into: reference,
             asOf: "2026-11-22T06:00Z")
         #expect(report.reviewsDeleted == 0)
         let subset = try String(contentsOfFile: sample("bad/reviews-malformed.xml"), encoding: .utf8).replacingOccurrences(of: "</titel>", with: "</title>")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("reviews-\(UUID().uuidString).xml").path
         try subset.write(toFile: path, atomically: true, encoding: .utf8)
-        let (second, rejected) = try runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
+        let (second, rejected) = try await runImport([path], into: reference, asOf: "2026-11-22T06:00Z")
         #expect(rejected.isEmpty)
         let sampleReviews = try String(contentsOfFile: sample("product_reviews.xml"), encoding: .utf8).components(separatedBy: "<review>").count - 1
         #expect(second.reviewsDeleted == sampleReviews - 2)
@@ -269,39 +270,40 @@ struct NewDatabaseTests {
     func folder() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() }
 
     @Test("a first load appears at the path in WAL mode, and reads like one loaded into an open database")
-    func appearsComplete() throws {
+    func appearsComplete() async throws {
         // What a crashed build by a process with our pid would have left.
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: "\(path).partial-\(getpid())"))
-        let created = try SQLiteProductReference.create(at: path) { reference in
-            try loadSamples(into: reference)
+        let created = try await SQLiteProductReference.create(at: path) { reference in
+            try await loadSamples(into: reference)
             #expect(!FileManager.default.fileExists(atPath: path))
             return true
         }
         #expect(created)
         #expect(try folder() == ["new.sqlite"])
-        #expect(try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        let journalMode = try await DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        #expect(journalMode == "wal")
         let loadedInPlace = try newDatabasePath()
-        try loadSamples(into: try SQLiteProductReference(path: loadedInPlace))
+        try await loadSamples(into: try SQLiteProductReference(path: loadedInPlace))
         #expect(try dump(path) == dump(loadedInPlace))
         // The new file is a normal product reference: it opens and takes further imports.
         let reopened = try SQLiteProductReference(path: path)
-        let (report, _) = try runImport([sample("products.xml")], into: reopened, asOf: "2026-11-21T06:00Z")
+        let (report, _) = try await runImport([sample("products.xml")], into: reopened, asOf: "2026-11-21T06:00Z")
         #expect(report.committed && report.loaded == 212)
     }
 
     @Test("a load that declines or throws leaves nothing behind")
-    func declinedOrFailed() throws {
-        let declined = try SQLiteProductReference.create(at: path) { reference in
-            let (report, _) = try runImport([sample("stores.csv"), sample("bad/products-negative-price.tsv")], into: reference, asOf: "2026-11-20T06:00Z")
+    func declinedOrFailed() async throws {
+        let declined = try await SQLiteProductReference.create(at: path) { reference in
+            let (report, _) = try await runImport([sample("stores.csv"), sample("bad/products-negative-price.tsv")], into: reference, asOf: "2026-11-20T06:00Z")
             return report.committed
         }
         #expect(!declined)
         #expect(try folder().isEmpty)
 
         struct Interrupted: Error {}
-        #expect(throws: Interrupted.self) {
-            try SQLiteProductReference.create(at: path) { reference in
-                try loadSamples(into: reference)
+        await #expect(throws: Interrupted.self) {
+            try await SQLiteProductReference.create(at: path) { reference in
+                try await loadSamples(into: reference)
                 throw Interrupted()
             }
         }
@@ -309,18 +311,18 @@ struct NewDatabaseTests {
     }
 
     @Test("an existing database is never replaced, nor a new one put beside the log of a deleted one")
-    func existingDatabase() throws {
+    func existingDatabase() async throws {
         _ = try SQLiteProductReference(path: path)
-        #expect {
-            try SQLiteProductReference.create(at: path) { _ in true }
+        await #expect {
+            try await SQLiteProductReference.create(at: path) { _ in true }
         } throws: { error in
             if case .databaseExists(path) = error as? StorageError { return true }
             return false
         }
         try FileManager.default.removeItem(atPath: path)
         try Data("frames".utf8).write(to: URL(fileURLWithPath: path + "-wal"))
-        #expect {
-            try SQLiteProductReference.create(at: path) { _ in true }
+        await #expect {
+            try await SQLiteProductReference.create(at: path) { _ in true }
         } throws: { error in
             if case .orphanedLog(let log) = error as? StorageError { return log == path + "-wal" }
             return false
@@ -332,19 +334,19 @@ struct NewDatabaseTests {
 @Suite("The catalogue version answers caches: it must move on the next read after any commit")
 struct CatalogVersionTests {
     @Test("every commit through another connection shows on the very next read; no commit, no move")
-    func movesWithEveryCommit() throws {
+    func movesWithEveryCommit() async throws {
         let path = try newDatabasePath()
         let reference = try SQLiteProductReference(path: path)
         let writer = try SQLiteProductReference(path: path)
-        var expected = try reference.catalogVersion()
+        var expected = try await reference.catalogVersion()
         for round in 0..<200 {
-            try writer.write { _ in }
+            try await writer.write { _ in }
             expected += 1
-            #expect(try reference.catalogVersion() == expected, "round \(round)")
-            #expect(try reference.catalogVersion() == expected, "round \(round), read again")
+            #expect(try await reference.catalogVersion() == expected, "round \(round)")
+            #expect(try await reference.catalogVersion() == expected, "round \(round), read again")
         }
         // A write that does not touch what channels show (scans) moves the file, not the version.
-        try writer.recordScans([Scan(time: Date(), storeCode: nil, gtin: try GTIN("03760001018189"), tagID: nil, stale: false, format: .json)])
-        #expect(try reference.catalogVersion() == expected)
+        try await writer.recordScans([Scan(time: Date(), storeCode: nil, gtin: try GTIN("03760001018189"), tagID: nil, stale: false, format: .json)])
+        #expect(try await reference.catalogVersion() == expected)
     }
 }

@@ -14,10 +14,10 @@ import Testing
 struct LiveSourceTests {
     @Test("resolver: a resolver serving other data is reported; an unreachable one is an error, not a pass")
     func resolver() async throws {
-        let served = try sampleDatabase()
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let served = try await sampleDatabase()
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         // The reference moves on; the resolver still serves the old data.
-        try importText("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0004\t32\t9.99 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
+        try await importText("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0004\t32\t9.99 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "parity.resolver")
         logger.logLevel = .critical
@@ -57,14 +57,14 @@ struct LiveSourceTests {
             logger: logger)
         let reference = try SQLiteProductReference(path: try newDatabasePath())
         try await withRunning(pages, ports: ports) { port in
-            try importText(
+            try await importText(
                 "code,name,address,latitude,longitude,timezone,locale\nPAR01,Paris,1 rue,48.86,2.35,Europe/Paris,fr-FR\n", name: "stores.csv", into: reference)
-            try importText(
+            try await importText(
                 "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
                     + "A\tRight price\td\thttp://127.0.0.1:\(port)/p/2.50\thttps://img/a.jpg\tin_stock\t2.50 EUR\t3760001001983\tB\n"
                     + "B\tWrong price\td\thttp://127.0.0.1:\(port)/p/4.10\thttps://img/b.jpg\tin_stock\t3.99 EUR\t3760001018189\tB\n",
                 name: "products.tsv", into: reference)
-            try importText("store_code\tid\tquantity\tavailability\nPAR01\tA\t5\tin_stock\nPAR01\tB\t5\tin_stock\n", name: "inventory.tsv", into: reference)
+            try await importText("store_code\tid\tquantity\tavailability\nPAR01\tA\t5\tin_stock\nPAR01\tB\t5\tin_stock\n", name: "inventory.tsv", into: reference)
             let report = try await check(reference, ParityOptions(at: now, crawl: true))
             let found = report.mismatches.filter { $0.rule == .webPagePrice }
             #expect(found.count == 1)

@@ -20,10 +20,10 @@ let now = try! time("2026-11-23T10:00Z")
 let templates = TemplateLibrary(directory: repository.appendingPathComponent("Templates"))
 
 /// Writes `text` to a new file and imports it as of `asOf`.
-func importText(_ text: String, name: String, into reference: any ProductReference, asOf: String = "2026-11-23T06:00Z") throws {
+func importText(_ text: String, name: String, into reference: any ProductReference, asOf: String = "2026-11-23T06:00Z") async throws {
     let file = try newDirectory().appendingPathComponent(name)
     try Data(text.utf8).write(to: file)
-    let (report, rejected) = try runImport([file.path], into: reference, asOf: asOf)
+    let (report, rejected) = try await runImport([file.path], into: reference, asOf: asOf)
     guard rejected.isEmpty, report.committed else { throw SampleLoadError(rejected: rejected) }
 }
 
@@ -35,7 +35,7 @@ func check(_ reference: any ProductReference, _ options: ParityOptions = ParityO
 struct ParityTests {
     @Test("on Samples/, the report lists exactly the planted mismatches")
     func samplesListPlantedMismatches() async throws {
-        let report = try await check(try SQLiteProductReference(path: try sampleDatabase()))
+        let report = try await check(try SQLiteProductReference(path: try await sampleDatabase()))
         let planted = try readTSV("planted.tsv").map { "\($0["store_code"]!) \(try GTIN($0["gtin"]!).digits) \($0["store_price"]!) \($0["web_price"]!)" }
         let found = report.mismatches.map { "\($0.storeCode!) \($0.gtin.digits) \($0.shown.value) \($0.expected.value)" }
         #expect(Set(found) == Set(planted) && found.count == planted.count)
@@ -45,14 +45,14 @@ struct ParityTests {
 
     @Test("clean data passes every rule")
     func cleanDataPasses() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         // Align the four planted store prices with the web.
-        try importText(
+        try await importText(
             "store_code\tid\tquantity\tprice\tavailability\tpickup_method\tpickup_sla\n"
                 + "PAR01\tFR-EPI-0042\t5\t5.39 EUR\tin_stock\treserve\tsame day\nLYO02\tFR-EPI-0022\t5\t2.69 EUR\tin_stock\treserve\tsame day\n"
                 + "BDX03\tFR-EPI-0003\t5\t25.99 EUR\tin_stock\treserve\tsame day\nLIL04\tFR-ELE-0078\t5\t283.99 EUR\tin_stock\treserve\tsame day\n",
             name: "fix.tsv", into: reference)
-        _ = try PrintRun.run(
+        _ = try await PrintRun.run(
             PrintRequest(storeCode: "PAR01", baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
         let report = try await check(reference)
         #expect(report.mismatches.isEmpty, "\(report.mismatches)")
@@ -61,24 +61,24 @@ struct ParityTests {
 
     @Test("each kind of mismatch is reported once, under its rule")
     func eachKindIsReported() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        let shelf = try #require(try reference.shelf(of: "LYO02"))
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "LYO02"))
         let items = shelf.items.filter { $0.listing.offer.pricing != nil && $0.product.unitPricing != nil && !$0.label(at: now).isPromotion }
         let repriced = items[0].product
         let remeasured = items[1].product
-        _ = try PrintRun.run(
+        _ = try await PrintRun.run(
             PrintRequest(storeCode: "LYO02", baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates)
         // A new store price (stale tag), a new pack size (wrong unit price on the printed tag), stock that contradicts
         // the availability, a 1 % sale.
         let feedRow = try readTSV("history/products-2026-10-25.tsv").first { $0["id"] == remeasured.itemID }!
         let header = "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\tunit_pricing_measure\tunit_pricing_base_measure\n"
-        try importText(
+        try await importText(
             header
                 + [
                     remeasured.itemID, remeasured.title, remeasured.description, feedRow["link"]!, remeasured.imageLink, "in_stock", feedRow["price"]!,
                     remeasured.gtin.digits, remeasured.brand, "2kg", "1kg",
                 ].joined(separator: "\t") + "\n", name: "products.tsv", into: reference)
-        try importText(
+        try await importText(
             "store_code\tid\tquantity\tprice\tsale_price\tavailability\n" + "LYO02\t\(repriced.itemID)\t0\t99.99 EUR\t99.50 EUR\tin_stock\n",
             name: "inventory.tsv", into: reference)
         let report = try await check(reference, ParityOptions(stores: ["LYO02"], at: now))
@@ -95,27 +95,27 @@ struct ParityTests {
 
     @Test("stale tags across stores: the walk over every store finds what render --stale reprints, store by store")
     func staleTagsAcrossStores() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         for store in ["PAR01", "LYO02"] {
-            _ = try PrintRun.run(
+            _ = try await PrintRun.run(
                 PrintRequest(storeCode: store, baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference, library: templates
             )
         }
         // One product repriced in both printing stores, another in one of them only.
-        let paris = try #require(try reference.shelf(of: "PAR01"))
-        let lyon = try #require(try reference.shelf(of: "LYO02"))
+        let paris = try #require(try await reference.shelf(of: "PAR01"))
+        let lyon = try #require(try await reference.shelf(of: "LYO02"))
         let lyonGTINs = Set(lyon.items.map(\.product.gtin))
         let both = try #require(paris.items.first { lyonGTINs.contains($0.product.gtin) && !$0.label(at: now).isPromotion }).product
         let lyonOnly = try #require(lyon.items.first { $0.product.gtin != both.gtin && !$0.label(at: now).isPromotion }).product
-        try importText(
+        try await importText(
             "store_code\tid\tquantity\tprice\tavailability\n" + "PAR01\t\(both.itemID)\t3\t77.77 EUR\tin_stock\n"
                 + "LYO02\t\(both.itemID)\t3\t77.77 EUR\tin_stock\n"
                 + "LYO02\t\(lyonOnly.itemID)\t3\t88.88 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
         let stale = try await check(reference).mismatches.filter { $0.rule == .staleTag }
         var expected: Set<String> = []
-        for store in try reference.stores().map(\.code) {
-            let latest = try reference.latestPrints(in: store)
-            guard !latest.isEmpty, let shelf = try reference.shelf(of: store) else { continue }
+        for store in try await reference.stores().map(\.code) {
+            let latest = try await reference.latestPrints(in: store)
+            guard !latest.isEmpty, let shelf = try await reference.shelf(of: store) else { continue }
             for item in shelf.itemsNeedingTags(shelf.items, latest: latest, at: now) { expected.insert("\(store) \(item.product.gtin.digits)") }
         }
         #expect(Set(stale.map { "\($0.storeCode!) \($0.gtin.digits)" }) == expected && stale.count == expected.count)
@@ -126,21 +126,21 @@ struct ParityTests {
 
     @Test("a promotion tag whose prior price is no longer the 30-day low")
     func priorPrice() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let promotion = try readTSV("promotions.tsv")[0]
         let gtin = try GTIN(promotion["gtin"]!)
-        let store = try #require(try reference.details(of: gtin)?.stores.first).store.code
-        _ = try PrintRun.run(
+        let store = try #require(try await reference.details(of: gtin)?.stores.first).store.code
+        _ = try await PrintRun.run(
             PrintRequest(storeCode: store, gtins: [gtin], baseURL: "https://s.example", directory: try newDirectory(), time: now), reference: reference,
             library: templates)
         #expect(try await check(reference, ParityOptions(stores: [store], at: now)).mismatches.filter { $0.rule == .tagPriorPrice }.isEmpty)
         // A correction back-filled into the history: a lower price ten days before the promotion began.
-        let item = try #require(try reference.details(of: gtin))
+        let item = try #require(try await reference.details(of: gtin))
         let listing = item.stores.first { $0.store.code == store }!
         let row = "store_code\tid\tquantity\tprice\tavailability\n\(store)\t\(item.product.itemID)\t\(listing.offer.stock.onHand)\t0.10 EUR\tin_stock\n"
-        try importText(row, name: "backfill.tsv", into: reference, asOf: "2026-11-06T06:00Z")
+        try await importText(row, name: "backfill.tsv", into: reference, asOf: "2026-11-06T06:00Z")
         let pricing = listing.offer.pricing!
-        try importText(
+        try await importText(
             "store_code\tid\tquantity\tprice\tsale_price\tsale_price_effective_date\tavailability\n"
                 + "\(store)\t\(item.product.itemID)\t\(listing.offer.stock.onHand)\t\(pricing.price.feedValue)\t\(pricing.salePrice!.feedValue)\t\(pricing.saleWindow!.feedValue)\tin_stock\n",
             name: "restore.tsv", into: reference, asOf: "2026-11-07T06:00Z")
@@ -150,7 +150,7 @@ struct ParityTests {
 
     @Test("report formats: JSON parses, JUnit parses as XML with a suite per rule, output is deterministic")
     func formats() async throws {
-        let report = try await check(try SQLiteProductReference(path: try sampleDatabase()))
+        let report = try await check(try SQLiteProductReference(path: try await sampleDatabase()))
         let json = try #require(try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as? [String: Any])
         #expect((json["summary"] as? [String: Int])?["errors"] == 4)
         let junit = ReportFormat.junit.render(report)
@@ -159,7 +159,7 @@ struct ParityTests {
         #expect(suites.count == report.rules.count)
         #expect(try document.nodes(forXPath: "//testsuite[@name='store-web-price']/testcase/failure").count == 4)
         #expect(try document.nodes(forXPath: "//testsuite[@name='stale-tag']/testcase").count == 1, "a passing case for a rule with none")
-        let again = try await check(try SQLiteProductReference(path: try sampleDatabase()))
+        let again = try await check(try SQLiteProductReference(path: try await sampleDatabase()))
         for format in ReportFormat.allCases { #expect(format.render(report) == format.render(again)) }
         #expect(ReportFormat.text.render(report).hasSuffix("parity: 4 errors, 0 warnings; 6 rules over 772 store offers at 2026-11-23T10:00:00Z\n"))
     }

@@ -9,14 +9,14 @@ import Testing
 struct DrawingTests {
     /// Pixel-for-pixel references, one per shipped template. `SHELFTAG_UPDATE_REFERENCES=1 swift test` rewrites them after an intended change.
     @Test(arguments: ["standard", "promotion", "small"])
-    func matchesItsReferenceImage(name: String) throws {
+    func matchesItsReferenceImage(name: String) async throws {
         let tagTemplate = try template(name)
         let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [tagTemplate])
         let (raster, _) = try drawer.draw(tagTemplate, try fixedContent())
         try compareWithReference(raster, name: name)
     }
 
-    @Test func sheetMatchesItsReferenceImage() throws {
+    @Test func sheetMatchesItsReferenceImage() async throws {
         let tagTemplate = try template("small")
         let layout = try SheetLayout(contentsOf: templates.sheetLayoutURL("a4"))
         let drawer = try TagDrawer(dpi: 203, correction: .medium, templates: [tagTemplate])
@@ -36,7 +36,7 @@ struct DrawingTests {
     }
 
     @Test("a long name wraps on two lines and ends with an ellipsis")
-    func longNameWrapsAndEllipsises() throws {
+    func longNameWrapsAndEllipsises() async throws {
         let standard = try template("standard")
         guard case .text(let nameBox) = try #require(standard.elements.first { $0.name == "name" }).element else {
             Issue.record("the standard template's name is not a text box")
@@ -58,7 +58,7 @@ struct DrawingTests {
     }
 
     @Test("text measured a piece at a time, each kerned against the last, has the width of the whole")
-    func widthsAddUp() throws {
+    func widthsAddUp() async throws {
         let standard = try template("standard")
         let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [standard])
         for placed in standard.elements {
@@ -79,7 +79,7 @@ struct DrawingTests {
     }
 
     @Test("a quantity keeps its unit on the same line")
-    func quantityKeepsItsUnit() throws {
+    func quantityKeepsItsUnit() async throws {
         #expect(TagDrawer.unbreakableWords("Café moulu Pérou 1 kg") == ["Café", "moulu", "Pérou", "1 kg"])
         #expect(TagDrawer.unbreakableWords("Jus 75 cl — format 0,5 l n°22") == ["Jus", "75 cl", "—", "format", "0,5 l", "n°22"])
         #expect(TagDrawer.unbreakableWords("Carte 256 Go 12") == ["Carte", "256 Go", "12"])
@@ -96,7 +96,7 @@ struct DrawingTests {
     }
 
     @Test("a price too wide for its box shrinks instead of overflowing")
-    func priceShrinksToFit() throws {
+    func priceShrinksToFit() async throws {
         let standard = try template("standard")
         guard case .text(let priceBox) = try #require(standard.elements.first { $0.name == "price" }).element else {
             Issue.record("the standard template's price is not a text box")
@@ -113,7 +113,7 @@ struct DrawingTests {
     }
 
     @Test("accented names have real glyphs, not missing-glyph boxes")
-    func accentsHaveGlyphs() throws {
+    func accentsHaveGlyphs() async throws {
         let standard = try template("standard")
         guard case .text(let nameBox) = try #require(standard.elements.first { $0.name == "name" }).element else { return }
         let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [standard])
@@ -122,7 +122,7 @@ struct DrawingTests {
     }
 
     @Test("a 25-character base keeps the QR code at version 4 or lower, modules at least 0.5 mm on the standard tag")
-    func qrCodeVersionAndModuleSize() throws {
+    func qrCodeVersionAndModuleSize() async throws {
         let base = "https://shelftag.shop.fr/"  // 25 characters
         #expect(base.count == 25)
         let standard = try template("standard")
@@ -136,7 +136,7 @@ struct DrawingTests {
     }
 
     @Test("a QR symbol is drawn module for module at every module size, its quiet zone white, nothing around it touched")
-    func qrDrawnModuleForModule() throws {
+    func qrDrawnModuleForModule() async throws {
         let symbol = try QRCode("https://s.shelftag.example/01/03760001001983?s=PAR01&t=k3v9x2qa", correction: .medium)
         let margin = 3
         for modulePixels in 1...12 {
@@ -159,7 +159,7 @@ struct DrawingTests {
     }
 
     @Test("EAN-13 modules follow GS1's tables")
-    func ean13Pattern() throws {
+    func ean13Pattern() async throws {
         let barcode = try #require(LinearBarcode(gtin: try GTIN("4006381333931")))
         #expect(barcode.modules.count == 95)
         let bits = barcode.modules.map { $0 ? "1" : "0" }.joined()
@@ -179,7 +179,7 @@ struct TemplateCheckTests {
         """
 
     @Test("a lone-field text reads the field directly and says what Mustache says; other texts go through Mustache")
-    func loneFieldText() throws {
+    func loneFieldText() async throws {
         let fields = try fixedContent().fields
         var loneFields = 0
         for name in ["standard", "promotion", "small"] {
@@ -199,7 +199,7 @@ struct TemplateCheckTests {
         }
     }
 
-    @Test func validTemplateLoads() throws {
+    @Test func validTemplateLoads() async throws {
         let loaded = try TagTemplate(contentsOf: try templateFile(Self.valid))
         #expect(loaded.name == "t" && loaded.elements.count == 1)
     }

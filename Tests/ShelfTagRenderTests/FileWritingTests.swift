@@ -24,7 +24,7 @@ struct FileWritingTests {
     }
 
     @Test("the temporary folder takes unnamed files and links them directly, so the tests below write every way")
-    func unnamedFilesWork() throws {
+    func unnamedFilesWork() async throws {
         let folder = try newDirectory()
         let directory = open(folder.path, O_RDONLY | O_DIRECTORY)
         defer { close(directory) }
@@ -36,7 +36,7 @@ struct FileWritingTests {
     }
 
     @Test("a new file is written whole, with its mode, and leaves no temporary file", arguments: ways)
-    func newFile(linksOpenFiles: Bool, folderHadFiles: Bool) throws {
+    func newFile(linksOpenFiles: Bool, folderHadFiles: Bool) async throws {
         let folder = try Self.folder(hadFiles: folderHadFiles)
         let output = try OutputFolder(path: folder.path, linksOpenFiles: linksOpenFiles)
         #expect(output.replacing == folderHadFiles)
@@ -50,7 +50,7 @@ struct FileWritingTests {
     }
 
     @Test("an existing file is replaced, whether or not the run expected one", arguments: ways)
-    func replacesExistingFile(linksOpenFiles: Bool, folderHadFiles: Bool) throws {
+    func replacesExistingFile(linksOpenFiles: Bool, folderHadFiles: Bool) async throws {
         let folder = try Self.folder(hadFiles: folderHadFiles)
         let output = try OutputFolder(path: folder.path, linksOpenFiles: linksOpenFiles)
         // Appears after the folder was opened: a run that found it empty expects no file of that name.
@@ -61,7 +61,7 @@ struct FileWritingTests {
     }
 
     @Test("a folder that cannot be made is an error naming it; one that cannot be written, an error naming the file")
-    func unwritableFolder() throws {
+    func unwritableFolder() async throws {
         let missing = "/proc/shelftag-cannot-write"
         #expect {
             try OutputFolder(path: missing)

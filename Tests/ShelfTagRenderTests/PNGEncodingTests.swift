@@ -45,7 +45,7 @@ struct PNGEncodingTests {
     }()
 
     @Test("8-bit grey comes back pixel for pixel", arguments: shapes.indices)
-    func greyRoundTrips(index: Int) throws {
+    func greyRoundTrips(index: Int) async throws {
         let (name, raster) = Self.shapes[index]
         let decoded = try #require(decodeGreyPNG(try PNGEncoder.encode(raster, dpi: 300, format: .grey)), "\(name): libpng rejected it")
         #expect(decoded.width == raster.width && decoded.height == raster.height, "\(name)")
@@ -53,7 +53,7 @@ struct PNGEncodingTests {
     }
 
     @Test("1-bit comes back as the thresholded raster", arguments: shapes.indices)
-    func bilevelRoundTrips(index: Int) throws {
+    func bilevelRoundTrips(index: Int) async throws {
         let (name, raster) = Self.shapes[index]
         let decoded = try #require(decodeGreyPNG(try PNGEncoder.encode(raster, dpi: 203, format: .bilevel)), "\(name): libpng rejected it")
         #expect(Self.differing(decoded.pixels, raster.thresholded().pixels) == 0, "\(name)")
@@ -61,7 +61,7 @@ struct PNGEncodingTests {
     }
 
     @Test("the reader checks the stream's Adler-32, so the round trips above check ours")
-    func corruptedChecksumIsRejected() throws {
+    func corruptedChecksumIsRejected() async throws {
         let (_, raster) = Self.shapes[0]
         var bytes = [UInt8](try PNGEncoder.encode(raster, dpi: 300, format: .grey))
         let data = try #require(pngChunks(bytes)?.first { $0.type == "IDAT" }?.data)
@@ -75,7 +75,7 @@ struct PNGEncodingTests {
     }
 
     @Test("Huffman codes stay within deflate's 15 bits and are complete, even for Fibonacci counts")
-    func huffmanCodesAreBoundedAndComplete() {
+    func huffmanCodesAreBoundedAndComplete() async {
         // Fibonacci counts give the deepest tree: 29 symbols would need 28 bits unbounded.
         var fibonacci = [1, 1]
         while fibonacci.count < 29 { fibonacci.append(fibonacci[fibonacci.count - 1] + fibonacci[fibonacci.count - 2]) }
@@ -92,7 +92,7 @@ struct PNGEncodingTests {
     }
 
     @Test("Huffman code lengths are those of the textbook construction, ties to the lower symbol, for any counts")
-    func huffmanLengthsMatchTheTextbook() {
+    func huffmanLengthsMatchTheTextbook() async {
         /// Sort by (count, symbol), then merge the two lightest (a leaf before a tree of equal weight) until one tree is left.
         func textbookLengths(_ counts: [Int]) -> [UInt8] {
             let leaves = counts.indices.filter { counts[$0] > 0 }.sorted { (counts[$0], $0) < (counts[$1], $1) }
@@ -133,7 +133,7 @@ struct PNGEncodingTests {
     }
 
     @Test("same raster, same bytes")
-    func deterministic() throws {
+    func deterministic() async throws {
         let (_, raster) = Self.shapes[0]
         #expect(try PNGEncoder.encode(raster, dpi: 300, format: .grey) == PNGEncoder.encode(raster, dpi: 300, format: .grey))
     }

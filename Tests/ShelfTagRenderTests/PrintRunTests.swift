@@ -19,13 +19,13 @@ func request(_ store: String, into directory: URL, dpi: Int = 300, configure: (i
 @Suite("Printing a store's tags")
 struct PrintRunTests {
     @Test("every sample tag's QR code decodes to its exact URL and its barcode to its GTIN")
-    func everySampleTagScans() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func everySampleTagScans() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = try newDirectory()
         var files: [String: RenderedTag] = [:]
-        for store in try reference.stores() {
-            let report = try PrintRun.run(request(store.code, into: directory) { $0.preview = true }, reference: reference, library: templates)
-            let listed = try #require(try reference.shelf(of: store.code)).items.count
+        for store in try await reference.stores() {
+            let report = try await PrintRun.run(request(store.code, into: directory) { $0.preview = true }, reference: reference, library: templates)
+            let listed = try #require(try await reference.shelf(of: store.code)).items.count
             #expect(report.rendered.count == listed && listed > 0)
             #expect(report.skipped.isEmpty)
             #expect(report.rendered.contains { $0.template == "promotion" } && report.rendered.contains { $0.template == "standard" })
@@ -45,10 +45,10 @@ struct PrintRunTests {
     }
 
     @Test("PNG size and pHYs match the template at each resolution", arguments: [(203, false), (300, false), (600, false), (300, true)])
-    func sizeAndResolution(dpi: Int, bilevel: Bool) throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func sizeAndResolution(dpi: Int, bilevel: Bool) async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = try newDirectory()
-        let report = try PrintRun.run(
+        let report = try await PrintRun.run(
             request("LYO02", into: directory, dpi: dpi) {
                 $0.gtins = [try! GTIN("3760001009491"), try! GTIN("3760001001983")]
                 $0.settings.format = bilevel ? .bilevel : .grey
@@ -71,12 +71,12 @@ struct PrintRunTests {
     }
 
     @Test("the same inputs give the same bytes")
-    func deterministic() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func deterministic() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let first = try newDirectory()
         let second = try newDirectory()
-        let one = try PrintRun.run(request("BDX03", into: first) { $0.preview = true }, reference: reference, library: templates)
-        _ = try PrintRun.run(
+        let one = try await PrintRun.run(request("BDX03", into: first) { $0.preview = true }, reference: reference, library: templates)
+        _ = try await PrintRun.run(
             request("BDX03", into: second) {
                 $0.preview = true
                 $0.settings.workers = 1
@@ -87,18 +87,18 @@ struct PrintRunTests {
     }
 
     @Test("--stale selects exactly the tags whose price changed and the products never printed")
-    func staleSelectsChangedTags() throws {
-        let path = try sampleDatabase()
+    func staleSelectsChangedTags() async throws {
+        let path = try await sampleDatabase()
         let reference = try SQLiteProductReference(path: path)
-        let shelf = try #require(try reference.shelf(of: "PAR01"))
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
         let neverPrinted = shelf.items[3].product
         let repriced = shelf.items[10].product
         let directory = try newDirectory()
         let all = shelf.items.map(\.product.gtin).filter { $0 != neverPrinted.gtin }
-        let first = try PrintRun.run(request("PAR01", into: directory) { $0.gtins = all }, reference: reference, library: templates)
+        let first = try await PrintRun.run(request("PAR01", into: directory) { $0.gtins = all }, reference: reference, library: templates)
         #expect(first.rendered.count == all.count)
 
-        let afterPrint = try PrintRun.run(
+        let afterPrint = try await PrintRun.run(
             request("PAR01", into: directory) {
                 $0.staleOnly = true
                 $0.preview = true
@@ -108,28 +108,28 @@ struct PrintRunTests {
         // A new store price for one product, as the morning's local inventory feed brings it.
         let feed = try newDirectory().appendingPathComponent("inventory.tsv")
         try Data("store_code\tid\tquantity\tprice\tavailability\nPAR01\t\(repriced.itemID)\t5\t1234.56 EUR\tin_stock\n".utf8).write(to: feed)
-        let (report, rejected) = try runImport([feed.path], into: reference, asOf: "2026-11-23T06:00Z")
+        let (report, rejected) = try await runImport([feed.path], into: reference, asOf: "2026-11-23T06:00Z")
         #expect(rejected.isEmpty && report.committed)
 
-        let stale = try PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
+        let stale = try await PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
         #expect(Set(stale.rendered.map(\.content.label.gtin)) == [neverPrinted.gtin, repriced.gtin])
         #expect(stale.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price.feedValue == "1234.56 EUR")
-        let afterReprint = try PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
+        let afterReprint = try await PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
         #expect(afterReprint.rendered.isEmpty)
         // The ledger knows what each printed tag shows, for the resolver's stale-tag notice.
-        let printed = try reference.printedTag(
+        let printed = try await reference.printedTag(
             store: "PAR01", gtin: repriced.gtin, tagID: first.rendered.first { $0.content.label.gtin == repriced.gtin }!.content.label.tagID)
         #expect(printed?.label.price != stale.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price)
     }
 
     @Test("a product with no price in the store is skipped and listed, not printed blank")
-    func missingPriceIsSkipped() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        let shelf = try #require(try reference.shelf(of: "PAR01"))
+    func missingPriceIsSkipped() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
         let listed = Set(shelf.items.map(\.product.gtin))
-        let unlisted = try #require(try reference.summaries(at: printTime).map(\.gtin).first { !listed.contains($0) })
+        let unlisted = try #require(try await reference.summaries(at: printTime).map(\.gtin).first { !listed.contains($0) })
         let directory = try newDirectory()
-        let report = try PrintRun.run(
+        let report = try await PrintRun.run(
             request("PAR01", into: directory) {
                 $0.gtins = [unlisted, shelf.items[0].product.gtin]
                 $0.manifestFormat = .json
@@ -143,9 +143,9 @@ struct PrintRunTests {
     }
 
     @Test("tags are drawn while the feed is still open, in the feed's order; a feed cancelled empty writes nothing")
-    func streamedFeed() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        let shelf = try #require(try reference.shelf(of: "PAR01"))
+    func streamedFeed() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
         let standard = try template("standard")
         let jobs = shelf.items.prefix(6).map { item in
             TagJob(content: TagContent(item: item, label: item.label(at: printTime), baseURL: "https://s.shelftag.example"), template: standard)
@@ -184,22 +184,22 @@ struct PrintRunTests {
     }
 
     @Test("an unknown store, or a selection the store does not list, writes nothing")
-    func nothingToPrintWritesNothing() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func nothingToPrintWritesNothing() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = try newDirectory().appendingPathComponent("out")
-        #expect(throws: PrintRunError.self) { try PrintRun.run(request("NOPE", into: directory), reference: reference, library: templates) }
-        let listed = Set(try #require(try reference.shelf(of: "PAR01")).items.map(\.product.gtin))
-        let unlisted = try #require(try reference.summaries(at: printTime).map(\.gtin).first { !listed.contains($0) })
-        let report = try PrintRun.run(request("PAR01", into: directory) { $0.gtins = [unlisted] }, reference: reference, library: templates)
+        await #expect(throws: PrintRunError.self) { try await PrintRun.run(request("NOPE", into: directory), reference: reference, library: templates) }
+        let listed = Set(try #require(try await reference.shelf(of: "PAR01")).items.map(\.product.gtin))
+        let unlisted = try #require(try await reference.summaries(at: printTime).map(\.gtin).first { !listed.contains($0) })
+        let report = try await PrintRun.run(request("PAR01", into: directory) { $0.gtins = [unlisted] }, reference: reference, library: templates)
         #expect(report.rendered.isEmpty && report.skipped.map(\.gtin) == [unlisted] && report.manifest == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.path))
-        #expect(try reference.latestPrints(in: "PAR01").isEmpty)
+        #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
     }
 
     @Test("the CSV manifest quotes what needs it: every row reads back as its tag's 11 fields")
-    func manifestCSVReadsBack() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        let report = try PrintRun.run(request("PAR01", into: try newDirectory()) { $0.preview = true }, reference: reference, library: templates)
+    func manifestCSVReadsBack() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let report = try await PrintRun.run(request("PAR01", into: try newDirectory()) { $0.preview = true }, reference: reference, library: templates)
         let text = try String(contentsOf: try #require(report.manifest), encoding: .utf8)
         /// RFC 4180 records: fields split at commas outside quotes, a doubled quote inside quotes read as one.
         var records: [[String]] = [[]]
@@ -238,36 +238,36 @@ struct PrintRunTests {
     }
 
     @Test("an output folder that cannot be made stops the run with the folder named, and the ledger records nothing")
-    func unwritableOutputStopsTheRun() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func unwritableOutputStopsTheRun() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = URL(fileURLWithPath: "/proc/shelftag-cannot-write")
-        #expect {
-            try PrintRun.run(request("PAR01", into: directory), reference: reference, library: templates)
+        await #expect {
+            try await PrintRun.run(request("PAR01", into: directory), reference: reference, library: templates)
         } throws: { error in
             guard case .render(.cannotWrite(let path, _))? = error as? PrintRunError else { return false }
             return path.hasPrefix(directory.path)
         }
-        #expect(try reference.latestPrints(in: "PAR01").isEmpty)
+        #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
     }
 
     @Test("a bad template stops the run before anything is written")
-    func badTemplateWritesNothing() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func badTemplateWritesNothing() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let bad = try templateFile(TemplateCheckTests.valid.replacingOccurrences(of: "\"x\": 1,", with: "\"x\": 45,"))
         let directory = try newDirectory().appendingPathComponent("out")
-        #expect(throws: PrintRunError.self) {
-            try PrintRun.run(request("PAR01", into: directory) { $0.template = bad.path }, reference: reference, library: templates)
+        await #expect(throws: PrintRunError.self) {
+            try await PrintRun.run(request("PAR01", into: directory) { $0.template = bad.path }, reference: reference, library: templates)
         }
         #expect(!FileManager.default.fileExists(atPath: directory.path))
-        #expect(try reference.latestPrints(in: "PAR01").isEmpty)
+        #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
     }
 
     @Test("an A4 sheet imposes 21 standard tags with cut marks, every one scannable")
-    func sheetImposition() throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+    func sheetImposition() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = try newDirectory()
-        let shelf = try #require(try reference.shelf(of: "LIL04"))
-        let report = try PrintRun.run(
+        let shelf = try #require(try await reference.shelf(of: "LIL04"))
+        let report = try await PrintRun.run(
             request("LIL04", into: directory) {
                 $0.sheet = "a4"
                 $0.template = "standard"

@@ -41,13 +41,13 @@ struct QRMaskChoiceTests {
     }
 
     @Test("this libqrencode exports the fixed-mask encoder, so the comparisons below test ShelfTag's choice")
-    func internalsArePresent() {
+    func internalsArePresent() async {
         #expect(LibQREncodeInternals.splitString != nil)
         #expect(LibQREncodeInternals.encodeMask != nil)
     }
 
     @Test("symbols are libqrencode's own, module for module, at every level and version", arguments: ErrorCorrection.allCases)
-    func sameSymbols(correction: ErrorCorrection) throws {
+    func sameSymbols(correction: ErrorCorrection) async throws {
         var versions = Set<Int>()
         for payload in Self.payloads(count: 400, seed: UInt64(correction.rawValue.utf8.first!)) {
             let expected = try Self.libqrencodeSymbol(payload, correction)
@@ -61,7 +61,7 @@ struct QRMaskChoiceTests {
     }
 
     @Test("every one of the 8 masks wins for some payload")
-    func everyMaskChosen() throws {
+    func everyMaskChosen() async throws {
         let encodeMask = try #require(LibQREncodeInternals.encodeMask)
         let splitString = try #require(LibQREncodeInternals.splitString)
         var chosen = Set<Int>()
@@ -78,7 +78,7 @@ struct QRMaskChoiceTests {
     }
 
     @Test("format information is libqrencode's for every level and mask")
-    func formatInformation() throws {
+    func formatInformation() async throws {
         typealias FormatInfo = @convention(c) (Int32, QRecLevel) -> UInt32
         let address = try #require(dlsym(dlopen(nil, RTLD_NOW), "QRspec_getFormatInfo"))
         let libqrencodeFormat = unsafeBitCast(address, to: FormatInfo.self)

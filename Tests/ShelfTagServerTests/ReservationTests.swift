@@ -5,8 +5,8 @@ import ShelfTagTestSupport
 import Testing
 
 /// Sets a product's stock in a store, as the store-update API or a feed would.
-func setStock(_ reference: any ProductReference, store: String, gtin: String, onHand: Int) throws {
-    try reference.write { writer in
+func setStock(_ reference: any ProductReference, store: String, gtin: String, onHand: Int) async throws {
+    try await reference.write { writer in
         let offer = try writer.offer(store: store, gtin: try GTIN(gtin))!
         try writer.save(
             StoreOffer(
@@ -25,8 +25,8 @@ struct ReservationTests {
 
     @Test("200 concurrent reservations against a stock of 10: exactly 10 succeed, 190 are refused clearly")
     func noOverselling() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        try setStock(reference, store: "PAR01", gtin: promotion, onHand: 10)
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        try await setStock(reference, store: "PAR01", gtin: promotion, onHand: 10)
         try await TestServer.with(reference: reference) { server in
             let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for index in 0..<200 {
@@ -45,26 +45,26 @@ struct ReservationTests {
             let document = try await server.json("/01/\(promotion)?s=PAR01")
             #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["available"] as? Int == 0)
         }
-        let held = try reference.reservations(store: "PAR01").filter { $0.isActive(at: testNow) }.map(\.quantity).reduce(0, +)
+        let held = try await reference.reservations(store: "PAR01").filter { $0.isActive(at: testNow) }.map(\.quantity).reduce(0, +)
         #expect(held == 10)
     }
 
     @Test("Idempotency-Key: a retry returns the first answer, another body is a 422, a retry while the first runs a 409")
     func idempotency() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         try await TestServer.with(reference: reference) { server in
             let headers = ["Content-Type": "application/json", "Idempotency-Key": "retry-1"]
             let first = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 2))
             let retry = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 2))
             #expect(first.status == 201 && retry.status == 201)
             #expect(first.json?["code"] as? String == retry.json?["code"] as? String)
-            #expect(try reference.reservations(store: "PAR01").count == 1)
+            #expect(try await reference.reservations(store: "PAR01").count == 1)
             let other = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 3))
             #expect(other.status == 422)
 
             // A first request still running: its key is claimed, its outcome not yet written.
             let sameRequest = try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Léa M.", contact: "lea@example.com")
-            _ = try reference.claim(key: "running-1", fingerprint: sameRequest.fingerprint, at: testNow, abandonedAfter: 60)
+            _ = try await reference.claim(key: "running-1", fingerprint: sameRequest.fingerprint, at: testNow, abandonedAfter: 60)
             let running = try await server.request(
                 path, method: "POST", headers: ["Content-Type": "application/json", "Idempotency-Key": "running-1"], body: reserveBody())
             #expect(running.status == 409 && (running.json?["detail"] as? String)?.contains("still being processed") == true)
@@ -99,8 +99,8 @@ struct ReservationTests {
 
     @Test("a hold lapses after its time and the stock returns, with no job")
     func expiry() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        try setStock(reference, store: "PAR01", gtin: promotion, onHand: 1)
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        try await setStock(reference, store: "PAR01", gtin: promotion, onHand: 1)
         let clock = TestClock(testNow)
         var configuration = TestServer.configuration(clock: clock)
         configuration.holdDuration = 3600
@@ -115,17 +115,17 @@ struct ReservationTests {
             let afterExpiry = try await reserve()
             #expect(first == 201 && whileHeld == 409 && afterExpiry == 201)
         }
-        #expect(try reference.reservations(store: "PAR01").map { $0.state(at: clock.now) }.sorted() == ["expired", "held"])
+        #expect(try await reference.reservations(store: "PAR01").map { $0.state(at: clock.now) }.sorted() == ["expired", "held"])
     }
 
     @Test("staff: collect takes the quantity off stock, cancel releases it, a token of another store sees nothing")
     func staffAndScoping() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        try setStock(reference, store: "PAR01", gtin: promotion, onHand: 5)
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        try await setStock(reference, store: "PAR01", gtin: promotion, onHand: 5)
         let paris = AccessToken.generate()
         let lyon = AccessToken.generate()
-        try reference.saveToken(hash: AccessToken.hash(paris), grant: TokenGrant(storeCode: "PAR01", scopes: [.reservations]), createdAt: testNow)
-        try reference.saveToken(hash: AccessToken.hash(lyon), grant: TokenGrant(storeCode: "LYO02", scopes: [.reservations]), createdAt: testNow)
+        try await reference.saveToken(hash: AccessToken.hash(paris), grant: TokenGrant(storeCode: "PAR01", scopes: [.reservations]), createdAt: testNow)
+        try await reference.saveToken(hash: AccessToken.hash(lyon), grant: TokenGrant(storeCode: "LYO02", scopes: [.reservations]), createdAt: testNow)
         try await TestServer.with(reference: reference) { server in
             let first = try #require(
                 try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(quantity: 2)).json?["code"]

@@ -220,14 +220,14 @@ struct ResolverTests {
 
     @Test("markup in a product name is shown as text")
     func htmlIsEscaped() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let feed = try newDirectory().appendingPathComponent("products.tsv")
         try Data(
             ("id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
                 + "EVIL-1\t<script>alert(1)</script> & <b>bold</b>\td\thttps://shop.example.com/p/evil\thttps://img.example.com/e.jpg\tin_stock\t1.00 EUR\t96385074\t\"Brand\" <i>\n")
                 .utf8
         ).write(to: feed)
-        let (report, rejected) = try runImport([feed.path], into: reference, asOf: "2026-11-20T06:00Z")
+        let (report, rejected) = try await runImport([feed.path], into: reference, asOf: "2026-11-20T06:00Z")
         #expect(rejected.isEmpty && report.committed)
         try await TestServer.with(reference: reference) { server in
             let html = try await server.request("/products/00000096385074", accept: "text/html").text
@@ -261,7 +261,7 @@ struct ResolverTests {
             #expect(((before["store"] as? [String: Any])?["price"] as? [String: Any])?["amount"] as? String == "6.39")
             let feed = try newDirectory().appendingPathComponent("inventory.tsv")
             try Data("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0042\t5\t5.39 EUR\tin_stock\n".utf8).write(to: feed)
-            _ = try runImport([feed.path], into: server.reference, asOf: "2026-11-23T09:00Z")
+            _ = try await runImport([feed.path], into: server.reference, asOf: "2026-11-23T09:00Z")
             let after = try await server.json("/01/03760001018189?s=PAR01")
             #expect(((after["store"] as? [String: Any])?["price"] as? [String: Any])?["amount"] as? String == "5.39")
         }

@@ -9,9 +9,9 @@ import Testing
 @Suite("Resolver: stale tags, scans, store updates")
 struct StoreUpdateTests {
     /// A token of `store` with `scopes`, as `shelftag token create` makes one.
-    func token(_ reference: any ProductReference, store: String, scopes: Set<TokenScope>) throws -> String {
+    func token(_ reference: any ProductReference, store: String, scopes: Set<TokenScope>) async throws -> String {
         let token = AccessToken.generate()
-        try reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: store, scopes: scopes), createdAt: testNow)
+        try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: store, scopes: scopes), createdAt: testNow)
         return token
     }
 
@@ -23,15 +23,15 @@ struct StoreUpdateTests {
 
     @Test("a tag printed before a price change says so plainly, the scan is flagged stale, and stats count it")
     func staleTagNotice() async throws {
-        let path = try sampleDatabase()
+        let path = try await sampleDatabase()
         let reference = try SQLiteProductReference(path: path)
-        let run = try PrintRun.run(
+        let run = try await PrintRun.run(
             PrintRequest(
                 storeCode: "PAR01", gtins: [try GTIN("3760001018189")], baseURL: publicBase, directory: try newDirectory(), time: testNow),
             reference: reference, library: TemplateLibrary(directory: repository.appendingPathComponent("Templates")))
         let printed = try #require(run.rendered.first)
         let uri = printed.content.uri.replacingOccurrences(of: publicBase, with: "")
-        let token = try token(reference, store: "PAR01", scopes: [.prices])
+        let token = try await token(reference, store: "PAR01", scopes: [.prices])
         try await TestServer.with(reference: reference) { server in
             let fresh = try await server.json(uri)
             #expect((fresh["tag"] as? [String: Any])?["stale"] as? Bool == false)
@@ -51,23 +51,23 @@ struct StoreUpdateTests {
             #expect(redirected.status == 307)
         }
         // The server wrote its buffered scans when it shut down.
-        let counts = try reference.scanCounts(store: "PAR01", since: nil)
+        let counts = try await reference.scanCounts(store: "PAR01", since: nil)
         #expect(counts.map(\.scans).reduce(0, +) == 3)
         #expect(counts.map(\.staleScans).reduce(0, +) == 2)
         #expect(counts.first?.gtin.digits == "03760001018189" && counts.first?.day == "2026-11-23")
         // The new price is in the history, and the tag is in tomorrow's --stale batch.
-        let shelf = try #require(try reference.shelf(of: "PAR01"))
-        let latest = try reference.latestPrints(in: "PAR01")
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
+        let latest = try await reference.latestPrints(in: "PAR01")
         #expect(shelf.itemsNeedingTags(shelf.items, latest: latest, at: testNow).contains { $0.product.gtin.digits == "03760001018189" })
         #expect(
-            try reference.details(of: try GTIN("3760001018189"))?.stores.first { $0.store.code == "PAR01" }?.history.changes.last?.pricing.price.minorUnits
+            try await reference.details(of: try GTIN("3760001018189"))?.stores.first { $0.store.code == "PAR01" }?.history.changes.last?.pricing.price.minorUnits
                 == 599)
     }
 
     @Test("tokens: 401 without or with an unknown one, 403 for another store or scope, stock updates live")
     func tokenScopes() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        let paris = try token(reference, store: "PAR01", scopes: [.stock])
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let paris = try await token(reference, store: "PAR01", scopes: [.stock])
         try await TestServer.with(reference: reference) { server in
             let body = #"{"gtin": "3760001001983", "onHand": 0}"#
             #expect(try await post(server, "/api/stores/PAR01/stock", token: nil, body).status == 401)
@@ -86,8 +86,8 @@ struct StoreUpdateTests {
 
     @Test("store updates validate like the import and change nothing when one item is bad")
     func updatesValidate() async throws {
-        let reference = try SQLiteProductReference(path: try sampleDatabase())
-        let token = try token(reference, store: "PAR01", scopes: [.prices, .stock])
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let token = try await token(reference, store: "PAR01", scopes: [.prices, .stock])
         try await TestServer.with(reference: reference) { server in
             let cases: [(String, Int, String)] = [
                 (#"{"gtin": "3760001001983", "price": "3,49 EUR"}"#, 400, "price: '3,49 EUR' is not a price like '15.00 EUR'"),

@@ -48,10 +48,11 @@ struct TestServer {
 
     /// Starts a server on the sample data (or `reference`), runs `body`, then shuts the server down gracefully.
     static func with(
-        reference: (any ProductReference)? = nil, configuration: ServerConfiguration = TestServer.configuration(),
+        reference given: (any ProductReference)? = nil, configuration: ServerConfiguration = TestServer.configuration(),
         _ body: (TestServer) async throws -> Void
     ) async throws {
-        let reference = try reference ?? SQLiteProductReference(path: try sampleDatabase())
+        let reference: any ProductReference
+        if let given { reference = given } else { reference = try SQLiteProductReference(path: try await sampleDatabase()) }
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "shelftag.test")
         logger.logLevel = .warning

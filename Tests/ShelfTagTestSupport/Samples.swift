@@ -25,9 +25,9 @@ public func newDatabasePath() throws -> String {
 /// Runs an import and collects what it rejects.
 public func runImport(
     _ paths: [String], into reference: any ProductReference, asOf: String, skipInvalid: Bool = false
-) throws -> (ImportReport, [String]) {
+) async throws -> (ImportReport, [String]) {
     var rejected: [String] = []
-    let report = try Importer(reference: reference).run(
+    let report = try await Importer(reference: reference).run(
         paths: paths, options: ImportOptions(asOf: try time(asOf), skipInvalid: skipInvalid), rejected: { rejected.append($0.description) })
     return (report, rejected)
 }
@@ -40,39 +40,40 @@ public struct SampleLoadError: Error, CustomStringConvertible {
 }
 
 /// The sample history, then the current feeds as of 2026-11-20, as `make demo` loads them.
-public func loadSamples(into reference: any ProductReference) throws {
+public func loadSamples(into reference: any ProductReference) async throws {
     let steps: [([String], String)] = [
         (["stores.csv", "history/products-2026-10-01.tsv", "history/local_inventory-2026-10-01.tsv"], "2026-10-01T06:00Z"),
         (["history/products-2026-10-25.tsv", "history/local_inventory-2026-10-25.tsv"], "2026-10-25T06:00Z"),
         (["stores.csv", "products.xml", "local_inventory.tsv", "product_reviews.xml"], "2026-11-20T06:00Z"),
     ]
     for (files, asOf) in steps {
-        let (report, rejected) = try runImport(files.map(sample), into: reference, asOf: asOf)
+        let (report, rejected) = try await runImport(files.map(sample), into: reference, asOf: asOf)
         guard rejected.isEmpty, report.committed else { throw SampleLoadError(rejected: rejected) }
     }
 }
 
 /// A database holding the samples, made once per test process and copied for each test that changes it.
-public func sampleDatabase() throws -> String {
+public func sampleDatabase() async throws -> String {
     let path = try newDatabasePath()
-    try FileManager.default.copyItem(atPath: try SampleDatabase.shared.path(), toPath: path)
+    try FileManager.default.copyItem(atPath: try await SampleDatabase.shared.path(), toPath: path)
     return path
 }
 
-private final class SampleDatabase: @unchecked Sendable {
+private actor SampleDatabase {
     static let shared = SampleDatabase()
-    private let lock = NSLock()
-    private var made: String?
+    /// One load for every caller, the first one's.
+    private var making: Task<String, any Error>?
 
-    func path() throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let made { return made }
-        let path = try newDatabasePath()
-        // Closing the last connection folds the WAL into the file, so one file is all there is to copy.
-        do { try loadSamples(into: try SQLiteProductReference(path: path)) }
-        made = path
-        return path
+    func path() async throws -> String {
+        if let making { return try await making.value }
+        let task = Task {
+            let path = try newDatabasePath()
+            // Closing the last connection folds the WAL into the file, so one file is all there is to copy.
+            do { try await loadSamples(into: try SQLiteProductReference(path: path)) }
+            return path
+        }
+        making = task
+        return try await task.value
     }
 }
 

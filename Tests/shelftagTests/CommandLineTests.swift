@@ -74,7 +74,7 @@ struct CommandLine {
 
 @Suite("shelftag command line")
 struct CommandLineTests {
-    @Test func helpNamesEveryCommandAndOption() throws {
+    @Test func helpNamesEveryCommandAndOption() async throws {
         let root = try CommandLine.run(["--help"])
         #expect(root.status == 0)
         #expect(root.output.contains("import") && root.output.contains("products"))
@@ -86,7 +86,7 @@ struct CommandLineTests {
     }
 
     @Test("exit status: 0 loaded, 1 rows rejected, 2 unusable arguments or file")
-    func exitStatuses() throws {
+    func exitStatuses() async throws {
         let db = try CommandLine.temporaryDatabase()
         // A rejected first import does not leave an empty database behind.
         #expect(try CommandLine.run(["import", "--db", db, "Samples/stores.csv", "Samples/bad/products-negative-price.tsv"]).status == 1)
@@ -109,7 +109,7 @@ struct CommandLineTests {
     }
 
     @Test("products show takes any GTIN form and SHELFTAG_DB names the database")
-    func productsShow() throws {
+    func productsShow() async throws {
         let db = try CommandLine.temporaryDatabase()
         let environment = ["SHELFTAG_DB": db]
         #expect(
@@ -130,7 +130,7 @@ struct CommandLineTests {
     }
 
     @Test("render: progress stays off a pipe, one summary line, exit 1 for skipped products, 2 for unusable arguments")
-    func render() throws {
+    func render() async throws {
         let db = try CommandLine.temporaryDatabase()
         #expect(try CommandLine.importSamples(into: db).status == 0)
         let out = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("tags").path
@@ -255,7 +255,7 @@ actor ConfirmedCodes {
 @Suite("shelftag parity")
 struct ParityCommandTests {
     @Test("exit 1 with the planted mismatches, reports on stdout only, 2 for an unknown store or an unreachable resolver")
-    func exitStatuses() throws {
+    func exitStatuses() async throws {
         let db = try CommandLine.temporaryDatabase()
         #expect(try CommandLine.importSamples(into: db).status == 0)
         let text = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z"])

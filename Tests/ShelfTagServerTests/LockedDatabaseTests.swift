@@ -1,0 +1,90 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+/// Another process holding SQLite's write lock, as an import or any other writer does.
+private final class WriteLockHolder {
+    private let process = Process()
+
+    /// Returns once the other process holds the lock; it lets go after `seconds`.
+    init(path: String, seconds: Double) throws {
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            """
+            import sqlite3, sys, time
+            connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+            connection.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            time.sleep(float(sys.argv[2]))
+            connection.execute("COMMIT")
+            """,
+            path, String(seconds),
+        ]
+        process.standardOutput = output
+        try process.run()
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        guard line.hasPrefix("locked") else { throw CocoaError(.fileLocking) }
+    }
+
+    func waitUntilReleased() {
+        process.waitUntilExit()
+    }
+}
+
+@Suite("A database locked by another writer never freezes the resolver")
+struct LockedDatabaseTests {
+    @Test(
+        "while another process holds the write lock: /healthz and pages answer at once, writes get 503 with Retry-After, scans wait and are written after"
+    )
+    func writeLockHeldElsewhere() async throws {
+        let path = try await sampleDatabase()
+        let reference = try SQLiteProductReference(path: path, lockTimeout: 1)
+        let token = AccessToken.generate()
+        try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow)
+        let stockUpdate = Data(#"{"gtin": "3760001001983", "onHand": 7}"#.utf8)
+        let headers = ["Content-Type": "application/json", "Authorization": "Bearer \(token)"]
+        let page = "/products/\(promotion)?s=PAR01"
+        try await TestServer.with(reference: reference) { server in
+            #expect(try await server.request(page).status == 200)
+            let scansBefore = try await reference.scanCounts(store: "PAR01", since: nil).reduce(0) { $0 + $1.scans }
+
+            let holder = try WriteLockHolder(path: path, seconds: 3)
+            async let first = server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
+            async let second = server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
+            // Both writes are waiting for the lock by now.
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            var health: TestServer.Reply?
+            let healthTime = try await clock.measure { health = try await server.request("/healthz") }
+            #expect(health?.status == 200)
+            #expect(healthTime < .milliseconds(300), "/healthz took \(healthTime)")
+            var shown: TestServer.Reply?
+            let pageTime = try await clock.measure { shown = try await server.request(page) }
+            #expect(shown?.status == 200)
+            #expect(pageTime < .milliseconds(300), "the page took \(pageTime)")
+            // Scans made while the database is locked.
+            for _ in 0..<3 { #expect(try await server.request("/01/\(promotion)?s=PAR01").status == 307) }
+
+            let refused = try await [first, second]
+            for reply in refused {
+                #expect(reply.status == 503)
+                #expect(reply.header("Retry-After") != nil)
+                #expect((reply.json?["detail"] as? String)?.contains("nothing was changed") == true)
+            }
+            holder.waitUntilReleased()
+
+            let accepted = try await server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
+            #expect(accepted.status == 200)
+            var scansAfter = scansBefore
+            for _ in 0..<40 where scansAfter < scansBefore + 3 {
+                try await Task.sleep(for: .milliseconds(100))
+                scansAfter = try await reference.scanCounts(store: "PAR01", since: nil).reduce(0) { $0 + $1.scans }
+            }
+            #expect(scansAfter == scansBefore + 3, "the scans made during the lock are written once it is released")
+        }
+    }
+}
