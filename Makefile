@@ -1,6 +1,6 @@
 # ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
 SHELL := /bin/bash
-APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools curl
+APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools curl postgresql python3
 BENCH_PACKAGES := sqlite3 qrencode wrk
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
@@ -27,9 +27,10 @@ bench-deps: deps
 build: deps
 	swift build -c release --product shelftag
 
+# The PostgreSQL tests run against a throwaway cluster that Tests/with-postgres.sh starts and always removes.
 test: deps
 	swift build --build-tests
-	swift test --skip-build --parallel
+	Tests/with-postgres.sh swift test --skip-build --parallel
 
 # Loads Samples/ into a fresh embedded database and shows what every channel will read.
 demo: build

@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // The PostgreSQL driver of the storage interface (chains: many resolvers on one reference).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // Values and rules every channel shares: Foundation only.
@@ -22,10 +26,15 @@ let package = Package(
         .target(name: "ShelfTagFeeds", dependencies: ["ShelfTagDomain"]),
         // Process-wide SQLite settings that only C can make (sqlite3_config is variadic).
         .systemLibrary(name: "CSQLiteSettings", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // The product reference behind a small interface; the only module that imports GRDB.
+        // The product reference behind one interface, two drivers: the only module that imports GRDB or PostgresNIO.
         .target(
             name: "ShelfTagStorage",
-            dependencies: ["ShelfTagDomain", "CSQLiteSettings", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ShelfTagDomain", "CSQLiteSettings", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // Feeds into storage: kind detection, dependency order, one transaction.
         .target(name: "ShelfTagImport", dependencies: ["ShelfTagDomain", "ShelfTagFeeds", "ShelfTagStorage"]),
@@ -69,6 +78,8 @@ let package = Package(
         .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain", "ShelfTagStorage"]),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
+        // One suite, run against both drivers: a behaviour cannot drift between SQLite and PostgreSQL.
+        .testTarget(name: "ShelfTagStorageTests", dependencies: ["ShelfTagStorage", "ShelfTagImport", "ShelfTagDomain", "ShelfTagTestSupport"]),
         // Sample loading and real decoders (zbarimg, libpng) shared by the tests.
         .target(
             name: "ShelfTagTestSupport",
@@ -104,6 +115,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "shelftagTests", dependencies: ["shelftag"]),
+        .testTarget(name: "shelftagTests", dependencies: ["shelftag", "ShelfTagTestSupport"]),
     ]
 )

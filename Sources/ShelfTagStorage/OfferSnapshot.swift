@@ -87,15 +87,15 @@ extension SQLiteProductReference {
                     sql:
                         "SELECT gtin, * FROM price_history \(storeFilter.map { "WHERE store_code IS NULL OR \($0)" } ?? "") ORDER BY gtin, store_code, recorded_at, id",
                     arguments: StatementArguments(stores ?? []))
-            ) { row, _ in (row["store_code"] as String?, try Self.priceChange(row)) }
+            ) { row, _ in (row["store_code"] as String?, try StoredRows.priceChange(row)) }
             var prints = GTINOrderedRows(
                 try Row.fetchCursor(
                     db,
                     sql: """
-                        SELECT \(Self.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger \(storeFilter.map { "WHERE \($0)" } ?? "")
+                        SELECT \(StoredRows.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger \(storeFilter.map { "WHERE \($0)" } ?? "")
                         GROUP BY gtin, store_code ORDER BY gtin, store_code
                         """, arguments: StatementArguments(stores ?? []))
-            ) { row, gtin in (row[1] as String?, try Self.printedTag(row, gtin: gtin)) }
+            ) { row, gtin in (row[1] as String?, try StoredRows.printedTag(row, gtin: gtin)) }
             var current: (gtin: GTIN, changes: [(store: String?, value: PriceChange)], prints: [(store: String?, value: PrintedTag)])?
             // Columns read by position: a million name lookups cost more than the query.
             let cursor = try Row.fetchCursor(

@@ -65,7 +65,7 @@ extension SQLiteProductReference {
             let outcome = try Self.hold(request, at: time, for: duration, in: db)
             if let key {
                 try db.execute(
-                    sql: "UPDATE idempotency_key SET state = 'done', outcome = ? WHERE key = ?", arguments: [Self.encode(outcome), key])
+                    sql: "UPDATE idempotency_key SET state = 'done', outcome = ? WHERE key = ?", arguments: [StoredRows.encode(outcome), key])
             }
             if case .held = outcome { try Self.bumpCatalogVersion(db) }
             return outcome
@@ -151,7 +151,10 @@ extension SQLiteProductReference {
             }
             guard row["fingerprint"] as String == fingerprint else { return .mismatch }
             if row["state"] as String == "done", let outcome = row["outcome"] as String? {
-                return .completed(try Self.decode(outcome, in: db))
+                return .completed(
+                    try StoredRows.decode(outcome) { code in
+                        try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(StoredRows.reservation)
+                    })
             }
             // A request that died between claiming and finishing: let the retry run.
             if now - (row["created_at"] as Int64) > Int64(abandonedAfter) {
@@ -167,13 +170,13 @@ extension SQLiteProductReference {
     }
 
     public func reservation(code: String) async throws -> Reservation? {
-        try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(Self.reservation) }
+        try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(StoredRows.reservation) }
     }
 
     public func reservations(store storeCode: String) async throws -> [Reservation] {
         try await reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM reservation WHERE store_code = ? ORDER BY created_at DESC, code", arguments: [storeCode]).map(
-                Self.reservation)
+                StoredRows.reservation)
         }
     }
 
@@ -204,7 +207,7 @@ extension SQLiteProductReference {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
                 return .notFound
             }
-            let reservation = try Self.reservation(row)
+            let reservation = try StoredRows.reservation(row)
             guard reservation.isActive(at: time) else { return .notHeld(state: reservation.state(at: time)) }
             var onHand =
                 try Int.fetchOne(
@@ -219,50 +222,7 @@ extension SQLiteProductReference {
             try db.execute(
                 sql: "UPDATE reservation SET status = ?, closed_at = ? WHERE code = ?", arguments: [status.rawValue, Int64(time.timeIntervalSince1970), code])
             try Self.bumpCatalogVersion(db)
-            return .done(try Self.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
-        }
-    }
-
-    static func reservation(_ row: Row) throws -> Reservation {
-        let code: String = row["code"]
-        do {
-            guard let status = Reservation.Status(rawValue: row["status"]) else {
-                throw StorageError.corruptRow(table: "reservation", key: code, reason: "status")
-            }
-            return Reservation(
-                code: code, storeCode: row["store_code"], gtin: try GTIN(row["gtin"] as String), quantity: row["quantity"],
-                customerName: row["customer_name"], contact: row["contact"],
-                unitPrice: Money(minorUnits: row["unit_price"], currency: try Currency(code: row["currency"])), status: status,
-                createdAt: Date(timeIntervalSince1970: TimeInterval(row["created_at"] as Int64)),
-                expiresAt: Date(timeIntervalSince1970: TimeInterval(row["expires_at"] as Int64)))
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError.corruptRow(table: "reservation", key: code, reason: "\(error)")
-        }
-    }
-
-    /// Outcomes kept under an idempotency key: `held:CODE`, `insufficient:N`, `over_limit:N`, `not_listed`.
-    private static func encode(_ outcome: HoldOutcome) -> String {
-        switch outcome {
-        case .held(let reservation): "held:" + reservation.code
-        case .insufficient(let available): "insufficient:\(available)"
-        case .overLimit(let maximum): "over_limit:\(maximum)"
-        case .notListed: "not_listed"
-        }
-    }
-
-    private static func decode(_ text: String, in db: Database) throws -> HoldOutcome {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        switch parts[0] {
-        case "held":
-            guard parts.count == 2, let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [parts[1]]) else {
-                throw StorageError.corruptRow(table: "idempotency_key", key: text, reason: "names no reservation")
-            }
-            return .held(try reservation(row))
-        case "insufficient": return .insufficient(available: Int(parts.last ?? "") ?? 0)
-        case "over_limit": return .overLimit(maximum: Int(parts.last ?? "") ?? 0)
-        default: return .notListed
+            return .done(try StoredRows.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
         }
     }
 }

@@ -233,7 +233,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
 
     func offer(store storeCode: String, gtin: GTIN) throws -> StoreOffer? {
         try Row.fetchOne(db, sql: "SELECT * FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, gtin.digits]).map {
-            try SQLiteProductReference.storeOffer($0, gtin: gtin)
+            try StoredRows.storeOffer($0, gtin: gtin)
         }
     }
 

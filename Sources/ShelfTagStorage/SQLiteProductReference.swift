@@ -151,8 +151,8 @@ public final class SQLiteProductReference: ProductReference {
                     FROM product p ORDER BY p.gtin
                     """)
             return try rows.map { row in
-                let gtin = try Self.gtin(row["gtin"])
-                let pricing = try Self.pricing(row, table: "product", key: gtin.digits)!
+                let gtin = try StoredRows.gtin(row["gtin"])
+                let pricing = try StoredRows.pricing(row, table: "product", key: gtin.digits)!
                 let reviewCount: Int = row["review_count"]
                 return ProductSummary(
                     gtin: gtin, title: row["title"], webPrice: pricing.effectivePrice(at: time), storeCount: row["store_count"],
@@ -162,7 +162,7 @@ public final class SQLiteProductReference: ProductReference {
     }
 
     public func stores() async throws -> [Store] {
-        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(Self.store) }
+        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(StoredRows.store) }
     }
 
     public func readShelf(
@@ -170,7 +170,7 @@ public final class SQLiteProductReference: ProductReference {
     ) async throws -> Bool {
         try await reading { db in
             guard let storeRow = try Row.fetchOne(db, sql: "SELECT * FROM store WHERE code = ?", arguments: [storeCode]) else { return false }
-            let store = Self.store(storeRow)
+            let store = try StoredRows.store(storeRow)
             let offerCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM store_offer WHERE store_code = ?", arguments: [storeCode]) ?? 0
             try opening(store, offerCount)
             // Three cursors over the same products in GTIN order, stepped together (a merge join): no row is held
@@ -188,7 +188,7 @@ public final class SQLiteProductReference: ProductReference {
             var pending = try Self.nextChange(changes)
             while let productRow = try products.next(), let offerRow = try offers.next() {
                 let digits: String = productRow["gtin"]
-                let gtin = try Self.gtin(digits)
+                let gtin = try StoredRows.gtin(digits)
                 var webChanges: [PriceChange] = []
                 var storeChanges: [PriceChange] = []
                 while let (changeGTIN, change, isWeb) = pending, changeGTIN <= digits {
@@ -200,9 +200,9 @@ public final class SQLiteProductReference: ProductReference {
                 }
                 try item(
                     ShelfItem(
-                        product: try Self.product(productRow, gtin: gtin), webOffer: try Self.webOffer(productRow, gtin: gtin),
+                        product: try StoredRows.product(productRow, gtin: gtin), webOffer: try StoredRows.webOffer(productRow, gtin: gtin),
                         webHistory: PriceHistory(changes: webChanges),
-                        listing: StoreListing(store: store, offer: try Self.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: storeChanges))))
+                        listing: StoreListing(store: store, offer: try StoredRows.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: storeChanges))))
             }
             return true
         }
@@ -211,7 +211,7 @@ public final class SQLiteProductReference: ProductReference {
     /// The next price change of a history cursor: its GTIN, the change, and whether it is the web price's (no store).
     private static func nextChange(_ cursor: RowCursor) throws -> (gtin: String, change: PriceChange, isWeb: Bool)? {
         guard let row = try cursor.next() else { return nil }
-        return (row["gtin"], try priceChange(row), row["store_code"] as String? == nil)
+        return (row["gtin"], try StoredRows.priceChange(row), row["store_code"] as String? == nil)
     }
 
     public func recordPrints(_ tags: [PrintedTag]) async throws {
@@ -238,11 +238,11 @@ public final class SQLiteProductReference: ProductReference {
         try await reading { db in
             // The newest row per product: SQLite takes the bare columns from the max() row.
             let rows = try Row.fetchAll(
-                db, sql: "SELECT \(Self.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger WHERE store_code = ? GROUP BY gtin",
+                db, sql: "SELECT \(StoredRows.ledgerColumns), max(printed_at * 1000000000 + id) FROM print_ledger WHERE store_code = ? GROUP BY gtin",
                 arguments: [storeCode])
             var latest: [GTIN: PrintedTag] = [:]
             for row in rows {
-                let tag = try Self.printedTag(row)
+                let tag = try StoredRows.printedTag(row)
                 latest[tag.label.gtin] = tag
             }
             return latest
@@ -254,19 +254,16 @@ public final class SQLiteProductReference: ProductReference {
             try Row.fetchOne(
                 db,
                 sql:
-                    "SELECT \(Self.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
+                    "SELECT \(StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
                 arguments: [storeCode, gtin.digits, tagID]
-            ).map { try Self.printedTag($0, gtin: gtin) }
+            ).map { try StoredRows.printedTag($0, gtin: gtin) }
         }
     }
 
     public func latestReviews(of gtin: GTIN, limit: Int) async throws -> [Review] {
         try await reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM review WHERE gtin = ? ORDER BY published_at DESC, id LIMIT ?", arguments: [gtin.digits, limit]).map {
-                row in
-                Review(
-                    id: row["id"], gtin: gtin, rating: row["rating"], author: row["author"], isAnonymous: row["is_anonymous"],
-                    publishedAt: Date(timeIntervalSince1970: TimeInterval(row["published_at"] as Int64)), title: row["title"], content: row["content"])
+                try StoredRows.review($0, gtin: gtin)
             }
         }
     }
@@ -294,7 +291,7 @@ public final class SQLiteProductReference: ProductReference {
                     GROUP BY day, store_code, gtin ORDER BY day, scans DESC, store_code, gtin
                     """, arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)])
             return try rows.map { row in
-                ScanCount(day: row["day"], storeCode: row["store_code"], gtin: try Self.gtin(row["gtin"]), scans: row["scans"], staleScans: row["stale_scans"])
+                ScanCount(day: row["day"], storeCode: row["store_code"], gtin: try StoredRows.gtin(row["gtin"]), scans: row["scans"], staleScans: row["stale_scans"])
             }
         }
     }
@@ -303,7 +300,7 @@ public final class SQLiteProductReference: ProductReference {
         try await writing { db in
             try db.execute(
                 sql: "INSERT INTO api_token (token_hash, store_code, scopes, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [hash, grant.storeCode, grant.scopes.map(\.rawValue).sorted().joined(separator: ","), Int64(createdAt.timeIntervalSince1970)])
+                arguments: [hash, grant.storeCode, StoredRows.scopesText(grant.scopes), Int64(createdAt.timeIntervalSince1970)])
         }
     }
 
@@ -315,52 +312,15 @@ public final class SQLiteProductReference: ProductReference {
 
     public func webShopOrigin() async throws -> String? {
         try await reading { db in
-            guard let link = try String.fetchOne(db, sql: "SELECT link FROM product WHERE link LIKE 'http%' LIMIT 1"),
-                let components = URLComponents(string: link), let scheme = components.scheme, let host = components.host
-            else { return nil }
-            return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+            try String.fetchOne(db, sql: "SELECT link FROM product WHERE link LIKE 'http%' LIMIT 1").flatMap(StoredRows.origin(ofLink:))
         }
     }
 
     public func grant(forTokenHash hash: String) async throws -> TokenGrant? {
         try await reading { db in
             try Row.fetchOne(db, sql: "SELECT store_code, scopes FROM api_token WHERE token_hash = ?", arguments: [hash]).map { row in
-                let scopes = (row["scopes"] as String).split(separator: ",").compactMap { TokenScope(rawValue: String($0)) }
-                return TokenGrant(storeCode: row["store_code"], scopes: Set(scopes))
+                TokenGrant(storeCode: row["store_code"], scopes: StoredRows.scopes(row["scopes"]))
             }
-        }
-    }
-
-    // MARK: Reading rows back into domain values
-
-    /// The print ledger's columns, in the order `printedTag` reads them (by position: a million name lookups cost more
-    /// than the query).
-    static let ledgerColumns =
-        "gtin, store_code, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base, promotion_end, template, printed_at"
-
-    /// A ledger row selected as `ledgerColumns`; `gtin` is its product's, when the caller has parsed it already.
-    static func printedTag(_ row: Row, gtin known: GTIN? = nil) throws -> PrintedTag {
-        let gtin = try known ?? gtin(row[0])
-        let storeCode: String = row[1]
-        do {
-            let currency = try Currency(code: row[3])
-            func money(_ index: Int) -> Money? { (row[index] as Int64?).map { Money(minorUnits: $0, currency: currency) } }
-            var unitPrice: UnitPrice?
-            if let amount = money(7), let base = row[8] as String? {
-                unitPrice = UnitPrice(price: amount, per: try Measure(feedValue: base))
-            }
-            guard let price = money(4) else { throw StorageError.corruptRow(table: "print_ledger", key: "\(storeCode)/\(gtin.digits)", reason: "no price") }
-            let label = ShelfLabel(
-                storeCode: storeCode, gtin: gtin, price: price, regularPrice: money(5), priorPrice: money(6), unitPrice: unitPrice,
-                promotionEnd: (row[9] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) })
-            guard label.tagID == row[2] else {
-                throw StorageError.corruptRow(table: "print_ledger", key: "\(storeCode)/\(gtin.digits)", reason: "tag id does not match the prices it records")
-            }
-            return PrintedTag(label: label, template: row[10], printedAt: Date(timeIntervalSince1970: TimeInterval(row[11] as Int64)))
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError.corruptRow(table: "print_ledger", key: "\(storeCode)/\(gtin.digits)", reason: "\(error)")
         }
     }
 
@@ -371,7 +331,7 @@ public final class SQLiteProductReference: ProductReference {
         var histories: [String: [PriceChange]] = [:]
         for change in try Row.fetchAll(db, sql: "SELECT * FROM price_history WHERE gtin = ? ORDER BY recorded_at, id", arguments: [gtin.digits]) {
             let channel: String = change["store_code"] ?? ""
-            histories[channel, default: []].append(try priceChange(change))
+            histories[channel, default: []].append(try StoredRows.priceChange(change))
         }
         let listings = try Row.fetchAll(
             db,
@@ -381,79 +341,21 @@ public final class SQLiteProductReference: ProductReference {
                 """, arguments: [gtin.digits]
         ).map { offerRow in
             let code: String = offerRow["store_code"]
-            return StoreListing(store: store(offerRow), offer: try storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: histories[code] ?? []))
+            return StoreListing(store: try StoredRows.store(offerRow), offer: try StoredRows.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: histories[code] ?? []))
         }
         let ratingRow = try Row.fetchOne(db, sql: "SELECT avg(rating) AS average, count(*) AS count FROM review WHERE gtin = ?", arguments: [gtin.digits])!
         let reviewCount: Int = ratingRow["count"]
         return ProductDetails(
-            product: try product(row, gtin: gtin), webOffer: try webOffer(row, gtin: gtin), webHistory: PriceHistory(changes: histories[""] ?? []),
+            product: try StoredRows.product(row, gtin: gtin), webOffer: try StoredRows.webOffer(row, gtin: gtin), webHistory: PriceHistory(changes: histories[""] ?? []),
             stores: listings, rating: reviewCount > 0 ? RatingSummary(average: ratingRow["average"], count: reviewCount) : nil)
     }
+}
 
-    static func priceChange(_ row: Row) throws -> PriceChange {
-        let key: String = row["gtin"]
-        // price_history.price is NOT NULL, so a pricing is always there.
-        let pricing = try pricing(row, table: "price_history", key: key)!
-        return PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(row["recorded_at"] as Int64)), pricing: pricing)
-    }
-
-    static func storeOffer(_ row: Row, gtin: GTIN) throws -> StoreOffer {
-        let code: String = row["store_code"]
-        return StoreOffer(
-            storeCode: code, gtin: gtin, pricing: try pricing(row, table: "store_offer", key: code),
-            availability: try choice(row["availability"], StoreAvailability.self),
-            pickupMethod: try (row["pickup_method"] as String?).map { try choice($0, PickupMethod.self) },
-            pickupSLA: try (row["pickup_sla"] as String?).map { try choice($0, PickupSLA.self) },
-            stock: Stock(onHand: row["on_hand"]))
-    }
-
-    private static func webOffer(_ row: Row, gtin: GTIN) throws -> WebOffer {
-        let pricing = try pricing(row, table: "product", key: gtin.digits)!
-        return WebOffer(gtin: gtin, pricing: pricing, availability: try choice(row["availability"], WebAvailability.self), link: row["link"])
-    }
-
-    private static func product(_ row: Row, gtin: GTIN) throws -> Product {
-        var unitPricing: UnitPricing?
-        if let measure = row["unit_measure"] as String?, let base = row["unit_base"] as String? {
-            do {
-                unitPricing = try UnitPricing(measure: Measure(feedValue: measure), base: Measure(feedValue: base))
-            } catch {
-                throw StorageError.corruptRow(table: "product", key: gtin.digits, reason: error.description)
-            }
-        }
-        return Product(
-            gtin: gtin, itemID: row["item_id"], title: row["title"], description: row["description"], brand: row["brand"],
-            imageLink: row["image_link"], productType: row["product_type"], unitPricing: unitPricing)
-    }
-
-    private static func store(_ row: Row) -> Store {
-        Store(
-            code: row["code"], name: row["name"], address: row["address"], latitude: row["latitude"], longitude: row["longitude"],
-            timeZone: row["time_zone"], locale: row["locale"], maxReservation: row["max_reservation"])
-    }
-
-    private static func gtin(_ text: String) throws -> GTIN {
-        do { return try GTIN(text) } catch { throw StorageError.corruptRow(table: "product", key: text, reason: error.description) }
-    }
-
-    private static func choice<Choice: RawRepresentable>(_ text: String, _: Choice.Type) throws -> Choice where Choice.RawValue == String {
-        guard let value = Choice(rawValue: text) else { throw StorageError.corruptRow(table: "\(Choice.self)", key: text, reason: "unknown value") }
-        return value
-    }
-
-    /// The pricing stored in a row's `currency, price, sale_price, sale_start, sale_end` columns (nil when price is NULL).
-    static func pricing(_ row: Row, table: String, key: String) throws -> Pricing? {
-        guard let price = row["price"] as Int64?, let code = row["currency"] as String? else { return nil }
-        do {
-            let currency = try Currency(code: code)
-            let sale = (row["sale_price"] as Int64?).map { Money(minorUnits: $0, currency: currency) }
-            var window: SaleWindow?
-            if let start = row["sale_start"] as Int64?, let end = row["sale_end"] as Int64? {
-                window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
-            }
-            return try Pricing(price: Money(minorUnits: price, currency: currency), salePrice: sale, saleWindow: window)
-        } catch {
-            throw StorageError.corruptRow(table: table, key: key, reason: "\(error)")
-        }
-    }
+/// GRDB's rows, read by the decoders both drivers share.
+extension Row: StoredRow {
+    func text(_ column: String) -> String? { self[column] }
+    func integer(_ column: String) -> Int64? { self[column] }
+    func real(_ column: String) -> Double? { self[column] }
+    func text(at index: Int) -> String? { self[index] }
+    func integer(at index: Int) -> Int64? { self[index] }
 }

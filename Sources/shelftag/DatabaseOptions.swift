@@ -2,31 +2,54 @@ import ArgumentParser
 import Foundation
 import ShelfTagStorage
 
-/// `--db PATH`, shared by every command that touches data.
+/// `--db PATH|URL`, shared by every command that touches data.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The product reference database.", valueName: "path"))
-    var db: String = ProcessInfo.processInfo.environment["SHELFTAG_DB"] ?? "shelftag.sqlite"
+    // No default shown in --help: $SHELFTAG_DB may hold a PostgreSQL password.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The product reference: a SQLite file (default ./shelftag.sqlite, or $SHELFTAG_DB) or postgresql://user@host:port/database?sslmode=… (password from the URL or $PGPASSWORD).",
+            valueName: "path|url"))
+    var db: String?
 
-    /// Opens the product reference (creating and migrating it if needed) for the length of `body`.
-    /// - Throws: `ExitCode.unusableInput` when it cannot be opened (said on standard error), or what `body` throws.
-    func with<Result>(_ body: (any ProductReference) async throws -> Result) async throws -> Result {
-        let reference: any ProductReference
-        do {
-            reference = try SQLiteProductReference(path: db)
-        } catch {
-            FileStream.standardError.write("\(db): cannot open the database: \(error)\n")
-            throw ExitCode.unusableInput
-        }
-        return try await body(reference)
+    /// `--db`, else `$SHELFTAG_DB`, else `shelftag.sqlite`.
+    var location: String { db ?? ProcessInfo.processInfo.environment["SHELFTAG_DB"] ?? "shelftag.sqlite" }
+
+    /// What messages may show of the location: never a password.
+    var displayName: String { (try? ReferenceLocation(location))?.description ?? "the database" }
+
+    func validate() throws {
+        do { _ = try ReferenceLocation(location) } catch { throw ValidationError("--db: \(error)") }
     }
 
-    /// Runs `load` on the product reference. A database that does not exist yet is built aside and appears,
+    /// Opens the product reference (creating and migrating it if needed) for the length of `body`.
+    /// - Throws: `ExitCode.unusableInput` when it cannot be opened (said on standard error, without a password), or
+    ///   what `body` throws.
+    func with<Result>(_ body: (any ProductReference) async throws -> Result) async throws -> Result {
+        let opened: ReferenceLocation
+        do { opened = try ReferenceLocation(location) } catch {
+            FileStream.standardError.write("--db: \(error)\n")
+            throw ExitCode.unusableInput
+        }
+        var reached = false
+        do {
+            return try await opened.open { reference in
+                reached = true
+                return try await body(reference)
+            }
+        } catch where !reached {
+            FileStream.standardError.write("\(opened): cannot open the database: \(error)\n")
+            throw ExitCode.unusableInput
+        }
+    }
+
+    /// Runs `load` on the product reference. A SQLite database that does not exist yet is built aside and appears,
     /// complete, only when `load` returns true.
     func load(_ body: (any ProductReference) async throws -> Bool) async throws {
-        if FileManager.default.fileExists(atPath: db) {
-            _ = try await with(body)
+        if case .sqlite(let path) = try? ReferenceLocation(location), !FileManager.default.fileExists(atPath: path) {
+            _ = try await SQLiteProductReference.create(at: path, load: body)
         } else {
-            _ = try await SQLiteProductReference.create(at: db, load: body)
+            _ = try await with(body)
         }
     }
 }

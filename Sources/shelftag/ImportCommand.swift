@@ -61,7 +61,7 @@ struct ImportCommand: AsyncParsableCommand {
             throw ExitCode.unusableInput
         } catch {
             // A storage failure (disk full, database locked…): the transaction was rolled back.
-            FileStream.standardError.write("\(database.db): import failed, nothing was imported: \(error)\n")
+            FileStream.standardError.write("\(database.displayName): import failed, nothing was imported: \(error)\n")
             throw ExitCode.unusableInput
         }
         guard let report = outcome else { throw ExitCode.unusableInput }

@@ -79,7 +79,7 @@ struct CommandLineTests {
         #expect(root.status == 0)
         #expect(root.output.contains("import") && root.output.contains("products"))
         let importHelp = try CommandLine.run(["import", "--help"])
-        for option in ["--db <path>", "--kind <kind>", "--as-of <time>", "--skip-invalid", "<file> ..."] {
+        for option in ["--db <path|url>", "--kind <kind>", "--as-of <time>", "--skip-invalid", "<file> ..."] {
             #expect(importHelp.output.contains(option), "import --help lacks \(option)")
         }
         #expect(try CommandLine.run(["products", "show", "--help"]).output.contains("<gtin>"))

@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// Makes single connections (the first one, the version watch's) with libpq's `sslmode` rules.
+struct Connector: Sendable {
+    let location: PostgresLocation
+    let logger: Logger
+    let connectionTLS: PostgresConnection.Configuration.TLS
+    let clientTLS: PostgresClient.Configuration.TLS
+
+    /// - Throws: `StorageError.unavailable` when the TLS settings cannot be made.
+    init(location: PostgresLocation, logger: Logger) throws {
+        self.location = location
+        self.logger = logger
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch location.tls {
+        case .disable:
+            connectionTLS = .disable
+            clientTLS = .disable
+            return
+        case .allow, .prefer, .require:
+            // libpq encrypts without checking the certificate in these modes.
+            tls.certificateVerification = .none
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+        }
+        let context: NIOSSLContext
+        do { context = try NIOSSLContext(configuration: tls) } catch {
+            throw StorageError.unavailable("cannot set up TLS for \(location.host): \(error)")
+        }
+        if location.tls == .allow || location.tls == .prefer {
+            connectionTLS = .prefer(context)
+            clientTLS = .prefer(tls)
+        } else {
+            connectionTLS = .require(context)
+            clientTLS = .require(tls)
+        }
+    }
+
+    /// - Throws: `StorageError.unavailable` naming the host, port, database and the server's reason.
+    func connect() async throws -> PostgresConnection {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+            tls: connectionTLS)
+        configuration.options.connectTimeout = .seconds(3)
+        do {
+            return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw StorageError.unavailable(
+                "cannot connect to \(location.host):\(location.port) database \(location.database): \(PostgresProductReference.reason(error))")
+        }
+    }
+}
+
+/// What this process knows of the shared catalogue version and of the database's health.
+final class Freshness: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: Int64 = 0
+    private var heardAt: ContinuousClock.Instant?
+    private var down: String?
+    private let bound: Duration
+
+    init(bound: Duration) {
+        self.bound = bound
+    }
+
+    /// The version read from the database, or written by this process since.
+    /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
+    func version() throws -> Int {
+        try lock.withLock {
+            guard let heardAt, ContinuousClock.now - heardAt <= bound else {
+                throw StorageError.unavailable(down ?? "no news from the database within \(bound)")
+            }
+            return Int(known)
+        }
+    }
+
+    /// - Throws: `StorageError.unavailable` while the watch finds the database down: callers fail at once, not after a timeout.
+    func checkReachable() throws {
+        if let reason = lock.withLock({ down }) { throw StorageError.unavailable(reason) }
+    }
+
+    func heard(_ version: Int64) {
+        lock.withLock {
+            known = max(known, version)
+            heardAt = ContinuousClock.now
+            down = nil
+        }
+    }
+
+    func noteWrite(_ version: Int64) {
+        lock.withLock { known = max(known, version) }
+    }
+
+    func lost(_ reason: String) {
+        lock.withLock { down = reason }
+    }
+}
+
+/// Reads the catalogue version every `interval` on a connection of its own (not the pool's, so a full pool cannot
+/// starve it), and reconnects by itself when the database comes back. A version row polled rather than LISTEN/NOTIFY:
+/// the poll also proves the database answers, which is what the freshness bound needs, and a lost notification or a
+/// reconnect cannot leave a resolver serving old answers.
+struct VersionWatch: Sendable {
+    let connector: Connector
+    let connection: PostgresConnection
+    let freshness: Freshness
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        var current: PostgresConnection? = connection
+        while !Task.isCancelled {
+            do {
+                let connection: PostgresConnection
+                if let current { connection = current } else { connection = try await connector.connect() }
+                current = connection
+                // Bounded: a server that stops answering (a partition, a stopped host) must count as lost.
+                let logger = logger
+                let version = try await Deadline.run(within: interval * 5 + .seconds(1)) {
+                    var version: Int64?
+                    for try await value in try await connection.query("SELECT version FROM catalog_version WHERE id = 1", logger: logger).decode(Int64.self) {
+                        version = value
+                    }
+                    return version
+                }
+                if let version { freshness.heard(version) }
+            } catch {
+                if !Task.isCancelled {
+                    freshness.lost(PostgresProductReference.reason(error))
+                    logger.warning("database unavailable: \(PostgresProductReference.reason(error))")
+                }
+                try? await current?.close()
+                current = nil
+            }
+            try? await Task.sleep(for: interval)
+        }
+        try? await current?.close()
+    }
+}
+
+/// Gives up waiting on work that does not finish in time (a database that stopped answering), without waiting for
+/// the work itself to notice.
+enum Deadline {
+    /// - Throws: `StorageError.unavailable` past `limit`, or what `work` throws.
+    static func run<T: Sendable>(within limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let outcome = Once<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            outcome.continuation = continuation
+            let task = Task {
+                do { outcome.resume(.success(try await work())) } catch { outcome.resume(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                if outcome.resume(.failure(StorageError.unavailable("no answer from the database within \(limit)"))) { task.cancel() }
+            }
+        }
+    }
+
+    /// Resumes a continuation once, whichever comes first.
+    private final class Once<T: Sendable>: @unchecked Sendable {
+        private let lock = NSLock()
+        var continuation: CheckedContinuation<T, any Error>?
+
+        @discardableResult
+        func resume(_ result: Result<T, any Error>) -> Bool {
+            let taken: CheckedContinuation<T, any Error>? = lock.withLock {
+                defer { continuation = nil }
+                return continuation
+            }
+            taken?.resume(with: result)
+            return taken != nil
+        }
+    }
+}
+
+/// Runs synchronous code that waits on the database (a `CatalogWriter` body) on threads of its own, never on Swift's
+/// cooperative ones, which the database's answers need to be delivered.
+enum Blocking {
+    private static let queue = DispatchQueue(label: "shelftag.storage.blocking", attributes: .concurrent)
+
+    static func run<T: Sendable>(_ work: @escaping () throws -> T) async throws -> T {
+        let work = UncheckedSendable(work)
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work.value() }) }
+        }
+    }
+
+    /// Waits on this (non-cooperative) thread for async work.
+    static func wait<T: Sendable>(_ work: @escaping () async throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        let work = UncheckedSendable(work)
+        Task {
+            do { box.result = .success(try await work.value()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    /// Written by one task before it signals, read by the waiter after.
+    private final class ResultBox<T>: @unchecked Sendable {
+        var result: Result<T, any Error>?
+    }
+}

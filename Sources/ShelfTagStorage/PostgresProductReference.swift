@@ -1,0 +1,536 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import ShelfTagDomain
+
+/// The product reference in PostgreSQL, shared by many processes: a pool of connections for queries, one connection
+/// of its own to watch the catalogue version. Open it with `PostgresProductReference.with(_:_:)`.
+public final class PostgresProductReference: ProductReference {
+    let client: PostgresClient
+    let logger: Logger
+    let freshness: Freshness
+    /// How long a query may wait for an answer before the database counts as unavailable.
+    let answerTimeout: Duration
+
+    /// How the pool and the freshness watch are set.
+    public struct Settings: Sendable {
+        /// Connections in the pool; PostgreSQL's own limit (`max_connections`, 100 by default) bounds the sum over processes.
+        public var poolSize: Int
+        /// A resolver serves data at most this old: past it without news from the database, it answers 503.
+        public var freshnessBound: Duration
+        /// How often the catalogue version is read.
+        public var pollInterval: Duration
+
+        public init(poolSize: Int = 16, freshnessBound: Duration = .seconds(2), pollInterval: Duration = .milliseconds(200)) {
+            self.poolSize = poolSize
+            self.freshnessBound = freshnessBound
+            self.pollInterval = pollInterval
+        }
+    }
+
+    private init(client: PostgresClient, logger: Logger, freshness: Freshness, answerTimeout: Duration) {
+        self.client = client
+        self.logger = logger
+        self.freshness = freshness
+        self.answerTimeout = answerTimeout
+    }
+
+    /// Connects, migrates (one process at a time), and gives the reference to `body` for its length; the pool and
+    /// the version watch stop when it returns.
+    /// - Throws: `StorageError.unavailable` naming the host, port, database and the server's reason (never the
+    ///   password) when the database cannot be reached or used; what `body` throws.
+    public static func with<Result>(
+        _ location: PostgresLocation, settings: Settings = Settings(), logger: Logger = Logger(label: "shelftag.postgres"),
+        _ body: (PostgresProductReference) async throws -> Result
+    ) async throws -> Result {
+        let connector = try Connector(location: location, logger: logger)
+        // The first connection says plainly why it cannot connect, and migrates.
+        let first = try await connector.connect()
+        let freshness = Freshness(bound: settings.freshnessBound)
+        do {
+            try await PostgresSchema.migrate(first, logger: logger)
+            for try await version in try await first.query("SELECT version FROM catalog_version WHERE id = 1", logger: logger).decode(Int64.self) {
+                freshness.heard(version)
+            }
+        } catch {
+            try? await first.close()
+            throw StorageError.unavailable("\(location.host):\(location.port) database \(location.database): \(Self.reason(error))")
+        }
+        var clientConfiguration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+            tls: connector.clientTLS)
+        clientConfiguration.options.maximumConnections = settings.poolSize
+        clientConfiguration.options.connectTimeout = .seconds(3)
+        // The pool's own notices (a lease asked for while `run()` is starting) are not the user's business.
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: poolLogger)
+        let reference = PostgresProductReference(client: client, logger: logger, freshness: freshness, answerTimeout: .seconds(3))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            group.addTask {
+                await VersionWatch(connector: connector, connection: first, freshness: freshness, interval: settings.pollInterval, logger: logger).run()
+            }
+            do {
+                let result = try await body(reference)
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// What PostgreSQL said, without anything that could hold a secret.
+    static func reason(_ error: any Error) -> String {
+        if case StorageError.unavailable(let reason) = error { return reason }
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                return message + (error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+
+    // MARK: Running queries
+
+    /// Runs `work` with a pooled connection; refused at once while the database is known to be down.
+    /// - Parameter bounded: whether the whole of `work` must end within `answerTimeout` (a request's queries, not an
+    ///   import or a streamed walk, which take as long as their data).
+    /// - Throws: `StorageError.unavailable` when the database cannot be reached or does not answer in time; a
+    ///   PostgreSQL error.
+    @discardableResult
+    func database<T: Sendable>(bounded: Bool = true, _ work: @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try freshness.checkReachable()
+        let client = client
+        let work = UncheckedSendable(work)
+        let run: @Sendable () async throws -> T = {
+            do {
+                return try await client.withConnection { connection in try await work.value(connection) }
+            } catch let error as PSQLError where error.serverInfo == nil {
+                throw StorageError.unavailable(Self.reason(error))
+            }
+        }
+        return bounded ? try await Deadline.run(within: answerTimeout, run) : try await run()
+    }
+
+    /// Runs `work` in a transaction on one pooled connection: committed when it returns, rolled back when it throws
+    /// (the error it threw is the one that comes out).
+    @discardableResult
+    func transaction<T: Sendable>(bounded: Bool = true, _ work: @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await database(bounded: bounded) { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                let result = try await work(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// Moves the catalogue version in the current transaction; the new number is noted once it commits.
+    func bumpCatalogVersion(_ connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query("UPDATE catalog_version SET version = version + 1 WHERE id = 1 RETURNING version", logger: logger)
+        for try await version in rows.decode(Int64.self) { return version }
+        throw StorageError.corruptRow(table: "catalog_version", key: "1", reason: "missing")
+    }
+
+    static func rows(_ sequence: PostgresRowSequence) async throws -> [PostgresStoredRow] {
+        var rows: [PostgresStoredRow] = []
+        for try await row in sequence { rows.append(PostgresStoredRow(row.makeRandomAccess())) }
+        return rows
+    }
+
+    // MARK: ProductReference
+
+    public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
+        let logger = logger
+        let (result, version) = try await transaction(bounded: false) { connection in
+            let writer = PostgresCatalogWriter(connection: connection, logger: logger)
+            // The writer's calls block their thread until PostgreSQL answers: not one of Swift's cooperative threads.
+            let result = try await Blocking.run { try body(writer) }
+            return (result, try await self.bumpCatalogVersion(connection))
+        }
+        freshness.noteWrite(version)
+        return result
+    }
+
+    public func details(of gtin: GTIN) async throws -> ProductDetails? {
+        let logger = logger
+        return try await database { connection in
+            let digits = gtin.digits
+            let products = try await Self.rows(
+                connection.query(
+                    """
+                    SELECT p.*, (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating_average,
+                        (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS rating_count
+                    FROM product p WHERE p.gtin = \(digits)
+                    """, logger: logger))
+            guard let row = products.first else { return nil }
+            var histories: [String: [PriceChange]] = [:]
+            for change in try await Self.rows(
+                connection.query("SELECT * FROM price_history WHERE gtin = \(digits) ORDER BY recorded_at, id", logger: logger))
+            {
+                histories[change.text("store_code") ?? "", default: []].append(try StoredRows.priceChange(change))
+            }
+            let listings = try await Self.rows(
+                connection.query(
+                    """
+                    SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.code
+                    FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = \(digits) ORDER BY o.store_code
+                    """, logger: logger)
+            ).map { offerRow in
+                let code = offerRow.text("store_code") ?? ""
+                return StoreListing(
+                    store: try StoredRows.store(offerRow), offer: try StoredRows.storeOffer(offerRow, gtin: gtin),
+                    history: PriceHistory(changes: histories[code] ?? []))
+            }
+            let reviewCount = Int(row.integer("rating_count") ?? 0)
+            return ProductDetails(
+                product: try StoredRows.product(row, gtin: gtin), webOffer: try StoredRows.webOffer(row, gtin: gtin),
+                webHistory: PriceHistory(changes: histories[""] ?? []), stores: listings,
+                rating: reviewCount > 0 ? RatingSummary(average: row.real("rating_average") ?? 0, count: reviewCount) : nil)
+        }
+    }
+
+    public func summaries(at time: Date) async throws -> [ProductSummary] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    """
+                    SELECT p.gtin, p.title, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end,
+                        (SELECT count(*) FROM store_offer o WHERE o.gtin = p.gtin) AS store_count,
+                        (SELECT coalesce(sum(on_hand), 0)::bigint FROM store_offer o WHERE o.gtin = p.gtin) AS on_hand,
+                        (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating,
+                        (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS review_count
+                    FROM product p ORDER BY p.gtin
+                    """, logger: logger)
+            ).map { row in
+                let gtin = try StoredRows.gtin(row.text("gtin") ?? "")
+                guard let pricing = try StoredRows.pricing(row, table: "product", key: gtin.digits) else {
+                    throw StorageError.corruptRow(table: "product", key: gtin.digits, reason: "no price")
+                }
+                let reviewCount = Int(row.integer("review_count") ?? 0)
+                return ProductSummary(
+                    gtin: gtin, title: row.text("title") ?? "", webPrice: pricing.effectivePrice(at: time), storeCount: Int(row.integer("store_count") ?? 0),
+                    unitsOnHand: Int(row.integer("on_hand") ?? 0),
+                    rating: reviewCount > 0 ? RatingSummary(average: row.real("rating") ?? 0, count: reviewCount) : nil)
+            }
+        }
+    }
+
+    public func stores() async throws -> [Store] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(connection.query("SELECT * FROM store ORDER BY code", logger: logger)).map(StoredRows.store)
+        }
+    }
+
+    public func readShelf(
+        of storeCode: String, opening: @escaping (Store, Int) throws -> Void, item: @escaping (ShelfItem) throws -> Void
+    ) async throws -> Bool {
+        let logger = logger
+        let callbacks = UncheckedSendable((opening, item))
+        return try await transaction(bounded: false) { connection in
+            // One snapshot for the store, its count and its rows.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            guard let storeRow = try await Self.rows(connection.query("SELECT * FROM store WHERE code = \(storeCode)", logger: logger)).first else {
+                return false
+            }
+            let store = try StoredRows.store(storeRow)
+            var count = 0
+            for try await number in try await connection.query("SELECT count(*) FROM store_offer WHERE store_code = \(storeCode)", logger: logger).decode(
+                Int64.self)
+            {
+                count = Int(number)
+            }
+            try callbacks.value.0(store, count)
+            // One streamed query: each product with its offer here and its histories (web and this store's) as JSON.
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.productColumns, "p")),
+                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")),
+                    (SELECT coalesce(json_agg(json_build_array(h.store_code, h.recorded_at, h.currency, h.price, h.sale_price, h.sale_start,
+                        h.sale_end) ORDER BY h.recorded_at, h.id), '[]')::text
+                     FROM price_history h WHERE h.gtin = p.gtin AND (h.store_code = o.store_code OR h.store_code IS NULL)) AS history
+                FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = \(storeCode) ORDER BY p.gtin
+                """, logger: logger)
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
+                let product = PostgresStoredRow(columns, prefix: "p_")
+                let gtin = try StoredRows.gtin(product.text("gtin") ?? "")
+                let changes = try PriceHistoryJSON.changes(PostgresStoredRow(columns).text("history") ?? "[]", gtin: gtin)
+                try callbacks.value.1(
+                    ShelfItem(
+                        product: try StoredRows.product(product, gtin: gtin), webOffer: try StoredRows.webOffer(product, gtin: gtin),
+                        webHistory: PriceHistory(changes: changes.filter { $0.store == nil }.map(\.change)),
+                        listing: StoreListing(
+                            store: store, offer: try StoredRows.storeOffer(PostgresStoredRow(columns, prefix: "o_"), gtin: gtin),
+                            history: PriceHistory(changes: changes.filter { $0.store != nil }.map(\.change)))))
+            }
+            return true
+        }
+    }
+
+    public func recordPrints(_ tags: [PrintedTag]) async throws {
+        guard !tags.isEmpty else { return }
+        let logger = logger
+        let version = try await transaction(bounded: false) { connection in
+            // Arrays, one element per tag, unnested into rows: one statement however many tags. 0 stands for NULL in
+            // the optional columns (prices are positive, times after 1970).
+            let labels = tags.map(\.label)
+            try await connection.query(
+                """
+                INSERT INTO print_ledger (store_code, gtin, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base,
+                    promotion_end, template, printed_at)
+                SELECT s, g, t, c, p, nullif(r, 0), nullif(o, 0), nullif(u, 0), nullif(b, ''), nullif(e, 0), m, a
+                FROM unnest(\(labels.map(\.storeCode))::text[], \(labels.map(\.gtin.digits))::text[], \(labels.map(\.tagID))::text[],
+                    \(labels.map(\.price.currency.code))::text[], \(labels.map(\.price.minorUnits))::bigint[],
+                    \(labels.map { $0.regularPrice?.minorUnits ?? 0 })::bigint[], \(labels.map { $0.priorPrice?.minorUnits ?? 0 })::bigint[],
+                    \(labels.map { $0.unitPrice?.price.minorUnits ?? 0 })::bigint[], \(labels.map { $0.unitPrice?.base.feedValue ?? "" })::text[],
+                    \(labels.map { $0.promotionEnd.map { Int64($0.timeIntervalSince1970) } ?? 0 })::bigint[], \(tags.map(\.template))::text[],
+                    \(tags.map { Int64($0.printedAt.timeIntervalSince1970) })::bigint[]) AS x(s, g, t, c, p, r, o, u, b, e, m, a)
+                """, logger: logger)
+            return try await self.bumpCatalogVersion(connection)
+        }
+        freshness.noteWrite(version)
+    }
+
+    public func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag] {
+        let logger = logger
+        return try await database { connection in
+            var latest: [GTIN: PrintedTag] = [:]
+            for row in try await Self.rows(
+                connection.query(
+                    """
+                    SELECT DISTINCT ON (gtin) \(unescaped: StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = \(storeCode)
+                    ORDER BY gtin, printed_at DESC, id DESC
+                    """, logger: logger))
+            {
+                let tag = try StoredRows.printedTag(row)
+                latest[tag.label.gtin] = tag
+            }
+            return latest
+        }
+    }
+
+    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag? {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    """
+                    SELECT \(unescaped: StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = \(storeCode) AND gtin = \(gtin.digits)
+                        AND tag_id = \(tagID) ORDER BY printed_at DESC, id DESC LIMIT 1
+                    """, logger: logger)
+            ).first.map { try StoredRows.printedTag($0, gtin: gtin) }
+        }
+    }
+
+    public func latestReviews(of gtin: GTIN, limit: Int) async throws -> [Review] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    "SELECT * FROM review WHERE gtin = \(gtin.digits) ORDER BY published_at DESC, id LIMIT \(Int64(limit))", logger: logger)
+            ).map { try StoredRows.review($0, gtin: gtin) }
+        }
+    }
+
+    public func recordScans(_ scans: [Scan]) async throws {
+        guard !scans.isEmpty else { return }
+        let logger = logger
+        try await database { connection in
+            // '' stands for NULL: store codes and tag ids are never empty.
+            try await connection.query(
+                """
+                INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format)
+                SELECT a, nullif(s, ''), g, nullif(t, ''), x, f
+                FROM unnest(\(scans.map { Int64($0.time.timeIntervalSince1970) })::bigint[], \(scans.map { $0.storeCode ?? "" })::text[],
+                    \(scans.map(\.gtin.digits))::text[], \(scans.map { $0.tagID ?? "" })::text[], \(scans.map { Int64($0.stale ? 1 : 0) })::bigint[],
+                    \(scans.map(\.format.rawValue))::text[]) AS x(a, s, g, t, x, f)
+                """, logger: logger)
+        }
+    }
+
+    public func scanCounts(store storeCode: String?, since: Date?) async throws -> [ScanCount] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    """
+                    SELECT to_char(to_timestamp(scanned_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, store_code, gtin, count(*) AS scans,
+                        sum(stale)::bigint AS stale_scans
+                    FROM scan WHERE (\(storeCode)::text IS NULL OR store_code = \(storeCode)) AND scanned_at >= \(Int64(since?.timeIntervalSince1970 ?? 0))
+                    GROUP BY day, store_code, gtin ORDER BY day, scans DESC, store_code, gtin
+                    """, logger: logger)
+            ).map { row in
+                ScanCount(
+                    day: row.text("day") ?? "", storeCode: row.text("store_code"), gtin: try StoredRows.gtin(row.text("gtin") ?? ""),
+                    scans: Int(row.integer("scans") ?? 0), staleScans: Int(row.integer("stale_scans") ?? 0))
+            }
+        }
+    }
+
+    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws {
+        let logger = logger
+        try await database { connection in
+            try await connection.query(
+                """
+                INSERT INTO api_token (token_hash, store_code, scopes, created_at)
+                VALUES (\(hash), \(grant.storeCode), \(StoredRows.scopesText(grant.scopes)), \(Int64(createdAt.timeIntervalSince1970)))
+                """, logger: logger)
+        }
+    }
+
+    public func catalogVersion() async throws -> Int {
+        try freshness.version()
+    }
+
+    public func webShopOrigin() async throws -> String? {
+        let logger = logger
+        return try await database { connection in
+            for try await link in try await connection.query("SELECT link FROM product WHERE link LIKE 'http%' LIMIT 1", logger: logger).decode(String.self) {
+                return StoredRows.origin(ofLink: link)
+            }
+            return nil
+        }
+    }
+
+    public func forEachOffer(stores: [String]?, _ body: @escaping (OfferSnapshot) throws -> Void) async throws {
+        let logger = logger
+        let body = UncheckedSendable(body)
+        try await transaction(bounded: false) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            var printingStores = Set<String>()
+            for try await code in try await connection.query("SELECT DISTINCT store_code FROM print_ledger", logger: logger).decode(String.self) {
+                printingStores.insert(code)
+            }
+            // One streamed query: each offer with its product, its channel's price history as JSON and its last tag.
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: StoredRows.ledgerColumns.split(separator: ",").map { "l." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
+                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.productColumns, "p")),
+                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")), s.locale AS store_locale,
+                    (SELECT coalesce(json_agg(json_build_array(h.store_code, h.recorded_at, h.currency, h.price, h.sale_price, h.sale_start,
+                        h.sale_end) ORDER BY h.recorded_at, h.id), '[]')::text
+                     FROM price_history h WHERE h.gtin = o.gtin
+                        AND (CASE WHEN o.price IS NULL THEN h.store_code IS NULL ELSE h.store_code = o.store_code END)) AS history
+                FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
+                LEFT JOIN LATERAL (SELECT * FROM print_ledger l WHERE l.gtin = o.gtin AND l.store_code = o.store_code
+                    ORDER BY l.printed_at DESC, l.id DESC LIMIT 1) l ON true
+                WHERE \(stores == nil) OR o.store_code = ANY(\(stores ?? [])::text[])
+                ORDER BY o.gtin, o.store_code
+                """, logger: logger)
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
+                let whole = PostgresStoredRow(columns)
+                let product = PostgresStoredRow(columns, prefix: "p_")
+                let offerRow = PostgresStoredRow(columns, prefix: "o_")
+                let gtin = try StoredRows.gtin(product.text("gtin") ?? "", table: "store_offer")
+                let offer = try StoredRows.storeOffer(offerRow, gtin: gtin)
+                let unitPricing = try StoredRows.product(product, gtin: gtin).unitPricing
+                let snapshot = OfferSnapshot(
+                    storeCode: offer.storeCode, storeLocale: whole.text("store_locale") ?? "", gtin: gtin, title: product.text("title") ?? "",
+                    storePricing: offer.pricing, webOffer: try StoredRows.webOffer(product, gtin: gtin), unitPricing: unitPricing,
+                    onHand: offer.stock.onHand, held: Int(offerRow.integer("held") ?? 0), availability: offer.availability,
+                    pickupMethod: offer.pickupMethod,
+                    history: PriceHistory(changes: try PriceHistoryJSON.changes(whole.text("history") ?? "[]", gtin: gtin).map(\.change)),
+                    lastPrint: whole.text(at: 0) == nil ? nil : try StoredRows.printedTag(whole, gtin: gtin),
+                    storePrintsTags: printingStores.contains(offer.storeCode))
+                try body.value(snapshot)
+            }
+        }
+    }
+
+    public func grant(forTokenHash hash: String) async throws -> TokenGrant? {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(connection.query("SELECT store_code, scopes FROM api_token WHERE token_hash = \(hash)", logger: logger)).first.map {
+                TokenGrant(storeCode: $0.text("store_code") ?? "", scopes: StoredRows.scopes($0.text("scopes") ?? ""))
+            }
+        }
+    }
+}
+
+/// A PostgreSQL row read by the shared decoders, optionally through a column-name prefix (`p_` for a product's
+/// columns beside an offer's `o_`).
+struct PostgresStoredRow: StoredRow {
+    let columns: PostgresRandomAccessRow
+    let prefix: String
+
+    init(_ columns: PostgresRandomAccessRow, prefix: String = "") {
+        self.columns = columns
+        self.prefix = prefix
+    }
+
+    static let productColumns = [
+        "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
+        "currency", "price", "sale_price", "sale_start", "sale_end", "price_since",
+    ]
+    static let offerColumns = [
+        "store_code", "gtin", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since", "availability", "pickup_method",
+        "pickup_sla", "on_hand", "held",
+    ]
+
+    /// `p.gtin AS p_gtin, …`.
+    static func prefixed(_ names: [String], _ table: String) -> String {
+        names.map { "\(table).\($0) AS \(table)_\($0)" }.joined(separator: ", ")
+    }
+
+    private func cell(_ column: String) -> PostgresCell? {
+        let name = prefix + column
+        return columns.contains(name) ? columns[name] : nil
+    }
+
+    func text(_ column: String) -> String? { (try? cell(column)?.decode(String?.self)) ?? nil }
+    func integer(_ column: String) -> Int64? { (try? cell(column)?.decode(Int64?.self)) ?? nil }
+    func real(_ column: String) -> Double? { (try? cell(column)?.decode(Double?.self)) ?? nil }
+
+    func text(at index: Int) -> String? {
+        index < columns.count ? ((try? columns[index].decode(String?.self)) ?? nil) : nil
+    }
+
+    func integer(at index: Int) -> Int64? {
+        index < columns.count ? ((try? columns[index].decode(Int64?.self)) ?? nil) : nil
+    }
+}
+
+/// A price history aggregated by PostgreSQL as JSON: `[[store_code, recorded_at, currency, price, sale_price, sale_start, sale_end], …]`.
+enum PriceHistoryJSON {
+    /// - Throws: `StorageError.corruptRow` for JSON or values that are not a history.
+    static func changes(_ json: String, gtin: GTIN) throws -> [(store: String?, change: PriceChange)] {
+        guard let rows = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[Any]] else {
+            throw StorageError.corruptRow(table: "price_history", key: gtin.digits, reason: "unreadable history")
+        }
+        return try rows.map { values in
+            func integer(_ index: Int) -> Int64? { (values[index] as? NSNumber)?.int64Value }
+            guard values.count == 7, let recorded = integer(1), let code = values[2] as? String, let price = integer(3) else {
+                throw StorageError.corruptRow(table: "price_history", key: gtin.digits, reason: "incomplete change")
+            }
+            do {
+                let currency = try Currency(code: code)
+                var window: SaleWindow?
+                if let start = integer(5), let end = integer(6) {
+                    window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
+                }
+                let pricing = try Pricing(
+                    price: Money(minorUnits: price, currency: currency), salePrice: integer(4).map { Money(minorUnits: $0, currency: currency) },
+                    saleWindow: window)
+                return (values[0] as? String, PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(recorded)), pricing: pricing))
+            } catch {
+                throw StorageError.corruptRow(table: "price_history", key: gtin.digits, reason: "\(error)")
+            }
+        }
+    }
+}

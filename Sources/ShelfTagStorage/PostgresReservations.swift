@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ShelfTagDomain
+
+/// Reservations across processes: a hold locks its offer's row (`SELECT … FOR UPDATE`) for the length of its
+/// transaction, so holds on one offer from any number of resolvers take turns and never oversell; an idempotency key
+/// is a primary key, so two resolvers cannot both start the same request.
+extension PostgresProductReference {
+    public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome {
+        let logger = logger
+        let (outcome, version) = try await transaction { connection -> (HoldOutcome, Int64?) in
+            let now = Int64(time.timeIntervalSince1970)
+            let store = request.storeCode
+            let gtin = request.gtin.digits
+            guard
+                let row = try await Self.rows(
+                    connection.query(
+                        """
+                        SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
+                            o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
+                            p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end
+                        FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
+                        WHERE o.store_code = \(store) AND o.gtin = \(gtin) FOR UPDATE OF o
+                        """, logger: logger)
+                ).first
+            else { return (try await Self.finish(.notListed, key: key, connection, logger: logger), nil) }
+            // Lapsed holds stop counting: mark them expired, under the row lock taken above.
+            let lapsed = try await Self.rows(
+                connection.query(
+                    """
+                    WITH lapsed AS (UPDATE reservation SET status = 'expired', closed_at = expires_at
+                        WHERE store_code = \(store) AND gtin = \(gtin) AND status = 'held' AND expires_at <= \(now) RETURNING quantity)
+                    SELECT coalesce(sum(quantity), 0)::bigint AS released FROM lapsed
+                    """, logger: logger)
+            ).first?.integer("released") ?? 0
+            let held = max(0, (row.integer("held") ?? 0) - lapsed)
+            if lapsed > 0 {
+                try await connection.query("UPDATE store_offer SET held = \(held) WHERE store_code = \(store) AND gtin = \(gtin)", logger: logger)
+            }
+            let maximum = Int(row.integer("max_reservation") ?? 0)
+            guard request.quantity <= maximum else { return (try await Self.finish(.overLimit(maximum: maximum), key: key, connection, logger: logger), nil) }
+            let available = Int((row.integer("on_hand") ?? 0) - held)
+            guard request.quantity <= available else {
+                return (try await Self.finish(.insufficient(available: max(0, available)), key: key, connection, logger: logger), nil)
+            }
+            let reservation = Reservation(
+                code: Reservation.newCode(), storeCode: store, gtin: request.gtin, quantity: request.quantity, customerName: request.customerName,
+                contact: request.contact, unitPrice: try Self.shelfPrice(row, at: time), status: .held, createdAt: time,
+                expiresAt: time.addingTimeInterval(duration))
+            // A code already taken (one in a billion per pair) breaks the primary key: the transaction fails, nothing is held.
+            try await connection.query(
+                """
+                INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status, created_at, expires_at)
+                VALUES (\(reservation.code), \(store), \(gtin), \(Int64(reservation.quantity)), \(reservation.customerName), \(reservation.contact),
+                    \(reservation.unitPrice.currency.code), \(reservation.unitPrice.minorUnits), 'held', \(now),
+                    \(Int64(reservation.expiresAt.timeIntervalSince1970)))
+                """, logger: logger)
+            try await connection.query(
+                "UPDATE store_offer SET held = held + \(Int64(reservation.quantity)) WHERE store_code = \(store) AND gtin = \(gtin)", logger: logger)
+            let outcome = try await Self.finish(.held(reservation), key: key, connection, logger: logger)
+            return (outcome, try await self.bumpCatalogVersion(connection))
+        }
+        if let version { freshness.noteWrite(version) }
+        return outcome
+    }
+
+    /// Records the outcome under the idempotency key, in the hold's transaction.
+    private static func finish(_ outcome: HoldOutcome, key: String?, _ connection: PostgresConnection, logger: Logger) async throws -> HoldOutcome {
+        if let key {
+            try await connection.query(
+                "UPDATE idempotency_key SET state = 'done', outcome = \(StoredRows.encode(outcome)) WHERE key = \(key)", logger: logger)
+        }
+        return outcome
+    }
+
+    /// The price the shelf shows now: the store's own pricing, else the web's.
+    private static func shelfPrice(_ row: PostgresStoredRow, at time: Date) throws -> Money {
+        let prefix = row.integer("store_price") == nil ? "web" : "store"
+        let currency = try Currency(code: row.text("currency") ?? "")
+        guard let price = row.integer("\(prefix)_price") else {
+            throw StorageError.corruptRow(table: "store_offer", key: "price", reason: "no price")
+        }
+        var window: SaleWindow?
+        if let start = row.integer("\(prefix)_start"), let end = row.integer("\(prefix)_end") {
+            window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
+        }
+        let pricing = try Pricing(
+            price: Money(minorUnits: price, currency: currency), salePrice: row.integer("\(prefix)_sale").map { Money(minorUnits: $0, currency: currency) },
+            saleWindow: window)
+        return pricing.effectivePrice(at: time)
+    }
+
+    public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) async throws -> IdempotencyState {
+        let logger = logger
+        return try await transaction { connection in
+            let now = Int64(time.timeIntervalSince1970)
+            // Another process inserting the same key makes this wait for its commit, then do nothing.
+            let inserted = try await Self.rows(
+                connection.query(
+                    """
+                    INSERT INTO idempotency_key (key, fingerprint, state, created_at) VALUES (\(key), \(fingerprint), 'running', \(now))
+                    ON CONFLICT (key) DO NOTHING RETURNING key
+                    """, logger: logger))
+            if !inserted.isEmpty { return .started }
+            guard
+                let row = try await Self.rows(connection.query("SELECT * FROM idempotency_key WHERE key = \(key) FOR UPDATE", logger: logger)).first
+            else { return .inProgress }
+            guard row.text("fingerprint") == fingerprint else { return .mismatch }
+            if row.text("state") == "done", let outcome = row.text("outcome") {
+                var reservation: Reservation?
+                if outcome.hasPrefix("held:") {
+                    let code = String(outcome.dropFirst(5))
+                    reservation = try await Self.rows(connection.query("SELECT * FROM reservation WHERE code = \(code)", logger: logger)).first.map(
+                        StoredRows.reservation)
+                }
+                return .completed(try StoredRows.decode(outcome) { _ in reservation })
+            }
+            // A request that died between claiming and finishing: let the retry run.
+            if now - (row.integer("created_at") ?? now) > Int64(abandonedAfter) {
+                try await connection.query("UPDATE idempotency_key SET created_at = \(now) WHERE key = \(key)", logger: logger)
+                return .started
+            }
+            return .inProgress
+        }
+    }
+
+    public func release(key: String) async throws {
+        let logger = logger
+        try await database { connection in
+            try await connection.query("DELETE FROM idempotency_key WHERE key = \(key) AND state = 'running'", logger: logger)
+        }
+    }
+
+    public func reservation(code: String) async throws -> Reservation? {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(connection.query("SELECT * FROM reservation WHERE code = \(code)", logger: logger)).first.map(StoredRows.reservation)
+        }
+    }
+
+    public func reservations(store storeCode: String) async throws -> [Reservation] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query("SELECT * FROM reservation WHERE store_code = \(storeCode) ORDER BY created_at DESC, code", logger: logger)
+            ).map(StoredRows.reservation)
+        }
+    }
+
+    public func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int] {
+        let logger = logger
+        return try await database { connection in
+            // The counter, less the lapsed holds not swept yet (few: the next hold on the product sweeps them).
+            var holds: [String: Int] = [:]
+            for row in try await Self.rows(
+                connection.query(
+                    """
+                    SELECT o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code
+                        AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= \(Int64(time.timeIntervalSince1970))), 0)::bigint AS held
+                    FROM store_offer o WHERE o.gtin = \(gtin.digits) AND o.held > 0
+                    """, logger: logger))
+            {
+                holds[row.text("store_code") ?? ""] = Int(row.integer("held") ?? 0)
+            }
+            return holds
+        }
+    }
+
+    public func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+        try await close(code: code, store: storeCode, at: time, as: .collected)
+    }
+
+    public func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+        try await close(code: code, store: storeCode, at: time, as: .cancelled)
+    }
+
+    private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
+        let logger = logger
+        let (change, version) = try await transaction { connection -> (ReservationChange, Int64?) in
+            guard
+                let row = try await Self.rows(
+                    connection.query("SELECT * FROM reservation WHERE code = \(code) AND store_code = \(storeCode) FOR UPDATE", logger: logger)
+                ).first
+            else { return (.notFound, nil) }
+            let reservation = try StoredRows.reservation(row)
+            guard reservation.isActive(at: time) else { return (.notHeld(state: reservation.state(at: time)), nil) }
+            var onHand =
+                try await Self.rows(
+                    connection.query(
+                        "SELECT on_hand FROM store_offer WHERE store_code = \(storeCode) AND gtin = \(reservation.gtin.digits) FOR UPDATE", logger: logger)
+                ).first?.integer("on_hand") ?? 0
+            let quantity = Int64(reservation.quantity)
+            if status == .collected {
+                guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), nil) }
+                onHand -= quantity
+            }
+            try await connection.query(
+                """
+                UPDATE store_offer SET on_hand = \(onHand), availability = \(StoreAvailability(quantity: Int(onHand)).rawValue),
+                    held = greatest(0, held - \(quantity)) WHERE store_code = \(storeCode) AND gtin = \(reservation.gtin.digits)
+                """, logger: logger)
+            let closed = try await Self.rows(
+                connection.query(
+                    """
+                    UPDATE reservation SET status = \(status.rawValue), closed_at = \(Int64(time.timeIntervalSince1970)) WHERE code = \(code) RETURNING *
+                    """, logger: logger))
+            guard let closedRow = closed.first else { return (.notFound, nil) }
+            return (.done(try StoredRows.reservation(closedRow)), try await self.bumpCatalogVersion(connection))
+        }
+        if let version { freshness.noteWrite(version) }
+        return change
+    }
+}

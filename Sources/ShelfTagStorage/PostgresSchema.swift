@@ -1,0 +1,183 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema: the same tables, columns and rules as SQLite's (`Schema`), in PostgreSQL's dialect.
+/// Append-only, like SQLite's: never edit a registered migration, add one, to both drivers.
+enum PostgresSchema {
+    /// Migrations by name, in order. The first one is SQLite's v1 to v7 as they stand.
+    static let migrations: [(name: String, sql: [String])] = [
+        (
+            "v1-v7: stores, products, offers, reviews, price history, print ledger, scans, tokens, catalogue version, reservations",
+            [
+                """
+                CREATE TABLE store (
+                    code TEXT PRIMARY KEY CHECK (code <> ''),
+                    name TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    latitude DOUBLE PRECISION NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+                    longitude DOUBLE PRECISION NOT NULL CHECK (longitude BETWEEN -180 AND 180),
+                    time_zone TEXT NOT NULL,
+                    locale TEXT NOT NULL,
+                    max_reservation BIGINT NOT NULL DEFAULT 5 CHECK (max_reservation > 0)
+                )
+                """,
+                """
+                CREATE TABLE product (
+                    gtin TEXT PRIMARY KEY CHECK (length(gtin) = 14),
+                    item_id TEXT NOT NULL UNIQUE,
+                    title TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    brand TEXT NOT NULL,
+                    image_link TEXT NOT NULL,
+                    product_type TEXT NOT NULL,
+                    unit_measure TEXT,
+                    unit_base TEXT,
+                    link TEXT NOT NULL,
+                    availability TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    price BIGINT NOT NULL CHECK (price > 0),
+                    sale_price BIGINT CHECK (sale_price > 0 AND sale_price < price),
+                    sale_start BIGINT,
+                    sale_end BIGINT,
+                    price_since BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE store_offer (
+                    store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                    currency TEXT,
+                    price BIGINT CHECK (price > 0),
+                    sale_price BIGINT CHECK (sale_price > 0 AND sale_price < price),
+                    sale_start BIGINT,
+                    sale_end BIGINT,
+                    price_since BIGINT,
+                    availability TEXT NOT NULL,
+                    pickup_method TEXT,
+                    pickup_sla TEXT,
+                    on_hand BIGINT NOT NULL CHECK (on_hand >= 0),
+                    held BIGINT NOT NULL DEFAULT 0 CHECK (held >= 0),
+                    PRIMARY KEY (store_code, gtin)
+                )
+                """,
+                "CREATE INDEX store_offer_by_gtin ON store_offer(gtin, store_code)",
+                """
+                CREATE TABLE review (
+                    id TEXT PRIMARY KEY,
+                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                    rating DOUBLE PRECISION NOT NULL CHECK (rating BETWEEN 1 AND 5),
+                    author TEXT NOT NULL,
+                    is_anonymous BIGINT NOT NULL CHECK (is_anonymous IN (0, 1)),
+                    published_at BIGINT NOT NULL,
+                    title TEXT NOT NULL,
+                    content TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX review_by_gtin ON review(gtin, published_at)",
+                """
+                CREATE TABLE price_history (
+                    id BIGSERIAL PRIMARY KEY,
+                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                    store_code TEXT REFERENCES store(code) ON DELETE CASCADE,
+                    currency TEXT NOT NULL,
+                    price BIGINT NOT NULL,
+                    sale_price BIGINT,
+                    sale_start BIGINT,
+                    sale_end BIGINT,
+                    recorded_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX price_history_by_product ON price_history(gtin, store_code, recorded_at)",
+                """
+                CREATE TABLE print_ledger (
+                    id BIGSERIAL PRIMARY KEY,
+                    store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                    tag_id TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    price BIGINT NOT NULL CHECK (price > 0),
+                    regular_price BIGINT,
+                    prior_price BIGINT,
+                    unit_price BIGINT,
+                    unit_base TEXT,
+                    promotion_end BIGINT,
+                    template TEXT NOT NULL,
+                    printed_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX print_ledger_by_product ON print_ledger(store_code, gtin, printed_at)",
+                "CREATE INDEX print_ledger_by_gtin ON print_ledger(gtin, store_code, printed_at)",
+                """
+                CREATE TABLE scan (
+                    id BIGSERIAL PRIMARY KEY,
+                    scanned_at BIGINT NOT NULL,
+                    store_code TEXT,
+                    gtin TEXT NOT NULL,
+                    tag_id TEXT,
+                    stale BIGINT NOT NULL CHECK (stale IN (0, 1)),
+                    format TEXT NOT NULL CHECK (format IN ('html', 'json'))
+                )
+                """,
+                "CREATE INDEX scan_by_time ON scan(scanned_at)",
+                """
+                CREATE TABLE api_token (
+                    token_hash TEXT PRIMARY KEY,
+                    store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                    scopes TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE TABLE catalog_version (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+                "INSERT INTO catalog_version (id, version) VALUES (1, 0)",
+                """
+                CREATE TABLE reservation (
+                    code TEXT PRIMARY KEY,
+                    store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+                    gtin TEXT NOT NULL REFERENCES product(gtin) ON DELETE CASCADE,
+                    quantity BIGINT NOT NULL CHECK (quantity > 0),
+                    customer_name TEXT NOT NULL,
+                    contact TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    unit_price BIGINT NOT NULL CHECK (unit_price > 0),
+                    status TEXT NOT NULL CHECK (status IN ('held', 'collected', 'cancelled', 'expired')),
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    closed_at BIGINT
+                )
+                """,
+                "CREATE INDEX reservation_holds ON reservation(store_code, gtin, status, expires_at)",
+                """
+                CREATE TABLE idempotency_key (
+                    key TEXT PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('running', 'done')),
+                    outcome TEXT,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        )
+    ]
+
+    /// Any number, the same in every ShelfTag process: the advisory lock that lets one process migrate at a time.
+    static let migrationLock: Int64 = 0x5348_454C_4654_4147
+
+    /// Applies the migrations not applied yet, in one transaction under an advisory lock: processes starting together
+    /// against an empty database take turns, and the later ones find everything applied.
+    /// - Throws: what PostgreSQL answers.
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
+            var applied = Set<String>()
+            for try await name in try await connection.query("SELECT name FROM schema_migration", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await connection.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+            }
+        }
+    }
+}

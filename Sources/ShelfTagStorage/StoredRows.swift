@@ -1,0 +1,218 @@
+import Foundation
+import ShelfTagDomain
+
+/// A row as either driver returns it: both schemas name and type their columns alike, so one set of functions turns
+/// rows into domain values for both. A NULL (or a value of another type) reads as nil.
+protocol StoredRow {
+    func text(_ column: String) -> String?
+    func integer(_ column: String) -> Int64?
+    func real(_ column: String) -> Double?
+    func text(at index: Int) -> String?
+    func integer(at index: Int) -> Int64?
+}
+
+extension StoredRow {
+    /// A NOT NULL text column.
+    /// - Throws: `StorageError.corruptRow` when it is NULL.
+    func requiredText(_ column: String, table: String) throws -> String {
+        guard let value = text(column) else { throw StorageError.corruptRow(table: table, key: column, reason: "is NULL") }
+        return value
+    }
+
+    /// A NOT NULL integer column.
+    /// - Throws: `StorageError.corruptRow` when it is NULL.
+    func requiredInteger(_ column: String, table: String) throws -> Int64 {
+        guard let value = integer(column) else { throw StorageError.corruptRow(table: table, key: column, reason: "is NULL") }
+        return value
+    }
+
+    func date(_ column: String, table: String) throws -> Date {
+        Date(timeIntervalSince1970: TimeInterval(try requiredInteger(column, table: table)))
+    }
+}
+
+/// Rows into domain values, for both drivers.
+enum StoredRows {
+    static func gtin(_ text: String, table: String = "product") throws -> GTIN {
+        do { return try GTIN(text) } catch { throw StorageError.corruptRow(table: table, key: text, reason: error.description) }
+    }
+
+    static func choice<Choice: RawRepresentable>(_ text: String?, _: Choice.Type) throws -> Choice where Choice.RawValue == String {
+        guard let text, let value = Choice(rawValue: text) else {
+            throw StorageError.corruptRow(table: "\(Choice.self)", key: text ?? "NULL", reason: "unknown value")
+        }
+        return value
+    }
+
+    /// The pricing stored in a row's `currency, price, sale_price, sale_start, sale_end` columns (nil when price is NULL).
+    static func pricing(_ row: some StoredRow, table: String, key: String) throws -> Pricing? {
+        guard let price = row.integer("price"), let code = row.text("currency") else { return nil }
+        do {
+            let currency = try Currency(code: code)
+            let sale = row.integer("sale_price").map { Money(minorUnits: $0, currency: currency) }
+            var window: SaleWindow?
+            if let start = row.integer("sale_start"), let end = row.integer("sale_end") {
+                window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
+            }
+            return try Pricing(price: Money(minorUnits: price, currency: currency), salePrice: sale, saleWindow: window)
+        } catch {
+            throw StorageError.corruptRow(table: table, key: key, reason: "\(error)")
+        }
+    }
+
+    static func priceChange(_ row: some StoredRow) throws -> PriceChange {
+        let key = row.text("gtin") ?? ""
+        guard let pricing = try pricing(row, table: "price_history", key: key) else {
+            throw StorageError.corruptRow(table: "price_history", key: key, reason: "no price")
+        }
+        return PriceChange(recordedAt: try row.date("recorded_at", table: "price_history"), pricing: pricing)
+    }
+
+    static func storeOffer(_ row: some StoredRow, gtin: GTIN) throws -> StoreOffer {
+        let code = try row.requiredText("store_code", table: "store_offer")
+        return StoreOffer(
+            storeCode: code, gtin: gtin, pricing: try pricing(row, table: "store_offer", key: code),
+            availability: try choice(row.text("availability"), StoreAvailability.self),
+            pickupMethod: try row.text("pickup_method").map { try choice($0, PickupMethod.self) },
+            pickupSLA: try row.text("pickup_sla").map { try choice($0, PickupSLA.self) },
+            stock: Stock(onHand: Int(try row.requiredInteger("on_hand", table: "store_offer"))))
+    }
+
+    static func webOffer(_ row: some StoredRow, gtin: GTIN) throws -> WebOffer {
+        guard let pricing = try pricing(row, table: "product", key: gtin.digits) else {
+            throw StorageError.corruptRow(table: "product", key: gtin.digits, reason: "no price")
+        }
+        return WebOffer(
+            gtin: gtin, pricing: pricing, availability: try choice(row.text("availability"), WebAvailability.self),
+            link: try row.requiredText("link", table: "product"))
+    }
+
+    static func product(_ row: some StoredRow, gtin: GTIN) throws -> Product {
+        var unitPricing: UnitPricing?
+        if let measure = row.text("unit_measure"), let base = row.text("unit_base") {
+            do {
+                unitPricing = try UnitPricing(measure: Measure(feedValue: measure), base: Measure(feedValue: base))
+            } catch {
+                throw StorageError.corruptRow(table: "product", key: gtin.digits, reason: error.description)
+            }
+        }
+        let table = "product"
+        return Product(
+            gtin: gtin, itemID: try row.requiredText("item_id", table: table), title: try row.requiredText("title", table: table),
+            description: try row.requiredText("description", table: table), brand: try row.requiredText("brand", table: table),
+            imageLink: try row.requiredText("image_link", table: table), productType: try row.requiredText("product_type", table: table),
+            unitPricing: unitPricing)
+    }
+
+    static func store(_ row: some StoredRow) throws -> Store {
+        let table = "store"
+        return Store(
+            code: try row.requiredText("code", table: table), name: try row.requiredText("name", table: table),
+            address: try row.requiredText("address", table: table), latitude: row.real("latitude") ?? 0, longitude: row.real("longitude") ?? 0,
+            timeZone: try row.requiredText("time_zone", table: table), locale: try row.requiredText("locale", table: table),
+            maxReservation: Int(try row.requiredInteger("max_reservation", table: table)))
+    }
+
+    static func review(_ row: some StoredRow, gtin: GTIN) throws -> Review {
+        let table = "review"
+        return Review(
+            id: try row.requiredText("id", table: table), gtin: gtin, rating: row.real("rating") ?? 0, author: try row.requiredText("author", table: table),
+            isAnonymous: (row.integer("is_anonymous") ?? 0) != 0, publishedAt: try row.date("published_at", table: table),
+            title: try row.requiredText("title", table: table), content: try row.requiredText("content", table: table))
+    }
+
+    static func reservation(_ row: some StoredRow) throws -> Reservation {
+        let code = row.text("code") ?? ""
+        do {
+            let table = "reservation"
+            guard let status = Reservation.Status(rawValue: row.text("status") ?? "") else {
+                throw StorageError.corruptRow(table: table, key: code, reason: "status")
+            }
+            return Reservation(
+                code: code, storeCode: try row.requiredText("store_code", table: table), gtin: try GTIN(try row.requiredText("gtin", table: table)),
+                quantity: Int(try row.requiredInteger("quantity", table: table)), customerName: try row.requiredText("customer_name", table: table),
+                contact: try row.requiredText("contact", table: table),
+                unitPrice: Money(minorUnits: try row.requiredInteger("unit_price", table: table), currency: try Currency(code: row.text("currency") ?? "")),
+                status: status, createdAt: try row.date("created_at", table: table), expiresAt: try row.date("expires_at", table: table))
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError.corruptRow(table: "reservation", key: code, reason: "\(error)")
+        }
+    }
+
+    /// The print ledger's columns, in the order `printedTag` reads them (by position: a million name lookups cost more
+    /// than the query).
+    static let ledgerColumns =
+        "gtin, store_code, tag_id, currency, price, regular_price, prior_price, unit_price, unit_base, promotion_end, template, printed_at"
+
+    /// A ledger row selected as `ledgerColumns`; `gtin` is its product's, when the caller has parsed it already.
+    static func printedTag(_ row: some StoredRow, gtin known: GTIN? = nil) throws -> PrintedTag {
+        let gtin = try known ?? gtin(row.text(at: 0) ?? "", table: "print_ledger")
+        let storeCode = row.text(at: 1) ?? ""
+        let key = "\(storeCode)/\(gtin.digits)"
+        do {
+            let currency = try Currency(code: row.text(at: 3) ?? "")
+            func money(_ index: Int) -> Money? { row.integer(at: index).map { Money(minorUnits: $0, currency: currency) } }
+            var unitPrice: UnitPrice?
+            if let amount = money(7), let base = row.text(at: 8) {
+                unitPrice = UnitPrice(price: amount, per: try Measure(feedValue: base))
+            }
+            guard let price = money(4) else { throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "no price") }
+            let label = ShelfLabel(
+                storeCode: storeCode, gtin: gtin, price: price, regularPrice: money(5), priorPrice: money(6), unitPrice: unitPrice,
+                promotionEnd: row.integer(at: 9).map { Date(timeIntervalSince1970: TimeInterval($0)) })
+            guard label.tagID == row.text(at: 2) else {
+                throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "tag id does not match the prices it records")
+            }
+            guard let template = row.text(at: 10), let printedAt = row.integer(at: 11) else {
+                throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "no template or time")
+            }
+            return PrintedTag(label: label, template: template, printedAt: Date(timeIntervalSince1970: TimeInterval(printedAt)))
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError.corruptRow(table: "print_ledger", key: key, reason: "\(error)")
+        }
+    }
+
+    /// A token's scopes as stored: names joined by commas.
+    static func scopes(_ text: String) -> Set<TokenScope> {
+        Set(text.split(separator: ",").compactMap { TokenScope(rawValue: String($0)) })
+    }
+
+    static func scopesText(_ scopes: Set<TokenScope>) -> String {
+        scopes.map(\.rawValue).sorted().joined(separator: ",")
+    }
+
+    /// Outcomes kept under an idempotency key: `held:CODE`, `insufficient:N`, `over_limit:N`, `not_listed`.
+    static func encode(_ outcome: HoldOutcome) -> String {
+        switch outcome {
+        case .held(let reservation): "held:" + reservation.code
+        case .insufficient(let available): "insufficient:\(available)"
+        case .overLimit(let maximum): "over_limit:\(maximum)"
+        case .notListed: "not_listed"
+        }
+    }
+
+    /// An outcome kept under a key; `reservation` finds a held one's reservation by its code.
+    static func decode(_ text: String, reservation: (String) throws -> Reservation?) throws -> HoldOutcome {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        switch parts[0] {
+        case "held":
+            guard parts.count == 2, let found = try reservation(parts[1]) else {
+                throw StorageError.corruptRow(table: "idempotency_key", key: text, reason: "names no reservation")
+            }
+            return .held(found)
+        case "insufficient": return .insufficient(available: Int(parts.last ?? "") ?? 0)
+        case "over_limit": return .overLimit(maximum: Int(parts.last ?? "") ?? 0)
+        default: return .notListed
+        }
+    }
+
+    /// The scheme and host of a web shop product link, or nil when it is not an http(s) URL.
+    static func origin(ofLink link: String) -> String? {
+        guard let components = URLComponents(string: link), let scheme = components.scheme, let host = components.host else { return nil }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+    }
+}

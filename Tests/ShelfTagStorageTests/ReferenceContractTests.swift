@@ -1,0 +1,220 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagImport
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+let now = try! time("2026-11-23T10:00Z")
+let coffee = try! GTIN("03760001001983")
+
+/// Everything a reader of the reference sees, as text: two drivers holding the same data must print the same.
+func readings(of reference: any ProductReference) async throws -> [String] {
+    var lines: [String] = []
+    for store in try await reference.stores() { lines.append("store \(store)") }
+    let summaries = try await reference.summaries(at: now)
+    for summary in summaries { lines.append("summary \(summary)") }
+    for summary in summaries {
+        lines.append("details \(String(describing: try await reference.details(of: summary.gtin)))")
+        lines.append("reviews \(try await reference.latestReviews(of: summary.gtin, limit: 3))")
+        lines.append("holds \(try await reference.activeHolds(of: summary.gtin, at: now).sorted { $0.key < $1.key })")
+    }
+    for store in try await reference.stores() {
+        let shelf = try #require(try await reference.shelf(of: store.code))
+        lines += shelf.items.map { "shelf \(store.code) \($0)" }
+        lines += try await reference.latestPrints(in: store.code).sorted { $0.key < $1.key }.map { "print \($0.value)" }
+    }
+    let offers = OfferLines()
+    try await reference.forEachOffer(stores: nil) { offers.lines.append("offer \($0)") }
+    lines += offers.lines
+    lines.append("origin \(String(describing: try await reference.webShopOrigin()))")
+    return lines
+}
+
+private final class OfferLines: @unchecked Sendable {
+    var lines: [String] = []
+}
+
+/// A held hold request for `quantity` of the coffee in Paris.
+func request(quantity: Int = 1, name: String = "Léa M.") throws -> HoldRequest {
+    try HoldRequest(storeCode: "PAR01", gtin: coffee, quantity: String(quantity), customerName: name, contact: "lea@example.com")
+}
+
+/// Sets the coffee's stock in Paris.
+func setStock(_ reference: any ProductReference, _ onHand: Int) async throws {
+    try await reference.write { writer in
+        let offer = try #require(try writer.offer(store: "PAR01", gtin: coffee))
+        try writer.save(
+            StoreOffer(
+                storeCode: "PAR01", gtin: coffee, pricing: offer.pricing, availability: StoreAvailability(quantity: onHand), pickupMethod: .reserve,
+                pickupSLA: offer.pickupSLA, stock: Stock(onHand: onHand)), recordedAt: now)
+    }
+}
+
+@Suite("The storage interface, the same on SQLite and PostgreSQL")
+struct ReferenceContractTests {
+    @Test("the samples, imported into each driver, read back identically: stores, listings, details, shelves, offers, reviews")
+    func bothDriversReadAlike() async throws {
+        let sqlite = try await withSampleReference(.sqlite) { try await readings(of: $0) }
+        let postgres = try await withSampleReference(.postgres) { try await readings(of: $0) }
+        #expect(sqlite.count > 1000, "the comparison covers the samples")
+        #expect(sqlite.count == postgres.count)
+        for (index, (left, right)) in zip(sqlite, postgres).enumerated() where left != right {
+            Issue.record("line \(index) differs:\nSQLite:     \(left)\nPostgreSQL: \(right)")
+            break
+        }
+    }
+
+    @Test("imports load the samples; a bad row rolls the whole import back; a reused item id is rejected with its line", arguments: Backend.allCases)
+    func importRules(_ backend: Backend) async throws {
+        try await withNewReference(backend) { reference in
+            try await loadSamples(into: reference)
+            #expect(try await reference.summaries(at: now).count == 212)
+            let before = try await readings(of: reference)
+            let (rolledBack, rejected) = try await runImport(
+                [sample("stores.csv"), sample("bad/products-negative-price.tsv")], into: reference, asOf: "2026-11-22T06:00Z")
+            #expect(!rolledBack.committed && !rejected.isEmpty)
+            #expect(try await readings(of: reference) == before, "a rejected import changes nothing")
+
+            let file = try newDirectory().appendingPathComponent("reused.tsv")
+            let existing = try #require(try await reference.details(of: coffee))
+            try Data(
+                """
+                id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand
+                \(existing.product.itemID)\tAutre\tAutre produit\thttps://shop.example.com/x\thttps://img.example.com/x.jpg\tin_stock\t1.00 EUR\t4006381333931\tX
+
+                """.utf8
+            ).write(to: file)
+            let (conflict, reasons) = try await runImport([file.path], into: reference, asOf: "2026-11-22T06:00Z")
+            #expect(!conflict.committed)
+            #expect(reasons.count == 1 && reasons[0].contains("reused.tsv:2") && reasons[0].contains("id") && reasons[0].contains("03760001001983"))
+        }
+    }
+
+    @Test("price history: a change is recorded once, a repeat not at all, a back-fill adds to the history without replacing the price", arguments: Backend.allCases)
+    func priceHistory(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let before = try #require(try await reference.details(of: coffee))
+            let changes = before.webHistory.changes.count
+            let pricing = before.webOffer.pricing
+            let raised = try Pricing(price: Money(minorUnits: pricing.price.minorUnits + 100, currency: pricing.price.currency), salePrice: nil, saleWindow: nil)
+            func save(_ pricing: Pricing, at text: String) async throws {
+                let at = try time(text)
+                try await reference.write { writer in
+                    try writer.save(
+                        before.product, webOffer: WebOffer(gtin: coffee, pricing: pricing, availability: before.webOffer.availability, link: before.webOffer.link),
+                        recordedAt: at)
+                }
+            }
+            try await save(raised, at: "2026-11-24T06:00Z")
+            try await save(raised, at: "2026-11-25T06:00Z")
+            var after = try #require(try await reference.details(of: coffee))
+            #expect(after.webHistory.changes.count == changes + 1)
+            #expect(after.webOffer.pricing == raised)
+            let old = try Pricing(price: Money(minorUnits: 1, currency: pricing.price.currency), salePrice: nil, saleWindow: nil)
+            try await save(old, at: "2025-01-01T06:00Z")
+            try await save(old, at: "2025-01-01T06:00Z")
+            after = try #require(try await reference.details(of: coffee))
+            #expect(after.webHistory.changes.count == changes + 2, "a back-fill is recorded once")
+            #expect(after.webOffer.pricing == raised, "a back-fill does not replace a newer price")
+        }
+    }
+
+    @Test("a write that throws leaves nothing behind, and the catalogue version moves with every committed write", arguments: Backend.allCases)
+    func writesAndVersion(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            struct Refused: Error {}
+            let version = try await reference.catalogVersion()
+            await #expect(throws: Refused.self) {
+                try await reference.write { writer in
+                    try writer.save(Store(code: "NEW01", name: "New", address: "1 rue", latitude: 1, longitude: 1, timeZone: "UTC", locale: "fr-FR", maxReservation: 5))
+                    throw Refused()
+                }
+            }
+            #expect(try await reference.stores().count == 4)
+            #expect(try await reference.catalogVersion() == version)
+            try await setStock(reference, 9)
+            #expect(try await reference.catalogVersion() > version)
+            #expect(try await reference.details(of: coffee)?.stores.first { $0.store.code == "PAR01" }?.offer.stock.onHand == 9)
+        }
+    }
+
+    @Test("holds: 60 at once on a stock of 10 give exactly 10; collect and cancel; idempotency keys replay the first answer", arguments: Backend.allCases)
+    func reservations(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            try await setStock(reference, 10)
+            let outcomes = try await withThrowingTaskGroup(of: HoldOutcome.self) { group in
+                for index in 0..<60 { group.addTask { try await reference.hold(try request(name: "Client \(index)"), at: now, for: 3600, key: nil) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let held = outcomes.compactMap { outcome -> Reservation? in if case .held(let reservation) = outcome { reservation } else { nil } }
+            #expect(held.count == 10)
+            #expect(outcomes.allSatisfy { if case .insufficient(0) = $0 { true } else if case .held = $0 { true } else { false } })
+            #expect(try await reference.activeHolds(of: coffee, at: now)["PAR01"] == 10)
+
+            #expect(try await reference.collect(code: held[0].code, store: "PAR01", at: now) == .done(try #require(try await reference.reservation(code: held[0].code))))
+            #expect(try await reference.details(of: coffee)?.stores.first { $0.store.code == "PAR01" }?.offer.stock.onHand == 9)
+            guard case .done(let cancelled) = try await reference.cancel(code: held[1].code, store: "PAR01", at: now) else {
+                Issue.record("cancel did not go through")
+                return
+            }
+            #expect(cancelled.status == .cancelled)
+            #expect(try await reference.cancel(code: held[1].code, store: "PAR01", at: now) == .notHeld(state: "cancelled"))
+            #expect(try await reference.cancel(code: held[2].code, store: "LYO02", at: now) == .notFound)
+            #expect(try await reference.activeHolds(of: coffee, at: now)["PAR01"] == 8)
+            // Lapsed holds stop counting at once, and the next hold sweeps them.
+            let later = now.addingTimeInterval(7200)
+            #expect(try await reference.activeHolds(of: coffee, at: later)["PAR01"] ?? 0 == 0)
+            guard case .held = try await reference.hold(try request(quantity: 2), at: later, for: 3600, key: nil) else {
+                Issue.record("a hold after the others lapsed was refused")
+                return
+            }
+            #expect(try await reference.reservation(code: held[3].code)?.status == .expired)
+
+            let first = try await reference.claim(key: "key-1", fingerprint: "f", at: later, abandonedAfter: 60)
+            #expect(first == .started)
+            #expect(try await reference.claim(key: "key-1", fingerprint: "f", at: later, abandonedAfter: 60) == .inProgress)
+            #expect(try await reference.claim(key: "key-1", fingerprint: "other", at: later, abandonedAfter: 60) == .mismatch)
+            let outcome = try await reference.hold(try request(), at: later, for: 3600, key: "key-1")
+            #expect(try await reference.claim(key: "key-1", fingerprint: "f", at: later, abandonedAfter: 60) == .completed(outcome))
+            #expect(try await reference.claim(key: "key-2", fingerprint: "f", at: later, abandonedAfter: 60) == .started)
+            try await reference.release(key: "key-2")
+            #expect(try await reference.claim(key: "key-2", fingerprint: "f", at: later, abandonedAfter: 60) == .started)
+            #expect(try await reference.reservations(store: "PAR01").count == 12)
+            #expect(try await reference.reservations(store: "LYO02").isEmpty)
+        }
+    }
+
+    @Test("print ledger, scans and tokens", arguments: Backend.allCases)
+    func ledgerScansTokens(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let shelf = try #require(try await reference.shelf(of: "PAR01"))
+            let printedAt = try time("2026-11-21T06:00Z")
+            try await reference.recordPrints(shelf.items.map { PrintedTag(label: $0.label(at: printedAt), template: "standard", printedAt: printedAt) })
+            let latest = try await reference.latestPrints(in: "PAR01")
+            #expect(latest.count == shelf.items.count)
+            let tag = try #require(latest[coffee])
+            #expect(try await reference.printedTag(store: "PAR01", gtin: coffee, tagID: tag.label.tagID) == tag)
+            #expect(try await reference.printedTag(store: "PAR01", gtin: coffee, tagID: "nope") == nil)
+
+            let scans = [
+                Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: tag.label.tagID, stale: false, format: .html),
+                Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: nil, stale: true, format: .json),
+                Scan(time: now, storeCode: nil, gtin: coffee, tagID: nil, stale: false, format: .html),
+            ]
+            try await reference.recordScans(scans)
+            let counts = try await reference.scanCounts(store: nil, since: nil)
+            #expect(counts.map { "\($0.day) \($0.storeCode ?? "-") \($0.gtin.digits) \($0.scans) \($0.staleScans)" } == [
+                "2026-11-23 PAR01 03760001001983 2 1", "2026-11-23 - 03760001001983 1 0",
+            ])
+            #expect(try await reference.scanCounts(store: "PAR01", since: now.addingTimeInterval(1)).isEmpty)
+
+            try await reference.saveToken(hash: "hash-1", grant: TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]), createdAt: now)
+            #expect(try await reference.grant(forTokenHash: "hash-1") == TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]))
+            #expect(try await reference.grant(forTokenHash: "hash-2") == nil)
+            await #expect(throws: (any Error).self, "a token of an unknown store breaks a foreign key") {
+                try await reference.saveToken(hash: "hash-3", grant: TokenGrant(storeCode: "NOPE", scopes: [.stock]), createdAt: now)
+            }
+        }
+    }
+}
