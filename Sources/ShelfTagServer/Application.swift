@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -21,7 +22,18 @@ public func buildApplication(
         HeadersMiddleware()
         ErrorMiddleware(pages: pages)
     }
-    router.get("/healthz") { _, _ in Response.text("ok\n", contentType: "text/plain") }
+    // Answers at once whatever the database does: the version check never waits on it (SQLite's probe reads without
+    // waiting for writers; PostgreSQL's is the last poll's news).
+    router.get("/healthz") { _, _ in
+        do {
+            _ = try await reference.catalogVersion()
+            return Response.text("ok\n", contentType: "text/plain")
+        } catch {
+            var headers = HTTPFields()
+            headers[.retryAfter] = "5"
+            return Response.text("database unavailable: \(error)\n", status: .serviceUnavailable, contentType: "text/plain", headers: headers)
+        }
+    }
     router.get("/metrics") { _, _ in Response.text(metrics.text, contentType: "text/plain; version=0.0.4") }
     router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
     var shopSearch = configuration.shopSearchURL

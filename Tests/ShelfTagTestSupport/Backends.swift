@@ -145,3 +145,88 @@ private actor PostgresSamples {
         return try await task.value
     }
 }
+
+/// A PostgreSQL cluster of a test's own, for tests that stop and start the server (the shared one must stay up).
+public final class PrivateCluster: @unchecked Sendable {
+    public let port: Int
+    private let folder: URL
+    private let bin: String
+
+    /// Creates (initdb) and starts a cluster on a free port.
+    public init() async throws {
+        guard let bin = ProcessInfo.processInfo.environment["SHELFTAG_TEST_POSTGRES_BIN"] else { throw TestCluster.Missing() }
+        self.bin = bin
+        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("shelftag-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        port = try Self.freePort()
+        if getuid() == 0 { try await Self.run(["/bin/chown", "postgres", folder.path]) }
+        try await owner([bin + "/initdb", "-D", folder.path + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        try await start()
+    }
+
+    /// The URL of the cluster's `postgres` database.
+    public var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres?sslmode=disable" }
+
+    public func start() async throws {
+        try await owner([
+            bin + "/pg_ctl", "-D", folder.path + "/data", "-l", folder.path + "/server.log", "-w", "-t", "30", "start", "-o",
+            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=100",
+        ])
+    }
+
+    /// Stops the server, disconnecting every client at once.
+    public func stop() async throws {
+        try await owner([bin + "/pg_ctl", "-D", folder.path + "/data", "-m", "fast", "-w", "stop"])
+    }
+
+    /// Stops the server if it runs and removes the cluster.
+    public func remove() async {
+        try? await owner([bin + "/pg_ctl", "-D", folder.path + "/data", "-m", "immediate", "stop"])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func owner(_ arguments: [String]) async throws {
+        try await Self.run(getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments : arguments)
+    }
+
+    /// Runs a program to its end through posix_spawn and waitpid, on a thread of its own: Foundation's `Process`
+    /// would wait for the descriptors a daemon child (the postgres server that pg_ctl leaves running) inherits.
+    private static func run(_ arguments: [String]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                var actions = posix_spawn_file_actions_t()
+                posix_spawn_file_actions_init(&actions)
+                defer { posix_spawn_file_actions_destroy(&actions) }
+                posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+                var pid = pid_t()
+                let argv = arguments.map { strdup($0) } + [nil]
+                defer { argv.forEach { free($0) } }
+                let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+                guard spawned == 0 else { return continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL)) }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                if status == 0 {
+                    continuation.resume()
+                } else {
+                    continuation.resume(throwing: TestCluster.PSQLFailure(sql: arguments.joined(separator: " "), message: "exit status \(status)"))
+                }
+            }
+        }
+    }
+
+    /// A port the kernel gives to a socket we close at once.
+    private static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
