@@ -34,7 +34,7 @@ public func buildApplication(
             return Response.text("database unavailable: \(error)\n", status: .serviceUnavailable, contentType: "text/plain", headers: headers)
         }
     }
-    router.get("/metrics") { _, _ in Response.text(metrics.text, contentType: "text/plain; version=0.0.4") }
+    router.get("/metrics") { _, _ in Response.text(metrics.text(databaseRoundTrips: reference.serverRoundTrips), contentType: "text/plain; version=0.0.4") }
     router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
     var shopSearch = configuration.shopSearchURL
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }

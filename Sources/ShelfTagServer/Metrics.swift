@@ -47,10 +47,15 @@ final class Metrics: @unchecked Sendable {
         lock.unlock()
     }
 
-    var text: String {
+    /// The metrics; `databaseRoundTrips` is the storage's count of queries sent to a database server.
+    func text(databaseRoundTrips: Int) -> String {
         lock.lock()
         defer { lock.unlock() }
         var lines: [String] = []
+        lines += [
+            "# HELP shelftag_database_round_trips_total Queries sent to a database server (0 on SQLite).",
+            "# TYPE shelftag_database_round_trips_total counter", "shelftag_database_round_trips_total \(databaseRoundTrips)",
+        ]
         func family(_ name: String, _ type: String, _ help: String, _ values: [String: Int]) {
             lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)"]
             lines += values.keys.sorted().map { "\(name){\($0)} \(values[$0]!)" }

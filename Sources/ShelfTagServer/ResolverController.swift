@@ -143,27 +143,23 @@ struct ResolverController: Sendable {
         let version = try await reference.catalogVersion()
         let key = AnswerCache.Key(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language)
         return try await cache.answer(key, version: version, now: configuration.now()) {
-            let details = try await product(gtin)
-            var printed: PrintedTag?
-            if let store, let tag { printed = try await reference.printedTag(store: store, gtin: gtin, tagID: tag) }
-            let withReviews = kind != .redirect
-            let reviews = withReviews ? try await reference.latestReviews(of: gtin, limit: configuration.reviewLimit) : []
             let now = configuration.now()
-            let holds = try await reference.activeHolds(of: gtin, at: now)
+            // One read for the page: one round trip on a database server.
+            let reviewLimit = kind == .redirect ? 0 : configuration.reviewLimit
+            guard let page = try await reference.page(of: gtin, store: store, tagID: tag, reviewLimit: reviewLimit, at: now) else {
+                throw unknownProduct(gtin)
+            }
             return try make(
                 ProductView(
-                    details: details, storeCode: store, tagID: tag, printedTag: printed, reviews: reviews, holds: holds, language: language,
-                    configuration: configuration, at: now))
+                    details: page.details, storeCode: store, tagID: tag, printedTag: page.printedTag, reviews: page.reviews, holds: page.holds,
+                    language: language, configuration: configuration, at: now))
         }
     }
 
-    private func product(_ gtin: GTIN) async throws -> ProductDetails {
-        guard let details = try await reference.details(of: gtin) else {
-            var error = ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
-            if let shopSearch { error.link = (shopSearch.replacingOccurrences(of: "{gtin}", with: gtin.digits), "Search the web shop") }
-            throw error
-        }
-        return details
+    private func unknownProduct(_ gtin: GTIN) -> ResolverError {
+        var error = ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
+        if let shopSearch { error.link = (shopSearch.replacingOccurrences(of: "{gtin}", with: gtin.digits), "Search the web shop") }
+        return error
     }
 
     /// Where a link type leads; the request's query is passed on (GS1 resolver rule).

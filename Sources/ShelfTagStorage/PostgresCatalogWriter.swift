@@ -10,7 +10,7 @@ import ShelfTagDomain
 /// Its methods block the calling thread until PostgreSQL answers: `PostgresProductReference.write` runs them on
 /// threads of their own. One round trip per row: bulk loads through COPY are still to come.
 struct PostgresCatalogWriter: CatalogWriter {
-    let connection: PostgresConnection
+    let connection: Session
     let logger: Logger
 
     private func rows(_ query: PostgresQuery) throws -> [PostgresStoredRow] {

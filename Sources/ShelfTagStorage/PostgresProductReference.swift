@@ -11,6 +11,7 @@ public final class PostgresProductReference: ProductReference {
     let client: PostgresClient
     let logger: Logger
     let freshness: Freshness
+    let queries = QueryCounter()
     /// How long a query may wait for an answer before the database counts as unavailable.
     let answerTimeout: Duration
 
@@ -105,13 +106,14 @@ public final class PostgresProductReference: ProductReference {
     /// - Throws: `StorageError.unavailable` when the database cannot be reached or does not answer in time; a
     ///   PostgreSQL error.
     @discardableResult
-    func database<T: Sendable>(bounded: Bool = true, _ work: @escaping (PostgresConnection) async throws -> T) async throws -> T {
+    func database<T: Sendable>(bounded: Bool = true, _ work: @escaping (Session) async throws -> T) async throws -> T {
         try freshness.checkReachable()
         let client = client
+        let queries = queries
         let work = UncheckedSendable(work)
         let run: @Sendable () async throws -> T = {
             do {
-                return try await client.withConnection { connection in try await work.value(connection) }
+                return try await client.withConnection { connection in try await work.value(Session(connection: connection, queries: queries)) }
             } catch let error as PSQLError where error.serverInfo == nil {
                 throw StorageError.unavailable(Self.reason(error))
             }
@@ -122,7 +124,7 @@ public final class PostgresProductReference: ProductReference {
     /// Runs `work` in a transaction on one pooled connection: committed when it returns, rolled back when it throws
     /// (the error it threw is the one that comes out).
     @discardableResult
-    func transaction<T: Sendable>(bounded: Bool = true, _ work: @escaping (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(bounded: Bool = true, _ work: @escaping (Session) async throws -> T) async throws -> T {
         let logger = logger
         return try await database(bounded: bounded) { connection in
             try await connection.query("BEGIN", logger: logger)
@@ -138,7 +140,7 @@ public final class PostgresProductReference: ProductReference {
     }
 
     /// Moves the catalogue version in the current transaction; the new number is noted once it commits.
-    func bumpCatalogVersion(_ connection: PostgresConnection) async throws -> Int64 {
+    func bumpCatalogVersion(_ connection: Session) async throws -> Int64 {
         let rows = try await connection.query("UPDATE catalog_version SET version = version + 1 WHERE id = 1 RETURNING version", logger: logger)
         for try await version in rows.decode(Int64.self) { return version }
         throw StorageError.corruptRow(table: "catalog_version", key: "1", reason: "missing")
@@ -165,42 +167,60 @@ public final class PostgresProductReference: ProductReference {
     }
 
     public func details(of gtin: GTIN) async throws -> ProductDetails? {
+        try await page(of: gtin, store: nil, tagID: nil, reviewLimit: 0, at: Date()).map(\.details)
+    }
+
+    public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage? {
         let logger = logger
         return try await database { connection in
-            let digits = gtin.digits
-            let products = try await Self.rows(
+            // One query, one round trip: the product's row, and everything around it as JSON read by the shared decoders.
+            let rows = try await Self.rows(
                 connection.query(
                     """
-                    SELECT p.*, (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating_average,
-                        (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS rating_count
-                    FROM product p WHERE p.gtin = \(digits)
+                    SELECT row_to_json(p)::text AS product,
+                        (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating_average,
+                        (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS rating_count,
+                        (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]') FROM price_history h
+                         WHERE h.gtin = p.gtin)::text AS history,
+                        (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.store_code), '[]')
+                         FROM (SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.code
+                               FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin) x)::text AS listings,
+                        (SELECT coalesce(json_agg(row_to_json(r) ORDER BY r.published_at DESC, r.id), '[]')
+                         FROM (SELECT * FROM review WHERE gtin = p.gtin ORDER BY published_at DESC, id LIMIT \(Int64(reviewLimit))) r)::text AS reviews,
+                        (SELECT json_build_array(\(unescaped: StoredRows.ledgerColumns)) FROM print_ledger l
+                         WHERE l.store_code = \(store) AND l.gtin = p.gtin AND l.tag_id = \(tagID) ORDER BY l.printed_at DESC, l.id DESC LIMIT 1)::text
+                            AS printed,
+                        (SELECT coalesce(json_object_agg(o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r
+                            WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held'
+                                AND r.expires_at <= \(Int64(time.timeIntervalSince1970))), 0)), '{}')
+                         FROM store_offer o WHERE o.gtin = p.gtin AND o.held > 0)::text AS holds
+                    FROM product p WHERE p.gtin = \(gtin.digits)
                     """, logger: logger))
-            guard let row = products.first else { return nil }
+            guard let row = rows.first else { return nil }
+            let product = try JSONRow.object(row.text("product"))
             var histories: [String: [PriceChange]] = [:]
-            for change in try await Self.rows(
-                connection.query("SELECT * FROM price_history WHERE gtin = \(digits) ORDER BY recorded_at, id", logger: logger))
-            {
+            for change in try JSONRow.objects(row.text("history")) {
                 histories[change.text("store_code") ?? "", default: []].append(try StoredRows.priceChange(change))
             }
-            let listings = try await Self.rows(
-                connection.query(
-                    """
-                    SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.code
-                    FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = \(digits) ORDER BY o.store_code
-                    """, logger: logger)
-            ).map { offerRow in
-                let code = offerRow.text("store_code") ?? ""
-                return StoreListing(
-                    store: try StoredRows.store(offerRow), offer: try StoredRows.storeOffer(offerRow, gtin: gtin),
-                    history: PriceHistory(changes: histories[code] ?? []))
+            let listings = try JSONRow.objects(row.text("listings")).map { listing in
+                StoreListing(
+                    store: try StoredRows.store(listing), offer: try StoredRows.storeOffer(listing, gtin: gtin),
+                    history: PriceHistory(changes: histories[listing.text("store_code") ?? ""] ?? []))
             }
             let reviewCount = Int(row.integer("rating_count") ?? 0)
-            return ProductDetails(
-                product: try StoredRows.product(row, gtin: gtin), webOffer: try StoredRows.webOffer(row, gtin: gtin),
+            let details = ProductDetails(
+                product: try StoredRows.product(product, gtin: gtin), webOffer: try StoredRows.webOffer(product, gtin: gtin),
                 webHistory: PriceHistory(changes: histories[""] ?? []), stores: listings,
                 rating: reviewCount > 0 ? RatingSummary(average: row.real("rating_average") ?? 0, count: reviewCount) : nil)
+            let holds = try JSONRow.object(row.text("holds"))
+            return ProductPage(
+                details: details, printedTag: try row.text("printed").map { try StoredRows.printedTag(try JSONRow.array($0), gtin: gtin) },
+                reviews: try JSONRow.objects(row.text("reviews")).map { try StoredRows.review($0, gtin: gtin) },
+                holds: holds.object.compactMapValues { ($0 as? NSNumber)?.intValue })
         }
     }
+
+    public var serverRoundTrips: Int { queries.value }
 
     public func summaries(at time: Date) async throws -> [ProductSummary] {
         let logger = logger
@@ -463,6 +483,27 @@ public final class PostgresProductReference: ProductReference {
     }
 }
 
+/// A pooled connection as the driver uses it: every query it sends is counted (the round trips a page costs).
+struct Session: Sendable {
+    let connection: PostgresConnection
+    let queries: QueryCounter
+
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        queries.add()
+        return try await connection.query(query, logger: logger)
+    }
+}
+
+/// Queries sent to the server by this process.
+final class QueryCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
+
 /// A PostgreSQL row read by the shared decoders, optionally through a column-name prefix (`p_` for a product's
 /// columns beside an offer's `o_`).
 struct PostgresStoredRow: StoredRow {
@@ -504,6 +545,42 @@ struct PostgresStoredRow: StoredRow {
     func integer(at index: Int) -> Int64? {
         index < columns.count ? ((try? columns[index].decode(Int64?.self)) ?? nil) : nil
     }
+}
+
+/// A row that PostgreSQL built as JSON (`row_to_json`, `json_build_array`), read by the shared decoders.
+struct JSONRow: StoredRow {
+    let object: [String: Any]
+    let array: [Any]
+
+    /// - Throws: `StorageError.corruptRow` for text that is not a JSON object.
+    static func object(_ json: String?) throws -> JSONRow {
+        guard let json, let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else {
+            throw StorageError.corruptRow(table: "json", key: String((json ?? "NULL").prefix(40)), reason: "not a JSON object")
+        }
+        return JSONRow(object: object, array: [])
+    }
+
+    /// - Throws: `StorageError.corruptRow` for text that is not a JSON array.
+    static func array(_ json: String) throws -> JSONRow {
+        guard let array = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [Any] else {
+            throw StorageError.corruptRow(table: "json", key: String(json.prefix(40)), reason: "not a JSON array")
+        }
+        return JSONRow(object: [:], array: array)
+    }
+
+    /// - Throws: `StorageError.corruptRow` for text that is not a JSON array of objects.
+    static func objects(_ json: String?) throws -> [JSONRow] {
+        guard let json, let objects = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] else {
+            throw StorageError.corruptRow(table: "json", key: String((json ?? "NULL").prefix(40)), reason: "not a JSON array of objects")
+        }
+        return objects.map { JSONRow(object: $0, array: []) }
+    }
+
+    func text(_ column: String) -> String? { object[column] as? String }
+    func integer(_ column: String) -> Int64? { (object[column] as? NSNumber)?.int64Value }
+    func real(_ column: String) -> Double? { (object[column] as? NSNumber)?.doubleValue }
+    func text(at index: Int) -> String? { index < array.count ? array[index] as? String : nil }
+    func integer(at index: Int) -> Int64? { index < array.count ? (array[index] as? NSNumber)?.int64Value : nil }
 }
 
 /// A price history aggregated by PostgreSQL as JSON: `[[store_code, recorded_at, currency, price, sale_price, sale_start, sale_end], …]`.

@@ -66,7 +66,7 @@ extension PostgresProductReference {
     }
 
     /// Records the outcome under the idempotency key, in the hold's transaction.
-    private static func finish(_ outcome: HoldOutcome, key: String?, _ connection: PostgresConnection, logger: Logger) async throws -> HoldOutcome {
+    private static func finish(_ outcome: HoldOutcome, key: String?, _ connection: Session, logger: Logger) async throws -> HoldOutcome {
         if let key {
             try await connection.query(
                 "UPDATE idempotency_key SET state = 'done', outcome = \(StoredRows.encode(outcome)) WHERE key = \(key)", logger: logger)

@@ -78,6 +78,33 @@ public protocol ProductReference: ReservationStore, Sendable {
     /// What the token with this hash grants, or nil for an unknown token.
     /// - Throws: a storage error.
     func grant(forTokenHash hash: String) async throws -> TokenGrant?
+
+    /// Everything a product page shows, read together (one query on PostgreSQL): the product, the ledger's tag with
+    /// `tagID` in `store`, the newest reviews, and the units held per store at `time`. Nil for an unknown product.
+    /// - Throws: a storage error.
+    func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage?
+
+    /// Queries sent to a database server by this process (what a chain's resolvers cost their shared database); 0 for
+    /// an embedded database.
+    var serverRoundTrips: Int { get }
+}
+
+/// What a product page shows, read in one go.
+public struct ProductPage: Sendable {
+    public let details: ProductDetails
+    /// The ledger's tag with the page's tag id in its store, if it was printed.
+    public let printedTag: PrintedTag?
+    /// The newest reviews, newest first.
+    public let reviews: [Review]
+    /// Units held by reservations, per store.
+    public let holds: [String: Int]
+
+    public init(details: ProductDetails, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int]) {
+        self.details = details
+        self.printedTag = printedTag
+        self.reviews = reviews
+        self.holds = holds
+    }
 }
 
 extension ProductReference {

@@ -250,23 +250,41 @@ public final class SQLiteProductReference: ProductReference {
     }
 
     public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag? {
-        try await reading { db in
-            try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT \(StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
-                arguments: [storeCode, gtin.digits, tagID]
-            ).map { try StoredRows.printedTag($0, gtin: gtin) }
-        }
+        try await reading { db in try Self.printedTag(store: storeCode, gtin: gtin, tagID: tagID, in: db) }
+    }
+
+    private static func printedTag(store storeCode: String, gtin: GTIN, tagID: String, in db: Database) throws -> PrintedTag? {
+        try Row.fetchOne(
+            db,
+            sql:
+                "SELECT \(StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
+            arguments: [storeCode, gtin.digits, tagID]
+        ).map { try StoredRows.printedTag($0, gtin: gtin) }
     }
 
     public func latestReviews(of gtin: GTIN, limit: Int) async throws -> [Review] {
-        try await reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM review WHERE gtin = ? ORDER BY published_at DESC, id LIMIT ?", arguments: [gtin.digits, limit]).map {
-                try StoredRows.review($0, gtin: gtin)
-            }
+        try await reading { db in try Self.latestReviews(of: gtin, limit: limit, in: db) }
+    }
+
+    private static func latestReviews(of gtin: GTIN, limit: Int, in db: Database) throws -> [Review] {
+        try Row.fetchAll(db, sql: "SELECT * FROM review WHERE gtin = ? ORDER BY published_at DESC, id LIMIT ?", arguments: [gtin.digits, limit]).map {
+            try StoredRows.review($0, gtin: gtin)
         }
     }
+
+    public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage? {
+        try await reading { db in
+            guard let details = try Self.details(of: gtin, in: db) else { return nil }
+            var printed: PrintedTag?
+            if let store, let tagID { printed = try Self.printedTag(store: store, gtin: gtin, tagID: tagID, in: db) }
+            return ProductPage(
+                details: details, printedTag: printed, reviews: reviewLimit > 0 ? try Self.latestReviews(of: gtin, limit: reviewLimit, in: db) : [],
+                holds: try Self.activeHolds(of: gtin, at: time, in: db))
+        }
+    }
+
+    /// An embedded database: no server, no round trips.
+    public var serverRoundTrips: Int { 0 }
 
     public func recordScans(_ scans: [Scan]) async throws {
         guard !scans.isEmpty else { return }

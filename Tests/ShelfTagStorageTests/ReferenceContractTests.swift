@@ -18,6 +18,9 @@ func readings(of reference: any ProductReference) async throws -> [String] {
         lines.append("details \(String(describing: try await reference.details(of: summary.gtin)))")
         lines.append("reviews \(try await reference.latestReviews(of: summary.gtin, limit: 3))")
         lines.append("holds \(try await reference.activeHolds(of: summary.gtin, at: now).sorted { $0.key < $1.key })")
+        if let page = try await reference.page(of: summary.gtin, store: "PAR01", tagID: "x", reviewLimit: 3, at: now) {
+            lines.append("page \(page.details) \(page.reviews) \(page.holds.sorted { $0.key < $1.key }) \(String(describing: page.printedTag))")
+        }
     }
     for store in try await reference.stores() {
         let shelf = try #require(try await reference.shelf(of: store.code))
@@ -196,6 +199,13 @@ struct ReferenceContractTests {
             let tag = try #require(latest[coffee])
             #expect(try await reference.printedTag(store: "PAR01", gtin: coffee, tagID: tag.label.tagID) == tag)
             #expect(try await reference.printedTag(store: "PAR01", gtin: coffee, tagID: "nope") == nil)
+            let reviewed = try #require(try await reference.summaries(at: now).first { $0.rating != nil && latest[$0.gtin] != nil }?.gtin)
+            let reviewedTag = try #require(latest[reviewed])
+            let roundTrips = reference.serverRoundTrips
+            let page = try #require(try await reference.page(of: reviewed, store: "PAR01", tagID: reviewedTag.label.tagID, reviewLimit: 2, at: now))
+            #expect(reference.serverRoundTrips - roundTrips == (backend == .postgres ? 1 : 0), "a page is one query on a database server")
+            let reviews = try await reference.latestReviews(of: reviewed, limit: 2)
+            #expect(page.printedTag == reviewedTag && page.reviews == reviews && !reviews.isEmpty)
 
             let scans = [
                 Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: tag.label.tagID, stale: false, format: .html),
