@@ -195,11 +195,20 @@ struct ChainTests {
         let process = Process()
         process.executableURL = CommandLine.binary
         process.arguments = ["import", "--db", url, feed]
+        let errors = Pipe()
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
-        try await Task.sleep(for: .milliseconds(1500))
-        #expect(process.isRunning, "the import was still loading when killed")
+        // Killed once its transaction has been open for half a second: part of the feed is written, uncommitted.
+        var loading = false
+        for _ in 0..<200 where !loading && process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+            let open = try await TestCluster.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND xact_start < now() - interval '500 milliseconds'")
+            loading = (Int(open) ?? 0) > 0
+        }
+        #expect(loading)
+        #expect(process.isRunning, "the import was still loading when killed: \(process.isRunning ? "" : String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(try CommandLine.run(["products", "list", "--db", url]).output == before)
