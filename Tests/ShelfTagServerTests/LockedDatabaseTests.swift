@@ -42,7 +42,8 @@ struct LockedDatabaseTests {
     )
     func writeLockHeldElsewhere() async throws {
         let path = try await sampleDatabase()
-        let reference = try SQLiteProductReference(path: path, lockTimeout: 1)
+        // Writes give up after 3 s: a resolver whose request threads waited on them would take that long to answer anything.
+        let reference = try SQLiteProductReference(path: path, lockTimeout: 3)
         let token = AccessToken.generate()
         try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow)
         let stockUpdate = Data(#"{"gtin": "3760001001983", "onHand": 7}"#.utf8)
@@ -52,7 +53,7 @@ struct LockedDatabaseTests {
             #expect(try await server.request(page).status == 200)
             let scansBefore = try await reference.scanCounts(store: "PAR01", since: nil).reduce(0) { $0 + $1.scans }
 
-            let holder = try WriteLockHolder(path: path, seconds: 3)
+            let holder = try WriteLockHolder(path: path, seconds: 4)
             async let first = server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
             async let second = server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
             // Both writes are waiting for the lock by now.
@@ -61,11 +62,11 @@ struct LockedDatabaseTests {
             var health: TestServer.Reply?
             let healthTime = try await clock.measure { health = try await server.request("/healthz") }
             #expect(health?.status == 200)
-            #expect(healthTime < .milliseconds(300), "/healthz took \(healthTime)")
+            #expect(healthTime < .seconds(1), "/healthz took \(healthTime)")
             var shown: TestServer.Reply?
             let pageTime = try await clock.measure { shown = try await server.request(page) }
             #expect(shown?.status == 200)
-            #expect(pageTime < .milliseconds(300), "the page took \(pageTime)")
+            #expect(pageTime < .seconds(1), "the page took \(pageTime)")
             // Scans made while the database is locked.
             for _ in 0..<3 { #expect(try await server.request("/01/\(promotion)?s=PAR01").status == 307) }
 
