@@ -7,7 +7,10 @@ DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
 DEMO_PORT := 8080
 BIN := .build/release/shelftag
 
-.PHONY: deps bench-deps build test demo bench lint clean
+WITH_POSTGRES := Tests/with-postgres.sh
+CHAIN_PORTS := 8081 8082
+
+.PHONY: deps bench-deps build test demo demo-chain bench lint clean
 
 # Installs only the Debian packages that are missing.
 deps:
@@ -30,7 +33,7 @@ build: deps
 # The PostgreSQL tests run against a throwaway cluster that Tests/with-postgres.sh starts and always removes.
 test: deps
 	swift build --build-tests
-	Tests/with-postgres.sh swift test --skip-build --parallel
+	$(WITH_POSTGRES) swift test --skip-build --parallel
 
 # Loads Samples/ into a fresh embedded database and shows what every channel will read.
 demo: build
@@ -75,10 +78,30 @@ demo: build
 	echo "   Staff: $(BIN) reservations list --db $(DEMO_DB) --store PAR01"; echo; \
 	trap 'kill $$server' INT TERM; wait $$server
 
+# A chain on one machine: a throwaway PostgreSQL, the samples, two resolvers sharing it; a price posted to one
+# shows on the other. Ctrl-C stops both and removes the cluster.
+demo-chain: build
+	@$(WITH_POSTGRES) bash -c 'set -e; db="$$SHELFTAG_TEST_POSTGRES_URL"; \
+	echo "== Loading Samples/ into $$db"; \
+	$(BIN) import --db "$$db" --as-of 2026-10-01T06:00Z Samples/stores.csv Samples/history/products-2026-10-01.tsv Samples/history/local_inventory-2026-10-01.tsv; \
+	$(BIN) import --db "$$db" --as-of 2026-10-25T06:00Z Samples/history/products-2026-10-25.tsv Samples/history/local_inventory-2026-10-25.tsv; \
+	$(BIN) import --db "$$db" --as-of 2026-11-20T06:00Z Samples/stores.csv Samples/products.xml Samples/local_inventory.tsv Samples/product_reviews.xml; \
+	pids=""; for port in $(CHAIN_PORTS); do $(BIN) serve --db "$$db" --port $$port --base-url http://127.0.0.1:8081 --log-level warning & pids="$$pids $$!"; done; \
+	trap "kill $$pids 2>/dev/null" EXIT; \
+	for port in $(CHAIN_PORTS); do for i in $$(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$$port/healthz && break; sleep 0.2; done; done; \
+	token=$$($(BIN) token create --db "$$db" --store PAR01 --scope prices); \
+	echo; echo "== Two resolvers on one reference: http://127.0.0.1:8081 and http://127.0.0.1:8082"; \
+	for port in $(CHAIN_PORTS); do printf "   :%s shows " $$port; curl -s -H "Accept: application/json" "http://127.0.0.1:$$port/01/03760001001983?s=PAR01" | grep -o "\"formatted\":\"[^\"]*\"" | head -n 1; done; \
+	echo "== A price posted to :8081 (POST /api/stores/PAR01/prices)"; \
+	curl -s -X POST -H "Authorization: Bearer $$token" -H "Content-Type: application/json" -d "{\"gtin\": \"03760001001983\", \"price\": \"9.99 EUR\"}" http://127.0.0.1:8081/api/stores/PAR01/prices; echo; \
+	sleep 0.5; printf "   :8082 now shows "; curl -s -H "Accept: application/json" "http://127.0.0.1:8082/01/03760001001983?s=PAR01" | grep -o "\"formatted\":\"[^\"]*\"" | head -n 1; \
+	echo; echo "   Try: $(BIN) products list --db \"$$db\" | head"; echo "   Ctrl-C stops both resolvers and removes the cluster."; \
+	wait'
+
 bench: bench-deps
 	swift build -c release --product shelftag
 	swift build -c release --product ShelfTagBench
-	.build/release/ShelfTagBench --shelftag $(BIN) --work bench-out
+	$(WITH_POSTGRES) .build/release/ShelfTagBench --shelftag $(BIN) --work bench-out $(BENCH_ARGS)
 
 lint:
 	swift format lint --strict --recursive Sources Tests Package.swift

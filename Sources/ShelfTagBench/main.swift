@@ -9,7 +9,7 @@ struct BenchOptions {
     var work = "bench-out"
     var rows = 1_000_000
     var tags = 10_000
-    /// `import`, `render`, `resolver`, `parity`, or all (nil).
+    /// `import`, `render`, `resolver`, `parity`, `chain`, or all (nil).
     var only: String?
     /// Internal: fill this database's print ledger and exit (run as a child, so the bench's own memory does not
     /// count in the peak of the processes it measures: Linux carries the parent's peak into a spawned child).
@@ -26,7 +26,7 @@ struct BenchOptions {
             case "--only": only = iterator.next()
             case "--record-prints": recordPrintsDatabase = iterator.next()
             default:
-                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver|parity)")
+                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver|parity|chain)")
                 exit(2)
             }
         }
@@ -280,8 +280,8 @@ struct LoadResult {
     let non2xx: Int
 }
 
-func runWrk(_ wrk: String, url: String, script: String?, seconds: Int = 10) throws -> LoadResult {
-    let output = "\(options.work)/wrk.out"
+func runWrk(_ wrk: String, url: String, script: String?, seconds: Int = 10, output name: String = "wrk.out") throws -> LoadResult {
+    let output = "\(options.work)/\(name)"
     var arguments = ["-t2", "-c64", "-d\(seconds)s", "--latency"]
     if let script { arguments += ["-s", script] }
     arguments.append(url)
@@ -521,7 +521,7 @@ if let database = options.recordPrintsDatabase {
 try FileManager.default.createDirectory(atPath: options.work, withIntermediateDirectories: true)
 // Each bench starts with the previous one's writes on disk: render's own sync() would otherwise flush the import's
 // 300 MB database and count it as rendering time.
-for (name, bench) in [("import", benchImport), ("render", benchRender), ("resolver", benchResolver), ("parity", benchParity)]
+for (name, bench) in [("import", benchImport), ("render", benchRender), ("resolver", benchResolver), ("parity", benchParity), ("chain", benchChain)]
 where options.only == nil || options.only == name {
     sync()
     try bench(options)

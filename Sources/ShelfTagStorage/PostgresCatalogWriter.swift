@@ -1,22 +1,67 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import ShelfTagDomain
 
 /// Writes inside one PostgreSQL transaction, with the same rules as `SQLiteCatalogWriter` (upserts that skip rows
 /// that would not change; the price history gets every pricing change, and back-fills without overwriting newer
-/// prices). Each save is one statement: the upsert and the history entry are decided together on the server.
+/// prices).
+///
+/// Products and store offers are staged: their rows go to PostgreSQL in batches through COPY into temporary tables,
+/// and one statement per batch merges them, deciding each row's upsert and history entry on the server. A batch holds
+/// a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could see
+/// staged rows flush first; item ids are checked against a map of the reference's, so a conflict is reported for its
+/// row at once. `finish()` sends what is left.
 ///
 /// Its methods block the calling thread until PostgreSQL answers: `PostgresProductReference.write` runs them on
-/// threads of their own. One round trip per row: bulk loads through COPY are still to come.
-struct PostgresCatalogWriter: CatalogWriter {
-    let connection: Session
-    let logger: Logger
+/// threads of their own.
+final class PostgresCatalogWriter: CatalogWriter {
+    private let connection: Session
+    private let logger: Logger
+    private var products = StagedRows(table: "stage_product", columns: PostgresStoredRow.productColumns)
+    private var offers = StagedRows(table: "stage_offer", columns: Array(PostgresStoredRow.offerColumns.dropLast()))
+    private var stagingTablesMade = false
+    /// The reference's item ids and their GTINs, staged rows included; loaded when an import first needs them.
+    private var owners: (gtinByItem: [String: String], itemByGTIN: [String: String])?
+
+    /// Rows sent per COPY: enough to amortise the merge statement, few enough to keep memory flat.
+    static let batchRows = 20_000
+
+    init(connection: Session, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
 
     private func rows(_ query: PostgresQuery) throws -> [PostgresStoredRow] {
         let connection = connection
         let logger = logger
         return try Blocking.wait { try await PostgresProductReference.rows(connection.query(query, logger: logger)) }
+    }
+
+    /// Sends every staged row.
+    func finish() throws {
+        try flushOffers()
+    }
+
+    private func loadOwners() throws -> (gtinByItem: [String: String], itemByGTIN: [String: String]) {
+        if let owners { return owners }
+        var loaded = (gtinByItem: [String: String](), itemByGTIN: [String: String]())
+        let connection = connection
+        let logger = logger
+        let pairs = try Blocking.wait {
+            var pairs: [(String, String)] = []
+            for try await pair in try await connection.query("SELECT item_id, gtin FROM product", logger: logger).decode((String, String).self) {
+                pairs.append(pair)
+            }
+            return pairs
+        }
+        for (item, gtin) in pairs {
+            loaded.gtinByItem[item] = gtin
+            loaded.itemByGTIN[gtin] = item
+        }
+        owners = loaded
+        return loaded
     }
 
     func storeCodes() throws -> Set<String> {
@@ -36,105 +81,58 @@ struct PostgresCatalogWriter: CatalogWriter {
             """)
     }
 
-    /// The pricing columns' assignments of an upsert: they move only for a pricing not older than the stored one.
-    private static func pricingUpsert(table: String, others: [String]) -> String {
-        let pricing = ["currency", "price", "sale_price", "sale_start", "sale_end"]
-        let newer = "excluded.price_since >= coalesce(\(table).price_since, 0)"
-        let differs = "(\(pricing.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(pricing.map { "excluded.\($0)" }.joined(separator: ", ")))"
-        let assignments =
-            others.map { "\($0) = excluded.\($0)" } + pricing.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \(table).\($0) END" }
-            + ["price_since = CASE WHEN \(newer) AND \(differs) THEN excluded.price_since ELSE \(table).price_since END"]
-        let othersDiffer = "(\(others.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))"
-        return "SET \(assignments.joined(separator: ", ")) WHERE \(othersDiffer) OR (\(newer) AND \(differs))"
-    }
-
-    /// The history entry of an incoming pricing (`i`) against the stored row (`old`, maybe none): a change, or a
-    /// back-fill that is not recorded yet.
-    private static let historyCondition = """
-        (NOT EXISTS (SELECT 1 FROM old)
-         OR EXISTS (SELECT 1 FROM old o WHERE i.price_since >= coalesce(o.price_since, 0)
-            AND (o.currency, o.price, o.sale_price, o.sale_start, o.sale_end) IS DISTINCT FROM (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end))
-         OR EXISTS (SELECT 1 FROM old o WHERE i.price_since < coalesce(o.price_since, 0) AND NOT EXISTS (
-            SELECT 1 FROM price_history h WHERE h.gtin = i.gtin AND h.store_code IS NOT DISTINCT FROM i.history_store
-                AND (h.currency, h.price, h.sale_price, h.sale_start, h.sale_end, h.recorded_at)
-                    IS NOT DISTINCT FROM (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since))))
-        """
-
-    private static let productUpsert = pricingUpsert(
-        table: "product",
-        others: ["item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability"])
-    private static let offerUpsert = pricingUpsert(table: "store_offer", others: ["availability", "pickup_method", "pickup_sla", "on_hand"])
-
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
+        let gtin = product.gtin.digits
+        if let owner = try loadOwners().gtinByItem[product.itemID], owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
+        if products.keys.contains(gtin) { try flushProducts() }
         let pricing = PricingValues(webOffer.pricing)
-        let time = Int64(recordedAt.timeIntervalSince1970)
-        let found = try rows(
-            """
-            WITH i AS (SELECT \(product.gtin.digits)::text AS gtin, \(product.itemID)::text AS item_id, \(product.title)::text AS title,
-                    \(product.description)::text AS description, \(product.brand)::text AS brand, \(product.imageLink)::text AS image_link,
-                    \(product.productType)::text AS product_type, \(product.unitPricing?.measure.feedValue)::text AS unit_measure,
-                    \(product.unitPricing?.base.feedValue)::text AS unit_base, \(webOffer.link)::text AS link,
-                    \(webOffer.availability.rawValue)::text AS availability, \(pricing.currency)::text AS currency, \(pricing.price)::bigint AS price,
-                    \(pricing.salePrice)::bigint AS sale_price, \(pricing.saleStart)::bigint AS sale_start, \(pricing.saleEnd)::bigint AS sale_end,
-                    \(time)::bigint AS price_since, NULL::text AS history_store),
-                owner AS (SELECT p.gtin FROM product p, i WHERE p.item_id = i.item_id AND p.gtin <> i.gtin),
-                old AS (SELECT p.* FROM product p, i WHERE p.gtin = i.gtin),
-                saved AS (
-                    INSERT INTO product (gtin, item_id, title, description, brand, image_link, product_type, unit_measure, unit_base, link, availability,
-                        currency, price, sale_price, sale_start, sale_end, price_since)
-                    SELECT gtin, item_id, title, description, brand, image_link, product_type, unit_measure, unit_base, link, availability,
-                        currency, price, sale_price, sale_start, sale_end, price_since FROM i WHERE NOT EXISTS (SELECT 1 FROM owner)
-                    ON CONFLICT (gtin) DO UPDATE \(unescaped: Self.productUpsert)),
-                recorded AS (
-                    INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-                    SELECT i.gtin, NULL, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since FROM i
-                    WHERE NOT EXISTS (SELECT 1 FROM owner) AND \(unescaped: Self.historyCondition))
-            SELECT (SELECT gtin FROM owner LIMIT 1) AS conflict
-            """)
-        if let owner = found.first?.text("conflict") { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
+        products.append(
+            key: gtin,
+            [
+                gtin, product.itemID, product.title, product.description, product.brand, product.imageLink, product.productType,
+                product.unitPricing?.measure.feedValue, product.unitPricing?.base.feedValue, webOffer.link, webOffer.availability.rawValue,
+                pricing.currency, pricing.price.map(String.init), pricing.salePrice.map(String.init), pricing.saleStart.map(String.init),
+                pricing.saleEnd.map(String.init), String(Int64(recordedAt.timeIntervalSince1970)),
+            ])
+        // Changed in place: a copy of the maps per row would cost a million copies.
+        if let previous = owners?.itemByGTIN[gtin], previous != product.itemID { owners?.gtinByItem[previous] = nil }
+        owners?.gtinByItem[product.itemID] = gtin
+        owners?.itemByGTIN[gtin] = product.itemID
+        if products.count >= Self.batchRows { try flushProducts() }
     }
 
     func gtin(forItemID itemID: String) throws -> GTIN? {
-        guard let text = try rows("SELECT gtin FROM product WHERE item_id = \(itemID)").first?.text("gtin") else { return nil }
+        guard let text = try loadOwners().gtinByItem[itemID] else { return nil }
         return try StoredRows.gtin(text)
     }
 
     func exists(_ gtin: GTIN) throws -> Bool {
-        !(try rows("SELECT 1 AS found FROM product WHERE gtin = \(gtin.digits)").isEmpty)
+        try loadOwners().itemByGTIN[gtin.digits] != nil
     }
 
     func save(_ offer: StoreOffer, recordedAt: Date) throws {
+        let key = offer.storeCode + "\t" + offer.gtin.digits
+        if offers.keys.contains(key) { try flushOffers() }
         let pricing = PricingValues(offer.pricing)
-        let time = Int64(recordedAt.timeIntervalSince1970)
-        _ = try rows(
-            """
-            WITH i AS (SELECT \(offer.storeCode)::text AS store_code, \(offer.gtin.digits)::text AS gtin, \(pricing.currency)::text AS currency,
-                    \(pricing.price)::bigint AS price, \(pricing.salePrice)::bigint AS sale_price, \(pricing.saleStart)::bigint AS sale_start,
-                    \(pricing.saleEnd)::bigint AS sale_end, \(time)::bigint AS price_since, \(offer.availability.rawValue)::text AS availability,
-                    \(offer.pickupMethod?.rawValue)::text AS pickup_method, \(offer.pickupSLA?.rawValue)::text AS pickup_sla,
-                    \(Int64(offer.stock.onHand))::bigint AS on_hand, \(offer.storeCode)::text AS history_store),
-                old AS (SELECT o.* FROM store_offer o, i WHERE o.store_code = i.store_code AND o.gtin = i.gtin),
-                saved AS (
-                    INSERT INTO store_offer (store_code, gtin, currency, price, sale_price, sale_start, sale_end, price_since, availability,
-                        pickup_method, pickup_sla, on_hand)
-                    SELECT store_code, gtin, currency, price, sale_price, sale_start, sale_end, price_since, availability, pickup_method, pickup_sla,
-                        on_hand FROM i
-                    ON CONFLICT (store_code, gtin) DO UPDATE \(unescaped: Self.offerUpsert)),
-                recorded AS (
-                    INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-                    SELECT i.gtin, i.store_code, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since FROM i
-                    WHERE i.price IS NOT NULL AND \(unescaped: Self.historyCondition))
-            SELECT 1 AS done
-            """)
+        offers.append(
+            key: key,
+            [
+                offer.storeCode, offer.gtin.digits, pricing.currency, pricing.price.map(String.init), pricing.salePrice.map(String.init),
+                pricing.saleStart.map(String.init), pricing.saleEnd.map(String.init), String(Int64(recordedAt.timeIntervalSince1970)),
+                offer.availability.rawValue, offer.pickupMethod?.rawValue, offer.pickupSLA?.rawValue, String(offer.stock.onHand),
+            ])
+        if offers.count >= Self.batchRows { try flushOffers() }
     }
 
     func offer(store storeCode: String, gtin: GTIN) throws -> StoreOffer? {
-        try rows("SELECT * FROM store_offer WHERE store_code = \(storeCode) AND gtin = \(gtin.digits)").first.map {
+        try flushOffers()
+        return try rows("SELECT * FROM store_offer WHERE store_code = \(storeCode) AND gtin = \(gtin.digits)").first.map {
             try StoredRows.storeOffer($0, gtin: gtin)
         }
     }
 
     func save(_ review: Review) throws {
+        try flushProducts()
         _ = try rows(
             """
             INSERT INTO review (id, gtin, rating, author, is_anonymous, published_at, title, content)
@@ -152,6 +150,148 @@ struct PostgresCatalogWriter: CatalogWriter {
         let deleted = try rows(
             "WITH gone AS (DELETE FROM review WHERE NOT (id = ANY(\(Array(ids))::text[])) RETURNING 1) SELECT count(*) AS deleted FROM gone")
         return Int(deleted.first?.integer("deleted") ?? 0)
+    }
+
+    // MARK: Staging
+
+    /// The pricing columns' assignments of an upsert: they move only for a pricing not older than the stored one.
+    private static func upsert(table: String, others: [String]) -> String {
+        let pricing = ["currency", "price", "sale_price", "sale_start", "sale_end"]
+        let newer = "excluded.price_since >= coalesce(\(table).price_since, 0)"
+        let differs = "(\(pricing.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(pricing.map { "excluded.\($0)" }.joined(separator: ", ")))"
+        let assignments =
+            others.map { "\($0) = excluded.\($0)" } + pricing.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \(table).\($0) END" }
+            + ["price_since = CASE WHEN \(newer) AND \(differs) THEN excluded.price_since ELSE \(table).price_since END"]
+        let othersDiffer = "(\(others.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))"
+        return "SET \(assignments.joined(separator: ", ")) WHERE \(othersDiffer) OR (\(newer) AND \(differs))"
+    }
+
+    /// Whether a staged row (`i`) adds to the history, against the row it replaces (`o`, NULL columns when new): a
+    /// change, or a back-fill that is not recorded yet. `store` is the history's channel (NULL: the web).
+    private static func historyCondition(store: String) -> String {
+        let pricing = "(i.currency, i.price, i.sale_price, i.sale_start, i.sale_end)"
+        return """
+            (o.present IS NULL
+             OR i.price_since >= coalesce(o.price_since, 0) AND (o.currency, o.price, o.sale_price, o.sale_start, o.sale_end) IS DISTINCT FROM \(pricing)
+             OR i.price_since < coalesce(o.price_since, 0) AND NOT EXISTS (
+                SELECT 1 FROM price_history h WHERE h.gtin = i.gtin AND h.store_code IS NOT DISTINCT FROM \(store)
+                    AND (h.currency, h.price, h.sale_price, h.sale_start, h.sale_end, h.recorded_at) IS NOT DISTINCT FROM
+                        (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since)))
+            """
+    }
+
+    private static let productColumns = PostgresStoredRow.productColumns.joined(separator: ", ")
+    private static let offerColumns = PostgresStoredRow.offerColumns.dropLast().joined(separator: ", ")
+
+    private static let productMerge = """
+        WITH o AS (SELECT p.gtin, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end, p.price_since, true AS present
+                   FROM product p JOIN stage_product USING (gtin)),
+            saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
+                ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
+                    "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
+                ])))
+        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+        SELECT i.gtin, NULL, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
+        FROM stage_product i LEFT JOIN o USING (gtin) WHERE \(historyCondition(store: "NULL"))
+        """
+
+    private static let offerMerge = """
+        WITH o AS (SELECT s.store_code, s.gtin, s.currency, s.price, s.sale_price, s.sale_start, s.sale_end, s.price_since, true AS present
+                   FROM store_offer s JOIN stage_offer USING (store_code, gtin)),
+            saved AS (INSERT INTO store_offer (\(offerColumns)) SELECT \(offerColumns) FROM stage_offer
+                ON CONFLICT (store_code, gtin) DO UPDATE \(upsert(table: "store_offer", others: ["availability", "pickup_method", "pickup_sla", "on_hand"])))
+        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+        SELECT i.gtin, i.store_code, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
+        FROM stage_offer i LEFT JOIN o USING (store_code, gtin) WHERE i.price IS NOT NULL AND \(historyCondition(store: "i.store_code"))
+        """
+
+    private func flushProducts() throws {
+        try flush(&products, merge: Self.productMerge)
+    }
+
+    /// Offers name products: staged products go first.
+    private func flushOffers() throws {
+        try flushProducts()
+        try flush(&offers, merge: Self.offerMerge)
+    }
+
+    private func flush(_ staged: inout StagedRows, merge: String) throws {
+        guard staged.count > 0 else { return }
+        let connection = connection
+        let logger = logger
+        let makeTables = !stagingTablesMade
+        let table = staged.table
+        let columns = staged.columns
+        let data = staged.take()
+        try Blocking.wait {
+            if makeTables {
+                // Dropped with the transaction: a pooled connection keeps nothing.
+                try await connection.query(
+                    """
+                    CREATE TEMP TABLE stage_product ON COMMIT DROP AS SELECT \(unescaped: Self.productColumns) FROM product WITH NO DATA;
+                    """, logger: logger)
+                try await connection.query(
+                    "CREATE TEMP TABLE stage_offer ON COMMIT DROP AS SELECT \(unescaped: Self.offerColumns) FROM store_offer WITH NO DATA", logger: logger)
+            }
+            connection.queries.add()
+            try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
+            try await connection.query(PostgresQuery(unsafeSQL: merge), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(table)"), logger: logger)
+        }
+        stagingTablesMade = true
+    }
+}
+
+/// Rows waiting for COPY, in its text format: tab-separated, `\N` for NULL, backslash escapes.
+struct StagedRows {
+    let table: String
+    let columns: [String]
+    private(set) var keys = Set<String>()
+    private(set) var count = 0
+    private var buffer = ByteBuffer()
+
+    init(table: String, columns: [String]) {
+        self.table = table
+        self.columns = columns
+    }
+
+    mutating func append(key: String, _ values: [String?]) {
+        keys.insert(key)
+        count += 1
+        for (index, value) in values.enumerated() {
+            if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
+            guard var text = value else {
+                buffer.writeStaticString("\\N")
+                continue
+            }
+            text.withUTF8 { bytes in
+                // Most fields need no escape: copy them whole.
+                guard bytes.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+                    buffer.writeBytes(bytes)
+                    return
+                }
+                for byte in bytes {
+                    switch byte {
+                    case 0x5C: buffer.writeStaticString("\\\\")
+                    case 0x09: buffer.writeStaticString("\\t")
+                    case 0x0A: buffer.writeStaticString("\\n")
+                    case 0x0D: buffer.writeStaticString("\\r")
+                    default: buffer.writeInteger(byte)
+                    }
+                }
+            }
+        }
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// The rows so far, emptying the stage.
+    mutating func take() -> ByteBuffer {
+        defer {
+            keys.removeAll(keepingCapacity: true)
+            count = 0
+            buffer = ByteBuffer()
+        }
+        return buffer
     }
 }
 

@@ -159,7 +159,11 @@ public final class PostgresProductReference: ProductReference {
         let (result, version) = try await transaction(bounded: false) { connection in
             let writer = PostgresCatalogWriter(connection: connection, logger: logger)
             // The writer's calls block their thread until PostgreSQL answers: not one of Swift's cooperative threads.
-            let result = try await Blocking.run { try body(writer) }
+            let result = try await Blocking.run {
+                let result = try body(writer)
+                try writer.finish()
+                return result
+            }
             return (result, try await self.bumpCatalogVersion(connection))
         }
         freshness.noteWrite(version)

@@ -188,7 +188,7 @@ struct ChainTests {
         var lines = ["id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand"]
         for index in 0..<40_000 {
             let digits = String(format: "200%010d", index)
-            let check = (10 - digits.enumerated().reduce(0) { sum, pair in sum + Int(String(pair.element))! * (pair.offset % 2 == 0 ? 1 : 3) } % 10) % 10
+            let check = (10 - digits.enumerated().reduce(0) { sum, pair in sum + Int(String(pair.element))! * (pair.offset % 2 == 0 ? 3 : 1) } % 10) % 10
             lines.append("K\(index)\tProduit \(index)\tUn produit\thttps://shop.example.com/k\(index)\thttps://img.example.com/k.jpg\tin_stock\t1.99 EUR\t\(digits)\(check)\tX")
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: feed))

@@ -1,0 +1,180 @@
+import Foundation
+
+/// PostgreSQL beside SQLite in the same run: the import against `psql \copy`, the resolver against the same
+/// resolver on SQLite, round trips per page, two resolvers at once, reservations over two resolvers.
+/// Needs the throwaway cluster `make bench` starts (`$SHELFTAG_TEST_POSTGRES_URL`).
+func benchChain(_ options: BenchOptions) throws {
+    guard let cluster = ProcessInfo.processInfo.environment["SHELFTAG_TEST_POSTGRES_URL"],
+        let bin = ProcessInfo.processInfo.environment["SHELFTAG_TEST_POSTGRES_BIN"]
+    else {
+        print("\n== Chain: no PostgreSQL cluster (make bench runs the bench under Tests/with-postgres.sh)")
+        return
+    }
+    let psql = bin + "/psql"
+    let directory = "\(options.work)/chain"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    func database(_ name: String) throws -> String {
+        _ = try run(psql, [cluster, "-qc", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+        _ = try run(psql, [cluster, "-qc", "CREATE DATABASE \(name)"])
+        return cluster.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
+    }
+
+    // Import: the same TSV as the SQLite import bench.
+    let feed = "\(options.work)/products-\(options.rows).tsv"
+    if !FileManager.default.fileExists(atPath: feed) {
+        print("generating \(options.rows) rows in \(feed)…")
+        try writeProductFeed(rows: options.rows, to: feed)
+    }
+    print("\n== Chain: PostgreSQL (a throwaway local cluster, fsync off) beside SQLite, same run")
+    func rate(_ measured: Measurement) -> Double { Double(options.rows) / measured.seconds }
+    let header = try String(contentsOfFile: feed, encoding: .utf8).prefix { $0 != "\n" }.split(separator: "\t")
+    let raw = try database("bench_copy")
+    _ = try run(psql, [raw, "-qc", "CREATE TABLE raw (\(header.map { "\($0) text" }.joined(separator: ", ")))"])
+    let body = "\(directory)/body.tsv"
+    _ = try run("/usr/bin/tail", ["-n", "+2", feed], stdoutTo: body)
+    var copies: [Double] = []
+    var imports: [Double] = []
+    for attempt in 1...3 {
+        _ = try run(psql, [raw, "-qc", "TRUNCATE raw"])
+        let copy = try run(psql, [raw, "-qc", "\\copy raw FROM '\(body)'"])
+        copies.append(rate(copy))
+        let target = try database("bench_import")
+        let imported = try run(options.shelftag, ["import", "--db", target, "--as-of", "2026-11-20T06:00Z", feed])
+        imports.append(rate(imported))
+        print(
+            String(
+                format: "import    run %d: shelftag %8.0f rows/s (%5.1f MB peak, exit %d)   psql \\copy, no index %8.0f rows/s   ratio %.2f", attempt,
+                rate(imported), imported.peakMegabytes, imported.status, rate(copy), rate(imported) / rate(copy)))
+    }
+    let ratios = zip(imports, copies).map { $0 / $1 }
+    print(String(format: "import    ratio %.2f–%.2f over 3 runs; target ≥ 0.5 × \\copy", ratios.min() ?? 0, ratios.max() ?? 0))
+
+    // The resolver on each backend, the samples loaded the same way.
+    guard let wrk = which("wrk") else {
+        print("resolver  wrk is not installed (make bench installs it)")
+        return
+    }
+    let sqlite = "\(directory)/resolver.sqlite"
+    let postgres = try database("bench_resolver")
+    let stocks = "\(directory)/reservation-stock.tsv"
+    try "store_code\tid\tquantity\tavailability\nPAR01\tFR-EPI-0004\t100000000\tin_stock\nPAR01\tFR-EPI-0001\t1000\tin_stock\n".write(
+        toFile: stocks, atomically: true, encoding: .utf8)
+    for db in [sqlite, postgres] {
+        let loaded = try run(
+            options.shelftag,
+            [
+                "import", "--db", db, "--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv",
+                "Samples/product_reviews.xml", stocks,
+            ])
+        guard loaded.status == 0 else { throw POSIXError(.EIO) }
+    }
+    try """
+    math.randomseed(42)
+    local gtins = {"03760001001983", "03760001000634", "03760001018189", "00000091068200", "00070001036094"}
+    request = function()
+      return wrk.format("GET", "/01/" .. gtins[math.random(#gtins)] .. "?s=PAR01", {["Accept"] = "application/json"})
+    end
+    """.write(toFile: "\(directory)/json.lua", atomically: true, encoding: .utf8)
+    for (name, gtin) in [("reserve-plenty", "03760001001983"), ("reserve-contended", "03760001000634")] {
+        try """
+        wrk.method = "POST"
+        wrk.path = "/products/\(gtin)/reserve"
+        wrk.headers["Content-Type"] = "application/json"
+        wrk.body = '{"store": "PAR01", "quantity": 1, "name": "Bench", "contact": "bench@example.com"}'
+        """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
+    }
+
+    func serve(_ db: String, port: Int) throws -> pid_t {
+        let log = "\(directory)/serve-\(port).log"
+        let pid = try spawn(
+            options.shelftag, ["serve", "--db", db, "--port", String(port), "--reservations-per-minute", "0", "--log-level", "warning"], stderrTo: log)
+        for _ in 0..<100 {
+            usleep(100_000)
+            if (try? String(contentsOfFile: log, encoding: .utf8))?.contains("listening") ?? false { return pid }
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
+    func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+    func line(_ label: String, _ result: LoadResult) -> String {
+        String(format: "%@ %9.0f req/s   p99 %6.2f ms   %d errors", label, result.perSecond, result.p99Milliseconds, result.non2xx)
+    }
+    let onSQLite = try serve(sqlite, port: 18_090)
+    let onPostgres = try serve(postgres, port: 18_091)
+    defer {
+        stop(onSQLite)
+        stop(onPostgres)
+    }
+    for round in 1...3 {
+        let lite = try runWrk(wrk, url: "http://127.0.0.1:18090", script: "\(directory)/json.lua", seconds: 5)
+        let pg = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/json.lua", seconds: 5)
+        print(line("resolve   run \(round) SQLite    ", lite))
+        print(line("resolve   run \(round) PostgreSQL", pg) + String(format: "   ratio %.2f (target ≥ 0.9)", pg.perSecond / lite.perSecond))
+    }
+
+    // Round trips per page, read from the PostgreSQL resolver's /metrics.
+    func roundTrips() -> Int {
+        let file = "\(directory)/metrics.txt"
+        guard (try? run("/usr/bin/curl", ["-s", "http://127.0.0.1:18091/metrics"], stdoutTo: file)) != nil,
+            let text = try? String(contentsOfFile: file, encoding: .utf8)
+        else { return -1 }
+        let line = text.split(separator: "\n").first { $0.hasPrefix("shelftag_database_round_trips_total ") }
+        return line.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+    }
+    func fetch(_ path: String) {
+        _ = try? run("/usr/bin/curl", ["-s", "-H", "Accept: application/json", "http://127.0.0.1:18091" + path])
+    }
+    fetch("/01/03760001001983?s=PAR01&t=CACHED")
+    var before = roundTrips()
+    for _ in 0..<200 { fetch("/01/03760001001983?s=PAR01&t=CACHED") }
+    // Each /metrics read is not a query; the version watch's polls run on a connection of its own and are not counted.
+    let cached = Double(roundTrips() - before) / 200
+    before = roundTrips()
+    for index in 0..<200 { fetch("/01/03760001001983?s=PAR01&t=U\(index)") }
+    let uncached = Double(roundTrips() - before) / 200
+    print(String(format: "trips     round trips to PostgreSQL per page: cached %.2f, uncached %.2f (target 0 and ≤ 3)", cached, uncached))
+
+    // Two resolvers on one reference, loaded at once (the load generators share the 2 cores with both servers).
+    let second = try serve(postgres, port: 18_092)
+    defer { stop(second) }
+    func both(_ script: String, seconds: Int) throws -> (LoadResult, LoadResult) {
+        final class Other: @unchecked Sendable { var result: LoadResult? }
+        let other = Other()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            other.result = try? runWrk(wrk, url: "http://127.0.0.1:18092", script: script, seconds: seconds, output: "wrk-2.out")
+            done.signal()
+        }
+        let first = try runWrk(wrk, url: "http://127.0.0.1:18091", script: script, seconds: seconds)
+        done.wait()
+        guard let second = other.result else { throw POSIXError(.EIO) }
+        return (first, second)
+    }
+    let (a, b) = try both("\(directory)/json.lua", seconds: 5)
+    print(String(format: "two       two PostgreSQL resolvers at once: %.0f + %.0f = %.0f req/s (2 cores for both servers, both wrk and PostgreSQL)", a.perSecond, b.perSecond, a.perSecond + b.perSecond))
+    let (p, q) = try both("\(directory)/reserve-plenty.lua", seconds: 5)
+    print(
+        String(
+            format: "reserve   two resolvers, stock never runs out: %.0f + %.0f = %.0f reservations/s, %d errors (target ≥ 1,000/s)", p.perSecond, q.perSecond,
+            p.perSecond + q.perSecond, p.non2xx + q.non2xx))
+    let (x, y) = try both("\(directory)/reserve-contended.lua", seconds: 5)
+    let attempts = x.requests + y.requests
+    _ = try run(
+        psql,
+        [
+            postgres, "-qAt", "-c",
+            "SELECT count(*), coalesce(sum(quantity), 0), (SELECT on_hand FROM store_offer WHERE store_code = 'PAR01' AND gtin = '03760001000634') FROM reservation WHERE gtin = '03760001000634' AND status = 'held'",
+        ], stdoutTo: "\(directory)/holds.txt")
+    let holds = ((try? String(contentsOfFile: "\(directory)/holds.txt", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        .split(separator: "|").compactMap { Int($0) }
+    let held = holds.count == 3 ? holds[1] : -1
+    let onHand = holds.count == 3 ? holds[2] : -1
+    print(
+        String(
+            format: "reserve   two resolvers, 1,000 in stock: %d held of %d on hand after %d attempts: oversold %d (target 0)", held, onHand, attempts,
+            max(0, held - onHand)))
+}
