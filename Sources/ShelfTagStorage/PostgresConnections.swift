@@ -124,7 +124,7 @@ struct VersionWatch: Sendable {
                 let logger = logger
                 let version = try await Deadline.run(within: interval * 5 + .seconds(1)) {
                     var version: Int64?
-                    for try await value in try await connection.query("SELECT version FROM catalog_version WHERE id = 1", logger: logger).decode(Int64.self) {
+                    for try await value in try await connection.query(PostgresSchema.versionQuery, logger: logger).decode(Int64.self) {
                         version = value
                     }
                     return version

@@ -52,7 +52,7 @@ public final class PostgresProductReference: ProductReference {
         let freshness = Freshness(bound: settings.freshnessBound)
         do {
             try await PostgresSchema.migrate(first, logger: logger)
-            for try await version in try await first.query("SELECT version FROM catalog_version WHERE id = 1", logger: logger).decode(Int64.self) {
+            for try await version in try await first.query(PostgresSchema.versionQuery, logger: logger).decode(Int64.self) {
                 freshness.heard(version)
             }
         } catch {
@@ -139,11 +139,22 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    /// Moves the catalogue version in the current transaction; the new number is noted once it commits.
-    func bumpCatalogVersion(_ connection: Session) async throws -> Int64 {
-        let rows = try await connection.query("UPDATE catalog_version SET version = version + 1 WHERE id = 1 RETURNING version", logger: logger)
-        for try await version in rows.decode(Int64.self) { return version }
-        throw StorageError.corruptRow(table: "catalog_version", key: "1", reason: "missing")
+    /// Moves the catalogue version once a write has committed: another resolver that sees the new number finds the
+    /// data it stands for. A move that fails (the database went away just then) leaves answers cached elsewhere for
+    /// at most their lifetime; the write itself stands.
+    func moveCatalogVersion() async {
+        let logger = logger
+        do {
+            let version = try await database { connection in
+                for try await version in try await connection.query("SELECT nextval('catalog_version_seq')", logger: logger).decode(Int64.self) {
+                    return version
+                }
+                return Int64(0)
+            }
+            freshness.noteWrite(version)
+        } catch {
+            logger.warning("a write committed but the catalogue version did not move: \(Self.reason(error))")
+        }
     }
 
     static func rows(_ sequence: PostgresRowSequence) async throws -> [PostgresStoredRow] {
@@ -156,17 +167,16 @@ public final class PostgresProductReference: ProductReference {
 
     public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
         let logger = logger
-        let (result, version) = try await transaction(bounded: false) { connection in
+        let result = try await transaction(bounded: false) { connection in
             let writer = PostgresCatalogWriter(connection: connection, logger: logger)
             // The writer's calls block their thread until PostgreSQL answers: not one of Swift's cooperative threads.
-            let result = try await Blocking.run {
+            return try await Blocking.run {
                 let result = try body(writer)
                 try writer.finish()
                 return result
             }
-            return (result, try await self.bumpCatalogVersion(connection))
         }
-        freshness.noteWrite(version)
+        await moveCatalogVersion()
         return result
     }
 
@@ -309,7 +319,7 @@ public final class PostgresProductReference: ProductReference {
     public func recordPrints(_ tags: [PrintedTag]) async throws {
         guard !tags.isEmpty else { return }
         let logger = logger
-        let version = try await transaction(bounded: false) { connection in
+        try await transaction(bounded: false) { connection in
             // Arrays, one element per tag, unnested into rows: one statement however many tags. 0 stands for NULL in
             // the optional columns (prices are positive, times after 1970).
             let labels = tags.map(\.label)
@@ -325,9 +335,8 @@ public final class PostgresProductReference: ProductReference {
                     \(labels.map { $0.promotionEnd.map { Int64($0.timeIntervalSince1970) } ?? 0 })::bigint[], \(tags.map(\.template))::text[],
                     \(tags.map { Int64($0.printedAt.timeIntervalSince1970) })::bigint[]) AS x(s, g, t, c, p, r, o, u, b, e, m, a)
                 """, logger: logger)
-            return try await self.bumpCatalogVersion(connection)
         }
-        freshness.noteWrite(version)
+        await moveCatalogVersion()
     }
 
     public func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag] {

@@ -3,69 +3,87 @@ import Logging
 import PostgresNIO
 import ShelfTagDomain
 
-/// Reservations across processes: a hold locks its offer's row (`SELECT … FOR UPDATE`) for the length of its
-/// transaction, so holds on one offer from any number of resolvers take turns and never oversell; an idempotency key
-/// is a primary key, so two resolvers cannot both start the same request.
+/// Reservations across processes. A hold is one statement: it marks the product's lapsed holds expired and takes
+/// the units with a conditional `UPDATE … WHERE on hand − held ≥ quantity`, which PostgreSQL re-checks on the
+/// row's latest version when another hold got there first; so holds from any number of resolvers never oversell, and
+/// the row is locked only for that statement. An idempotency key is a primary key, so two resolvers cannot both
+/// start the same request.
 extension PostgresProductReference {
     public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome {
         let logger = logger
-        let (outcome, version) = try await transaction { connection -> (HoldOutcome, Int64?) in
-            let now = Int64(time.timeIntervalSince1970)
-            let store = request.storeCode
-            let gtin = request.gtin.digits
-            guard
-                let row = try await Self.rows(
-                    connection.query(
-                        """
-                        SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
-                            o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
-                            p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end
-                        FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
-                        WHERE o.store_code = \(store) AND o.gtin = \(gtin) FOR UPDATE OF o
-                        """, logger: logger)
-                ).first
-            else { return (try await Self.finish(.notListed, key: key, connection, logger: logger), nil) }
-            // Lapsed holds stop counting: mark them expired, under the row lock taken above.
-            let lapsed = try await Self.rows(
-                connection.query(
-                    """
-                    WITH lapsed AS (UPDATE reservation SET status = 'expired', closed_at = expires_at
-                        WHERE store_code = \(store) AND gtin = \(gtin) AND status = 'held' AND expires_at <= \(now) RETURNING quantity)
-                    SELECT coalesce(sum(quantity), 0)::bigint AS released FROM lapsed
-                    """, logger: logger)
-            ).first?.integer("released") ?? 0
-            let held = max(0, (row.integer("held") ?? 0) - lapsed)
-            if lapsed > 0 {
-                try await connection.query("UPDATE store_offer SET held = \(held) WHERE store_code = \(store) AND gtin = \(gtin)", logger: logger)
+        let now = Int64(time.timeIntervalSince1970)
+        let store = request.storeCode
+        let gtin = request.gtin.digits
+        let quantity = Int64(request.quantity)
+        let outcome = try await database { connection -> HoldOutcome in
+            // The price the shelf shows now, and the limit: read before the hold (the price a shopper saw).
+            guard let row = try await Self.rows(connection.query(Self.offerQuery(store: store, gtin: gtin, at: now), logger: logger)).first else {
+                return try await Self.finish(.notListed, key: key, connection, logger: logger)
             }
             let maximum = Int(row.integer("max_reservation") ?? 0)
-            guard request.quantity <= maximum else { return (try await Self.finish(.overLimit(maximum: maximum), key: key, connection, logger: logger), nil) }
-            let available = Int((row.integer("on_hand") ?? 0) - held)
-            guard request.quantity <= available else {
-                return (try await Self.finish(.insufficient(available: max(0, available)), key: key, connection, logger: logger), nil)
+            guard request.quantity <= maximum else { return try await Self.finish(.overLimit(maximum: maximum), key: key, connection, logger: logger) }
+            let unitPrice = try Self.shelfPrice(row, at: time)
+            for _ in 0..<8 {
+                let reservation = Reservation(
+                    code: Reservation.newCode(), storeCode: store, gtin: request.gtin, quantity: request.quantity, customerName: request.customerName,
+                    contact: request.contact, unitPrice: unitPrice, status: .held, createdAt: time, expiresAt: time.addingTimeInterval(duration))
+                let held: Int64
+                do {
+                    held =
+                        try await Self.rows(
+                            connection.query(
+                                """
+                                WITH lapsed AS (
+                                        UPDATE reservation SET status = 'expired', closed_at = expires_at
+                                        WHERE store_code = \(store) AND gtin = \(gtin) AND status = 'held' AND expires_at <= \(now) RETURNING quantity),
+                                    released AS (SELECT coalesce(sum(quantity), 0)::bigint AS units FROM lapsed),
+                                    taken AS (
+                                        UPDATE store_offer o SET held = greatest(0, o.held - (SELECT units FROM released)) + \(quantity)
+                                        WHERE o.store_code = \(store) AND o.gtin = \(gtin)
+                                            AND o.on_hand - greatest(0, o.held - (SELECT units FROM released)) >= \(quantity)
+                                        RETURNING o.gtin),
+                                    inserted AS (
+                                        INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,
+                                            created_at, expires_at)
+                                        SELECT \(reservation.code), \(store), gtin, \(quantity), \(reservation.customerName), \(reservation.contact),
+                                            \(unitPrice.currency.code), \(unitPrice.minorUnits), 'held', \(now), \(Int64(reservation.expiresAt.timeIntervalSince1970))
+                                        FROM taken RETURNING code),
+                                    finished AS (
+                                        UPDATE idempotency_key SET state = 'done', outcome = 'held:' || inserted.code FROM inserted
+                                        WHERE idempotency_key.key = \(key ?? ""))
+                                SELECT count(*) AS held FROM inserted
+                                """, logger: logger)
+                        ).first?.integer("held") ?? 0
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && error.serverInfo?[.constraintName] == "reservation_pkey" {
+                    // A pickup code already taken (one in a billion per pair): nothing was applied; draw again.
+                    continue
+                }
+                if held == 1 { return .held(reservation) }
+                // Refused: how many are left now, for the answer.
+                let fresh = try await Self.rows(connection.query(Self.offerQuery(store: store, gtin: gtin, at: now), logger: logger)).first
+                let available = Int((fresh?.integer("on_hand") ?? 0) - (fresh?.integer("active_held") ?? 0))
+                return try await Self.finish(.insufficient(available: max(0, available)), key: key, connection, logger: logger)
             }
-            let reservation = Reservation(
-                code: Reservation.newCode(), storeCode: store, gtin: request.gtin, quantity: request.quantity, customerName: request.customerName,
-                contact: request.contact, unitPrice: try Self.shelfPrice(row, at: time), status: .held, createdAt: time,
-                expiresAt: time.addingTimeInterval(duration))
-            // A code already taken (one in a billion per pair) breaks the primary key: the transaction fails, nothing is held.
-            try await connection.query(
-                """
-                INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status, created_at, expires_at)
-                VALUES (\(reservation.code), \(store), \(gtin), \(Int64(reservation.quantity)), \(reservation.customerName), \(reservation.contact),
-                    \(reservation.unitPrice.currency.code), \(reservation.unitPrice.minorUnits), 'held', \(now),
-                    \(Int64(reservation.expiresAt.timeIntervalSince1970)))
-                """, logger: logger)
-            try await connection.query(
-                "UPDATE store_offer SET held = held + \(Int64(reservation.quantity)) WHERE store_code = \(store) AND gtin = \(gtin)", logger: logger)
-            let outcome = try await Self.finish(.held(reservation), key: key, connection, logger: logger)
-            return (outcome, try await self.bumpCatalogVersion(connection))
+            throw StorageError.corruptRow(table: "reservation", key: store, reason: "no free pickup code after 8 draws")
         }
-        if let version { freshness.noteWrite(version) }
+        if case .held = outcome { await moveCatalogVersion() }
         return outcome
     }
 
-    /// Records the outcome under the idempotency key, in the hold's transaction.
+    /// An offer's stock, holds still active at `now`, limit and both pricings.
+    private static func offerQuery(store: String, gtin: String, at now: Int64) -> PostgresQuery {
+        """
+        SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
+            o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code AND r.gtin = o.gtin
+                AND r.status = 'held' AND r.expires_at <= \(now)), 0)::bigint AS active_held,
+            o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
+            p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end
+        FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
+        WHERE o.store_code = \(store) AND o.gtin = \(gtin)
+        """
+    }
+
+    /// Records a refused hold's outcome under the idempotency key.
     private static func finish(_ outcome: HoldOutcome, key: String?, _ connection: Session, logger: Logger) async throws -> HoldOutcome {
         if let key {
             try await connection.query(
@@ -177,14 +195,14 @@ extension PostgresProductReference {
 
     private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
         let logger = logger
-        let (change, version) = try await transaction { connection -> (ReservationChange, Int64?) in
+        let (change, moved) = try await transaction { connection -> (ReservationChange, Bool) in
             guard
                 let row = try await Self.rows(
                     connection.query("SELECT * FROM reservation WHERE code = \(code) AND store_code = \(storeCode) FOR UPDATE", logger: logger)
                 ).first
-            else { return (.notFound, nil) }
+            else { return (.notFound, false) }
             let reservation = try StoredRows.reservation(row)
-            guard reservation.isActive(at: time) else { return (.notHeld(state: reservation.state(at: time)), nil) }
+            guard reservation.isActive(at: time) else { return (.notHeld(state: reservation.state(at: time)), false) }
             var onHand =
                 try await Self.rows(
                     connection.query(
@@ -192,7 +210,7 @@ extension PostgresProductReference {
                 ).first?.integer("on_hand") ?? 0
             let quantity = Int64(reservation.quantity)
             if status == .collected {
-                guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), nil) }
+                guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), false) }
                 onHand -= quantity
             }
             try await connection.query(
@@ -205,10 +223,10 @@ extension PostgresProductReference {
                     """
                     UPDATE reservation SET status = \(status.rawValue), closed_at = \(Int64(time.timeIntervalSince1970)) WHERE code = \(code) RETURNING *
                     """, logger: logger))
-            guard let closedRow = closed.first else { return (.notFound, nil) }
-            return (.done(try StoredRows.reservation(closedRow)), try await self.bumpCatalogVersion(connection))
+            guard let closedRow = closed.first else { return (.notFound, false) }
+            return (.done(try StoredRows.reservation(closedRow)), true)
         }
-        if let version { freshness.noteWrite(version) }
+        if moved { await moveCatalogVersion() }
         return change
     }
 }

@@ -156,8 +156,21 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            // Every write moved one version row: a lock that made the chain's writes, holds on different products
+            // included, take turns. A sequence takes no lock; each write moves it after its commit.
+            "v8: the catalogue version as a sequence",
+            [
+                "CREATE SEQUENCE catalog_version_seq",
+                "SELECT setval('catalog_version_seq', (SELECT version FROM catalog_version WHERE id = 1) + 1, false)",
+            ]
+        ),
     ]
+
+    /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its
+    /// data is visible).
+    static let versionQuery: PostgresQuery = "SELECT last_value FROM catalog_version_seq"
 
     /// Any number, the same in every ShelfTag process: the advisory lock that lets one process migrate at a time.
     static let migrationLock: Int64 = 0x5348_454C_4654_4147
