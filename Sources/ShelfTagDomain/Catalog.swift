@@ -175,6 +175,9 @@ public struct StoreOffer: Hashable, Sendable {
 public struct Stock: Hashable, Sendable {
     public let onHand: Int
 
+    /// The most one store may have of one product: far above any shelf, far below any sum's overflow.
+    public static let maximumOnHand = 10_000_000
+
     public init(onHand: Int) {
         self.onHand = max(onHand, 0)
     }

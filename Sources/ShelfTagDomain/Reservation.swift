@@ -62,13 +62,16 @@ public struct HoldRequest: Sendable, Equatable {
     /// - Throws: `HoldRequestError` naming the first bad field.
     public init(storeCode: String?, gtin: GTIN, quantity: String?, customerName: String?, contact: String?) throws(HoldRequestError) {
         guard let storeCode, !storeCode.isEmpty else { throw .field("store", "is missing") }
+        do { try TextRule.identifier.check(storeCode) } catch { throw .field("store", error.description) }
         guard let quantityText = quantity?.trimmingCharacters(in: .whitespaces), !quantityText.isEmpty else { throw .field("quantity", "is missing") }
         guard let quantity = Int(quantityText), quantity >= 1 else { throw .field("quantity", "must be a whole number from 1") }
         let name = (customerName ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw .field("name", "is missing") }
-        guard name.count <= 100 else { throw .field("name", "is longer than 100 characters") }
+        // A line break or an override would forge lines and reorder text where staff read the name.
+        do { try TextRule.line(100).check(name) } catch { throw .field("name", error.description) }
         let contact = (contact ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !contact.isEmpty else { throw .field("contact", "is missing: give a phone number or an e-mail address") }
+        do { try TextRule.line(254).check(contact) } catch { throw .field("contact", error.description) }
         guard Self.isEmail(contact) || Self.isPhone(contact) else {
             throw .field("contact", "'\(contact)' is neither an e-mail address (name@example.com) nor a phone number (+33 6 12 34 56 78)")
         }

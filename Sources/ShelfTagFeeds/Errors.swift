@@ -31,6 +31,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
     case unknownStore(String)
     case unknownProduct(String)
     case tooLong(max: Int)
+    case text(TextProblem)
     case unterminatedQuote
     case conflict(String)
 
@@ -52,6 +53,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .unknownStore(let code): "unknown store '\(code)' (import the stores file first or with it)"
         case .unknownProduct(let id): "no product with id or GTIN '\(id)' (import the product feed first or with it)"
         case .tooLong(let max): "longer than \(max) characters"
+        case .text(let problem): problem.description
         case .unterminatedQuote: "a quoted field is never closed"
         case .conflict(let reason): reason
         }
@@ -107,6 +109,21 @@ struct FieldParser {
 
     func required(_ field: String, _ value: String?) throws(RowError) -> String {
         guard let value, !value.isEmpty else { throw fail(field, .missing) }
+        return value
+    }
+
+    /// A required text field held to `rule`.
+    func required(_ field: String, _ value: String?, _ rule: TextRule) throws(RowError) -> String {
+        try text(field, required(field, value), rule)
+    }
+
+    /// An optional text field held to `rule` ("" when absent).
+    func optional(_ field: String, _ value: String?, _ rule: TextRule) throws(RowError) -> String {
+        try text(field, value ?? "", rule)
+    }
+
+    func text(_ field: String, _ value: String, _ rule: TextRule) throws(RowError) -> String {
+        do { try rule.check(value) } catch { throw fail(field, .text(error)) }
         return value
     }
 

@@ -40,11 +40,13 @@ public enum InventoryFeed {
 
     static func parse(_ values: [String?], location: SourceLocation) throws(RowError) -> InventoryFeedRow {
         let fields = FieldParser(location: location)
-        let storeCode = try fields.required("store_code", values[0])
-        let itemID = try fields.required("id", values[1])
+        let storeCode = try fields.required("store_code", values[0], .identifier)
+        let itemID = try fields.required("id", values[1], .identifier)
         let quantityText = try fields.required("quantity", values[2])
         guard let quantity = Int(quantityText) else { throw fields.fail("quantity", .notANumber(quantityText)) }
         guard quantity >= 0 else { throw fields.fail("quantity", .negative(quantityText)) }
+        // A bound every later sum of stock stays far from overflowing.
+        guard quantity <= Stock.maximumOnHand else { throw fields.fail("quantity", .outOfRange(quantityText, range: 0...Double(Stock.maximumOnHand))) }
         var pricing: Pricing?
         if let priceText = values[3], !priceText.isEmpty {
             pricing = try fields.pricing(

@@ -38,10 +38,10 @@ public enum ProductFeed {
 
     static func parse(_ values: [String?], location: SourceLocation) throws(RowError) -> ProductFeedRow {
         let fields = FieldParser(location: location)
-        let id = try fields.required("id", values[0])
-        guard id.count <= 50 else { throw fields.fail("id", .tooLong(max: 50)) }
-        let title = try fields.required("title", values[1])
-        let link = try fields.required("link", values[3])
+        // Merchant Center's own limits, in characters.
+        let id = try fields.required("id", values[0], .identifier)
+        let title = try fields.required("title", values[1], .line(150))
+        let link = try fields.required("link", values[3], .line(2000))
         let availability = try fields.choice("availability", fields.required("availability", values[5]), as: WebAvailability.self)
         let price = try fields.money("price", fields.required("price", values[6]))
         let pricing = try fields.pricing(
@@ -60,8 +60,9 @@ public enum ProductFeed {
             do { unitPricing = try UnitPricing(measure: measure, base: base) } catch { throw fields.fail("unit_pricing_base_measure", .measure(error)) }
         }
         let product = Product(
-            gtin: gtin, itemID: id, title: title, description: values[2] ?? "", brand: values[10] ?? "",
-            imageLink: values[4] ?? "", productType: values[11] ?? "", unitPricing: unitPricing)
+            gtin: gtin, itemID: id, title: title, description: try fields.optional("description", values[2], .paragraphs(5000)),
+            brand: try fields.optional("brand", values[10], .line(70)), imageLink: try fields.optional("image_link", values[4], .line(2000)),
+            productType: try fields.optional("product_type", values[11], .line(750)), unitPricing: unitPricing)
         return ProductFeedRow(product: product, webOffer: WebOffer(gtin: gtin, pricing: pricing, availability: availability, link: link))
     }
 

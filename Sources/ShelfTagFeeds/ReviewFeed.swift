@@ -38,7 +38,7 @@ public enum ReviewFeed {
 
     static func parse(_ review: XMLNode, location: SourceLocation) throws(RowError) -> ReviewFeedRow {
         let fields = FieldParser(location: location)
-        let id = try fields.required("review_id", review["review_id"]?.trimmedText)
+        let id = try fields.required("review_id", review["review_id"]?.trimmedText, .identifier)
         let published = try fields.timestamp("review_timestamp", fields.required("review_timestamp", review["review_timestamp"]?.trimmedText))
         guard let overall = review["ratings", "overall"] else { throw fields.fail("ratings/overall", .missing) }
         let rating = try normalisedRating(overall, fields: fields)
@@ -49,9 +49,10 @@ public enum ReviewFeed {
         let skus = review.all("products", "product", "product_ids", "skus", "sku").map(\.trimmedText).filter { !$0.isEmpty }
         guard !gtins.isEmpty || !skus.isEmpty else { throw fields.fail("products/product/product_ids", .missing) }
         return ReviewFeedRow(
-            id: id, rating: rating, author: name?.trimmedText ?? "", isAnonymous: name?.attributes["is_anonymous"] == "true",
-            publishedAt: published.date, title: review["title"]?.trimmedText ?? "",
-            content: try fields.required("content", review["content"]?.trimmedText), gtins: gtins, skus: skus)
+            id: id, rating: rating, author: try fields.optional("reviewer/name", name?.trimmedText, .line(100)),
+            isAnonymous: name?.attributes["is_anonymous"] == "true", publishedAt: published.date,
+            title: try fields.optional("title", review["title"]?.trimmedText, .line(200)),
+            content: try fields.required("content", review["content"]?.trimmedText, .paragraphs(10_000)), gtins: gtins, skus: skus)
     }
 
     /// Maps `<overall min=… max=…>` onto 1 to 5 (Merchant API reviews allow any range; 1 to 5 by default).

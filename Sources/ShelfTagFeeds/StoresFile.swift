@@ -26,7 +26,7 @@ public enum StoresFile {
             guard range.contains(value) else { throw fields.fail(field, .outOfRange(text, range: range)) }
             return value
         }
-        let code = try fields.required("code", values["code"])
+        let code = try fields.required("code", values["code"], .identifier)
         let timeZone = try fields.required("timezone", values["timezone"])
         guard TimeZone(identifier: timeZone) != nil, timeZone.contains("/") || timeZone == "UTC" else {
             throw fields.fail("timezone", .unknownTimeZone(timeZone))
@@ -38,7 +38,7 @@ public enum StoresFile {
             maxReservation = value
         }
         return Store(
-            code: code, name: try fields.required("name", values["name"]), address: try fields.required("address", values["address"]),
+            code: code, name: try fields.required("name", values["name"], .line(100)), address: try fields.required("address", values["address"], .line(300)),
             latitude: try coordinate("latitude", within: -90...90), longitude: try coordinate("longitude", within: -180...180),
             timeZone: timeZone, locale: locale, maxReservation: maxReservation)
     }

@@ -32,6 +32,7 @@ private func describeXMLError(_ code: Int) -> String {
     case 38, 39, 40, 41, 42: "a malformed attribute"
     case 73, 77: "an unfinished tag or the document ends too early"
     case 76: "an end tag does not match its start tag"
+    case 89: "entities that expand into themselves (an entity loop)"
     default: "libxml2 error \(code)"
     }
 }
@@ -44,6 +45,23 @@ class StreamingDelegate: NSObject {
     var callbackError: Error?
     /// The line libxml2 was on when it found the error (later reads move `lineNumber` on).
     var errorLine: Int?
+    /// How deep the parse is in the document: feeds are a handful of levels deep, a hostile one thousands.
+    private var documentDepth = 0
+    static let maximumDocumentDepth = 64
+
+    /// Counts an element's start; past `maximumDocumentDepth` it stops the parse with a located error.
+    /// - Returns: whether the element may be read.
+    func enter(_ parser: XMLParser, file: String) -> Bool {
+        documentDepth += 1
+        guard documentDepth > Self.maximumDocumentDepth else { return true }
+        let location = SourceLocation(file: file, line: parser.lineNumber)
+        run { throw FeedError.malformedXML(location, reason: "elements nested more than \(Self.maximumDocumentDepth) levels deep") }
+        return false
+    }
+
+    func leave() {
+        documentDepth -= 1
+    }
 
     func run(_ body: () throws -> Void) {
         guard callbackError == nil else { return }
@@ -67,12 +85,13 @@ struct RSSItemReader {
 
     /// Calls `item` with each item's values in the order of `columns`, and the line the item starts on.
     func read(columns: [String], item: @escaping ([String?], Int) throws -> Void) throws {
-        let delegate = ItemDelegate(columns: columns, item: item)
+        let delegate = ItemDelegate(columns: columns, displayName: displayName, item: item)
         try parseStreaming(path: path, displayName: displayName, delegate: delegate)
     }
 
     private final class ItemDelegate: StreamingDelegate, XMLParserDelegate {
         let slots: [String: Int]
+        let displayName: String
         let columnCount: Int
         let item: ([String?], Int) throws -> Void
         var values: [String?] = []
@@ -80,14 +99,16 @@ struct RSSItemReader {
         var depthInItem = -1
         var text = ""
 
-        init(columns: [String], item: @escaping ([String?], Int) throws -> Void) {
+        init(columns: [String], displayName: String, item: @escaping ([String?], Int) throws -> Void) {
             slots = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+            self.displayName = displayName
             columnCount = columns.count
             self.item = item
         }
 
         func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:])
         {
+            guard enter(parser, file: displayName) else { return }
             if depthInItem < 0 {
                 if Self.localName(elementName) == "item" {
                     depthInItem = 0
@@ -113,6 +134,7 @@ struct RSSItemReader {
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+            leave()
             guard depthInItem >= 0 else { return }
             if depthInItem == 0 {
                 depthInItem = -1
@@ -166,27 +188,42 @@ struct XMLRecordReader {
     let recordName: String
 
     func read(record: @escaping (XMLNode, Int) throws -> Void) throws {
-        let delegate = RecordDelegate(recordName: recordName, record: record)
+        let delegate = RecordDelegate(recordName: recordName, displayName: displayName, record: record)
         try parseStreaming(path: path, displayName: displayName, delegate: delegate)
     }
 
+    /// How deep a record's elements may nest.
+    static let maximumDepth = 16
+
     private final class RecordDelegate: StreamingDelegate, XMLParserDelegate {
         let recordName: String
+        let displayName: String
         let record: (XMLNode, Int) throws -> Void
         var stack: [XMLNode] = []
         var recordLine = 0
 
-        init(recordName: String, record: @escaping (XMLNode, Int) throws -> Void) {
+        init(recordName: String, displayName: String, record: @escaping (XMLNode, Int) throws -> Void) {
             self.recordName = recordName
+            self.displayName = displayName
             self.record = record
         }
 
         func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:])
         {
+            guard enter(parser, file: displayName) else { return }
             let name = Self.localName(elementName)
             if stack.isEmpty {
                 guard name == recordName else { return }
                 recordLine = parser.lineNumber
+            }
+            // A record is a few levels deep; a deeper one is hostile, and its tree must stay small to free.
+            guard stack.count < XMLRecordReader.maximumDepth else {
+                let location = SourceLocation(file: displayName, line: parser.lineNumber)
+                run {
+                    throw FeedError.malformedXML(
+                        location, reason: "elements nested more than \(XMLRecordReader.maximumDepth) levels deep inside <\(recordName)>")
+                }
+                return
             }
             let node = XMLNode(name: name, attributes: attributes)
             stack.last?.children.append(node)
@@ -206,6 +243,7 @@ struct XMLRecordReader {
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+            leave()
             guard let node = stack.popLast() else { return }
             if stack.isEmpty {
                 let line = recordLine

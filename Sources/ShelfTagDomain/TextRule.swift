@@ -1,0 +1,65 @@
+import Foundation
+
+/// What a text field of any input may hold (feeds, API bodies, forms): no control character (a line break only
+/// where the field has lines), no bidirectional override, and at most a length counted in Unicode scalars after
+/// NFC, so that a letter with 5,000 combining marks counts 5,001 and cannot slip under a 100-character limit,
+/// while an accented letter typed either way counts one.
+public struct TextRule: Sendable {
+    public let maxLength: Int
+    public let allowsLineBreaks: Bool
+
+    public init(maxLength: Int, allowsLineBreaks: Bool = false) {
+        self.maxLength = maxLength
+        self.allowsLineBreaks = allowsLineBreaks
+    }
+
+    /// - Throws: `TextProblem` for the first thing wrong.
+    public func check(_ text: String) throws(TextProblem) {
+        var count = 0
+        // Most text is short and already composed: normalise only what could change.
+        let scalars = text.unicodeScalars.allSatisfy({ $0.value < 0x300 }) ? text.unicodeScalars : text.precomposedStringWithCanonicalMapping.unicodeScalars
+        for scalar in scalars {
+            count += 1
+            if count > maxLength { throw .tooLong(max: maxLength) }
+            if Self.isForbidden(scalar, allowsLineBreaks: allowsLineBreaks) { throw .forbiddenCharacter(scalar.value) }
+        }
+    }
+
+    static func isForbidden(_ scalar: Unicode.Scalar, allowsLineBreaks: Bool) -> Bool {
+        switch scalar.value {
+        case 0x0A: !allowsLineBreaks
+        case 0x09: false
+        case 0x00...0x1F, 0x7F...0x9F: true
+        // Bidirectional embeddings, overrides and isolates: they reorder what a person reads.
+        case 0x202A...0x202E, 0x2066...0x2069: true
+        case 0x2028, 0x2029: !allowsLineBreaks
+        default: false
+        }
+    }
+
+    /// Identifiers: store codes, feed ids, review ids.
+    public static let identifier = TextRule(maxLength: 50)
+    /// A name a person reads on one line: a title, a store's name, a shopper's name.
+    public static func line(_ maxLength: Int) -> TextRule { TextRule(maxLength: maxLength) }
+    /// Text with paragraphs: a description, a review.
+    public static func paragraphs(_ maxLength: Int) -> TextRule { TextRule(maxLength: maxLength, allowsLineBreaks: true) }
+}
+
+/// Why a text field was refused.
+public enum TextProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    case tooLong(max: Int)
+    case forbiddenCharacter(UInt32)
+
+    public var description: String {
+        switch self {
+        case .tooLong(let max): "longer than \(max) characters"
+        case .forbiddenCharacter(let value): "holds the control character U+\(String(value, radix: 16, uppercase: true).leftPadded(to: 4)), which is not allowed"
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

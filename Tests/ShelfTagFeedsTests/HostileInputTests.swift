@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import ShelfTagDomain
+@testable import ShelfTagFeeds
+
+/// Every row a product TSV with these titles gives: the rejections' texts (or "ok").
+func titleOutcomes(_ titles: [String]) throws -> [String] {
+    let header = "id\ttitle\tlink\tavailability\tprice\tgtin\n"
+    let rows = titles.enumerated().map { index, title in
+        let body = (0..<12).map { UInt8(("400638133" + String(format: "%03d", index)).utf8.map { $0 - 48 }[$0]) }
+        let gtin = body.map(String.init).joined() + String(GTIN.checkDigit(forBody: body))
+        return "ID-\(index)\t\(title)\thttps://shop.example.com/\(index)\tin_stock\t1.00 EUR\t\(gtin)\n"
+    }
+    let path = try temporaryFile(header + rows.joined(), name: "hostile.tsv")
+    var outcomes: [String] = []
+    try ProductFeed.read(path: path, displayName: "hostile.tsv", row: { _, _ in outcomes.append("ok") }, rejected: { outcomes.append($0.description) })
+    return outcomes
+}
+
+@Suite("Hostile input: every field bounded, no control character, no crash")
+struct HostileInputTests {
+    @Test("titles: 150 characters pass (composed or not), 151 do not, nor a letter under 5,000 combining marks, nor NUL or a bidi override")
+    func titleRules() throws {
+        let composed = String(repeating: "é", count: 150)
+        let decomposed = String(repeating: "e\u{301}", count: 150)
+        let outcomes = try titleOutcomes([
+            composed, decomposed, String(repeating: "a", count: 151), "e" + String(repeating: "\u{301}", count: 5000), "Caf\u{0}e", "Prix \u{202E}05,1",
+        ])
+        #expect(outcomes.count == 6)
+        #expect(outcomes[0] == "ok" && outcomes[1] == "ok")
+        #expect(outcomes[2] == "hostile.tsv:4: title: longer than 150 characters")
+        #expect(outcomes[3] == "hostile.tsv:5: title: longer than 150 characters")
+        #expect(outcomes[4] == "hostile.tsv:6: title: holds the control character U+0000, which is not allowed")
+        #expect(outcomes[5] == "hostile.tsv:7: title: holds the control character U+202E, which is not allowed")
+    }
+
+    @Test("a 5 MB store name and an inventory quantity past ten million are rejected on their line")
+    func storesAndQuantities() throws {
+        let stores = try temporaryFile(
+            "code,name,address,latitude,longitude,timezone\nPAR01,\(String(repeating: "x", count: 5_000_000)),1 rue,48.8,2.3,Europe/Paris\n", name: "stores.csv")
+        var rejected: [String] = []
+        try StoresFile.read(path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("a 5 MB name was accepted") }, rejected: {
+            rejected.append($0.description)
+        })
+        #expect(rejected == ["stores.csv:2: name: longer than 100 characters"])
+
+        let inventory = try temporaryFile(
+            "store_code\tid\tquantity\nPAR01\tA\t9223372036854775807\nPAR01\tB\t10000000\nPAR01\tC\t10000001\n", name: "inventory.tsv")
+        var problems: [String] = []
+        var loaded = 0
+        try InventoryFeed.read(path: inventory, displayName: "inventory.tsv", row: { _, _ in loaded += 1 }, rejected: { problems.append($0.field) })
+        #expect(loaded == 1 && problems == ["quantity", "quantity"])
+    }
+
+    @Test("a reviews feed nested 40,000 elements deep is a located error, not a crash; and so is one nested past 64 levels anywhere")
+    func deepXML() throws {
+        let depth = 40_000
+        let inside = try temporaryFile(
+            "<?xml version=\"1.0\"?>\n<feed><reviews>\n<review>" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth)
+                + "</review></reviews></feed>\n", name: "reviews.xml")
+        #expect {
+            try ReviewFeed.read(path: inside, displayName: "reviews.xml", row: { _, _ in }, rejected: { _ in })
+        } throws: { error in
+            (error as? FeedError)?.description.hasPrefix("reviews.xml:3: malformed XML: elements nested more than 16 levels deep inside <review>") == true
+        }
+        let outside = try temporaryFile(
+            "<?xml version=\"1.0\"?>\n<feed>" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "</feed>\n", name: "deep.xml")
+        #expect {
+            try ReviewFeed.read(path: outside, displayName: "deep.xml", row: { _, _ in }, rejected: { _ in })
+        } throws: { error in
+            (error as? FeedError)?.description == "deep.xml:2: malformed XML: elements nested more than 64 levels deep"
+        }
+    }
+}
