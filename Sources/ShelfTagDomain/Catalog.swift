@@ -175,8 +175,9 @@ public struct StoreOffer: Hashable, Sendable {
 public struct Stock: Hashable, Sendable {
     public let onHand: Int
 
-    /// The most one store may have of one product: far above any shelf, far below any sum's overflow.
-    public static let maximumOnHand = 10_000_000
+    /// The most one store may have of one product: far above any shelf, and a million of them still sum far below
+    /// an overflow.
+    public static let maximumOnHand = 1_000_000_000
 
     public init(onHand: Int) {
         self.onHand = max(onHand, 0)

@@ -13,6 +13,10 @@ struct CommaSeparatedReader {
         var pending: [String] = []
         var pendingField = ""
         var inQuotes = false
+        /// A quoted field just closed: only a comma or the end of the record may follow.
+        var quoteClosed = false
+        /// The record's first text after a closing quote (`"Name"junk`), rejected once the record is read.
+        var strayText = false
         var recordLine = 0
         while let text = reader.nextLine({ String(validating: $0, as: UTF8.self) }) {
             guard let text else {
@@ -29,6 +33,10 @@ struct CommaSeparatedReader {
             }
             var line = Substring(text)
             if header == nil, line.hasPrefix("\u{FEFF}") { line.removeFirst() }
+            // The line reader splits on LF and drops a CR before it: a CR left inside is an old Mac line ending.
+            if header == nil, line.contains("\r") {
+                throw FeedError.carriageReturnLines(SourceLocation(file: displayName, line: reader.lineNumber))
+            }
             var index = line.startIndex
             while index < line.endIndex {
                 let character = line[index]
@@ -40,15 +48,19 @@ struct CommaSeparatedReader {
                             index = line.index(after: index)
                         } else {
                             inQuotes = false
+                            quoteClosed = true
                         }
                     } else {
                         pendingField.append(character)
                     }
-                } else if character == "\"" && pendingField.isEmpty {
-                    inQuotes = true
                 } else if character == "," {
                     pending.append(pendingField)
                     pendingField = ""
+                    quoteClosed = false
+                } else if quoteClosed {
+                    if character != " " && character != "\t" { strayText = true }
+                } else if character == "\"" && pendingField.isEmpty {
+                    inQuotes = true
                 } else {
                     pendingField.append(character)
                 }
@@ -56,15 +68,23 @@ struct CommaSeparatedReader {
             if inQuotes { continue }
             pending.append(pendingField)
             pendingField = ""
+            quoteClosed = false
             let fields = pending.map { $0.trimmingCharacters(in: .whitespaces) }
             pending = []
             let location = SourceLocation(file: displayName, line: recordLine)
+            if strayText {
+                strayText = false
+                if header == nil { throw FeedError.malformedHeader(location, reason: FieldProblem.textAfterClosingQuote.description) }
+                try rejected(RowError(location: location, field: "row", problem: .textAfterClosingQuote))
+                continue
+            }
             guard let names = header else {
                 let names = fields.map(TabSeparatedReader.foldColumnName)
                 for column in required where !names.contains(column) {
                     throw FeedError.missingColumn(location, column: column)
                 }
-                if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                var seen = Set<String>()
+                if let duplicate = names.first(where: { !seen.insert($0).inserted }) {
                     throw FeedError.duplicateColumn(location, column: duplicate)
                 }
                 header = names

@@ -33,6 +33,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
     case tooLong(max: Int)
     case text(TextProblem)
     case unterminatedQuote
+    case textAfterClosingQuote
     case conflict(String)
 
     public var description: String {
@@ -55,6 +56,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .tooLong(let max): "longer than \(max) characters"
         case .text(let problem): problem.description
         case .unterminatedQuote: "a quoted field is never closed"
+        case .textAfterClosingQuote: "text follows a closing quote (write \"\"Name\"\" inside a quoted field, or quote the whole field)"
         case .conflict(let reason): reason
         }
     }
@@ -84,6 +86,8 @@ public enum FeedError: Error, Sendable, CustomStringConvertible {
     case duplicateColumn(SourceLocation, column: String)
     case malformedXML(SourceLocation, reason: String)
     case invalidUTF8Header(SourceLocation)
+    case carriageReturnLines(SourceLocation)
+    case malformedHeader(SourceLocation, reason: String)
 
     public var description: String {
         switch self {
@@ -95,6 +99,9 @@ public enum FeedError: Error, Sendable, CustomStringConvertible {
         case .duplicateColumn(let location, let column): "\(location): header: column '\(column)' appears twice"
         case .malformedXML(let location, let reason): "\(location): malformed XML: \(reason)"
         case .invalidUTF8Header(let location): "\(location): header: invalid UTF-8"
+        case .carriageReturnLines(let location):
+            "\(location): lines end with a carriage return alone (old Mac format): save the file with LF or CRLF line endings"
+        case .malformedHeader(let location, let reason): "\(location): header: \(reason)"
         }
     }
 }

@@ -93,6 +93,7 @@ struct StoreUpdateController: Sendable {
             throw item.problem("onHand", "must be a whole number")
         }
         guard onHand >= 0 else { throw item.problem("onHand", "cannot be negative") }
+        guard onHand <= Stock.maximumOnHand else { throw item.problem("onHand", "cannot be more than \(Stock.maximumOnHand)") }
         let offer = try listedOffer(gtin, item: item, writer: writer)
         guard offer.stock.onHand != onHand else { return false }
         try writer.save(

@@ -51,6 +51,7 @@ public final class SQLiteProductReference: ProductReference {
     /// - Returns: whether the database was created.
     public static func create(at path: String, load: (any ProductReference) async throws -> Bool) async throws -> Bool {
         try checkAbsent(path)
+        removeAbandonedPartials(of: path)
         // No live process shares our pid: a file by this name was left by a crash.
         let partial = "\(path).partial-\(getpid())"
         func removePartial() { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(partial + suffix) } }
@@ -76,6 +77,20 @@ public final class SQLiteProductReference: ProductReference {
         }
         try FileSystem.sync(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         return true
+    }
+
+    /// Removes the files of first loads into `path` whose process is gone (killed, or the machine stopped): nothing
+    /// else would, and each may be as large as the database.
+    private static func removeAbandonedPartials(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let prefix = url.lastPathComponent + ".partial-"
+        let directory = url.deletingLastPathComponent().path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let pid = pid_t(rest.prefix { $0.isNumber }), pid != getpid() else { continue }
+            // kill with signal 0 only asks whether the process exists.
+            if kill(pid, 0) == -1 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
     }
 
     /// - Throws: `StorageError.databaseExists`, or `StorageError.orphanedLog` for a log whose database was deleted:

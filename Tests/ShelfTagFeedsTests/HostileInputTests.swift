@@ -35,7 +35,7 @@ struct HostileInputTests {
         #expect(outcomes[5] == "hostile.tsv:7: title: holds the control character U+202E, which is not allowed")
     }
 
-    @Test("a 5 MB store name and an inventory quantity past ten million are rejected on their line")
+    @Test("a 5 MB store name and an inventory quantity past a billion are rejected on their line")
     func storesAndQuantities() throws {
         let stores = try temporaryFile(
             "code,name,address,latitude,longitude,timezone\nPAR01,\(String(repeating: "x", count: 5_000_000)),1 rue,48.8,2.3,Europe/Paris\n", name: "stores.csv")
@@ -46,7 +46,7 @@ struct HostileInputTests {
         #expect(rejected == ["stores.csv:2: name: longer than 100 characters"])
 
         let inventory = try temporaryFile(
-            "store_code\tid\tquantity\nPAR01\tA\t9223372036854775807\nPAR01\tB\t10000000\nPAR01\tC\t10000001\n", name: "inventory.tsv")
+            "store_code\tid\tquantity\nPAR01\tA\t9223372036854775807\nPAR01\tB\t1000000000\nPAR01\tC\t1000000001\n", name: "inventory.tsv")
         var problems: [String] = []
         var loaded = 0
         try InventoryFeed.read(path: inventory, displayName: "inventory.tsv", row: { _, _ in loaded += 1 }, rejected: { problems.append($0.field) })

@@ -291,6 +291,23 @@ struct NewDatabaseTests {
         #expect(report.committed && report.loaded == 212)
     }
 
+    @Test("the partial files of a first load whose process is gone are removed by the next one; a live process's are kept")
+    func abandonedPartials() async throws {
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier
+        // What a SIGKILLed first load by that process left, and one by a live process (pid 1).
+        for suffix in ["", "-journal"] { try Data("left".utf8).write(to: URL(fileURLWithPath: "\(path).partial-\(dead)\(suffix)")) }
+        try Data("running".utf8).write(to: URL(fileURLWithPath: "\(path).partial-1"))
+        let created = try await SQLiteProductReference.create(at: path) { reference in
+            try await runImport([sample("stores.csv")], into: reference, asOf: "2026-11-20T06:00Z").0.committed
+        }
+        #expect(created)
+        #expect(try folder() == ["new.sqlite", "new.sqlite.partial-1"])
+    }
+
     @Test("a load that declines or throws leaves nothing behind")
     func declinedOrFailed() async throws {
         let declined = try await SQLiteProductReference.create(at: path) { reference in

@@ -178,40 +178,46 @@ struct ChainTests {
         await cluster.remove()
     }
 
-    @Test("a SIGKILLed import into PostgreSQL leaves the reference as it was")
+    @Test("a SIGKILLed import into PostgreSQL, killed with its products written, leaves the reference as it was")
     func killedImport() async throws {
         let name = try await TestCluster.createDatabase()
         let url = try TestCluster.url(database: name)
         #expect(try CommandLine.importSamples(into: url).status == 0)
         let before = try CommandLine.run(["products", "list", "--db", url]).output
-        // A feed long enough to be killed while it loads.
         let feed = try CommandLine.temporaryDatabase() + ".tsv"
         var lines = ["id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand"]
-        for index in 0..<200_000 {
+        for index in 0..<5_000 {
             let digits = String(format: "200%010d", index)
             let check = (10 - digits.enumerated().reduce(0) { sum, pair in sum + Int(String(pair.element))! * (pair.offset % 2 == 0 ? 3 : 1) } % 10) % 10
             lines.append("K\(index)\tProduit \(index)\tUn produit\thttps://shop.example.com/k\(index)\thttps://img.example.com/k.jpg\tin_stock\t1.99 EUR\t\(digits)\(check)\tX")
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: feed))
+        // Another session holds the reviews table: the import writes its products, then waits at its first review.
+        let holder = Task { try await TestCluster.psql("BEGIN; LOCK TABLE review IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;", database: name) }
+        var locked = false
+        for _ in 0..<100 where !locked {
+            try await Task.sleep(for: .milliseconds(20))
+            locked = try await TestCluster.psql("SELECT count(*) FROM pg_locks WHERE relation = 'review'::regclass AND mode = 'AccessExclusiveLock' AND granted", database: name) == "1"
+        }
+        #expect(locked)
         let process = Process()
         process.executableURL = CommandLine.binary
-        process.arguments = ["import", "--db", url, feed]
-        let errors = Pipe()
+        process.arguments = ["import", "--db", url, feed, "Samples/product_reviews.xml"]
+        process.currentDirectoryURL = CommandLine.repository
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
+        process.standardError = FileHandle.nullDevice
         try process.run()
-        // Killed once its transaction has been open for a fifth of a second: part of the feed is written, uncommitted.
-        var loading = false
-        for _ in 0..<200 where !loading && process.isRunning {
-            try await Task.sleep(for: .milliseconds(50))
-            let open = try await TestCluster.psql(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND xact_start < now() - interval '200 milliseconds'")
-            loading = (Int(open) ?? 0) > 0
+        var waiting = false
+        for _ in 0..<150 where !waiting && process.isRunning {
+            try await Task.sleep(for: .milliseconds(20))
+            let blocked = try await TestCluster.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO review%'")
+            waiting = (Int(blocked) ?? 0) > 0
         }
-        #expect(loading)
-        #expect(process.isRunning, "the import was still loading when killed: \(process.isRunning ? "" : String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        #expect(waiting, "the import reached its reviews with its products written")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        _ = try await holder.value
         #expect(try CommandLine.run(["products", "list", "--db", url]).output == before)
         await TestCluster.drop(name)
     }
