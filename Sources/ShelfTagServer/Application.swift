@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import ShelfTagDomain
@@ -40,15 +41,18 @@ public func buildApplication(
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     ReservationController(
-        reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute)
+        reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute),
+        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute)
     )
     .addRoutes(to: router)
     ResolverController(
         reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch
     ).addRoutes(to: router)
     let flusher = ScanFlusher(buffer: scans, reference: reference, interval: configuration.scanFlushInterval, metrics: metrics, logger: logger)
+    let idle = configuration.idleTimeout.components
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "ShelfTag"),
         services: [flusher],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -26,6 +26,15 @@ final class RateLimiter: @unchecked Sendable {
 
     /// Takes a token for `client`; nil when allowed, else the seconds to wait.
     func take(client: String, now: Double) -> Int? {
+        use(client: client, now: now, taking: true)
+    }
+
+    /// The seconds `client` must wait before its next token, or nil when it has one; takes nothing.
+    func waiting(client: String, now: Double) -> Int? {
+        use(client: client, now: now, taking: false)
+    }
+
+    private func use(client: String, now: Double, taking: Bool) -> Int? {
         guard perMinute > 0 else { return nil }
         lock.lock()
         defer { lock.unlock() }
@@ -38,7 +47,7 @@ final class RateLimiter: @unchecked Sendable {
             buckets[client] = bucket
             return Int(((1 - bucket.tokens) * 60 / capacity).rounded(.up))
         }
-        bucket.tokens -= 1
+        if taking { bucket.tokens -= 1 }
         buckets[client] = bucket
         return nil
     }

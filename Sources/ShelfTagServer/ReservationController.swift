@@ -12,13 +12,19 @@ struct ReservationController: Sendable {
     let configuration: ServerConfiguration
     let pages: Pages
     let limiter: RateLimiter
+    /// Counts lookups of codes that do not exist, per client.
+    let lookups: RateLimiter
 
     func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.get("/products/:gtin/reserve") { request, context in try await form(request, gtin: try context.parameters.require("gtin")) }
         router.post("/products/:gtin/reserve") { request, context in try await reserve(request, context: context, gtin: try context.parameters.require("gtin"))
         }
-        router.get("/reservations/:code") { request, context in try await confirmation(request, code: try context.parameters.require("code")) }
-        router.get("/reservations/:code/qr.png") { _, context in try await qrImage(code: try context.parameters.require("code")) }
+        router.get("/reservations/:code") { request, context in
+            try await confirmation(request, reservation: try await lookUp(try context.parameters.require("code"), context: context))
+        }
+        router.get("/reservations/:code/qr.png") { _, context in
+            try qrImage(reservation: try await lookUp(try context.parameters.require("code"), context: context))
+        }
         router.get("/api/stores/:store/reservations") { request, context in
             let store = try context.parameters.require("store")
             try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
@@ -135,8 +141,27 @@ struct ReservationController: Sendable {
         }
     }
 
-    func confirmation(_ request: Request, code: String) async throws -> Response {
-        guard let reservation = try await reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
+    /// The reservation with this pickup code. A client that asked for too many codes that do not exist waits (429),
+    /// whatever it asks next: codes cannot be guessed at full speed.
+    private func lookUp(_ code: String, context: ShelfTagRequestContext) async throws -> Reservation {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        let now = Date().timeIntervalSince1970
+        if let wait = lookups.waiting(client: client, now: now) { throw Self.tooManyLookups(wait) }
+        guard let reservation = try await reference.reservation(code: code) else {
+            if let wait = lookups.take(client: client, now: now) { throw Self.tooManyLookups(wait) }
+            throw ResolverError.notFound("No reservation \(code).")
+        }
+        return reservation
+    }
+
+    private static func tooManyLookups(_ wait: Int) -> ResolverError {
+        var error = ResolverError(
+            status: 429, title: "Too many requests", detail: "Too many unknown pickup codes from this client; try again in \(wait) s.")
+        error.retryAfter = wait
+        return error
+    }
+
+    func confirmation(_ request: Request, reservation: Reservation) async throws -> Response {
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
             return .json(object: document(reservation, at: configuration.now()))
         }
@@ -165,9 +190,8 @@ struct ReservationController: Sendable {
             ])
     }
 
-    func qrImage(code: String) async throws -> Response {
-        guard try await reference.reservation(code: code) != nil else { throw ResolverError.notFound("No reservation \(code).") }
-        let png = try Self.qrPNG(payload: pickupURL(code))
+    func qrImage(reservation: Reservation) throws -> Response {
+        let png = try Self.qrPNG(payload: pickupURL(reservation.code))
         return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: png.data)))
     }
 

@@ -25,6 +25,12 @@ public struct ServerConfiguration: Sendable {
     public var holdDuration: TimeInterval
     /// Reservations one client may make per minute (429 past it); 0 turns the limit off (benchmarks).
     public var reservationsPerMinute: Int
+    /// Lookups of pickup codes that do not exist one client may make per minute (429 past it): codes cannot be
+    /// guessed at full speed. 0 turns the limit off.
+    public var unknownCodeLookupsPerMinute: Int
+    /// A connection that sends nothing for this long is closed: a client that stops half-way through its headers
+    /// (or keeps an idle connection) holds nothing for longer.
+    public var idleTimeout: Duration
     /// The clock, injected so tests can pin "now".
     public var now: @Sendable () -> Date
 
@@ -32,10 +38,13 @@ public struct ServerConfiguration: Sendable {
         host: String = "127.0.0.1", port: Int = 8080, baseURL: String = "http://127.0.0.1:8080", templatesDirectory: URL,
         shopSearchURL: String? = nil, maxBodyBytes: Int = 64 * 1024, scanFlushInterval: Duration = .milliseconds(500), fewLeftThreshold: Int = 3,
         nearbyLimit: Int = 5, reviewLimit: Int = 3, holdDuration: TimeInterval = 48 * 3600, reservationsPerMinute: Int = 10,
+        unknownCodeLookupsPerMinute: Int = 20, idleTimeout: Duration = .seconds(30),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.holdDuration = holdDuration
         self.reservationsPerMinute = reservationsPerMinute
+        self.unknownCodeLookupsPerMinute = unknownCodeLookupsPerMinute
+        self.idleTimeout = idleTimeout
         self.host = host
         self.port = port
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

@@ -42,11 +42,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("info (one access line per request) or warning, error…", valueName: "level"))
     var logLevel = "info"
 
+    @Option(help: ArgumentHelp("Seconds a connection may send nothing before it is closed (slow or stalled clients).", valueName: "seconds"))
+    var idleTimeout = 30
+
+    @Option(help: ArgumentHelp("Unknown pickup codes one client may look up per minute; 0 for no limit.", valueName: "count"))
+    var unknownCodesPerMinute = 20
+
     func validate() throws {
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else { throw ValidationError("--log-level: one of \(levels.joined(separator: ", "))") }
         guard holdHours > 0 else { throw ValidationError("--hold-hours: must be more than 0") }
         guard reservationsPerMinute >= 0 else { throw ValidationError("--reservations-per-minute: cannot be negative") }
+        guard unknownCodesPerMinute >= 0 else { throw ValidationError("--unknown-codes-per-minute: cannot be negative") }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout: must be more than 0") }
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
         if let baseURL, URL(string: baseURL)?.host == nil { throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL") }
     }
@@ -55,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
         let base = baseURL ?? ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://\(host):\(port)"
         let configuration = ServerConfiguration(
             host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL,
-            holdDuration: holdHours * 3600, reservationsPerMinute: reservationsPerMinute)
+            holdDuration: holdHours * 3600, reservationsPerMinute: reservationsPerMinute, unknownCodeLookupsPerMinute: unknownCodesPerMinute,
+            idleTimeout: .seconds(idleTimeout))
         do {
             try await database.with { reference in
                 try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in

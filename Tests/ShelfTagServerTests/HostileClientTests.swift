@@ -1,0 +1,80 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+/// A raw TCP connection to 127.0.0.1, for clients no HTTP library would be.
+private final class RawConnection {
+    let socket: Int32
+
+    init(port: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { close(socket) }
+
+    func send(_ text: String) {
+        _ = text.withCString { Glibc.send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Whether the server closed the connection within `seconds` (a read returns end of file).
+    func closedByServer(within seconds: Int) -> Bool {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+}
+
+@Suite("Slow and hostile clients")
+struct HostileClientTests {
+    @Test("a client that stops half-way through its headers is disconnected after the idle timeout; a normal request still answers")
+    func partialHeaders() async throws {
+        var configuration = TestServer.configuration()
+        configuration.idleTimeout = .seconds(1)
+        try await TestServer.with(configuration: configuration) { server in
+            let port = Int(server.address.split(separator: ":").last!)!
+            let stalled = try RawConnection(port: port)
+            stalled.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            #expect(stalled.closedByServer(within: 5))
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
+    @Test("pickup codes cannot be guessed at full speed: past 20 unknown codes a client gets 429 with Retry-After, even for a real code")
+    func guessedCodes() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        var configuration = TestServer.configuration()
+        configuration.unknownCodeLookupsPerMinute = 20
+        try await TestServer.with(reference: reference, configuration: configuration) { server in
+            let held = try await reference.hold(
+                try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Léa", contact: "lea@example.com"), at: testNow,
+                for: 3600, key: nil)
+            guard case .held(let reservation) = held else {
+                Issue.record("no reservation to look up")
+                return
+            }
+            #expect(try await server.request("/reservations/\(reservation.code)", accept: "application/json").status == 200)
+            var statuses: [Int] = []
+            for index in 0..<25 {
+                statuses.append(try await server.request("/reservations/ZZ\(String(format: "%04d", index))", accept: "application/json").status)
+            }
+            #expect(statuses == Array(repeating: 404, count: 20) + Array(repeating: 429, count: 5))
+            let limited = try await server.request("/reservations/\(reservation.code)", accept: "application/json")
+            #expect(limited.status == 429 && limited.header("Retry-After") != nil)
+        }
+    }
+}
