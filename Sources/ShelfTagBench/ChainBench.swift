@@ -57,9 +57,7 @@ func benchChain(_ options: BenchOptions) throws {
     }
     let sqlite = "\(directory)/resolver.sqlite"
     let postgres = try database("bench_resolver")
-    let stocks = "\(directory)/reservation-stock.tsv"
-    try "store_code\tid\tquantity\tavailability\nPAR01\tFR-EPI-0004\t100000000\tin_stock\nPAR01\tFR-EPI-0001\t1000\tin_stock\n".write(
-        toFile: stocks, atomically: true, encoding: .utf8)
+    let stocks = try writeReservationStocks(in: directory)
     for db in [sqlite, postgres] {
         let loaded = try run(
             options.shelftag,
@@ -76,14 +74,7 @@ func benchChain(_ options: BenchOptions) throws {
       return wrk.format("GET", "/01/" .. gtins[math.random(#gtins)] .. "?s=PAR01", {["Accept"] = "application/json"})
     end
     """.write(toFile: "\(directory)/json.lua", atomically: true, encoding: .utf8)
-    for (name, gtin) in [("reserve-plenty", "03760001001983"), ("reserve-contended", "03760001000634")] {
-        try """
-        wrk.method = "POST"
-        wrk.path = "/products/\(gtin)/reserve"
-        wrk.headers["Content-Type"] = "application/json"
-        wrk.body = '{"store": "PAR01", "quantity": 1, "name": "Bench", "contact": "bench@example.com"}'
-        """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
-    }
+    try writeReservationScripts(in: directory)
 
     func serve(_ db: String, port: Int) throws -> pid_t {
         let log = "\(directory)/serve-\(port).log"

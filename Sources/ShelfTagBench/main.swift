@@ -272,6 +272,28 @@ func waitForFastFileCreation(in directory: String) throws {
     print(String(format: "files     a new 20 kB file takes %.0f µs%@", cost, cost > slow ? " (still slow: the figures below measure it too)" : ""))
 }
 
+/// Two stocks for the reservation runs, as an inventory feed: one too large to run out (the coffee), one of 1,000
+/// to fight over.
+/// - Returns: the feed's path.
+func writeReservationStocks(in directory: String) throws -> String {
+    let stocks = "\(directory)/reservation-stock.tsv"
+    try "store_code\tid\tquantity\tavailability\nPAR01\tFR-EPI-0004\t100000000\tin_stock\nPAR01\tFR-EPI-0001\t1000\tin_stock\n".write(
+        toFile: stocks, atomically: true, encoding: .utf8)
+    return stocks
+}
+
+/// wrk scripts posting reservations on those two stocks: `reserve-plenty.lua` and `reserve-contended.lua`.
+func writeReservationScripts(in directory: String) throws {
+    for (name, gtin) in [("reserve-plenty", "03760001001983"), ("reserve-contended", "03760001000634")] {
+        try """
+        wrk.method = "POST"
+        wrk.path = "/products/\(gtin)/reserve"
+        wrk.headers["Content-Type"] = "application/json"
+        wrk.body = '{"store": "PAR01", "quantity": 1, "name": "Bench", "contact": "bench@example.com"}'
+        """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
+    }
+}
+
 /// What wrk measured.
 struct LoadResult {
     let requests: Int
@@ -322,10 +344,7 @@ func benchResolver(_ options: BenchOptions) throws {
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let database = "\(directory)/resolver.sqlite"
-    // Two stocks for the reservation runs: one too large to run out, one of 1,000 to fight over.
-    let stocks = "\(directory)/reservation-stock.tsv"
-    try "store_code\tid\tquantity\tavailability\nPAR01\tFR-EPI-0004\t100000000\tin_stock\nPAR01\tFR-EPI-0001\t1000\tin_stock\n".write(
-        toFile: stocks, atomically: true, encoding: .utf8)
+    let stocks = try writeReservationStocks(in: directory)
     let loaded = try run(
         options.shelftag,
         [
@@ -359,14 +378,7 @@ func benchResolver(_ options: BenchOptions) throws {
         end
         """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
     }
-    for (name, gtin) in [("reserve-plenty", "03760001001983"), ("reserve-contended", "03760001000634")] {
-        try """
-        wrk.method = "POST"
-        wrk.path = "/products/\(gtin)/reserve"
-        wrk.headers["Content-Type"] = "application/json"
-        wrk.body = '{"store": "PAR01", "quantity": 1, "name": "Bench", "contact": "bench@example.com"}'
-        """.write(toFile: "\(directory)/\(name).lua", atomically: true, encoding: .utf8)
-    }
+    try writeReservationScripts(in: directory)
     let port = 18_080
     let server = try spawn(
         options.shelftag, ["serve", "--db", database, "--port", String(port), "--reservations-per-minute", "0"], stderrTo: "\(directory)/serve.log")

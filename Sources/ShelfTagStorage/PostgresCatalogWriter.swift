@@ -294,20 +294,3 @@ struct StagedRows {
         return buffer
     }
 }
-
-/// A pricing as its five columns (price nil: none of its own).
-struct PricingValues {
-    let currency: String?
-    let price: Int64?
-    let salePrice: Int64?
-    let saleStart: Int64?
-    let saleEnd: Int64?
-
-    init(_ pricing: Pricing?) {
-        currency = pricing?.price.currency.code
-        price = pricing?.price.minorUnits
-        salePrice = pricing?.salePrice?.minorUnits
-        saleStart = pricing?.saleWindow.map { Int64($0.start.timeIntervalSince1970) }
-        saleEnd = pricing?.saleWindow.map { Int64($0.end.timeIntervalSince1970) }
-    }
-}

@@ -85,52 +85,20 @@ struct SQLiteCatalogWriter: CatalogWriter {
         }
     }
 
-    /// A pricing as its five columns (price nil: none of its own).
-    private struct PricingColumns: Equatable {
-        var currency: String?
-        var price: Int64?
-        var salePrice: Int64?
-        var saleStart: Int64?
-        var saleEnd: Int64?
-
-        init(_ pricing: Pricing?) {
-            currency = pricing?.price.currency.code
-            price = pricing?.price.minorUnits
-            salePrice = pricing?.salePrice?.minorUnits
-            saleStart = pricing?.saleWindow.map { Int64($0.start.timeIntervalSince1970) }
-            saleEnd = pricing?.saleWindow.map { Int64($0.end.timeIntervalSince1970) }
-        }
-
-        init(_ binder: Binder, from column: Int32) {
-            currency = binder.text(column)
-            price = binder.integer(column + 1)
-            salePrice = binder.integer(column + 2)
-            saleStart = binder.integer(column + 3)
-            saleEnd = binder.integer(column + 4)
-        }
-
-        func bind(to binder: Binder, from index: Int32) {
-            binder.bind(index, currency)
-            binder.bind(index + 1, price)
-            binder.bind(index + 2, salePrice)
-            binder.bind(index + 3, saleStart)
-            binder.bind(index + 4, saleEnd)
-        }
-    }
 
     /// The pricing a row holds and since when; nil when there is no row.
-    private func storedPricing(_ query: Query, key: [String]) throws -> (pricing: PricingColumns, since: Int64)? {
+    private func storedPricing(_ query: Query, key: [String]) throws -> (pricing: PricingValues, since: Int64)? {
         let binder = try statements.binder(query, in: db)
         binder.reset()
         for (index, value) in key.enumerated() { binder.bind(Int32(index + 1), value) }
         defer { binder.reset() }
         guard try binder.stepRow(connection: db.sqliteConnection) else { return nil }
-        return (PricingColumns(binder, from: 0), binder.integer(5) ?? 0)
+        return (PricingValues(binder, from: 0), binder.integer(5) ?? 0)
     }
 
     /// Adds `pricing` at `time` to the history when it changes the stored one, or when it is a back-fill not yet there.
     private func recordHistory(
-        gtin: String, storeCode: String?, pricing: PricingColumns, time: Int64, stored: (pricing: PricingColumns, since: Int64)?
+        gtin: String, storeCode: String?, pricing: PricingValues, time: Int64, stored: (pricing: PricingValues, since: Int64)?
     ) throws {
         // A store row without its own price (the web's applies) has no history of its own.
         guard pricing.price != nil else { return }
@@ -173,7 +141,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
-        let pricing = PricingColumns(webOffer.pricing)
+        let pricing = PricingValues(webOffer.pricing)
         let time = Int64(recordedAt.timeIntervalSince1970)
         let stored = try storedPricing(.productPricing, key: [product.gtin.digits])
         // Bound straight through the C API: this runs once per feed row, and GRDB's
@@ -214,7 +182,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ offer: StoreOffer, recordedAt: Date) throws {
-        let pricing = PricingColumns(offer.pricing)
+        let pricing = PricingValues(offer.pricing)
         let time = Int64(recordedAt.timeIntervalSince1970)
         let stored = try storedPricing(.offerPricing, key: [offer.storeCode, offer.gtin.digits])
         let binder = try statements.binder(.offerUpsert, in: db)
@@ -321,5 +289,22 @@ private struct Binder {
 
     private func bindNull(_ index: Int32) {
         sqlite3_bind_null(statement, index)
+    }
+}
+
+extension PricingValues {
+    /// The five columns a statement's row holds from `column` on.
+    fileprivate init(_ binder: Binder, from column: Int32) {
+        self.init(
+            currency: binder.text(column), price: binder.integer(column + 1), salePrice: binder.integer(column + 2),
+            saleStart: binder.integer(column + 3), saleEnd: binder.integer(column + 4))
+    }
+
+    fileprivate func bind(to binder: Binder, from index: Int32) {
+        binder.bind(index, currency)
+        binder.bind(index + 1, price)
+        binder.bind(index + 2, salePrice)
+        binder.bind(index + 3, saleStart)
+        binder.bind(index + 4, saleEnd)
     }
 }

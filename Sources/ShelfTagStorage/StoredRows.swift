@@ -216,3 +216,27 @@ enum StoredRows {
         return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 }
+
+/// A pricing as the five columns both schemas store it in (price nil: none of its own).
+struct PricingValues: Equatable {
+    let currency: String?
+    let price: Int64?
+    let salePrice: Int64?
+    let saleStart: Int64?
+    let saleEnd: Int64?
+
+    init(currency: String?, price: Int64?, salePrice: Int64?, saleStart: Int64?, saleEnd: Int64?) {
+        self.currency = currency
+        self.price = price
+        self.salePrice = salePrice
+        self.saleStart = saleStart
+        self.saleEnd = saleEnd
+    }
+
+    init(_ pricing: Pricing?) {
+        self.init(
+            currency: pricing?.price.currency.code, price: pricing?.price.minorUnits, salePrice: pricing?.salePrice?.minorUnits,
+            saleStart: pricing?.saleWindow.map { Int64($0.start.timeIntervalSince1970) },
+            saleEnd: pricing?.saleWindow.map { Int64($0.end.timeIntervalSince1970) })
+    }
+}
