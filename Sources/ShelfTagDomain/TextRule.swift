@@ -15,14 +15,22 @@ public struct TextRule: Sendable {
 
     /// - Throws: `TextProblem` for the first thing wrong.
     public func check(_ text: String) throws(TextProblem) {
+        // One pass over the text as it is; only text with a scalar that composition could change (U+0300 and up) is
+        // counted again in NFC. Feeds run this on every field of every row.
+        if try check(text.unicodeScalars, stopAtComposable: true) { return }
+        _ = try check(text.precomposedStringWithCanonicalMapping.unicodeScalars, stopAtComposable: false)
+    }
+
+    /// - Returns: false when it stopped at a scalar NFC could change, true when the whole text passed.
+    private func check(_ scalars: String.UnicodeScalarView, stopAtComposable: Bool) throws(TextProblem) -> Bool {
         var count = 0
-        // Most text is short and already composed: normalise only what could change.
-        let scalars = text.unicodeScalars.allSatisfy({ $0.value < 0x300 }) ? text.unicodeScalars : text.precomposedStringWithCanonicalMapping.unicodeScalars
         for scalar in scalars {
+            if stopAtComposable && scalar.value >= 0x300 { return false }
             count += 1
             if count > maxLength { throw .tooLong(max: maxLength) }
             if Self.isForbidden(scalar, allowsLineBreaks: allowsLineBreaks) { throw .forbiddenCharacter(scalar.value) }
         }
+        return true
     }
 
     static func isForbidden(_ scalar: Unicode.Scalar, allowsLineBreaks: Bool) -> Bool {

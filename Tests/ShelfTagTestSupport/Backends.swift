@@ -12,6 +12,8 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
 public enum TestCluster {
     /// Why PostgreSQL tests cannot run: they fail with this rather than pass without running.
     public struct Missing: Error, CustomStringConvertible {
+        public init() {}
+
         public var description: String {
             "no PostgreSQL test cluster: run `make test`, or `Tests/with-postgres.sh swift test` ($SHELFTAG_TEST_POSTGRES_URL is not set)"
         }

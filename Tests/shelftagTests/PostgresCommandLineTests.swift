@@ -37,5 +37,14 @@ struct PostgresCommandLineTests {
         let token = try CommandLine.run(["token", "create", "--db", url, "--store", "PAR01", "--scope", "stock"])
         #expect(token.status == 0 && token.output.hasPrefix("st_"))
         await TestCluster.drop(name)
+
+        // The SQLite reference moved into an empty PostgreSQL one reads the same; a second move is refused.
+        let target = try await TestCluster.createDatabase()
+        let moved = try CommandLine.run(["migrate", "--from", sqlite, "--to", try TestCluster.url(database: target)])
+        #expect(moved.status == 0 && moved.output.contains("product\t212"), "\(moved.errors)")
+        #expect(try CommandLine.run(["products", "list", "--db", try TestCluster.url(database: target)]).output == listed.output)
+        let again = try CommandLine.run(["migrate", "--from", sqlite, "--to", try TestCluster.url(database: target)])
+        #expect(again.status == 2 && again.errors.contains("nothing was copied") && again.errors.contains("empty database"))
+        await TestCluster.drop(target)
     }
 }

@@ -1,0 +1,41 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+@Suite("Moving a SQLite reference into PostgreSQL")
+struct MigrationTests {
+    @Test("every table moves as it is: both read back the same, new rows follow the copied ids, and a second copy into it is refused")
+    func movesEverything() async throws {
+        let sqlite = try SQLiteProductReference(path: try await sampleDatabase())
+        // Rows in every table: prints, scans, a token, reservations.
+        let shelf = try #require(try await sqlite.shelf(of: "PAR01"))
+        let printedAt = try time("2026-11-21T06:00Z")
+        try await sqlite.recordPrints(shelf.items.prefix(20).map { PrintedTag(label: $0.label(at: printedAt), template: "standard", printedAt: printedAt) })
+        try await sqlite.recordScans([Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: nil, stale: true, format: .html)])
+        try await sqlite.saveToken(hash: "hash-1", grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: now)
+        try await setStock(sqlite, 10)
+        #expect(try await sqlite.claim(key: "key-1", fingerprint: "f", at: now, abandonedAfter: 60) == .started)
+        let held = try await sqlite.hold(try request(quantity: 2), at: now, for: 3600, key: "key-1")
+
+        let name = try await TestCluster.createDatabase()
+        guard case .postgres(let location) = try ReferenceLocation(try TestCluster.url(database: name)) else { throw TestCluster.Missing() }
+        try await PostgresProductReference.with(location) { postgres in
+            let report = try await ReferenceMigration.copy(from: sqlite, to: postgres)
+            #expect(report.rows.map(\.table) == ["store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key"])
+            #expect(report.rows.allSatisfy { $0.count > 0 })
+            #expect(try await readings(of: postgres) == readings(of: sqlite))
+            #expect(try await postgres.reservations(store: "PAR01") == sqlite.reservations(store: "PAR01"))
+            #expect(try await postgres.claim(key: "key-1", fingerprint: "f", at: now, abandonedAfter: 60) == .completed(held))
+            #expect(try await postgres.grant(forTokenHash: "hash-1") == TokenGrant(storeCode: "PAR01", scopes: [.stock]))
+            let scans = try await postgres.scanCounts(store: nil, since: nil)
+            #expect(scans.map(\.scans) == (try await sqlite.scanCounts(store: nil, since: nil)).map(\.scans))
+            // Ids drawn after the copy follow the copied ones.
+            try await postgres.recordPrints(shelf.items.suffix(5).map { PrintedTag(label: $0.label(at: now), template: "standard", printedAt: now) })
+            #expect(try await postgres.latestPrints(in: "PAR01").count == 25)
+            await #expect(throws: MigrationError.self) { try await ReferenceMigration.copy(from: sqlite, to: postgres) }
+        }
+        await TestCluster.drop(name)
+    }
+}
