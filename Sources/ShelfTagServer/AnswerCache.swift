@@ -26,11 +26,15 @@ final class AnswerCache: @unchecked Sendable {
         let changesAt: Date?
 
         init(body: String, view: ProductView) {
+            self.init(body: body, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale, changesAt: view.changesAt)
+        }
+
+        init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?) {
             self.body = body
-            storeCode = view.listing?.store.code
-            stale = view.stale
-            locale = view.locale
-            changesAt = view.changesAt
+            self.storeCode = storeCode
+            self.stale = stale
+            self.locale = locale
+            self.changesAt = changesAt
         }
     }
 
@@ -38,7 +42,13 @@ final class AnswerCache: @unchecked Sendable {
         let version: Int
         let expires: Date
         let answer: Answer
+        /// A request is computing its successor: others keep this answer meanwhile.
+        var refreshing = false
     }
+
+    /// How long past its expiry an answer may still be served while its successor is computed (milliseconds, as a
+    /// rule). Never across a version: a write always shows on the next request.
+    static let refreshGrace: TimeInterval = 1
 
     private let lock = NSLock()
     private var entries: [Key: Entry] = [:]
@@ -51,18 +61,40 @@ final class AnswerCache: @unchecked Sendable {
         self.lifetime = lifetime
     }
 
-    /// The cached answer, or else `make()`'s, stored for next time.
-    func answer(_ key: Key, version: Int, now: Date, make: () async throws -> Answer) async rethrows -> Answer {
-        if let cached = lookUp(key, version: version, now: now) { return cached }
-        let answer = try await make()
-        store(answer, for: key, version: version, now: now)
-        return answer
+    /// The answer to serve now without computing anything: a fresh one, or the expiring one while another request
+    /// refreshes it. Nil makes the caller the one to `refresh` it.
+    func cached(_ key: Key, version: Int, now: Date) -> Answer? {
+        lookUp(key, version: version, now: now)
     }
 
+    /// The cached answer, or else `make()`'s, stored for next time. When an answer expires by time, one request
+    /// computes the next while the others are served the expiring one: expiries do not send every connection to the
+    /// database at once (a p99 spike).
+    func answer(_ key: Key, version: Int, now: Date, make: () async throws -> Answer) async rethrows -> Answer {
+        if let cached = cached(key, version: version, now: now) { return cached }
+        return try await refresh(key, version: version, now: now, make: make)
+    }
+
+    /// Computes and stores the answer after `cached` gave none (and so made this request the one that refreshes it).
+    func refresh(_ key: Key, version: Int, now: Date, make: () async throws -> Answer) async rethrows -> Answer {
+        do {
+            let answer = try await make()
+            store(answer, for: key, version: version, now: now)
+            return answer
+        } catch {
+            lock.withLock { entries[key]?.refreshing = false }
+            throw error
+        }
+    }
+
+    /// A fresh answer; or the expiring one while another request refreshes it; nil when this request must compute.
     private func lookUp(_ key: Key, version: Int, now: Date) -> Answer? {
         lock.withLock {
-            guard let entry = entries[key], entry.version == version, entry.expires > now else { return nil }
-            return entry.answer
+            guard let entry = entries[key], entry.version == version else { return nil }
+            if entry.expires > now { return entry.answer }
+            if entry.refreshing { return now.timeIntervalSince(entry.expires) < Self.refreshGrace ? entry.answer : nil }
+            entries[key]?.refreshing = true
+            return nil
         }
     }
 

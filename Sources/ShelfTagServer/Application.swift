@@ -27,7 +27,7 @@ public func buildApplication(
     // waiting for writers; PostgreSQL's is the last poll's news).
     router.get("/healthz") { _, _ in
         do {
-            _ = try await reference.catalogVersion()
+            _ = try reference.catalogVersion()
             return Response.text("ok\n", contentType: "text/plain")
         } catch {
             var headers = HTTPFields()

@@ -140,9 +140,11 @@ struct ResolverController: Sendable {
     private func cached(
         _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, make: (ProductView) throws -> AnswerCache.Answer
     ) async throws -> AnswerCache.Answer {
-        let version = try await reference.catalogVersion()
+        let version = try reference.catalogVersion()
         let key = AnswerCache.Key(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language)
-        return try await cache.answer(key, version: version, now: configuration.now()) {
+        // A cached answer goes out without an await, so the request never leaves its event loop.
+        if let cached = cache.cached(key, version: version, now: configuration.now()) { return cached }
+        return try await cache.refresh(key, version: version, now: configuration.now()) {
             let now = configuration.now()
             // One read for the page: one round trip on a database server.
             let reviewLimit = kind == .redirect ? 0 : configuration.reviewLimit

@@ -426,7 +426,7 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    public func catalogVersion() async throws -> Int {
+    public func catalogVersion() throws -> Int {
         try freshness.version()
     }
 

@@ -62,9 +62,11 @@ public protocol ProductReference: ReservationStore, Sendable {
 
     /// A number that moves with every committed write through this interface to what the channels show (catalogue,
     /// stock, reviews, print ledger; not scans), from this process or another: equal numbers mean answers computed
-    /// from the data can be reused. Cheap: the resolver asks on every request.
+    /// from the data can be reused. Synchronous and never waits on the database (SQLite compares a mapped header and
+    /// reads without waiting for writers; PostgreSQL returns the last poll's number): the resolver asks on every
+    /// request, before any hop to another thread.
     /// - Throws: `StorageError.unavailable` when the database cannot vouch that the number is fresh, or a storage error.
-    func catalogVersion() async throws -> Int
+    func catalogVersion() throws -> Int
 
     /// The scheme and host of the web shop's product links (`https://shop.example`), or nil with no products.
     /// - Throws: a storage error.

@@ -337,10 +337,11 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func catalogVersion() async throws -> Int {
+    public func catalogVersion() throws -> Int {
         // Inline, not on the pool: a WAL read never waits for the writer, and the probe costs a microsecond.
         if let versionProbe { return try versionProbe.version() }
-        return try await reading { db in try Int.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") ?? 0 }
+        // A database being built aside: only its own loader reads it.
+        return try database.read { db in try Int.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") ?? 0 }
     }
 
     public func webShopOrigin() async throws -> String? {

@@ -193,7 +193,8 @@ struct ChainTests {
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: feed))
         // Another session holds the reviews table: the import writes its products, then waits at its first review.
-        let holder = Task { try await TestCluster.psql("BEGIN; LOCK TABLE review IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;", database: name) }
+        // (Held until this test cancels it, however slow the machine.)
+        let holder = Task { try await TestCluster.psql("BEGIN; LOCK TABLE review IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;", database: name) }
         var locked = false
         for _ in 0..<100 where !locked {
             try await Task.sleep(for: .milliseconds(20))
@@ -208,7 +209,7 @@ struct ChainTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         var waiting = false
-        for _ in 0..<150 where !waiting && process.isRunning {
+        for _ in 0..<1500 where !waiting && process.isRunning {
             try await Task.sleep(for: .milliseconds(20))
             let blocked = try await TestCluster.psql(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO review%'")
@@ -217,7 +218,8 @@ struct ChainTests {
         #expect(waiting, "the import reached its reviews with its products written")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        _ = try await holder.value
+        try await TestCluster.psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()")
+        _ = try? await holder.value
         #expect(try CommandLine.run(["products", "list", "--db", url]).output == before)
         await TestCluster.drop(name)
     }

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+@testable import ShelfTagServer
+
+@Suite("Answer cache")
+struct AnswerCacheTests {
+    static func answer(_ body: String, changesAt: Date? = nil) -> AnswerCache.Answer {
+        AnswerCache.Answer(body: body, storeCode: nil, stale: false, locale: "fr-FR", changesAt: changesAt)
+    }
+
+    @Test("an answer expired by time is served to others while one request computes the next; a new version is never served stale")
+    func refreshWhileServing() async throws {
+        let cache = AnswerCache(capacity: 10, lifetime: 1)
+        let key = AnswerCache.Key(kind: .json, gtin: "03760001001983", store: "PAR01", tag: nil, language: nil)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(await cache.answer(key, version: 1, now: start) { Self.answer("first") }.body == "first")
+        let expired = start.addingTimeInterval(1.5)
+        let (computing, release) = AsyncStream.makeStream(of: Void.self)
+        let (started, began) = AsyncStream.makeStream(of: Void.self)
+        let refresher = Task {
+            await cache.answer(key, version: 1, now: expired) {
+                began.yield()
+                for await _ in computing { break }
+                return Self.answer("second")
+            }.body
+        }
+        for await _ in started { break }
+        // While the refresh runs, the expiring answer is served at once.
+        #expect(await cache.answer(key, version: 1, now: expired) { Self.answer("not asked") }.body == "first")
+        // Another version is never served from the old one.
+        #expect(await cache.answer(key, version: 2, now: expired) { Self.answer("version 2") }.body == "version 2")
+        release.yield()
+        #expect(await refresher.value == "second")
+        #expect(await cache.answer(key, version: 1, now: expired) { Self.answer("not asked") }.body == "second")
+    }
+}
