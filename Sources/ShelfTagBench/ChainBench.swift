@@ -146,7 +146,10 @@ func benchChain(_ options: BenchOptions) throws {
         return (first, second)
     }
     let (a, b) = try both("\(directory)/json.lua", seconds: 5)
-    print(String(format: "two       two PostgreSQL resolvers at once: %.0f + %.0f = %.0f req/s (2 cores for both servers, both wrk and PostgreSQL)", a.perSecond, b.perSecond, a.perSecond + b.perSecond))
+    print(
+        String(
+            format: "two       two PostgreSQL resolvers at once: %.0f + %.0f = %.0f req/s (2 cores for both servers, both wrk and PostgreSQL)", a.perSecond,
+            b.perSecond, a.perSecond + b.perSecond))
     let (p, q) = try both("\(directory)/reserve-plenty.lua", seconds: 5)
     print(
         String(

@@ -61,7 +61,8 @@ public enum TextProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .tooLong(let max): "longer than \(max) characters"
-        case .forbiddenCharacter(let value): "holds the control character U+\(String(value, radix: 16, uppercase: true).leftPadded(to: 4)), which is not allowed"
+        case .forbiddenCharacter(let value):
+            "holds the control character U+\(String(value, radix: 16, uppercase: true).leftPadded(to: 4)), which is not allowed"
         }
     }
 }

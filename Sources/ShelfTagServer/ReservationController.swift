@@ -128,7 +128,8 @@ struct ReservationController: Sendable {
             var headers = HTTPFields()
             headers[.location] = "\(configuration.baseURL)/reservations/\(reservation.code)"
             if json { return .json(object: document(reservation, at: configuration.now()), status: .created, headers: headers) }
-            return .text(try await confirmationPage(reservation, language: language), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
+            return .text(
+                try await confirmationPage(reservation, language: language), status: .created, contentType: "text/html; charset=utf-8", headers: headers)
         case .insufficient(let available):
             throw ResolverError(
                 status: 409, title: "Not enough stock",

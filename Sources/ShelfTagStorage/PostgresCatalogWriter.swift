@@ -158,11 +158,13 @@ final class PostgresCatalogWriter: CatalogWriter {
     private static func upsert(table: String, others: [String]) -> String {
         let pricing = ["currency", "price", "sale_price", "sale_start", "sale_end"]
         let newer = "excluded.price_since >= coalesce(\(table).price_since, 0)"
-        let differs = "(\(pricing.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(pricing.map { "excluded.\($0)" }.joined(separator: ", ")))"
+        let differs =
+            "(\(pricing.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(pricing.map { "excluded.\($0)" }.joined(separator: ", ")))"
         let assignments =
             others.map { "\($0) = excluded.\($0)" } + pricing.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \(table).\($0) END" }
             + ["price_since = CASE WHEN \(newer) AND \(differs) THEN excluded.price_since ELSE \(table).price_since END"]
-        let othersDiffer = "(\(others.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))"
+        let othersDiffer =
+            "(\(others.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))"
         return "SET \(assignments.joined(separator: ", ")) WHERE \(othersDiffer) OR (\(newer) AND \(differs))"
     }
 

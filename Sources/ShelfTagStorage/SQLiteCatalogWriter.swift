@@ -85,7 +85,6 @@ struct SQLiteCatalogWriter: CatalogWriter {
         }
     }
 
-
     /// The pricing a row holds and since when; nil when there is no row.
     private func storedPricing(_ query: Query, key: [String]) throws -> (pricing: PricingValues, since: Int64)? {
         let binder = try statements.binder(query, in: db)

@@ -217,7 +217,8 @@ public final class SQLiteProductReference: ProductReference {
                     ShelfItem(
                         product: try StoredRows.product(productRow, gtin: gtin), webOffer: try StoredRows.webOffer(productRow, gtin: gtin),
                         webHistory: PriceHistory(changes: webChanges),
-                        listing: StoreListing(store: store, offer: try StoredRows.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: storeChanges))))
+                        listing: StoreListing(
+                            store: store, offer: try StoredRows.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: storeChanges))))
             }
             return true
         }
@@ -324,7 +325,8 @@ public final class SQLiteProductReference: ProductReference {
                     GROUP BY day, store_code, gtin ORDER BY day, scans DESC, store_code, gtin
                     """, arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)])
             return try rows.map { row in
-                ScanCount(day: row["day"], storeCode: row["store_code"], gtin: try StoredRows.gtin(row["gtin"]), scans: row["scans"], staleScans: row["stale_scans"])
+                ScanCount(
+                    day: row["day"], storeCode: row["store_code"], gtin: try StoredRows.gtin(row["gtin"]), scans: row["scans"], staleScans: row["stale_scans"])
             }
         }
     }
@@ -375,12 +377,15 @@ public final class SQLiteProductReference: ProductReference {
                 """, arguments: [gtin.digits]
         ).map { offerRow in
             let code: String = offerRow["store_code"]
-            return StoreListing(store: try StoredRows.store(offerRow), offer: try StoredRows.storeOffer(offerRow, gtin: gtin), history: PriceHistory(changes: histories[code] ?? []))
+            return StoreListing(
+                store: try StoredRows.store(offerRow), offer: try StoredRows.storeOffer(offerRow, gtin: gtin),
+                history: PriceHistory(changes: histories[code] ?? []))
         }
         let ratingRow = try Row.fetchOne(db, sql: "SELECT avg(rating) AS average, count(*) AS count FROM review WHERE gtin = ?", arguments: [gtin.digits])!
         let reviewCount: Int = ratingRow["count"]
         return ProductDetails(
-            product: try StoredRows.product(row, gtin: gtin), webOffer: try StoredRows.webOffer(row, gtin: gtin), webHistory: PriceHistory(changes: histories[""] ?? []),
+            product: try StoredRows.product(row, gtin: gtin), webOffer: try StoredRows.webOffer(row, gtin: gtin),
+            webHistory: PriceHistory(changes: histories[""] ?? []),
             stores: listings, rating: reviewCount > 0 ? RatingSummary(average: ratingRow["average"], count: reviewCount) : nil)
     }
 }

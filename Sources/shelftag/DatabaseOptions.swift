@@ -37,7 +37,7 @@ struct DatabaseOptions: ParsableArguments {
                 reached = true
                 return try await body(reference)
             }
-        } catch where !reached {
+        } catch  where !reached {
             FileStream.standardError.write("\(opened): cannot open the database: \(error)\n")
             throw ExitCode.unusableInput
         }

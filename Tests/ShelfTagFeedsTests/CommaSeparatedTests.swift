@@ -9,7 +9,8 @@ struct CommaSeparatedTests {
         let path = try temporaryFile(text, name: "stores.csv")
         var stores: [String] = []
         var rejected: [String] = []
-        try StoresFile.read(path: path, displayName: "stores.csv", row: { store, _ in stores.append(store.name) }, rejected: { rejected.append($0.description) })
+        try StoresFile.read(
+            path: path, displayName: "stores.csv", row: { store, _ in stores.append(store.name) }, rejected: { rejected.append($0.description) })
         return (stores, rejected)
     }
 

@@ -38,11 +38,14 @@ struct HostileInputTests {
     @Test("a 5 MB store name and an inventory quantity past a billion are rejected on their line")
     func storesAndQuantities() throws {
         let stores = try temporaryFile(
-            "code,name,address,latitude,longitude,timezone\nPAR01,\(String(repeating: "x", count: 5_000_000)),1 rue,48.8,2.3,Europe/Paris\n", name: "stores.csv")
+            "code,name,address,latitude,longitude,timezone\nPAR01,\(String(repeating: "x", count: 5_000_000)),1 rue,48.8,2.3,Europe/Paris\n", name: "stores.csv"
+        )
         var rejected: [String] = []
-        try StoresFile.read(path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("a 5 MB name was accepted") }, rejected: {
-            rejected.append($0.description)
-        })
+        try StoresFile.read(
+            path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("a 5 MB name was accepted") },
+            rejected: {
+                rejected.append($0.description)
+            })
         #expect(rejected == ["stores.csv:2: name: longer than 100 characters"])
 
         let inventory = try temporaryFile(
@@ -65,7 +68,8 @@ struct HostileInputTests {
             (error as? FeedError)?.description.hasPrefix("reviews.xml:3: malformed XML: elements nested more than 16 levels deep inside <review>") == true
         }
         let outside = try temporaryFile(
-            "<?xml version=\"1.0\"?>\n<feed>" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "</feed>\n", name: "deep.xml")
+            "<?xml version=\"1.0\"?>\n<feed>" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "</feed>\n", name: "deep.xml"
+        )
         #expect {
             try ReviewFeed.read(path: outside, displayName: "deep.xml", row: { _, _ in }, rejected: { _ in })
         } throws: { error in

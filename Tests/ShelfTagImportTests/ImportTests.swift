@@ -213,14 +213,17 @@ struct ImportTests {
     func unusableFile(file: String) async throws {
         try await loadSamples(into: reference)
         let before = try dump(path)
-        await #expect(throws: FeedError.self) { try await runImport([sample("stores.csv"), sample("bad/" + file)], into: reference, asOf: "2026-11-22T06:00Z") }
+        await #expect(throws: FeedError.self) {
+            try await runImport([sample("stores.csv"), sample("bad/" + file)], into: reference, asOf: "2026-11-22T06:00Z")
+        }
         #expect(try dump(path) == before)
     }
 
     @Test("--skip-invalid loads the good rows and still reports the bad one")
     func skipInvalid() async throws {
         try await loadSamples(into: reference)
-        let (report, rejected) = try await runImport([sample("bad/products-bad-check-digit.tsv")], into: reference, asOf: "2026-11-22T06:00Z", skipInvalid: true)
+        let (report, rejected) = try await runImport(
+            [sample("bad/products-bad-check-digit.tsv")], into: reference, asOf: "2026-11-22T06:00Z", skipInvalid: true)
         #expect(report.committed)
         #expect(report.loaded == 2)
         #expect(rejected.count == 1)
@@ -311,7 +314,8 @@ struct NewDatabaseTests {
     @Test("a load that declines or throws leaves nothing behind")
     func declinedOrFailed() async throws {
         let declined = try await SQLiteProductReference.create(at: path) { reference in
-            let (report, _) = try await runImport([sample("stores.csv"), sample("bad/products-negative-price.tsv")], into: reference, asOf: "2026-11-20T06:00Z")
+            let (report, _) = try await runImport(
+                [sample("stores.csv"), sample("bad/products-negative-price.tsv")], into: reference, asOf: "2026-11-20T06:00Z")
             return report.committed
         }
         #expect(!declined)

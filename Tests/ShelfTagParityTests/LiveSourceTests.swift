@@ -17,7 +17,8 @@ struct LiveSourceTests {
         let served = try await sampleDatabase()
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         // The reference moves on; the resolver still serves the old data.
-        try await importText("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0004\t32\t9.99 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
+        try await importText(
+            "store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0004\t32\t9.99 EUR\tin_stock\n", name: "inventory.tsv", into: reference)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "parity.resolver")
         logger.logLevel = .critical
@@ -64,7 +65,8 @@ struct LiveSourceTests {
                     + "A\tRight price\td\thttp://127.0.0.1:\(port)/p/2.50\thttps://img/a.jpg\tin_stock\t2.50 EUR\t3760001001983\tB\n"
                     + "B\tWrong price\td\thttp://127.0.0.1:\(port)/p/4.10\thttps://img/b.jpg\tin_stock\t3.99 EUR\t3760001018189\tB\n",
                 name: "products.tsv", into: reference)
-            try await importText("store_code\tid\tquantity\tavailability\nPAR01\tA\t5\tin_stock\nPAR01\tB\t5\tin_stock\n", name: "inventory.tsv", into: reference)
+            try await importText(
+                "store_code\tid\tquantity\tavailability\nPAR01\tA\t5\tin_stock\nPAR01\tB\t5\tin_stock\n", name: "inventory.tsv", into: reference)
             let report = try await check(reference, ParityOptions(at: now, crawl: true))
             let found = report.mismatches.filter { $0.rule == .webPagePrice }
             #expect(found.count == 1)

@@ -60,7 +60,8 @@ struct StoreUpdateTests {
         let latest = try await reference.latestPrints(in: "PAR01")
         #expect(shelf.itemsNeedingTags(shelf.items, latest: latest, at: testNow).contains { $0.product.gtin.digits == "03760001018189" })
         #expect(
-            try await reference.details(of: try GTIN("3760001018189"))?.stores.first { $0.store.code == "PAR01" }?.history.changes.last?.pricing.price.minorUnits
+            try await reference.details(of: try GTIN("3760001018189"))?.stores.first { $0.store.code == "PAR01" }?.history.changes.last?.pricing.price
+                .minorUnits
                 == 599)
     }
 

@@ -23,7 +23,10 @@ struct MigrationTests {
         guard case .postgres(let location) = try ReferenceLocation(try TestCluster.url(database: name)) else { throw TestCluster.Missing() }
         try await PostgresProductReference.with(location) { postgres in
             let report = try await ReferenceMigration.copy(from: sqlite, to: postgres)
-            #expect(report.rows.map(\.table) == ["store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key"])
+            #expect(
+                report.rows.map(\.table) == [
+                    "store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key",
+                ])
             #expect(report.rows.allSatisfy { $0.count > 0 })
             #expect(try await readings(of: postgres) == readings(of: sqlite))
             #expect(try await postgres.reservations(store: "PAR01") == sqlite.reservations(store: "PAR01"))

@@ -94,18 +94,22 @@ struct ReferenceContractTests {
         }
     }
 
-    @Test("price history: a change is recorded once, a repeat not at all, a back-fill adds to the history without replacing the price", arguments: Backend.allCases)
+    @Test(
+        "price history: a change is recorded once, a repeat not at all, a back-fill adds to the history without replacing the price",
+        arguments: Backend.allCases)
     func priceHistory(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
             let before = try #require(try await reference.details(of: coffee))
             let changes = before.webHistory.changes.count
             let pricing = before.webOffer.pricing
-            let raised = try Pricing(price: Money(minorUnits: pricing.price.minorUnits + 100, currency: pricing.price.currency), salePrice: nil, saleWindow: nil)
+            let raised = try Pricing(
+                price: Money(minorUnits: pricing.price.minorUnits + 100, currency: pricing.price.currency), salePrice: nil, saleWindow: nil)
             func save(_ pricing: Pricing, at text: String) async throws {
                 let at = try time(text)
                 try await reference.write { writer in
                     try writer.save(
-                        before.product, webOffer: WebOffer(gtin: coffee, pricing: pricing, availability: before.webOffer.availability, link: before.webOffer.link),
+                        before.product,
+                        webOffer: WebOffer(gtin: coffee, pricing: pricing, availability: before.webOffer.availability, link: before.webOffer.link),
                         recordedAt: at)
                 }
             }
@@ -130,7 +134,8 @@ struct ReferenceContractTests {
             let version = try reference.catalogVersion()
             await #expect(throws: Refused.self) {
                 try await reference.write { writer in
-                    try writer.save(Store(code: "NEW01", name: "New", address: "1 rue", latitude: 1, longitude: 1, timeZone: "UTC", locale: "fr-FR", maxReservation: 5))
+                    try writer.save(
+                        Store(code: "NEW01", name: "New", address: "1 rue", latitude: 1, longitude: 1, timeZone: "UTC", locale: "fr-FR", maxReservation: 5))
                     throw Refused()
                 }
             }
@@ -155,7 +160,9 @@ struct ReferenceContractTests {
             #expect(outcomes.allSatisfy { if case .insufficient(0) = $0 { true } else if case .held = $0 { true } else { false } })
             #expect(try await reference.activeHolds(of: coffee, at: now)["PAR01"] == 10)
 
-            #expect(try await reference.collect(code: held[0].code, store: "PAR01", at: now) == .done(try #require(try await reference.reservation(code: held[0].code))))
+            #expect(
+                try await reference.collect(code: held[0].code, store: "PAR01", at: now)
+                    == .done(try #require(try await reference.reservation(code: held[0].code))))
             #expect(try await reference.details(of: coffee)?.stores.first { $0.store.code == "PAR01" }?.offer.stock.onHand == 9)
             guard case .done(let cancelled) = try await reference.cancel(code: held[1].code, store: "PAR01", at: now) else {
                 Issue.record("cancel did not go through")
@@ -214,9 +221,10 @@ struct ReferenceContractTests {
             ]
             try await reference.recordScans(scans)
             let counts = try await reference.scanCounts(store: nil, since: nil)
-            #expect(counts.map { "\($0.day) \($0.storeCode ?? "-") \($0.gtin.digits) \($0.scans) \($0.staleScans)" } == [
-                "2026-11-23 PAR01 03760001001983 2 1", "2026-11-23 - 03760001001983 1 0",
-            ])
+            #expect(
+                counts.map { "\($0.day) \($0.storeCode ?? "-") \($0.gtin.digits) \($0.scans) \($0.staleScans)" } == [
+                    "2026-11-23 PAR01 03760001001983 2 1", "2026-11-23 - 03760001001983 1 0",
+                ])
             #expect(try await reference.scanCounts(store: "PAR01", since: now.addingTimeInterval(1)).isEmpty)
 
             try await reference.saveToken(hash: "hash-1", grant: TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]), createdAt: now)

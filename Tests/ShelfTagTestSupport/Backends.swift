@@ -203,7 +203,7 @@ public final class PrivateCluster: @unchecked Sendable {
                 posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
                 var pid = pid_t()
                 let argv = arguments.map { strdup($0) } + [nil]
-                defer { argv.forEach { free($0) } }
+                defer { for pointer in argv { free(pointer) } }
                 let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
                 guard spawned == 0 else { return continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL)) }
                 var status: Int32 = 0

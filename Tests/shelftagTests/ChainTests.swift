@@ -122,7 +122,9 @@ struct ChainTests {
         let headers = ["Idempotency-Key": "chain-key-1"]
         let replies = try await withThrowingTaskGroup(of: Chain.Reply.self) { group in
             for index in 0..<2 {
-                group.addTask { try await chain.request(index, "/products/\(Chain.coffee)/reserve", method: "POST", headers: headers, body: chain.reserveBody(7)) }
+                group.addTask {
+                    try await chain.request(index, "/products/\(Chain.coffee)/reserve", method: "POST", headers: headers, body: chain.reserveBody(7))
+                }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -189,7 +191,9 @@ struct ChainTests {
         for index in 0..<5_000 {
             let digits = String(format: "200%010d", index)
             let check = (10 - digits.enumerated().reduce(0) { sum, pair in sum + Int(String(pair.element))! * (pair.offset % 2 == 0 ? 3 : 1) } % 10) % 10
-            lines.append("K\(index)\tProduit \(index)\tUn produit\thttps://shop.example.com/k\(index)\thttps://img.example.com/k.jpg\tin_stock\t1.99 EUR\t\(digits)\(check)\tX")
+            lines.append(
+                "K\(index)\tProduit \(index)\tUn produit\thttps://shop.example.com/k\(index)\thttps://img.example.com/k.jpg\tin_stock\t1.99 EUR\t\(digits)\(check)\tX"
+            )
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: feed))
         // Another session holds the reviews table: the import writes its products, then waits at its first review.
@@ -198,7 +202,9 @@ struct ChainTests {
         var locked = false
         for _ in 0..<100 where !locked {
             try await Task.sleep(for: .milliseconds(20))
-            locked = try await TestCluster.psql("SELECT count(*) FROM pg_locks WHERE relation = 'review'::regclass AND mode = 'AccessExclusiveLock' AND granted", database: name) == "1"
+            locked =
+                try await TestCluster.psql(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'review'::regclass AND mode = 'AccessExclusiveLock' AND granted", database: name) == "1"
         }
         #expect(locked)
         let process = Process()
