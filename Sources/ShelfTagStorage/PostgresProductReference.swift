@@ -294,8 +294,7 @@ public final class PostgresProductReference: ProductReference {
                 """
                 SELECT \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.productColumns, "p")),
                     \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")),
-                    (SELECT coalesce(json_agg(json_build_array(h.store_code, h.recorded_at, h.currency, h.price, h.sale_price, h.sale_start,
-                        h.sale_end) ORDER BY h.recorded_at, h.id), '[]')::text
+                    (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]')::text
                      FROM price_history h WHERE h.gtin = p.gtin AND (h.store_code = o.store_code OR h.store_code IS NULL)) AS history
                 FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = \(storeCode) ORDER BY p.gtin
                 """, logger: logger)
@@ -303,7 +302,9 @@ public final class PostgresProductReference: ProductReference {
                 let columns = row.makeRandomAccess()
                 let product = PostgresStoredRow(columns, prefix: "p_")
                 let gtin = try StoredRows.gtin(product.text("gtin") ?? "")
-                let changes = try PriceHistoryJSON.changes(PostgresStoredRow(columns).text("history") ?? "[]", gtin: gtin)
+                let changes = try JSONRow.objects(PostgresStoredRow(columns).text("history")).map {
+                    (store: $0.text("store_code"), change: try StoredRows.priceChange($0))
+                }
                 try callbacks.value.1(
                     ShelfItem(
                         product: try StoredRows.product(product, gtin: gtin), webOffer: try StoredRows.webOffer(product, gtin: gtin),
@@ -455,8 +456,7 @@ public final class PostgresProductReference: ProductReference {
                 SELECT \(unescaped: StoredRows.ledgerColumns.split(separator: ",").map { "l." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
                     \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.productColumns, "p")),
                     \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")), s.locale AS store_locale,
-                    (SELECT coalesce(json_agg(json_build_array(h.store_code, h.recorded_at, h.currency, h.price, h.sale_price, h.sale_start,
-                        h.sale_end) ORDER BY h.recorded_at, h.id), '[]')::text
+                    (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]')::text
                      FROM price_history h WHERE h.gtin = o.gtin
                         AND (CASE WHEN o.price IS NULL THEN h.store_code IS NULL ELSE h.store_code = o.store_code END)) AS history
                 FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
@@ -478,7 +478,7 @@ public final class PostgresProductReference: ProductReference {
                     storePricing: offer.pricing, webOffer: try StoredRows.webOffer(product, gtin: gtin), unitPricing: unitPricing,
                     onHand: offer.stock.onHand, held: Int(offerRow.integer("held") ?? 0), availability: offer.availability,
                     pickupMethod: offer.pickupMethod,
-                    history: PriceHistory(changes: try PriceHistoryJSON.changes(whole.text("history") ?? "[]", gtin: gtin).map(\.change)),
+                    history: PriceHistory(changes: try JSONRow.objects(whole.text("history")).map(StoredRows.priceChange)),
                     lastPrint: whole.text(at: 0) == nil ? nil : try StoredRows.printedTag(whole, gtin: gtin),
                     storePrintsTags: printingStores.contains(offer.storeCode))
                 try body.value(snapshot)
@@ -594,33 +594,4 @@ struct JSONRow: StoredRow {
     func real(_ column: String) -> Double? { (object[column] as? NSNumber)?.doubleValue }
     func text(at index: Int) -> String? { index < array.count ? array[index] as? String : nil }
     func integer(at index: Int) -> Int64? { index < array.count ? (array[index] as? NSNumber)?.int64Value : nil }
-}
-
-/// A price history aggregated by PostgreSQL as JSON: `[[store_code, recorded_at, currency, price, sale_price, sale_start, sale_end], …]`.
-enum PriceHistoryJSON {
-    /// - Throws: `StorageError.corruptRow` for JSON or values that are not a history.
-    static func changes(_ json: String, gtin: GTIN) throws -> [(store: String?, change: PriceChange)] {
-        guard let rows = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[Any]] else {
-            throw StorageError.corruptRow(table: "price_history", key: gtin.digits, reason: "unreadable history")
-        }
-        return try rows.map { values in
-            func integer(_ index: Int) -> Int64? { (values[index] as? NSNumber)?.int64Value }
-            guard values.count == 7, let recorded = integer(1), let code = values[2] as? String, let price = integer(3) else {
-                throw StorageError.corruptRow(table: "price_history", key: gtin.digits, reason: "incomplete change")
-            }
-            do {
-                let currency = try Currency(code: code)
-                var window: SaleWindow?
-                if let start = integer(5), let end = integer(6) {
-                    window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
-                }
-                let pricing = try Pricing(
-                    price: Money(minorUnits: price, currency: currency), salePrice: integer(4).map { Money(minorUnits: $0, currency: currency) },
-                    saleWindow: window)
-                return (values[0] as? String, PriceChange(recordedAt: Date(timeIntervalSince1970: TimeInterval(recorded)), pricing: pricing))
-            } catch {
-                throw StorageError.corruptRow(table: "price_history", key: gtin.digits, reason: "\(error)")
-            }
-        }
-    }
 }
