@@ -76,15 +76,55 @@ final class AnswerCache: @unchecked Sendable {
     }
 
     /// Computes and stores the answer after `cached` gave none (and so made this request the one that refreshes it).
+    /// Requests that miss the same key and version while it is computed wait for that computation rather than start
+    /// their own: a cold start does not send every connection to the database for the same page.
     func refresh(_ key: Key, version: Int, now: Date, make: () async throws -> Answer) async rethrows -> Answer {
+        let flight = Flight(key: key, version: version)
+        if case .joined(let answer?) = await join(flight) { return answer }
         do {
             let answer = try await make()
             store(answer, for: key, version: version, now: now)
+            land(flight, with: answer)
             return answer
         } catch {
             lock.withLock { entries[key]?.refreshing = false }
+            land(flight, with: nil)
             throw error
         }
+    }
+
+    private struct Flight: Hashable {
+        let key: Key
+        let version: Int
+    }
+
+    private enum Joined {
+        /// No computation was running: this request computes.
+        case lead
+        /// Another request's answer; nil when it failed (this request then computes itself).
+        case joined(Answer?)
+    }
+
+    /// Waiting requests per computation in flight.
+    private var flights: [Flight: [CheckedContinuation<Joined, Never>]] = [:]
+
+    private func join(_ flight: Flight) async -> Joined {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if flights[flight] == nil {
+                flights[flight] = []
+                lock.unlock()
+                continuation.resume(returning: .lead)
+            } else {
+                flights[flight]?.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    private func land(_ flight: Flight, with answer: Answer?) {
+        let waiting = lock.withLock { flights.removeValue(forKey: flight) ?? [] }
+        for waiter in waiting { waiter.resume(returning: .joined(answer)) }
     }
 
     /// A fresh answer; or the expiring one while another request refreshes it; nil when this request must compute.

@@ -36,3 +36,32 @@ struct AnswerCacheTests {
         #expect(await cache.answer(key, version: 1, now: expired) { Self.answer("not asked") }.body == "second")
     }
 }
+
+@Suite("Answer cache: a cold start")
+struct AnswerCacheColdStartTests {
+    @Test("50 requests missing the same page at once compute it once; the others get that answer")
+    func oneComputationPerMiss() async throws {
+        let cache = AnswerCache(capacity: 10, lifetime: 10)
+        let key = AnswerCache.Key(kind: .page, gtin: "03760001001983", store: "PAR01", tag: nil, language: nil)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var value = 0
+        }
+        let computed = Count()
+        let bodies = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    await cache.answer(key, version: 7, now: now) {
+                        computed.lock.withLock { computed.value += 1 }
+                        try? await Task.sleep(for: .milliseconds(50))
+                        return AnswerCacheTests.answer("page")
+                    }.body
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(bodies == Array(repeating: "page", count: 50))
+        #expect(computed.value == 1)
+    }
+}
