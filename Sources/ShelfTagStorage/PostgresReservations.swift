@@ -22,7 +22,7 @@ extension PostgresProductReference {
             }
             let maximum = Int(row.integer("max_reservation") ?? 0)
             guard request.quantity <= maximum else { return try await Self.finish(.overLimit(maximum: maximum), key: key, connection, logger: logger) }
-            let unitPrice = try Self.shelfPrice(row, at: time)
+            let unitPrice = try StoredRows.shelfPrice(row, at: time)
             for _ in 0..<8 {
                 let reservation = Reservation(
                     code: Reservation.newCode(), storeCode: store, gtin: request.gtin, quantity: request.quantity, customerName: request.customerName,
@@ -90,23 +90,6 @@ extension PostgresProductReference {
                 "UPDATE idempotency_key SET state = 'done', outcome = \(StoredRows.encode(outcome)) WHERE key = \(key)", logger: logger)
         }
         return outcome
-    }
-
-    /// The price the shelf shows now: the store's own pricing, else the web's.
-    private static func shelfPrice(_ row: PostgresStoredRow, at time: Date) throws -> Money {
-        let prefix = row.integer("store_price") == nil ? "web" : "store"
-        let currency = try Currency(code: row.text("currency") ?? "")
-        guard let price = row.integer("\(prefix)_price") else {
-            throw StorageError.corruptRow(table: "store_offer", key: "price", reason: "no price")
-        }
-        var window: SaleWindow?
-        if let start = row.integer("\(prefix)_start"), let end = row.integer("\(prefix)_end") {
-            window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
-        }
-        let pricing = try Pricing(
-            price: Money(minorUnits: price, currency: currency), salePrice: row.integer("\(prefix)_sale").map { Money(minorUnits: $0, currency: currency) },
-            saleWindow: window)
-        return pricing.effectivePrice(at: time)
     }
 
     public func claim(key: String, fingerprint: String, at time: Date, abandonedAfter: TimeInterval) async throws -> IdempotencyState {

@@ -90,21 +90,11 @@ extension SQLiteProductReference {
         guard request.quantity <= maximum else { return .overLimit(maximum: maximum) }
         let available = (row["on_hand"] as Int) - (row["held"] as Int)
         guard request.quantity <= available else { return .insufficient(available: max(0, available)) }
-        // The price the shelf shows now: the store's own pricing, else the web's.
-        let prefix = row["store_price"] as Int64? == nil ? "web" : "store"
-        let currency = try Currency(code: row["currency"])
-        let pricing = try Pricing(
-            price: Money(minorUnits: row["\(prefix)_price"], currency: currency),
-            salePrice: (row["\(prefix)_sale"] as Int64?).map { Money(minorUnits: $0, currency: currency) },
-            saleWindow: (row["\(prefix)_start"] as Int64?).flatMap { start in
-                (row["\(prefix)_end"] as Int64?).map {
-                    SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval($0)))
-                }
-            })
+        let unitPrice = try StoredRows.shelfPrice(row, at: time)
         for _ in 0..<8 {
             let reservation = Reservation(
                 code: Reservation.newCode(), storeCode: request.storeCode, gtin: request.gtin, quantity: request.quantity,
-                customerName: request.customerName, contact: request.contact, unitPrice: pricing.effectivePrice(at: time), status: .held,
+                customerName: request.customerName, contact: request.contact, unitPrice: unitPrice, status: .held,
                 createdAt: time, expiresAt: time.addingTimeInterval(duration))
             try db.execute(
                 sql: """
@@ -113,7 +103,7 @@ extension SQLiteProductReference {
                     """,
                 arguments: [
                     reservation.code, reservation.storeCode, reservation.gtin.digits, reservation.quantity, reservation.customerName, reservation.contact,
-                    currency.code, reservation.unitPrice.minorUnits, now, Int64(reservation.expiresAt.timeIntervalSince1970),
+                    unitPrice.currency.code, reservation.unitPrice.minorUnits, now, Int64(reservation.expiresAt.timeIntervalSince1970),
                 ])
             // A code already taken (one in a billion per pair): draw again.
             if db.changesCount == 1 {

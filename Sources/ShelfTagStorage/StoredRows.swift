@@ -60,6 +60,30 @@ enum StoredRows {
         }
     }
 
+    /// The price a shelf shows at `time`, from a row holding the store's pricing as `store_price, store_sale,
+    /// store_start, store_end`, the web's as `web_…`, and their `currency`: the store's own, else the web's.
+    static func shelfPrice(_ row: some StoredRow, at time: Date) throws -> Money {
+        let prefix = row.integer("store_price") == nil ? "web" : "store"
+        do {
+            let currency = try Currency(code: row.text("currency") ?? "")
+            guard let price = row.integer("\(prefix)_price") else {
+                throw StorageError.corruptRow(table: "store_offer", key: "price", reason: "no price")
+            }
+            var window: SaleWindow?
+            if let start = row.integer("\(prefix)_start"), let end = row.integer("\(prefix)_end") {
+                window = SaleWindow(start: Date(timeIntervalSince1970: TimeInterval(start)), end: Date(timeIntervalSince1970: TimeInterval(end)))
+            }
+            let pricing = try Pricing(
+                price: Money(minorUnits: price, currency: currency),
+                salePrice: row.integer("\(prefix)_sale").map { Money(minorUnits: $0, currency: currency) }, saleWindow: window)
+            return pricing.effectivePrice(at: time)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError.corruptRow(table: "store_offer", key: "price", reason: "\(error)")
+        }
+    }
+
     static func priceChange(_ row: some StoredRow) throws -> PriceChange {
         let key = row.text("gtin") ?? ""
         guard let pricing = try pricing(row, table: "price_history", key: key) else {
