@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "ShelfTagServerTests",
             dependencies: [
-                "ShelfTagServer", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
+                "ShelfTagServer", "ShelfTagImport", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -63,8 +63,8 @@ public struct Importer {
         var report = ImportReport(files: files)
         var rowsRead = 0
         do {
-            // The body runs on the database's writer thread while this task waits; the rows are parsed on another.
-            report = try await reference.write { [report] writer in
+            // The body runs on a thread of the database driver while this task waits; the rows are parsed on another.
+            report = try await reference.importing { [report] writer in
                 var report = report
                 for index in report.files.indices {
                     let file = report.files[index]

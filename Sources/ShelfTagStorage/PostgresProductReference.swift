@@ -165,6 +165,11 @@ public final class PostgresProductReference: ProductReference {
 
     // MARK: ProductReference
 
+    /// The same as `write`: a PostgreSQL transaction keeps other writers out only of the rows it changed.
+    public func importing<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
+        try await write(body)
+    }
+
     public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
         let logger = logger
         let result = try await transaction(bounded: false) { connection in

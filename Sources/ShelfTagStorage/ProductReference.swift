@@ -12,6 +12,14 @@ public protocol ProductReference: ReservationStore, Sendable {
     /// - Throws: what `body` throws, `StorageError.busy` when the database stays locked, or a storage error.
     func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result
 
+    /// Runs a long write (an import) as one transaction, all or nothing like `write`, without keeping other writers
+    /// out while `body` runs: SQLite stages `body`'s rows in a file of their own and applies those that change
+    /// anything in one short transaction at the end; PostgreSQL's transactions never keep writers out of rows they
+    /// do not touch. Rows are compared with the reference as it was when `body` started: a row another writer changes
+    /// meanwhile keeps that change unless the import changes the row too.
+    /// - Throws: what `body` throws, `StorageError.busy` when the database stays locked, or a storage error.
+    func importing<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result
+
     /// What every channel shows of one product, or nil when it is unknown.
     /// - Throws: a storage error.
     func details(of gtin: GTIN) async throws -> ProductDetails?

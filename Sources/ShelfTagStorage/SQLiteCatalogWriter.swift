@@ -22,19 +22,20 @@ struct SQLiteCatalogWriter: CatalogWriter {
     let db: Database
     private let statements = PreparedStatements()
 
-    private static let productColumns = [
+    static let productColumns = [
         "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base",
         "link", "availability", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since",
     ]
-    private static let offerColumns = [
+    static let offerColumns = [
         "store_code", "gtin", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since",
         "availability", "pickup_method", "pickup_sla", "on_hand",
     ]
     private static let pricingColumns = ["currency", "price", "sale_price", "sale_start", "sale_end"]
 
     /// `INSERT … ON CONFLICT DO UPDATE … WHERE something differs`; the pricing and `price_since` move only for a pricing
-    /// that differs and is not older than the stored one.
-    private static func upsertSQL(table: String, columns: [String], key: [String]) -> String {
+    /// that differs and is not older than the stored one. The rows come from `source`: one row's parameters by default,
+    /// or a `SELECT` of the columns in order (with a `WHERE`, which SQLite's grammar needs before `ON CONFLICT`).
+    static func upsertSQL(table: String, columns: [String], key: [String], source: String? = nil) -> String {
         let others = columns.filter { !key.contains($0) && $0 != "price_since" && !pricingColumns.contains($0) }
         let newer = "excluded.price_since >= coalesce(price_since, 0)"
         let pricingDiffers = "(" + pricingColumns.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ") + ")"
@@ -43,9 +44,30 @@ struct SQLiteCatalogWriter: CatalogWriter {
             + pricingColumns.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \($0) END" }
             + ["price_since = CASE WHEN \(newer) AND \(pricingDiffers) THEN excluded.price_since ELSE price_since END"]
         return """
-            INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) \(source ?? "VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
             ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(assignments.joined(separator: ", "))
             WHERE \(others.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")) OR (\(newer) AND \(pricingDiffers))
+            """
+    }
+
+    static let storeColumns = ["code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation"]
+    static let reviewColumns = ["id", "gtin", "rating", "author", "is_anonymous", "published_at", "title", "content"]
+
+    /// Upserts that write only what differs; `source` as in `upsertSQL`.
+    static func storeUpsertSQL(source: String? = nil) -> String {
+        plainUpsertSQL(table: "store", columns: storeColumns, key: "code", source: source)
+    }
+
+    static func reviewUpsertSQL(source: String? = nil) -> String {
+        plainUpsertSQL(table: "review", columns: reviewColumns, key: "id", source: source)
+    }
+
+    private static func plainUpsertSQL(table: String, columns: [String], key: String, source: String?) -> String {
+        let others = columns.filter { $0 != key }
+        return """
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) \(source ?? "VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+            ON CONFLICT (\(key)) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            WHERE (\(others.joined(separator: ", "))) IS NOT (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))
             """
     }
 
@@ -128,15 +150,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ store: Store) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, latitude = excluded.latitude,
-                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale, max_reservation = excluded.max_reservation
-                WHERE (name, address, latitude, longitude, time_zone, locale, max_reservation) IS NOT
-                    (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale, excluded.max_reservation)
-                """
-        ).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation])
+        try db.cachedStatement(sql: Self.storeUpsertSQL()).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation])
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
@@ -205,15 +219,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ review: Review) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO review (id, gtin, rating, author, is_anonymous, published_at, title, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET gtin = excluded.gtin, rating = excluded.rating, author = excluded.author,
-                is_anonymous = excluded.is_anonymous, published_at = excluded.published_at, title = excluded.title, content = excluded.content
-                WHERE (gtin, rating, author, is_anonymous, published_at, title, content) IS NOT (excluded.gtin, excluded.rating,
-                    excluded.author, excluded.is_anonymous, excluded.published_at, excluded.title, excluded.content)
-                """
-        ).execute(arguments: [
+        try db.cachedStatement(sql: Self.reviewUpsertSQL()).execute(arguments: [
             review.id, review.gtin.digits, review.rating, review.author, review.isAnonymous,
             Int64(review.publishedAt.timeIntervalSince1970), review.title, review.content,
         ])
@@ -231,7 +237,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
 }
 
 /// Binds values to a prepared statement's 1-based parameters; SQLite copies text (SQLITE_TRANSIENT).
-private struct Binder {
+struct Binder {
     let statement: SQLiteStatement
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -293,13 +299,13 @@ private struct Binder {
 
 extension PricingValues {
     /// The five columns a statement's row holds from `column` on.
-    fileprivate init(_ binder: Binder, from column: Int32) {
+    init(_ binder: Binder, from column: Int32) {
         self.init(
             currency: binder.text(column), price: binder.integer(column + 1), salePrice: binder.integer(column + 2),
             saleStart: binder.integer(column + 3), saleEnd: binder.integer(column + 4))
     }
 
-    fileprivate func bind(to binder: Binder, from index: Int32) {
+    func bind(to binder: Binder, from index: Int32) {
         binder.bind(index, currency)
         binder.bind(index + 1, price)
         binder.bind(index + 2, salePrice)

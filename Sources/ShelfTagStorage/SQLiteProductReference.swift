@@ -9,6 +9,8 @@ public final class SQLiteProductReference: ProductReference {
     let database: any DatabaseWriter
     /// Nil while a new database is built aside: nothing else reads it then.
     private let versionProbe: VersionProbe?
+    /// The database's file; nil while it is built aside.
+    private let path: String?
     /// How long a write waits for another writer's lock, queueing included, before it fails with `StorageError.busy`.
     let lockTimeout: TimeInterval
 
@@ -27,6 +29,7 @@ public final class SQLiteProductReference: ProductReference {
     private init(database: any DatabaseWriter, probing probePath: String?, lockTimeout: TimeInterval) throws {
         self.database = database
         self.lockTimeout = lockTimeout
+        path = probePath
         try Schema.migrator.migrate(database)
         versionProbe = try probePath.map(VersionProbe.init(path:))
     }
@@ -51,7 +54,7 @@ public final class SQLiteProductReference: ProductReference {
     /// - Returns: whether the database was created.
     public static func create(at path: String, load: (any ProductReference) async throws -> Bool) async throws -> Bool {
         try checkAbsent(path)
-        removeAbandonedPartials(of: path)
+        removeAbandonedFiles(of: path)
         // No live process shares our pid: a file by this name was left by a crash.
         let partial = "\(path).partial-\(getpid())"
         func removePartial() { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(partial + suffix) } }
@@ -79,13 +82,14 @@ public final class SQLiteProductReference: ProductReference {
         return true
     }
 
-    /// Removes the files of first loads into `path` whose process is gone (killed, or the machine stopped): nothing
-    /// else would, and each may be as large as the database.
-    private static func removeAbandonedPartials(of path: String) {
+    /// Removes the files of first loads and staged imports into `path` whose process is gone (killed, or the machine
+    /// stopped): nothing else would, and each may be as large as the database.
+    static func removeAbandonedFiles(of path: String) {
         let url = URL(fileURLWithPath: path)
-        let prefix = url.lastPathComponent + ".partial-"
+        let prefixes = [".partial-", ".import-"].map { url.lastPathComponent + $0 }
         let directory = url.deletingLastPathComponent().path
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let prefix = prefixes.first(where: name.hasPrefix) else { continue }
             let rest = name.dropFirst(prefix.count)
             guard let pid = pid_t(rest.prefix { $0.isNumber }), pid != getpid() else { continue }
             // kill with signal 0 only asks whether the process exists.
@@ -115,8 +119,9 @@ public final class SQLiteProductReference: ProductReference {
 
     /// Runs `body` in an immediate transaction on the writer's thread. The wait for the lock, including the time spent
     /// queued behind other writes, is bounded by `lockTimeout`.
+    /// - Parameter attaching: a database file attached under a name for the transaction (SQLite attaches only outside one).
     /// - Throws: `StorageError.busy` past it, what `body` throws, or a storage error.
-    func writing<T: Sendable>(_ body: @escaping (Database) throws -> T) async throws -> T {
+    func writing<T: Sendable>(attaching: (path: String, name: String)? = nil, _ body: @escaping (Database) throws -> T) async throws -> T {
         let body = UncheckedSendable(body)
         let queued = Date()
         let timeout = lockTimeout
@@ -125,6 +130,10 @@ public final class SQLiteProductReference: ProductReference {
                 let remaining = timeout - Date().timeIntervalSince(queued)
                 guard remaining > 0 else { throw StorageError.busy(waited: timeout) }
                 sqlite3_busy_timeout(db.sqliteConnection, Int32(remaining * 1000))
+                if let attaching {
+                    try db.execute(sql: "ATTACH DATABASE ? AS \(attaching.name)", arguments: [attaching.path])
+                }
+                defer { if let attaching { try? db.execute(sql: "DETACH DATABASE \(attaching.name)") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body.value(db)
@@ -143,6 +152,12 @@ public final class SQLiteProductReference: ProductReference {
             try Self.bumpCatalogVersion(db)
             return result
         }
+    }
+
+    public func importing<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
+        // A database being built aside has no other writer to keep out.
+        guard let path else { return try await write(body) }
+        return try await SQLiteStagedImport.run(path: path, reference: self, body)
     }
 
     static func bumpCatalogVersion(_ db: Database) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import ShelfTagDomain
+import ShelfTagImport
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -87,5 +88,81 @@ struct LockedDatabaseTests {
             }
             #expect(scansAfter == scansBefore + 3, "the scans made during the lock are written once it is released")
         }
+    }
+}
+
+@Suite("An import in progress keeps no writer out")
+struct ImportAlongsideWritersTests {
+    /// A local inventory feed the test writes while the import reads it: the import lasts as long as the test wants.
+    private final class SlowFeed: @unchecked Sendable {
+        let path: String
+        private var handle: FileHandle?
+
+        init(in directory: URL) throws {
+            path = directory.appendingPathComponent("inventory.tsv").path
+            guard mkfifo(path, 0o600) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
+
+        /// Blocks until the import opens the feed.
+        func open() throws {
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
+
+        func write(_ text: String) throws {
+            try handle?.write(contentsOf: Data(text.utf8))
+        }
+
+        func close() throws {
+            try handle?.close()
+        }
+    }
+
+    @Test("store updates answer at once while an import reads its feed; both end in the reference")
+    func writesDuringImport() async throws {
+        let path = try await sampleDatabase()
+        // A write kept out by the import would wait this long, then answer 503.
+        let lockTimeout = 5.0
+        let reference = try SQLiteProductReference(path: path, lockTimeout: lockTimeout)
+        let token = AccessToken.generate()
+        try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow)
+        let headers = ["Content-Type": "application/json", "Authorization": "Bearer \(token)"]
+        let feed = try SlowFeed(in: try newDirectory())
+        let importing = Task {
+            // Another connection pool, as `shelftag import` in another process has.
+            try await Importer(reference: try SQLiteProductReference(path: path)).run(
+                paths: [feed.path], options: ImportOptions(kind: .inventory, asOf: testNow), rejected: { Issue.record("rejected: \($0)") })
+        }
+        try await TestServer.with(reference: reference) { server in
+            try await Task.detached { try feed.open() }.value
+            try feed.write("store code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0001\t40\t25.99 EUR\tin stock\n")
+            // The import has read that row and is waiting for more, inside its transaction.
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            for onHand in [7, 8] {
+                var reply: TestServer.Reply?
+                let elapsed = try await clock.measure {
+                    reply = try await server.request(
+                        "/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers,
+                        body: Data(#"{"gtin": "3760001001983", "onHand": \#(onHand)}"#.utf8))
+                }
+                #expect(reply?.status == 200, "a store update during the import: \(reply?.status ?? 0)")
+                // Half the lock timeout leaves room for a loaded test machine.
+                #expect(elapsed < .seconds(lockTimeout / 2), "a store update during the import took \(elapsed)")
+            }
+            try feed.close()
+            let report = try await importing.value
+            #expect(report.committed && report.loaded == 1)
+
+            let imported = try #require(try await reference.details(of: try GTIN("3760001000634"))?.stores.first { $0.store.code == "PAR01" })
+            #expect(imported.offer.stock.onHand == 40)
+            #expect(imported.offer.pricing?.price == (try Money(feedValue: "25.99 EUR")))
+            #expect(imported.history.changes.last?.recordedAt == testNow)
+            let updated = try #require(try await reference.details(of: try GTIN(promotion))?.stores.first { $0.store.code == "PAR01" })
+            #expect(updated.offer.stock.onHand == 8)
+            let page = try await server.request("/products/3760001000634?s=PAR01")
+            #expect(page.text.contains("25,99"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            .filter { $0.contains(".import-") }.isEmpty, "the staging file is removed")
     }
 }
