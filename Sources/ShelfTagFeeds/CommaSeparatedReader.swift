@@ -18,7 +18,18 @@ struct CommaSeparatedReader {
         /// The record's first text after a closing quote (`"Name"junk`), rejected once the record is read.
         var strayText = false
         var recordLine = 0
+        /// The record's bytes so far: a quote never closed must not gather the rest of the file.
+        var recordBytes = 0
         while let text = reader.nextLine({ String(validating: $0, as: UTF8.self) }) {
+            if !inQuotes { recordBytes = 0 }
+            recordBytes += (text?.utf8.count ?? 0) + 1
+            if reader.lastLineWasCut || recordBytes > LineReader.maximumLineLength {
+                let location = SourceLocation(file: displayName, line: inQuotes ? recordLine : reader.lineNumber)
+                if header == nil { throw FeedError.malformedHeader(location, reason: "longer than \(LineReader.maximumLineLength) bytes") }
+                try rejected(RowError(location: location, field: "row", problem: .lineTooLong(maximumBytes: LineReader.maximumLineLength)))
+                (pending, pendingField, inQuotes, quoteClosed, strayText) = ([], "", false, false, false)
+                continue
+            }
             guard let text else {
                 let location = SourceLocation(file: displayName, line: reader.lineNumber)
                 if header == nil { throw FeedError.invalidUTF8Header(location) }

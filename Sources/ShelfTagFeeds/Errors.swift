@@ -31,6 +31,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
     case unknownStore(String)
     case unknownProduct(String)
     case tooLong(max: Int)
+    case lineTooLong(maximumBytes: Int)
     case text(TextProblem)
     case unterminatedQuote
     case textAfterClosingQuote
@@ -54,6 +55,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .unknownStore(let code): "unknown store '\(code)' (import the stores file first or with it)"
         case .unknownProduct(let id): "no product with id or GTIN '\(id)' (import the product feed first or with it)"
         case .tooLong(let max): "longer than \(max) characters"
+        case .lineTooLong(let maximum): "the row is longer than \(maximum) bytes, more than any row can hold; it was skipped unread"
         case .text(let problem): problem.description
         case .unterminatedQuote: "a quoted field is never closed"
         case .textAfterClosingQuote: "text follows a closing quote (write \"\"Name\"\" inside a quoted field, or quote the whole field)"

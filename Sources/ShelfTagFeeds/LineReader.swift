@@ -1,7 +1,10 @@
 import Foundation
 
-/// Reads a file line by line through a fixed buffer, so a file of any size streams in constant memory.
+/// Reads a file line by line through a fixed buffer, so a file of any size streams in constant memory. A line longer
+/// than `maximumLineLength` (no feed row can be) is skipped to its end, not kept: `lastLineWasCut` says so.
 final class LineReader {
+    /// Generous for any row: Merchant Center's longest attribute is 5,000 characters.
+    static let maximumLineLength = 4 << 20
     private let file: UnsafeMutablePointer<FILE>
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
@@ -10,6 +13,8 @@ final class LineReader {
     private var atEOF = false
     /// The 1-based number of the line last returned.
     private(set) var lineNumber = 0
+    /// Whether the line last returned was longer than `maximumLineLength`: its bytes are only its end.
+    private(set) var lastLineWasCut = false
 
     /// - Throws: `FeedError.cannotOpen` when the file cannot be opened for reading.
     init(path: String, bufferSize: Int = 1 << 20) throws(FeedError) {
@@ -29,6 +34,7 @@ final class LineReader {
     /// Calls `body` with the next line's bytes (without `\n` or `\r\n`); false at the end of the file.
     /// The bytes are valid only during the call.
     func nextLine<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result? {
+        lastLineWasCut = false
         while true {
             if let newline = memchr(buffer + start, 0x0A, end - start) {
                 let index = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
@@ -37,10 +43,23 @@ final class LineReader {
                 return try emit(from: lineStart, to: index, body)
             }
             if atEOF {
-                guard start < end else { return nil }
+                guard start < end || lastLineWasCut else { return nil }
                 let lineStart = start
                 start = end
                 return try emit(from: lineStart, to: end, body)
+            }
+            if start == 0 && end == capacity {
+                if capacity < Self.maximumLineLength {
+                    // A line longer than the buffer: grow it.
+                    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+                    bigger.update(from: buffer, count: end)
+                    buffer.deallocate()
+                    buffer = bigger
+                    capacity *= 2
+                } else {
+                    lastLineWasCut = true
+                    end = 0
+                }
             }
             refill()
         }
@@ -58,14 +77,6 @@ final class LineReader {
             memmove(buffer, buffer + start, end - start)
             end -= start
             start = 0
-        }
-        if end == capacity {
-            // A line longer than the buffer: grow it.
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
-            bigger.update(from: buffer, count: end)
-            buffer.deallocate()
-            buffer = bigger
-            capacity *= 2
         }
         let count = fread(buffer + end, 1, capacity - end, file)
         end += count
@@ -90,6 +101,7 @@ struct TabSeparatedReader {
         let reader = try LineReader(path: path)
         guard let header = reader.nextLine({ String(validating: $0, as: UTF8.self) }) else { throw FeedError.empty(displayName) }
         let headerLocation = SourceLocation(file: displayName, line: 1)
+        if reader.lastLineWasCut { throw FeedError.malformedHeader(headerLocation, reason: "longer than \(LineReader.maximumLineLength) bytes") }
         guard var header else { throw FeedError.invalidUTF8Header(headerLocation) }
         if header.hasPrefix("\u{FEFF}") { header.removeFirst() }
         let names = header.split(separator: "\t", omittingEmptySubsequences: false).map { Self.foldColumnName(String($0)) }
@@ -107,8 +119,12 @@ struct TabSeparatedReader {
             var values = [String?](repeating: nil, count: columns.count)
             var failure: RowError?
             let skip: Bool? = reader.nextLine { bytes in
-                guard !bytes.isEmpty else { return true }  // blank lines carry no item
                 let location = SourceLocation(file: displayName, line: reader.lineNumber)
+                guard !reader.lastLineWasCut else {
+                    failure = RowError(location: location, field: "row", problem: .lineTooLong(maximumBytes: LineReader.maximumLineLength))
+                    return true
+                }
+                guard !bytes.isEmpty else { return true }  // blank lines carry no item
                 // Split on tabs once; count must match the header.
                 var count = 0
                 fieldStarts[0] = 0

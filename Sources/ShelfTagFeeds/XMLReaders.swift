@@ -15,16 +15,27 @@ private func parseStreaming(path: String, displayName: String, delegate: Streami
     delegate.parser = parser
     let finished = parser.parse()
     if let error = delegate.callbackError { throw error }
-    if !finished {
-        let code = (parser.parserError as NSError?)?.code ?? 0
-        let line = delegate.errorLine ?? parser.lineNumber
-        throw FeedError.malformedXML(SourceLocation(file: displayName, line: max(line, 1)), reason: describeXMLError(code))
+    // libxml2 goes on after some errors (an undefined entity is dropped from the text): any error stops the import.
+    if !finished || delegate.firstError != nil {
+        let code = delegate.firstError?.code ?? (parser.parserError as NSError?)?.code ?? 0
+        let line = delegate.firstError?.line ?? parser.lineNumber
+        let reason =
+            if code == undeclaredEntity, let name = delegate.undefinedEntity {
+                "'&\(name);' is not an XML entity (XML has only &amp; &lt; &gt; &quot; &apos;; write other characters as they are, or as &#233;)"
+            } else {
+                describeXMLError(code)
+            }
+        throw FeedError.malformedXML(SourceLocation(file: displayName, line: max(line, 1)), reason: reason)
     }
 }
+
+/// libxml2's XML_ERR_UNDECLARED_ENTITY.
+private let undeclaredEntity = 26
 
 /// libxml2's error numbers (XMLParser passes them through on Linux) as words.
 private func describeXMLError(_ code: Int) -> String {
     switch code {
+    case 1: "an internal error of the XML parser"
     case 4: "the document is empty"
     case 5: "extra content after the root element"
     case 9: "an invalid character"
@@ -33,7 +44,14 @@ private func describeXMLError(_ code: Int) -> String {
     case 73, 77: "an unfinished tag or the document ends too early"
     case 76: "an end tag does not match its start tag"
     case 89: "entities that expand into themselves (an entity loop)"
-    default: "libxml2 error \(code)"
+    case 27: "an entity is used before it is declared"
+    case 31: "the document is not in a supported encoding"
+    case 32: "the encoding the document declares is not supported"
+    case 64: "the XML declaration is malformed"
+    case 65: "the XML declaration is not finished"
+    case 68: "a name is expected (a stray '<' or '&' in text: write &lt; or &amp;)"
+    case 2, 111: "a text node or attribute is longer than the XML parser allows"
+    default: "the XML parser's error \(code)"
     }
 }
 
@@ -43,8 +61,13 @@ private func describeXMLError(_ code: Int) -> String {
 class StreamingDelegate: NSObject {
     weak var parser: XMLParser?
     var callbackError: Error?
-    /// The line libxml2 was on when it found the error (later reads move `lineNumber` on).
-    var errorLine: Int?
+    /// The first error libxml2 reported and the line it was on then (later reads move `lineNumber` on).
+    private(set) var firstError: (code: Int, line: Int)?
+    /// The first entity reference libxml2 could not resolve.
+    private(set) var undefinedEntity: String?
+    /// The most text kept of one element: longer than any field may be, so a longer one is still rejected by its
+    /// field's rule, and a 200 MB text node costs no more memory than this.
+    static let maximumTextBytes = 64 * 1024
     /// How deep the parse is in the document: feeds are a handful of levels deep, a hostile one thousands.
     private var documentDepth = 0
     static let maximumDocumentDepth = 64
@@ -61,6 +84,19 @@ class StreamingDelegate: NSObject {
 
     func leave() {
         documentDepth -= 1
+    }
+
+    /// Appends `string` to `text` while `text` is under `maximumTextBytes`.
+    static func append(_ string: String, to text: inout String) {
+        if text.utf8.count < maximumTextBytes { text += string }
+    }
+
+    func recordError(_ parser: XMLParser, _ error: Error) {
+        if firstError == nil { firstError = ((error as NSError).code, parser.lineNumber) }
+    }
+
+    func recordEntity(_ name: String) {
+        if undefinedEntity == nil { undefinedEntity = name }
     }
 
     func run(_ body: () throws -> Void) {
@@ -122,15 +158,20 @@ struct RSSItemReader {
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            if depthInItem == 1 { text += string }
+            if depthInItem == 1 { Self.append(string, to: &text) }
         }
 
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
-            errorLine = errorLine ?? parser.lineNumber
+            recordError(parser, parseError)
+        }
+
+        func parser(_ parser: XMLParser, resolveExternalEntityName name: String, systemID: String?) -> Data? {
+            recordEntity(name)
+            return nil
         }
 
         func parser(_ parser: XMLParser, foundCDATA cdataBlock: Data) {
-            if depthInItem == 1 { text += String(decoding: cdataBlock, as: UTF8.self) }
+            if depthInItem == 1 { Self.append(String(decoding: cdataBlock.prefix(Self.maximumTextBytes), as: UTF8.self), to: &text) }
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
@@ -194,6 +235,8 @@ struct XMLRecordReader {
 
     /// How deep a record's elements may nest.
     static let maximumDepth = 16
+    /// How many elements one record may hold: a review has a few dozen, and the tree is kept until the record ends.
+    static let maximumNodes = 10_000
 
     private final class RecordDelegate: StreamingDelegate, XMLParserDelegate {
         let recordName: String
@@ -201,6 +244,7 @@ struct XMLRecordReader {
         let record: (XMLNode, Int) throws -> Void
         var stack: [XMLNode] = []
         var recordLine = 0
+        var nodesInRecord = 0
 
         init(recordName: String, displayName: String, record: @escaping (XMLNode, Int) throws -> Void) {
             self.recordName = recordName
@@ -225,21 +269,33 @@ struct XMLRecordReader {
                 }
                 return
             }
+            if stack.isEmpty { nodesInRecord = 0 }
+            nodesInRecord += 1
+            guard nodesInRecord <= XMLRecordReader.maximumNodes else {
+                let location = SourceLocation(file: displayName, line: recordLine)
+                run { throw FeedError.malformedXML(location, reason: "more than \(XMLRecordReader.maximumNodes) elements inside one <\(recordName)>") }
+                return
+            }
             let node = XMLNode(name: name, attributes: attributes)
             stack.last?.children.append(node)
             stack.append(node)
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            stack.last?.text += string
+            if let node = stack.last { Self.append(string, to: &node.text) }
         }
 
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
-            errorLine = errorLine ?? parser.lineNumber
+            recordError(parser, parseError)
+        }
+
+        func parser(_ parser: XMLParser, resolveExternalEntityName name: String, systemID: String?) -> Data? {
+            recordEntity(name)
+            return nil
         }
 
         func parser(_ parser: XMLParser, foundCDATA cdataBlock: Data) {
-            stack.last?.text += String(decoding: cdataBlock, as: UTF8.self)
+            if let node = stack.last { Self.append(String(decoding: cdataBlock.prefix(Self.maximumTextBytes), as: UTF8.self), to: &node.text) }
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {

@@ -35,14 +35,14 @@ struct HostileInputTests {
         #expect(outcomes[5] == "hostile.tsv:7: title: holds the control character U+202E, which is not allowed")
     }
 
-    @Test("a 5 MB store name and an inventory quantity past a billion are rejected on their line")
+    @Test("a 3 MB store name and an inventory quantity past a billion are rejected on their line")
     func storesAndQuantities() throws {
         let stores = try temporaryFile(
-            "code,name,address,latitude,longitude,timezone\nPAR01,\(String(repeating: "x", count: 5_000_000)),1 rue,48.8,2.3,Europe/Paris\n", name: "stores.csv"
+            "code,name,address,latitude,longitude,timezone\nPAR01,\(String(repeating: "x", count: 3_000_000)),1 rue,48.8,2.3,Europe/Paris\n", name: "stores.csv"
         )
         var rejected: [String] = []
         try StoresFile.read(
-            path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("a 5 MB name was accepted") },
+            path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("a 3 MB name was accepted") },
             rejected: {
                 rejected.append($0.description)
             })
@@ -54,6 +54,44 @@ struct HostileInputTests {
         var loaded = 0
         try InventoryFeed.read(path: inventory, displayName: "inventory.tsv", row: { _, _ in loaded += 1 }, rejected: { problems.append($0.field) })
         #expect(loaded == 1 && problems == ["quantity", "quantity"])
+    }
+
+    @Test("an undefined entity is a located error in words, not a character silently dropped")
+    func undefinedEntity() throws {
+        let feed = try temporaryFile(
+            """
+            <?xml version="1.0"?>
+            <rss xmlns:g="http://base.google.com/ns/1.0" version="2.0"><channel>
+            <item><g:id>X1</g:id><g:title>Caf&eacute; noir</g:title></item>
+            </channel></rss>
+            """, name: "entity.xml")
+        #expect {
+            try ProductFeed.read(path: feed, displayName: "entity.xml", row: { _, _ in }, rejected: { _ in })
+        } throws: { error in
+            (error as? FeedError)?.description.hasPrefix("entity.xml:3: malformed XML: '&eacute;' is not an XML entity") == true
+        }
+    }
+
+    @Test("rows longer than any field allows are rejected on their line without being kept: a 6 MB TSV line, a CSV quote never closed")
+    func overlongRows() throws {
+        let header = "id\ttitle\tlink\tavailability\tprice\tgtin\n"
+        let good = "B\tBon\thttps://shop.example.com/b\tin_stock\t1.00 EUR\t3760001000634\n"
+        let products = try temporaryFile(
+            header + "A\t" + String(repeating: "a", count: 6 << 20) + "\thttps://shop.example.com/a\tin_stock\t1.00 EUR\t3760001001983\n" + good,
+            name: "long.tsv")
+        var rejected: [String] = []
+        var loaded: [Int] = []
+        try ProductFeed.read(path: products, displayName: "long.tsv", row: { _, line in loaded.append(line) }, rejected: { rejected.append($0.description) })
+        #expect(rejected == ["long.tsv:2: row: the row is longer than 4194304 bytes, more than any row can hold; it was skipped unread"])
+        #expect(loaded == [3])
+
+        let stores = try temporaryFile(
+            "code,name,address,latitude,longitude,timezone\nPAR01,\"never closed" + String(repeating: "\nx", count: 3 << 20) + "\n", name: "stores.csv")
+        rejected = []
+        try StoresFile.read(path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("an unclosed quote gave a row") }, rejected: {
+            rejected.append($0.description)
+        })
+        #expect(rejected.first == "stores.csv:2: row: the row is longer than 4194304 bytes, more than any row can hold; it was skipped unread")
     }
 
     @Test("a reviews feed nested 40,000 elements deep is a located error, not a crash; and so is one nested past 64 levels anywhere")
