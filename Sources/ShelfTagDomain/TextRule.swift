@@ -45,6 +45,32 @@ public struct TextRule: Sendable {
         }
     }
 
+    /// `text` as one field of a line a person or a program reads (tab-separated lists, terminal output): a backslash,
+    /// tab and line breaks become `\\`, `\t`, `\n`, `\r`, and every other character a field may not hold `\u{…}`, so a
+    /// stored value (from before these rules, or written by other software) can neither split a record nor reorder
+    /// what is read.
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\t" || isForbidden($0, allowsLineBreaks: false) }) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\t": escaped += "\\t"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case _ where isForbidden(scalar, allowsLineBreaks: false): escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    /// What `escaped` does, for the help of commands that print stored text.
+    public static let escapingNote = """
+        Fields are separated by tabs. Inside a field, a backslash, tab or line break is written \\\\, \\t, \\n or \\r, and any \
+        other control or bidirectional-override character \\u{hex}: one line is always one record.
+        """
+
     /// Identifiers: store codes, feed ids, review ids.
     public static let identifier = TextRule(maxLength: 50)
     /// A name a person reads on one line: a title, a store's name, a shopper's name.

@@ -8,16 +8,17 @@ struct ProductText {
 
     var lines: [String] {
         let product = details.product
-        var lines = ["\(product.title)", "  GTIN \(product.gtin.digits) · id \(product.itemID)" + (product.brand.isEmpty ? "" : " · \(product.brand)")]
+        let (title, itemID, brand) = (TextRule.escaped(product.title), TextRule.escaped(product.itemID), TextRule.escaped(product.brand))
+        var lines = ["\(title)", "  GTIN \(product.gtin.digits) · id \(itemID)" + (brand.isEmpty ? "" : " · \(brand)")]
         // The feed carries no locale; the stores' one is the shop's.
         let webLocale = details.stores.first?.store.locale ?? "en-US"
         lines.append(
             "  web: " + priceLine(pricing: details.webOffer.pricing, history: details.webHistory, locale: webLocale)
-                + " · \(details.webOffer.availability.rawValue) · \(details.webOffer.link)")
+                + " · \(details.webOffer.availability.rawValue) · \(TextRule.escaped(details.webOffer.link))")
         for listing in details.stores {
             let (pricing, history) = details.shelfPricing(at: listing)
             let offer = listing.offer
-            var line = "  \(listing.store.code): " + priceLine(pricing: pricing, history: history, locale: listing.store.locale)
+            var line = "  \(TextRule.escaped(listing.store.code)): " + priceLine(pricing: pricing, history: history, locale: listing.store.locale)
             if offer.pricing == nil { line += " (web price)" }
             line += " · \(offer.stock.onHand) on hand · \(offer.availability.rawValue)"
             if let method = offer.pickupMethod { line += " · pickup \(method.rawValue)" + (offer.pickupSLA.map { " \($0.rawValue)" } ?? "") }

@@ -10,7 +10,8 @@ struct ProductsCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every product: GTIN, web price, stores, stock, rating.")
+        static let configuration = CommandConfiguration(
+            abstract: "List every product: GTIN, web price, stores, stock, rating, title.", discussion: TextRule.escapingNote)
 
         @OptionGroup var database: DatabaseOptions
 
@@ -20,7 +21,7 @@ struct ProductsCommand: AsyncParsableCommand {
                 let rating = summary.rating.map { String(format: "%.1f★ (%d)", $0.average, $0.count) } ?? "no reviews"
                 print(
                     [summary.gtin.digits, summary.webPrice.feedValue, "\(summary.storeCount) stores", "\(summary.unitsOnHand) on hand", rating, summary.title]
-                        .joined(separator: "\t"))
+                        .map(TextRule.escaped).joined(separator: "\t"))
             }
         }
     }

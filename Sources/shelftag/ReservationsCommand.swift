@@ -19,7 +19,8 @@ struct ReservationsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every reservation of the store, newest first: code, state, GTIN, quantity, total, name, contact, hold end.")
+            abstract: "Every reservation of the store, newest first: code, state, GTIN, quantity, total, name, contact, hold end.",
+            discussion: TextRule.escapingNote)
 
         @OptionGroup var options: StoreOptions
 
@@ -30,7 +31,7 @@ struct ReservationsCommand: AsyncParsableCommand {
                     [
                         reservation.code, reservation.state(at: now), reservation.gtin.digits, String(reservation.quantity), reservation.total.feedValue,
                         reservation.customerName, reservation.contact, Timestamp.format(reservation.expiresAt),
-                    ].joined(separator: "\t"))
+                    ].map(TextRule.escaped).joined(separator: "\t"))
             }
         }
     }

@@ -6,7 +6,7 @@ struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
         abstract: "Tag scans per day, store and product, with the scans of stale tags.",
-        discussion: "Columns: day (UTC), store, GTIN, scans, stale-tag scans. The resolver writes scans within a second."
+        discussion: "Columns: day (UTC), store, GTIN, scans, stale-tag scans. The resolver writes scans within a second.\n\n" + TextRule.escapingNote
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -26,7 +26,7 @@ struct StatsCommand: AsyncParsableCommand {
         let counts = try await database.with { try await $0.scanCounts(store: store, since: since) }
         print(["day", "store", "gtin", "scans", "stale"].joined(separator: "\t"))
         for count in counts {
-            print([count.day, count.storeCode ?? "-", count.gtin.digits, String(count.scans), String(count.staleScans)].joined(separator: "\t"))
+            print([count.day, count.storeCode ?? "-", count.gtin.digits, String(count.scans), String(count.staleScans)].map(TextRule.escaped).joined(separator: "\t"))
         }
         let total = counts.reduce(0) { $0 + $1.scans }
         let stale = counts.reduce(0) { $0 + $1.staleScans }

@@ -129,6 +129,44 @@ struct CommandLineTests {
         #expect(try CommandLine.run(["products", "show", "96385074"], environment: environment).status == 1)  // valid, unknown
     }
 
+    @Test("stored text that could split a record or reorder what is read comes out escaped, one line per record")
+    func escapedOutput() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try CommandLine.importSamples(into: db).status == 0)
+        // Written behind ShelfTag's back, as an older release or other software could have.
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        writer.arguments = [
+            "python3", "-c",
+            #"""
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("INSERT INTO reservation VALUES ('ABCD2345', 'PAR01', '03760001000634', 1, ?, 'lea@example.com\tx', 'EUR', 100, 'held', 0, 4102444800, NULL)",
+                       ("L\u00e9a\r\nFAKE\tROW \u202e05,1 \\",))
+            db.execute("UPDATE product SET title = 'Caf\u00e9\nnoir' WHERE gtin = '03760001000634'")
+            db.commit()
+            """#,
+            db,
+        ]
+        try writer.run()
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+
+        let list = try CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01"])
+        let lines = list.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == 1, "\(list.output)")
+        let fields = lines.first?.split(separator: "\t", omittingEmptySubsequences: false) ?? []
+        #expect(fields.count == 8)
+        #expect(fields.count > 6 && fields[5] == #"Léa\r\nFAKE\tROW \u{202E}05,1 \\"#)
+        #expect(fields.count > 6 && fields[6] == #"lea@example.com\tx"#)
+
+        let products = try CommandLine.run(["products", "list", "--db", db])
+        #expect(products.output.contains(#"Café\nnoir"#))
+        #expect(products.output.split(separator: "\n").count == 212)
+        let shown = try CommandLine.run(["products", "show", "--db", db, "3760001000634"])
+        #expect(shown.output.hasPrefix(#"Café\nnoir"# + "\n"))
+    }
+
     @Test("render: progress stays off a pipe, one summary line, exit 1 for skipped products, 2 for unusable arguments")
     func render() async throws {
         let db = try CommandLine.temporaryDatabase()
