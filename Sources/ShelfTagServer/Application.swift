@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import ShelfTagDomain
 import ShelfTagStorage
@@ -49,11 +50,15 @@ public func buildApplication(
         reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch
     ).addRoutes(to: router)
     let flusher = ScanFlusher(buffer: scans, reference: reference, interval: configuration.scanFlushInterval, metrics: metrics, logger: logger)
-    let idle = configuration.idleTimeout.components
+    let headerTimeout = TimeAmount(configuration.headerTimeout)
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
-        configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "ShelfTag"),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestHeadTimeout(timeout: headerTimeout)], idleTimeout: TimeAmount(configuration.idleTimeout))),
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "ShelfTag",
+            availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
         services: [flusher],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -31,6 +31,11 @@ public struct ServerConfiguration: Sendable {
     /// A connection that sends nothing for this long is closed: a client that stops half-way through its headers
     /// (or keeps an idle connection) holds nothing for longer.
     public var idleTimeout: Duration
+    /// A request's headers must all arrive within this long of the connection opening (or of the previous answer):
+    /// a client that trickles bytes to stay under `idleTimeout` is closed all the same.
+    public var headerTimeout: Duration = .seconds(10)
+    /// Connections open at once; past it the server stops accepting until one closes (the kernel queues the rest).
+    public var maxConnections = 4096
     /// The clock, injected so tests can pin "now".
     public var now: @Sendable () -> Date
 

@@ -45,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a connection may send nothing before it is closed (slow or stalled clients).", valueName: "seconds"))
     var idleTimeout = 30
 
+    @Option(help: ArgumentHelp("Seconds a request's headers may take to arrive, however slowly they trickle.", valueName: "seconds"))
+    var headerTimeout = 10
+
+    @Option(help: ArgumentHelp("Connections served at once; past it new ones wait in the kernel's queue.", valueName: "count"))
+    var maxConnections = 4096
+
     @Option(help: ArgumentHelp("Unknown pickup codes one client may look up per minute; 0 for no limit.", valueName: "count"))
     var unknownCodesPerMinute = 20
 
@@ -55,16 +61,20 @@ struct ServeCommand: AsyncParsableCommand {
         guard reservationsPerMinute >= 0 else { throw ValidationError("--reservations-per-minute: cannot be negative") }
         guard unknownCodesPerMinute >= 0 else { throw ValidationError("--unknown-codes-per-minute: cannot be negative") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout: must be more than 0") }
+        guard headerTimeout > 0 else { throw ValidationError("--header-timeout: must be more than 0") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections: must be more than 0") }
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
         if let baseURL, URL(string: baseURL)?.host == nil { throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL") }
     }
 
     func run() async throws {
         let base = baseURL ?? ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://\(host):\(port)"
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: host, port: port, baseURL: base, templatesDirectory: TemplateLibrary.locate().directory, shopSearchURL: shopSearchURL,
             holdDuration: holdHours * 3600, reservationsPerMinute: reservationsPerMinute, unknownCodeLookupsPerMinute: unknownCodesPerMinute,
             idleTimeout: .seconds(idleTimeout))
+        configuration.headerTimeout = .seconds(headerTimeout)
+        configuration.maxConnections = maxConnections
         do {
             try await database.with { reference in
                 try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in

@@ -1,26 +1,36 @@
 import Foundation
 import Testing
 
-/// Runs `shelftag` and returns its exit status, standard error and peak resident memory (wait4's, which
-/// `Process` cannot give: it reaps the child itself).
-private func runMeasured(_ arguments: [String], directory: URL) throws -> (status: Int32, errors: String, peakMegabytes: Double) {
-    let errorsPath = directory.appendingPathComponent("errors-\(UUID().uuidString).txt").path
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, errorsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let argv = ([CommandLine.binary.path] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, CommandLine.binary.path, &actions, nil, argv, environ)
-    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
-    var status: Int32 = 0
-    var usage = rusage()
-    _ = wait4(pid, &status, 0, &usage)
-    let errors = try String(contentsOfFile: errorsPath, encoding: .utf8)
+/// Runs `shelftag` and returns its exit status, standard error and peak resident memory. A small Python parent
+/// forks it and reads its rusage: a child this test process spawned itself would report this process's size too
+/// (spawning shares the parent's memory until `exec`, and Linux counts it in the child's peak).
+private func runMeasured(_ arguments: [String]) throws -> (status: Int32, errors: String, peakMegabytes: Double) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments =
+        [
+            "python3", "-c",
+            """
+            import resource, subprocess, sys
+            run = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, close_fds=True)
+            sys.stderr.buffer.write(run.stderr)
+            print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+            """,
+            CommandLine.binary.path,
+        ] + arguments
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let figures = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+    process.waitUntilExit()
+    guard figures.count == 2, let status = Int32(figures[0]), let kilobytes = Double(figures[1].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        throw CocoaError(.coderReadCorrupt)
+    }
     // ru_maxrss is in KiB on Linux.
-    return ((status >> 8) & 0xFF, errors, Double(usage.ru_maxrss) / 1024)
+    return (status, errorText, kilobytes / 1024)
 }
 
 /// Writes `head`, `count` MiB of `filler`, then `tail`, without holding the file in memory.
@@ -59,7 +69,7 @@ struct ImportMemoryTests {
             (tsv, "huge.tsv:2: row: the row is longer than 4194304 bytes"),
         ] {
             let database = directory.appendingPathComponent("\(UUID().uuidString).sqlite").path
-            let run = try runMeasured(["import", "--db", database, feed], directory: directory)
+            let run = try runMeasured(["import", "--db", database, feed])
             #expect(run.status == 1, "\(feed): \(run.errors)")
             #expect(run.errors.contains(message), "\(run.errors)")
             #expect(run.peakMegabytes < Self.ceilingMegabytes, "\(feed): \(run.peakMegabytes) MB resident at the peak")
