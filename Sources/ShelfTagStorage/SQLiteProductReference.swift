@@ -354,6 +354,9 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
+    /// Whether the catalogue version is read through the WAL-index header (tests).
+    var readsWALIndexHeader: Bool { versionProbe?.readsWALIndexHeader ?? false }
+
     public func catalogVersion() throws -> Int {
         // Inline, not on the pool: a WAL read never waits for the writer, and the probe costs a microsecond.
         if let versionProbe { return try versionProbe.version() }

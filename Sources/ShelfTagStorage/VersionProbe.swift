@@ -28,9 +28,9 @@ final class VersionProbe: @unchecked Sendable {
             sqlite3_close(connection)
             throw StorageError.probe(reason)
         }
-        // The first probe makes sure the -shm file exists and is initialised.
+        // The first probe makes sure the -shm file exists, is initialised and mapped by this connection.
         _ = try version()
-        walIndex = WALIndexHeader(databasePath: path)
+        walIndex = WALIndexHeader(connection: connection)
     }
 
     deinit {
@@ -38,6 +38,9 @@ final class VersionProbe: @unchecked Sendable {
         sqlite3_finalize(catalogVersion)
         sqlite3_close(connection)
     }
+
+    /// Whether calls can skip the probe while no commit happened (a test checks the fast path is taken).
+    var readsWALIndexHeader: Bool { walIndex != nil }
 
     /// PRAGMA data_version moves when another connection commits; only then is catalog_version read again.
     func version() throws -> Int {
@@ -59,33 +62,33 @@ final class VersionProbe: @unchecked Sendable {
     }
 }
 
-/// The WAL-index header at the start of the database's `-shm` file, mapped read-only (its layout is part of SQLite's
-/// documented file format). Every commit rewrites it before returning, so a header equal to one read earlier means no
-/// commit completed in between; any difference, a torn read included, only costs a probe.
-private final class WALIndexHeader {
+/// The WAL-index header at the start of the database's `-shm` file (its layout is part of SQLite's documented file
+/// format). Every commit rewrites it before returning, so a header equal to one read earlier means no commit completed
+/// in between; any difference, a torn read included, only costs a probe.
+///
+/// The header is read through the probe connection's own mapping, which SQLite keeps, and keeps locked, while the
+/// connection is open. Mapping the file through a descriptor of our own would be wrong twice: closing that descriptor
+/// drops every POSIX lock this process holds on the file (SQLite's included), so another process opening the database
+/// would find it unused and reset the file, and a read of the shortened mapping then stops the process (SIGBUS).
+private struct WALIndexHeader {
     /// The header's first copy (48 bytes) and the start of its second: any commit changes both.
     typealias Value = SIMD8<UInt64>
 
-    private static let size = MemoryLayout<Value>.size
-    private let mapping: UnsafeMutableRawPointer
+    private let mapping: UnsafeRawPointer
 
-    /// Nil when the database has no initialised `-shm` file (not in WAL mode) or it cannot be mapped.
-    init?(databasePath: String) {
-        let descriptor = open(databasePath + "-shm", O_RDONLY)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_size >= Self.size,
-            let mapping = mmap(nil, Self.size, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED
+    /// Nil when the connection has no shared-memory region 0 mapped (the database is not in WAL mode).
+    init?(connection: OpaquePointer?) {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        guard sqlite3_file_control(connection, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK, let file,
+            let methods = file.pointee.pMethods, methods.pointee.iVersion >= 2, let map = methods.pointee.xShmMap
         else { return nil }
-        self.mapping = mapping
-    }
-
-    deinit {
-        munmap(mapping, Self.size)
+        var region: UnsafeMutableRawPointer?
+        // Region 0 of SQLite's 32 KiB regions, not extended: it exists once the connection has read in WAL mode.
+        guard map(file, 0, 32_768, 0, &region) == SQLITE_OK, let region else { return nil }
+        mapping = UnsafeRawPointer(region)
     }
 
     func read() -> Value {
-        UnsafeRawPointer(mapping).loadUnaligned(as: Value.self)
+        mapping.loadUnaligned(as: Value.self)
     }
 }
