@@ -10,7 +10,7 @@ BIN := .build/release/shelftag
 WITH_POSTGRES := Tests/with-postgres.sh
 CHAIN_PORTS := 8081 8082
 
-.PHONY: deps bench-deps build test demo demo-chain bench lint clean
+.PHONY: deps bench-deps build test demo demo-chain bench soak lint clean
 
 # Installs only the Debian packages that are missing.
 deps:
@@ -103,8 +103,14 @@ bench: bench-deps
 	swift build -c release --product ShelfTagBench
 	$(WITH_POSTGRES) .build/release/ShelfTagBench --shelftag $(BIN) --work bench-out $(BENCH_ARGS)
 
+# The reliability campaign, bounded (a few minutes): killed imports, an import under load, hostile feeds, slow clients.
+soak: bench-deps
+	swift build -c release --product shelftag
+	swift build -c release --product ShelfTagBench
+	.build/release/ShelfTagBench --shelftag $(BIN) --work soak-out --only soak $(SOAK_ARGS)
+
 lint:
 	swift format lint --strict --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build $(DEMO_DIR) bench-out
+	rm -rf .build $(DEMO_DIR) bench-out soak-out

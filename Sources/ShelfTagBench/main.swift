@@ -9,7 +9,7 @@ struct BenchOptions {
     var work = "bench-out"
     var rows = 1_000_000
     var tags = 10_000
-    /// `import`, `render`, `resolver`, `parity`, `chain`, or all (nil).
+    /// `import`, `render`, `resolver`, `parity`, `chain`, or all (nil); `soak` runs `make soak`'s campaign instead.
     var only: String?
     /// Internal: fill this database's print ledger and exit (run as a child, so the bench's own memory does not
     /// count in the peak of the processes it measures: Linux carries the parent's peak into a spawned child).
@@ -26,7 +26,7 @@ struct BenchOptions {
             case "--only": only = iterator.next()
             case "--record-prints": recordPrintsDatabase = iterator.next()
             default:
-                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver|parity|chain)")
+                print("unknown argument \(argument) (accepted: --shelftag PATH --work DIR --rows N --tags N --only import|render|resolver|parity|chain|soak)")
                 exit(2)
             }
         }
@@ -40,8 +40,8 @@ struct Measurement {
     let status: Int32
 }
 
-func run(_ executable: String, _ arguments: [String], stdin: String? = nil, stdoutTo: String = "/dev/null") throws -> Measurement {
-    let pid = try spawn(executable, arguments, stdin: stdin, stdoutTo: stdoutTo)
+func run(_ executable: String, _ arguments: [String], stdin: String? = nil, stdoutTo: String = "/dev/null", stderrTo: String? = nil) throws -> Measurement {
+    let pid = try spawn(executable, arguments, stdin: stdin, stdoutTo: stdoutTo, stderrTo: stderrTo)
     let start = DispatchTime.now()
     var status: Int32 = 0
     var usage = rusage()
@@ -531,6 +531,10 @@ if let database = options.recordPrintsDatabase {
     exit(0)
 }
 try FileManager.default.createDirectory(atPath: options.work, withIntermediateDirectories: true)
+if options.only == "soak" {
+    try soak(options)
+    exit(0)
+}
 // Each bench starts with the previous one's writes on disk: render's own sync() would otherwise flush the import's
 // 300 MB database and count it as rendering time.
 for (name, bench) in [("import", benchImport), ("render", benchRender), ("resolver", benchResolver), ("parity", benchParity), ("chain", benchChain)]

@@ -150,7 +150,9 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ store: Store) throws {
-        try db.cachedStatement(sql: Self.storeUpsertSQL()).execute(arguments: [store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation])
+        try db.cachedStatement(sql: Self.storeUpsertSQL()).execute(arguments: [
+            store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation,
+        ])
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {

@@ -26,7 +26,9 @@ struct StatsCommand: AsyncParsableCommand {
         let counts = try await database.with { try await $0.scanCounts(store: store, since: since) }
         print(["day", "store", "gtin", "scans", "stale"].joined(separator: "\t"))
         for count in counts {
-            print([count.day, count.storeCode ?? "-", count.gtin.digits, String(count.scans), String(count.staleScans)].map(TextRule.escaped).joined(separator: "\t"))
+            print(
+                [count.day, count.storeCode ?? "-", count.gtin.digits, String(count.scans), String(count.staleScans)].map(TextRule.escaped).joined(
+                    separator: "\t"))
         }
         let total = counts.reduce(0) { $0 + $1.scans }
         let stale = counts.reduce(0) { $0 + $1.staleScans }

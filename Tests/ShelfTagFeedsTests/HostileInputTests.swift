@@ -88,9 +88,11 @@ struct HostileInputTests {
         let stores = try temporaryFile(
             "code,name,address,latitude,longitude,timezone\nPAR01,\"never closed" + String(repeating: "\nx", count: 3 << 20) + "\n", name: "stores.csv")
         rejected = []
-        try StoresFile.read(path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("an unclosed quote gave a row") }, rejected: {
-            rejected.append($0.description)
-        })
+        try StoresFile.read(
+            path: stores, displayName: "stores.csv", row: { _, _ in Issue.record("an unclosed quote gave a row") },
+            rejected: {
+                rejected.append($0.description)
+            })
         #expect(rejected.first == "stores.csv:2: row: the row is longer than 4194304 bytes, more than any row can hold; it was skipped unread")
     }
 

@@ -162,7 +162,8 @@ struct ImportAlongsideWritersTests {
             let page = try await server.request("/products/3760001000634?s=PAR01")
             #expect(page.text.contains("25,99"))
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-            .filter { $0.contains(".import-") }.isEmpty, "the staging file is removed")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+                .filter { $0.contains(".import-") }.isEmpty, "the staging file is removed")
     }
 }
