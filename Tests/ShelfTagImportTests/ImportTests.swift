@@ -311,6 +311,25 @@ struct NewDatabaseTests {
         #expect(try folder() == ["new.sqlite", "new.sqlite.partial-1"])
     }
 
+    @Test("the staging file of an import into a database in use whose process is gone is removed by the next import")
+    func abandonedStaging() async throws {
+        let created = try await SQLiteProductReference.create(at: path) { reference in
+            try await runImport([sample("stores.csv")], into: reference, asOf: "2026-11-20T06:00Z").0.committed
+        }
+        #expect(created)
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        // What an import SIGKILLed while staging left, and the staging file of a live process (pid 1).
+        try Data("left".utf8).write(to: URL(fileURLWithPath: "\(path).import-\(finished.processIdentifier)"))
+        try Data("running".utf8).write(to: URL(fileURLWithPath: "\(path).import-1"))
+        let reference = try SQLiteProductReference(path: path)
+        let (report, _) = try await runImport([sample("products.xml")], into: reference, asOf: "2026-11-20T06:00Z")
+        #expect(report.committed && report.loaded == 212)
+        #expect(try folder().filter { $0.contains(".import-") } == ["new.sqlite.import-1"])
+    }
+
     @Test("a load that declines or throws leaves nothing behind")
     func declinedOrFailed() async throws {
         let declined = try await SQLiteProductReference.create(at: path) { reference in
