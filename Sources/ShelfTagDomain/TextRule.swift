@@ -65,6 +65,15 @@ public struct TextRule: Sendable {
         return escaped
     }
 
+    /// `text` without the characters no field may hold but line breaks and tabs: what a page shows of stored text
+    /// (from before these rules, or written by other software), where a bidirectional override would reorder it.
+    public static func displayable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { isForbidden($0, allowsLineBreaks: true) }) else { return text }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: text.unicodeScalars.lazy.filter { !isForbidden($0, allowsLineBreaks: true) })
+        return String(kept)
+    }
+
     /// What `escaped` does, for the help of commands that print stored text.
     public static let escapingNote = """
         Fields are separated by tabs. Inside a field, a backslash, tab or line break is written \\\\, \\t, \\n or \\r, and any \

@@ -21,6 +21,7 @@ struct Pages: Sendable {
     static let required = ["product", "error", "reserve", "reservation"]
 
     static func load(from directory: URL) async throws(ServerStartError) -> Pages {
+        MustacheContentTypes.register(ShopperHTML(), named: ShopperHTML.name)
         let path = directory.appendingPathComponent("resolver").path
         let library: MustacheLibrary
         do { library = try await MustacheLibrary(directory: path) } catch { throw .templates(directory: path, reason: "\(error)") }
@@ -100,10 +101,12 @@ struct Pages: Sendable {
             "@type": "Offer", "price": price.amount, "priceCurrency": price.currency, "url": document.uri,
             "availability": "https://schema.org/" + ((document.store?.stock.status ?? "in_stock") == "out_of_stock" ? "OutOfStock" : "InStock"),
         ]
-        if let store = document.store { offer["seller"] = ["@type": "Store", "name": store.name, "address": store.address] }
+        // What the page shows, as the page shows it (no control or bidirectional characters from stored text).
+        let shown = TextRule.displayable
+        if let store = document.store { offer["seller"] = ["@type": "Store", "name": shown(store.name), "address": shown(store.address)] }
         var product: [String: Any] = [
-            "@context": "https://schema.org", "@type": "Product", "name": document.name, "gtin14": document.gtin,
-            "brand": ["@type": "Brand", "name": document.brand],
+            "@context": "https://schema.org", "@type": "Product", "name": shown(document.name), "gtin14": document.gtin,
+            "brand": ["@type": "Brand", "name": shown(document.brand)],
             "offers": offer,
         ]
         if let image = document.image { product["image"] = image }
@@ -125,4 +128,26 @@ enum MeasureText {
     }
 
     static func kilometres(_ value: Double, locale: String) -> String { decimal(value, locale: locale) + "\u{A0}km" }
+}
+
+/// HTML escaping that also drops the characters no field may hold (control characters, bidirectional overrides):
+/// stored text written before these rules, or by other software, cannot reorder what a shopper reads. Templates
+/// choose it with `{{% CONTENT_TYPE: SHOPPER_HTML }}`.
+struct ShopperHTML: MustacheContentType {
+    static let name = "SHOPPER_HTML"
+
+    func escapeText(_ text: String) -> String {
+        var escaped = ""
+        for character in TextRule.displayable(text) {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
 }

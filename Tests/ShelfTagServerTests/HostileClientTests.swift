@@ -141,3 +141,34 @@ struct HostileClientTests {
         }
     }
 }
+
+@Suite("Stored text cannot reorder what a shopper reads")
+struct StoredTextTests {
+    @Test("a title and a store name written with a bidi override and control characters behind ShelfTag's back show without them")
+    func pageDropsForbiddenCharacters() async throws {
+        let path = try await sampleDatabase()
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        writer.arguments = [
+            "python3", "-c",
+            #"""
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE product SET title = ? WHERE gtin = '03760001001983'", ("Confiture \u202e05,1 \x07<b>",))
+            db.execute("UPDATE store SET name = ? WHERE code = 'PAR01'", ("Paris \u202eilovir\u202c",))
+            db.commit()
+            """#,
+            path,
+        ]
+        try writer.run()
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+        try await TestServer.with(reference: try SQLiteProductReference(path: path)) { server in
+            let page = try await server.request("/products/03760001001983?s=PAR01", accept: "text/html")
+            #expect(page.status == 200)
+            #expect(page.text.contains("Confiture 05,1 &lt;b&gt;"))
+            #expect(page.text.contains("Paris ilovir"))
+            #expect(!page.text.unicodeScalars.contains { $0.value == 0x202E || $0.value == 0x202C || $0.value == 0x07 })
+        }
+    }
+}
