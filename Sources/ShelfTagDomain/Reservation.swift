@@ -18,11 +18,14 @@ public struct Reservation: Sendable, Equatable {
     public let status: Status
     public let createdAt: Date
     public let expiresAt: Date
+    /// The associate credited: the one whose link or remembered code the page carried.
+    public let associateCode: String?
 
     public init(
         code: String, storeCode: String, gtin: GTIN, quantity: Int, customerName: String, contact: String, unitPrice: Money, status: Status,
-        createdAt: Date, expiresAt: Date
+        createdAt: Date, expiresAt: Date, associateCode: String? = nil
     ) {
+        self.associateCode = associateCode
         self.code = code
         self.storeCode = storeCode
         self.gtin = gtin
@@ -58,6 +61,8 @@ public struct HoldRequest: Sendable, Equatable {
     public let quantity: Int
     public let customerName: String
     public let contact: String
+    /// The associate to credit, checked by the server against the reference (never taken from a form field).
+    public var associateCode: String?
 
     /// - Throws: `HoldRequestError` naming the first bad field.
     public init(storeCode: String?, gtin: GTIN, quantity: String?, customerName: String?, contact: String?) throws(HoldRequestError) {

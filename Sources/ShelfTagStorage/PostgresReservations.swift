@@ -26,7 +26,8 @@ extension PostgresProductReference {
             for _ in 0..<8 {
                 let reservation = Reservation(
                     code: Reservation.newCode(), storeCode: store, gtin: request.gtin, quantity: request.quantity, customerName: request.customerName,
-                    contact: request.contact, unitPrice: unitPrice, status: .held, createdAt: time, expiresAt: time.addingTimeInterval(duration))
+                    contact: request.contact, unitPrice: unitPrice, status: .held, createdAt: time, expiresAt: time.addingTimeInterval(duration),
+                    associateCode: request.associateCode)
                 let held: Int64
                 do {
                     held =
@@ -44,9 +45,10 @@ extension PostgresProductReference {
                                         RETURNING o.gtin),
                                     inserted AS (
                                         INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,
-                                            created_at, expires_at)
+                                            created_at, expires_at, associate_code)
                                         SELECT \(reservation.code), \(store), gtin, \(quantity), \(reservation.customerName), \(reservation.contact),
-                                            \(unitPrice.currency.code), \(unitPrice.minorUnits), 'held', \(now), \(Int64(reservation.expiresAt.timeIntervalSince1970))
+                                            \(unitPrice.currency.code), \(unitPrice.minorUnits), 'held', \(now), \(Int64(reservation.expiresAt.timeIntervalSince1970)),
+                                            \(reservation.associateCode)
                                         FROM taken RETURNING code),
                                     finished AS (
                                         UPDATE idempotency_key SET state = 'done', outcome = 'held:' || inserted.code FROM inserted

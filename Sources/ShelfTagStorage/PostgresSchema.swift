@@ -166,6 +166,7 @@ enum PostgresSchema {
                 "SELECT setval('catalog_version_seq', (SELECT version FROM catalog_version WHERE id = 1) + 1, false)",
             ]
         ),
+        ("v9: associates and their credit", Schema.associatesDDL),
     ]
 
     /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its

@@ -7,7 +7,7 @@ import ShelfTagDomain
 /// Every call is `async`: blocking database work runs on the driver's own bounded threads, never on the caller's (a
 /// server's event loops or Swift's cooperative pool). Callbacks (`write`'s body, stream items) run on those threads,
 /// one at a time, while the caller waits.
-public protocol ProductReference: ReservationStore, Sendable {
+public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// Runs `body` in one write transaction: all of it is applied, or (when it throws) none of it.
     /// - Throws: what `body` throws, `StorageError.busy` when the database stays locked, or a storage error.
     func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result

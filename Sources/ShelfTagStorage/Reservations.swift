@@ -95,15 +95,16 @@ extension SQLiteProductReference {
             let reservation = Reservation(
                 code: Reservation.newCode(), storeCode: request.storeCode, gtin: request.gtin, quantity: request.quantity,
                 customerName: request.customerName, contact: request.contact, unitPrice: unitPrice, status: .held,
-                createdAt: time, expiresAt: time.addingTimeInterval(duration))
+                createdAt: time, expiresAt: time.addingTimeInterval(duration), associateCode: request.associateCode)
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,
-                        created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?)
+                        created_at, expires_at, associate_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?)
                     """,
                 arguments: [
                     reservation.code, reservation.storeCode, reservation.gtin.digits, reservation.quantity, reservation.customerName, reservation.contact,
                     unitPrice.currency.code, reservation.unitPrice.minorUnits, now, Int64(reservation.expiresAt.timeIntervalSince1970),
+                    reservation.associateCode,
                 ])
             // A code already taken (one in a billion per pair): draw again.
             if db.changesCount == 1 {

@@ -202,6 +202,26 @@ enum Schema {
                     DROP TRIGGER store_offer_price_recorded; DROP TRIGGER store_offer_price_changed;
                     """)
         }
+        migrator.registerMigration("v8: associates and their credit") { db in
+            for statement in associatesDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
+
+    /// The same in both dialects. An associate's secret is kept as its SHA-256 only; NULL once revoked. Reservations
+    /// keep the code of an associate removed since: the credit is history.
+    static let associatesDDL = [
+        """
+        CREATE TABLE associate (
+            code TEXT PRIMARY KEY NOT NULL,
+            store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            languages TEXT NOT NULL,
+            secret_hash TEXT UNIQUE,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX associate_by_store ON associate(store_code, name)",
+        "ALTER TABLE reservation ADD COLUMN associate_code TEXT",
+    ]
 }

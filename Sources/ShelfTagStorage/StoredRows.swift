@@ -145,6 +145,15 @@ enum StoredRows {
             title: try row.requiredText("title", table: table), content: try row.requiredText("content", table: table))
     }
 
+    static func associate(_ row: some StoredRow) throws -> Associate {
+        let table = "associate"
+        let code = try row.requiredText("code", table: table)
+        let languages = row.text("languages") ?? ""
+        return Associate(
+            code: code, storeCode: try row.requiredText("store_code", table: table), name: try row.requiredText("name", table: table),
+            languages: languages.isEmpty ? [] : languages.split(separator: ",").map(String.init), canSignIn: row.text("secret_hash") != nil)
+    }
+
     static func reservation(_ row: some StoredRow) throws -> Reservation {
         let code = row.text("code") ?? ""
         do {
@@ -157,7 +166,8 @@ enum StoredRows {
                 quantity: Int(try row.requiredInteger("quantity", table: table)), customerName: try row.requiredText("customer_name", table: table),
                 contact: try row.requiredText("contact", table: table),
                 unitPrice: Money(minorUnits: try row.requiredInteger("unit_price", table: table), currency: try Currency(code: row.text("currency") ?? "")),
-                status: status, createdAt: try row.date("created_at", table: table), expiresAt: try row.date("expires_at", table: table))
+                status: status, createdAt: try row.date("created_at", table: table), expiresAt: try row.date("expires_at", table: table),
+                associateCode: row.text("associate_code"))
         } catch let error as StorageError {
             throw error
         } catch {

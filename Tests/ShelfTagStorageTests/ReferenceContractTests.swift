@@ -235,4 +235,41 @@ struct ReferenceContractTests {
             }
         }
     }
+
+    @Test("associates: added once per code, listed by store, found by code, revoked and removed; a hold credits one; changes move the version",
+        arguments: Backend.allCases)
+    func associates(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: ["fr", "en"])
+            let version = try reference.catalogVersion()
+            #expect(try await reference.addAssociate(lea, secretHash: "secret-1", at: now) == .added)
+            #expect(try reference.catalogVersion() > version, "a new associate moves the catalogue version")
+            #expect(try await reference.addAssociate(lea, secretHash: "secret-2", at: now) == .codeTaken)
+            let elsewhere = Associate(code: "TOM45", storeCode: "NOPE", name: "Tom", languages: [])
+            #expect(try await reference.addAssociate(elsewhere, secretHash: "secret-3", at: now) == .unknownStore)
+            let lyon = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
+            #expect(try await reference.addAssociate(lyon, secretHash: "secret-4", at: now) == .added)
+
+            #expect(try await reference.associate(code: "LEA23") == lea)
+            #expect(try await reference.associates(store: "PAR01") == [lea])
+            #expect(try await reference.associates(store: nil).map(\.code) == ["MAX67", "LEA23"], "ordered by store")
+
+            var held = try request()
+            held.associateCode = "LEA23"
+            guard case .held(let reservation) = try await reference.hold(held, at: now, for: 3600, key: nil) else {
+                Issue.record("no hold")
+                return
+            }
+            #expect(reservation.associateCode == "LEA23")
+            #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23")
+
+            #expect(try await reference.revokeAssociate(code: "LEA23"))
+            #expect(try await reference.associate(code: "LEA23")?.canSignIn == false)
+            #expect(try await reference.removeAssociate(code: "LEA23"))
+            #expect(try await reference.associate(code: "LEA23") == nil)
+            #expect(try await !reference.removeAssociate(code: "LEA23"))
+            #expect(try await !reference.revokeAssociate(code: "LEA23"))
+            #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23", "the credit outlives the associate")
+        }
+    }
 }
