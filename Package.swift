@@ -76,7 +76,8 @@ let package = Package(
         .executableTarget(
             name: "shelftag",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting", "ShelfTagServer", "ShelfTagParity",
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagFeeds", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting", "ShelfTagServer",
+                "ShelfTagParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

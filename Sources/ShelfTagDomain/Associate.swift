@@ -19,6 +19,12 @@ public struct Associate: Sendable, Equatable {
         self.canSignIn = canSignIn
     }
 
+    /// The link an associate shares: a product's Digital Link carrying their code, or their own page.
+    public func link(base: String, gtin: GTIN? = nil) -> String {
+        guard let gtin else { return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/associates/" + code }
+        return DigitalLink(base: base, gtin: gtin, query: [("s", storeCode), ("a", code)]).uri
+    }
+
     /// Checks what a person typed or a file holds for a new associate.
     /// - Throws: `AssociateError` naming the first bad field.
     public static func checked(storeCode: String, name: String, languages: String) throws(AssociateError) -> (name: String, languages: [String]) {

@@ -36,6 +36,8 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
     case unterminatedQuote
     case textAfterClosingQuote
     case conflict(String)
+    /// A rule of the domain, said in its words.
+    case invalid(String)
 
     public var description: String {
         switch self {
@@ -60,6 +62,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .unterminatedQuote: "a quoted field is never closed"
         case .textAfterClosingQuote: "text follows a closing quote (write \"\"Name\"\" inside a quoted field, or quote the whole field)"
         case .conflict(let reason): reason
+        case .invalid(let reason): reason
         }
     }
 }

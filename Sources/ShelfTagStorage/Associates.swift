@@ -2,20 +2,32 @@ import Foundation
 import GRDB
 import ShelfTagDomain
 
-/// What adding an associate came to.
+/// What adding associates came to; all were added, or none.
 public enum AssociateAdded: Sendable, Equatable {
     case added
-    /// The public code is taken: draw another.
-    case codeTaken
-    case unknownStore
+    /// This public code is taken: draw another.
+    case codeTaken(String)
+    case unknownStore(String)
+}
+
+/// An associate to add, with the hash of their sign-in secret.
+public struct NewAssociate: Sendable {
+    public let associate: Associate
+    public let secretHash: String
+
+    public init(_ associate: Associate, secretHash: String) {
+        self.associate = associate
+        self.secretHash = secretHash
+    }
 }
 
 /// Store associates: who they are, their sign-in secret (its hash only), and nothing else about them. Every change
 /// moves the catalogue version, so resolvers sharing the reference drop what they cached of an associate at once (a
 /// revoked secret stops working everywhere).
 public protocol AssociateStore: Sendable {
+    /// Adds associates in one transaction: all of them, or (for a taken code or an unknown store) none.
     /// - Throws: a storage error.
-    func addAssociate(_ associate: Associate, secretHash: String, at time: Date) async throws -> AssociateAdded
+    func addAssociates(_ entries: [NewAssociate], at time: Date) async throws -> AssociateAdded
 
     /// One store's associates (every store's when nil), ordered by store and name.
     /// - Throws: a storage error.
@@ -34,22 +46,27 @@ public protocol AssociateStore: Sendable {
 }
 
 extension SQLiteProductReference {
-    public func addAssociate(_ associate: Associate, secretHash: String, at time: Date) async throws -> AssociateAdded {
-        try await writing { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM store WHERE code = ?)", arguments: [associate.storeCode]) == true else {
-                return .unknownStore
+    public func addAssociates(_ entries: [NewAssociate], at time: Date) async throws -> AssociateAdded {
+        do {
+            return try await writing { db in
+                for entry in entries {
+                    let associate = entry.associate
+                    guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM store WHERE code = ?)", arguments: [associate.storeCode]) == true else {
+                        throw Refusal(outcome: .unknownStore(associate.storeCode))
+                    }
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO associate (code, store_code, name, languages, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [
+                            associate.code, associate.storeCode, associate.name, associate.languages.joined(separator: ","), entry.secretHash,
+                            Int64(time.timeIntervalSince1970),
+                        ])
+                    guard db.changesCount == 1 else { throw Refusal(outcome: .codeTaken(associate.code)) }
+                }
+                try Self.bumpCatalogVersion(db)
+                return .added
             }
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO associate (code, store_code, name, languages, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    associate.code, associate.storeCode, associate.name, associate.languages.joined(separator: ","), secretHash,
-                    Int64(time.timeIntervalSince1970),
-                ])
-            guard db.changesCount == 1 else { return .codeTaken }
-            try Self.bumpCatalogVersion(db)
-            return .added
+        } catch let refusal as Refusal {
+            return refusal.outcome
         }
     }
 
@@ -81,4 +98,9 @@ extension SQLiteProductReference {
             return true
         }
     }
+}
+
+/// Thrown inside a transaction to roll it back with an outcome to report.
+struct Refusal: Error {
+    let outcome: AssociateAdded
 }

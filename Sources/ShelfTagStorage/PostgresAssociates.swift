@@ -3,26 +3,33 @@ import PostgresNIO
 import ShelfTagDomain
 
 extension PostgresProductReference {
-    public func addAssociate(_ associate: Associate, secretHash: String, at time: Date) async throws -> AssociateAdded {
+    public func addAssociates(_ entries: [NewAssociate], at time: Date) async throws -> AssociateAdded {
         let logger = logger
-        let languages = associate.languages.joined(separator: ",")
-        let added = try await database { connection -> AssociateAdded in
-            let rows = try await Self.rows(
-                connection.query(
-                    """
-                    WITH inserted AS (
-                        INSERT INTO associate (code, store_code, name, languages, secret_hash, created_at)
-                        SELECT \(associate.code), code, \(associate.name), \(languages), \(secretHash), \(Int64(time.timeIntervalSince1970))
-                        FROM store WHERE code = \(associate.storeCode)
-                        ON CONFLICT DO NOTHING RETURNING 1)
-                    SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM store WHERE code = \(associate.storeCode)) AS store
-                    """, logger: logger))
-            guard let row = rows.first else { return .unknownStore }
-            if row.integer("inserted") == 1 { return .added }
-            return row.integer("store") == 1 ? .codeTaken : .unknownStore
+        do {
+            try await transaction { connection in
+                for entry in entries {
+                    let associate = entry.associate
+                    let languages = associate.languages.joined(separator: ",")
+                    let row = try await Self.rows(
+                        connection.query(
+                            """
+                            WITH inserted AS (
+                                INSERT INTO associate (code, store_code, name, languages, secret_hash, created_at)
+                                SELECT \(associate.code), code, \(associate.name), \(languages), \(entry.secretHash), \(Int64(time.timeIntervalSince1970))
+                                FROM store WHERE code = \(associate.storeCode)
+                                ON CONFLICT DO NOTHING RETURNING 1)
+                            SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM store WHERE code = \(associate.storeCode)) AS store
+                            """, logger: logger)
+                    ).first
+                    guard row?.integer("store") == 1 else { throw Refusal(outcome: .unknownStore(associate.storeCode)) }
+                    guard row?.integer("inserted") == 1 else { throw Refusal(outcome: .codeTaken(associate.code)) }
+                }
+            }
+        } catch let refusal as Refusal {
+            return refusal.outcome
         }
-        if added == .added { await moveCatalogVersion() }
-        return added
+        await moveCatalogVersion()
+        return .added
     }
 
     public func associates(store storeCode: String?) async throws -> [Associate] {

@@ -236,19 +236,24 @@ struct ReferenceContractTests {
         }
     }
 
-    @Test("associates: added once per code, listed by store, found by code, revoked and removed; a hold credits one; changes move the version",
+    @Test(
+        "associates: added once per code, listed by store, found by code, revoked and removed; a hold credits one; changes move the version",
         arguments: Backend.allCases)
     func associates(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
             let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: ["fr", "en"])
             let version = try reference.catalogVersion()
-            #expect(try await reference.addAssociate(lea, secretHash: "secret-1", at: now) == .added)
+            #expect(try await reference.addAssociates([NewAssociate(lea, secretHash: "secret-1")], at: now) == .added)
             #expect(try reference.catalogVersion() > version, "a new associate moves the catalogue version")
-            #expect(try await reference.addAssociate(lea, secretHash: "secret-2", at: now) == .codeTaken)
+            let max = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
+            #expect(
+                try await reference.addAssociates([NewAssociate(max, secretHash: "secret-4"), NewAssociate(lea, secretHash: "secret-2")], at: now)
+                    == .codeTaken("LEA23"))
+            #expect(try await reference.associate(code: "MAX67") == nil, "a batch with a taken code adds nobody")
             let elsewhere = Associate(code: "TOM45", storeCode: "NOPE", name: "Tom", languages: [])
-            #expect(try await reference.addAssociate(elsewhere, secretHash: "secret-3", at: now) == .unknownStore)
-            let lyon = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
-            #expect(try await reference.addAssociate(lyon, secretHash: "secret-4", at: now) == .added)
+            #expect(try await reference.addAssociates([NewAssociate(elsewhere, secretHash: "secret-3")], at: now) == .unknownStore("NOPE"))
+            let lyon = max
+            #expect(try await reference.addAssociates([NewAssociate(lyon, secretHash: "secret-4")], at: now) == .added)
 
             #expect(try await reference.associate(code: "LEA23") == lea)
             #expect(try await reference.associates(store: "PAR01") == [lea])

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTagTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -309,5 +310,55 @@ struct ParityCommandTests {
         let unreachable = try CommandLine.run(["parity", "--db", db, "--store", "PAR01", "--resolver", "http://127.0.0.1:9"])
         #expect(unreachable.status == 2 && unreachable.errors.contains("unreachable"))
         #expect(try CommandLine.run(["parity", "--db", db, "--web", "no-such.tsv"]).status == 2)
+    }
+}
+
+@Suite("shelftag associates")
+struct AssociatesCommandTests {
+    @Test("add, import (all or none, located errors), list, link as URL and QR code, revoke, remove")
+    func lifecycle() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try CommandLine.importSamples(into: db).status == 0)
+        let added = try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa", "--languages", "fr,en"])
+        #expect(added.status == 0)
+        let fields = added.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").map(String.init)
+        #expect(fields.count == 4 && fields[1] == "PAR01" && fields[2] == "Léa" && fields[3].hasPrefix("sa_"))
+        let code = fields.first ?? ""
+        #expect(code.count == 5 && !code.contains(where: { "01OI".contains($0) }), "an unambiguous public code: \(code)")
+
+        let directory = URL(fileURLWithPath: db).deletingLastPathComponent()
+        let bad = directory.appendingPathComponent("bad.csv").path
+        try "store,name,languages\nPAR01,Marc,fr;de\nNOPE,Tom,en\nLYO02,,en\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try CommandLine.run(["associates", "import", "--db", db, bad])
+        #expect(refused.status == 1)
+        #expect(refused.errors.contains("bad.csv:3: store: unknown store 'NOPE'"))
+        #expect(refused.errors.contains("bad.csv:4: name: is missing"))
+        let good = directory.appendingPathComponent("good.csv").path
+        try "store,name,languages\nPAR01,Marc,fr;de\nLYO02,\"Zoé, jr\",en\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let imported = try CommandLine.run(["associates", "import", "--db", db, good])
+        #expect(imported.status == 0)
+        #expect(imported.output.split(separator: "\n").count == 2)
+
+        let list = try CommandLine.run(["associates", "list", "--db", db, "--store", "PAR01"])
+        #expect(
+            list.output.split(separator: "\n").map { $0.split(separator: "\t")[2] } == ["Léa", "Marc"], "only PAR01's, by name; nobody from the refused file")
+        #expect(list.output.contains("\(code)\tPAR01\tLéa\tfr,en\tcan sign in"))
+
+        let png = directory.appendingPathComponent("link.png").path
+        let link = try CommandLine.run(
+            ["associates", "link", "--db", db, code.lowercased(), "--gtin", "3760001001983", "--base-url", "https://s.example.com", "--qr", png])
+        #expect(link.status == 0)
+        let url = "https://s.example.com/01/03760001001983?s=PAR01&a=\(code)"
+        #expect(link.output == url + "\n")
+        #expect(try zbarSymbols(in: [png])[png] == ["QR-Code:" + url])
+        let own = try CommandLine.run(["associates", "link", "--db", db, code, "--base-url", "https://s.example.com", "--qr", png])
+        #expect(own.output == "https://s.example.com/associates/\(code)\n")
+
+        #expect(try CommandLine.run(["associates", "revoke", "--db", db, code]).status == 0)
+        #expect(try CommandLine.run(["associates", "list", "--db", db, "--store", "PAR01"]).output.contains("\(code)\tPAR01\tLéa\tfr,en\trevoked"))
+        #expect(try CommandLine.run(["associates", "remove", "--db", db, code]).status == 0)
+        #expect(try CommandLine.run(["associates", "remove", "--db", db, code]).status == 1)
+        #expect(try CommandLine.run(["associates", "link", "--db", db, code]).status == 1)
+        #expect(try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "X", "--languages", "f1"]).status == 2)
     }
 }
