@@ -13,6 +13,8 @@ final class AnswerCache: @unchecked Sendable {
         let tag: String?
         /// The client's preferred page language (`PageLanguage.preferred`): one of a few values, never the raw header.
         let language: String?
+        /// The advisor's code, when the page shows one.
+        var advisor: String? = nil
     }
 
     /// What a resolve needs besides the body: the scan's store and staleness.

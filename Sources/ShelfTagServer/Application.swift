@@ -14,7 +14,9 @@ public func buildApplication(
     configuration: ServerConfiguration, reference: any ProductReference, logger: Logger = Logger(label: "shelftag.resolver"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
-    let pages = try await Pages.load(from: configuration.templatesDirectory)
+    var pages = try await Pages.load(from: configuration.templatesDirectory)
+    pages.attributionDays = configuration.attributionDays
+    pages.forgetAction = configuration.baseURL + "/advisor/forget"
     let openAPI = try openAPIDocument(in: configuration.templatesDirectory)
     let metrics = Metrics()
     let scans = ScanBuffer()
@@ -41,13 +43,14 @@ public func buildApplication(
     var shopSearch = configuration.shopSearchURL
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
+    let advisors = Advisors(reference: reference, configuration: configuration)
     ReservationController(
         reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute),
-        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute)
+        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute), advisors: advisors
     )
     .addRoutes(to: router)
     ResolverController(
-        reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch
+        reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch, advisors: advisors
     ).addRoutes(to: router)
     let flusher = ScanFlusher(buffer: scans, reference: reference, interval: configuration.scanFlushInterval, metrics: metrics, logger: logger)
     let headerTimeout = TimeAmount(configuration.headerTimeout)

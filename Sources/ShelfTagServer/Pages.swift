@@ -18,7 +18,10 @@ public enum ServerStartError: Error, CustomStringConvertible {
 /// The resolver's Mustache templates, loaded once at start-up: a missing one fails there, not per request.
 struct Pages: Sendable {
     private let library: MustacheLibrary
-    static let required = ["product", "error", "reserve", "reservation"]
+    /// What the advisor notice says and where its "forget" form posts.
+    var attributionDays = 30
+    var forgetAction = "/advisor/forget"
+    static let required = ["product", "error", "reserve", "reservation", "advisor"]
 
     static func load(from directory: URL) async throws(ServerStartError) -> Pages {
         MustacheContentTypes.register(ShopperHTML(), named: ShopperHTML.name)
@@ -83,6 +86,15 @@ struct Pages: Sendable {
         context["nearby"] = nearby
         context["actions"] = document.actions.enumerated().map { index, action in
             ["title": action.title, "href": action.href, "secondary": index > 0] as [String: Any]
+        }
+        if let advisor = view.advisor {
+            var block: [String: Any] = [
+                "label": words.advisor, "name": advisor.name, "askFor": String(format: words.askFor, advisor.name),
+                "remembered": String(format: words.remembered, advisor.name, attributionDays), "forget": words.forget, "forgetAction": forgetAction,
+            ]
+            if view.listing?.store.code == advisor.storeCode, let store = view.listing?.store { block["store"] = store.name }
+            if !advisor.languages.isEmpty { block["languages"] = "\(words.speaks) " + advisor.languages.joined(separator: ", ") }
+            context["advisor"] = block
         }
         if let rating = document.rating {
             context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": "\(rating.count) \(words.reviewCount)"]

@@ -76,6 +76,13 @@ struct ProductDocument: Codable {
         let text: String
     }
 
+    struct AdvisorDocument: Codable {
+        let code: String
+        let name: String
+        let store: String
+        let languages: [String]
+    }
+
     struct ActionDocument: Codable {
         /// `reserve`, `buy_online_pickup`, `ship_to_store`, `deliver` or `visit`.
         let type: String
@@ -96,6 +103,7 @@ struct ProductDocument: Codable {
     let rating: RatingDocument?
     let reviews: [ReviewDocument]
     let actions: [ActionDocument]
+    let advisor: AdvisorDocument?
 }
 
 /// Everything one resolve shows, computed once and rendered as HTML, JSON or JSON-LD.
@@ -108,12 +116,14 @@ struct ProductView {
     let locale: String
     /// When what this view shows changes with no write to the data: a sale window of a shown price opening or closing.
     let changesAt: Date?
+    let advisor: Associate?
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
-        language: String? = nil, configuration: ServerConfiguration, at time: Date
+        language: String? = nil, advisor: Associate? = nil, configuration: ServerConfiguration, at time: Date
     ) {
         self.details = details
+        self.advisor = advisor
         let product = details.product
         let listing = details.stores.first { $0.store.code == storeCode }
         self.listing = listing
@@ -146,13 +156,20 @@ struct ProductView {
         let availableHere = listing.map { available($0) } ?? 0
         let steps = NextStep.choose(here: listing?.offer, availableHere: availableHere, web: details.webOffer, nearby: shownNearby)
         let words = PageWords.forLocale(locale)
-        let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) } ?? ""
+        // The advisor's code goes with the shopper: to the reservation (credited there) and to the web shop.
+        let advisorQuery = advisor.map { "&a=" + $0.code } ?? ""
+        let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) + advisorQuery } ?? ""
+        func web(_ link: String) -> String {
+            guard let advisor else { return link }
+            let parameter = DigitalLink.percentEncoded(configuration.associateParameter)
+            return link + (link.contains("?") ? "&" : "?") + parameter + "=" + advisor.code
+        }
         let actions = steps.map { step -> ProductDocument.ActionDocument in
             switch step {
             case .reserveHere: .init(type: "reserve", title: words.reserve, href: "\(base)/products/\(product.gtin.digits)/reserve\(storeQuery)")
-            case .buyOnlinePickUpHere(let link, _): .init(type: "buy_online_pickup", title: words.buyOnlinePickUp, href: link)
-            case .shipToStore(let link, _): .init(type: "ship_to_store", title: words.shipToStore, href: link)
-            case .deliver(let link): .init(type: "deliver", title: words.deliver, href: link)
+            case .buyOnlinePickUpHere(let link, _): .init(type: "buy_online_pickup", title: words.buyOnlinePickUp, href: web(link))
+            case .shipToStore(let link, _): .init(type: "ship_to_store", title: words.shipToStore, href: web(link))
+            case .deliver(let link): .init(type: "deliver", title: words.deliver, href: web(link))
             case .visitNearby(let other):
                 .init(
                     type: "visit", title: "\(words.visit) \(other.store.name)",
@@ -194,7 +211,8 @@ struct ProductView {
                     rating: $0.rating, author: $0.isAnonymous ? words.anonymous : $0.author, date: Timestamp.formatDay($0.publishedAt), title: $0.title,
                     text: $0.content)
             },
-            actions: actions)
+            actions: actions,
+            advisor: advisor.map { .init(code: $0.code, name: $0.name, store: $0.storeCode, languages: $0.languages) })
     }
 }
 
@@ -204,6 +222,7 @@ struct PageWords {
     let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, reviews, reviewCount, noReviews: String
     let reserve, buyOnlinePickUp, shipToStore, deliver, visit, anonymous: String
     let priorPrice, until, unitPrice, staleNotice, unavailable, webPrice, storeNotFound: String
+    let advisor, speaks, askFor, remembered, forget: String
 
     static func forLocale(_ locale: String) -> PageWords {
         locale.hasPrefix("fr")
@@ -214,7 +233,9 @@ struct PageWords {
                 buyOnlinePickUp: "Acheter en ligne, retirer ici", shipToStore: "Commander pour retrait dans ce magasin", deliver: "Me le faire livrer",
                 visit: "Voir en magasin :", anonymous: "Client anonyme", priorPrice: "Prix antérieur", until: "Offre valable jusqu'au",
                 unitPrice: "Prix unitaire", staleNotice: "L'étiquette en rayon indique %@ ; le prix est maintenant %@.",
-                unavailable: "Indisponible pour le moment", webPrice: "Prix en ligne", storeNotFound: "Magasin inconnu : prix en ligne")
+                unavailable: "Indisponible pour le moment", webPrice: "Prix en ligne", storeNotFound: "Magasin inconnu : prix en ligne",
+                advisor: "Votre conseiller·ère :", speaks: "Parle", askFor: "Demandez %@ à l'accueil ou à un vendeur.",
+                remembered: "Ce téléphone retient le code de %@ pendant %d jours, rien d'autre.", forget: "Oublier")
             : PageWords(
                 language: "en", inStock: "In stock in this store", fewLeft: "Only a few left on the shelf", outOfStock: "Out of stock in this store",
                 nearbyInStock: "in stock", nearbyFewLeft: "a few left", nearby: "Available nearby", reviews: "Reviews", reviewCount: "reviews",
@@ -222,6 +243,7 @@ struct PageWords {
                 buyOnlinePickUp: "Buy online, pick up here", shipToStore: "Order for pickup in this store", deliver: "Deliver to me",
                 visit: "Available at", anonymous: "Anonymous shopper", priorPrice: "Was", until: "Offer ends", unitPrice: "Unit price",
                 staleNotice: "The shelf tag shows %@; the price is now %@.", unavailable: "Unavailable for now", webPrice: "Online price",
-                storeNotFound: "Unknown store: online price")
+                storeNotFound: "Unknown store: online price", advisor: "Your advisor:", speaks: "Speaks", askFor: "Ask for %@ at the desk or any associate.",
+                remembered: "This phone remembers %@'s code for %d days, nothing else.", forget: "Forget")
     }
 }

@@ -14,6 +14,7 @@ struct ReservationController: Sendable {
     let limiter: RateLimiter
     /// Counts lookups of codes that do not exist, per client.
     let lookups: RateLimiter
+    let advisors: Advisors
 
     func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.get("/products/:gtin/reserve") { request, context in try await form(request, gtin: try context.parameters.require("gtin")) }
@@ -67,7 +68,9 @@ struct ReservationController: Sendable {
             "lang": words.language, "title": words.title, "product": details.product.title,
             "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: locale), "store": listing.store.name,
             "storeCode": listing.store.code, "availableText": available > 0 ? "\(available) \(words.available)" : words.none, "canReserve": maximum > 0,
-            "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve", "token": AccessToken.generate(),
+            "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve"
+                + (request.uri.queryParameters["a"].flatMap { Associate.normalizedCode(String($0)) }.map { "?a=" + $0 } ?? ""),
+            "token": AccessToken.generate(),
             "quantities": Array(1...max(1, maximum)), "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
             "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
         ]
@@ -88,7 +91,7 @@ struct ReservationController: Sendable {
         let isJSON = request.headers[.contentType]?.hasPrefix("application/json") ?? false
         let fields = try isJSON ? Self.jsonFields(Data(buffer: body)) : Self.formFields(String(buffer: body))
         let gtin = try ResolverError.gtin(gtinText)
-        let hold: HoldRequest
+        var hold: HoldRequest
         do {
             hold = try HoldRequest(
                 storeCode: fields["store"] ?? fields["s"] ?? request.uri.queryParameters["s"].map(String.init), gtin: gtin, quantity: fields["quantity"],
@@ -96,6 +99,8 @@ struct ReservationController: Sendable {
         } catch {
             throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
         }
+        // Credited from the link or the remembered code, checked here; never from a field of the form.
+        hold.associateCode = try await advisors.credited(for: request, store: hold.storeCode)?.code
         let key = request.headers[.idempotencyKey] ?? fields["token"]
         let wantsJSON = isJSON || ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json
         let now = configuration.now()
@@ -179,9 +184,12 @@ struct ReservationController: Sendable {
         let locale = PageLanguage.locale(preferred: language, storeLocale: store?.locale ?? "en-US")
         let words = ReservationWords.forLocale(locale)
         let png = try Self.qrPNG(payload: pickupURL(reservation.code))
+        var advisor: Associate?
+        if let code = reservation.associateCode { advisor = try await reference.associate(code: code) }
         return pages.render(
             "reservation",
             [
+                "advisor": advisor.map { String(format: words.advisor, $0.name) } as Any,
                 "lang": words.language, "title": words.confirmed, "code": reservation.code, "qr": "data:image/png;base64," + png.data.base64EncodedString(),
                 "qrSize": png.size, "quantity": reservation.quantity, "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total,
                 "total": reservation.total.formatted(locale: locale), "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
@@ -220,7 +228,7 @@ struct ReservationController: Sendable {
             "total": ["amount": reservation.total.decimalString, "currency": reservation.total.currency.code],
             "createdAt": Timestamp.format(reservation.createdAt), "expiresAt": Timestamp.format(reservation.expiresAt),
             "qrCode": pickupURL(reservation.code) + "/qr.png", "pickupURL": pickupURL(reservation.code),
-        ]
+        ].merging(reservation.associateCode.map { ["associate": $0] } ?? [:]) { first, _ in first }
     }
 
     private static func response(_ change: ReservationChange, at time: Date) throws -> Response {
@@ -260,7 +268,7 @@ struct ReservationController: Sendable {
 
 /// The reservation pages' wording (French or English).
 struct ReservationWords {
-    let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until: String
+    let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until, advisor: String
 
     static func forLocale(_ locale: String) -> ReservationWords {
         locale.hasPrefix("fr")
@@ -268,10 +276,10 @@ struct ReservationWords {
                 language: "fr", title: "Réserver pour retrait en magasin", available: "disponible(s)", none: "Plus rien à réserver",
                 quantity: "Quantité", name: "Nom", contact: "Téléphone ou e-mail", submit: "Réserver",
                 holdNote: "Nous gardons l'article %d heures. Vous payez au retrait.", confirmed: "Réservation confirmée", total: "À payer au retrait :",
-                until: "Gardé jusqu'au")
+                until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@")
             : ReservationWords(
                 language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
                 name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
-                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until")
+                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until", advisor: "Your advisor: %@")
     }
 }

@@ -44,6 +44,7 @@ struct ResolverController: Sendable {
     let scans: ScanBuffer
     let metrics: Metrics
     let shopSearch: String?
+    let advisors: Advisors
     let cache = AnswerCache()
 
     var ownNamespace: String { configuration.baseURL + "/voc/" }
@@ -51,6 +52,19 @@ struct ResolverController: Sendable {
     func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.get("/.well-known/gs1resolver") { _, _ in description }
         router.get("/products/:gtin") { request, context in try await storePage(request, gtin: try context.parameters.require("gtin")) }
+        router.post("/advisor/forget") { request, _ in
+            var headers = HTTPFields()
+            headers[.setCookie] = advisors.forgetCookie
+            // Back to the page the form was on when it is one of ours, else the resolver's root.
+            let back = request.headers[.referer].flatMap { $0.hasPrefix(configuration.baseURL + "/") ? $0 : nil } ?? configuration.baseURL + "/"
+            // Without the link's a=, which would remember the advisor again.
+            var target = URLComponents(string: back)
+            let kept = target?.queryItems?.filter { $0.name != "a" } ?? []
+            target?.queryItems = kept.isEmpty ? nil : kept
+            headers[.location] = target?.string ?? configuration.baseURL + "/"
+            return Response(status: .seeOther, headers: headers)
+        }
+        router.get("/associates/:code") { request, context in try await advisorPage(request, code: try context.parameters.require("code")) }
         router.get("/**") { request, _ in try await resolve(request) }
         router.on("/**", method: .options) { _, _ in
             var headers = HTTPFields()
@@ -138,10 +152,11 @@ struct ResolverController: Sendable {
 
     /// An answer from the cache while the data is unchanged, else computed from a fresh view of the product.
     private func cached(
-        _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, make: (ProductView) throws -> AnswerCache.Answer
+        _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, advisor: Associate? = nil,
+        make: (ProductView) throws -> AnswerCache.Answer
     ) async throws -> AnswerCache.Answer {
         let version = try reference.catalogVersion()
-        let key = AnswerCache.Key(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language)
+        let key = AnswerCache.Key(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language, advisor: advisor?.code)
         // A cached answer goes out without an await, so the request never leaves its event loop.
         if let cached = cache.cached(key, version: version, now: configuration.now()) { return cached }
         return try await cache.refresh(key, version: version, now: configuration.now()) {
@@ -154,7 +169,7 @@ struct ResolverController: Sendable {
             return try make(
                 ProductView(
                     details: page.details, storeCode: store, tagID: tag, printedTag: page.printedTag, reviews: page.reviews, holds: page.holds,
-                    language: language, configuration: configuration, at: now))
+                    language: language, advisor: advisor, configuration: configuration, at: now))
         }
     }
 
@@ -204,16 +219,39 @@ struct ResolverController: Sendable {
         let tagID = query["t"].map(String.init)
         let language = PageLanguage.preferred(by: request)
         var headers = HTTPFields()
-        headers[.vary] = "Accept, Accept-Language"
+        headers[.vary] = "Accept, Accept-Language, Cookie"
+        let advisor = try await advisors.advisor(for: request, store: storeCode)
+        if let advisor, advisor.fromLink { headers[.setCookie] = advisors.rememberCookie(advisor.associate) }
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
-            let answer = try await cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
+            let answer = try await cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) { view in
                 AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
             return .text(answer.body, contentType: "application/json", headers: headers)
         }
-        let answer = try await cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
+        let answer = try await cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) { view in
             AnswerCache.Answer(body: pages.product(view), view: view)
         }
         return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)
+    }
+
+    /// An associate's own page: who they are, where, the languages they speak; it remembers them on the phone.
+    func advisorPage(_ request: Request, code: String) async throws -> Response {
+        guard let normalized = Associate.normalizedCode(code), let associate = try await reference.associate(code: normalized) else {
+            throw ResolverError.notFound("No associate with code \(code) works here any more.")
+        }
+        let store = try await reference.stores().first { $0.code == associate.storeCode }
+        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: store?.locale ?? "en-US")
+        let words = PageWords.forLocale(locale)
+        var context: [String: Any] = [
+            "lang": words.language, "label": words.advisor, "name": associate.name, "store": store?.name ?? associate.storeCode,
+            "address": store?.address ?? "", "askFor": String(format: words.askFor, associate.name),
+            "remembered": String(format: words.remembered, associate.name, configuration.attributionDays), "forget": words.forget,
+            "forgetAction": configuration.baseURL + "/advisor/forget",
+        ]
+        if !associate.languages.isEmpty { context["languages"] = "\(words.speaks) " + associate.languages.joined(separator: ", ") }
+        var headers = HTTPFields()
+        headers[.vary] = "Accept-Language"
+        headers[.setCookie] = advisors.rememberCookie(associate)
+        return .text(pages.render("advisor", context), contentType: "text/html; charset=utf-8", headers: headers)
     }
 }

@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable {
     public var headerTimeout: Duration = .seconds(10)
     /// Connections open at once; past it the server stops accepting until one closes (the kernel queues the rest).
     public var maxConnections = 4096
+    /// How long a shopper's phone remembers the advisor whose link it opened.
+    public var attributionDays = 30
+    /// The query parameter that carries the associate's code to the web shop, so it can credit the online sale.
+    public var associateParameter = "associate"
     /// The clock, injected so tests can pin "now".
     public var now: @Sendable () -> Date
 

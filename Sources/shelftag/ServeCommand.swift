@@ -51,6 +51,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Connections served at once; past it new ones wait in the kernel's queue.", valueName: "count"))
     var maxConnections = 4096
 
+    @Option(help: ArgumentHelp("Days a shopper's phone remembers the advisor whose link it opened (a cookie holding only their code).", valueName: "days"))
+    var attributionDays = 30
+
+    @Option(help: ArgumentHelp("The query parameter that carries an associate's code to the web shop.", valueName: "name"))
+    var associateParam = "associate"
+
     @Option(help: ArgumentHelp("Unknown pickup codes one client may look up per minute; 0 for no limit.", valueName: "count"))
     var unknownCodesPerMinute = 20
 
@@ -61,6 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard reservationsPerMinute >= 0 else { throw ValidationError("--reservations-per-minute: cannot be negative") }
         guard unknownCodesPerMinute >= 0 else { throw ValidationError("--unknown-codes-per-minute: cannot be negative") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout: must be more than 0") }
+        guard (1...400).contains(attributionDays) else { throw ValidationError("--attribution-days: from 1 to 400") }
+        guard !associateParam.isEmpty, associateParam.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
+            throw ValidationError("--associate-param: letters, digits, '_', '-' or '.'")
+        }
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout: must be more than 0") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections: must be more than 0") }
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
@@ -75,6 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
             idleTimeout: .seconds(idleTimeout))
         configuration.headerTimeout = .seconds(headerTimeout)
         configuration.maxConnections = maxConnections
+        configuration.attributionDays = attributionDays
+        configuration.associateParameter = associateParam
         do {
             try await database.with { reference in
                 try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in

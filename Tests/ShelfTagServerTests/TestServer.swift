@@ -104,6 +104,9 @@ struct TestServer {
     private static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 8
+        // Tests send the cookies they mean to: none is kept between requests.
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
         return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }()
 }

@@ -17,7 +17,11 @@ struct MigrationTests {
         try await sqlite.saveToken(hash: "hash-1", grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: now)
         try await setStock(sqlite, 10)
         #expect(try await sqlite.claim(key: "key-1", fingerprint: "f", at: now, abandonedAfter: 60) == .started)
-        let held = try await sqlite.hold(try request(quantity: 2), at: now, for: 3600, key: "key-1")
+        let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: ["fr"])
+        #expect(try await sqlite.addAssociates([NewAssociate(lea, secretHash: "secret-1")], at: now) == .added)
+        var credited = try request(quantity: 2)
+        credited.associateCode = "LEA23"
+        let held = try await sqlite.hold(credited, at: now, for: 3600, key: "key-1")
 
         let name = try await TestCluster.createDatabase()
         guard case .postgres(let location) = try ReferenceLocation(try TestCluster.url(database: name)) else { throw TestCluster.Missing() }
@@ -26,12 +30,14 @@ struct MigrationTests {
             #expect(
                 report.rows.map(\.table) == [
                     "store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key",
+                    "associate",
                 ])
             #expect(report.rows.allSatisfy { $0.count > 0 })
             #expect(try await readings(of: postgres) == readings(of: sqlite))
             #expect(try await postgres.reservations(store: "PAR01") == sqlite.reservations(store: "PAR01"))
             #expect(try await postgres.claim(key: "key-1", fingerprint: "f", at: now, abandonedAfter: 60) == .completed(held))
             #expect(try await postgres.grant(forTokenHash: "hash-1") == TokenGrant(storeCode: "PAR01", scopes: [.stock]))
+            #expect(try await postgres.associate(code: "LEA23") == lea)
             let scans = try await postgres.scanCounts(store: nil, since: nil)
             #expect(scans.map(\.scans) == (try await sqlite.scanCounts(store: nil, since: nil)).map(\.scans))
             // Ids drawn after the copy follow the copied ones.

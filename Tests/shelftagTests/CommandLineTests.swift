@@ -142,7 +142,7 @@ struct CommandLineTests {
             #"""
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
-            db.execute("INSERT INTO reservation VALUES ('ABCD2345', 'PAR01', '03760001000634', 1, ?, 'lea@example.com\tx', 'EUR', 100, 'held', 0, 4102444800, NULL)",
+            db.execute("INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status, created_at, expires_at) VALUES ('ABCD2345', 'PAR01', '03760001000634', 1, ?, 'lea@example.com\tx', 'EUR', 100, 'held', 0, 4102444800)",
                        ("L\u00e9a\r\nFAKE\tROW \u202e05,1 \\",))
             db.execute("UPDATE product SET title = 'Caf\u00e9\nnoir' WHERE gtin = '03760001000634'")
             db.commit()
