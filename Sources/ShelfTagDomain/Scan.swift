@@ -15,8 +15,11 @@ public struct Scan: Sendable, Equatable {
     /// The tag was printed with a display that is no longer current.
     public let stale: Bool
     public let format: ScanFormat
+    /// The advisor the scanned page carried (`a=` or the remembered code).
+    public let associateCode: String?
 
-    public init(time: Date, storeCode: String?, gtin: GTIN, tagID: String?, stale: Bool, format: ScanFormat) {
+    public init(time: Date, storeCode: String?, gtin: GTIN, tagID: String?, stale: Bool, format: ScanFormat, associateCode: String? = nil) {
+        self.associateCode = associateCode
         self.time = time
         self.storeCode = storeCode
         self.gtin = gtin
@@ -38,6 +41,44 @@ public struct ScanCount: Sendable, Equatable {
         self.day = day
         self.storeCode = storeCode
         self.gtin = gtin
+        self.scans = scans
+        self.staleScans = staleScans
+    }
+}
+
+/// What one associate's shoppers did: scans of pages that carried them, reservations credited, click-outs to the web
+/// shop.
+public struct AssociateFigures: Sendable, Equatable {
+    public let code: String
+    /// Nil once the associate was removed (their credit stays).
+    public let name: String?
+    public let storeCode: String?
+    public var scans = 0
+    public var reservations = 0
+    public var units = 0
+    /// Reserved value per currency.
+    public var value: [Money] = []
+    public var clickOuts = 0
+
+    public init(code: String, name: String?, storeCode: String?) {
+        self.code = code
+        self.name = name
+        self.storeCode = storeCode
+    }
+}
+
+/// Scans of one printed tag.
+public struct TagScanCount: Sendable, Equatable {
+    public let storeCode: String?
+    public let gtin: GTIN
+    public let tagID: String
+    public let scans: Int
+    public let staleScans: Int
+
+    public init(storeCode: String?, gtin: GTIN, tagID: String, scans: Int, staleScans: Int) {
+        self.storeCode = storeCode
+        self.gtin = gtin
+        self.tagID = tagID
         self.scans = scans
         self.staleScans = staleScans
     }

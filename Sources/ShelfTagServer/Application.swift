@@ -50,7 +50,8 @@ public func buildApplication(
     )
     .addRoutes(to: router)
     ResolverController(
-        reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch, advisors: advisors
+        reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch, advisors: advisors,
+        logger: logger
     ).addRoutes(to: router)
     let flusher = ScanFlusher(buffer: scans, reference: reference, interval: configuration.scanFlushInterval, metrics: metrics, logger: logger)
     let headerTimeout = TimeAmount(configuration.headerTimeout)

@@ -117,6 +117,9 @@ struct ProductView {
     /// When what this view shows changes with no write to the data: a sale window of a shown price opening or closing.
     let changesAt: Date?
     let advisor: Associate?
+    /// Where each web-shop action leads, the advisor's code appended, by action type: with an advisor, the page links
+    /// to the resolver's `/web` route, which counts the click-out and redirects here.
+    let webTargets: [String: String]
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
@@ -159,23 +162,27 @@ struct ProductView {
         // The advisor's code goes with the shopper: to the reservation (credited there) and to the web shop.
         let advisorQuery = advisor.map { "&a=" + $0.code } ?? ""
         let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) + advisorQuery } ?? ""
-        func web(_ link: String) -> String {
+        var webTargets: [String: String] = [:]
+        func web(_ type: String, _ link: String) -> String {
             guard let advisor else { return link }
             let parameter = DigitalLink.percentEncoded(configuration.associateParameter)
-            return link + (link.contains("?") ? "&" : "?") + parameter + "=" + advisor.code
+            webTargets[type] = link + (link.contains("?") ? "&" : "?") + parameter + "=" + advisor.code
+            let store = listing.map { "&s=" + DigitalLink.percentEncoded($0.store.code) } ?? ""
+            return "\(base)/products/\(product.gtin.digits)/web?type=\(type)\(store)&a=\(advisor.code)"
         }
         let actions = steps.map { step -> ProductDocument.ActionDocument in
             switch step {
             case .reserveHere: .init(type: "reserve", title: words.reserve, href: "\(base)/products/\(product.gtin.digits)/reserve\(storeQuery)")
-            case .buyOnlinePickUpHere(let link, _): .init(type: "buy_online_pickup", title: words.buyOnlinePickUp, href: web(link))
-            case .shipToStore(let link, _): .init(type: "ship_to_store", title: words.shipToStore, href: web(link))
-            case .deliver(let link): .init(type: "deliver", title: words.deliver, href: web(link))
+            case .buyOnlinePickUpHere(let link, _): .init(type: "buy_online_pickup", title: words.buyOnlinePickUp, href: web("buy_online_pickup", link))
+            case .shipToStore(let link, _): .init(type: "ship_to_store", title: words.shipToStore, href: web("ship_to_store", link))
+            case .deliver(let link): .init(type: "deliver", title: words.deliver, href: web("deliver", link))
             case .visitNearby(let other):
                 .init(
                     type: "visit", title: "\(words.visit) \(other.store.name)",
                     href: "\(base)/products/\(product.gtin.digits)?s=\(DigitalLink.percentEncoded(other.store.code))")
             }
         }
+        self.webTargets = webTargets
         document = ProductDocument(
             gtin: product.gtin.digits,
             uri: DigitalLink(base: base, gtin: product.gtin, query: listing.map { [("s", $0.store.code)] } ?? []).uri,

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import ShelfTagDomain
 import ShelfTagStorage
 
@@ -45,6 +46,7 @@ struct ResolverController: Sendable {
     let metrics: Metrics
     let shopSearch: String?
     let advisors: Advisors
+    let logger: Logger
     let cache = AnswerCache()
 
     var ownNamespace: String { configuration.baseURL + "/voc/" }
@@ -65,6 +67,7 @@ struct ResolverController: Sendable {
             return Response(status: .seeOther, headers: headers)
         }
         router.get("/associates/:code") { request, context in try await advisorPage(request, code: try context.parameters.require("code")) }
+        router.get("/products/:gtin/web") { request, context in try await clickOut(request, gtin: try context.parameters.require("gtin")) }
         router.get("/**") { request, _ in try await resolve(request) }
         router.on("/**", method: .options) { _, _ in
             var headers = HTTPFields()
@@ -114,8 +117,13 @@ struct ResolverController: Sendable {
         let wanted = requested == nil ? ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json, .linkset]) : .html
         let asLinkset = requested == "linkset" || requested == "all" || wanted == .linkset
         let answersJSON = !asLinkset && requested == nil && wanted == .json
+        // Only a link or a phone that carries a code costs a look-up (cached until the catalogue moves).
+        let advisor = try await advisors.advisor(for: request, store: storeCode)?.associate
         func record(_ format: ScanFormat, _ answer: AnswerCache.Answer) {
-            scans.append(Scan(time: configuration.now(), storeCode: answer.storeCode, gtin: gtin, tagID: tagID, stale: answer.stale, format: format))
+            scans.append(
+                Scan(
+                    time: configuration.now(), storeCode: answer.storeCode, gtin: gtin, tagID: tagID, stale: answer.stale, format: format,
+                    associateCode: advisor?.code))
             metrics.scan(format: format.rawValue, stale: answer.stale)
         }
         if answersJSON {
@@ -253,5 +261,30 @@ struct ResolverController: Sendable {
         headers[.vary] = "Accept-Language"
         headers[.setCookie] = advisors.rememberCookie(associate)
         return .text(pages.render("advisor", context), contentType: "text/html; charset=utf-8", headers: headers)
+    }
+
+    /// A shopper leaving for the web shop from a page that carried an advisor: counted, then sent on with the
+    /// advisor's code. Targets come from the product's own links, never from the request (no open redirect).
+    func clickOut(_ request: Request, gtin text: String) async throws -> Response {
+        let gtin = try ResolverError.gtin(text)
+        let query = request.uri.queryParameters
+        let storeCode = query["s"].map(String.init)
+        let now = configuration.now()
+        guard let page = try await reference.page(of: gtin, store: storeCode, tagID: nil, reviewLimit: 0, at: now) else { throw unknownProduct(gtin) }
+        let advisor = try await advisors.advisor(for: request, store: storeCode)?.associate
+        let view = ProductView(
+            details: page.details, storeCode: storeCode, tagID: nil, printedTag: nil, reviews: [], holds: page.holds, advisor: advisor,
+            configuration: configuration, at: now)
+        var headers = HTTPFields()
+        headers[.location] = query["type"].flatMap { view.webTargets[String($0)] } ?? page.details.webOffer.link
+        if let advisor {
+            do {
+                try await reference.recordClickOut(store: view.listing?.store.code, gtin: gtin, associateCode: advisor.code, at: now)
+            } catch {
+                // The shopper goes on to the web shop whatever happens to the count.
+                logger.warning("a click-out was not counted: \(error)")
+            }
+        }
+        return Response(status: .seeOther, headers: headers)
     }
 }

@@ -393,11 +393,11 @@ public final class PostgresProductReference: ProductReference {
             // '' stands for NULL: store codes and tag ids are never empty.
             try await connection.query(
                 """
-                INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format)
-                SELECT a, nullif(s, ''), g, nullif(t, ''), x, f
+                INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format, associate_code)
+                SELECT a, nullif(s, ''), g, nullif(t, ''), x, f, nullif(c, '')
                 FROM unnest(\(scans.map { Int64($0.time.timeIntervalSince1970) })::bigint[], \(scans.map { $0.storeCode ?? "" })::text[],
                     \(scans.map(\.gtin.digits))::text[], \(scans.map { $0.tagID ?? "" })::text[], \(scans.map { Int64($0.stale ? 1 : 0) })::bigint[],
-                    \(scans.map(\.format.rawValue))::text[]) AS x(a, s, g, t, x, f)
+                    \(scans.map(\.format.rawValue))::text[], \(scans.map { $0.associateCode ?? "" })::text[]) AS x(a, s, g, t, x, f, c)
                 """, logger: logger)
         }
     }
@@ -418,6 +418,38 @@ public final class PostgresProductReference: ProductReference {
                     day: row.text("day") ?? "", storeCode: row.text("store_code"), gtin: try StoredRows.gtin(row.text("gtin") ?? ""),
                     scans: Int(row.integer("scans") ?? 0), staleScans: Int(row.integer("stale_scans") ?? 0))
             }
+        }
+    }
+
+    public func recordClickOut(store storeCode: String?, gtin: GTIN, associateCode: String, at time: Date) async throws {
+        let logger = logger
+        try await database { connection in
+            try await connection.query(
+                """
+                INSERT INTO clickout (clicked_at, store_code, gtin, associate_code)
+                VALUES (\(Int64(time.timeIntervalSince1970)), \(storeCode), \(gtin.digits), \(associateCode))
+                """, logger: logger)
+        }
+    }
+
+    public func associateFigures(store storeCode: String?, since: Date?) async throws -> [AssociateFigures] {
+        try await figures(Schema.associateFiguresSQL(store: "$1::text", since: "$2::bigint"), store: storeCode, since: since, StoredRows.associateFigures)
+    }
+
+    public func tagScans(store storeCode: String?, since: Date?) async throws -> [TagScanCount] {
+        try await figures(Schema.tagScansSQL(store: "$1::text", since: "$2::bigint"), store: storeCode, since: since) { try $0.map(StoredRows.tagScanCount) }
+    }
+
+    /// Runs a report query whose placeholders are a store code ($1) and a time ($2).
+    private func figures<T: Sendable>(
+        _ sql: String, store storeCode: String?, since: Date?, _ decode: @escaping @Sendable ([PostgresStoredRow]) throws -> T
+    ) async throws -> T {
+        let logger = logger
+        return try await database { connection in
+            var bindings = PostgresBindings()
+            bindings.append(storeCode)
+            bindings.append(Int64(since?.timeIntervalSince1970 ?? 0))
+            return try decode(try await Self.rows(connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)))
         }
     }
 

@@ -64,6 +64,19 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func scanCounts(store storeCode: String?, since: Date?) async throws -> [ScanCount]
 
+    /// Records that a shopper left for the web shop from a page that carried an associate.
+    /// - Throws: a storage error.
+    func recordClickOut(store storeCode: String?, gtin: GTIN, associateCode: String, at time: Date) async throws
+
+    /// Per associate: scans of pages that carried them, reservations credited (units, value), click-outs; in one
+    /// store or all, from `since` on; ordered by store and name.
+    /// - Throws: a storage error.
+    func associateFigures(store storeCode: String?, since: Date?) async throws -> [AssociateFigures]
+
+    /// Scans per printed tag, most scanned first.
+    /// - Throws: a storage error.
+    func tagScans(store storeCode: String?, since: Date?) async throws -> [TagScanCount]
+
     /// Stores a token's hash and what it grants.
     /// - Throws: a storage error (an unknown store breaks a foreign key).
     func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws

@@ -328,10 +328,11 @@ public final class SQLiteProductReference: ProductReference {
         guard !scans.isEmpty else { return }
         try await writing { db in
             let insert = try db.cachedStatement(
-                sql: "INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format) VALUES (?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO scan (scanned_at, store_code, gtin, tag_id, stale, format, associate_code) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for scan in scans {
                 try insert.execute(arguments: [
                     Int64(scan.time.timeIntervalSince1970), scan.storeCode, scan.gtin.digits, scan.tagID, scan.stale, scan.format.rawValue,
+                    scan.associateCode,
                 ])
             }
         }
@@ -350,6 +351,29 @@ public final class SQLiteProductReference: ProductReference {
                 ScanCount(
                     day: row["day"], storeCode: row["store_code"], gtin: try StoredRows.gtin(row["gtin"]), scans: row["scans"], staleScans: row["stale_scans"])
             }
+        }
+    }
+
+    public func recordClickOut(store storeCode: String?, gtin: GTIN, associateCode: String, at time: Date) async throws {
+        try await writing { db in
+            try db.execute(
+                sql: "INSERT INTO clickout (clicked_at, store_code, gtin, associate_code) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(time.timeIntervalSince1970), storeCode, gtin.digits, associateCode])
+        }
+    }
+
+    public func associateFigures(store storeCode: String?, since: Date?) async throws -> [AssociateFigures] {
+        try await reading { db in
+            try StoredRows.associateFigures(
+                Row.fetchAll(
+                    db, sql: Schema.associateFiguresSQL(store: "?1", since: "?2"), arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)]))
+        }
+    }
+
+    public func tagScans(store storeCode: String?, since: Date?) async throws -> [TagScanCount] {
+        try await reading { db in
+            try Row.fetchAll(db, sql: Schema.tagScansSQL(store: "?1", since: "?2"), arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)])
+                .map(StoredRows.tagScanCount)
         }
     }
 

@@ -205,7 +205,54 @@ enum Schema {
         migrator.registerMigration("v8: associates and their credit") { db in
             for statement in associatesDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v9: scans and click-outs carry the advisor") { db in
+            for statement in attributionDDL { try db.execute(sql: statement) }
+        }
         return migrator
+    }
+
+    /// The same in both dialects.
+    static let attributionDDL = [
+        "ALTER TABLE scan ADD COLUMN associate_code TEXT",
+        """
+        CREATE TABLE clickout (
+            clicked_at BIGINT NOT NULL,
+            store_code TEXT,
+            gtin TEXT NOT NULL,
+            associate_code TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX clickout_by_associate ON clickout(associate_code, clicked_at)",
+        "CREATE INDEX scan_by_associate ON scan(associate_code, scanned_at) WHERE associate_code IS NOT NULL",
+    ]
+
+    /// Per associate: scans, reservations, units and value per currency, click-outs, from `since` on, in one store
+    /// or all; `store` and `since` are the dialect's placeholders (one row per associate and currency).
+    static func associateFiguresSQL(store: String, since: String) -> String {
+        """
+        WITH s AS (SELECT associate_code AS code, count(*) AS scans FROM scan
+                   WHERE associate_code IS NOT NULL AND (\(store) IS NULL OR store_code = \(store)) AND scanned_at >= \(since) GROUP BY associate_code),
+             r AS (SELECT associate_code AS code, currency, count(*) AS reservations, CAST(sum(quantity) AS BIGINT) AS units,
+                          CAST(sum(unit_price * quantity) AS BIGINT) AS value
+                   FROM reservation WHERE associate_code IS NOT NULL AND (\(store) IS NULL OR store_code = \(store)) AND created_at >= \(since)
+                   GROUP BY associate_code, currency),
+             c AS (SELECT associate_code AS code, count(*) AS clickouts FROM clickout
+                   WHERE (\(store) IS NULL OR store_code = \(store)) AND clicked_at >= \(since) GROUP BY associate_code),
+             codes AS (SELECT code FROM s UNION SELECT code FROM r UNION SELECT code FROM c)
+        SELECT codes.code, a.name, a.store_code, s.scans, c.clickouts, r.currency, r.reservations, r.units, r.value
+        FROM codes LEFT JOIN associate a ON a.code = codes.code LEFT JOIN s ON s.code = codes.code LEFT JOIN c ON c.code = codes.code
+            LEFT JOIN r ON r.code = codes.code
+        ORDER BY a.store_code, a.name, codes.code, r.currency
+        """
+    }
+
+    /// Scans per printed tag, most scanned first.
+    static func tagScansSQL(store: String, since: String) -> String {
+        """
+        SELECT store_code, gtin, tag_id, count(*) AS scans, CAST(sum(stale) AS BIGINT) AS stale_scans FROM scan
+        WHERE tag_id IS NOT NULL AND (\(store) IS NULL OR store_code = \(store)) AND scanned_at >= \(since)
+        GROUP BY store_code, gtin, tag_id ORDER BY scans DESC, store_code, gtin, tag_id
+        """
     }
 
     /// The same in both dialects. An associate's secret is kept as its SHA-256 only; NULL once revoked. Reservations

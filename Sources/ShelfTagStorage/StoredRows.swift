@@ -154,6 +154,31 @@ enum StoredRows {
             languages: languages.isEmpty ? [] : languages.split(separator: ",").map(String.init), canSignIn: row.text("secret_hash") != nil)
     }
 
+    /// Folds `associateFiguresSQL`'s rows (one per associate and currency) into one entry per associate.
+    static func associateFigures(_ rows: [some StoredRow]) throws -> [AssociateFigures] {
+        var figures: [AssociateFigures] = []
+        for row in rows {
+            let code = try row.requiredText("code", table: "associate")
+            if figures.last?.code != code {
+                var entry = AssociateFigures(code: code, name: row.text("name"), storeCode: row.text("store_code"))
+                entry.scans = Int(row.integer("scans") ?? 0)
+                entry.clickOuts = Int(row.integer("clickouts") ?? 0)
+                figures.append(entry)
+            }
+            guard let currency = row.text("currency") else { continue }
+            figures[figures.count - 1].reservations += Int(row.integer("reservations") ?? 0)
+            figures[figures.count - 1].units += Int(row.integer("units") ?? 0)
+            figures[figures.count - 1].value.append(Money(minorUnits: row.integer("value") ?? 0, currency: try Currency(code: currency)))
+        }
+        return figures
+    }
+
+    static func tagScanCount(_ row: some StoredRow) throws -> TagScanCount {
+        TagScanCount(
+            storeCode: row.text("store_code"), gtin: try gtin(try row.requiredText("gtin", table: "scan"), table: "scan"),
+            tagID: try row.requiredText("tag_id", table: "scan"), scans: Int(row.integer("scans") ?? 0), staleScans: Int(row.integer("stale_scans") ?? 0))
+    }
+
     static func reservation(_ row: some StoredRow) throws -> Reservation {
         let code = row.text("code") ?? ""
         do {

@@ -201,12 +201,8 @@ struct AssociatesCommand: AsyncParsableCommand {
 
     static func print(_ added: [(Associate, String)]) {
         for (associate, secret) in added {
-            Swift.print([associate.code, associate.storeCode, associate.name, secret].map(csvField).joined(separator: ","))
+            Swift.print([associate.code, associate.storeCode, associate.name, secret].map(ReportTable.csvField).joined(separator: ","))
         }
-    }
-
-    private static func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     static func change(_ code: String, database: DatabaseOptions, _ body: @escaping (any ProductReference, String) async throws -> Bool) async throws {

@@ -70,8 +70,27 @@ struct AdvisorTests {
             let actions = try #require(document["actions"] as? [[String: Any]])
             let web = actions.filter { ["deliver", "ship_to_store", "buy_online_pickup"].contains($0["type"] as? String ?? "") }
             #expect(!web.isEmpty)
-            for action in web { #expect((action["href"] as? String)?.contains("associate=LEA23") == true, "\(action)") }
             #expect(try SchemaValidator().violations(of: document, against: SchemaValidator().schema("Product")).isEmpty)
+            for action in web {
+                let href = try #require(action["href"] as? String)
+                #expect(href.hasPrefix("\(publicBase)/products/\(outOfStockInParis)/web?"), "\(href)")
+                let out = try await server.request(String(href.dropFirst(publicBase.count)))
+                #expect(out.status == 303)
+                let target = try #require(out.header("Location"))
+                #expect(target.hasPrefix("https://shop.example.com/") && target.contains("associate=LEA23"), "\(target)")
+            }
+            let forged = try await server.request("/products/\(outOfStockInParis)/web?type=deliver&s=PAR01&a=LEA23&to=https://evil.example")
+            #expect(forged.header("Location")?.hasPrefix("https://shop.example.com/") == true, "targets come from the product, never the request")
+            // The scan of the link carried the advisor too.
+            #expect(try await server.request("/01/\(outOfStockInParis)?s=PAR01&a=LEA23").status == 307)
+            var figures: [AssociateFigures] = []
+            for _ in 0..<40 {
+                figures = try await server.reference.associateFigures(store: "PAR01", since: nil)
+                if figures.first?.scans == 1 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(figures.first?.clickOuts == web.count + 1)
+            #expect(figures.first?.scans == 1, "the scan, written by the next flush, is credited")
         }
     }
 

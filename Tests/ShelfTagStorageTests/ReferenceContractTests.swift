@@ -268,6 +268,24 @@ struct ReferenceContractTests {
             #expect(reservation.associateCode == "LEA23")
             #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23")
 
+            try await reference.recordScans([
+                Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: "T1", stale: false, format: .html, associateCode: "LEA23"),
+                Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: "T1", stale: true, format: .json, associateCode: "LEA23"),
+                Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: nil, stale: false, format: .html),
+            ])
+            try await reference.recordClickOut(store: "PAR01", gtin: coffee, associateCode: "LEA23", at: now)
+            let figures = try await reference.associateFigures(store: nil, since: nil)
+            #expect(figures.count == 1)
+            let credited = try #require(figures.first)
+            #expect(
+                credited.code == "LEA23" && credited.name == "Léa" && credited.scans == 2 && credited.reservations == 1 && credited.units == 1
+                    && credited.clickOuts == 1)
+            #expect(credited.value == [reservation.total])
+            #expect(try await reference.associateFigures(store: "LYO02", since: nil).isEmpty)
+            #expect(try await reference.associateFigures(store: nil, since: now.addingTimeInterval(1)).isEmpty)
+            let tags = try await reference.tagScans(store: "PAR01", since: nil)
+            #expect(tags == [TagScanCount(storeCode: "PAR01", gtin: coffee, tagID: "T1", scans: 2, staleScans: 1)])
+
             #expect(try await reference.revokeAssociate(code: "LEA23"))
             #expect(try await reference.associate(code: "LEA23")?.canSignIn == false)
             #expect(try await reference.removeAssociate(code: "LEA23"))
@@ -275,6 +293,7 @@ struct ReferenceContractTests {
             #expect(try await !reference.removeAssociate(code: "LEA23"))
             #expect(try await !reference.revokeAssociate(code: "LEA23"))
             #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23", "the credit outlives the associate")
+            #expect(try await reference.associateFigures(store: nil, since: nil).first?.name == nil, "a removed associate's figures stay, nameless")
         }
     }
 }

@@ -230,6 +230,57 @@ struct ServeCommandTests {
         #expect(stats.errors.contains("1 scans, 0 of stale tags"))
         #expect(try CommandLine.run(["stats", "--db", db, "--since", "last week"]).status == 2)
     }
+
+    @Test("stats --by associate and --by tag, as text, CSV and JSON, from a real resolver's scans, reservations and click-outs")
+    func associateStats() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try CommandLine.importSamples(into: db).status == 0)
+        let added = try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa, M.", "--languages", "fr"])
+        let code = String(added.output.prefix(5))
+        let port = 18_000 + Int.random(in: 0..<2000)
+        let server = try await CommandLine.startServer(
+            db: db, port: port, options: ["--reservations-per-minute", "0", "--associate-param", "vendeur", "--log-level", "warning"])
+        let base = "http://127.0.0.1:\(port)"
+        // Redirects are read, not followed: the web shop is not on this machine.
+        let session = URLSession(configuration: .ephemeral, delegate: NoRedirects(), delegateQueue: nil)
+        func send(_ path: String, method: String = "GET", body: String? = nil) async throws -> HTTPURLResponse {
+            var request = URLRequest(url: URL(string: base + path)!)
+            request.httpMethod = method
+            request.setValue("application/json", forHTTPHeaderField: "Accept")
+            if let body {
+                request.httpBody = Data(body.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            let (_, response) = try await session.data(for: request)
+            return response as! HTTPURLResponse
+        }
+        for _ in 0..<3 { #expect(try await send("/01/03760001001983?s=PAR01&t=T1&a=\(code)").statusCode == 200) }
+        #expect(try await send("/01/03760001001983?s=PAR01&t=T1").statusCode == 200)
+        let body = #"{"store": "PAR01", "quantity": 2, "name": "Ana", "contact": "ana@example.com"}"#
+        #expect(try await send("/products/03760001001983/reserve?a=\(code)", method: "POST", body: body).statusCode == 201)
+        // Sent on to the web shop with the code under the retailer's parameter name.
+        let out = try await send("/products/03760001000634/web?type=deliver&s=PAR01&a=\(code)")
+        #expect(out.statusCode == 303)
+        #expect(out.value(forHTTPHeaderField: "Location")?.contains("vendeur=\(code)") == true)
+        server.terminate()
+        server.waitUntilExit()
+
+        let text = try CommandLine.run(["stats", "--db", db, "--by", "associate"])
+        #expect(text.output.split(separator: "\n").first == "associate\tstore\tname\tscans\treservations\tunits\tvalue\tclick_outs")
+        #expect(text.output.contains("\(code)\tPAR01\tLéa, M.\t3\t1\t2\t"), "\(text.output)")
+        #expect(!text.output.contains("Ana") && !text.output.contains("ana@"), "no shopper's name or contact")
+        let csv = try CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "csv"])
+        #expect(csv.output.contains("\(code),PAR01,\"Léa, M.\",3,1,2,"), "\(csv.output)")
+        let json = try CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1)
+        #expect(rows.first?["scans"] as? Int == 3 && rows.first?["click_outs"] as? Int == 1 && rows.first?["units"] as? Int == 2)
+        let value = try #require((rows.first?["value"] as? [[String: Any]])?.first)
+        #expect(value["currency"] as? String == "EUR")
+        let tags = try CommandLine.run(["stats", "--db", db, "--by", "tag", "--format", "csv"])
+        #expect(tags.output.contains("PAR01,03760001001983,T1,4,"), "\(tags.output)")
+        #expect(try CommandLine.run(["stats", "--db", db, "--by", "shopper"]).status == 2)
+    }
 }
 
 @Suite("Reservations survive a crash")
@@ -360,5 +411,15 @@ struct AssociatesCommandTests {
         #expect(try CommandLine.run(["associates", "remove", "--db", db, code]).status == 1)
         #expect(try CommandLine.run(["associates", "link", "--db", db, code]).status == 1)
         #expect(try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "X", "--languages", "f1"]).status == 2)
+    }
+}
+
+/// Hands a redirect back to the caller instead of following it.
+private final class NoRedirects: NSObject, URLSessionTaskDelegate {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }
