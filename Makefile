@@ -58,6 +58,13 @@ demo: build
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
 		$$(cut -d, -f1 $(DEMO_DIR)/tags/PAR01/manifest.csv | sed -n 2,22p | sed 's/^/--gtin /')
 	@echo
+	@echo "== An associate in PAR01 (shelftag associates add): public code, store, name, sign-in secret (shown once)"
+	@$(BIN) associates add --db $(DEMO_DB) --store PAR01 --name "Léa" --languages fr,en | tee $(DEMO_DIR)/associate.csv
+	@echo "   Her link to a product, also written as a QR code to $(DEMO_DIR)/associate-link.png:"
+	@$(BIN) associates link --db $(DEMO_DB) $$(cut -d, -f1 $(DEMO_DIR)/associate.csv) --gtin 3760001001983 \
+		--base-url http://127.0.0.1:$(DEMO_PORT) --qr $(DEMO_DIR)/associate-link.png 2>/dev/null | sed 's/^/   /'
+	@echo "   Her page: http://127.0.0.1:$(DEMO_PORT)/associates/$$(cut -d, -f1 $(DEMO_DIR)/associate.csv)   (the tablet work view is not built yet)"
+	@echo
 	@echo "Database: $(DEMO_DB)"
 	@echo "Tags:     $(DEMO_DIR)/tags/<store>/<gtin14>.png (manifest.csv beside them), e.g. $(DEMO_DIR)/tags/$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f7)"
 	@echo "Sheet:    $(DEMO_DIR)/sheets/PAR01/sheets/standard-001.png"

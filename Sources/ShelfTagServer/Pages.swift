@@ -93,7 +93,7 @@ struct Pages: Sendable {
                 "remembered": String(format: words.remembered, advisor.name, attributionDays), "forget": words.forget, "forgetAction": forgetAction,
             ]
             if view.listing?.store.code == advisor.storeCode, let store = view.listing?.store { block["store"] = store.name }
-            if !advisor.languages.isEmpty { block["languages"] = "\(words.speaks) " + advisor.languages.joined(separator: ", ") }
+            if !advisor.languages.isEmpty { block["languages"] = Self.spoken(advisor.languages, words: words, locale: view.locale) }
             context["advisor"] = block
         }
         if let rating = document.rating {
@@ -103,6 +103,12 @@ struct Pages: Sendable {
             ["rating": MeasureText.decimal($0.rating, locale: view.locale), "title": $0.title, "text": $0.text, "author": $0.author, "date": $0.date]
         }
         return library.render(context, withTemplate: "product") ?? ""
+    }
+
+    /// "Speaks French, English", the language names written in the page's language.
+    static func spoken(_ codes: [String], words: PageWords, locale: String) -> String {
+        let page = Locale(identifier: locale)
+        return "\(words.speaks) " + codes.map { page.localizedString(forLanguageCode: $0) ?? $0 }.joined(separator: ", ")
     }
 
     /// schema.org Product with its Offer (the same price as the page) and AggregateRating.

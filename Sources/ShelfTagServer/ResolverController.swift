@@ -256,7 +256,7 @@ struct ResolverController: Sendable {
             "remembered": String(format: words.remembered, associate.name, configuration.attributionDays), "forget": words.forget,
             "forgetAction": configuration.baseURL + "/advisor/forget",
         ]
-        if !associate.languages.isEmpty { context["languages"] = "\(words.speaks) " + associate.languages.joined(separator: ", ") }
+        if !associate.languages.isEmpty { context["languages"] = Pages.spoken(associate.languages, words: words, locale: locale) }
         var headers = HTTPFields()
         headers[.vary] = "Accept-Language"
         headers[.setCookie] = advisors.rememberCookie(associate)

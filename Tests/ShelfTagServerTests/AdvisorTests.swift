@@ -27,7 +27,7 @@ struct AdvisorTests {
             let page = try await server.request("/products/\(promotion)?s=PAR01&a=lea23", headers: english)
             #expect(page.status == 200)
             #expect(page.text.contains("Your advisor: Léa"))
-            #expect(page.text.contains("Speaks fr, en"))
+            #expect(page.text.contains("Speaks French, English"))
             #expect(page.text.contains("Ask for Léa at the desk"))
             #expect(page.text.contains("remembers Léa&#39;s code for 30 days, nothing else."))
             let cookie = try #require(page.header("Set-Cookie"))
@@ -129,7 +129,7 @@ struct AdvisorTests {
         try await withAdvisor { server, _ in
             let page = try await server.request("/associates/lea23", headers: ["Accept-Language": "en"])
             #expect(page.status == 200)
-            #expect(page.text.contains("Léa") && page.text.contains("Speaks fr, en"))
+            #expect(page.text.contains("Léa") && page.text.contains("Speaks French, English"))
             #expect(page.header("Set-Cookie")?.hasPrefix("shelftag_advisor=LEA23;") == true)
             let forget = try await server.request(
                 "/advisor/forget", method: "POST",
