@@ -43,6 +43,33 @@ public protocol AssociateStore: Sendable {
     /// Revokes an associate's sign-in secret; links still credit them. False when the code is unknown.
     /// - Throws: a storage error.
     func revokeAssociate(code: String) async throws -> Bool
+
+    /// Opens a session when `secretHash` is the associate's current secret's.
+    /// - Returns: the associate, or nil (unknown code, wrong or revoked secret).
+    /// - Throws: a storage error.
+    func openSession(_ session: NewSession, code: String, secretHash: String) async throws -> Associate?
+
+    /// The associate a session belongs to and its anti-forgery token, while it is open, unexpired and its secret current.
+    /// - Throws: a storage error.
+    func session(tokenHash: String, at time: Date) async throws -> (associate: Associate, csrf: String)?
+
+    /// - Throws: a storage error.
+    func closeSession(tokenHash: String) async throws
+}
+
+/// A session to open: the hash of its cookie, its anti-forgery token and its lifetime.
+public struct NewSession: Sendable {
+    public let tokenHash: String
+    public let csrf: String
+    public let createdAt: Date
+    public let expiresAt: Date
+
+    public init(tokenHash: String, csrf: String, createdAt: Date, expiresAt: Date) {
+        self.tokenHash = tokenHash
+        self.csrf = csrf
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
 }
 
 extension SQLiteProductReference {
@@ -88,6 +115,42 @@ extension SQLiteProductReference {
 
     public func revokeAssociate(code: String) async throws -> Bool {
         try await changeAssociate("UPDATE associate SET secret_hash = NULL WHERE code = ?", code: code)
+    }
+
+    public func openSession(_ session: NewSession, code: String, secretHash: String) async throws -> Associate? {
+        try await writing { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM associate WHERE code = ? AND secret_hash = ?", arguments: [code, secretHash])
+            else { return nil }
+            try db.execute(
+                sql: """
+                    INSERT INTO associate_session (token_hash, associate_code, secret_hash, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.tokenHash, code, secretHash, session.csrf, Int64(session.createdAt.timeIntervalSince1970),
+                    Int64(session.expiresAt.timeIntervalSince1970),
+                ])
+            return try StoredRows.associate(row)
+        }
+    }
+
+    public func session(tokenHash: String, at time: Date) async throws -> (associate: Associate, csrf: String)? {
+        try await reading { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT a.*, s.csrf FROM associate_session s JOIN associate a ON a.code = s.associate_code AND a.secret_hash = s.secret_hash
+                        WHERE s.token_hash = ? AND s.expires_at > ?
+                        """, arguments: [tokenHash, Int64(time.timeIntervalSince1970)])
+            else { return nil }
+            return (try StoredRows.associate(row), row["csrf"])
+        }
+    }
+
+    public func closeSession(tokenHash: String) async throws {
+        try await writing { db in try db.execute(sql: "DELETE FROM associate_session WHERE token_hash = ?", arguments: [tokenHash]) }
     }
 
     private func changeAssociate(_ sql: String, code: String) async throws -> Bool {

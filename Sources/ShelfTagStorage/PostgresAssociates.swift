@@ -58,6 +58,46 @@ extension PostgresProductReference {
         try await changeAssociate("UPDATE associate SET secret_hash = NULL WHERE code = \(code) RETURNING 1")
     }
 
+    public func openSession(_ session: NewSession, code: String, secretHash: String) async throws -> Associate? {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    """
+                    WITH opened AS (
+                        INSERT INTO associate_session (token_hash, associate_code, secret_hash, csrf, created_at, expires_at)
+                        SELECT \(session.tokenHash), code, secret_hash, \(session.csrf), \(Int64(session.createdAt.timeIntervalSince1970)),
+                            \(Int64(session.expiresAt.timeIntervalSince1970))
+                        FROM associate WHERE code = \(code) AND secret_hash = \(secretHash) RETURNING associate_code)
+                    SELECT a.* FROM associate a JOIN opened o ON o.associate_code = a.code
+                    """, logger: logger)
+            ).first.map(StoredRows.associate)
+        }
+    }
+
+    public func session(tokenHash: String, at time: Date) async throws -> (associate: Associate, csrf: String)? {
+        let logger = logger
+        return try await database { connection in
+            guard
+                let row = try await Self.rows(
+                    connection.query(
+                        """
+                        SELECT a.*, s.csrf FROM associate_session s JOIN associate a ON a.code = s.associate_code AND a.secret_hash = s.secret_hash
+                        WHERE s.token_hash = \(tokenHash) AND s.expires_at > \(Int64(time.timeIntervalSince1970))
+                        """, logger: logger)
+                ).first
+            else { return nil }
+            return (try StoredRows.associate(row), row.text("csrf") ?? "")
+        }
+    }
+
+    public func closeSession(tokenHash: String) async throws {
+        let logger = logger
+        try await database { connection in
+            try await connection.query("DELETE FROM associate_session WHERE token_hash = \(tokenHash)", logger: logger)
+        }
+    }
+
     private func changeAssociate(_ query: PostgresQuery) async throws -> Bool {
         let logger = logger
         let changed = try await database { connection in try await !Self.rows(connection.query(query, logger: logger)).isEmpty }

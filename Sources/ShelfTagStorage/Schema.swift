@@ -208,8 +208,27 @@ enum Schema {
         migrator.registerMigration("v9: scans and click-outs carry the advisor") { db in
             for statement in attributionDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v10: associate sessions") { db in
+            for statement in sessionDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
+
+    /// A signed-in associate's session: only the SHA-256 of its cookie is kept. It holds the secret hash it was opened
+    /// with: a revoked or replaced secret ends every session at once, on every resolver.
+    static let sessionDDL = [
+        """
+        CREATE TABLE associate_session (
+            token_hash TEXT PRIMARY KEY NOT NULL,
+            associate_code TEXT NOT NULL REFERENCES associate(code) ON DELETE CASCADE,
+            secret_hash TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX associate_session_by_associate ON associate_session(associate_code)",
+    ]
 
     /// The same in both dialects.
     static let attributionDDL = [
