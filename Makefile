@@ -63,7 +63,8 @@ demo: build
 	@echo "   Her link to a product, also written as a QR code to $(DEMO_DIR)/associate-link.png:"
 	@$(BIN) associates link --db $(DEMO_DB) $$(cut -d, -f1 $(DEMO_DIR)/associate.csv) --gtin 3760001001983 \
 		--base-url http://127.0.0.1:$(DEMO_PORT) --qr $(DEMO_DIR)/associate-link.png 2>/dev/null | sed 's/^/   /'
-	@echo "   Her page: http://127.0.0.1:$(DEMO_PORT)/associates/$$(cut -d, -f1 $(DEMO_DIR)/associate.csv)   (the tablet work view is not built yet)"
+	@echo "   Her page: http://127.0.0.1:$(DEMO_PORT)/associates/$$(cut -d, -f1 $(DEMO_DIR)/associate.csv)"
+	@echo "   Work view: http://127.0.0.1:$(DEMO_PORT)/work/sign-in  (code and secret above)"
 	@echo
 	@echo "Database: $(DEMO_DB)"
 	@echo "Tags:     $(DEMO_DIR)/tags/<store>/<gtin14>.png (manifest.csv beside them), e.g. $(DEMO_DIR)/tags/$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f7)"

@@ -44,6 +44,7 @@ public func buildApplication(
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     let advisors = Advisors(reference: reference, configuration: configuration)
+    WorkController(reference: reference, configuration: configuration, pages: pages, failures: RateLimiter(perMinute: 5)).addRoutes(to: router)
     ReservationController(
         reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute),
         lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute), advisors: advisors

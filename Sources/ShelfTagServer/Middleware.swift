@@ -72,6 +72,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ResolverError {
             return ErrorMiddleware.response(error, request: request, pages: pages)
+        } catch let redirect as Redirect {
+            return Response(status: .seeOther, headers: [.location: redirect.location])
         } catch StorageError.busy {
             var answer = ResolverError(
                 status: 503, title: "Service unavailable", detail: "The product reference is busy with another write; nothing was changed. Retry shortly.")

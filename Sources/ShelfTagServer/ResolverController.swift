@@ -155,6 +155,13 @@ struct ResolverController: Sendable {
             return .redirect(to: target(type, gtin: gtin, webLink: webLink, query: query), headers: headers)
         }
         record(.html, summary)
+        // A signed-in associate's tablet scanning a tag gets the staff view of the product.
+        if let token = WorkController.cookie(WorkController.sessionCookie, in: request),
+            try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now()) != nil
+        {
+            let tag = tagID.map { "?t=" + DigitalLink.percentEncoded($0) } ?? ""
+            return .redirect(to: "\(configuration.baseURL)/work/products/\(gtin.digits)\(tag)", headers: headers)
+        }
         return .redirect(to: target(.defaultLink, gtin: gtin, webLink: webLink, query: query), headers: headers)
     }
 

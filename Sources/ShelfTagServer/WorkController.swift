@@ -1,0 +1,250 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ShelfTagDomain
+import ShelfTagStorage
+
+/// The associates' work view on a store tablet: sign-in, and the staff view of a product (from a scanned tag or a
+/// GTIN). Server-rendered, no JavaScript. A session is a random cookie (`HttpOnly`, `SameSite=Strict`, `Secure`
+/// under https) of which the reference keeps the hash; every form carries an anti-forgery token.
+struct WorkController: Sendable {
+    static let sessionCookie = "shelftag_session"
+    /// The sign-in form's double-submit token, before there is a session to hold one.
+    static let signInCookie = "shelftag_signin"
+    static let sessionHours = 12
+
+    let reference: any ProductReference
+    let configuration: ServerConfiguration
+    let pages: Pages
+    /// Failed sign-ins one client may make per minute.
+    let failures: RateLimiter
+
+    func addRoutes(to router: Router<ShelfTagRequestContext>) {
+        router.get("/work/sign-in") { request, _ in signInForm(request, problem: nil) }
+        router.post("/work/sign-in") { request, context in try await signIn(request, context: context) }
+        router.post("/work/sign-out") { request, _ in try await signOut(request) }
+        router.get("/work") { request, _ in try await home(request) }
+        router.get("/work/products/:gtin") { request, context in try await product(request, gtin: try context.parameters.require("gtin")) }
+    }
+
+    // MARK: Sessions
+
+    /// The signed-in associate, or nil.
+    func signedIn(_ request: Request) async throws -> (associate: Associate, csrf: String)? {
+        guard let token = Self.cookie(Self.sessionCookie, in: request) else { return nil }
+        return try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now())
+    }
+
+    private func requireSignIn(_ request: Request) async throws -> (associate: Associate, csrf: String) {
+        guard let session = try await signedIn(request) else {
+            throw Redirect(location: configuration.baseURL + "/work/sign-in?next=" + DigitalLink.percentEncoded(request.uri.description))
+        }
+        return session
+    }
+
+    static func cookie(_ name: String, in request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == name { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    private func setCookie(_ name: String, _ value: String, maxAge: Int) -> String {
+        // Path=/: a tag's own URL (/01/…), opened from the tablet's camera, must carry the session to show the staff view.
+        "\(name)=\(value); Max-Age=\(maxAge); Path=/; HttpOnly; SameSite=Strict" + (configuration.baseURL.hasPrefix("https:") ? "; Secure" : "")
+    }
+
+    private func signInForm(_ request: Request, problem: String?, status: HTTPResponse.Status = .ok) -> Response {
+        let token = AccessToken.generate()
+        let words = WorkWords.forLocale(PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: "en-US"))
+        var context: [String: Any] = [
+            "lang": words.language, "title": words.signInTitle, "codeLabel": words.code, "secretLabel": words.secret, "submit": words.signIn,
+            "action": configuration.baseURL + "/work/sign-in", "csrf": token, "next": request.uri.queryParameters["next"].map(String.init) ?? "",
+        ]
+        if let problem { context["problem"] = problem }
+        var headers = HTTPFields()
+        headers[.setCookie] = setCookie(Self.signInCookie, token, maxAge: 3600)
+        headers[.cacheControl] = "no-store"
+        return .text(pages.render("work-signin", context), status: status, contentType: "text/html; charset=utf-8", headers: headers)
+    }
+
+    func signIn(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = failures.waiting(client: client, now: Date().timeIntervalSince1970) {
+            var error = ResolverError(status: 429, title: "Too many requests", detail: "Too many failed sign-ins from this device; try again in \(wait) s.")
+            error.retryAfter = wait
+            throw error
+        }
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        guard let token = fields["csrf"], !token.isEmpty, token == Self.cookie(Self.signInCookie, in: request) else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site: open the sign-in page again.")
+        }
+        let words = WorkWords.forLocale(PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: "en-US"))
+        let now = configuration.now()
+        let session = AccessToken.generate()
+        let opened = try await Associate.normalizedCode(fields["code"] ?? "").asyncFlatMap { code in
+            try await reference.openSession(
+                NewSession(
+                    tokenHash: AccessToken.hash(session), csrf: AccessToken.generate(), createdAt: now,
+                    expiresAt: now.addingTimeInterval(TimeInterval(Self.sessionHours * 3600))),
+                code: code, secretHash: AccessToken.hash(fields["secret"] ?? ""))
+        }
+        guard opened != nil else {
+            _ = failures.take(client: client, now: Date().timeIntervalSince1970)
+            return signInForm(request, problem: words.wrongSecret, status: .unauthorized)
+        }
+        var headers = HTTPFields()
+        headers[.setCookie] = setCookie(Self.sessionCookie, session, maxAge: Self.sessionHours * 3600)
+        // Only a path of the work view: never a redirect elsewhere.
+        let next = fields["next"].flatMap { $0.hasPrefix("/work") || $0.hasPrefix("/01/") ? $0 : nil } ?? "/work"
+        headers[.location] = configuration.baseURL + next
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    func signOut(_ request: Request) async throws -> Response {
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        let session = try await requireSignIn(request)
+        guard fields["csrf"] == session.csrf else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
+        }
+        if let token = Self.cookie(Self.sessionCookie, in: request) { try await reference.closeSession(tokenHash: AccessToken.hash(token)) }
+        var headers = HTTPFields()
+        headers[.setCookie] = setCookie(Self.sessionCookie, "", maxAge: 0)
+        headers[.location] = configuration.baseURL + "/work/sign-in"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    // MARK: Pages
+
+    func home(_ request: Request) async throws -> Response {
+        let session = try await requireSignIn(request)
+        if let text = request.uri.queryParameters["gtin"].map(String.init), !text.isEmpty {
+            let gtin = try ResolverError.gtin(text.filter { !$0.isWhitespace })
+            var headers = HTTPFields()
+            headers[.location] = "\(configuration.baseURL)/work/products/\(gtin.digits)"
+            return Response(status: .seeOther, headers: headers)
+        }
+        return try await render("work", session: session, request: request, [:])
+    }
+
+    /// The staff view of a product: the shelf price as the tag shows it, stock here and in every store by distance.
+    func product(_ request: Request, gtin text: String) async throws -> Response {
+        let session = try await requireSignIn(request)
+        let gtin = try ResolverError.gtin(text)
+        let tagID = request.uri.queryParameters["t"].map(String.init)
+        let now = configuration.now()
+        let here = session.associate.storeCode
+        guard let page = try await reference.page(of: gtin, store: here, tagID: tagID, reviewLimit: 0, at: now) else {
+            throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
+        }
+        let view = ProductView(
+            details: page.details, storeCode: here, tagID: tagID, printedTag: page.printedTag, reviews: [], holds: page.holds,
+            language: PageLanguage.preferred(by: request), configuration: configuration, at: now)
+        let locale = view.locale
+        let words = WorkWords.forLocale(locale)
+        let origin = view.listing?.store
+        let stores = page.details.stores.map { listing -> (listing: StoreListing, distance: Double?) in
+            (listing, origin.map { $0.distanceKilometres(to: listing.store) })
+        }.sorted { ($0.listing.store.code == here ? -1 : $0.distance ?? .infinity) < ($1.listing.store.code == here ? -1 : $1.distance ?? .infinity) }
+        var context: [String: Any] = [
+            "name": page.details.product.title, "gtin": gtin.digits, "brand": page.details.product.brand,
+            "webPrice": page.details.webOffer.pricing.effectivePrice(at: now).formatted(locale: locale),
+            "webAvailability": page.details.webOffer.availability.rawValue.replacingOccurrences(of: "_", with: " "),
+            "stores": stores.map { entry -> [String: Any] in
+                let held = page.holds[entry.listing.store.code] ?? 0
+                let onHand = entry.listing.offer.stock.onHand
+                return [
+                    "name": entry.listing.store.name, "code": entry.listing.store.code, "here": entry.listing.store.code == here,
+                    "distance": entry.listing.store.code == here ? "" : entry.distance.map { MeasureText.kilometres($0, locale: locale) } ?? "",
+                    "onHand": onHand, "held": held,
+                    "available": max(0, onHand - held),
+                ]
+            },
+        ]
+        if let label = view.label {
+            var shelf: [String: Any] = ["price": label.price.formatted(locale: locale)]
+            if let unit = label.unitPrice { shelf["unitPrice"] = unit.formatted(locale: locale) }
+            if let prior = label.priorPrice { shelf["priorPrice"] = prior.formatted(locale: locale) }
+            if let end = label.promotionEnd, let store = origin {
+                shelf["promotionEnd"] = DayText.format(end.addingTimeInterval(-1), locale: locale, timeZone: store.timeZone, style: .long)
+            }
+            context["shelf"] = shelf
+        } else {
+            context["notListed"] = words.notListed
+        }
+        if let tagID {
+            context["tag"] =
+                view.stale
+                ? String(format: words.staleTag, tagID, page.printedTag.map { $0.label.price.formatted(locale: locale) } ?? "?")
+                : page.printedTag == nil ? String(format: words.unknownTag, tagID) : String(format: words.currentTag, tagID)
+            context["tagStale"] = view.stale
+        }
+        return try await render("work-product", session: session, request: request, context)
+    }
+
+    private func render(_ name: String, session: (associate: Associate, csrf: String), request: Request, _ context: [String: Any]) async throws -> Response {
+        let store = try await reference.stores().first { $0.code == session.associate.storeCode }
+        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: store?.locale ?? "en-US")
+        let words = WorkWords.forLocale(locale)
+        var context = context
+        context.merge(
+            [
+                "lang": words.language, "associate": session.associate.name, "store": store?.name ?? session.associate.storeCode,
+                "csrf": session.csrf, "signOut": words.signOut, "signOutAction": configuration.baseURL + "/work/sign-out",
+                "searchAction": configuration.baseURL + "/work", "searchLabel": words.search, "searchButton": words.show, "words": words.table,
+            ]
+        ) { mine, _ in mine }
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        return .text(pages.render(name, context), contentType: "text/html; charset=utf-8", headers: headers)
+    }
+}
+
+/// Ends a request with a 303 to `location` (signing in first).
+struct Redirect: Error {
+    let location: String
+}
+
+extension Optional {
+    /// `flatMap` for an async transform.
+    func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
+
+/// The work view's wording (French or English).
+struct WorkWords {
+    let language, signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed, staleTag, currentTag, unknownTag: String
+    /// Column and section titles, read by the templates as `{{words.…}}`.
+    let table: [String: String]
+
+    static func forLocale(_ locale: String) -> WorkWords {
+        locale.hasPrefix("fr")
+            ? WorkWords(
+                language: "fr", signInTitle: "Espace vendeur", code: "Code", secret: "Clé secrète", signIn: "Se connecter",
+                wrongSecret: "Code ou clé incorrects, ou accès révoqué.", signOut: "Se déconnecter", search: "GTIN du produit", show: "Voir",
+                notListed: "Ce magasin ne vend pas ce produit.", staleTag: "Étiquette %@ périmée : elle affiche %@. À réimprimer.",
+                currentTag: "Étiquette %@ à jour.", unknownTag: "Étiquette %@ inconnue du registre d'impression.",
+                table: [
+                    "shelfPrice": "Prix en rayon", "unitPrice": "Prix unitaire", "priorPrice": "Prix antérieur", "until": "Jusqu'au",
+                    "web": "Site web", "stock": "Stock par magasin", "store": "Magasin", "distance": "Distance", "onHand": "En stock",
+                    "held": "Réservé", "available": "Disponible", "here": "ici",
+                ])
+            : WorkWords(
+                language: "en", signInTitle: "Associate sign-in", code: "Code", secret: "Secret", signIn: "Sign in",
+                wrongSecret: "Wrong code or secret, or access revoked.", signOut: "Sign out", search: "Product GTIN", show: "Show",
+                notListed: "This store does not sell this product.", staleTag: "Tag %@ is stale: it shows %@. Reprint it.",
+                currentTag: "Tag %@ is current.", unknownTag: "Tag %@ is not in the print ledger.",
+                table: [
+                    "shelfPrice": "Shelf price", "unitPrice": "Unit price", "priorPrice": "Prior price", "until": "Until", "web": "Web shop",
+                    "stock": "Stock by store", "store": "Store", "distance": "Distance", "onHand": "On hand", "held": "Held",
+                    "available": "Available", "here": "here",
+                ])
+    }
+}
