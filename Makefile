@@ -31,9 +31,11 @@ build: deps
 	swift build -c release --product shelftag
 
 # The PostgreSQL tests run against a throwaway cluster that Tests/with-postgres.sh starts and always removes.
+# The chain suite times how soon one resolver sees another's write (under 1 s): it runs alone, after the rest, so
+# the other suites' load on a 2-core machine does not count in its figure.
 test: deps
 	swift build --build-tests
-	$(WITH_POSTGRES) swift test --skip-build --parallel
+	$(WITH_POSTGRES) sh -c 'swift test --skip-build --parallel --skip ChainTests && swift test --skip-build --filter ChainTests'
 
 # Loads Samples/ into a fresh embedded database and shows what every channel will read.
 demo: build

@@ -20,12 +20,15 @@ public struct Reservation: Sendable, Equatable {
     public let expiresAt: Date
     /// The associate credited: the one whose link or remembered code the page carried.
     public let associateCode: String?
+    /// When staff prepared it and set it aside (still held: "ready for pickup").
+    public let readyAt: Date?
 
     public init(
         code: String, storeCode: String, gtin: GTIN, quantity: Int, customerName: String, contact: String, unitPrice: Money, status: Status,
-        createdAt: Date, expiresAt: Date, associateCode: String? = nil
+        createdAt: Date, expiresAt: Date, associateCode: String? = nil, readyAt: Date? = nil
     ) {
         self.associateCode = associateCode
+        self.readyAt = readyAt
         self.code = code
         self.storeCode = storeCode
         self.gtin = gtin
@@ -43,8 +46,12 @@ public struct Reservation: Sendable, Equatable {
     /// Whether it still holds stock at `time`: held and not lapsed. Expiry needs no job: lapsed holds simply stop counting.
     public func isActive(at time: Date) -> Bool { status == .held && time < expiresAt }
 
-    /// What staff see: held, expired, collected or cancelled.
-    public func state(at time: Date) -> String { status == .held && time >= expiresAt ? "expired" : status.rawValue }
+    /// What staff and the shopper see: held (to prepare), ready (set aside for pickup), collected, cancelled or expired.
+    public func state(at time: Date) -> String {
+        guard status == .held else { return status.rawValue }
+        if time >= expiresAt { return "expired" }
+        return readyAt == nil ? "held" : "ready"
+    }
 
     /// Six characters from Crockford's upper-case alphabet (no I, L, O, U): easy to read out at a counter.
     public static func newCode() -> String {

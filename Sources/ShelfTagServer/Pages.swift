@@ -21,7 +21,7 @@ struct Pages: Sendable {
     /// What the advisor notice says and where its "forget" form posts.
     var attributionDays = 30
     var forgetAction = "/advisor/forget"
-    static let required = ["product", "error", "reserve", "reservation", "advisor", "work-signin", "work", "work-product"]
+    static let required = ["product", "error", "reserve", "reservation", "advisor", "work-signin", "work", "work-product", "work-queue"]
 
     static func load(from directory: URL) async throws(ServerStartError) -> Pages {
         MustacheContentTypes.register(ShopperHTML(), named: ShopperHTML.name)

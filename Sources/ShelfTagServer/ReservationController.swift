@@ -168,6 +168,17 @@ struct ReservationController: Sendable {
     }
 
     func confirmation(_ request: Request, reservation: Reservation) async throws -> Response {
+        // The pickup QR code scanned by a signed-in tablet of the store opens the reservation in the queue.
+        if request.uri.queryParameters["shopper"] == nil, let token = WorkController.cookie(WorkController.sessionCookie, in: request),
+            let session = try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now())
+        {
+            guard session.associate.storeCode == reservation.storeCode else {
+                throw ResolverError(status: 403, title: "Forbidden", detail: "This reservation belongs to another store's queue.")
+            }
+            var headers = HTTPFields()
+            headers[.location] = "\(configuration.baseURL)/work/queue?code=\(reservation.code)#\(reservation.code)"
+            return Response(status: .seeOther, headers: headers)
+        }
         if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
             return .json(object: document(reservation, at: configuration.now()))
         }
@@ -190,7 +201,8 @@ struct ReservationController: Sendable {
             "reservation",
             [
                 "advisor": advisor.map { String(format: words.advisor, $0.name) } as Any,
-                "lang": words.language, "title": words.confirmed, "code": reservation.code, "qr": "data:image/png;base64," + png.data.base64EncodedString(),
+                "lang": words.language, "title": reservation.state(at: configuration.now()) == "ready" ? words.ready : words.confirmed,
+                "code": reservation.code, "qr": "data:image/png;base64," + png.data.base64EncodedString(),
                 "qrSize": png.size, "quantity": reservation.quantity, "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total,
                 "total": reservation.total.formatted(locale: locale), "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
                 "untilLabel": words.until,
@@ -268,7 +280,7 @@ struct ReservationController: Sendable {
 
 /// The reservation pages' wording (French or English).
 struct ReservationWords {
-    let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until, advisor: String
+    let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until, advisor, ready: String
 
     static func forLocale(_ locale: String) -> ReservationWords {
         locale.hasPrefix("fr")
@@ -276,10 +288,10 @@ struct ReservationWords {
                 language: "fr", title: "Réserver pour retrait en magasin", available: "disponible(s)", none: "Plus rien à réserver",
                 quantity: "Quantité", name: "Nom", contact: "Téléphone ou e-mail", submit: "Réserver",
                 holdNote: "Nous gardons l'article %d heures. Vous payez au retrait.", confirmed: "Réservation confirmée", total: "À payer au retrait :",
-                until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@")
+                until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@", ready: "Prête à retirer")
             : ReservationWords(
                 language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
                 name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
-                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until", advisor: "Your advisor: %@")
+                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until", advisor: "Your advisor: %@", ready: "Ready for pickup")
     }
 }

@@ -25,6 +25,119 @@ struct WorkController: Sendable {
         router.post("/work/sign-out") { request, _ in try await signOut(request) }
         router.get("/work") { request, _ in try await home(request) }
         router.get("/work/products/:gtin") { request, context in try await product(request, gtin: try context.parameters.require("gtin")) }
+        router.post("/work/products/:gtin/reserve") { request, context in
+            try await reserveForShopper(request, gtin: try context.parameters.require("gtin"))
+        }
+        router.get("/work/queue") { request, _ in try await queue(request) }
+        for action in ["ready", "collect", "cancel"] {
+            router.post("/work/queue/:code/\(action)") { request, context in
+                try await act(action, request: request, code: try context.parameters.require("code"))
+            }
+        }
+    }
+
+    // MARK: Preparation queue
+
+    /// The store's reservations by state, oldest first: to prepare, ready, then closed ones; `mine=1` keeps the
+    /// associate's own shoppers. Only the associate's store: another store's reservations are never listed.
+    func queue(_ request: Request) async throws -> Response {
+        let session = try await requireSignIn(request)
+        let store = session.associate.storeCode
+        let now = configuration.now()
+        let mine = request.uri.queryParameters["mine"] == "1"
+        let highlighted = request.uri.queryParameters["code"].map(String.init)
+        let language = PageLanguage.preferred(by: request)
+        let storeLocale = try await reference.stores().first { $0.code == store }?.locale ?? "en-US"
+        let locale = PageLanguage.locale(preferred: language, storeLocale: storeLocale)
+        let words = WorkWords.forLocale(locale)
+        let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: store).map { ($0.code, $0.name) })
+        var titles: [String: String] = [:]
+        let order = ["held": 0, "ready": 1, "collected": 2, "cancelled": 3, "expired": 4]
+        let reservations = try await reference.reservations(store: store)
+            .filter { !mine || $0.associateCode == session.associate.code }
+            .sorted { (order[$0.state(at: now)] ?? 9, $0.createdAt) < (order[$1.state(at: now)] ?? 9, $1.createdAt) }
+        var lines: [[String: Any]] = []
+        for reservation in reservations {
+            if titles[reservation.gtin.digits] == nil {
+                titles[reservation.gtin.digits] = try await reference.details(of: reservation.gtin)?.product.title ?? reservation.gtin.digits
+            }
+            let state = reservation.state(at: now)
+            let minutes = Int(reservation.expiresAt.timeIntervalSince(now) / 60)
+            lines.append([
+                "code": reservation.code, "product": titles[reservation.gtin.digits] ?? "", "quantity": reservation.quantity,
+                "shopper": reservation.customerName, "contact": reservation.contact,
+                "associate": reservation.associateCode.map { names[$0] ?? $0 } ?? "", "state": words.table["state." + state] ?? state,
+                "stateClass": state, "timeLeft": state == "held" || state == "ready" ? String(format: words.timeLeft, minutes / 60, minutes % 60) : "",
+                "canReady": state == "held", "canClose": state == "held" || state == "ready", "highlighted": reservation.code == highlighted,
+                "base": configuration.baseURL,
+            ])
+        }
+        return try await render("work-queue", session: session, request: request, ["lines": lines, "empty": lines.isEmpty, "mine": mine])
+    }
+
+    /// Marks ready, collects or cancels one of the associate's store's reservations.
+    func act(_ action: String, request: Request, code: String) async throws -> Response {
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        let session = try await requireSignIn(request)
+        guard fields["csrf"] == session.csrf else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
+        }
+        let store = session.associate.storeCode
+        guard let reservation = try await reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
+        guard reservation.storeCode == store else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This reservation belongs to another store's queue.")
+        }
+        let now = configuration.now()
+        let change =
+            switch action {
+            case "ready": try await reference.markReady(code: code, store: store, at: now)
+            case "collect": try await reference.collect(code: code, store: store, at: now)
+            default: try await reference.cancel(code: code, store: store, at: now)
+            }
+        switch change {
+        case .done:
+            var headers = HTTPFields()
+            headers[.location] = "\(configuration.baseURL)/work/queue?code=\(code)"
+            return Response(status: .seeOther, headers: headers)
+        case .notFound: throw ResolverError.notFound("No reservation \(code).")
+        case .notHeld(let state): throw ResolverError(status: 409, title: "Conflict", detail: "The reservation is \(state); nothing changed.")
+        case .notEnoughOnHand(let onHand):
+            throw ResolverError(status: 409, title: "Conflict", detail: "Only \(onHand) on hand: update the stock first; nothing changed.")
+        }
+    }
+
+    /// A reservation the associate makes for a named shopper, here or in another store that lists the product: the same
+    /// hold as the shopper's own (never oversold), credited to the associate; the answer is the shopper's confirmation,
+    /// whose pickup QR code the shopper's phone can scan from the tablet.
+    func reserveForShopper(_ request: Request, gtin text: String) async throws -> Response {
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        let session = try await requireSignIn(request)
+        guard fields["csrf"] == session.csrf else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
+        }
+        let gtin = try ResolverError.gtin(text)
+        var hold: HoldRequest
+        do {
+            hold = try HoldRequest(
+                storeCode: fields["store"], gtin: gtin, quantity: fields["quantity"], customerName: fields["name"], contact: fields["contact"])
+        } catch {
+            throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
+        }
+        hold.associateCode = session.associate.code
+        switch try await reference.hold(hold, at: configuration.now(), for: configuration.holdDuration, key: fields["token"]) {
+        case .held(let reservation):
+            var headers = HTTPFields()
+            headers[.location] = "\(configuration.baseURL)/reservations/\(reservation.code)?shopper=1"
+            return Response(status: .seeOther, headers: headers)
+        case .insufficient(let available):
+            throw ResolverError(status: 409, title: "Not enough stock", detail: "Only \(available) left to reserve in store \(hold.storeCode).")
+        case .overLimit(let maximum):
+            throw ResolverError(status: 400, title: "Bad request", detail: "quantity: at most \(maximum) per reservation in this store", field: "quantity")
+        case .notListed:
+            throw ResolverError.notFound("Store \(hold.storeCode) does not sell this product.")
+        }
     }
 
     // MARK: Sessions
@@ -152,6 +265,7 @@ struct WorkController: Sendable {
             (listing, origin.map { $0.distanceKilometres(to: listing.store) })
         }.sorted { ($0.listing.store.code == here ? -1 : $0.distance ?? .infinity) < ($1.listing.store.code == here ? -1 : $1.distance ?? .infinity) }
         var context: [String: Any] = [
+            "reserveAction": "\(configuration.baseURL)/work/products/\(gtin.digits)/reserve",
             "name": page.details.product.title, "gtin": gtin.digits, "brand": page.details.product.brand,
             "webPrice": page.details.webOffer.pricing.effectivePrice(at: now).formatted(locale: locale),
             "webAvailability": page.details.webOffer.availability.rawValue.replacingOccurrences(of: "_", with: " "),
@@ -159,6 +273,7 @@ struct WorkController: Sendable {
                 let held = page.holds[entry.listing.store.code] ?? 0
                 let onHand = entry.listing.offer.stock.onHand
                 return [
+                    "canReserve": onHand - held > 0,
                     "name": entry.listing.store.name, "code": entry.listing.store.code, "here": entry.listing.store.code == here,
                     "distance": entry.listing.store.code == here ? "" : entry.distance.map { MeasureText.kilometres($0, locale: locale) } ?? "",
                     "onHand": onHand, "held": held,
@@ -197,6 +312,7 @@ struct WorkController: Sendable {
                 "lang": words.language, "associate": session.associate.name, "store": store?.name ?? session.associate.storeCode,
                 "csrf": session.csrf, "signOut": words.signOut, "signOutAction": configuration.baseURL + "/work/sign-out",
                 "searchAction": configuration.baseURL + "/work", "searchLabel": words.search, "searchButton": words.show, "words": words.table,
+                "queueLink": configuration.baseURL + "/work/queue", "mineLink": configuration.baseURL + "/work/queue?mine=1", "token": AccessToken.generate(),
             ]
         ) { mine, _ in mine }
         var headers = HTTPFields()
@@ -221,6 +337,8 @@ extension Optional {
 /// The work view's wording (French or English).
 struct WorkWords {
     let language, signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed, staleTag, currentTag, unknownTag: String
+    /// "3 h 05 min left".
+    let timeLeft: String
     /// Column and section titles, read by the templates as `{{words.…}}`.
     let table: [String: String]
 
@@ -230,8 +348,14 @@ struct WorkWords {
                 language: "fr", signInTitle: "Espace vendeur", code: "Code", secret: "Clé secrète", signIn: "Se connecter",
                 wrongSecret: "Code ou clé incorrects, ou accès révoqué.", signOut: "Se déconnecter", search: "GTIN du produit", show: "Voir",
                 notListed: "Ce magasin ne vend pas ce produit.", staleTag: "Étiquette %@ périmée : elle affiche %@. À réimprimer.",
-                currentTag: "Étiquette %@ à jour.", unknownTag: "Étiquette %@ inconnue du registre d'impression.",
+                currentTag: "Étiquette %@ à jour.", unknownTag: "Étiquette %@ inconnue du registre d'impression.", timeLeft: "encore %d h %02d",
                 table: [
+                    "queue": "File de préparation", "mine": "Mes clients", "code": "Code", "product": "Produit", "quantity": "Qté",
+                    "shopper": "Client", "credited": "Vendeur", "state": "État", "left": "Reste", "ready": "Prêt", "collect": "Remis",
+                    "cancel": "Annuler", "none": "Aucune réservation.", "reserveFor": "Réserver pour un client", "name": "Nom",
+                    "contact": "Téléphone ou e-mail", "reserve": "Réserver",
+                    "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
+                    "state.expired": "expirée",
                     "shelfPrice": "Prix en rayon", "unitPrice": "Prix unitaire", "priorPrice": "Prix antérieur", "until": "Jusqu'au",
                     "web": "Site web", "stock": "Stock par magasin", "store": "Magasin", "distance": "Distance", "onHand": "En stock",
                     "held": "Réservé", "available": "Disponible", "here": "ici",
@@ -240,8 +364,14 @@ struct WorkWords {
                 language: "en", signInTitle: "Associate sign-in", code: "Code", secret: "Secret", signIn: "Sign in",
                 wrongSecret: "Wrong code or secret, or access revoked.", signOut: "Sign out", search: "Product GTIN", show: "Show",
                 notListed: "This store does not sell this product.", staleTag: "Tag %@ is stale: it shows %@. Reprint it.",
-                currentTag: "Tag %@ is current.", unknownTag: "Tag %@ is not in the print ledger.",
+                currentTag: "Tag %@ is current.", unknownTag: "Tag %@ is not in the print ledger.", timeLeft: "%d h %02d min left",
                 table: [
+                    "queue": "Preparation queue", "mine": "My shoppers", "code": "Code", "product": "Product", "quantity": "Qty",
+                    "shopper": "Shopper", "credited": "Associate", "state": "State", "left": "Left", "ready": "Ready", "collect": "Collected",
+                    "cancel": "Cancel", "none": "No reservations.", "reserveFor": "Reserve for a shopper", "name": "Name",
+                    "contact": "Phone or e-mail", "reserve": "Reserve",
+                    "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
+                    "state.expired": "expired",
                     "shelfPrice": "Shelf price", "unitPrice": "Unit price", "priorPrice": "Prior price", "until": "Until", "web": "Web shop",
                     "stock": "Stock by store", "store": "Store", "distance": "Distance", "onHand": "On hand", "held": "Held",
                     "available": "Available", "here": "here",

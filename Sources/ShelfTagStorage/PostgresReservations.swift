@@ -178,6 +178,23 @@ extension PostgresProductReference {
         try await close(code: code, store: storeCode, at: time, as: .cancelled)
     }
 
+    public func markReady(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+        let logger = logger
+        let now = Int64(time.timeIntervalSince1970)
+        return try await transaction { connection -> ReservationChange in
+            guard
+                let row = try await Self.rows(
+                    connection.query("SELECT * FROM reservation WHERE code = \(code) AND store_code = \(storeCode) FOR UPDATE", logger: logger)
+                ).first
+            else { return .notFound }
+            let reservation = try StoredRows.reservation(row)
+            guard reservation.state(at: time) == "held" else { return .notHeld(state: reservation.state(at: time)) }
+            let ready = try await Self.rows(
+                connection.query("UPDATE reservation SET ready_at = \(now) WHERE code = \(code) RETURNING *", logger: logger))
+            return try ready.first.map { .done(try StoredRows.reservation($0)) } ?? .notFound
+        }
+    }
+
     private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
         let logger = logger
         let (change, moved) = try await transaction { connection -> (ReservationChange, Bool) in

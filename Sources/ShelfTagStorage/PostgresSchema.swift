@@ -169,6 +169,7 @@ enum PostgresSchema {
         ("v9: associates and their credit", Schema.associatesDDL),
         ("v10: scans and click-outs carry the advisor", Schema.attributionDDL),
         ("v11: associate sessions", Schema.sessionDDL),
+        ("v12: reservations set aside", Schema.readyDDL),
     ]
 
     /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its

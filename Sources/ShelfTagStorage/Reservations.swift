@@ -57,6 +57,10 @@ public protocol ReservationStore: Sendable {
     /// Cancels a held reservation: its stock is available again.
     /// - Throws: a storage error.
     func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
+
+    /// Marks a held reservation prepared and set aside: the shopper's page says "ready for pickup".
+    /// - Throws: a storage error.
+    func markReady(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
 }
 
 extension SQLiteProductReference {
@@ -193,6 +197,18 @@ extension SQLiteProductReference {
 
     public func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
         try await close(code: code, store: storeCode, at: time, as: .cancelled)
+    }
+
+    public func markReady(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+        try await writing { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
+                return .notFound
+            }
+            let reservation = try StoredRows.reservation(row)
+            guard reservation.state(at: time) == "held" else { return .notHeld(state: reservation.state(at: time)) }
+            try db.execute(sql: "UPDATE reservation SET ready_at = ? WHERE code = ?", arguments: [Int64(time.timeIntervalSince1970), code])
+            return .done(try StoredRows.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
+        }
     }
 
     private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {

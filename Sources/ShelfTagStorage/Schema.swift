@@ -211,8 +211,14 @@ enum Schema {
         migrator.registerMigration("v10: associate sessions") { db in
             for statement in sessionDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v11: reservations set aside") { db in
+            for statement in readyDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
+
+    /// When staff prepared a held reservation and set it aside.
+    static let readyDDL = ["ALTER TABLE reservation ADD COLUMN ready_at BIGINT"]
 
     /// A signed-in associate's session: only the SHA-256 of its cookie is kept. It holds the secret hash it was opened
     /// with: a revoked or replaced secret ends every session at once, on every resolver.

@@ -116,4 +116,93 @@ struct WorkViewTests {
             #expect(fromLyon.status == 200 && fromLyon.text.contains("(here)"), "other stores' stock is read-only, their own marked")
         }
     }
+
+    /// The anti-forgery token of a signed-in page.
+    private func csrf(in page: TestServer.Reply) throws -> String {
+        try #require(page.text.firstRange(of: #/name="csrf" value="([^"]+)"/#).map { String(page.text[$0].split(separator: "\"")[3]) })
+    }
+
+    private func post(_ server: TestServer, _ path: String, session: String, fields: String) async throws -> TestServer.Reply {
+        try await server.request(
+            path, method: "POST", headers: ["Cookie": session, "Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "en"],
+            body: Data(fields.utf8))
+    }
+
+    @Test("the queue: held → ready (the shopper's page and JSON say so) → collected; the pickup QR opens it; another store gets 403")
+    func preparationQueue() async throws {
+        try await withAssociates { server in
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            let english = ["Cookie": session, "Accept-Language": "en"]
+            // A shopper's reservation from Léa's link, and another one.
+            let body = Data(#"{"store": "PAR01", "quantity": 1, "name": "Ana", "contact": "ana@example.com"}"#.utf8)
+            let credited = try await server.request(
+                "/products/\(promotion)/reserve?a=LEA23", method: "POST", accept: "application/json", headers: ["Content-Type": "application/json"],
+                body: body)
+            let code = try #require(credited.json?["code"] as? String)
+            let other = Data(#"{"store": "PAR01", "quantity": 1, "name": "Bob", "contact": "bob@example.com"}"#.utf8)
+            #expect(
+                try await server.request(
+                    "/products/\(promotion)/reserve", method: "POST", accept: "application/json", headers: ["Content-Type": "application/json"], body: other
+                ).status == 201)
+
+            let queue = try await server.request("/work/queue", headers: english)
+            #expect(queue.status == 200)
+            #expect(queue.text.contains(code) && queue.text.contains("Ana") && queue.text.contains("ana@example.com") && queue.text.contains("Bob"))
+            #expect(queue.text.contains("to prepare"))
+            let mine = try await server.request("/work/queue?mine=1", headers: english)
+            #expect(mine.text.contains("Ana") && !mine.text.contains("Bob"), "my shoppers: those credited to me")
+
+            let token = try csrf(in: queue)
+            #expect(try await post(server, "/work/queue/\(code)/ready", session: session, fields: "csrf=forged").status == 403)
+            #expect(try await post(server, "/work/queue/\(code)/ready", session: session, fields: "csrf=\(token)").status == 303)
+            #expect(try await server.json("/reservations/\(code)")["state"] as? String == "ready")
+            let shopperPage = try await server.request("/reservations/\(code)", headers: ["Accept-Language": "en"])
+            #expect(shopperPage.text.contains("Ready for pickup"))
+            #expect(try await post(server, "/work/queue/\(code)/ready", session: session, fields: "csrf=\(token)").status == 409, "ready once")
+
+            // The pickup code's QR opened on the tablet lands on the queue entry.
+            let scanned = try await server.request("/reservations/\(code)", headers: english)
+            #expect(scanned.status == 303 && scanned.header("Location")?.contains("/work/queue?code=\(code)") == true)
+
+            let lyon = try #require(try await signIn(server, code: "MAX67", secret: "sa_max").cookie)
+            let lyonQueue = try await server.request("/work/queue", headers: ["Cookie": lyon, "Accept-Language": "en"])
+            #expect(!lyonQueue.text.contains("Ana"), "another store's queue shows none of this store's shoppers")
+            let lyonToken = try csrf(in: lyonQueue)
+            #expect(try await post(server, "/work/queue/\(code)/collect", session: lyon, fields: "csrf=\(lyonToken)").status == 403)
+            #expect(try await server.request("/reservations/\(code)", headers: ["Cookie": lyon]).status == 403)
+
+            #expect(try await post(server, "/work/queue/\(code)/collect", session: session, fields: "csrf=\(token)").status == 303)
+            #expect(try await server.json("/reservations/\(code)")["state"] as? String == "collected")
+        }
+    }
+
+    @Test("reserving for a named shopper in another store: the same hold rules, credited to the associate, the shopper's QR shown")
+    func reserveForShopper() async throws {
+        try await withAssociates { server in
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            let view = try await server.request("/work/products/\(promotion)", headers: ["Cookie": session, "Accept-Language": "en"])
+            let token = try csrf(in: view)
+            #expect(view.text.contains("Reserve for a shopper") && view.text.contains("value=\"LYO02\""))
+            let reply = try await post(
+                server, "/work/products/\(promotion)/reserve", session: session,
+                fields: "csrf=\(token)&token=t1&store=LYO02&quantity=2&name=Chlo%C3%A9&contact=%2B33+6+12+34+56+78")
+            #expect(reply.status == 303)
+            let location = try #require(reply.header("Location"))
+            #expect(location.hasSuffix("?shopper=1"))
+            let confirmation = try await server.request(String(location.dropFirst(publicBase.count)), headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(confirmation.status == 200 && confirmation.text.contains("data:image/png;base64,"), "the pickup QR for the shopper's phone")
+            let code = try #require(location.split(separator: "/").last?.split(separator: "?").first.map(String.init))
+            let reservation = try #require(try await server.reference.reservation(code: code))
+            #expect(reservation.storeCode == "LYO02" && reservation.quantity == 2 && reservation.associateCode == "LEA23")
+            #expect(reservation.customerName == "Chloé" && reservation.contact == "+33 6 12 34 56 78")
+
+            let tooMany = try await post(
+                server, "/work/products/\(promotion)/reserve", session: session,
+                fields: "csrf=\(token)&store=LYO02&quantity=999&name=X&contact=x%40example.com")
+            #expect(tooMany.status == 400 || tooMany.status == 409, "never oversold: \(tooMany.status)")
+            let forged = try await post(
+                server, "/work/products/\(promotion)/reserve", session: session, fields: "csrf=forged&store=PAR01&quantity=1&name=X&contact=x%40example.com")
+            #expect(forged.status == 403)
+        }
+    }
 }

@@ -267,6 +267,14 @@ struct ReferenceContractTests {
             }
             #expect(reservation.associateCode == "LEA23")
             #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23")
+            guard case .done(let ready) = try await reference.markReady(code: reservation.code, store: "PAR01", at: now) else {
+                Issue.record("not marked ready")
+                return
+            }
+            #expect(ready.state(at: now) == "ready" && ready.readyAt == now)
+            #expect(try await reference.markReady(code: reservation.code, store: "PAR01", at: now) == .notHeld(state: "ready"))
+            #expect(try await reference.markReady(code: reservation.code, store: "LYO02", at: now) == .notFound)
+            #expect(try await reference.reservation(code: reservation.code)?.state(at: now) == "ready")
 
             try await reference.recordScans([
                 Scan(time: now, storeCode: "PAR01", gtin: coffee, tagID: "T1", stale: false, format: .html, associateCode: "LEA23"),
