@@ -73,3 +73,37 @@ public enum AssociateError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A shopper's call for help from a product page: the product and the tag scanned (so the shelf it stands on).
+public struct HelpRequest: Sendable, Equatable {
+    /// Random and long: the shopper's page polls it, nobody can guess another's.
+    public let id: String
+    public let storeCode: String
+    public let gtin: GTIN
+    public let tagID: String?
+    public let createdAt: Date
+    /// The associate who took it, and when.
+    public let takenBy: String?
+    public let takenAt: Date?
+    public let closedAt: Date?
+
+    public init(
+        id: String, storeCode: String, gtin: GTIN, tagID: String?, createdAt: Date, takenBy: String? = nil, takenAt: Date? = nil, closedAt: Date? = nil
+    ) {
+        self.id = id
+        self.storeCode = storeCode
+        self.gtin = gtin
+        self.tagID = tagID
+        self.createdAt = createdAt
+        self.takenBy = takenBy
+        self.takenAt = takenAt
+        self.closedAt = closedAt
+    }
+
+    /// open (nobody yet), taken (someone is coming) or closed.
+    public var state: String { closedAt != nil ? "closed" : takenBy != nil ? "taken" : "open" }
+
+    public static func newID() -> String {
+        String(AccessToken.generate().dropFirst(3).prefix(22))
+    }
+}

@@ -55,6 +55,21 @@ public protocol AssociateStore: Sendable {
 
     /// - Throws: a storage error.
     func closeSession(tokenHash: String) async throws
+
+    /// - Throws: a storage error.
+    func openHelpRequest(_ request: HelpRequest) async throws
+
+    /// - Throws: a storage error.
+    func helpRequest(id: String) async throws -> HelpRequest?
+
+    /// A store's help requests not closed yet, oldest first.
+    /// - Throws: a storage error.
+    func openHelpRequests(store storeCode: String) async throws -> [HelpRequest]
+
+    /// Records that an associate of the store takes an open request (`take`) or closes it (`close`).
+    /// - Returns: the request after the change, nil when it is not the store's or not in a state for it.
+    /// - Throws: a storage error.
+    func changeHelpRequest(id: String, store storeCode: String, taking associateCode: String?, at time: Date) async throws -> HelpRequest?
 }
 
 /// A session to open: the hash of its cookie, its anti-forgery token and its lifetime.
@@ -151,6 +166,42 @@ extension SQLiteProductReference {
 
     public func closeSession(tokenHash: String) async throws {
         try await writing { db in try db.execute(sql: "DELETE FROM associate_session WHERE token_hash = ?", arguments: [tokenHash]) }
+    }
+
+    public func openHelpRequest(_ request: HelpRequest) async throws {
+        try await writing { db in
+            try db.execute(
+                sql: "INSERT INTO help_request (id, store_code, gtin, tag_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [request.id, request.storeCode, request.gtin.digits, request.tagID, Int64(request.createdAt.timeIntervalSince1970)])
+        }
+    }
+
+    public func helpRequest(id: String) async throws -> HelpRequest? {
+        try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM help_request WHERE id = ?", arguments: [id]).map(StoredRows.helpRequest) }
+    }
+
+    public func openHelpRequests(store storeCode: String) async throws -> [HelpRequest] {
+        try await reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM help_request WHERE store_code = ? AND closed_at IS NULL ORDER BY created_at, id", arguments: [storeCode]
+            ).map(StoredRows.helpRequest)
+        }
+    }
+
+    public func changeHelpRequest(id: String, store storeCode: String, taking associateCode: String?, at time: Date) async throws -> HelpRequest? {
+        try await writing { db in
+            let now = Int64(time.timeIntervalSince1970)
+            if let associateCode {
+                try db.execute(
+                    sql: "UPDATE help_request SET taken_by = ?, taken_at = ? WHERE id = ? AND store_code = ? AND closed_at IS NULL AND taken_by IS NULL",
+                    arguments: [associateCode, now, id, storeCode])
+            } else {
+                try db.execute(
+                    sql: "UPDATE help_request SET closed_at = ? WHERE id = ? AND store_code = ? AND closed_at IS NULL", arguments: [now, id, storeCode])
+            }
+            guard db.changesCount == 1 else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT * FROM help_request WHERE id = ?", arguments: [id]).map(StoredRows.helpRequest)
+        }
     }
 
     private func changeAssociate(_ sql: String, code: String) async throws -> Bool {

@@ -98,6 +98,51 @@ extension PostgresProductReference {
         }
     }
 
+    public func openHelpRequest(_ request: HelpRequest) async throws {
+        let logger = logger
+        try await database { connection in
+            try await connection.query(
+                """
+                INSERT INTO help_request (id, store_code, gtin, tag_id, created_at)
+                VALUES (\(request.id), \(request.storeCode), \(request.gtin.digits), \(request.tagID), \(Int64(request.createdAt.timeIntervalSince1970)))
+                """, logger: logger)
+        }
+    }
+
+    public func helpRequest(id: String) async throws -> HelpRequest? {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(connection.query("SELECT * FROM help_request WHERE id = \(id)", logger: logger)).first.map(StoredRows.helpRequest)
+        }
+    }
+
+    public func openHelpRequests(store storeCode: String) async throws -> [HelpRequest] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    "SELECT * FROM help_request WHERE store_code = \(storeCode) AND closed_at IS NULL ORDER BY created_at, id", logger: logger)
+            ).map(StoredRows.helpRequest)
+        }
+    }
+
+    public func changeHelpRequest(id: String, store storeCode: String, taking associateCode: String?, at time: Date) async throws -> HelpRequest? {
+        let logger = logger
+        let now = Int64(time.timeIntervalSince1970)
+        return try await database { connection in
+            let query: PostgresQuery =
+                if let associateCode {
+                    """
+                    UPDATE help_request SET taken_by = \(associateCode), taken_at = \(now)
+                    WHERE id = \(id) AND store_code = \(storeCode) AND closed_at IS NULL AND taken_by IS NULL RETURNING *
+                    """
+                } else {
+                    "UPDATE help_request SET closed_at = \(now) WHERE id = \(id) AND store_code = \(storeCode) AND closed_at IS NULL RETURNING *"
+                }
+            return try await Self.rows(connection.query(query, logger: logger)).first.map(StoredRows.helpRequest)
+        }
+    }
+
     private func changeAssociate(_ query: PostgresQuery) async throws -> Bool {
         let logger = logger
         let changed = try await database { connection in try await !Self.rows(connection.query(query, logger: logger)).isEmpty }

@@ -170,6 +170,7 @@ enum PostgresSchema {
         ("v10: scans and click-outs carry the advisor", Schema.attributionDDL),
         ("v11: associate sessions", Schema.sessionDDL),
         ("v12: reservations set aside", Schema.readyDDL),
+        ("v13: help requests", Schema.helpDDL),
     ]
 
     /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its

@@ -28,7 +28,7 @@ public enum ReferenceMigration {
     /// Tables in an order that satisfies their foreign keys.
     static let tables = [
         "store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key",
-        "associate", "clickout", "associate_session",
+        "associate", "clickout", "associate_session", "help_request",
     ]
     /// Tables whose ids PostgreSQL draws from a sequence: moved past the copied ids.
     static let serialTables = ["price_history", "print_ledger", "scan"]

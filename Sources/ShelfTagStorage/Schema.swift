@@ -214,8 +214,28 @@ enum Schema {
         migrator.registerMigration("v11: reservations set aside") { db in
             for statement in readyDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v12: help requests") { db in
+            for statement in helpDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
+
+    /// Shoppers' calls for help from a product page, taken and closed by associates.
+    static let helpDDL = [
+        """
+        CREATE TABLE help_request (
+            id TEXT PRIMARY KEY NOT NULL,
+            store_code TEXT NOT NULL REFERENCES store(code) ON DELETE CASCADE,
+            gtin TEXT NOT NULL,
+            tag_id TEXT,
+            created_at BIGINT NOT NULL,
+            taken_by TEXT,
+            taken_at BIGINT,
+            closed_at BIGINT
+        )
+        """,
+        "CREATE INDEX help_request_by_store ON help_request(store_code, closed_at, created_at)",
+    ]
 
     /// When staff prepared a held reservation and set it aside.
     static let readyDDL = ["ALTER TABLE reservation ADD COLUMN ready_at BIGINT"]

@@ -179,6 +179,15 @@ enum StoredRows {
             tagID: try row.requiredText("tag_id", table: "scan"), scans: Int(row.integer("scans") ?? 0), staleScans: Int(row.integer("stale_scans") ?? 0))
     }
 
+    static func helpRequest(_ row: some StoredRow) throws -> HelpRequest {
+        let table = "help_request"
+        func date(_ column: String) -> Date? { row.integer(column).map { Date(timeIntervalSince1970: TimeInterval($0)) } }
+        return HelpRequest(
+            id: try row.requiredText("id", table: table), storeCode: try row.requiredText("store_code", table: table),
+            gtin: try gtin(try row.requiredText("gtin", table: table), table: table), tagID: row.text("tag_id"),
+            createdAt: try row.date("created_at", table: table), takenBy: row.text("taken_by"), takenAt: date("taken_at"), closedAt: date("closed_at"))
+    }
+
     static func reservation(_ row: some StoredRow) throws -> Reservation {
         let code = row.text("code") ?? ""
         do {

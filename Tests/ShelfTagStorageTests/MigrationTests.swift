@@ -25,6 +25,8 @@ struct MigrationTests {
         try await sqlite.recordClickOut(store: "PAR01", gtin: coffee, associateCode: "LEA23", at: now)
         let session = NewSession(tokenHash: "session-1", csrf: "csrf-1", createdAt: now, expiresAt: now.addingTimeInterval(3600))
         #expect(try await sqlite.openSession(session, code: "LEA23", secretHash: "secret-1") == lea)
+        let help = HelpRequest(id: "help-1", storeCode: "PAR01", gtin: coffee, tagID: nil, createdAt: now)
+        try await sqlite.openHelpRequest(help)
 
         let name = try await TestCluster.createDatabase()
         guard case .postgres(let location) = try ReferenceLocation(try TestCluster.url(database: name)) else { throw TestCluster.Missing() }
@@ -33,7 +35,7 @@ struct MigrationTests {
             #expect(
                 report.rows.map(\.table) == [
                     "store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key",
-                    "associate", "clickout", "associate_session",
+                    "associate", "clickout", "associate_session", "help_request",
                 ])
             #expect(report.rows.allSatisfy { $0.count > 0 })
             #expect(try await readings(of: postgres) == readings(of: sqlite))
@@ -42,6 +44,7 @@ struct MigrationTests {
             #expect(try await postgres.grant(forTokenHash: "hash-1") == TokenGrant(storeCode: "PAR01", scopes: [.stock]))
             #expect(try await postgres.associate(code: "LEA23") == lea)
             #expect(try await postgres.session(tokenHash: "session-1", at: now)?.csrf == "csrf-1")
+            #expect(try await postgres.helpRequest(id: "help-1") == help)
             #expect(try await postgres.associateFigures(store: nil, since: nil) == sqlite.associateFigures(store: nil, since: nil))
             let scans = try await postgres.scanCounts(store: nil, since: nil)
             #expect(scans.map(\.scans) == (try await sqlite.scanCounts(store: nil, since: nil)).map(\.scans))

@@ -294,6 +294,17 @@ struct ReferenceContractTests {
             let tags = try await reference.tagScans(store: "PAR01", since: nil)
             #expect(tags == [TagScanCount(storeCode: "PAR01", gtin: coffee, tagID: "T1", scans: 2, staleScans: 1)])
 
+            let help = HelpRequest(id: "help-1", storeCode: "PAR01", gtin: coffee, tagID: "T1", createdAt: now)
+            try await reference.openHelpRequest(help)
+            #expect(try await reference.openHelpRequests(store: "PAR01") == [help])
+            #expect(try await reference.changeHelpRequest(id: "help-1", store: "LYO02", taking: "MAX67", at: now) == nil, "not another store's")
+            let taken = try await reference.changeHelpRequest(id: "help-1", store: "PAR01", taking: "LEA23", at: now)
+            #expect(taken?.state == "taken" && taken?.takenBy == "LEA23")
+            #expect(try await reference.changeHelpRequest(id: "help-1", store: "PAR01", taking: "LEA23", at: now) == nil, "taken once")
+            #expect(try await reference.changeHelpRequest(id: "help-1", store: "PAR01", taking: nil, at: now)?.state == "closed")
+            #expect(try await reference.openHelpRequests(store: "PAR01").isEmpty)
+            #expect(try await reference.helpRequest(id: "help-1")?.closedAt == now)
+
             let session = NewSession(tokenHash: "session-1", csrf: "csrf-1", createdAt: now, expiresAt: now.addingTimeInterval(3600))
             #expect(try await reference.openSession(session, code: "LEA23", secretHash: "wrong") == nil)
             #expect(try await reference.openSession(session, code: "LEA23", secretHash: "secret-1") == lea)
