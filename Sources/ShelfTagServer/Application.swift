@@ -17,6 +17,7 @@ public func buildApplication(
     var pages = try await Pages.load(from: configuration.templatesDirectory)
     pages.attributionDays = configuration.attributionDays
     pages.forgetAction = configuration.baseURL + "/advisor/forget"
+    pages.helpAction = configuration.baseURL + "/help"
     let openAPI = try openAPIDocument(in: configuration.templatesDirectory)
     let metrics = Metrics()
     let scans = ScanBuffer()
@@ -45,6 +46,9 @@ public func buildApplication(
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     let advisors = Advisors(reference: reference, configuration: configuration)
     WorkController(reference: reference, configuration: configuration, pages: pages, failures: RateLimiter(perMinute: 5)).addRoutes(to: router)
+    HelpController(
+        reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute)
+    ).addRoutes(to: router)
     ReservationController(
         reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute),
         lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute), advisors: advisors

@@ -21,7 +21,8 @@ struct Pages: Sendable {
     /// What the advisor notice says and where its "forget" form posts.
     var attributionDays = 30
     var forgetAction = "/advisor/forget"
-    static let required = ["product", "error", "reserve", "reservation", "advisor", "work-signin", "work", "work-product", "work-queue"]
+    var helpAction = "/help"
+    static let required = ["product", "error", "reserve", "reservation", "advisor", "work-signin", "work", "work-product", "work-queue", "help"]
 
     static func load(from directory: URL) async throws(ServerStartError) -> Pages {
         MustacheContentTypes.register(ShopperHTML(), named: ShopperHTML.name)
@@ -86,6 +87,12 @@ struct Pages: Sendable {
         context["nearby"] = nearby
         context["actions"] = document.actions.enumerated().map { index, action in
             ["title": action.title, "href": action.href, "secondary": index > 0] as [String: Any]
+        }
+        if let store = document.store {
+            context["help"] = [
+                "action": helpAction, "label": HelpWords.forLocale(view.locale).ask, "gtin": document.gtin, "store": store.code,
+                "tag": document.tag?.id ?? "",
+            ]
         }
         if let advisor = view.advisor {
             var block: [String: Any] = [

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var headerTimeout: Duration = .seconds(10)
     /// Connections open at once; past it the server stops accepting until one closes (the kernel queues the rest).
     public var maxConnections = 4096
+    /// A help request nobody took for this long is flagged in the work view.
+    public var helpAlertMinutes = 5
     /// How long a shopper's phone remembers the advisor whose link it opened.
     public var attributionDays = 30
     /// The query parameter that carries the associate's code to the web shop, so it can credit the online sale.

@@ -29,6 +29,11 @@ struct WorkController: Sendable {
             try await reserveForShopper(request, gtin: try context.parameters.require("gtin"))
         }
         router.get("/work/queue") { request, _ in try await queue(request) }
+        for action in ["take", "close"] {
+            router.post("/work/help/:id/\(action)") { request, context in
+                try await help(action, request: request, id: try context.parameters.require("id"))
+            }
+        }
         for action in ["ready", "collect", "cancel"] {
             router.post("/work/queue/:code/\(action)") { request, context in
                 try await act(action, request: request, code: try context.parameters.require("code"))
@@ -242,7 +247,39 @@ struct WorkController: Sendable {
             headers[.location] = "\(configuration.baseURL)/work/products/\(gtin.digits)"
             return Response(status: .seeOther, headers: headers)
         }
-        return try await render("work", session: session, request: request, [:])
+        // Open help requests, oldest first; one nobody took within --help-alert-minutes is flagged.
+        let now = configuration.now()
+        let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: session.associate.storeCode).map { ($0.code, $0.name) })
+        var requests: [[String: Any]] = []
+        for help in try await reference.openHelpRequests(store: session.associate.storeCode) {
+            let waited = Int(now.timeIntervalSince(help.createdAt) / 60)
+            requests.append([
+                "id": help.id, "product": try await reference.details(of: help.gtin)?.product.title ?? help.gtin.digits, "gtin": help.gtin.digits,
+                "tag": help.tagID ?? "", "waited": waited, "late": help.takenBy == nil && waited >= configuration.helpAlertMinutes,
+                "takenBy": help.takenBy.map { names[$0] ?? $0 } ?? "", "canTake": help.takenBy == nil, "base": configuration.baseURL,
+            ])
+        }
+        return try await render("work", session: session, request: request, ["requests": requests, "noRequests": requests.isEmpty])
+    }
+
+    /// Takes ("Léa is coming" on the shopper's page) or closes a help request of the associate's store.
+    func help(_ action: String, request: Request, id: String) async throws -> Response {
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        let session = try await requireSignIn(request)
+        guard fields["csrf"] == session.csrf else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
+        }
+        let store = session.associate.storeCode
+        guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
+        guard help.storeCode == store else { throw ResolverError(status: 403, title: "Forbidden", detail: "This request was made in another store.") }
+        let taker = action == "take" ? session.associate.code : nil
+        guard try await reference.changeHelpRequest(id: id, store: store, taking: taker, at: configuration.now()) != nil else {
+            throw ResolverError(status: 409, title: "Conflict", detail: "This request is \(help.state); nothing changed.")
+        }
+        var headers = HTTPFields()
+        headers[.location] = "\(configuration.baseURL)/work"
+        return Response(status: .seeOther, headers: headers)
     }
 
     /// The staff view of a product: the shelf price as the tag shows it, stock here and in every store by distance.
@@ -355,7 +392,8 @@ struct WorkWords {
                     "cancel": "Annuler", "none": "Aucune réservation.", "reserveFor": "Réserver pour un client", "name": "Nom",
                     "contact": "Téléphone ou e-mail", "reserve": "Réserver",
                     "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
-                    "state.expired": "expirée",
+                    "state.expired": "expirée", "help": "Demandes d'aide", "noHelp": "Aucune demande en cours.", "take": "J'y vais",
+                    "close": "Clore", "waited": "min d'attente", "tag": "Étiquette", "takenBy": "Pris par",
                     "shelfPrice": "Prix en rayon", "unitPrice": "Prix unitaire", "priorPrice": "Prix antérieur", "until": "Jusqu'au",
                     "web": "Site web", "stock": "Stock par magasin", "store": "Magasin", "distance": "Distance", "onHand": "En stock",
                     "held": "Réservé", "available": "Disponible", "here": "ici",
@@ -371,7 +409,8 @@ struct WorkWords {
                     "cancel": "Cancel", "none": "No reservations.", "reserveFor": "Reserve for a shopper", "name": "Name",
                     "contact": "Phone or e-mail", "reserve": "Reserve",
                     "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
-                    "state.expired": "expired",
+                    "state.expired": "expired", "help": "Help requests", "noHelp": "No open requests.", "take": "I'm going",
+                    "close": "Close", "waited": "min waiting", "tag": "Tag", "takenBy": "Taken by",
                     "shelfPrice": "Shelf price", "unitPrice": "Unit price", "priorPrice": "Prior price", "until": "Until", "web": "Web shop",
                     "stock": "Stock by store", "store": "Store", "distance": "Distance", "onHand": "On hand", "held": "Held",
                     "available": "Available", "here": "here",

@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The query parameter that carries an associate's code to the web shop.", valueName: "name"))
     var associateParam = "associate"
 
+    @Option(help: ArgumentHelp("Minutes after which a help request nobody took is flagged in the work view.", valueName: "minutes"))
+    var helpAlertMinutes = 5
+
     @Option(help: ArgumentHelp("Unknown pickup codes one client may look up per minute; 0 for no limit.", valueName: "count"))
     var unknownCodesPerMinute = 20
 
@@ -67,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard reservationsPerMinute >= 0 else { throw ValidationError("--reservations-per-minute: cannot be negative") }
         guard unknownCodesPerMinute >= 0 else { throw ValidationError("--unknown-codes-per-minute: cannot be negative") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout: must be more than 0") }
+        guard helpAlertMinutes > 0 else { throw ValidationError("--help-alert-minutes: must be more than 0") }
         guard (1...400).contains(attributionDays) else { throw ValidationError("--attribution-days: from 1 to 400") }
         guard !associateParam.isEmpty, associateParam.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
             throw ValidationError("--associate-param: letters, digits, '_', '-' or '.'")
@@ -87,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxConnections = maxConnections
         configuration.attributionDays = attributionDays
         configuration.associateParameter = associateParam
+        configuration.helpAlertMinutes = helpAlertMinutes
         do {
             try await database.with { reference in
                 try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in

@@ -205,4 +205,58 @@ struct WorkViewTests {
             #expect(forged.status == 403)
         }
     }
+
+    @Test("a help request from the shopper's page appears in the store's work view; taken ('Léa is coming'), then closed; another store gets 403")
+    func helpRequests() async throws {
+        try await withAssociates { server in
+            let page = try await server.request("/products/\(promotion)?s=PAR01&t=T9", headers: ["Accept-Language": "en"])
+            #expect(page.text.contains("Ask for help here"))
+            let asked = try await server.request(
+                "/help", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "en"],
+                body: Data("gtin=\(promotion)&s=PAR01&t=T9".utf8))
+            #expect(asked.status == 303)
+            let mine = try #require(asked.header("Location"))
+            let waiting = try await server.request(String(mine.dropFirst(publicBase.count)), headers: ["Accept-Language": "en"])
+            #expect(waiting.text.contains("an associate is on the way") && waiting.text.contains("http-equiv=\"refresh\""))
+
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            let home = try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(home.text.contains("Help requests") && home.text.contains("Tag T9"))
+            let id = try #require(mine.split(separator: "/").last.map(String.init))
+            let token = try csrf(in: home)
+
+            let lyon = try #require(try await signIn(server, code: "MAX67", secret: "sa_max").cookie)
+            let lyonHome = try await server.request("/work", headers: ["Cookie": lyon, "Accept-Language": "en"])
+            #expect(!lyonHome.text.contains("Tag T9"), "another store's work view does not list it")
+            #expect(try await post(server, "/work/help/\(id)/take", session: lyon, fields: "csrf=\(try csrf(in: lyonHome))").status == 403)
+
+            #expect(try await post(server, "/work/help/\(id)/take", session: session, fields: "csrf=forged").status == 403)
+            #expect(try await post(server, "/work/help/\(id)/take", session: session, fields: "csrf=\(token)").status == 303)
+            let coming = try await server.request(String(mine.dropFirst(publicBase.count)), headers: ["Accept-Language": "en"])
+            #expect(coming.text.contains("Léa is coming") && coming.text.contains("http-equiv=\"refresh\""))
+            #expect(try await post(server, "/work/help/\(id)/close", session: session, fields: "csrf=\(token)").status == 303)
+            let closed = try await server.request(String(mine.dropFirst(publicBase.count)), headers: ["Accept-Language": "en"])
+            #expect(closed.text.contains("Request closed") && !closed.text.contains("http-equiv=\"refresh\""), "no refresh once closed")
+            #expect(!(try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"])).text.contains("Tag T9"))
+
+            let bad = try await server.request(
+                "/help", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Data("gtin=\(promotion)&s=NOPE".utf8))
+            #expect(bad.status == 400)
+        }
+    }
+
+    @Test("help requests are rate limited per client, like reservations")
+    func helpRateLimit() async throws {
+        try await TestServer.with(configuration: TestServer.configuration(reservationsPerMinute: 2)) { server in
+            var statuses: [Int] = []
+            for _ in 0..<3 {
+                statuses.append(
+                    try await server.request(
+                        "/help", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                        body: Data("gtin=\(promotion)&s=PAR01".utf8)
+                    ).status)
+            }
+            #expect(statuses == [303, 303, 429])
+        }
+    }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ShelfTagDomain
+import ShelfTagStorage
+
+/// "Ask for help here": a plain form on the shopper's page (no account), and the page that follows the request,
+/// refreshing itself (no JavaScript) until an associate has taken and closed it.
+struct HelpController: Sendable {
+    let reference: any ProductReference
+    let configuration: ServerConfiguration
+    let pages: Pages
+    let limiter: RateLimiter
+
+    /// How often the shopper's page refreshes while the request is open.
+    static let refreshSeconds = 10
+
+    func addRoutes(to router: Router<ShelfTagRequestContext>) {
+        router.post("/help") { request, context in try await ask(request, context: context) }
+        router.get("/help/:id") { request, context in try await status(request, id: try context.parameters.require("id")) }
+    }
+
+    func ask(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = limiter.take(client: client, now: Date().timeIntervalSince1970) {
+            var error = ResolverError(status: 429, title: "Too many requests", detail: "Too many help requests from this phone; try again in \(wait) s.")
+            error.retryAfter = wait
+            throw error
+        }
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        let gtin = try ResolverError.gtin(fields["gtin"] ?? "")
+        guard let store = fields["s"], try await reference.stores().contains(where: { $0.code == store }) else {
+            throw ResolverError(status: 400, title: "Bad request", detail: "store: a help request is made in a store.", field: "s")
+        }
+        let tag = fields["t"].flatMap { $0.isEmpty ? nil : $0 }
+        if let tag { do { try TextRule.identifier.check(tag) } catch { throw ResolverError(status: 400, title: "Bad request", detail: "t: \(error)") } }
+        let help = HelpRequest(id: HelpRequest.newID(), storeCode: store, gtin: gtin, tagID: tag, createdAt: configuration.now())
+        try await reference.openHelpRequest(help)
+        var headers = HTTPFields()
+        headers[.location] = "\(configuration.baseURL)/help/\(help.id)"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    func status(_ request: Request, id: String) async throws -> Response {
+        guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
+        let store = try await reference.stores().first { $0.code == help.storeCode }
+        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: store?.locale ?? "en-US")
+        let words = HelpWords.forLocale(locale)
+        let message: String
+        switch help.state {
+        case "open": message = words.waiting
+        case "taken":
+            let name = try await help.takenBy.asyncFlatMap { try await reference.associate(code: $0)?.name }
+            message = String(format: words.coming, name ?? words.someone)
+        default: message = words.closed
+        }
+        var context: [String: Any] = [
+            "lang": words.language, "title": words.title, "message": message, "store": store?.name ?? help.storeCode,
+            "product": try await reference.details(of: help.gtin)?.product.title ?? help.gtin.digits,
+        ]
+        if help.state != "closed" { context["refresh"] = Self.refreshSeconds }
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        return .text(pages.render("help", context), contentType: "text/html; charset=utf-8", headers: headers)
+    }
+}
+
+/// The help pages' wording (French or English).
+struct HelpWords {
+    let language, title, waiting, coming, someone, closed, ask: String
+
+    static func forLocale(_ locale: String) -> HelpWords {
+        locale.hasPrefix("fr")
+            ? HelpWords(
+                language: "fr", title: "Demande d'aide", waiting: "Votre demande est transmise : un vendeur arrive.", coming: "%@ arrive.",
+                someone: "Un vendeur", closed: "Demande close. Merci !", ask: "Demander de l'aide ici")
+            : HelpWords(
+                language: "en", title: "Help request", waiting: "Your request is sent: an associate is on the way.", coming: "%@ is coming.",
+                someone: "An associate", closed: "Request closed. Thank you!", ask: "Ask for help here")
+    }
+}
