@@ -108,6 +108,11 @@ struct ProductDocument: Codable {
 
 /// Everything one resolve shows, computed once and rendered as HTML, JSON or JSON-LD.
 struct ProductView {
+    /// A web-shop link with the associate's code under the retailer's parameter, so the web shop credits the sale.
+    static func crediting(_ link: String, to advisor: Associate, configuration: ServerConfiguration) -> String {
+        link + (link.contains("?") ? "&" : "?") + DigitalLink.percentEncoded(configuration.associateParameter) + "=" + advisor.code
+    }
+
     let document: ProductDocument
     let details: ProductDetails
     let listing: StoreListing?
@@ -165,8 +170,7 @@ struct ProductView {
         var webTargets: [String: String] = [:]
         func web(_ type: String, _ link: String) -> String {
             guard let advisor else { return link }
-            let parameter = DigitalLink.percentEncoded(configuration.associateParameter)
-            webTargets[type] = link + (link.contains("?") ? "&" : "?") + parameter + "=" + advisor.code
+            webTargets[type] = Self.crediting(link, to: advisor, configuration: configuration)
             let store = listing.map { "&s=" + DigitalLink.percentEncoded($0.store.code) } ?? ""
             return "\(base)/products/\(product.gtin.digits)/web?type=\(type)\(store)&a=\(advisor.code)"
         }

@@ -283,7 +283,10 @@ struct ResolverController: Sendable {
             details: page.details, storeCode: storeCode, tagID: nil, printedTag: nil, reviews: [], holds: page.holds, advisor: advisor,
             configuration: configuration, at: now)
         var headers = HTTPFields()
-        headers[.location] = query["type"].flatMap { view.webTargets[String($0)] } ?? page.details.webOffer.link
+        // The action's own target; else (the page no longer offers it) the product's web page, still credited.
+        headers[.location] =
+            query["type"].flatMap { view.webTargets[String($0)] }
+            ?? advisor.map { ProductView.crediting(page.details.webOffer.link, to: $0, configuration: configuration) } ?? page.details.webOffer.link
         if let advisor {
             do {
                 try await reference.recordClickOut(store: view.listing?.store.code, gtin: gtin, associateCode: advisor.code, at: now)

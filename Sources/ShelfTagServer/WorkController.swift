@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ShelfTagDomain
+import ShelfTagRender
 import ShelfTagStorage
 
 /// The associates' work view on a store tablet: sign-in, and the staff view of a product (from a scanned tag or a
@@ -318,6 +319,11 @@ struct WorkController: Sendable {
                 ]
             },
         ]
+        // The web shop for the shopper's phone: through the click-out route, so the sale is credited and counted.
+        let delivery =
+            "\(configuration.baseURL)/products/\(gtin.digits)/web?type=deliver&s=\(DigitalLink.percentEncoded(here))&a=\(session.associate.code)"
+        let qr = try QRImage.png(delivery, modulePixels: 4)
+        context["delivery"] = ["href": delivery, "qr": "data:image/png;base64," + qr.data.base64EncodedString(), "size": qr.side]
         if let label = view.label {
             var shelf: [String: Any] = ["price": label.price.formatted(locale: locale)]
             if let unit = label.unitPrice { shelf["unitPrice"] = unit.formatted(locale: locale) }
@@ -390,7 +396,7 @@ struct WorkWords {
                     "queue": "File de préparation", "mine": "Mes clients", "code": "Code", "product": "Produit", "quantity": "Qté",
                     "shopper": "Client", "credited": "Vendeur", "state": "État", "left": "Reste", "ready": "Prêt", "collect": "Remis",
                     "cancel": "Annuler", "none": "Aucune réservation.", "reserveFor": "Réserver pour un client", "name": "Nom",
-                    "contact": "Téléphone ou e-mail", "reserve": "Réserver",
+                    "contact": "Téléphone ou e-mail", "reserve": "Réserver", "delivery": "Livraison : à scanner par le client",
                     "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
                     "state.expired": "expirée", "help": "Demandes d'aide", "noHelp": "Aucune demande en cours.", "take": "J'y vais",
                     "close": "Clore", "waited": "min d'attente", "tag": "Étiquette", "takenBy": "Pris par",
@@ -407,7 +413,7 @@ struct WorkWords {
                     "queue": "Preparation queue", "mine": "My shoppers", "code": "Code", "product": "Product", "quantity": "Qty",
                     "shopper": "Shopper", "credited": "Associate", "state": "State", "left": "Left", "ready": "Ready", "collect": "Collected",
                     "cancel": "Cancel", "none": "No reservations.", "reserveFor": "Reserve for a shopper", "name": "Name",
-                    "contact": "Phone or e-mail", "reserve": "Reserve",
+                    "contact": "Phone or e-mail", "reserve": "Reserve", "delivery": "Delivery: for the shopper to scan",
                     "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
                     "state.expired": "expired", "help": "Help requests", "noHelp": "No open requests.", "take": "I'm going",
                     "close": "Close", "waited": "min waiting", "tag": "Tag", "takenBy": "Taken by",

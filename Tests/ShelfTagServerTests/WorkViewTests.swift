@@ -107,6 +107,16 @@ struct WorkViewTests {
                 #expect(view.text.contains(listing.store.name), "every store that lists it")
             }
             #expect(view.text.contains("Tag abc is not in the print ledger"))
+            // The delivery link for the shopper's phone, as a QR code, carrying the associate's code.
+            let deliveryLink = "\(publicBase)/products/\(promotion)/web?type=deliver&amp;s=PAR01&amp;a=LEA23"
+            #expect(view.text.contains(deliveryLink))
+            let qr = try #require(view.text.firstRange(of: #/data:image\/png;base64,([A-Za-z0-9+\/=]+)/#).map { view.text[$0].dropFirst(22) })
+            let png = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-\(UUID().uuidString).png")
+            try Data(base64Encoded: String(qr))?.write(to: png)
+            #expect(try zbarSymbols(in: [png.path])[png.path] == ["QR-Code:" + deliveryLink.replacingOccurrences(of: "&amp;", with: "&")])
+            // The shopper's phone following it (in stock here, so the page offers no delivery) still reaches the web shop credited.
+            let followed = try await server.request("/products/\(promotion)/web?type=deliver&s=PAR01&a=LEA23")
+            #expect(followed.status == 303 && followed.header("Location")?.contains("associate=LEA23") == true)
             #expect(!view.text.contains("Ana") && !view.text.contains("ana@"), "no shopper data in the product view")
 
             // A shopper's phone (no session) still gets the shopper page; so does a revoked tablet.
