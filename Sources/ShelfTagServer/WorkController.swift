@@ -242,11 +242,21 @@ struct WorkController: Sendable {
 
     func home(_ request: Request) async throws -> Response {
         let session = try await requireSignIn(request)
-        if let text = request.uri.queryParameters["gtin"].map(String.init), !text.isEmpty {
-            let gtin = try ResolverError.gtin(text.filter { !$0.isWhitespace })
-            var headers = HTTPFields()
-            headers[.location] = "\(configuration.baseURL)/work/products/\(gtin.digits)"
-            return Response(status: .seeOther, headers: headers)
+        // A GTIN opens the product; words list the products whose title holds them all.
+        var results: [[String: Any]]?
+        // A form's GET query: "+" is a space.
+        if let text = ReservationController.formFields(request.uri.query ?? "")["q"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            let digits = text.filter { !$0.isWhitespace && $0 != "-" }
+            if digits.allSatisfy(\.isNumber) {
+                let gtin = try ResolverError.gtin(digits)
+                var headers = HTTPFields()
+                headers[.location] = "\(configuration.baseURL)/work/products/\(gtin.digits)"
+                return Response(status: .seeOther, headers: headers)
+            }
+            let words = text.split(separator: " ").prefix(8).map { String($0.prefix(50)) }
+            results = try await reference.searchProducts(words: words, limit: 50).map {
+                ["href": "\(configuration.baseURL)/work/products/\($0.gtin.digits)", "title": $0.title, "gtin": $0.gtin.digits]
+            }
         }
         // Open help requests, oldest first; one nobody took within --help-alert-minutes is flagged.
         let now = configuration.now()
@@ -260,7 +270,9 @@ struct WorkController: Sendable {
                 "takenBy": help.takenBy.map { names[$0] ?? $0 } ?? "", "canTake": help.takenBy == nil, "base": configuration.baseURL,
             ])
         }
-        return try await render("work", session: session, request: request, ["requests": requests, "noRequests": requests.isEmpty])
+        var context: [String: Any] = ["requests": requests, "noRequests": requests.isEmpty]
+        if let results { context["search"] = ["results": results, "none": results.isEmpty] }
+        return try await render("work", session: session, request: request, context)
     }
 
     /// Takes ("Léa is coming" on the shopper's page) or closes a help request of the associate's store.
@@ -389,7 +401,7 @@ struct WorkWords {
         locale.hasPrefix("fr")
             ? WorkWords(
                 language: "fr", signInTitle: "Espace vendeur", code: "Code", secret: "Clé secrète", signIn: "Se connecter",
-                wrongSecret: "Code ou clé incorrects, ou accès révoqué.", signOut: "Se déconnecter", search: "GTIN du produit", show: "Voir",
+                wrongSecret: "Code ou clé incorrects, ou accès révoqué.", signOut: "Se déconnecter", search: "GTIN ou mots du titre", show: "Chercher",
                 notListed: "Ce magasin ne vend pas ce produit.", staleTag: "Étiquette %@ périmée : elle affiche %@. À réimprimer.",
                 currentTag: "Étiquette %@ à jour.", unknownTag: "Étiquette %@ inconnue du registre d'impression.", timeLeft: "encore %d h %02d",
                 table: [
@@ -399,14 +411,15 @@ struct WorkWords {
                     "contact": "Téléphone ou e-mail", "reserve": "Réserver", "delivery": "Livraison : à scanner par le client",
                     "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
                     "state.expired": "expirée", "help": "Demandes d'aide", "noHelp": "Aucune demande en cours.", "take": "J'y vais",
-                    "close": "Clore", "waited": "min d'attente", "tag": "Étiquette", "takenBy": "Pris par",
+                    "close": "Clore", "waited": "min d'attente", "results": "Produits", "noResults": "Aucun produit ne porte ces mots.", "tag": "Étiquette",
+                    "takenBy": "Pris par",
                     "shelfPrice": "Prix en rayon", "unitPrice": "Prix unitaire", "priorPrice": "Prix antérieur", "until": "Jusqu'au",
                     "web": "Site web", "stock": "Stock par magasin", "store": "Magasin", "distance": "Distance", "onHand": "En stock",
                     "held": "Réservé", "available": "Disponible", "here": "ici",
                 ])
             : WorkWords(
                 language: "en", signInTitle: "Associate sign-in", code: "Code", secret: "Secret", signIn: "Sign in",
-                wrongSecret: "Wrong code or secret, or access revoked.", signOut: "Sign out", search: "Product GTIN", show: "Show",
+                wrongSecret: "Wrong code or secret, or access revoked.", signOut: "Sign out", search: "GTIN or words of the title", show: "Find",
                 notListed: "This store does not sell this product.", staleTag: "Tag %@ is stale: it shows %@. Reprint it.",
                 currentTag: "Tag %@ is current.", unknownTag: "Tag %@ is not in the print ledger.", timeLeft: "%d h %02d min left",
                 table: [
@@ -416,7 +429,8 @@ struct WorkWords {
                     "contact": "Phone or e-mail", "reserve": "Reserve", "delivery": "Delivery: for the shopper to scan",
                     "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
                     "state.expired": "expired", "help": "Help requests", "noHelp": "No open requests.", "take": "I'm going",
-                    "close": "Close", "waited": "min waiting", "tag": "Tag", "takenBy": "Taken by",
+                    "close": "Close", "waited": "min waiting", "results": "Products", "noResults": "No product has these words.", "tag": "Tag",
+                    "takenBy": "Taken by",
                     "shelfPrice": "Shelf price", "unitPrice": "Unit price", "priorPrice": "Prior price", "until": "Until", "web": "Web shop",
                     "stock": "Stock by store", "store": "Store", "distance": "Distance", "onHand": "On hand", "held": "Held",
                     "available": "Available", "here": "here",

@@ -56,6 +56,10 @@ public protocol AssociateStore: Sendable {
     /// - Throws: a storage error.
     func closeSession(tokenHash: String) async throws
 
+    /// Products whose title holds every word (case-insensitive for unaccented letters; accents as typed), by title.
+    /// - Throws: a storage error.
+    func searchProducts(words: [String], limit: Int) async throws -> [(gtin: GTIN, title: String)]
+
     /// - Throws: a storage error.
     func openHelpRequest(_ request: HelpRequest) async throws
 
@@ -166,6 +170,17 @@ extension SQLiteProductReference {
 
     public func closeSession(tokenHash: String) async throws {
         try await writing { db in try db.execute(sql: "DELETE FROM associate_session WHERE token_hash = ?", arguments: [tokenHash]) }
+    }
+
+    public func searchProducts(words: [String], limit: Int) async throws -> [(gtin: GTIN, title: String)] {
+        guard !words.isEmpty else { return [] }
+        return try await reading { db in
+            let condition = words.map { _ in "title LIKE ? ESCAPE '\\'" }.joined(separator: " AND ")
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT gtin, title FROM product WHERE \(condition) ORDER BY title, gtin LIMIT ?",
+                arguments: StatementArguments(words.map(Schema.containsPattern) + [limit]))
+            return try rows.map { (try StoredRows.gtin($0["gtin"]), $0["title"]) }
+        }
     }
 
     public func openHelpRequest(_ request: HelpRequest) async throws {

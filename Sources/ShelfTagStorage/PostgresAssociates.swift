@@ -98,6 +98,23 @@ extension PostgresProductReference {
         }
     }
 
+    public func searchProducts(words: [String], limit: Int) async throws -> [(gtin: GTIN, title: String)] {
+        guard !words.isEmpty else { return [] }
+        let logger = logger
+        return try await database { connection in
+            var bindings = PostgresBindings()
+            for word in words { bindings.append(Schema.containsPattern(word)) }
+            bindings.append(Int64(limit))
+            // SQLite's LIKE folds the case of ASCII letters only: the same folding here, not ILIKE's.
+            let fold = { (text: String) in "translate(\(text), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')" }
+            let condition = (1...words.count).map { "\(fold("title")) LIKE \(fold("$\($0)")) ESCAPE '\\'" }.joined(separator: " AND ")
+            let sql = "SELECT gtin, title FROM product WHERE \(condition) ORDER BY title, gtin LIMIT $\(words.count + 1)"
+            return try await Self.rows(connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)).map {
+                (try StoredRows.gtin($0.text("gtin") ?? ""), $0.text("title") ?? "")
+            }
+        }
+    }
+
     public func openHelpRequest(_ request: HelpRequest) async throws {
         let logger = logger
         try await database { connection in

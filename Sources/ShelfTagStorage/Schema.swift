@@ -220,6 +220,11 @@ enum Schema {
         return migrator
     }
 
+    /// A LIKE pattern matching `word` anywhere, its own `%`, `_` and `\` escaped (with `ESCAPE '\'`).
+    static func containsPattern(_ word: String) -> String {
+        "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+
     /// Shoppers' calls for help from a product page, taken and closed by associates.
     static let helpDDL = [
         """

@@ -43,6 +43,12 @@ struct WorkViewTests {
             let session = try #require(cookie)
             let home = try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"])
             #expect(home.status == 200 && home.text.contains("Léa") && home.text.contains("Paris"))
+            let byGTIN = try await server.request("/work?q=3760001001983", headers: ["Cookie": session])
+            #expect(byGTIN.status == 303 && byGTIN.header("Location")?.hasSuffix("/work/products/03760001001983") == true)
+            let byWords = try await server.request("/work?q=caf%C3%A9+moulu", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(byWords.text.contains("/work/products/03760001001983"), "words of the title find the product")
+            let nothing = try await server.request("/work?q=zzzz", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(nothing.text.contains("No product has these words."))
 
             let forged = try await server.request(
                 "/work/sign-out", method: "POST", headers: ["Cookie": session, "Content-Type": "application/x-www-form-urlencoded"],
