@@ -83,3 +83,21 @@ public struct TagScanCount: Sendable, Equatable {
         self.staleScans = staleScans
     }
 }
+
+/// Help requests of one store: how many, how many taken, and how long shoppers waited for someone to take them.
+public struct HelpFigures: Sendable, Equatable {
+    public let storeCode: String
+    public let requests: Int
+    public let taken: Int
+    /// Seconds from the request to an associate taking it, over the taken ones; nil when none was.
+    public let averageWait: Int?
+    public let longestWait: Int?
+
+    public init(storeCode: String, requests: Int, taken: Int, averageWait: Int?, longestWait: Int?) {
+        self.storeCode = storeCode
+        self.requests = requests
+        self.taken = taken
+        self.averageWait = averageWait
+        self.longestWait = longestWait
+    }
+}

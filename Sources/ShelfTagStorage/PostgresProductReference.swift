@@ -436,6 +436,10 @@ public final class PostgresProductReference: ProductReference {
         try await figures(Schema.associateFiguresSQL(store: "$1::text", since: "$2::bigint"), store: storeCode, since: since, StoredRows.associateFigures)
     }
 
+    public func helpFigures(store storeCode: String?, since: Date?) async throws -> [HelpFigures] {
+        try await figures(Schema.helpFiguresSQL(store: "$1::text", since: "$2::bigint"), store: storeCode, since: since) { try $0.map(StoredRows.helpFigures) }
+    }
+
     public func tagScans(store storeCode: String?, since: Date?) async throws -> [TagScanCount] {
         try await figures(Schema.tagScansSQL(store: "$1::text", since: "$2::bigint"), store: storeCode, since: since) { try $0.map(StoredRows.tagScanCount) }
     }

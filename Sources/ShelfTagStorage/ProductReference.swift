@@ -77,6 +77,10 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func tagScans(store storeCode: String?, since: Date?) async throws -> [TagScanCount]
 
+    /// Help requests per store, and how long shoppers waited for an associate to take them.
+    /// - Throws: a storage error.
+    func helpFigures(store storeCode: String?, since: Date?) async throws -> [HelpFigures]
+
     /// Stores a token's hash and what it grants.
     /// - Throws: a storage error (an unknown store breaks a foreign key).
     func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws

@@ -370,6 +370,13 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
+    public func helpFigures(store storeCode: String?, since: Date?) async throws -> [HelpFigures] {
+        try await reading { db in
+            try Row.fetchAll(db, sql: Schema.helpFiguresSQL(store: "?1", since: "?2"), arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)])
+                .map(StoredRows.helpFigures)
+        }
+    }
+
     public func tagScans(store storeCode: String?, since: Date?) async throws -> [TagScanCount] {
         try await reading { db in
             try Row.fetchAll(db, sql: Schema.tagScansSQL(store: "?1", since: "?2"), arguments: [storeCode, Int64(since?.timeIntervalSince1970 ?? 0)])

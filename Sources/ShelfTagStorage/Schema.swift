@@ -296,6 +296,16 @@ enum Schema {
         """
     }
 
+    /// Help requests per store: count, taken, average and longest wait before one was taken (seconds).
+    static func helpFiguresSQL(store: String, since: String) -> String {
+        """
+        SELECT store_code, count(*) AS requests, count(taken_at) AS taken, CAST(avg(taken_at - created_at) AS BIGINT) AS average_wait,
+            max(taken_at - created_at) AS longest_wait
+        FROM help_request WHERE (\(store) IS NULL OR store_code = \(store)) AND created_at >= \(since)
+        GROUP BY store_code ORDER BY store_code
+        """
+    }
+
     /// Scans per printed tag, most scanned first.
     static func tagScansSQL(store: String, since: String) -> String {
         """

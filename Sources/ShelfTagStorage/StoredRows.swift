@@ -173,6 +173,13 @@ enum StoredRows {
         return figures
     }
 
+    static func helpFigures(_ row: some StoredRow) throws -> HelpFigures {
+        HelpFigures(
+            storeCode: try row.requiredText("store_code", table: "help_request"), requests: Int(row.integer("requests") ?? 0),
+            taken: Int(row.integer("taken") ?? 0), averageWait: row.integer("average_wait").map { Int($0) },
+            longestWait: row.integer("longest_wait").map { Int($0) })
+    }
+
     static func tagScanCount(_ row: some StoredRow) throws -> TagScanCount {
         TagScanCount(
             storeCode: row.text("store_code"), gtin: try gtin(try row.requiredText("gtin", table: "scan"), table: "scan"),

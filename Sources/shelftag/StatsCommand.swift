@@ -9,14 +9,15 @@ struct StatsCommand: AsyncParsableCommand {
         discussion: """
             --by day: day (UTC), store, GTIN, scans, stale-tag scans. --by tag: store, GTIN, tag id, scans, stale-tag scans. \
             --by associate: code, store, name, scans of pages that carried them, reservations credited, units, reserved value \
-            (per currency), click-outs to the web shop. No shopper's name or contact is ever shown. The resolver writes scans \
+            (per currency), click-outs to the web shop. --by help: store, help requests, taken, average and longest wait \
+            (seconds) before an associate took one. No shopper's name or contact is ever shown. The resolver writes scans \
             within a second.
 
             """ + TextRule.escapingNote
     )
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable {
-        case day, tag, associate
+        case day, tag, associate, help
     }
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -31,7 +32,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only from this ISO 8601 time or date on.", valueName: "time"))
     var since: String?
 
-    @Option(help: ArgumentHelp("day, tag or associate.", valueName: "grouping"))
+    @Option(help: ArgumentHelp("day, tag, associate or help.", valueName: "grouping"))
     var by = Grouping.day
 
     @Option(help: ArgumentHelp("text (tab-separated), csv or json.", valueName: "format"))
@@ -69,6 +70,14 @@ struct StatsCommand: AsyncParsableCommand {
                         ]
                     },
                     summary: "\(figures.count) associates credited")
+            case .help:
+                let figures = try await reference.helpFigures(store: store, since: since)
+                return ReportTable(
+                    columns: ["store", "requests", "taken", "average_wait_s", "longest_wait_s"],
+                    rows: figures.map {
+                        [.text($0.storeCode), .number($0.requests), .number($0.taken), .optionalNumber($0.averageWait), .optionalNumber($0.longestWait)]
+                    },
+                    summary: "\(figures.reduce(0) { $0 + $1.requests }) help requests")
             }
         }
         print(table.rendered(as: format), terminator: "")
@@ -81,12 +90,15 @@ struct ReportTable {
     enum Cell {
         case text(String)
         case number(Int)
+        /// A figure that may not exist (no request was taken): empty in text, null in JSON.
+        case optionalNumber(Int?)
         case money([Money])
 
         var plain: String {
             switch self {
             case .text(let text): text
             case .number(let number): String(number)
+            case .optionalNumber(let number): number.map(String.init) ?? ""
             case .money(let amounts): amounts.map(\.feedValue).joined(separator: "; ")
             }
         }
@@ -95,6 +107,7 @@ struct ReportTable {
             switch self {
             case .text(let text): text
             case .number(let number): number
+            case .optionalNumber(let number): number.map { $0 as Any } ?? NSNull()
             case .money(let amounts): amounts.map { ["amount": $0.decimalString, "currency": $0.currency.code] }
             }
         }

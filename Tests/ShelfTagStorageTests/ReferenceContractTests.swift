@@ -313,6 +313,13 @@ struct ReferenceContractTests {
             #expect(try await reference.changeHelpRequest(id: "help-1", store: "PAR01", taking: nil, at: now)?.state == "closed")
             #expect(try await reference.openHelpRequests(store: "PAR01").isEmpty)
             #expect(try await reference.helpRequest(id: "help-1")?.closedAt == now)
+            try await reference.openHelpRequest(HelpRequest(id: "help-2", storeCode: "PAR01", gtin: coffee, tagID: nil, createdAt: now))
+            _ = try await reference.changeHelpRequest(id: "help-2", store: "PAR01", taking: "LEA23", at: now.addingTimeInterval(120))
+            try await reference.openHelpRequest(HelpRequest(id: "help-3", storeCode: "PAR01", gtin: coffee, tagID: nil, createdAt: now))
+            #expect(
+                try await reference.helpFigures(store: nil, since: nil) == [
+                    HelpFigures(storeCode: "PAR01", requests: 3, taken: 2, averageWait: 60, longestWait: 120)
+                ])
 
             let session = NewSession(tokenHash: "session-1", csrf: "csrf-1", createdAt: now, expiresAt: now.addingTimeInterval(3600))
             #expect(try await reference.openSession(session, code: "LEA23", secretHash: "wrong") == nil)

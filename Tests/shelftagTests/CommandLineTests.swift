@@ -258,6 +258,11 @@ struct ServeCommandTests {
         #expect(try await send("/01/03760001001983?s=PAR01&t=T1").statusCode == 200)
         let body = #"{"store": "PAR01", "quantity": 2, "name": "Ana", "contact": "ana@example.com"}"#
         #expect(try await send("/products/03760001001983/reserve?a=\(code)", method: "POST", body: body).statusCode == 201)
+        var ask = URLRequest(url: URL(string: base + "/help")!)
+        ask.httpMethod = "POST"
+        ask.httpBody = Data("gtin=03760001001983&s=PAR01&t=T1".utf8)
+        ask.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        #expect((try await session.data(for: ask).1 as? HTTPURLResponse)?.statusCode == 303)
         // Sent on to the web shop with the code under the retailer's parameter name.
         let out = try await send("/products/03760001000634/web?type=deliver&s=PAR01&a=\(code)")
         #expect(out.statusCode == 303)
@@ -280,6 +285,8 @@ struct ServeCommandTests {
         let tags = try CommandLine.run(["stats", "--db", db, "--by", "tag", "--format", "csv"])
         #expect(tags.output.contains("PAR01,03760001001983,T1,4,"), "\(tags.output)")
         #expect(try CommandLine.run(["stats", "--db", db, "--by", "shopper"]).status == 2)
+        let help = try CommandLine.run(["stats", "--db", db, "--by", "help", "--format", "csv"])
+        #expect(help.output == "store,requests,taken,average_wait_s,longest_wait_s\r\nPAR01,1,0,,\r\n", "\(help.output)")
     }
 }
 
