@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools curl postgresql python3
 BENCH_PACKAGES := sqlite3 qrencode wrk
+SCREENSHOT_PACKAGES := chromium python3-pip
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
 DEMO_PORT := 8080
@@ -10,7 +11,7 @@ BIN := .build/release/shelftag
 WITH_POSTGRES := Tests/with-postgres.sh
 CHAIN_PORTS := 8081 8082
 
-.PHONY: deps bench-deps build test demo demo-chain bench soak lint clean
+.PHONY: deps bench-deps build test demo demo-chain bench soak screenshots lint clean
 
 # Installs only the Debian packages that are missing.
 deps:
@@ -113,6 +114,16 @@ bench: bench-deps
 	swift build -c release --product ShelfTagBench
 	$(WITH_POSTGRES) .build/release/ShelfTagBench --shelftag $(BIN) --work bench-out $(BENCH_ARGS)
 
+# The pages people look at, as headless Chromium shows them: the work view at 1024 px, the shopper's page at 390 px.
+screenshots: build
+	@missing=$$(for p in $(SCREENSHOT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@python3 -c 'import websocket' 2>/dev/null || pip install -q --break-system-packages websocket-client
+	python3 Tests/screenshots.py --shelftag $(BIN) --out screenshots
+
 # The reliability campaign, bounded (a few minutes): killed imports, an import under load, hostile feeds, slow clients.
 soak: bench-deps
 	swift build -c release --product shelftag
@@ -123,4 +134,4 @@ lint:
 	swift format lint --strict --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build $(DEMO_DIR) bench-out soak-out
+	rm -rf .build $(DEMO_DIR) bench-out soak-out screenshots

@@ -264,11 +264,15 @@ struct WorkController: Sendable {
         var requests: [[String: Any]] = []
         for help in try await reference.openHelpRequests(store: session.associate.storeCode) {
             let waited = Int(now.timeIntervalSince(help.createdAt) / 60)
-            requests.append([
+            var line: [String: Any] = [
                 "id": help.id, "product": try await reference.details(of: help.gtin)?.product.title ?? help.gtin.digits, "gtin": help.gtin.digits,
-                "tag": help.tagID ?? "", "waited": waited, "late": help.takenBy == nil && waited >= configuration.helpAlertMinutes,
-                "takenBy": help.takenBy.map { names[$0] ?? $0 } ?? "", "canTake": help.takenBy == nil, "base": configuration.baseURL,
-            ])
+                "waited": waited, "late": help.takenBy == nil && waited >= configuration.helpAlertMinutes, "canTake": help.takenBy == nil,
+                "base": configuration.baseURL,
+            ]
+            // Absent rather than empty: Mustache shows a section for an empty string.
+            if let tag = help.tagID { line["tag"] = tag }
+            if let taker = help.takenBy { line["takenBy"] = names[taker] ?? taker }
+            requests.append(line)
         }
         var context: [String: Any] = ["requests": requests, "noRequests": requests.isEmpty]
         if let results { context["search"] = ["results": results, "none": results.isEmpty] }
