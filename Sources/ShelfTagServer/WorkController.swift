@@ -83,12 +83,7 @@ struct WorkController: Sendable {
 
     /// Marks ready, collects or cancels one of the associate's store's reservations.
     func act(_ action: String, request: Request, code: String) async throws -> Response {
-        var request = request
-        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
-        let session = try await requireSignIn(request)
-        guard fields["csrf"] == session.csrf else {
-            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
-        }
+        let (session, fields) = try await postedForm(request)
         let store = session.associate.storeCode
         guard let reservation = try await reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
         guard reservation.storeCode == store else {
@@ -117,12 +112,7 @@ struct WorkController: Sendable {
     /// hold as the shopper's own (never oversold), credited to the associate; the answer is the shopper's confirmation,
     /// whose pickup QR code the shopper's phone can scan from the tablet.
     func reserveForShopper(_ request: Request, gtin text: String) async throws -> Response {
-        var request = request
-        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
-        let session = try await requireSignIn(request)
-        guard fields["csrf"] == session.csrf else {
-            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
-        }
+        let (session, fields) = try await postedForm(request)
         let gtin = try ResolverError.gtin(text)
         var hold: HoldRequest
         do {
@@ -152,6 +142,17 @@ struct WorkController: Sendable {
     func signedIn(_ request: Request) async throws -> (associate: Associate, csrf: String)? {
         guard let token = Self.cookie(Self.sessionCookie, in: request) else { return nil }
         return try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now())
+    }
+
+    /// A form posted by a signed-in associate, with its anti-forgery token checked: the session and the fields.
+    private func postedForm(_ request: Request) async throws -> (session: (associate: Associate, csrf: String), fields: [String: String]) {
+        var request = request
+        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+        let session = try await requireSignIn(request)
+        guard fields["csrf"] == session.csrf else {
+            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
+        }
+        return (session, fields)
     }
 
     private func requireSignIn(_ request: Request) async throws -> (associate: Associate, csrf: String) {
@@ -225,12 +226,7 @@ struct WorkController: Sendable {
     }
 
     func signOut(_ request: Request) async throws -> Response {
-        var request = request
-        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
-        let session = try await requireSignIn(request)
-        guard fields["csrf"] == session.csrf else {
-            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
-        }
+        let (session, fields) = try await postedForm(request)
         if let token = Self.cookie(Self.sessionCookie, in: request) { try await reference.closeSession(tokenHash: AccessToken.hash(token)) }
         var headers = HTTPFields()
         headers[.setCookie] = setCookie(Self.sessionCookie, "", maxAge: 0)
@@ -281,12 +277,7 @@ struct WorkController: Sendable {
 
     /// Takes ("Léa is coming" on the shopper's page) or closes a help request of the associate's store.
     func help(_ action: String, request: Request, id: String) async throws -> Response {
-        var request = request
-        let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
-        let session = try await requireSignIn(request)
-        guard fields["csrf"] == session.csrf else {
-            throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
-        }
+        let (session, fields) = try await postedForm(request)
         let store = session.associate.storeCode
         guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
         guard help.storeCode == store else { throw ResolverError(status: 403, title: "Forbidden", detail: "This request was made in another store.") }
