@@ -19,20 +19,13 @@ func soak(_ options: BenchOptions) throws {
     let base = "\(directory)/base.sqlite"
     let samples = ["Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"]
     guard try run(options.shelftag, ["import", "--db", base, "--as-of", "2026-11-20T06:00Z"] + samples).status == 0 else { throw POSIXError(.EIO) }
-    var random = SystemRandomNumberGenerator()
 
     print("== Soak: \(options.rows) product rows per import, release build, 2-core machine")
 
     // 1. Killed imports.
     let fresh = "\(directory)/fresh.sqlite"
-    var freshSurvivors = 0
-    for _ in 0..<3 {
-        let pid = try spawn(options.shelftag, ["import", "--db", fresh, feed], stderrTo: "/dev/null")
-        usleep(UInt32.random(in: 300_000...2_500_000, using: &random))
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        if FileManager.default.fileExists(atPath: fresh) { freshSurvivors += 1 }
+    let freshSurvivors = try killImports(of: feed, into: fresh, options: options, within: 300_000...2_500_000) {
+        FileManager.default.fileExists(atPath: fresh)
     }
     let leftAfterKills = leftovers(of: fresh)
     // The next import into the same path removes what the killed ones left.
@@ -44,14 +37,8 @@ func soak(_ options: BenchOptions) throws {
     let existing = "\(directory)/existing.sqlite"
     try FileManager.default.copyItem(atPath: base, toPath: existing)
     let before = try fingerprint(existing, in: directory)
-    var changed = 0
-    for _ in 0..<3 {
-        let pid = try spawn(options.shelftag, ["import", "--db", existing, feed], stderrTo: "/dev/null")
-        usleep(UInt32.random(in: 300_000...4_000_000, using: &random))
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        if try fingerprint(existing, in: directory) != before { changed += 1 }
+    let changed = try killImports(of: feed, into: existing, options: options, within: 300_000...4_000_000) {
+        try fingerprint(existing, in: directory) != before
     }
     let stagingLeft = leftovers(of: existing)
     _ = try run(options.shelftag, ["import", "--db", existing, "Samples/stores.csv"])
@@ -122,6 +109,23 @@ func soak(_ options: BenchOptions) throws {
         print("            \(message.replacingOccurrences(of: "\(directory)/", with: ""))")
     }
     print("target    0 × 500, 0 scans lost, 0 files left after the next import, every import under 64 MB resident")
+}
+
+/// Starts three imports of `feed` into `database`, each SIGKILLed after a random delay (microseconds) in `delays`.
+/// - Returns: after how many of them `broken` held.
+private func killImports(
+    of feed: String, into database: String, options: BenchOptions, within delays: ClosedRange<UInt32>, broken: () throws -> Bool
+) throws -> Int {
+    var count = 0
+    for _ in 0..<3 {
+        let pid = try spawn(options.shelftag, ["import", "--db", database, feed], stderrTo: "/dev/null")
+        usleep(UInt32.random(in: delays))
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        if try broken() { count += 1 }
+    }
+    return count
 }
 
 /// Files beside `path` that imports write while they run.

@@ -163,19 +163,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
         // StatementArguments boxing cost a fifth of the import's instructions.
         let binder = try statements.binder(.productUpsert, in: db)
         binder.reset()
-        binder.bind(1, product.gtin.digits)
-        binder.bind(2, product.itemID)
-        binder.bind(3, product.title)
-        binder.bind(4, product.description)
-        binder.bind(5, product.brand)
-        binder.bind(6, product.imageLink)
-        binder.bind(7, product.productType)
-        binder.bind(8, product.unitPricing?.measure.feedValue)
-        binder.bind(9, product.unitPricing?.base.feedValue)
-        binder.bind(10, webOffer.link)
-        binder.bind(11, webOffer.availability.rawValue)
-        pricing.bind(to: binder, from: 12)
-        binder.bind(17, time)
+        binder.bindProductRow(product, webOffer: webOffer, pricing: pricing, time: time)
         do {
             try binder.step(connection: db.sqliteConnection)
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -202,14 +190,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
         let stored = try storedPricing(.offerPricing, key: [offer.storeCode, offer.gtin.digits])
         let binder = try statements.binder(.offerUpsert, in: db)
         binder.reset()
-        binder.bind(1, offer.storeCode)
-        binder.bind(2, offer.gtin.digits)
-        pricing.bind(to: binder, from: 3)
-        binder.bind(8, time)
-        binder.bind(9, offer.availability.rawValue)
-        binder.bind(10, offer.pickupMethod?.rawValue)
-        binder.bind(11, offer.pickupSLA?.rawValue)
-        binder.bind(12, Int64(offer.stock.onHand))
+        binder.bindOfferRow(offer, pricing: pricing, time: time)
         try binder.step(connection: db.sqliteConnection)
         try recordHistory(gtin: offer.gtin.digits, storeCode: offer.storeCode, pricing: pricing, time: time, stored: stored)
     }
@@ -258,6 +239,35 @@ struct Binder {
 
     func reset() {
         sqlite3_reset(statement)
+    }
+
+    /// A product row in the order of `SQLiteCatalogWriter.productColumns`.
+    func bindProductRow(_ product: Product, webOffer: WebOffer, pricing: PricingValues, time: Int64) {
+        bind(1, product.gtin.digits)
+        bind(2, product.itemID)
+        bind(3, product.title)
+        bind(4, product.description)
+        bind(5, product.brand)
+        bind(6, product.imageLink)
+        bind(7, product.productType)
+        bind(8, product.unitPricing?.measure.feedValue)
+        bind(9, product.unitPricing?.base.feedValue)
+        bind(10, webOffer.link)
+        bind(11, webOffer.availability.rawValue)
+        pricing.bind(to: self, from: 12)
+        bind(17, time)
+    }
+
+    /// A store offer row in the order of `SQLiteCatalogWriter.offerColumns`.
+    func bindOfferRow(_ offer: StoreOffer, pricing: PricingValues, time: Int64) {
+        bind(1, offer.storeCode)
+        bind(2, offer.gtin.digits)
+        pricing.bind(to: self, from: 3)
+        bind(8, time)
+        bind(9, offer.availability.rawValue)
+        bind(10, offer.pickupMethod?.rawValue)
+        bind(11, offer.pickupSLA?.rawValue)
+        bind(12, Int64(offer.stock.onHand))
     }
 
     /// Steps once: true with a row to read, false when done.

@@ -156,19 +156,7 @@ enum SQLiteStagedImport {
             let gtin = product.gtin.digits
             if let owner = try owner(of: product.itemID), owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
             let binder = try binder("INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(placeholders(17)))")
-            binder.bind(1, gtin)
-            binder.bind(2, product.itemID)
-            binder.bind(3, product.title)
-            binder.bind(4, product.description)
-            binder.bind(5, product.brand)
-            binder.bind(6, product.imageLink)
-            binder.bind(7, product.productType)
-            binder.bind(8, product.unitPricing?.measure.feedValue)
-            binder.bind(9, product.unitPricing?.base.feedValue)
-            binder.bind(10, webOffer.link)
-            binder.bind(11, webOffer.availability.rawValue)
-            PricingValues(webOffer.pricing).bind(to: binder, from: 12)
-            binder.bind(17, Int64(recordedAt.timeIntervalSince1970))
+            binder.bindProductRow(product, webOffer: webOffer, pricing: PricingValues(webOffer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
             try binder.step(connection: db.sqliteConnection)
         }
 
@@ -199,14 +187,7 @@ enum SQLiteStagedImport {
 
         func save(_ offer: StoreOffer, recordedAt: Date) throws {
             let binder = try binder("INSERT OR REPLACE INTO stage_offer (\(SQLiteStagedImport.offer)) VALUES (\(placeholders(12)))")
-            binder.bind(1, offer.storeCode)
-            binder.bind(2, offer.gtin.digits)
-            PricingValues(offer.pricing).bind(to: binder, from: 3)
-            binder.bind(8, Int64(recordedAt.timeIntervalSince1970))
-            binder.bind(9, offer.availability.rawValue)
-            binder.bind(10, offer.pickupMethod?.rawValue)
-            binder.bind(11, offer.pickupSLA?.rawValue)
-            binder.bind(12, Int64(offer.stock.onHand))
+            binder.bindOfferRow(offer, pricing: PricingValues(offer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
             try binder.step(connection: db.sqliteConnection)
         }
 
