@@ -28,19 +28,46 @@ struct ReservationController: Sendable {
         }
         router.get("/api/stores/:store/reservations") { request, context in
             let store = try context.parameters.require("store")
-            try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
+            try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
             let now = configuration.now()
             return Response.json(object: ["reservations": try await reference.reservations(store: store).map { document($0, at: now) }])
         }
-        for action in ["collect", "cancel"] {
+        router.get("/api/stores/:store/help-requests") { request, context in
+            let store = try context.parameters.require("store")
+            try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
+            return Response.json(object: ["helpRequests": try await reference.openHelpRequests(store: store).map(Self.document)])
+        }
+        for action in ["take", "close"] {
+            router.post("/api/stores/:store/help-requests/:id/\(action)") { request, context in
+                let store = try context.parameters.require("store")
+                let associate = try await StoreUpdateController.authorize(
+                    request, store: store, scope: .reservations, reference: reference, at: configuration.now())
+                guard action == "close" || associate != nil else {
+                    throw ResolverError(status: 403, title: "Forbidden", detail: "An associate takes a request: sign in to the work view.")
+                }
+                let id = try context.parameters.require("id")
+                guard let help = try await reference.helpRequest(id: id), help.storeCode == store else {
+                    throw ResolverError.notFound("No help request \(id) in this store.")
+                }
+                guard
+                    let changed = try await reference.changeHelpRequest(
+                        id: id, store: store, taking: action == "take" ? associate?.code : nil, at: configuration.now())
+                else { throw ResolverError(status: 409, title: "Conflict", detail: "The request is \(help.state); nothing changed.") }
+                return Response.json(object: Self.document(changed))
+            }
+        }
+        for action in ["collect", "cancel", "ready"] {
             router.post("/api/stores/:store/reservations/:code/\(action)") { request, context in
                 let store = try context.parameters.require("store")
-                try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference)
+                try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
                 let code = try context.parameters.require("code")
                 let now = configuration.now()
                 let change =
-                    action == "collect"
-                    ? try await reference.collect(code: code, store: store, at: now) : try await reference.cancel(code: code, store: store, at: now)
+                    switch action {
+                    case "collect": try await reference.collect(code: code, store: store, at: now)
+                    case "ready": try await reference.markReady(code: code, store: store, at: now)
+                    default: try await reference.cancel(code: code, store: store, at: now)
+                    }
                 return try Self.response(change, at: now)
             }
         }
@@ -241,6 +268,15 @@ struct ReservationController: Sendable {
             "createdAt": Timestamp.format(reservation.createdAt), "expiresAt": Timestamp.format(reservation.expiresAt),
             "qrCode": pickupURL(reservation.code) + "/qr.png", "pickupURL": pickupURL(reservation.code),
         ].merging(reservation.associateCode.map { ["associate": $0] } ?? [:]) { first, _ in first }
+    }
+
+    static func document(_ help: HelpRequest) -> [String: Any] {
+        var document: [String: Any] = [
+            "id": help.id, "store": help.storeCode, "gtin": help.gtin.digits, "state": help.state, "createdAt": Timestamp.format(help.createdAt),
+        ]
+        if let tag = help.tagID { document["tag"] = tag }
+        if let taker = help.takenBy { document["takenBy"] = taker }
+        return document
     }
 
     private static func response(_ change: ReservationChange, at time: Date) throws -> Response {

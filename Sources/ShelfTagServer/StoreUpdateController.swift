@@ -48,7 +48,22 @@ struct StoreUpdateController: Sendable {
     }
 
     /// Checks `Authorization: Bearer`: 401 without a known token, 403 for another store or scope.
-    static func authorize(_ request: Request, store: String, scope: TokenScope, reference: any ProductReference) async throws {
+    /// Lets through a bearer token of `store` with `scope`, or (for reservations) the session of one of the store's
+    /// associates, whom it returns.
+    /// - Throws: `ResolverError` 401 or 403.
+    @discardableResult
+    static func authorize(_ request: Request, store: String, scope: TokenScope, reference: any ProductReference, at time: Date = Date()) async throws
+        -> Associate?
+    {
+        if request.headers[.authorization] == nil, scope == .reservations, let cookie = WorkController.cookie(WorkController.sessionCookie, in: request) {
+            guard let session = try await reference.session(tokenHash: AccessToken.hash(cookie), at: time) else {
+                throw ResolverError(status: 401, title: "Unauthorized", detail: "The session has ended: sign in again.")
+            }
+            guard session.associate.storeCode == store else {
+                throw ResolverError(status: 403, title: "Forbidden", detail: "You work in store \(session.associate.storeCode), not \(store).")
+            }
+            return session.associate
+        }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw ResolverError(status: 401, title: "Unauthorized", detail: "Send Authorization: Bearer <token> (see shelftag token create).")
         }
@@ -62,6 +77,7 @@ struct StoreUpdateController: Sendable {
         guard grant.scopes.contains(scope) else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This token has no '\(scope.rawValue)' scope.")
         }
+        return nil
     }
 
     /// `{"gtin": "…", "price": "2.99 EUR", "salePrice": "1.99 EUR", "saleEffectiveDate": "start/end"}`: the local inventory feed's rules.

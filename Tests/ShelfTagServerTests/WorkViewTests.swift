@@ -276,3 +276,65 @@ struct WorkViewTests {
         }
     }
 }
+
+@Suite("The work view's operations in the JSON API, store-scoped, by token or associate session")
+struct WorkAPITests {
+    @Test("an associate's session reads the queue and help requests, marks ready, takes and closes; another store's gets 403")
+    func sessionAPI() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: [])
+        let max = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
+        #expect(
+            try await reference.addAssociates([NewAssociate(lea, secretHash: AccessToken.hash("sa_lea")), NewAssociate(max, secretHash: "x")], at: testNow)
+                == .added)
+        func session(_ code: String, _ hash: String) async throws -> String {
+            let token = AccessToken.generate()
+            let opened = NewSession(tokenHash: AccessToken.hash(token), csrf: "c", createdAt: testNow, expiresAt: testNow.addingTimeInterval(3600))
+            #expect(try await reference.openSession(opened, code: code, secretHash: hash) != nil)
+            return "shelftag_session=\(token)"
+        }
+        let paris = try await session("LEA23", AccessToken.hash("sa_lea"))
+        let lyon = try await session("MAX67", "x")
+        guard
+            case .held(let reservation) = try await reference.hold(
+                try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Ana", contact: "ana@example.com"),
+                at: testNow, for: 3600, key: nil)
+        else {
+            Issue.record("no hold")
+            return
+        }
+        try await reference.openHelpRequest(HelpRequest(id: "help-1", storeCode: "PAR01", gtin: try GTIN(promotion), tagID: "T1", createdAt: testNow))
+        try await TestServer.with(reference: reference) { server in
+            let json = ["Content-Type": "application/json"]
+            let queue = try await server.request("/api/stores/PAR01/reservations", accept: "application/json", headers: ["Cookie": paris])
+            #expect(queue.status == 200 && (queue.json?["reservations"] as? [[String: Any]])?.first?["code"] as? String == reservation.code)
+            #expect(try await server.request("/api/stores/PAR01/reservations", accept: "application/json", headers: ["Cookie": lyon]).status == 403)
+            let ready = try await server.request(
+                "/api/stores/PAR01/reservations/\(reservation.code)/ready", method: "POST", accept: "application/json",
+                headers: json.merging(["Cookie": paris]) { $1 })
+            #expect(ready.status == 200 && ready.json?["state"] as? String == "ready")
+
+            let help = try await server.request("/api/stores/PAR01/help-requests", accept: "application/json", headers: ["Cookie": paris])
+            #expect((help.json?["helpRequests"] as? [[String: Any]])?.first?["id"] as? String == "help-1")
+            #expect(
+                try await server.request(
+                    "/api/stores/PAR01/help-requests/help-1/take", method: "POST", accept: "application/json", headers: json.merging(["Cookie": lyon]) { $1 }
+                ).status == 403)
+            let taken = try await server.request(
+                "/api/stores/PAR01/help-requests/help-1/take", method: "POST", accept: "application/json", headers: json.merging(["Cookie": paris]) { $1 })
+            #expect(taken.status == 200 && taken.json?["takenBy"] as? String == "LEA23" && taken.json?["state"] as? String == "taken")
+            let closed = try await server.request(
+                "/api/stores/PAR01/help-requests/help-1/close", method: "POST", accept: "application/json", headers: json.merging(["Cookie": paris]) { $1 })
+            #expect(closed.json?["state"] as? String == "closed")
+            // Held to the OpenAPI document.
+            let validator = try SchemaValidator()
+            for document in (queue.json?["reservations"] as? [[String: Any]]) ?? [] {
+                #expect(validator.violations(of: document, against: validator.schema("Reservation")).isEmpty)
+            }
+            for document in [taken.json, closed.json].compactMap({ $0 }) {
+                #expect(validator.violations(of: document, against: validator.schema("HelpRequest")).isEmpty)
+            }
+            #expect(try await server.request("/api/stores/PAR01/help-requests", accept: "application/json").status == 401)
+        }
+    }
+}
