@@ -32,6 +32,32 @@ struct ReservationController: Sendable {
             let now = configuration.now()
             return Response.json(object: ["reservations": try await reference.reservations(store: store).map { document($0, at: now) }])
         }
+        // A reservation made for a shopper: a store token, or any associate's session (credited, in any store).
+        router.post("/api/stores/:store/reservations") { request, context in
+            let store = try context.parameters.require("store")
+            var credited: Associate?
+            if request.headers[.authorization] == nil, let cookie = WorkController.cookie(WorkController.sessionCookie, in: request) {
+                guard let session = try await reference.session(tokenHash: AccessToken.hash(cookie), at: configuration.now()) else {
+                    throw ResolverError(status: 401, title: "Unauthorized", detail: "The session has ended: sign in again.")
+                }
+                credited = session.associate
+            } else {
+                try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
+            }
+            var request = request
+            let fields = try Self.jsonFields(Data(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
+            var hold: HoldRequest
+            do {
+                hold = try HoldRequest(
+                    storeCode: store, gtin: try ResolverError.gtin(fields["gtin"] ?? ""), quantity: fields["quantity"], customerName: fields["name"],
+                    contact: fields["contact"])
+            } catch let error as HoldRequestError {
+                throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
+            }
+            hold.associateCode = credited?.code
+            let outcome = try await Self.hold(hold, key: request.headers[.idempotencyKey], reference: reference, configuration: configuration)
+            return try await respond(outcome, request: hold, json: true, language: nil)
+        }
         router.get("/api/stores/:store/help-requests") { request, context in
             let store = try context.parameters.require("store")
             try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
@@ -130,28 +156,30 @@ struct ReservationController: Sendable {
         hold.associateCode = try await advisors.credited(for: request, store: hold.storeCode)?.code
         let key = request.headers[.idempotencyKey] ?? fields["token"]
         let wantsJSON = isJSON || ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json
-        let now = configuration.now()
-        let outcome: HoldOutcome
-        if let key {
-            guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
-            switch try await reference.claim(key: key, fingerprint: hold.fingerprint, at: now, abandonedAfter: 60) {
-            case .mismatch:
-                throw ResolverError(status: 422, title: "Unprocessable content", detail: "This Idempotency-Key was used with a different request.")
-            case .inProgress:
-                throw ResolverError(status: 409, title: "Conflict", detail: "A request with this Idempotency-Key is still being processed; retry shortly.")
-            case .completed(let first):
-                outcome = first
-            case .started:
-                do { outcome = try await reference.hold(hold, at: now, for: configuration.holdDuration, key: key) } catch {
-                    try? await reference.release(key: key)
-                    throw error
-                }
-            }
-        } else {
-            outcome = try await reference.hold(hold, at: now, for: configuration.holdDuration, key: nil)
-        }
+        let outcome = try await Self.hold(hold, key: key, reference: reference, configuration: configuration)
         return try await respond(
             outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(by: request))
+    }
+
+    /// Holds stock once per idempotency key: a retry with the same key gets the first answer, another request with it
+    /// a 422, one while the first runs a 409. Every way of reserving (shopper page, work view, API) goes through here.
+    static func hold(_ hold: HoldRequest, key: String?, reference: any ProductReference, configuration: ServerConfiguration) async throws -> HoldOutcome {
+        let now = configuration.now()
+        guard let key else { return try await reference.hold(hold, at: now, for: configuration.holdDuration, key: nil) }
+        guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
+        switch try await reference.claim(key: key, fingerprint: hold.fingerprint, at: now, abandonedAfter: 60) {
+        case .mismatch:
+            throw ResolverError(status: 422, title: "Unprocessable content", detail: "This Idempotency-Key was used with a different request.")
+        case .inProgress:
+            throw ResolverError(status: 409, title: "Conflict", detail: "A request with this Idempotency-Key is still being processed; retry shortly.")
+        case .completed(let first):
+            return first
+        case .started:
+            do { return try await reference.hold(hold, at: now, for: configuration.holdDuration, key: key) } catch {
+                try? await reference.release(key: key)
+                throw error
+            }
+        }
     }
 
     private func respond(_ outcome: HoldOutcome, request: HoldRequest, json: Bool, language: String?) async throws -> Response {

@@ -122,7 +122,8 @@ struct WorkController: Sendable {
             throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
         }
         hold.associateCode = session.associate.code
-        switch try await reference.hold(hold, at: configuration.now(), for: configuration.holdDuration, key: fields["token"]) {
+        // The form's token: a double submission holds once.
+        switch try await ReservationController.hold(hold, key: fields["token"], reference: reference, configuration: configuration) {
         case .held(let reservation):
             var headers = HTTPFields()
             headers[.location] = "\(configuration.baseURL)/reservations/\(reservation.code)?shopper=1"
@@ -326,6 +327,18 @@ struct WorkController: Sendable {
                 ]
             },
         ]
+        // The associate's own link to this product, to share from the tablet (a=CODE: the shopper's phone remembers them).
+        let shared = session.associate.link(base: configuration.baseURL, gtin: gtin)
+        let sharedQR = try QRImage.png(shared, modulePixels: 4)
+        context["shared"] = ["href": shared, "qr": "data:image/png;base64," + sharedQR.data.base64EncodedString(), "size": sharedQR.side]
+        if let last = try await reference.printedTag(store: here, gtin: gtin, tagID: nil) {
+            let printed = DayText.format(last.printedAt, locale: locale, timeZone: origin?.timeZone ?? "UTC", style: .long)
+            let stale = last.label.tagID != view.label?.tagID
+            context["lastPrint"] = [
+                "text": String(format: stale ? words.lastPrintStale : words.lastPrintCurrent, printed, last.label.price.formatted(locale: locale)),
+                "stale": stale,
+            ]
+        }
         // The web shop for the shopper's phone: through the click-out route, so the sale is credited and counted.
         let delivery =
             "\(configuration.baseURL)/products/\(gtin.digits)/web?type=deliver&s=\(DigitalLink.percentEncoded(here))&a=\(session.associate.code)"
@@ -389,6 +402,8 @@ struct WorkWords {
     let language, signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed, staleTag, currentTag, unknownTag: String
     /// "3 h 05 min left".
     let timeLeft: String
+    /// The last tag printed here: its date and price; stale or current.
+    let lastPrintStale, lastPrintCurrent: String
     /// Column and section titles, read by the templates as `{{words.…}}`.
     let table: [String: String]
 
@@ -399,11 +414,14 @@ struct WorkWords {
                 wrongSecret: "Code ou clé incorrects, ou accès révoqué.", signOut: "Se déconnecter", search: "GTIN ou mots du titre", show: "Chercher",
                 notListed: "Ce magasin ne vend pas ce produit.", staleTag: "Étiquette %@ périmée : elle affiche %@. À réimprimer.",
                 currentTag: "Étiquette %@ à jour.", unknownTag: "Étiquette %@ inconnue du registre d'impression.", timeLeft: "encore %d h %02d",
+                lastPrintStale: "Dernière étiquette imprimée ici le %@ : %@, périmée. À réimprimer.",
+                lastPrintCurrent: "Dernière étiquette imprimée ici le %@ : %@, à jour.",
                 table: [
                     "queue": "File de préparation", "mine": "Mes clients", "code": "Code", "product": "Produit", "quantity": "Qté",
                     "shopper": "Client", "credited": "Vendeur", "state": "État", "left": "Reste", "ready": "Prêt", "collect": "Remis",
                     "cancel": "Annuler", "none": "Aucune réservation.", "reserveFor": "Réserver pour un client", "name": "Nom",
                     "contact": "Téléphone ou e-mail", "reserve": "Réserver", "delivery": "Livraison : à scanner par le client",
+                    "shared": "Votre lien pour ce produit",
                     "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
                     "state.expired": "expirée", "help": "Demandes d'aide", "noHelp": "Aucune demande en cours.", "take": "J'y vais",
                     "close": "Clore", "waited": "min d'attente", "results": "Produits", "noResults": "Aucun produit ne porte ces mots.", "tag": "Étiquette",
@@ -417,11 +435,13 @@ struct WorkWords {
                 wrongSecret: "Wrong code or secret, or access revoked.", signOut: "Sign out", search: "GTIN or words of the title", show: "Find",
                 notListed: "This store does not sell this product.", staleTag: "Tag %@ is stale: it shows %@. Reprint it.",
                 currentTag: "Tag %@ is current.", unknownTag: "Tag %@ is not in the print ledger.", timeLeft: "%d h %02d min left",
+                lastPrintStale: "Last tag printed here on %@: %@, stale. Reprint it.", lastPrintCurrent: "Last tag printed here on %@: %@, current.",
                 table: [
                     "queue": "Preparation queue", "mine": "My shoppers", "code": "Code", "product": "Product", "quantity": "Qty",
                     "shopper": "Shopper", "credited": "Associate", "state": "State", "left": "Left", "ready": "Ready", "collect": "Collected",
                     "cancel": "Cancel", "none": "No reservations.", "reserveFor": "Reserve for a shopper", "name": "Name",
                     "contact": "Phone or e-mail", "reserve": "Reserve", "delivery": "Delivery: for the shopper to scan",
+                    "shared": "Your link to this product",
                     "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
                     "state.expired": "expired", "help": "Help requests", "noHelp": "No open requests.", "take": "I'm going",
                     "close": "Close", "waited": "min waiting", "results": "Products", "noResults": "No product has these words.", "tag": "Tag",

@@ -363,14 +363,14 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag? {
+    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String?) async throws -> PrintedTag? {
         let logger = logger
         return try await database { connection in
             try await Self.rows(
                 connection.query(
                     """
                     SELECT \(unescaped: StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = \(storeCode) AND gtin = \(gtin.digits)
-                        AND tag_id = \(tagID) ORDER BY printed_at DESC, id DESC LIMIT 1
+                        AND (\(tagID)::text IS NULL OR tag_id = \(tagID)) ORDER BY printed_at DESC, id DESC LIMIT 1
                     """, logger: logger)
             ).first.map { try StoredRows.printedTag($0, gtin: gtin) }
         }

@@ -48,9 +48,9 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag]
 
-    /// The ledger's tag with this id for a product in a store, if it was ever printed.
+    /// The ledger's newest tag with this id (any id when nil) for a product in a store, if one was ever printed.
     /// - Throws: a storage error.
-    func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag?
+    func printedTag(store storeCode: String, gtin: GTIN, tagID: String?) async throws -> PrintedTag?
 
     /// A product's newest reviews, newest first.
     /// - Throws: a storage error.

@@ -287,15 +287,17 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String) async throws -> PrintedTag? {
+    public func printedTag(store storeCode: String, gtin: GTIN, tagID: String?) async throws -> PrintedTag? {
         try await reading { db in try Self.printedTag(store: storeCode, gtin: gtin, tagID: tagID, in: db) }
     }
 
-    private static func printedTag(store storeCode: String, gtin: GTIN, tagID: String, in db: Database) throws -> PrintedTag? {
+    private static func printedTag(store storeCode: String, gtin: GTIN, tagID: String?, in db: Database) throws -> PrintedTag? {
         try Row.fetchOne(
             db,
-            sql:
-                "SELECT \(StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = ? AND gtin = ? AND tag_id = ? ORDER BY printed_at DESC, id DESC LIMIT 1",
+            sql: """
+                SELECT \(StoredRows.ledgerColumns) FROM print_ledger WHERE store_code = ?1 AND gtin = ?2 AND (?3 IS NULL OR tag_id = ?3)
+                ORDER BY printed_at DESC, id DESC LIMIT 1
+                """,
             arguments: [storeCode, gtin.digits, tagID]
         ).map { try StoredRows.printedTag($0, gtin: gtin) }
     }

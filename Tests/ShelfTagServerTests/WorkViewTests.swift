@@ -113,13 +113,29 @@ struct WorkViewTests {
                 #expect(view.text.contains(listing.store.name), "every store that lists it")
             }
             #expect(view.text.contains("Tag abc is not in the print ledger"))
+            #expect(view.text.contains("\(publicBase)/01/\(promotion)?s=PAR01&amp;a=LEA23"), "the associate's own link to share")
+            // Once a tag is printed here, the view says when and whether it is current.
+            let promoted = try GTIN(promotion)
+            let shelf = try #require(try await server.reference.shelf(of: "PAR01"))
+            let shelfItem = try #require(shelf.items.first(where: { $0.product.gtin == promoted }))
+            let printedAt = testNow.addingTimeInterval(-3600)
+            try await server.reference.recordPrints([PrintedTag(label: shelfItem.label(at: printedAt), template: "standard", printedAt: printedAt)])
+            let printed = try await server.request("/work/products/\(promotion)", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(printed.text.contains("Last tag printed here on"), "\(printed.text.count)")
             // The delivery link for the shopper's phone, as a QR code, carrying the associate's code.
             let deliveryLink = "\(publicBase)/products/\(promotion)/web?type=deliver&amp;s=PAR01&amp;a=LEA23"
             #expect(view.text.contains(deliveryLink))
-            let qr = try #require(view.text.firstRange(of: #/data:image\/png;base64,([A-Za-z0-9+\/=]+)/#).map { view.text[$0].dropFirst(22) })
-            let png = FileManager.default.temporaryDirectory.appendingPathComponent("delivery-\(UUID().uuidString).png")
-            try Data(base64Encoded: String(qr))?.write(to: png)
-            #expect(try zbarSymbols(in: [png.path])[png.path] == ["QR-Code:" + deliveryLink.replacingOccurrences(of: "&amp;", with: "&")])
+            // Both QR codes on the page decode to their links: the associate's to share, the delivery one.
+            var decoded: [String] = []
+            for match in view.text.matches(of: #/data:image\/png;base64,([A-Za-z0-9+\/=]+)/#) {
+                let png = FileManager.default.temporaryDirectory.appendingPathComponent("work-qr-\(UUID().uuidString).png")
+                try Data(base64Encoded: String(match.output.1))?.write(to: png)
+                decoded += try zbarSymbols(in: [png.path])[png.path] ?? []
+            }
+            #expect(
+                Set(decoded) == [
+                    "QR-Code:" + deliveryLink.replacingOccurrences(of: "&amp;", with: "&"), "QR-Code:\(publicBase)/01/\(promotion)?s=PAR01&a=LEA23",
+                ])
             // The shopper's phone following it (in stock here, so the page offers no delivery) still reaches the web shop credited.
             let followed = try await server.request("/products/\(promotion)/web?type=deliver&s=PAR01&a=LEA23")
             #expect(followed.status == 303 && followed.header("Location")?.contains("associate=LEA23") == true)
@@ -335,6 +351,17 @@ struct WorkAPITests {
                 #expect(validator.violations(of: document, against: validator.schema("HelpRequest")).isEmpty)
             }
             #expect(try await server.request("/api/stores/PAR01/help-requests", accept: "application/json").status == 401)
+
+            // Reserving for a shopper in another store, with a session: credited; the same key twice holds once.
+            let body = Data(#"{"gtin": "\#(promotion)", "quantity": 1, "name": "Chloé", "contact": "chloe@example.com"}"#.utf8)
+            let headers = json.merging(["Cookie": paris, "Idempotency-Key": "k-1"]) { $1 }
+            let first = try await server.request("/api/stores/LYO02/reservations", method: "POST", accept: "application/json", headers: headers, body: body)
+            let again = try await server.request("/api/stores/LYO02/reservations", method: "POST", accept: "application/json", headers: headers, body: body)
+            #expect(first.status == 201 && first.json?["associate"] as? String == "LEA23" && first.json?["store"] as? String == "LYO02")
+            #expect(again.json?["code"] as? String == first.json?["code"] as? String, "one key, one reservation")
+            #expect(
+                try await server.request("/api/stores/LYO02/reservations", method: "POST", accept: "application/json", headers: json, body: body).status
+                    == 401)
         }
     }
 }
