@@ -78,7 +78,17 @@ struct WorkController: Sendable {
                 "base": configuration.baseURL,
             ])
         }
-        return try await render("work-queue", session: session, request: request, ["lines": lines, "empty": lines.isEmpty, "mine": mine])
+        var context: [String: Any] = ["lines": lines, "empty": lines.isEmpty, "mine": mine]
+        if mine {
+            // My shoppers also are those whose call for help I took.
+            context["myHelp"] = try await reference.openHelpRequests(store: store).filter { $0.takenBy == session.associate.code }.map { help in
+                [
+                    "product": titles[help.gtin.digits] ?? help.gtin.digits, "tag": help.tagID ?? "",
+                    "waited": Int(now.timeIntervalSince(help.createdAt) / 60), "id": help.id, "base": configuration.baseURL,
+                ] as [String: Any]
+            }
+        }
+        return try await render("work-queue", session: session, request: request, context)
     }
 
     /// Marks ready, collects or cancels one of the associate's store's reservations.

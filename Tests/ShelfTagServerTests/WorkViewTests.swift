@@ -264,6 +264,8 @@ struct WorkViewTests {
 
             #expect(try await post(server, "/work/help/\(id)/take", session: session, fields: "csrf=forged").status == 403)
             #expect(try await post(server, "/work/help/\(id)/take", session: session, fields: "csrf=\(token)").status == 303)
+            let myShoppers = try await server.request("/work/queue?mine=1", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(myShoppers.text.contains("Tag T9"), "my shoppers include the call for help I took")
             let coming = try await server.request(String(mine.dropFirst(publicBase.count)), headers: ["Accept-Language": "en"])
             #expect(coming.text.contains("Léa is coming") && coming.text.contains("http-equiv=\"refresh\""))
             #expect(try await post(server, "/work/help/\(id)/close", session: session, fields: "csrf=\(token)").status == 303)
