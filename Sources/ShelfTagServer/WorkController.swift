@@ -282,6 +282,10 @@ struct WorkController: Sendable {
             requests.append(line)
         }
         var context: [String: Any] = ["requests": requests, "noRequests": requests.isEmpty]
+        // The associate's own page, to share as a QR code or a link: the shopper's phone remembers them from it.
+        let own = session.associate.link(base: configuration.baseURL)
+        let ownQR = try QRImage.png(own, modulePixels: 4)
+        context["own"] = ["href": own, "qr": "data:image/png;base64," + ownQR.data.base64EncodedString(), "size": ownQR.side]
         if let results { context["search"] = ["results": results, "none": results.isEmpty] }
         return try await render("work", session: session, request: request, context)
     }
@@ -431,7 +435,7 @@ struct WorkWords {
                     "shopper": "Client", "credited": "Vendeur", "state": "État", "left": "Reste", "ready": "Prêt", "collect": "Remis",
                     "cancel": "Annuler", "none": "Aucune réservation.", "reserveFor": "Réserver pour un client", "name": "Nom",
                     "contact": "Téléphone ou e-mail", "reserve": "Réserver", "delivery": "Livraison : à scanner par le client",
-                    "shared": "Votre lien pour ce produit",
+                    "shared": "Votre lien pour ce produit", "own": "Votre page, à partager",
                     "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
                     "state.expired": "expirée", "help": "Demandes d'aide", "noHelp": "Aucune demande en cours.", "take": "J'y vais",
                     "close": "Clore", "waited": "min d'attente", "results": "Produits", "noResults": "Aucun produit ne porte ces mots.", "tag": "Étiquette",
@@ -451,7 +455,7 @@ struct WorkWords {
                     "shopper": "Shopper", "credited": "Associate", "state": "State", "left": "Left", "ready": "Ready", "collect": "Collected",
                     "cancel": "Cancel", "none": "No reservations.", "reserveFor": "Reserve for a shopper", "name": "Name",
                     "contact": "Phone or e-mail", "reserve": "Reserve", "delivery": "Delivery: for the shopper to scan",
-                    "shared": "Your link to this product",
+                    "shared": "Your link to this product", "own": "Your page, to share",
                     "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
                     "state.expired": "expired", "help": "Help requests", "noHelp": "No open requests.", "take": "I'm going",
                     "close": "Close", "waited": "min waiting", "results": "Products", "noResults": "No product has these words.", "tag": "Tag",

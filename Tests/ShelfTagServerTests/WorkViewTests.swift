@@ -43,6 +43,7 @@ struct WorkViewTests {
             let session = try #require(cookie)
             let home = try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"])
             #expect(home.status == 200 && home.text.contains("Léa") && home.text.contains("Paris"))
+            #expect(home.text.contains("Your page, to share") && home.text.contains("\(publicBase)/associates/LEA23"))
             let byGTIN = try await server.request("/work?q=3760001001983", headers: ["Cookie": session])
             #expect(byGTIN.status == 303 && byGTIN.header("Location")?.hasSuffix("/work/products/03760001001983") == true)
             let byWords = try await server.request("/work?q=caf%C3%A9+moulu", headers: ["Cookie": session, "Accept-Language": "en"])
