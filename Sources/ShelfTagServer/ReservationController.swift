@@ -249,21 +249,27 @@ struct ReservationController: Sendable {
         let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
         let locale = PageLanguage.locale(preferred: language, storeLocale: store?.locale ?? "en-US")
         let words = ReservationWords.forLocale(locale)
-        let png = try Self.qrPNG(payload: pickupURL(reservation.code))
         var advisor: Associate?
         if let code = reservation.associateCode { advisor = try await reference.associate(code: code) }
-        return pages.render(
-            "reservation",
-            [
-                "advisor": advisor.map { String(format: words.advisor, $0.name) } as Any,
-                "lang": words.language, "title": reservation.state(at: configuration.now()) == "ready" ? words.ready : words.confirmed,
-                "code": reservation.code, "qr": "data:image/png;base64," + png.data.base64EncodedString(),
-                "qrSize": png.size, "quantity": reservation.quantity, "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total,
-                "total": reservation.total.formatted(locale: locale), "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
-                "untilLabel": words.until,
+        let state = reservation.state(at: configuration.now())
+        var context: [String: Any] = [
+            "advisor": advisor.map { String(format: words.advisor, $0.name) } as Any,
+            "lang": words.language, "title": words.title(state), "code": reservation.code, "quantity": reservation.quantity,
+            "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total, "total": reservation.total.formatted(locale: locale),
+            "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
+        ]
+        // A pickup code and its hold time only while the hold exists: never a code to show for nothing.
+        if state == "held" || state == "ready" {
+            let png = try Self.qrPNG(payload: pickupURL(reservation.code))
+            context["pickup"] = [
+                "qr": "data:image/png;base64," + png.data.base64EncodedString(), "qrSize": png.size, "untilLabel": words.until,
                 "expires": DayText.format(reservation.expiresAt, locale: locale, timeZone: store?.timeZone ?? "UTC", style: .long) + " "
                     + Self.time(reservation.expiresAt, timeZone: store?.timeZone ?? "UTC"),
-            ])
+            ]
+        } else {
+            context["closed"] = words.closedNote(state)
+        }
+        return pages.render("reservation", context)
     }
 
     func qrImage(reservation: Reservation) throws -> Response {
@@ -345,6 +351,28 @@ struct ReservationController: Sendable {
 /// The reservation pages' wording (French or English).
 struct ReservationWords {
     let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until, advisor, ready: String
+    /// Titles and notes of a reservation that no longer holds anything.
+    let collected, cancelled, expired, collectedNote, cancelledNote, expiredNote: String
+
+    /// The confirmation page's title for a reservation in `state`.
+    func title(_ state: String) -> String {
+        switch state {
+        case "ready": ready
+        case "collected": collected
+        case "cancelled": cancelled
+        case "expired": expired
+        default: confirmed
+        }
+    }
+
+    /// What a shopper can do about a reservation that no longer holds anything.
+    func closedNote(_ state: String) -> String {
+        switch state {
+        case "collected": collectedNote
+        case "cancelled": cancelledNote
+        default: expiredNote
+        }
+    }
 
     static func forLocale(_ locale: String) -> ReservationWords {
         locale.hasPrefix("fr")
@@ -352,10 +380,17 @@ struct ReservationWords {
                 language: "fr", title: "Réserver pour retrait en magasin", available: "disponible(s)", none: "Plus rien à réserver",
                 quantity: "Quantité", name: "Nom", contact: "Téléphone ou e-mail", submit: "Réserver",
                 holdNote: "Nous gardons l'article %d heures. Vous payez au retrait.", confirmed: "Réservation confirmée", total: "À payer au retrait :",
-                until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@", ready: "Prête à retirer")
+                until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@", ready: "Prête à retirer", collected: "Réservation retirée",
+                cancelled: "Réservation annulée", expired: "Réservation expirée", collectedNote: "Vous l'avez retirée en magasin. Merci !",
+                cancelledNote: "Plus rien n'est gardé pour vous : réservez à nouveau depuis la page du produit.",
+                expiredNote: "Le délai de retrait est passé et plus rien n'est gardé : réservez à nouveau depuis la page du produit.")
             : ReservationWords(
                 language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
                 name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
-                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until", advisor: "Your advisor: %@", ready: "Ready for pickup")
+                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until", advisor: "Your advisor: %@", ready: "Ready for pickup",
+                collected: "Reservation collected", cancelled: "Reservation cancelled", expired: "Reservation expired",
+                collectedNote: "You collected it in store. Thank you!",
+                cancelledNote: "Nothing is held for you any more: reserve again from the product's page.",
+                expiredNote: "The pickup time has passed and nothing is held any more: reserve again from the product's page.")
     }
 }

@@ -145,6 +145,9 @@ struct ReservationTests {
             #expect(try await staff("/api/stores/PAR01/reservations/\(first)/collect", paris).status == 200)
             #expect(try await staff("/api/stores/PAR01/reservations/\(first)/collect", paris).status == 409)
             #expect(try await staff("/api/stores/PAR01/reservations/\(second)/cancel", paris).status == 200)
+            let cancelled = try await server.request("/reservations/\(second)")
+            #expect(cancelled.text.contains("Réservation annulée") && cancelled.text.contains("réservez à nouveau"))
+            #expect(!cancelled.text.contains("Réservation confirmée") && !cancelled.text.contains("data:image/png"), "no pickup code for a cancelled hold")
             let document = try await server.json("/01/\(promotion)?s=PAR01")
             // 5 on hand, 2 collected (gone from the shelf), 1 cancelled (back): 3 available.
             #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["available"] as? Int == 3)

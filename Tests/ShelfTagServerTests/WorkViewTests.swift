@@ -206,6 +206,10 @@ struct WorkViewTests {
 
             #expect(try await post(server, "/work/queue/\(code)/collect", session: session, fields: "csrf=\(token)").status == 303)
             #expect(try await server.json("/reservations/\(code)")["state"] as? String == "collected")
+            // The shopper's page says what became of it, with no pickup code to show for nothing.
+            let collected = try await server.request("/reservations/\(code)", headers: ["Accept-Language": "en"])
+            #expect(collected.text.contains("Reservation collected") && !collected.text.contains("Reservation confirmed"))
+            #expect(!collected.text.contains("data:image/png") && !collected.text.contains("Held until") && !collected.text.contains("To pay"))
         }
     }
 
