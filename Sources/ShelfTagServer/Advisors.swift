@@ -36,13 +36,7 @@ struct Advisors: Sendable {
     }
 
     static func rememberedCode(_ request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == cookieName { return Associate.normalizedCode(String(parts[1])) }
-            }
-        }
-        return nil
+        request.cookie(cookieName).flatMap(Associate.normalizedCode)
     }
 
     /// `Set-Cookie` remembering `associate` for the attribution window.

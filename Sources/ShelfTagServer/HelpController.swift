@@ -23,9 +23,7 @@ struct HelpController: Sendable {
     func ask(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         if let wait = limiter.take(client: client, now: Date().timeIntervalSince1970) {
-            var error = ResolverError(status: 429, title: "Too many requests", detail: "Too many help requests from this phone; try again in \(wait) s.")
-            error.retryAfter = wait
-            throw error
+            throw ResolverError.tooManyRequests("Too many help requests from this phone; try again in \(wait) s.", wait: wait)
         }
         var request = request
         let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))

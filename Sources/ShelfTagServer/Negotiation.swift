@@ -97,6 +97,13 @@ struct ResolverError: Error, Sendable {
 
     static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }
     static func notFound(_ detail: String) -> ResolverError { ResolverError(status: 404, title: "Not found", detail: detail) }
+
+    /// 429 with `Retry-After: wait`.
+    static func tooManyRequests(_ detail: String, wait: Int) -> ResolverError {
+        var error = ResolverError(status: 429, title: "Too many requests", detail: detail)
+        error.retryAfter = wait
+        return error
+    }
 }
 
 /// The language a page is written in: the client's most preferred one among those ShelfTag writes (Accept-Language,

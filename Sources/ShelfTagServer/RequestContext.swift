@@ -52,3 +52,16 @@ final class RateLimiter: @unchecked Sendable {
         return nil
     }
 }
+
+extension Request {
+    /// The value of the cookie `name` the client sent, if any.
+    func cookie(_ name: String) -> String? {
+        for header in headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == name { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+}

@@ -36,8 +36,8 @@ struct ReservationController: Sendable {
         router.post("/api/stores/:store/reservations") { request, context in
             let store = try context.parameters.require("store")
             var credited: Associate?
-            if request.headers[.authorization] == nil, let cookie = WorkController.cookie(WorkController.sessionCookie, in: request) {
-                guard let session = try await reference.session(tokenHash: AccessToken.hash(cookie), at: configuration.now()) else {
+            if request.headers[.authorization] == nil, request.cookie(WorkController.sessionCookie) != nil {
+                guard let session = try await WorkController.session(of: request, reference: reference, at: configuration.now()) else {
                     throw ResolverError(status: 401, title: "Unauthorized", detail: "The session has ended: sign in again.")
                 }
                 credited = session.associate
@@ -135,9 +135,7 @@ struct ReservationController: Sendable {
     func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         if let wait = limiter.take(client: client, now: Date().timeIntervalSince1970) {
-            var error = ResolverError(status: 429, title: "Too many requests", detail: "Too many reservations from this client; try again in \(wait) s.")
-            error.retryAfter = wait
-            throw error
+            throw ResolverError.tooManyRequests("Too many reservations from this client; try again in \(wait) s.", wait: wait)
         }
         var request = request
         let body = try await request.collectBody(upTo: configuration.maxBodyBytes)
@@ -216,16 +214,13 @@ struct ReservationController: Sendable {
     }
 
     private static func tooManyLookups(_ wait: Int) -> ResolverError {
-        var error = ResolverError(
-            status: 429, title: "Too many requests", detail: "Too many unknown pickup codes from this client; try again in \(wait) s.")
-        error.retryAfter = wait
-        return error
+        .tooManyRequests("Too many unknown pickup codes from this client; try again in \(wait) s.", wait: wait)
     }
 
     func confirmation(_ request: Request, reservation: Reservation) async throws -> Response {
         // The pickup QR code scanned by a signed-in tablet of the store opens the reservation in the queue.
-        if request.uri.queryParameters["shopper"] == nil, let token = WorkController.cookie(WorkController.sessionCookie, in: request),
-            let session = try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now())
+        if request.uri.queryParameters["shopper"] == nil,
+            let session = try await WorkController.session(of: request, reference: reference, at: configuration.now())
         {
             guard session.associate.storeCode == reservation.storeCode else {
                 throw ResolverError(status: 403, title: "Forbidden", detail: "This reservation belongs to another store's queue.")

@@ -156,9 +156,7 @@ struct ResolverController: Sendable {
         }
         record(.html, summary)
         // A signed-in associate's tablet scanning a tag gets the staff view of the product.
-        if let token = WorkController.cookie(WorkController.sessionCookie, in: request),
-            try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now()) != nil
-        {
+        if try await WorkController.session(of: request, reference: reference, at: configuration.now()) != nil {
             let tag = tagID.map { "?t=" + DigitalLink.percentEncoded($0) } ?? ""
             return .redirect(to: "\(configuration.baseURL)/work/products/\(gtin.digits)\(tag)", headers: headers)
         }

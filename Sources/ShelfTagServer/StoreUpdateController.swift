@@ -55,8 +55,8 @@ struct StoreUpdateController: Sendable {
     static func authorize(_ request: Request, store: String, scope: TokenScope, reference: any ProductReference, at time: Date = Date()) async throws
         -> Associate?
     {
-        if request.headers[.authorization] == nil, scope == .reservations, let cookie = WorkController.cookie(WorkController.sessionCookie, in: request) {
-            guard let session = try await reference.session(tokenHash: AccessToken.hash(cookie), at: time) else {
+        if request.headers[.authorization] == nil, scope == .reservations, request.cookie(WorkController.sessionCookie) != nil {
+            guard let session = try await WorkController.session(of: request, reference: reference, at: time) else {
                 throw ResolverError(status: 401, title: "Unauthorized", detail: "The session has ended: sign in again.")
             }
             guard session.associate.storeCode == store else {

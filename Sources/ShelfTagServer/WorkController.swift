@@ -151,8 +151,13 @@ struct WorkController: Sendable {
 
     /// The signed-in associate, or nil.
     func signedIn(_ request: Request) async throws -> (associate: Associate, csrf: String)? {
-        guard let token = Self.cookie(Self.sessionCookie, in: request) else { return nil }
-        return try await reference.session(tokenHash: AccessToken.hash(token), at: configuration.now())
+        try await Self.session(of: request, reference: reference, at: configuration.now())
+    }
+
+    /// The session the request's cookie opens, or nil (no cookie, or the session ended).
+    static func session(of request: Request, reference: any ProductReference, at time: Date) async throws -> (associate: Associate, csrf: String)? {
+        guard let token = request.cookie(sessionCookie) else { return nil }
+        return try await reference.session(tokenHash: AccessToken.hash(token), at: time)
     }
 
     /// A form posted by a signed-in associate, with its anti-forgery token checked: the session and the fields.
@@ -171,16 +176,6 @@ struct WorkController: Sendable {
             throw Redirect(location: configuration.baseURL + "/work/sign-in?next=" + DigitalLink.percentEncoded(request.uri.description))
         }
         return session
-    }
-
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == name { return String(parts[1]) }
-            }
-        }
-        return nil
     }
 
     private func setCookie(_ name: String, _ value: String, maxAge: Int) -> String {
@@ -205,13 +200,11 @@ struct WorkController: Sendable {
     func signIn(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         if let wait = failures.waiting(client: client, now: Date().timeIntervalSince1970) {
-            var error = ResolverError(status: 429, title: "Too many requests", detail: "Too many failed sign-ins from this device; try again in \(wait) s.")
-            error.retryAfter = wait
-            throw error
+            throw ResolverError.tooManyRequests("Too many failed sign-ins from this device; try again in \(wait) s.", wait: wait)
         }
         var request = request
         let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
-        guard let token = fields["csrf"], !token.isEmpty, token == Self.cookie(Self.signInCookie, in: request) else {
+        guard let token = fields["csrf"], !token.isEmpty, token == request.cookie(Self.signInCookie) else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site: open the sign-in page again.")
         }
         let words = WorkWords.forLocale(PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: "en-US"))
@@ -238,7 +231,7 @@ struct WorkController: Sendable {
 
     func signOut(_ request: Request) async throws -> Response {
         let (session, fields) = try await postedForm(request)
-        if let token = Self.cookie(Self.sessionCookie, in: request) { try await reference.closeSession(tokenHash: AccessToken.hash(token)) }
+        if let token = request.cookie(Self.sessionCookie) { try await reference.closeSession(tokenHash: AccessToken.hash(token)) }
         var headers = HTTPFields()
         headers[.setCookie] = setCookie(Self.sessionCookie, "", maxAge: 0)
         headers[.location] = configuration.baseURL + "/work/sign-in"
