@@ -52,18 +52,21 @@ def sign_in(base, code, secret):
 class Chromium:
     """One headless Chromium and one page, driven over the DevTools protocol."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, language):
         port = free_port()
         self.profile = tempfile.mkdtemp(prefix="shelftag-chromium-")
         self.process = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--remote-debugging-port={port}",
-             f"--user-data-dir={self.profile}", "about:blank"],
+             f"--user-data-dir={self.profile}", f"--lang={language}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         targets = json.loads(wait_for(f"http://127.0.0.1:{port}/json/list"))
         page = next(target for target in targets if target["type"] == "page")
         self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
         self.next_id = 0
         self.call("Page.enable")
+        self.call("Network.enable")
+        # The pages choose their language from Accept-Language, as a phone's or tablet's settings set it.
+        self.call("Network.setExtraHTTPHeaders", headers={"Accept-Language": language})
 
     def call(self, method, **params):
         self.next_id += 1
@@ -126,13 +129,17 @@ def main():
         except urllib.error.HTTPError:
             pass
         session = sign_in(base, code, secret)
-        chromium = Chromium(options.chromium)
         print("Screenshots:")
-        chromium.shoot(f"{base}/products/{GTIN}?s=PAR01&a={code}", os.path.join(options.out, "shopper-advisor-390.png"), 390, True)
-        chromium.call("Network.setCookie", name="shelftag_session", value=session, url=base + "/", httpOnly=True, sameSite="Strict")
-        chromium.shoot(f"{base}/work", os.path.join(options.out, "work-home-1024.png"), 1024, False)
-        chromium.shoot(f"{base}/work/products/{GTIN}?t=T42", os.path.join(options.out, "work-product-1024.png"), 1024, False)
-        chromium.shoot(f"{base}/work/queue", os.path.join(options.out, "work-queue-1024.png"), 1024, False)
+        for language in ["fr", "en"]:
+            chromium = Chromium(options.chromium, language)
+            out = lambda name: os.path.join(options.out, f"{name}-{language}.png")
+            chromium.shoot(f"{base}/products/{GTIN}?s=PAR01&a={code}", out("shopper-advisor-390"), 390, True)
+            chromium.call("Network.setCookie", name="shelftag_session", value=session, url=base + "/", httpOnly=True, sameSite="Strict")
+            chromium.shoot(f"{base}/work", out("work-home-1024"), 1024, False)
+            chromium.shoot(f"{base}/work/products/{GTIN}?t=T42", out("work-product-1024"), 1024, False)
+            chromium.shoot(f"{base}/work/queue", out("work-queue-1024"), 1024, False)
+            chromium.close()
+            chromium = None
     finally:
         if chromium:
             chromium.close()
