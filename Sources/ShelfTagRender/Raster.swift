@@ -14,8 +14,11 @@ public struct Raster: Sendable, Equatable {
 
     public subscript(x: Int, y: Int) -> UInt8 { pixels[y * width + x] }
 
-    /// Paints the rectangle (clipped to the raster) black, or `level`.
-    mutating func fill(x: Int, y: Int, width w: Int, height h: Int, level: UInt8 = 0) {
+    /// Paints the rectangle (clipped to the raster) black.
+    mutating func fill(x: Int, y: Int, width: Int, height: Int) { fill(x: x, y: y, width: width, height: height, level: 0) }
+
+    /// Paints the rectangle (clipped to the raster) with a grey `level`, where it is lighter.
+    mutating func fill(x: Int, y: Int, width w: Int, height h: Int, level: UInt8) {
         let x0 = max(0, x)
         let y0 = max(0, y)
         let x1 = min(width, x + w)
@@ -27,14 +30,6 @@ public struct Raster: Sendable, Equatable {
                 for column in (start + x0)..<(start + x1) { buffer[column] = min(buffer[column], level) }
             }
         }
-    }
-
-    /// The outline of a rectangle, `thickness` pixels inside its edges.
-    mutating func stroke(x: Int, y: Int, width w: Int, height h: Int, thickness: Int) {
-        fill(x: x, y: y, width: w, height: thickness)
-        fill(x: x, y: y + h - thickness, width: w, height: thickness)
-        fill(x: x, y: y, width: thickness, height: h)
-        fill(x: x + w - thickness, y: y, width: thickness, height: h)
     }
 
     /// Darkens by an 8-bit coverage mask (a glyph), placed with its top-left corner at `x, y`; a `pitch` of 0 repeats

@@ -60,57 +60,74 @@ public final class TagDrawer {
     /// Pixels for a length in millimetres at this resolution.
     public func pixels(_ millimetres: Double) -> Int { Int((millimetres * Double(dpi) / 25.4).rounded()) }
 
-    /// Draws one tag.
+    /// Draws one tag on a raster of its size.
     /// - Throws: `TagDrawingError` when the QR code or barcode cannot be drawn in its frame.
     public func draw(_ template: TagTemplate, _ content: TagContent) throws(TagDrawingError) -> (Raster, QRPlacement?) {
         var raster = Raster(width: pixels(template.width), height: pixels(template.height))
+        let placement = try draw(template, content, on: &raster)
+        return (raster, placement)
+    }
+
+    /// Lays one tag out and draws it on `surface`, its top-left corner at `origin` (pixels).
+    /// - Throws: `TagDrawingError` when the QR code or barcode cannot be drawn in its frame.
+    func draw<Surface: TagSurface>(
+        _ template: TagTemplate, _ content: TagContent, on surface: inout Surface, origin: (x: Int, y: Int) = (0, 0)
+    ) throws(TagDrawingError) -> QRPlacement? {
         var placement: QRPlacement?
         for placed in template.elements {
             if let field = placed.when, (content.fields[field] ?? "").isEmpty { continue }
             switch placed.element {
             case .text(let text):
-                drawText(text, text.content.render(content.fields), on: &raster)
+                drawText(text, text.content.render(content.fields), origin: origin, on: &surface)
             case .qrCode(let frame):
-                placement = try drawQRCode(content.uri, in: frame, element: placed.name, on: &raster)
+                placement = try drawQRCode(content.uri, in: rect(frame, origin), element: placed.name, on: &surface)
             case .barcode(let frame, let digitsFont):
                 guard let barcode = LinearBarcode(gtin: content.label.gtin) else { continue }
-                try drawBarcode(barcode, in: frame, digitsFont: digitsFont, element: placed.name, on: &raster)
+                try drawBarcode(barcode, in: rect(frame, origin), digitsFont: digitsFont, element: placed.name, on: &surface)
             case .box(let frame, let thickness):
-                let (x, y, width, height) = rect(frame)
+                let (x, y, width, height) = rect(frame, origin)
                 if let thickness {
-                    raster.stroke(x: x, y: y, width: width, height: height, thickness: max(1, pixels(thickness)))
+                    let line = max(1, pixels(thickness))
+                    surface.fill(x: x, y: y, width: width, height: line)
+                    surface.fill(x: x, y: y + height - line, width: width, height: line)
+                    surface.fill(x: x, y: y, width: line, height: height)
+                    surface.fill(x: x + width - line, y: y, width: line, height: height)
                 } else {
-                    raster.fill(x: x, y: y, width: max(1, width), height: max(1, height))
+                    surface.fill(x: x, y: y, width: max(1, width), height: max(1, height))
                 }
             }
         }
-        return (raster, placement)
+        return placement
     }
 
-    private func rect(_ frame: Frame) -> (x: Int, y: Int, width: Int, height: Int) {
+    private func rect(_ frame: Frame, _ origin: (x: Int, y: Int) = (0, 0)) -> (x: Int, y: Int, width: Int, height: Int) {
         let x = pixels(frame.x)
         let y = pixels(frame.y)
-        return (x, y, pixels(frame.x + frame.width) - x, pixels(frame.y + frame.height) - y)
+        return (origin.x + x, origin.y + y, pixels(frame.x + frame.width) - x, pixels(frame.y + frame.height) - y)
     }
 
     // MARK: QR code
 
-    private func drawQRCode(_ uri: String, in frame: Frame, element: String, on raster: inout Raster) throws(TagDrawingError) -> QRPlacement {
+    private func drawQRCode<Surface: TagSurface>(
+        _ uri: String, in box: (x: Int, y: Int, width: Int, height: Int), element: String, on surface: inout Surface
+    ) throws(TagDrawingError) -> QRPlacement {
         let symbol: QRCode
         do { symbol = try QRCode(uri, correction: correction) } catch { throw .qrCode(error) }
-        let (x, y, width, height) = rect(frame)
+        let (x, y, width, height) = box
         // Whole device pixels per module: no resampling, every module the same size.
         let modulePixels = min(width, height) / symbol.sizeWithQuietZone
         guard modulePixels >= 1 else { throw .qrDoesNotFit(element: element, version: symbol.version) }
         let side = modulePixels * symbol.sizeWithQuietZone
-        symbol.draw(on: &raster, x: x + (width - side) / 2, y: y + (height - side) / 2, modulePixels: modulePixels)
+        surface.qrCode(symbol, payload: uri, x: x + (width - side) / 2, y: y + (height - side) / 2, modulePixels: modulePixels)
         return QRPlacement(version: symbol.version, modulePixels: modulePixels)
     }
 
     // MARK: Linear barcode
 
-    private func drawBarcode(_ barcode: LinearBarcode, in frame: Frame, digitsFont: String, element: String, on raster: inout Raster) throws(TagDrawingError) {
-        let (x, y, width, height) = rect(frame)
+    private func drawBarcode<Surface: TagSurface>(
+        _ barcode: LinearBarcode, in box: (x: Int, y: Int, width: Int, height: Int), digitsFont: String, element: String, on surface: inout Surface
+    ) throws(TagDrawingError) {
+        let (x, y, width, height) = box
         let module = width / barcode.widthInModules
         let font = FontSpec(path: digitsFont, size64: module * 9 * 64)
         let digitHeight = typesetter.glyph("0", font: font).top
@@ -118,28 +135,16 @@ public final class TagDrawer {
         guard module >= 1, height > digitBand + 10 * module else { throw .barcodeDoesNotFit(element: element) }
         let left = x + (width - module * barcode.widthInModules) / 2 + barcode.quietZone.left * module
         let barBottom = y + height - digitBand
-        let guardBottom = barBottom + digitBand / 2
-        // Every row of bars is the same: one row with all the bars, darkened down to the digits, then one with the
-        // guard bars alone, down between them. (A fill per bar branched on every module: 4% of a render.)
-        let barsWidth = barcode.modules.count * module
-        var bars = [UInt8](repeating: 0, count: barsWidth)
-        var guardBars = bars
-        for (index, isBar) in barcode.modules.enumerated() where isBar {
-            for pixel in (index * module)..<((index + 1) * module) {
-                bars[pixel] = 255
-                if barcode.extendsDown[index] { guardBars[pixel] = 255 }
-            }
-        }
-        bars.withUnsafeBufferPointer { raster.darken(mask: $0, maskWidth: barsWidth, maskHeight: barBottom - y, pitch: 0, x: left, y: y) }
-        guardBars.withUnsafeBufferPointer {
-            raster.darken(mask: $0, maskWidth: barsWidth, maskHeight: guardBottom - barBottom, pitch: 0, x: left, y: barBottom)
-        }
+        surface.bars(barcode, left: left, top: y, module: module, barBottom: barBottom, guardBottom: barBottom + digitBand / 2)
         // Human-readable digits: each centred in its 7-module symbol character, outer ones in the quiet zones.
         let baseline = y + height
         func digit(_ value: UInt8, centredAt centre: Int) {
             let text = Substring(String(value))
             let advance = typesetter.width64(text, font: font) / 64
-            typesetter.draw(text, font: font, x: centre - advance / 2, baseline: baseline, on: &raster)
+            surface.text(
+                SetLine(
+                    text: text, font: font, x: centre - advance / 2, baseline: baseline, width: advance, boxLeft: centre - 7 * module / 2,
+                    boxWidth: 7 * module, align: .center), typesetter: typesetter)
         }
         let digits = barcode.digits
         switch barcode.symbology {
@@ -203,10 +208,10 @@ public final class TagDrawer {
         return TextLayout(lines: set.lines.map(String.init), widths64: set.widths64, font: font, truncated: truncated, fitsWidth: fitsWidth)
     }
 
-    private func drawText(_ element: TextElement, _ text: String, on raster: inout Raster) {
+    private func drawText<Surface: TagSurface>(_ element: TextElement, _ text: String, origin: (x: Int, y: Int), on surface: inout Surface) {
         let layout = layoutText(element, text)
         guard !layout.lines.isEmpty, layout.lines != [""] else { return }
-        let (x, y, width, height) = rect(element.frame)
+        let (x, y, width, height) = rect(element.frame, origin)
         let font = layout.font
         let metrics = typesetter.metrics(font)
         let block = (layout.lines.count - 1) * metrics.height64 + metrics.ascender64 + metrics.descender64
@@ -225,10 +230,13 @@ public final class TagDrawer {
             case .right: left = x + width - lineWidth
             }
             let baseline = (baseline64 + 32) / 64
-            typesetter.draw(Substring(line), font: font, x: left, baseline: baseline, on: &raster)
+            surface.text(
+                SetLine(
+                    text: Substring(line), font: font, x: left, baseline: baseline, width: lineWidth, boxLeft: x, boxWidth: width,
+                    align: element.align), typesetter: typesetter)
             if element.strikethrough {
                 let thickness = max(1, font.size64 / 64 / 14)
-                raster.fill(x: left, y: baseline - metrics.ascender64 / 64 * 3 / 8, width: lineWidth, height: thickness)
+                surface.fill(x: left, y: baseline - metrics.ascender64 / 64 * 3 / 8, width: lineWidth, height: thickness)
             }
             baseline64 += metrics.height64
         }
