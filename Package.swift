@@ -47,11 +47,13 @@ let package = Package(
         .systemLibrary(name: "CLinuxFiles"),
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
         .systemLibrary(name: "CFontconfig", pkgConfig: "fontconfig", providers: [.apt(["libfontconfig-dev"])]),
-        // Tags: templates, QR code, barcodes, text, PNG, sheets, the parallel batch renderer.
+        // cairo's PDF surface: the engine that writes a run's PDF, with fonts through its FreeType back end.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo-ft", providers: [.apt(["libcairo2-dev"])]),
+        // Tags: templates, QR code, barcodes, text; PNG, PDF and ZPL; sheets, the parallel batch renderer.
         .target(
             name: "ShelfTagRender",
             dependencies: [
-                "ShelfTagDomain", "CQRencode", "CPNG", "CFreeType", "CFontconfig", "CLinuxFiles",
+                "ShelfTagDomain", "CQRencode", "CPNG", "CFreeType", "CFontconfig", "CCairo", "CLinuxFiles",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),

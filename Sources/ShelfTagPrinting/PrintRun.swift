@@ -98,7 +98,7 @@ public enum PrintRun {
                         () throws(RenderError) in
                         try BatchRenderer.render(
                             feed, templates: templates.all, settings: request.settings, sheet: sheet, directory: request.directory,
-                            subdirectory: opened.code, progress: { progress($0, feed.count) })
+                            subdirectory: opened.code, title: documentTitle(opened, time: request.time), progress: { progress($0, feed.count) })
                     }
                 },
                 item: { item in
@@ -148,6 +148,11 @@ public enum PrintRun {
         }
         skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
         return PrintReport(store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest)
+    }
+
+    /// A PDF's title: the store and the day whose prices it prints.
+    private static func documentTitle(_ store: Store, time: Date) -> String {
+        "Shelf tags, store \(store.code) (\(store.name)), \(DayText.format(time, locale: store.locale, timeZone: store.timeZone, style: .long))"
     }
 
     private struct Templates {

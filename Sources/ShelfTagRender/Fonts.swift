@@ -237,6 +237,24 @@ final class Typesetter {
         return (width, previous)
     }
 
+    /// The glyphs that set `text` from pen position `x` (pixels): each scalar's glyph index and where its origin falls,
+    /// in 1/64 pixel, kerned as `draw` sets them.
+    func glyphs(_ text: Substring, font: FontSpec, x: Int) -> [(index: UInt32, x64: Int)] {
+        let sized = sized(font)
+        var pen = x * 64
+        var previous: LastGlyph = Self.noGlyph
+        var placed: [(index: UInt32, x64: Int)] = []
+        placed.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            let glyph = glyph(scalar.value, in: sized)
+            if previous.index != 0 { pen += kerning64(previous, (scalar.value, glyph.index), in: sized) }
+            placed.append((glyph.index, pen))
+            pen += glyph.advance64
+            previous = (scalar.value, glyph.index)
+        }
+        return placed
+    }
+
     /// Draws `text` with its baseline starting at `x, baseline` (pixels).
     func draw(_ text: Substring, font: FontSpec, x: Int, baseline: Int, on raster: inout Raster) {
         let sized = sized(font)

@@ -96,6 +96,22 @@ final class OutputFolder: @unchecked Sendable {
         }
     }
 
+    /// Where a file written bit by bit (a run's PDF or ZPL) goes until `publish` names it.
+    func temporaryPath(for name: String) -> String { "\(path)/\(Self.temporaryName(name))" }
+
+    /// Gives the complete file at `temporaryPath(for: name)` its name, over any earlier one.
+    /// - Throws: `RenderError.cannotWrite`.
+    func publish(_ name: String) throws(RenderError) {
+        guard renameat(descriptor, Self.temporaryName(name), descriptor, name) == 0 else {
+            let failure = errno
+            discard(name)
+            throw failed(name, failure)
+        }
+    }
+
+    /// Removes the file at `temporaryPath(for: name)`.
+    func discard(_ name: String) { unlinkat(descriptor, Self.temporaryName(name), 0) }
+
     /// Flushes the folder's file system to disk (or every one, if that fails): once per run, before the print ledger
     /// records its tags.
     func flushToDisk() {

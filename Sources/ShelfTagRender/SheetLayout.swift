@@ -55,51 +55,84 @@ public struct SheetLayout: Sendable {
     }
 }
 
-/// Composes one sheet page from tag rasters.
+/// Where tags and cut marks go on one sheet page, in device pixels: the same places on a PNG sheet and a PDF page.
 struct SheetComposer {
     let layout: SheetLayout
     let template: TagTemplate
     let drawer: TagDrawer
 
-    /// The page with `tags` placed row by row, centred, and cut marks at every tag edge.
-    func compose(_ tags: [Raster]) -> Raster {
-        var page = Raster(width: drawer.pixels(layout.width), height: drawer.pixels(layout.height))
+    /// The page's size in pixels.
+    var pageSize: (width: Int, height: Int) { (drawer.pixels(layout.width), drawer.pixels(layout.height)) }
+
+    /// The tag's size in pixels.
+    var tagSize: (width: Int, height: Int) { (drawer.pixels(template.width), drawer.pixels(template.height)) }
+
+    private var grid: (columns: Int, rows: Int, left: Double, top: Double, width: Double, height: Double) {
         let (columns, rows) = layout.grid(for: template)
         let gridWidth = Double(columns) * template.width + Double(columns - 1) * layout.gap
         let gridHeight = Double(rows) * template.height + Double(rows - 1) * layout.gap
-        let left = (layout.width - gridWidth) / 2
-        let top = (layout.height - gridHeight) / 2
-        for (index, tag) in tags.enumerated() {
-            let x = left + Double(index % columns) * (template.width + layout.gap)
-            let y = top + Double(index / columns) * (template.height + layout.gap)
-            page.place(tag, x: drawer.pixels(x), y: drawer.pixels(y))
-        }
-        // Marks stay in the margin, off the tags, so a guillotine cut at each one trims exactly the tag edges.
+        return (columns, rows, (layout.width - gridWidth) / 2, (layout.height - gridHeight) / 2, gridWidth, gridHeight)
+    }
+
+    /// The top-left corner of the `index`th tag: row by row, the grid centred on the page.
+    func origin(ofTag index: Int) -> (x: Int, y: Int) {
+        let grid = grid
+        let x = grid.left + Double(index % grid.columns) * (template.width + layout.gap)
+        let y = grid.top + Double(index / grid.columns) * (template.height + layout.gap)
+        return (drawer.pixels(x), drawer.pixels(y))
+    }
+
+    /// A cut mark at every tag edge. Marks stay in the margin, off the tags, so a guillotine cut at each one trims
+    /// exactly the tag edges.
+    var cutMarks: [TagDrawing.Rectangle] {
+        let grid = grid
         let thickness = max(1, drawer.pixels(layout.cutMarkThickness))
-        let length = drawer.pixels(min(layout.cutMarkLength, max(top, left) - 1))
+        let length = drawer.pixels(min(layout.cutMarkLength, max(grid.top, grid.left) - 1))
         let gapPixels = drawer.pixels(1)
         var edgesX: [Double] = []
-        for column in 0..<columns {
-            let x = left + Double(column) * (template.width + layout.gap)
+        for column in 0..<grid.columns {
+            let x = grid.left + Double(column) * (template.width + layout.gap)
             edgesX += [x, x + template.width]
         }
         var edgesY: [Double] = []
-        for row in 0..<rows {
-            let y = top + Double(row) * (template.height + layout.gap)
+        for row in 0..<grid.rows {
+            let y = grid.top + Double(row) * (template.height + layout.gap)
             edgesY += [y, y + template.height]
         }
-        let gridTop = drawer.pixels(top)
-        let gridBottom = drawer.pixels(top + gridHeight)
-        let gridLeft = drawer.pixels(left)
-        let gridRight = drawer.pixels(left + gridWidth)
-        for x in Set(edgesX.map(drawer.pixels)) {
-            page.fill(x: x - thickness / 2, y: gridTop - gapPixels - length, width: thickness, height: length)
-            page.fill(x: x - thickness / 2, y: gridBottom + gapPixels, width: thickness, height: length)
+        let gridTop = drawer.pixels(grid.top)
+        let gridBottom = drawer.pixels(grid.top + grid.height)
+        let gridLeft = drawer.pixels(grid.left)
+        let gridRight = drawer.pixels(grid.left + grid.width)
+        var marks: [TagDrawing.Rectangle] = []
+        for x in Set(edgesX.map(drawer.pixels)).sorted() {
+            marks.append(.init(x: x - thickness / 2, y: gridTop - gapPixels - length, width: thickness, height: length))
+            marks.append(.init(x: x - thickness / 2, y: gridBottom + gapPixels, width: thickness, height: length))
         }
-        for y in Set(edgesY.map(drawer.pixels)) {
-            page.fill(x: gridLeft - gapPixels - length, y: y - thickness / 2, width: length, height: thickness)
-            page.fill(x: gridRight + gapPixels, y: y - thickness / 2, width: length, height: thickness)
+        for y in Set(edgesY.map(drawer.pixels)).sorted() {
+            marks.append(.init(x: gridLeft - gapPixels - length, y: y - thickness / 2, width: length, height: thickness))
+            marks.append(.init(x: gridRight + gapPixels, y: y - thickness / 2, width: length, height: thickness))
         }
+        return marks
+    }
+
+    /// The page with `tags` placed and its cut marks.
+    func compose(_ tags: [Raster]) -> Raster {
+        var page = Raster(width: pageSize.width, height: pageSize.height)
+        for (index, tag) in tags.enumerated() {
+            let (x, y) = origin(ofTag: index)
+            page.place(tag, x: x, y: y)
+        }
+        for mark in cutMarks { page.fill(x: mark.x, y: mark.y, width: mark.width, height: mark.height) }
         return page
+    }
+
+    /// The page of a PDF: `tags` recorded as drawings, each clipped to its place, and the cut marks.
+    func page(_ tags: [TagDrawing]) -> PDFPage {
+        let size = tagSize
+        let placed = tags.enumerated().map { index, drawing in
+            let (x, y) = origin(ofTag: index)
+            return PDFPage.PlacedTag(drawing: drawing, x: x, y: y, width: size.width, height: size.height)
+        }
+        return PDFPage(widthMillimetres: layout.width, heightMillimetres: layout.height, tags: placed, cutMarks: cutMarks)
     }
 }

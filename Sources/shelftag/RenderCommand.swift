@@ -7,12 +7,16 @@ import ShelfTagRender
 struct RenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Render a store's shelf tags as PNG files that print at their true size.",
+        abstract: "Render a store's shelf tags as PNG, PDF or ZPL that print at their true size.",
         discussion: """
             Each tag shows the product, the selling price, the unit price, a promotion's prior price and end date, \
             the barcode and a QR code with the tag's GS1 Digital Link. Without --template, products on promotion \
             get the 'promotion' template and the others 'standard'. Tags go to DIR/STORE/<gtin14>.png (or \
             DIR/STORE/sheets/ with --sheet) with a manifest, and into the print ledger unless --preview.
+            --format pdf writes DIR/STORE/tags.pdf (sheets.pdf with --sheet) for office printers: a page per tag \
+            (or sheet), vector bars and modules, searchable text. --format zpl writes DIR/STORE/tags.zpl for \
+            Zebra-compatible thermal printers, a label per tag, and with --printer sends each label as it is \
+            rendered.
             Templates are looked up in $SHELFTAG_TEMPLATES, ./Templates or the checkout's Templates folder.
             Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template or store.
             """
@@ -41,11 +45,20 @@ struct RenderCommand: AsyncParsableCommand {
     @Option(name: .customLong("out"), help: ArgumentHelp("The output directory.", valueName: "dir"))
     var directory = "tags"
 
-    @Option(help: ArgumentHelp("Printer resolution: 203, 300 or 600 dots per inch.", valueName: "dpi"))
+    @Option(help: ArgumentHelp("Output: png (a file per tag or sheet), pdf or zpl (one file per run).", valueName: "format"))
+    var format: TagFileFormat = .png
+
+    @Option(help: ArgumentHelp("Printer resolution: 203, 300 or 600 dots per inch; QR modules and bars fall on its dots.", valueName: "dpi"))
     var dpi = 300
 
     @Flag(help: "1-bit PNG for thermal printers (default: 8-bit grey).")
     var bilevel = false
+
+    @Flag(name: .customLong("zpl-graphic"), help: "ZPL: each tag as one image of its raster, for printers whose fonts lack a glyph.")
+    var zplGraphic = false
+
+    @Option(help: ArgumentHelp("ZPL: also send the labels to this raw-socket printer as they are rendered.", valueName: "tcp://host[:9100]"))
+    var printer: String?
 
     @Option(help: ArgumentHelp("QR error correction: L, M, Q or H.", valueName: "level"))
     var ecc: ErrorCorrection = .medium
@@ -64,6 +77,10 @@ struct RenderCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard RenderSettings.supportedResolutions.contains(dpi) else { throw ValidationError("--dpi: \(dpi) is not one of 203, 300, 600") }
+        if format != .zpl && (zplGraphic || printer != nil) { throw ValidationError("--zpl-graphic and --printer need --format zpl") }
+        if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
+        if format != .png && bilevel { throw ValidationError("--bilevel: a PNG option (ZPL labels are 1-bit already)") }
+        if let printer { _ = try PrinterAddress(printer) }
         guard jobs >= 1 else { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
         if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }
@@ -76,7 +93,9 @@ struct RenderCommand: AsyncParsableCommand {
         let request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
-            settings: RenderSettings(dpi: dpi, format: bilevel ? .bilevel : .grey, correction: ecc, workers: jobs),
+            settings: RenderSettings(
+                dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
+                printer: try printer.map { try PrinterAddress($0) }, workers: jobs),
             time: try at.map { try Timestamp.parse($0).date } ?? Date())
         let started = Date()
         let bar = ProgressBar(enabled: showsProgress)
@@ -104,6 +123,7 @@ struct RenderCommand: AsyncParsableCommand {
 }
 
 extension ErrorCorrection: ExpressibleByArgument {}
+extension TagFileFormat: ExpressibleByArgument {}
 extension ManifestFormat: ExpressibleByArgument {}
 
 /// A one-line progress bar on standard error, drawn at most every 1 %.
