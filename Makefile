@@ -1,6 +1,6 @@
 # ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
 SHELL := /bin/bash
-APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core zbar-tools curl postgresql python3
+APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev libcairo2-dev fonts-dejavu-core zbar-tools poppler-utils curl postgresql python3 python3-venv
 BENCH_PACKAGES := sqlite3 qrencode wrk
 SCREENSHOT_PACKAGES := chromium python3-pip
 DEMO_DIR := demo
@@ -9,6 +9,12 @@ DEMO_PORT := 8080
 BIN := .build/release/shelftag
 
 WITH_POSTGRES := Tests/with-postgres.sh
+# The Python test helpers' packages, pinned: a ZPL renderer (zplkit) reads the labels back, OpenCV reads the QR codes
+# of simulated phone frames (a newer OpenCV detects differently).
+TEST_PYTHON := .build/test-python/bin/python
+TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy
+# Made once the packages are in: an interrupted install is tried again.
+TEST_PYTHON_READY := .build/test-python/installed
 CHAIN_PORTS := 8081 8082
 
 .PHONY: deps bench-deps build test demo demo-chain bench soak screenshots lint clean
@@ -34,7 +40,12 @@ build: deps
 # The PostgreSQL tests run against a throwaway cluster that Tests/with-postgres.sh starts and always removes.
 # The chain suite times how soon one resolver sees another's write (under 1 s): it runs alone, after the rest, so
 # the other suites' load on a 2-core machine does not count in its figure.
-test: deps
+$(TEST_PYTHON_READY): | deps
+	python3 -m venv .build/test-python
+	$(TEST_PYTHON) -m pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
+	touch $@
+
+test: deps $(TEST_PYTHON_READY)
 	swift build --build-tests
 	$(WITH_POSTGRES) sh -c 'swift test --skip-build --parallel --skip ChainTests && swift test --skip-build --filter ChainTests'
 

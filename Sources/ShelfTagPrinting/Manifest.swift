@@ -28,7 +28,8 @@ struct Manifest {
             } ?? ""
         return [
             label.gtin.digits, tag.content.fields["name"] ?? "", label.price.feedValue, label.priorPrice?.feedValue ?? "",
-            label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "", tag.template, tag.file, tag.page.map(String.init) ?? "", tag.qrCode.map { String($0.version) } ?? "",
+            label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "", tag.template, tag.file, tag.page.map(String.init) ?? "",
+            tag.qrCode.map { String($0.version) } ?? "",
             module, label.tagID, tag.content.uri,
         ]
     }

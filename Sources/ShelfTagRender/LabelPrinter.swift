@@ -33,7 +33,8 @@ public enum PrinterError: Error, Equatable, CustomStringConvertible {
         case .badAddress(let text): "printer '\(text)': not tcp://HOST[:PORT] (the raw-socket port is 9100 by default)"
         case .unknownHost(let host): "printer \(host): no such host"
         case .unreachable(let address, let reason): "printer \(address): \(reason)"
-        case .timedOut(let address, let seconds): "printer \(address): no answer within \(seconds) s (is it on, and is raw printing on port \(address.port) enabled?)"
+        case .timedOut(let address, let seconds):
+            "printer \(address): no answer within \(seconds) s (is it on, and is raw printing on port \(address.port) enabled?)"
         case .sendFailed(let address, let reason): "printer \(address): sending labels failed: \(reason)"
         }
     }

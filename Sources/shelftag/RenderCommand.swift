@@ -80,7 +80,9 @@ struct RenderCommand: AsyncParsableCommand {
         if format != .zpl && (zplGraphic || printer != nil) { throw ValidationError("--zpl-graphic and --printer need --format zpl") }
         if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
         if format != .png && bilevel { throw ValidationError("--bilevel: a PNG option (ZPL labels are 1-bit already)") }
-        if let printer { _ = try PrinterAddress(printer) }
+        if let printer {
+            do { _ = try PrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
+        }
         guard jobs >= 1 else { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
         if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }

@@ -176,7 +176,8 @@ struct CommandLineTests {
         let help = try CommandLine.run(["render", "--help"])
         for option in [
             "--store <code>", "--template <name|path>", "--sheet <layout>", "--gtin <gtin>", "--stale", "--preview", "--out <dir>", "--dpi <dpi>",
-            "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>",
+            "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>", "--format <format>", "--zpl-graphic",
+            "--printer <tcp://host[:9100]>",
         ] {
             #expect(help.output.contains(option), "render --help lacks \(option)")
         }
@@ -196,6 +197,27 @@ struct CommandLineTests {
         #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--base-url", "ftp://x"]).status == 2)
         let badTemplate = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"])
         #expect(badTemplate.status == 2 && badTemplate.errors.contains("no-such-template.json: no such file"))
+
+        let pdf = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--gtin", "3760001009491"])
+        #expect(pdf.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.pdf"), "\(pdf.errors)")
+        let zpl = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "zpl", "--dpi", "203", "--gtin", "3760001009491"])
+        #expect(zpl.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.zpl"), "\(zpl.errors)")
+        for (arguments, message) in [
+            (["--zpl-graphic"], "--zpl-graphic and --printer need --format zpl"),
+            (["--format", "zpl", "--sheet", "a4"], "--sheet: thermal labels are printed one by one"),
+            (["--format", "pdf", "--bilevel"], "--bilevel: a PNG option"),
+            (["--format", "zpl", "--printer", "10.0.0.7"], "printer '10.0.0.7': not tcp://HOST[:PORT]"),
+            (["--format", "tiff"], "--format"),
+        ] {
+            let refused = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out] + arguments)
+            #expect(refused.status == 2 && refused.errors.contains(message), "\(arguments): \(refused.errors)")
+        }
+        // A printer that is not there: one line naming it, nothing recorded, no file.
+        let noPrinter = try CommandLine.run([
+            "render", "--db", db, "--store", "LYO02", "--out", out + "-unsent", "--format", "zpl", "--printer", "tcp://no-such-printer.invalid",
+        ])
+        #expect(noPrinter.status == 2 && noPrinter.errors == "printer no-such-printer.invalid: no such host\n", "\(noPrinter.errors)")
+        #expect(!FileManager.default.fileExists(atPath: out + "-unsent/LYO02/tags.zpl"))
     }
 }
 

@@ -1,0 +1,72 @@
+import Foundation
+
+/// What a command-line tool printed and how it ended.
+public struct ToolRun {
+    public let status: Int32
+    public let output: String
+    public let errors: String
+}
+
+/// Runs a tool that exits by itself (not a daemon: its inherited descriptors would keep the pipes open).
+public func runTool(_ executable: String, _ arguments: [String]) throws -> ToolRun {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/\(executable)")
+    process.arguments = arguments
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    // Read both while it runs: a full pipe would stop it.
+    let errorData = ErrorCollector(errors.fileHandleForReading)
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ToolRun(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self), errors: errorData.text())
+}
+
+private final class ErrorCollector: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        DispatchQueue.global().async {
+            self.data = handle.readDataToEndOfFile()
+            self.done.signal()
+        }
+    }
+
+    func text() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Why a test helper cannot run.
+public enum TestToolError: Error, CustomStringConvertible {
+    case missingPython(String)
+    case failed(String, ToolRun)
+
+    public var description: String {
+        switch self {
+        case .missingPython(let path): "no test Python at \(path): `make test` makes it (a virtual environment with zplkit and OpenCV)"
+        case .failed(let tool, let run): "\(tool) failed (\(run.status)): \(run.errors)"
+        }
+    }
+}
+
+/// The Python with the test helpers' packages (zplkit, OpenCV): `$SHELFTAG_TEST_PYTHON`, else the virtual
+/// environment `make test` makes in `.build/test-python`.
+public func testPython() throws -> String {
+    let path =
+        ProcessInfo.processInfo.environment["SHELFTAG_TEST_PYTHON"]
+        ?? repository.appendingPathComponent(".build/test-python/bin/python").path
+    guard FileManager.default.isExecutableFile(atPath: path) else { throw TestToolError.missingPython(path) }
+    return path
+}
+
+/// Runs one of the Python helpers in `Tests/`.
+public func runTestScript(_ name: String, _ arguments: [String]) throws -> ToolRun {
+    let run = try runTool(try testPython(), [repository.appendingPathComponent("Tests/\(name)").path] + arguments)
+    guard run.status == 0 else { throw TestToolError.failed(name, run) }
+    return run
+}
