@@ -58,7 +58,7 @@ public struct TextElement: Sendable {
     /// Shrinks the size (down to `minimumScale` of it) until the text fits, before truncating.
     public let shrinkToFit: Bool
     public let strikethrough: Bool
-    static let minimumScale = 0.4
+    static let minimumScale = 0.35
 }
 
 /// One drawable part of a tag.

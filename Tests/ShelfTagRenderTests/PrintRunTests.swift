@@ -196,7 +196,7 @@ struct PrintRunTests {
         #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
     }
 
-    @Test("the CSV manifest quotes what needs it: every row reads back as its tag's 11 fields")
+    @Test("the CSV manifest quotes what needs it: every row reads back as its tag's 12 fields")
     func manifestCSVReadsBack() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let report = try await PrintRun.run(request("PAR01", into: try newDirectory()) { $0.preview = true }, reference: reference, library: templates)
@@ -228,11 +228,11 @@ struct PrintRunTests {
             }
         }
         #expect(records.removeLast().isEmpty, "the manifest ends with a line break")
-        #expect(records.first?.count == 11)
+        #expect(records.first?.count == 12)
         let rows = records.dropFirst()
         #expect(rows.count == report.rendered.count)
         for (row, tag) in zip(rows, report.rendered) {
-            #expect(row.count == 11 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[10] == tag.content.uri)
+            #expect(row.count == 12 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[11] == tag.content.uri)
         }
         #expect(rows.contains { $0[1].contains(",") }, "the samples have names with commas")
     }

@@ -1,0 +1,55 @@
+import Foundation
+import ShelfTagPrinting
+import ShelfTagRender
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+/// What `phone_frames.py` found: per decoder, the GTINs of the tags it read and of those it missed.
+private struct PhoneReading: Decodable {
+    let tags: Int
+    let read: [String: [String]]
+    let missed: [String: [String]]
+}
+
+@Suite("QR codes a phone reads on the shelf")
+struct PhoneReadingTests {
+    /// Every sample store's tags, as printed by default (300 dpi, standard and promotion templates), with a JSON
+    /// manifest for the script.
+    private func renderSamples() async throws -> (directory: URL, manifests: [String]) {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let directory = try newDirectory()
+        var manifests: [String] = []
+        for store in try await reference.stores() {
+            let report = try await PrintRun.run(
+                request(store.code, into: directory) {
+                    $0.preview = true
+                    $0.manifestFormat = .json
+                }, reference: reference, library: templates)
+            manifests.append(try #require(report.manifest).path)
+        }
+        return (directory, manifests)
+    }
+
+    /// Simulated camera frames at `density` pixels per millimetre: resampled, rotated, tilted, blurred, noisy, JPEG.
+    private func read(_ manifest: String, in directory: URL, density: Int) throws -> PhoneReading {
+        let run = try runTestScript("phone_frames.py", [manifest, directory.path, "300", "\(density)", "--seed", "1"])
+        return try JSONDecoder().decode(PhoneReading.self, from: Data(run.output.utf8))
+    }
+
+    @Test("at 6 px/mm zbar reads every sample tag; at 5 px/mm zbar or OpenCV reads every one")
+    func everySampleTagReads() async throws {
+        let (directory, manifests) = try await renderSamples()
+        #expect(manifests.count == 4)
+        for manifest in manifests {
+            let sharp = try read(manifest, in: directory, density: 6)
+            #expect(sharp.tags > 100)
+            #expect(sharp.read["zbar"]?.count == sharp.tags, "\(manifest) at 6 px/mm, zbar missed \(sharp.missed["zbar"] ?? [])")
+            let far = try read(manifest, in: directory, density: 5)
+            let readByOne = Set(far.read["zbar"] ?? []).union(far.read["opencv"] ?? [])
+            #expect(
+                readByOne.count == far.tags,
+                "\(manifest) at 5 px/mm, neither decoder read \(Set(far.missed["zbar"] ?? []).intersection(far.missed["opencv"] ?? []))")
+        }
+    }
+}
