@@ -71,6 +71,10 @@ demo: build
 	@echo "== One A4 sheet of standard tags with cut marks (preview: not recorded)"
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
 		$$(cut -d, -f1 $(DEMO_DIR)/tags/PAR01/manifest.csv | sed -n 2,22p | sed 's/^/--gtin /')
+	@echo "== The same sheet as a PDF for the office printer, and PAR01's tags as ZPL for a 203 dpi thermal printer"
+	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/pdf --format pdf --sheet a4 --template standard --preview \
+		$$(cut -d, -f1 $(DEMO_DIR)/tags/PAR01/manifest.csv | sed -n 2,22p | sed 's/^/--gtin /')
+	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/zpl --format zpl --dpi 203 --preview --base-url http://127.0.0.1:$(DEMO_PORT)
 	@echo
 	@echo "== An associate in PAR01 (shelftag associates add): public code, store, name, sign-in secret (shown once)"
 	@$(BIN) associates add --db $(DEMO_DB) --store PAR01 --name "Léa" --languages fr,en | tee $(DEMO_DIR)/associate.csv
@@ -82,7 +86,8 @@ demo: build
 	@echo
 	@echo "Database: $(DEMO_DB)"
 	@echo "Tags:     $(DEMO_DIR)/tags/<store>/<gtin14>.png (manifest.csv beside them), e.g. $(DEMO_DIR)/tags/$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f7)"
-	@echo "Sheet:    $(DEMO_DIR)/sheets/PAR01/sheets/standard-001.png"
+	@echo "Sheet:    $(DEMO_DIR)/sheets/PAR01/sheets/standard-001.png, as PDF $(DEMO_DIR)/pdf/PAR01/sheets.pdf"
+	@echo "Labels:   $(DEMO_DIR)/zpl/PAR01/tags.zpl (send with: nc PRINTER 9100 < $(DEMO_DIR)/zpl/PAR01/tags.zpl)"
 	@echo "Look further: $(BIN) products list --db $(DEMO_DB)   |   $(BIN) products show --db $(DEMO_DB) GTIN"
 	@echo
 	@echo "== The resolver (shelftag serve) on http://127.0.0.1:$(DEMO_PORT); the demo tags' QR codes open these URLs:"

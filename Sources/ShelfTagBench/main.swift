@@ -187,13 +187,26 @@ func benchRender(_ options: BenchOptions) throws {
             "shelftag  render (run \(attempt))          \(String(format: "%8.0f tags/s  %6.2f s  %6.1f MB peak", Double(options.tags) / measured.seconds, measured.seconds, measured.peakMegabytes))  exit \(measured.status)"
         )
     }
+    // The same tags in one PDF and one ZPL file: what a run for an office or a thermal printer costs.
+    for format in ["pdf", "zpl"] {
+        let measured = try run(
+            options.shelftag,
+            [
+                "render", "--db", database, "--store", "BEN01", "--out", "\(directory)/tags-\(format)", "--preview", "--base-url", base, "--at",
+                "2026-11-23T10:00Z", "--format", format,
+            ])
+        print(
+            "shelftag  render --format \(format)          \(String(format: "%8.0f tags/s  %6.2f s  %6.1f MB peak", Double(options.tags) / measured.seconds, measured.seconds, measured.peakMegabytes))  exit \(measured.status)"
+        )
+    }
     guard let qrencode = which("qrencode") else {
         print("baseline  qrencode not installed (make bench installs it)")
         return
     }
-    // The same URLs the tags carry, from the manifest's last column.
-    let manifest = try String(contentsOfFile: "\(directory)/tags-1/BEN01/manifest.csv", encoding: .utf8)
-    let urls = manifest.split(separator: "\n").dropFirst().map { String($0.split(separator: ",").last!) }
+    // The same URLs the tags carry, from the manifest's url column (names hold no comma in the bench's feed).
+    let manifest = try String(contentsOfFile: "\(directory)/tags-1/BEN01/manifest.csv", encoding: .utf8).split(separator: "\n")
+    let urlColumn = manifest[0].split(separator: ",").firstIndex(of: "url")!
+    let urls = manifest.dropFirst().map { String($0.split(separator: ",", omittingEmptySubsequences: false)[urlColumn]) }
     /// Seconds for the qrencode CLI to write one QR-only PNG per URL, `concurrency` processes at a time.
     func qrencodeRun(_ output: String, concurrency: Int) throws -> Double {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)

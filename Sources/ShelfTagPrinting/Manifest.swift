@@ -13,7 +13,7 @@ struct Manifest {
     let dpi: Int
 
     private static let columns = [
-        "gtin", "name", "price", "prior_price", "unit_price", "template", "file", "page", "qr_version", "qr_module_mm", "tag_id", "url",
+        "gtin", "name", "price", "prior_price", "unit_price", "template", "file", "qr_version", "qr_module_mm", "tag_id", "url", "page",
     ]
 
     private func values(_ tag: RenderedTag, moduleSizes: inout [Int: String]) -> [String] {
@@ -28,9 +28,9 @@ struct Manifest {
             } ?? ""
         return [
             label.gtin.digits, tag.content.fields["name"] ?? "", label.price.feedValue, label.priorPrice?.feedValue ?? "",
-            label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "", tag.template, tag.file, tag.page.map(String.init) ?? "",
+            label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "", tag.template, tag.file,
             tag.qrCode.map { String($0.version) } ?? "",
-            module, label.tagID, tag.content.uri,
+            module, label.tagID, tag.content.uri, tag.page.map(String.init) ?? "",
         ]
     }
 

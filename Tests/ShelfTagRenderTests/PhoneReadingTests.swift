@@ -32,8 +32,8 @@ struct PhoneReadingTests {
     }
 
     /// Simulated camera frames at `density` pixels per millimetre: resampled, rotated, tilted, blurred, noisy, JPEG.
-    private func read(_ manifest: String, in directory: URL, density: Int) throws -> PhoneReading {
-        let run = try runTestScript("phone_frames.py", [manifest, directory.path, "300", "\(density)", "--seed", "1"])
+    private func read(_ manifest: String, in directory: URL, density: Int) async throws -> PhoneReading {
+        let run = try await runTestScript("phone_frames.py", [manifest, directory.path, "300", "\(density)", "--seed", "1"])
         return try JSONDecoder().decode(PhoneReading.self, from: Data(run.output.utf8))
     }
 
@@ -42,10 +42,10 @@ struct PhoneReadingTests {
         let (directory, manifests) = try await renderSamples()
         #expect(manifests.count == 4)
         for manifest in manifests {
-            let sharp = try read(manifest, in: directory, density: 6)
+            let sharp = try await read(manifest, in: directory, density: 6)
             #expect(sharp.tags > 100)
             #expect(sharp.read["zbar"]?.count == sharp.tags, "\(manifest) at 6 px/mm, zbar missed \(sharp.missed["zbar"] ?? [])")
-            let far = try read(manifest, in: directory, density: 5)
+            let far = try await read(manifest, in: directory, density: 5)
             let readByOne = Set(far.read["zbar"] ?? []).union(far.read["opencv"] ?? [])
             #expect(
                 readByOne.count == far.tags,

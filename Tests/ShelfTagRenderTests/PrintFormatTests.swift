@@ -43,7 +43,7 @@ struct PrintFormatTests {
         #expect(report.rendered.map(\.file) == ["LYO02/tags.pdf", "LYO02/tags.pdf"])
         #expect(report.rendered.map(\.page) == [1, 2])
         let pdf = directory.appendingPathComponent("LYO02/tags.pdf").path
-        let info = try runTool("pdfinfo", ["-f", "1", "-l", "2", pdf]).output
+        let info = try await runTool("pdfinfo", ["-f", "1", "-l", "2", pdf]).output
         #expect(info.contains("Pages:           2"))
         #expect(info.contains("Title:           Shelf tags, store LYO02"))
         #expect(info.contains("Creator:         ShelfTag"))
@@ -54,13 +54,13 @@ struct PrintFormatTests {
             #expect(info.contains("Page    \(index + 1) size:  \(size)"), "\(info)")
         }
         // Text as text, in fonts carried by the file; no picture anywhere.
-        let fonts = try runTool("pdffonts", [pdf]).output.split(separator: "\n").dropFirst(2)
+        let fonts = try await runTool("pdffonts", [pdf]).output.split(separator: "\n").dropFirst(2)
         #expect(!fonts.isEmpty)
         for font in fonts { #expect(font.contains("DejaVu") && font.contains(" yes yes yes "), "\(font)") }
-        #expect(try runTool("pdfimages", ["-list", pdf]).output.split(separator: "\n").count == 2)
+        #expect(try await runTool("pdfimages", ["-list", pdf]).output.split(separator: "\n").count == 2)
         for tag in report.rendered {
             let page = try #require(tag.page)
-            let text = try runTool("pdftotext", ["-f", "\(page)", "-l", "\(page)", "-layout", pdf, "-"]).output
+            let text = try await runTool("pdftotext", ["-f", "\(page)", "-l", "\(page)", "-layout", pdf, "-"]).output
             // Words as a reader copies them, whatever the spaces and line breaks between them.
             let plain = { (text: String) in text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
             for field in ["price", "name"] {
@@ -74,9 +74,9 @@ struct PrintFormatTests {
                 $0.gtins = twoTemplates
                 $0.preview = true
             }, reference: reference, library: templates)
-        _ = try runTool("pdftoppm", ["-r", "300", "-gray", "-png", pdf, directory.appendingPathComponent("page").path])
+        _ = try await runTool("pdftoppm", ["-r", "300", "-gray", "-png", pdf, directory.appendingPathComponent("page").path])
         let pages = (1...2).map { directory.appendingPathComponent("page-\($0).png").path }
-        let symbols = try zbarSymbols(in: pages)
+        let symbols = try await zbarSymbols(in: pages)
         for (tag, pngTag) in zip(report.rendered, png.rendered) {
             let page = pages[tag.page! - 1]
             #expect(symbols[page]?.contains("QR-Code:" + tag.content.uri) == true, "\(symbols)")
@@ -115,15 +115,15 @@ struct PrintFormatTests {
         let pdf = directory.appendingPathComponent("PAR01/sheets.pdf").path
         let pageCount = (report.rendered.count + 20) / 21
         #expect(report.rendered.count > 21 && report.rendered.last?.page == pageCount)
-        let info = try runTool("pdfinfo", ["-f", "1", "-l", "\(pageCount)", pdf]).output
+        let info = try await runTool("pdfinfo", ["-f", "1", "-l", "\(pageCount)", pdf]).output
         #expect(info.contains("Pages:           \(pageCount)"))
         #expect(info.split(separator: "\n").filter { $0.contains("size:  595.276 x 841.89 pts") }.count == pageCount)
         let sheets = directory.appendingPathComponent("sheets")
         try FileManager.default.createDirectory(at: sheets, withIntermediateDirectories: true)
-        _ = try runTool("pdftoppm", ["-r", "300", "-gray", "-png", "-f", "1", "-l", "2", pdf, sheets.appendingPathComponent("sheet").path])
+        _ = try await runTool("pdftoppm", ["-r", "300", "-gray", "-png", "-f", "1", "-l", "2", pdf, sheets.appendingPathComponent("sheet").path])
         let files = try FileManager.default.contentsOfDirectory(atPath: sheets.path).map { sheets.appendingPathComponent($0).path }
         #expect(files.count == 2)
-        let symbols = try zbarSymbols(in: files)
+        let symbols = try await zbarSymbols(in: files)
         let read = Set(symbols.values.joined())
         for tag in report.rendered where tag.page! <= 2 { #expect(read.contains("QR-Code:" + tag.content.uri), "\(tag.content.uri)") }
     }
@@ -153,9 +153,9 @@ struct PrintFormatTests {
             #expect(label.contains("^A0N,"))
         }
         let out = directory.appendingPathComponent("printed").path
-        #expect(try runTestScript("zpl_render.py", [directory.appendingPathComponent("LYO02/tags.zpl").path, "\(dpi)", out]).output == "2\n")
+        #expect(try await runTestScript("zpl_render.py", [directory.appendingPathComponent("LYO02/tags.zpl").path, "\(dpi)", out]).output == "2\n")
         let printed = (1...2).map { "\(out)/label-00\($0).png" }
-        let symbols = try zbarSymbols(in: printed)
+        let symbols = try await zbarSymbols(in: printed)
         for (file, tag) in zip(printed, report.rendered) {
             #expect(symbols[file]?.contains("QR-Code:" + tag.content.uri) == true, "\(file): \(symbols[file] ?? [])")
             #expect(symbols[file]?.contains("EAN-13:" + tag.content.label.gtin.digits.suffix(13)) == true, "\(file): \(symbols[file] ?? [])")
@@ -181,7 +181,7 @@ struct PrintFormatTests {
         let zpl = directory.appendingPathComponent("LYO02/tags.zpl").path
         #expect(try String(contentsOfFile: zpl, encoding: .utf8).components(separatedBy: "^GFA,").count == 3)
         let out = directory.appendingPathComponent("printed").path
-        _ = try runTestScript("zpl_render.py", [zpl, "203", out])
+        _ = try await runTestScript("zpl_render.py", [zpl, "203", out])
         for (index, (tag, pngTag)) in zip(report.rendered, png.rendered).enumerated() {
             let printed = try blackDots("\(out)/label-00\(index + 1).png")
             let expected = try blackDots(directory.appendingPathComponent(pngTag.file).path)
@@ -203,7 +203,7 @@ struct PrintFormatTests {
                 $0.settings.printer = try! PrinterAddress("tcp://127.0.0.1:\(printer.port)")
             }, reference: reference, library: templates)
         #expect(report.rendered.count == 2)
-        let received = printer.received()
+        let received = try await offThePool { printer.received() }
         #expect(received == (try Data(contentsOf: directory.appendingPathComponent("LYO02/tags.zpl"))))
         #expect(!received.isEmpty)
 

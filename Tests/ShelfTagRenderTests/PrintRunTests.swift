@@ -31,7 +31,7 @@ struct PrintRunTests {
             #expect(report.rendered.contains { $0.template == "promotion" } && report.rendered.contains { $0.template == "standard" })
             for tag in report.rendered { files[directory.appendingPathComponent(tag.file).path] = tag }
         }
-        let symbols = try zbarSymbols(in: Array(files.keys))
+        let symbols = try await zbarSymbols(in: Array(files.keys))
         for (file, tag) in files {
             let found = symbols[file] ?? []
             let gtin = tag.content.label.gtin
@@ -66,7 +66,7 @@ struct PrintRunTests {
             let qr = try #require(tag.qrCode)
             #expect(Double(qr.modulePixels) * 25.4 / Double(dpi) >= 0.5)
         }
-        let symbols = try zbarSymbols(in: report.rendered.map { directory.appendingPathComponent($0.file).path })
+        let symbols = try await zbarSymbols(in: report.rendered.map { directory.appendingPathComponent($0.file).path })
         #expect(symbols.values.allSatisfy { $0.count == 2 })
     }
 
@@ -232,7 +232,7 @@ struct PrintRunTests {
         let rows = records.dropFirst()
         #expect(rows.count == report.rendered.count)
         for (row, tag) in zip(rows, report.rendered) {
-            #expect(row.count == 12 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[11] == tag.content.uri)
+            #expect(row.count == 12 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[10] == tag.content.uri)
         }
         #expect(rows.contains { $0[1].contains(",") }, "the samples have names with commas")
     }
@@ -278,7 +278,7 @@ struct PrintRunTests {
         #expect(sheets == ["LIL04/sheets/standard-001.png", "LIL04/sheets/standard-002.png"])
         let header = try #require(PNGHeader(try Data(contentsOf: directory.appendingPathComponent(sheets[0]))))
         #expect(header.width == 2480 && header.height == 3508)
-        let symbols = try zbarSymbols(in: sheets.map { directory.appendingPathComponent($0).path })
+        let symbols = try await zbarSymbols(in: sheets.map { directory.appendingPathComponent($0).path })
         let urls = Set(symbols.values.joined().filter { $0.hasPrefix("QR-Code:") }.map { String($0.dropFirst(8)) })
         #expect(urls == Set(report.rendered.map(\.content.uri)))
         #expect(report.rendered.count == 25)

@@ -91,7 +91,7 @@ struct ReservationTests {
             #expect(qr.status == 200 && qr.header("Content-Type") == "image/png")
             let file = try newDirectory().appendingPathComponent("qr.png")
             try qr.body.write(to: file)
-            #expect(try zbarSymbols(in: [file.path])[file.path] == ["QR-Code:\(publicBase)/reservations/\(code)"])
+            #expect(try await zbarSymbols(in: [file.path])[file.path] == ["QR-Code:\(publicBase)/reservations/\(code)"])
             let page = try await server.request("/reservations/\(code)", accept: "text/html").text
             #expect(page.contains(code) && page.contains("23,30\u{A0}€") && page.contains("Maison Exemple Paris Rivoli"))
         }

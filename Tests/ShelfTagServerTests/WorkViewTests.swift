@@ -131,7 +131,7 @@ struct WorkViewTests {
             for match in view.text.matches(of: #/data:image\/png;base64,([A-Za-z0-9+\/=]+)/#) {
                 let png = FileManager.default.temporaryDirectory.appendingPathComponent("work-qr-\(UUID().uuidString).png")
                 try Data(base64Encoded: String(match.output.1))?.write(to: png)
-                decoded += try zbarSymbols(in: [png.path])[png.path] ?? []
+                decoded += try await zbarSymbols(in: [png.path])[png.path] ?? []
             }
             #expect(
                 Set(decoded) == [

@@ -2,7 +2,11 @@ import CPNG
 import Foundation
 
 /// The symbols `zbarimg` (Debian's zbar-tools) reads in each file: `["QR-Code:https://…", "EAN-13:…"]`.
-public func zbarSymbols(in files: [String]) throws -> [String: [String]] {
+public func zbarSymbols(in files: [String]) async throws -> [String: [String]] {
+    try await offThePool { try zbarSymbolsBlocking(in: files) }
+}
+
+private func zbarSymbolsBlocking(in files: [String]) throws -> [String: [String]] {
     var symbols: [String: [String]] = [:]
     // zbarimg handles many files per run; its XML names the file each symbol came from.
     for chunk in stride(from: 0, to: files.count, by: 200).map({ Array(files[$0..<min($0 + 200, files.count)]) }) {

@@ -1,14 +1,27 @@
 import Foundation
 
 /// What a command-line tool printed and how it ended.
-public struct ToolRun {
+public struct ToolRun: Sendable {
     public let status: Int32
     public let output: String
     public let errors: String
 }
 
-/// Runs a tool that exits by itself (not a daemon: its inherited descriptors would keep the pipes open).
-public func runTool(_ executable: String, _ arguments: [String]) throws -> ToolRun {
+/// Runs a tool that exits by itself (not a daemon: its inherited descriptors would keep the pipes open), waiting on a
+/// thread of its own: the tests' cooperative pool has one thread per core, and a test blocking one starves the
+/// servers other tests run meanwhile.
+public func runTool(_ executable: String, _ arguments: [String]) async throws -> ToolRun {
+    try await offThePool { try runToolBlocking(executable, arguments) }
+}
+
+/// Runs blocking work on a Dispatch thread and waits for it without holding a cooperative thread.
+public func offThePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result(catching: work)) }
+    }
+}
+
+private func runToolBlocking(_ executable: String, _ arguments: [String]) throws -> ToolRun {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/\(executable)")
     process.arguments = arguments
@@ -65,8 +78,8 @@ public func testPython() throws -> String {
 }
 
 /// Runs one of the Python helpers in `Tests/`.
-public func runTestScript(_ name: String, _ arguments: [String]) throws -> ToolRun {
-    let run = try runTool(try testPython(), [repository.appendingPathComponent("Tests/\(name)").path] + arguments)
+public func runTestScript(_ name: String, _ arguments: [String]) async throws -> ToolRun {
+    let run = try await runTool(try testPython(), [repository.appendingPathComponent("Tests/\(name)").path] + arguments)
     guard run.status == 0 else { throw TestToolError.failed(name, run) }
     return run
 }

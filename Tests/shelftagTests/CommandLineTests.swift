@@ -430,7 +430,7 @@ struct AssociatesCommandTests {
         #expect(link.status == 0)
         let url = "https://s.example.com/01/03760001001983?s=PAR01&a=\(code)"
         #expect(link.output == url + "\n")
-        #expect(try zbarSymbols(in: [png])[png] == ["QR-Code:" + url])
+        #expect(try await zbarSymbols(in: [png])[png] == ["QR-Code:" + url])
         let own = try CommandLine.run(["associates", "link", "--db", db, code, "--base-url", "https://s.example.com", "--qr", png])
         #expect(own.output == "https://s.example.com/associates/\(code)\n")
 
