@@ -194,8 +194,10 @@ private final class BackgroundRender: @unchecked Sendable {
     private var result: Result<Outcome, RenderError>?
 
     init(_ work: @escaping @Sendable () throws(RenderError) -> Outcome) {
-        DispatchQueue.global().async(group: finished) {
+        finished.enter()
+        WorkerThreads.start("shelftag-render") {
             do throws(RenderError) { self.result = .success(try work()) } catch { self.result = .failure(error) }
+            self.finished.leave()
         }
     }
 

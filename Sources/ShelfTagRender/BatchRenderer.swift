@@ -202,10 +202,10 @@ public enum BatchRenderer {
         case .zpl: runFile = try ZPLRunFile(folder: folder, name: "tags.zpl", printer: settings.printer)
         }
         let handoff = OrderedHandoff(window: 4 * settings.workers)
-        let written = DispatchGroup()
         let writer = WriterOutcome()
         if let runFile {
-            DispatchQueue.global().async(group: written) {
+            // A thread of its own, not Dispatch's (see `WorkerThreads`): it waits for units most of the time.
+            WorkerThreads.start("shelftag-run-file") {
                 do throws(RenderError) {
                     while let next = handoff.take() {
                         guard let output = next.output else { continue }
@@ -217,7 +217,10 @@ public enum BatchRenderer {
                     handoff.abandon()
                     runFile.discard()
                 }
+                writer.done.signal()
             }
+        } else {
+            writer.done.signal()
         }
         let runFileName = runFile.map { "\(relativeFolder)/\($0.name)" }
         let results = WorkerResults(count: settings.workers)
@@ -232,7 +235,7 @@ public enum BatchRenderer {
             guard let job = jobs.job(at: index) else { return nil }
             return Unit(index: index, name: "\(job.content.label.gtin.digits).png", jobs: index..<(index + 1), sheet: nil)
         }
-        DispatchQueue.concurrentPerform(iterations: settings.workers) { worker in
+        WorkerThreads.run(settings.workers) { worker in
             do {
                 let drawer = try TagDrawer(dpi: settings.dpi, correction: settings.correction, templates: templates)
                 var outcome: WorkerOutcome = ([], [])
@@ -268,7 +271,7 @@ public enum BatchRenderer {
             }
         }
         handoff.finish()
-        written.wait()
+        writer.done.wait()
         var rendered: [(job: Int, unit: Int, tag: RenderedTag)] = []
         var failed: [(Int, FailedTag)] = []
         for result in results.values {
@@ -388,6 +391,37 @@ private struct DrawnUnit {
 private final class WriterOutcome: @unchecked Sendable {
     var pages: [Int: Int] = [:]
     var error: RenderError?
+    /// Signalled once the file is complete or abandoned.
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// Threads of their own for work that runs long or waits: not Dispatch's pool, whose threads Swift's cooperative pool
+/// and the database's queues share. When those are busy, libdispatch on Linux adds a thread only at its
+/// once-a-second check: `concurrentPerform` left every run waiting 1 s for its second worker.
+public enum WorkerThreads {
+    /// Runs `body` once per worker, the first on the caller's thread, each other on a thread of its own; returns
+    /// when all are done.
+    public static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let done = DispatchGroup()
+        for worker in 1..<max(1, count) {
+            done.enter()
+            let thread = Thread {
+                body(worker)
+                done.leave()
+            }
+            thread.name = "shelftag-worker-\(worker)"
+            thread.start()
+        }
+        body(0)
+        done.wait()
+    }
+
+    /// Starts `body` on a thread of its own.
+    public static func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        thread.start()
+    }
 }
 
 /// Each worker's outcome, in its own slot.

@@ -14,10 +14,11 @@ public func runTool(_ executable: String, _ arguments: [String]) async throws ->
     try await offThePool { try runToolBlocking(executable, arguments) }
 }
 
-/// Runs blocking work on a Dispatch thread and waits for it without holding a cooperative thread.
+/// Runs blocking work on a thread of its own and waits for it without holding a cooperative thread (nor a Dispatch
+/// one, which the cooperative pool shares).
 public func offThePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result(catching: work)) }
+        Thread { continuation.resume(with: Result(catching: work)) }.start()
     }
 }
 
