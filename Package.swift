@@ -21,10 +21,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         // Already Hummingbird's; named for NIOHTTPTypes, the request parts the header-read timeout handler sees.
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
+        // SHA-256 and constant-time comparison for tokens and secrets (already PostgresNIO's, for SCRAM).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.9.0"),
     ],
     targets: [
         // Values and rules every channel shares: Foundation only.
         .target(name: "ShelfTagDomain"),
+        // Secrets hashed and compared: the one module that imports swift-crypto.
+        .target(name: "ShelfTagSecrets", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Streaming readers of the retailer formats, each row to a domain value or a located error.
         .target(name: "ShelfTagFeeds", dependencies: ["ShelfTagDomain"]),
         // Process-wide SQLite settings that only C can make (sqlite3_config is variadic).
@@ -63,7 +67,7 @@ let package = Package(
         .target(
             name: "ShelfTagServer",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender",
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender", "ShelfTagSecrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,13 +83,14 @@ let package = Package(
             name: "shelftag",
             dependencies: [
                 "ShelfTagDomain", "ShelfTagStorage", "ShelfTagFeeds", "ShelfTagImport", "ShelfTagRender", "ShelfTagPrinting", "ShelfTagServer",
-                "ShelfTagParity",
+                "ShelfTagParity", "ShelfTagSecrets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `make bench`: generates inputs, runs the release binary, prints figures beside a baseline.
         .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain", "ShelfTagStorage"]),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"], exclude: ["Fixtures"]),
+        .testTarget(name: "ShelfTagSecretsTests", dependencies: ["ShelfTagSecrets"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
         // One suite, run against both drivers: a behaviour cannot drift between SQLite and PostgreSQL.
         .testTarget(name: "ShelfTagStorageTests", dependencies: ["ShelfTagStorage", "ShelfTagImport", "ShelfTagDomain", "ShelfTagTestSupport"]),
@@ -110,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "ShelfTagServerTests",
             dependencies: [
-                "ShelfTagServer", "ShelfTagImport", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
+                "ShelfTagServer", "ShelfTagImport", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport", "ShelfTagSecrets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -57,7 +57,7 @@ public struct Associate: Sendable, Equatable {
         return upper
     }
 
-    /// A new sign-in secret, shown once; only `AccessToken.hash` of it is stored.
+    /// A new sign-in secret, shown once; only its hash (`SecretHash`) is stored.
     public static func newSecret() -> String {
         "sa_" + AccessToken.generate().dropFirst(3)
     }

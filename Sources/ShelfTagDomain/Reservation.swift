@@ -94,9 +94,10 @@ public struct HoldRequest: Sendable, Equatable {
         self.contact = contact
     }
 
-    /// What identifies the request for its Idempotency-Key: the same key with another fingerprint is another request.
-    public var fingerprint: String {
-        AccessToken.hash([gtin.digits, storeCode, String(quantity), customerName, contact].joined(separator: "\u{1F}"))
+    /// The request's fields as one text: the hash of it is the request's fingerprint for its Idempotency-Key (the
+    /// same key with another fingerprint is another request).
+    public var requestText: String {
+        [gtin.digits, storeCode, String(quantity), customerName, contact].joined(separator: "\u{1F}")
     }
 
     static func isEmail(_ text: String) -> Bool {

@@ -96,7 +96,8 @@ public struct QRCode: Sendable, Equatable {
         // One pixel row at a time, written straight into the raster: a module row is built once, with no branch on
         // the colour (QR data is noise to a branch predictor), then placed `modulePixels` times. Up to 8 pixels a
         // module, each module is one 8-byte store, left to right, the next overwriting what ran past it (a store per
-        // pixel, with overflow checks, was half of drawing a tag's elements); 8 spare bytes take the last one's overrun.
+        // pixel, with overflow checks, was half of drawing a tag's elements), up to 16 two stores; 8 spare bytes take
+        // the last one's overrun.
         var buffer = [UInt8](repeating: 255, count: side + 8)
         buffer.withUnsafeMutableBufferPointer { buffer in
             let row = UnsafeBufferPointer(rebasing: buffer[..<side])
@@ -115,6 +116,16 @@ public struct QRCode: Sendable, Equatable {
                             UnsafeMutableRawPointer(first + column &* modulePixels).storeBytes(of: level, as: UInt64.self)
                         }
                         // The right quiet zone, where the last store ran on.
+                        end.update(repeating: 255, count: min(8, origin))
+                    } else if modulePixels <= 16 {
+                        // Two stores a module (the default templates' 0.76 mm modules are 9 pixels at 300 dpi),
+                        // running on by at most 7 bytes.
+                        for column in 0..<size {
+                            let level: UInt64 = dark[column] ? 0 : .max
+                            let module = UnsafeMutableRawPointer(first + column &* modulePixels)
+                            module.storeBytes(of: level, as: UInt64.self)
+                            module.storeBytes(of: level, toByteOffset: 8, as: UInt64.self)
+                        }
                         end.update(repeating: 255, count: min(8, origin))
                     } else {
                         for column in 0..<size { (first + column * modulePixels).update(repeating: dark[column] ? 0 : 255, count: modulePixels) }

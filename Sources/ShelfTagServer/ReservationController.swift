@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ShelfTagDomain
 import ShelfTagRender
+import ShelfTagSecrets
 import ShelfTagStorage
 
 /// Reserve here: the form, the hold (atomic, idempotent, rate-limited), the confirmation with its pickup QR code,
@@ -165,7 +166,7 @@ struct ReservationController: Sendable {
         let now = configuration.now()
         guard let key else { return try await reference.hold(hold, at: now, for: configuration.holdDuration, key: nil) }
         guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
-        switch try await reference.claim(key: key, fingerprint: hold.fingerprint, at: now, abandonedAfter: 60) {
+        switch try await reference.claim(key: key, fingerprint: SecretHash.of(hold.requestText), at: now, abandonedAfter: 60) {
         case .mismatch:
             throw ResolverError(status: 422, title: "Unprocessable content", detail: "This Idempotency-Key was used with a different request.")
         case .inProgress:

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ShelfTagDomain
+import ShelfTagSecrets
 import ShelfTagStorage
 
 /// The authenticated JSON API a POS or ERP uses to set store prices and stock, live.
@@ -68,8 +69,8 @@ struct StoreUpdateController: Sendable {
             throw ResolverError(status: 401, title: "Unauthorized", detail: "Send Authorization: Bearer <token> (see shelftag token create).")
         }
         let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        guard let grant = try await reference.grant(forTokenHash: AccessToken.hash(token)) else {
-            throw ResolverError(status: 401, title: "Unauthorized", detail: "The token is not known.")
+        guard let grant = try await reference.grant(forTokenHash: SecretHash.of(token), at: time) else {
+            throw ResolverError(status: 401, title: "Unauthorized", detail: "The token is unknown, revoked or expired (see shelftag token list).")
         }
         guard grant.storeCode == store else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This token belongs to store \(grant.storeCode), not \(store).")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ShelfTagDomain
 import ShelfTagRender
+import ShelfTagSecrets
 import ShelfTagStorage
 
 /// The associates' work view on a store tablet: sign-in, and the staff view of a product (from a scanned tag or a
@@ -157,7 +158,7 @@ struct WorkController: Sendable {
     /// The session the request's cookie opens, or nil (no cookie, or the session ended).
     static func session(of request: Request, reference: any ProductReference, at time: Date) async throws -> (associate: Associate, csrf: String)? {
         guard let token = request.cookie(sessionCookie) else { return nil }
-        return try await reference.session(tokenHash: AccessToken.hash(token), at: time)
+        return try await reference.session(tokenHash: SecretHash.of(token), at: time)
     }
 
     /// A form posted by a signed-in associate, with its anti-forgery token checked: the session and the fields.
@@ -165,7 +166,7 @@ struct WorkController: Sendable {
         var request = request
         let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
         let session = try await requireSignIn(request)
-        guard fields["csrf"] == session.csrf else {
+        guard SecretHash.matches(fields["csrf"] ?? "", session.csrf) else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site.")
         }
         return (session, fields)
@@ -204,7 +205,7 @@ struct WorkController: Sendable {
         }
         var request = request
         let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
-        guard let token = fields["csrf"], !token.isEmpty, token == request.cookie(Self.signInCookie) else {
+        guard let token = fields["csrf"], !token.isEmpty, let cookie = request.cookie(Self.signInCookie), SecretHash.matches(token, cookie) else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site: open the sign-in page again.")
         }
         let words = WorkWords.forLocale(PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: "en-US"))
@@ -213,9 +214,9 @@ struct WorkController: Sendable {
         let opened = try await Associate.normalizedCode(fields["code"] ?? "").asyncFlatMap { code in
             try await reference.openSession(
                 NewSession(
-                    tokenHash: AccessToken.hash(session), csrf: AccessToken.generate(), createdAt: now,
+                    tokenHash: SecretHash.of(session), csrf: AccessToken.generate(), createdAt: now,
                     expiresAt: now.addingTimeInterval(TimeInterval(Self.sessionHours * 3600))),
-                code: code, secretHash: AccessToken.hash(fields["secret"] ?? ""))
+                code: code, secretHash: SecretHash.of(fields["secret"] ?? ""))
         }
         guard opened != nil else {
             _ = failures.take(client: client, now: Date().timeIntervalSince1970)
@@ -231,7 +232,7 @@ struct WorkController: Sendable {
 
     func signOut(_ request: Request) async throws -> Response {
         let (session, fields) = try await postedForm(request)
-        if let token = request.cookie(Self.sessionCookie) { try await reference.closeSession(tokenHash: AccessToken.hash(token)) }
+        if let token = request.cookie(Self.sessionCookie) { try await reference.closeSession(tokenHash: SecretHash.of(token)) }
         var headers = HTTPFields()
         headers[.setCookie] = setCookie(Self.sessionCookie, "", maxAge: 0)
         headers[.location] = configuration.baseURL + "/work/sign-in"

@@ -457,14 +457,48 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws {
+    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date, expiresAt: Date?) async throws {
         let logger = logger
         try await database { connection in
             try await connection.query(
                 """
-                INSERT INTO api_token (token_hash, store_code, scopes, created_at)
-                VALUES (\(hash), \(grant.storeCode), \(StoredRows.scopesText(grant.scopes)), \(Int64(createdAt.timeIntervalSince1970)))
+                INSERT INTO api_token (token_hash, store_code, scopes, created_at, expires_at)
+                VALUES (\(hash), \(grant.storeCode), \(StoredRows.scopesText(grant.scopes)), \(Int64(createdAt.timeIntervalSince1970)),
+                        \(expiresAt.map { Int64($0.timeIntervalSince1970) }))
                 """, logger: logger)
+        }
+    }
+
+    public func tokens(store storeCode: String?) async throws -> [TokenRecord] {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(
+                connection.query(
+                    """
+                    SELECT \(unescaped: TokenSQL.columns) FROM api_token WHERE \(storeCode)::text IS NULL OR store_code = \(storeCode)
+                    ORDER BY created_at DESC, token_hash
+                    """, logger: logger)
+            ).map(TokenSQL.record)
+        }
+    }
+
+    public func revokeToken(id: String, at time: Date) async throws -> TokenRevocation {
+        let logger = logger
+        let pattern = TokenSQL.idPattern(id)
+        return try await transaction { connection in
+            let matches = try await Self.rows(
+                connection.query("SELECT \(unescaped: TokenSQL.columns) FROM api_token WHERE token_hash LIKE \(pattern) FOR UPDATE", logger: logger)
+            ).map(TokenSQL.record)
+            guard matches.count == 1, let token = matches.first else { return matches.isEmpty ? .unknown : .ambiguous(matches.count) }
+            guard token.revokedAt == nil else { return .alreadyRevoked(token) }
+            let revoked = try await Self.rows(
+                connection.query(
+                    """
+                    UPDATE api_token SET revoked_at = \(Int64(time.timeIntervalSince1970)) WHERE token_hash LIKE \(pattern)
+                    RETURNING \(unescaped: TokenSQL.columns)
+                    """, logger: logger)
+            ).map(TokenSQL.record)
+            return .revoked(revoked.first ?? token)
         }
     }
 
@@ -527,12 +561,18 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    public func grant(forTokenHash hash: String) async throws -> TokenGrant? {
+    public func grant(forTokenHash hash: String, at time: Date) async throws -> TokenGrant? {
         let logger = logger
+        let now = Int64(time.timeIntervalSince1970)
         return try await database { connection in
-            try await Self.rows(connection.query("SELECT store_code, scopes FROM api_token WHERE token_hash = \(hash)", logger: logger)).first.map {
-                TokenGrant(storeCode: $0.text("store_code") ?? "", scopes: StoredRows.scopes($0.text("scopes") ?? ""))
+            let found = try await Self.rows(connection.query("SELECT \(unescaped: TokenSQL.columns) FROM api_token WHERE token_hash = \(hash)", logger: logger))
+                .first.map(TokenSQL.record)
+            guard let token = found, token.isActive(at: time) else { return nil }
+            if TokenSQL.needsStamp(token, now: now) {
+                try await connection.query(
+                    "UPDATE api_token SET last_used_at = \(now) WHERE token_hash = \(hash) AND coalesce(last_used_at, 0) < \(now)", logger: logger)
             }
+            return token.grant
         }
     }
 }

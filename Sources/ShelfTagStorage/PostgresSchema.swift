@@ -171,6 +171,7 @@ enum PostgresSchema {
         ("v11: associate sessions", Schema.sessionDDL),
         ("v12: reservations set aside", Schema.readyDDL),
         ("v13: help requests", Schema.helpDDL),
+        ("v14: tokens expire, are revoked, and say when they were last used", Schema.tokenLifecycleDDL),
     ]
 
     /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its

@@ -81,9 +81,17 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func helpFigures(store storeCode: String?, since: Date?) async throws -> [HelpFigures]
 
-    /// Stores a token's hash and what it grants.
+    /// Stores a token's hash, what it grants and when it expires (nil: never).
     /// - Throws: a storage error (an unknown store breaks a foreign key).
-    func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws
+    func saveToken(hash: String, grant: TokenGrant, createdAt: Date, expiresAt: Date?) async throws
+
+    /// Every token (of `store`, or all), newest first.
+    /// - Throws: a storage error.
+    func tokens(store storeCode: String?) async throws -> [TokenRecord]
+
+    /// Revokes the token whose id starts with `id` (at least 6 hex digits): refused from the next request on.
+    /// - Throws: a storage error.
+    func revokeToken(id: String, at time: Date) async throws -> TokenRevocation
 
     /// A number that moves with every committed write through this interface to what the channels show (catalogue,
     /// stock, reviews, print ledger; not scans), from this process or another: equal numbers mean answers computed
@@ -102,9 +110,10 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error, or what `body` throws.
     func forEachOffer(stores: [String]?, _ body: @escaping (OfferSnapshot) throws -> Void) async throws
 
-    /// What the token with this hash grants, or nil for an unknown token.
+    /// What the token with this hash grants at `time`, or nil for an unknown, revoked or expired token. Stamps its
+    /// last use (at most once a minute).
     /// - Throws: a storage error.
-    func grant(forTokenHash hash: String) async throws -> TokenGrant?
+    func grant(forTokenHash hash: String, at time: Date) async throws -> TokenGrant?
 
     /// Everything a product page shows, read together (one query on PostgreSQL): the product, the ledger's tag with
     /// `tagID` in `store`, the newest reviews, and the units held per store at `time`. Nil for an unknown product.

@@ -386,11 +386,42 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date) async throws {
+    public func saveToken(hash: String, grant: TokenGrant, createdAt: Date, expiresAt: Date?) async throws {
         try await writing { db in
             try db.execute(
-                sql: "INSERT INTO api_token (token_hash, store_code, scopes, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [hash, grant.storeCode, StoredRows.scopesText(grant.scopes), Int64(createdAt.timeIntervalSince1970)])
+                sql: "INSERT INTO api_token (token_hash, store_code, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    hash, grant.storeCode, StoredRows.scopesText(grant.scopes), Int64(createdAt.timeIntervalSince1970),
+                    expiresAt.map { Int64($0.timeIntervalSince1970) },
+                ])
+        }
+    }
+
+    public func tokens(store storeCode: String?) async throws -> [TokenRecord] {
+        try await reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(TokenSQL.columns) FROM api_token WHERE ?1 IS NULL OR store_code = ?1 ORDER BY created_at DESC, token_hash",
+                arguments: [storeCode]
+            ).map(TokenSQL.record)
+        }
+    }
+
+    public func revokeToken(id: String, at time: Date) async throws -> TokenRevocation {
+        try await writing { db in
+            let matches = try Row.fetchAll(
+                db, sql: "SELECT \(TokenSQL.columns) FROM api_token WHERE token_hash LIKE ? LIMIT 2", arguments: [TokenSQL.idPattern(id)]
+            ).map(TokenSQL.record)
+            guard matches.count == 1, let token = matches.first else {
+                return matches.isEmpty
+                    ? .unknown
+                    : .ambiguous(try Int.fetchOne(db, sql: "SELECT count(*) FROM api_token WHERE token_hash LIKE ?", arguments: [TokenSQL.idPattern(id)]) ?? 2)
+            }
+            guard token.revokedAt == nil else { return .alreadyRevoked(token) }
+            try db.execute(
+                sql: "UPDATE api_token SET revoked_at = ? WHERE token_hash LIKE ?", arguments: [Int64(time.timeIntervalSince1970), TokenSQL.idPattern(id)])
+            return .revoked(
+                try Row.fetchOne(db, sql: "SELECT \(TokenSQL.columns) FROM api_token WHERE token_hash LIKE ?", arguments: [TokenSQL.idPattern(id)]).map(
+                    TokenSQL.record) ?? token)
         }
     }
 
@@ -410,12 +441,19 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func grant(forTokenHash hash: String) async throws -> TokenGrant? {
-        try await reading { db in
-            try Row.fetchOne(db, sql: "SELECT store_code, scopes FROM api_token WHERE token_hash = ?", arguments: [hash]).map { row in
-                TokenGrant(storeCode: row["store_code"], scopes: StoredRows.scopes(row["scopes"]))
+    public func grant(forTokenHash hash: String, at time: Date) async throws -> TokenGrant? {
+        let token = try await reading { db in
+            try Row.fetchOne(db, sql: "SELECT \(TokenSQL.columns) FROM api_token WHERE token_hash = ?", arguments: [hash]).map(TokenSQL.record)
+        }
+        guard let token, token.isActive(at: time) else { return nil }
+        let now = Int64(time.timeIntervalSince1970)
+        if TokenSQL.needsStamp(token, now: now) {
+            try await writing { db in
+                try db.execute(
+                    sql: "UPDATE api_token SET last_used_at = ? WHERE token_hash = ? AND coalesce(last_used_at, 0) < ?", arguments: [now, hash, now])
             }
         }
+        return token.grant
     }
 
     private static func details(of gtin: GTIN, in db: Database) throws -> ProductDetails? {

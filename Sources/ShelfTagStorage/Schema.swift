@@ -217,6 +217,9 @@ enum Schema {
         migrator.registerMigration("v12: help requests") { db in
             for statement in helpDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v13: tokens expire, are revoked, and say when they were last used") { db in
+            for statement in tokenLifecycleDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -224,6 +227,12 @@ enum Schema {
     static func containsPattern(_ word: String) -> String {
         "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
+
+    /// A token's optional expiry, its revocation and its last use (stamped at most once a minute).
+    static let tokenLifecycleDDL = [
+        "ALTER TABLE api_token ADD COLUMN expires_at BIGINT", "ALTER TABLE api_token ADD COLUMN revoked_at BIGINT",
+        "ALTER TABLE api_token ADD COLUMN last_used_at BIGINT",
+    ]
 
     /// Shoppers' calls for help from a product page, taken and closed by associates.
     static let helpDDL = [

@@ -3,6 +3,7 @@ import Foundation
 import ShelfTagDomain
 import ShelfTagFeeds
 import ShelfTagRender
+import ShelfTagSecrets
 import ShelfTagStorage
 
 struct AssociatesCommand: AsyncParsableCommand {
@@ -184,7 +185,7 @@ struct AssociatesCommand: AsyncParsableCommand {
                 Associate(code: code, storeCode: row.storeCode, name: row.name, languages: row.languages)
             }
             switch try await reference.addAssociates(
-                zip(associates, secrets).map { NewAssociate($0, secretHash: AccessToken.hash($1)) }, at: Date())
+                zip(associates, secrets).map { NewAssociate($0, secretHash: SecretHash.of($1)) }, at: Date())
             {
             case .added:
                 return Array(zip(associates, secrets))

@@ -1,5 +1,6 @@
 import Foundation
 import ShelfTagDomain
+import ShelfTagSecrets
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -12,7 +13,7 @@ struct AdvisorTests {
     private func withAdvisor(_ body: (TestServer, Associate) async throws -> Void) async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: ["fr", "en"])
-        #expect(try await reference.addAssociates([NewAssociate(lea, secretHash: AccessToken.hash("sa_secret"))], at: testNow) == .added)
+        #expect(try await reference.addAssociates([NewAssociate(lea, secretHash: SecretHash.of("sa_secret"))], at: testNow) == .added)
         try await TestServer.with(reference: reference) { server in try await body(server, lea) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ShelfTagDomain
 import ShelfTagImport
+import ShelfTagSecrets
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -46,7 +47,7 @@ struct LockedDatabaseTests {
         // Writes give up after 3 s: a resolver whose request threads waited on them would take that long to answer anything.
         let reference = try SQLiteProductReference(path: path, lockTimeout: 3)
         let token = AccessToken.generate()
-        try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow)
+        try await reference.saveToken(hash: SecretHash.of(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow, expiresAt: nil)
         let stockUpdate = Data(#"{"gtin": "3760001001983", "onHand": 7}"#.utf8)
         let headers = ["Content-Type": "application/json", "Authorization": "Bearer \(token)"]
         let page = "/products/\(promotion)?s=PAR01"
@@ -124,7 +125,7 @@ struct ImportAlongsideWritersTests {
         let lockTimeout = 5.0
         let reference = try SQLiteProductReference(path: path, lockTimeout: lockTimeout)
         let token = AccessToken.generate()
-        try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow)
+        try await reference.saveToken(hash: SecretHash.of(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow, expiresAt: nil)
         let headers = ["Content-Type": "application/json", "Authorization": "Bearer \(token)"]
         let feed = try SlowFeed(in: try newDirectory())
         let importing = Task {

@@ -1,5 +1,6 @@
 import Foundation
 import ShelfTagDomain
+import ShelfTagSecrets
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -64,7 +65,7 @@ struct ReservationTests {
 
             // A first request still running: its key is claimed, its outcome not yet written.
             let sameRequest = try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Léa M.", contact: "lea@example.com")
-            _ = try await reference.claim(key: "running-1", fingerprint: sameRequest.fingerprint, at: testNow, abandonedAfter: 60)
+            _ = try await reference.claim(key: "running-1", fingerprint: SecretHash.of(sameRequest.requestText), at: testNow, abandonedAfter: 60)
             let running = try await server.request(
                 path, method: "POST", headers: ["Content-Type": "application/json", "Idempotency-Key": "running-1"], body: reserveBody())
             #expect(running.status == 409 && (running.json?["detail"] as? String)?.contains("still being processed") == true)
@@ -124,8 +125,10 @@ struct ReservationTests {
         try await setStock(reference, store: "PAR01", gtin: promotion, onHand: 5)
         let paris = AccessToken.generate()
         let lyon = AccessToken.generate()
-        try await reference.saveToken(hash: AccessToken.hash(paris), grant: TokenGrant(storeCode: "PAR01", scopes: [.reservations]), createdAt: testNow)
-        try await reference.saveToken(hash: AccessToken.hash(lyon), grant: TokenGrant(storeCode: "LYO02", scopes: [.reservations]), createdAt: testNow)
+        try await reference.saveToken(
+            hash: SecretHash.of(paris), grant: TokenGrant(storeCode: "PAR01", scopes: [.reservations]), createdAt: testNow, expiresAt: nil)
+        try await reference.saveToken(
+            hash: SecretHash.of(lyon), grant: TokenGrant(storeCode: "LYO02", scopes: [.reservations]), createdAt: testNow, expiresAt: nil)
         try await TestServer.with(reference: reference) { server in
             let first = try #require(
                 try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(quantity: 2)).json?["code"]

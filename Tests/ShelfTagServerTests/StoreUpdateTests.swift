@@ -2,6 +2,7 @@ import Foundation
 import ShelfTagDomain
 import ShelfTagPrinting
 import ShelfTagRender
+import ShelfTagSecrets
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -11,7 +12,7 @@ struct StoreUpdateTests {
     /// A token of `store` with `scopes`, as `shelftag token create` makes one.
     func token(_ reference: any ProductReference, store: String, scopes: Set<TokenScope>) async throws -> String {
         let token = AccessToken.generate()
-        try await reference.saveToken(hash: AccessToken.hash(token), grant: TokenGrant(storeCode: store, scopes: scopes), createdAt: testNow)
+        try await reference.saveToken(hash: SecretHash.of(token), grant: TokenGrant(storeCode: store, scopes: scopes), createdAt: testNow, expiresAt: nil)
         return token
     }
 
@@ -82,6 +83,29 @@ struct StoreUpdateTests {
             let document = try await server.json("/01/\(promotion)?s=PAR01")
             #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["status"] as? String == "out_of_stock")
             #expect((document["actions"] as? [[String: Any]])?.first?["type"] as? String == "deliver")
+        }
+    }
+
+    @Test("a revoked token is refused at the next request, an expired one too, and the list shows its last use")
+    func revokedAndExpiredTokens() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let paris = try await token(reference, store: "PAR01", scopes: [.stock])
+        let shortLived = AccessToken.generate()
+        try await reference.saveToken(
+            hash: SecretHash.of(shortLived), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: Date().addingTimeInterval(-7200),
+            expiresAt: Date().addingTimeInterval(-3600))
+        try await TestServer.with(reference: reference) { server in
+            let body = #"{"gtin": "3760001001983", "onHand": 3}"#
+            #expect(try await post(server, "/api/stores/PAR01/stock", token: paris, body).status == 200)
+            let expired = try await post(server, "/api/stores/PAR01/stock", token: shortLived, body)
+            #expect(expired.status == 401 && (expired.json?["detail"] as? String)?.contains("expired") == true)
+            let listed = try #require(try await reference.tokens(store: "PAR01").first { SecretHash.of(paris).hasPrefix($0.id) })
+            #expect(listed.lastUsedAt != nil)
+            guard case .revoked = try await reference.revokeToken(id: listed.id, at: Date()) else {
+                Issue.record("not revoked")
+                return
+            }
+            #expect(try await post(server, "/api/stores/PAR01/stock", token: paris, body).status == 401)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ShelfTagDomain
+import ShelfTagSecrets
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -12,7 +13,7 @@ struct WorkViewTests {
         let max = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
         #expect(
             try await reference.addAssociates(
-                [NewAssociate(lea, secretHash: AccessToken.hash("sa_lea")), NewAssociate(max, secretHash: AccessToken.hash("sa_max"))], at: testNow)
+                [NewAssociate(lea, secretHash: SecretHash.of("sa_lea")), NewAssociate(max, secretHash: SecretHash.of("sa_max"))], at: testNow)
                 == .added)
         try await TestServer.with(reference: reference) { server in try await body(server) }
     }
@@ -308,15 +309,15 @@ struct WorkAPITests {
         let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: [])
         let max = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
         #expect(
-            try await reference.addAssociates([NewAssociate(lea, secretHash: AccessToken.hash("sa_lea")), NewAssociate(max, secretHash: "x")], at: testNow)
+            try await reference.addAssociates([NewAssociate(lea, secretHash: SecretHash.of("sa_lea")), NewAssociate(max, secretHash: "x")], at: testNow)
                 == .added)
         func session(_ code: String, _ hash: String) async throws -> String {
             let token = AccessToken.generate()
-            let opened = NewSession(tokenHash: AccessToken.hash(token), csrf: "c", createdAt: testNow, expiresAt: testNow.addingTimeInterval(3600))
+            let opened = NewSession(tokenHash: SecretHash.of(token), csrf: "c", createdAt: testNow, expiresAt: testNow.addingTimeInterval(3600))
             #expect(try await reference.openSession(opened, code: code, secretHash: hash) != nil)
             return "shelftag_session=\(token)"
         }
-        let paris = try await session("LEA23", AccessToken.hash("sa_lea"))
+        let paris = try await session("LEA23", SecretHash.of("sa_lea"))
         let lyon = try await session("MAX67", "x")
         guard
             case .held(let reservation) = try await reference.hold(

@@ -227,12 +227,53 @@ struct ReferenceContractTests {
                 ])
             #expect(try await reference.scanCounts(store: "PAR01", since: now.addingTimeInterval(1)).isEmpty)
 
-            try await reference.saveToken(hash: "hash-1", grant: TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]), createdAt: now)
-            #expect(try await reference.grant(forTokenHash: "hash-1") == TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]))
-            #expect(try await reference.grant(forTokenHash: "hash-2") == nil)
+            try await reference.saveToken(hash: "hash-1", grant: TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]), createdAt: now, expiresAt: nil)
+            #expect(try await reference.grant(forTokenHash: "hash-1", at: Date()) == TokenGrant(storeCode: "PAR01", scopes: [.stock, .prices]))
+            #expect(try await reference.grant(forTokenHash: "hash-2", at: Date()) == nil)
             await #expect(throws: (any Error).self, "a token of an unknown store breaks a foreign key") {
-                try await reference.saveToken(hash: "hash-3", grant: TokenGrant(storeCode: "NOPE", scopes: [.stock]), createdAt: now)
+                try await reference.saveToken(hash: "hash-3", grant: TokenGrant(storeCode: "NOPE", scopes: [.stock]), createdAt: now, expiresAt: nil)
             }
+        }
+    }
+
+    @Test("tokens: expire, are revoked by id, list without their hash, and stamp their last use once a minute", arguments: Backend.allCases)
+    func tokenLifecycle(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let now = try time("2026-11-23T10:00Z")
+            let stock = TokenGrant(storeCode: "PAR01", scopes: [.stock])
+            try await reference.saveToken(hash: "aaaa11112222ffff", grant: stock, createdAt: now, expiresAt: now.addingTimeInterval(3600))
+            try await reference.saveToken(hash: "aaaa11113333ffff", grant: stock, createdAt: now.addingTimeInterval(1), expiresAt: nil)
+            try await reference.saveToken(hash: "bbbb00000000ffff", grant: TokenGrant(storeCode: "LYO02", scopes: [.prices]), createdAt: now, expiresAt: nil)
+
+            // Expiry: good until the hour is up, refused from then on.
+            #expect(try await reference.grant(forTokenHash: "aaaa11112222ffff", at: now.addingTimeInterval(3599)) == stock)
+            #expect(try await reference.grant(forTokenHash: "aaaa11112222ffff", at: now.addingTimeInterval(3600)) == nil)
+
+            // The last use is stamped, then left alone for a minute.
+            let listed = try await reference.tokens(store: "PAR01")
+            #expect(listed.map(\.id) == ["aaaa11113333", "aaaa11112222"])
+            #expect(listed.last?.lastUsedAt == now.addingTimeInterval(3599) && listed.first?.lastUsedAt == nil)
+            #expect(try await reference.grant(forTokenHash: "aaaa11113333ffff", at: now.addingTimeInterval(100)) == stock)
+            #expect(try await reference.grant(forTokenHash: "aaaa11113333ffff", at: now.addingTimeInterval(130)) == stock)
+            #expect(try await reference.tokens(store: "PAR01").first?.lastUsedAt == now.addingTimeInterval(100))
+            #expect(try await reference.grant(forTokenHash: "aaaa11113333ffff", at: now.addingTimeInterval(161)) == stock)
+            #expect(try await reference.tokens(store: "PAR01").first?.lastUsedAt == now.addingTimeInterval(161))
+            #expect(try await reference.tokens(store: nil).count == 3)
+
+            // Revocation by id: a prefix two tokens share is ambiguous; the token is refused at once.
+            #expect(try await reference.revokeToken(id: "aaaa1111", at: now) == .ambiguous(2))
+            #expect(try await reference.revokeToken(id: "cccccc", at: now) == .unknown)
+            guard case .revoked(let revoked) = try await reference.revokeToken(id: "AAAA11113333", at: now.addingTimeInterval(200)) else {
+                Issue.record("the token was not revoked")
+                return
+            }
+            #expect(revoked.id == "aaaa11113333" && revoked.revokedAt == now.addingTimeInterval(200))
+            #expect(try await reference.grant(forTokenHash: "aaaa11113333ffff", at: now.addingTimeInterval(201)) == nil)
+            guard case .alreadyRevoked = try await reference.revokeToken(id: "aaaa11113333", at: now.addingTimeInterval(300)) else {
+                Issue.record("a second revocation is not reported as such")
+                return
+            }
+            #expect(try await reference.grant(forTokenHash: "bbbb00000000ffff", at: now) == TokenGrant(storeCode: "LYO02", scopes: [.prices]))
         }
     }
 

@@ -168,6 +168,34 @@ struct CommandLineTests {
         #expect(shown.output.hasPrefix(#"Café\nnoir"# + "\n"))
     }
 
+    @Test("token create (with an expiry), list and revoke: the token printed once, its id to name it, never the token in a list")
+    func tokenLifecycle() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try CommandLine.importSamples(into: db).status == 0)
+        let created = try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "stock", "--expires-in", "90d"])
+        #expect(created.status == 0, "\(created.errors)")
+        let token = created.output.trimmingCharacters(in: .newlines)
+        #expect(token.hasPrefix("st_") && token.count == 46)
+        let id = try #require(created.errors.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(created.errors == "token \(id) for store PAR01\n")
+
+        let listed = try CommandLine.run(["token", "list", "--db", db, "--format", "json"])
+        #expect(listed.status == 0 && !listed.output.contains(token.dropFirst(3)))
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1 && rows[0]["id"] as? String == id && rows[0]["store"] as? String == "PAR01" && rows[0]["state"] as? String == "active")
+        let expires = try #require((rows[0]["expires"] as? String).flatMap { try? time($0) })
+        #expect(abs(expires.timeIntervalSinceNow - 90 * 86400) < 120)
+
+        let revoked = try CommandLine.run(["token", "revoke", "--db", db, String(id.prefix(8))])
+        #expect(revoked.status == 0 && revoked.output == "revoked \(id) (store PAR01)\n", "\(revoked.errors)")
+        #expect(try CommandLine.run(["token", "list", "--db", db, "--store", "PAR01"]).output.contains("\trevoked\n"))
+        #expect(try CommandLine.run(["token", "revoke", "--db", db, id]).output == "\(id) was already revoked\n")
+        let unknown = try CommandLine.run(["token", "revoke", "--db", db, "abcdef"])
+        #expect(unknown.status == 2 && unknown.errors.contains("no token with id abcdef"))
+        #expect(try CommandLine.run(["token", "revoke", "--db", db, "xyz"]).status == 2)
+        #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "stock", "--expires-in", "3x"]).status == 2)
+    }
+
     @Test("render: progress stays off a pipe, one summary line, exit 1 for skipped products, 2 for unusable arguments")
     func render() async throws {
         let db = try CommandLine.temporaryDatabase()

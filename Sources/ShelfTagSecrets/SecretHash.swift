@@ -1,0 +1,20 @@
+import Crypto
+import Foundation
+
+/// How secrets are kept and checked: bearer tokens, associates' sign-in secrets, session cookies, CSRF tokens.
+public enum SecretHash {
+    /// The stored form of a secret: its SHA-256 (swift-crypto) in lower-case hex. The secrets carry 256 random bits,
+    /// so a fast hash suffices; the database never holds one that would let in whoever reads it.
+    public static func of(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { byte in
+            let digits = Array("0123456789abcdef".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)
+        }.joined()
+    }
+
+    /// Whether a secret a client sent equals the expected one, in time that depends on neither (their SHA-256
+    /// digests are compared, in constant time), so a client timing the answer learns nothing of the expected one.
+    public static func matches(_ sent: String, _ expected: String) -> Bool {
+        SHA256.hash(data: Data(sent.utf8)) == SHA256.hash(data: Data(expected.utf8))
+    }
+}
