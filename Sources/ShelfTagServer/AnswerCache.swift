@@ -26,13 +26,18 @@ final class AnswerCache: @unchecked Sendable {
         let locale: String
         /// When the answer changes with no write to the data.
         let changesAt: Date?
+        /// The product's name, the linkset's item description.
+        let title: String
 
         init(body: String, view: ProductView) {
-            self.init(body: body, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale, changesAt: view.changesAt)
+            self.init(
+                body: body, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale, changesAt: view.changesAt,
+                title: view.details.product.title)
         }
 
-        init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?) {
+        init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "") {
             self.body = body
+            self.title = title
             self.storeCode = storeCode
             self.stale = stale
             self.locale = locale

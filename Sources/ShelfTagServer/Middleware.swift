@@ -14,6 +14,8 @@ extension HTTPField.Name {
     static let accessControlAllowMethods = HTTPField.Name("Access-Control-Allow-Methods")!
     static let accessControlAllowHeaders = HTTPField.Name("Access-Control-Allow-Headers")!
     static let accessControlExposeHeaders = HTTPField.Name("Access-Control-Expose-Headers")!
+    static let accessControlRequestHeaders = HTTPField.Name("Access-Control-Request-Headers")!
+    static let accessControlMaxAge = HTTPField.Name("Access-Control-Max-Age")!
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 }
 

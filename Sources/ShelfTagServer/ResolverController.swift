@@ -49,7 +49,13 @@ struct ResolverController: Sendable {
     let logger: Logger
     let cache = AnswerCache()
 
-    var ownNamespace: String { configuration.baseURL + "/voc/" }
+    /// The namespace of ShelfTag's own link types: the base URL without its port, which GS1's linkset schema does
+    /// not allow in a link type's key (`^https?://[a-zA-Z0-9./]+$`).
+    var ownNamespace: String {
+        guard var components = URLComponents(string: configuration.baseURL) else { return configuration.baseURL + "/voc/" }
+        components.port = nil
+        return (components.string ?? configuration.baseURL) + "/voc/"
+    }
 
     func addRoutes(to router: Router<ShelfTagRequestContext>) {
         router.get("/.well-known/gs1resolver") { _, _ in description }
@@ -69,14 +75,40 @@ struct ResolverController: Sendable {
         router.get("/associates/:code") { request, context in try await advisorPage(request, code: try context.parameters.require("code")) }
         router.get("/products/:gtin/web") { request, context in try await clickOut(request, gtin: try context.parameters.require("gtin")) }
         router.get("/**") { request, _ in try await resolve(request) }
-        router.on("/**", method: .options) { _, _ in
+        router.on("/**", method: .options) { request, _ in
             var headers = HTTPFields()
             headers[.allow] = "GET, HEAD, OPTIONS"
             headers[.accessControlAllowMethods] = "GET, HEAD, OPTIONS"
-            headers[.accessControlAllowHeaders] = "Accept, Accept-Language"
+            headers[.accessControlAllowHeaders] = Self.allowedRequestHeaders(request.headers[.accessControlRequestHeaders])
+            headers[.accessControlMaxAge] = "86400"
+            // A Digital Link's OPTIONS names its linkset, where a client (GS1's test suite) looks for it.
+            if let link = try? ParsedDigitalLink.parse(path: request.uri.path, query: nil), let gtin = link.gtin {
+                let anchor = DigitalLink(
+                    base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")
+                ).uri
+                headers[.link] = Self.linksetLink(anchor: anchor)
+            }
             return Response(status: .noContent, headers: headers)
         }
     }
+
+    /// Request headers a browser may send here: the common ones, and whatever else a preflight asks for that is a
+    /// well-formed header name (nothing here depends on a header being refused, and no credentials are accepted
+    /// cross-origin).
+    static func allowedRequestHeaders(_ requested: String?) -> String {
+        var names = ["Accept", "Accept-Language", "Content-Type", "Authorization", "Idempotency-Key", "If-None-Match", "Cache-Control"]
+        let known = Set(names.map { $0.lowercased() })
+        for name in (requested ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            let isToken =
+                name.utf8.count <= 64
+                && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_".unicodeScalars.contains($0)) }
+            if isToken && !known.contains(name.lowercased()) { names.append(name) }
+        }
+        return names.joined(separator: ", ")
+    }
+
+    /// The `Link` header naming a Digital Link's linkset.
+    static func linksetLink(anchor: String) -> String { "<\(anchor)?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\"" }
 
     /// `/.well-known/gs1resolver`: what this resolver supports (GS1-Conformant Resolver Standard 1.2, 4.4).
     var description: Response {
@@ -84,7 +116,10 @@ struct ResolverController: Sendable {
             "name": "ShelfTag resolver", "resolverRoot": configuration.baseURL, "supportedPrimaryKeys": ["01"],
             "supportedLinkType": [["namespace": LinkType.gs1Namespace, "prefix": "gs1:"], ["namespace": ownNamespace, "prefix": "shelftag:"]],
             "linkTypeDefaultCanBeLinkset": false, "jsonLdContextLocation": "https://ref.gs1.org/standards/resolver/linkset-context",
-            "contact": configuration.baseURL + "/openapi.json",
+            // The schema's vCard form: a formatted name and where to reach the operator.
+            "contact": [
+                "fn": "ShelfTag resolver at \(URL(string: configuration.baseURL)?.host ?? configuration.baseURL)", "hasURL": configuration.baseURL + "/",
+            ],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return .text(String(decoding: data, as: UTF8.self), contentType: "application/json")
@@ -111,7 +146,7 @@ struct ResolverController: Sendable {
         ).uri
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
-        headers[.link] = "<\(anchor)?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""
+        headers[.link] = Self.linksetLink(anchor: anchor)
 
         let requested = link.extensionValue("linkType")
         let wanted = requested == nil ? ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json, .linkset]) : .html
@@ -140,10 +175,12 @@ struct ResolverController: Sendable {
         let webLink = summary.body
         if asLinkset {
             record(.json, summary)
-            headers[.link] = "<https://ref.gs1.org/standards/resolver/linkset-context>; rel=\"http://www.w3.org/ns/json-ld#context\""
+            headers[.link] =
+                "<https://ref.gs1.org/standards/resolver/linkset-context>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""
             let language = PageWords.forLocale(summary.locale).language
             return .text(
-                linkset(anchor: anchor, gtin: gtin, webLink: webLink, query: query, language: language), contentType: "application/linkset+json",
+                linkset(anchor: anchor, gtin: gtin, title: summary.title, webLink: webLink, query: query, language: language),
+                contentType: "application/linkset+json",
                 headers: headers)
         }
         if let requested {
@@ -206,12 +243,12 @@ struct ResolverController: Sendable {
     }
 
     /// RFC 9264 linkset for the key level: every link type with its target.
-    private func linkset(anchor: String, gtin: GTIN, webLink: String, query: String, language: String) -> String {
+    private func linkset(anchor: String, gtin: GTIN, title: String, webLink: String, query: String, language: String) -> String {
         let titles: [LinkType: String] = [
             .defaultLink: "Price, stock and reviews in this store", .pip: "Product page on the web shop", .review: "Reviews",
             .reserve: "Reserve for pickup in this store", .deliver: "Have it delivered",
         ]
-        var set: [String: Any] = ["anchor": anchor]
+        var set: [String: Any] = ["anchor": anchor, "itemDescription": title]
         for type in LinkType.allCases {
             var entry: [String: Any] = [
                 "href": target(type, gtin: gtin, webLink: webLink, query: query), "title": titles[type]!, "type": "text/html",
