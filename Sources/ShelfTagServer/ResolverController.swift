@@ -128,9 +128,24 @@ struct ResolverController: Sendable {
     // MARK: Digital Link resolution
 
     func resolve(_ request: Request) async throws -> Response {
+        var path = request.uri.path
+        var query = request.uri.query
+        var sameAs: String?
+        // A compressed Digital Link resolves as the URI it stands for, which a `Link` header names.
+        if CompressedDigitalLink.isCandidate(path: Substring(path)), (try? ParsedDigitalLink.parse(path: path, query: nil)) == nil {
+            let elements: [(key: String, value: String)]
+            do { elements = try CompressedDigitalLink.elements(Substring(path).drop { $0 == "/" }) } catch {
+                throw ResolverError.badRequest(
+                    "\(path) is neither a GS1 Digital Link (\(DigitalLinkError.noPrimaryKey.description)) nor a valid compressed one (\(error.description)).")
+            }
+            let uncompressed = CompressedDigitalLink.uncompressedPathAndQuery(elements)
+            path = uncompressed.path
+            query = [uncompressed.query, query ?? ""].filter { !$0.isEmpty }.joined(separator: "&")
+            sameAs = configuration.baseURL + path + (query?.isEmpty == false ? "?" + query! : "")
+        }
         let link: ParsedDigitalLink
-        do { link = try ParsedDigitalLink.parse(path: request.uri.path, query: request.uri.query) } catch {
-            throw ResolverError.badRequest("\(request.uri.path) is not a valid GS1 Digital Link: \(error.description).")
+        do { link = try ParsedDigitalLink.parse(path: path, query: query) } catch {
+            throw ResolverError.badRequest("\(path) is not a valid GS1 Digital Link: \(error.description).")
         }
         guard let gtin = link.gtin else {
             throw ResolverError.notFound("This resolver answers GTINs (/01/{GTIN-14}); AI \(link.primaryKey.ai) keys are not registered here.")
@@ -139,14 +154,14 @@ struct ResolverController: Sendable {
         let tagID = link.extensionValue("t")
         let language = PageLanguage.preferred(by: request)
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
-        let passed = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
-        let query = passed.isEmpty ? "" : "?" + passed
+        let passed = (query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
+        let passedQuery = passed.isEmpty ? "" : "?" + passed
         let anchor = DigitalLink(
             base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")
         ).uri
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
-        headers[.link] = Self.linksetLink(anchor: anchor)
+        headers[.link] = Self.linksetLink(anchor: anchor) + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
 
         let requested = link.extensionValue("linkType")
         let wanted = requested == nil ? ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json, .linkset]) : .html
@@ -177,9 +192,10 @@ struct ResolverController: Sendable {
             record(.json, summary)
             headers[.link] =
                 "<https://ref.gs1.org/standards/resolver/linkset-context>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""
+                + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
             let language = PageWords.forLocale(summary.locale).language
             return .text(
-                linkset(anchor: anchor, gtin: gtin, title: summary.title, webLink: webLink, query: query, language: language),
+                linkset(anchor: anchor, gtin: gtin, title: summary.title, webLink: webLink, query: passedQuery, language: language),
                 contentType: "application/linkset+json",
                 headers: headers)
         }
@@ -189,7 +205,7 @@ struct ResolverController: Sendable {
                 throw ResolverError.notFound("This product has no link of type \(requested). Its link types: \(known), and linkset.")
             }
             record(.html, summary)
-            return .redirect(to: target(type, gtin: gtin, webLink: webLink, query: query), headers: headers)
+            return .redirect(to: target(type, gtin: gtin, webLink: webLink, query: passedQuery), headers: headers)
         }
         record(.html, summary)
         // A signed-in associate's tablet scanning a tag gets the staff view of the product.
@@ -197,7 +213,7 @@ struct ResolverController: Sendable {
             let tag = tagID.map { "?t=" + DigitalLink.percentEncoded($0) } ?? ""
             return .redirect(to: "\(configuration.baseURL)/work/products/\(gtin.digits)\(tag)", headers: headers)
         }
-        return .redirect(to: target(.defaultLink, gtin: gtin, webLink: webLink, query: query), headers: headers)
+        return .redirect(to: target(.defaultLink, gtin: gtin, webLink: webLink, query: passedQuery), headers: headers)
     }
 
     /// An answer from the cache while the data is unchanged, else computed from a fresh view of the product.

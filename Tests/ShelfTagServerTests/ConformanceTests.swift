@@ -92,4 +92,29 @@ struct ConformanceTests {
             #expect(try await server.request("/healthz", method: "OPTIONS").header("Link") == nil)
         }
     }
+
+    @Test("a compressed Digital Link resolves as the URI it stands for, which a Link header names as owl:sameAs")
+    func compressedDigitalLinks() async throws {
+        try await TestServer.with { server in
+            // GS1's toolkit's compressed form of /01/03760001001983, with the tag's query beside it.
+            let plain = try await server.request("/01/\(promotion)?s=PAR01&t=vwknn2qt")
+            let compressed = try await server.request("/AQbW4wxT_g?s=PAR01&t=vwknn2qt")
+            #expect(plain.status == 307 && compressed.status == plain.status)
+            #expect(compressed.header("Location") == plain.header("Location"))
+            #expect(
+                compressed.header("Link")?.contains("<\(publicBase)/01/\(promotion)?s=PAR01&t=vwknn2qt>; rel=\"owl:sameAs\"") == true,
+                "\(compressed.header("Link") ?? "")")
+            // Everything in it compressed, the store and tag too.
+            let whole = try await server.request("/AQbW4wxT_-BsYU8BHTXwNrEX4STz7VWg")
+            #expect(whole.header("Location") == plain.header("Location"))
+            // A linkset asked of a compressed link is the product's.
+            let linkset = try await server.request("/AQbW4wxT_g?linkType=linkset")
+            #expect(linkset.status == 200 && linkset.header("Link")?.contains("owl:sameAs") == true)
+            // Bad compressed data is a 400 that says why.
+            let bad = try await server.request("/AQbW4wxT_gAAAAAAAA", accept: "application/json")
+            #expect(bad.status == 400, "\(bad.text)")
+            let truncated = try await server.request("/AQbW4wxT", accept: "application/json")
+            #expect(truncated.status == 400 && (truncated.json?["detail"] as? String)?.contains("compressed") == true, "\(truncated.text)")
+        }
+    }
 }
