@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender", "ShelfTagSecrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -91,31 +92,41 @@ let package = Package(
         .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain", "ShelfTagStorage"]),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "ShelfTagSecretsTests", dependencies: ["ShelfTagSecrets"]),
-        .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds"]),
+        .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds", "ShelfTagDomain"]),
         // One suite, run against both drivers: a behaviour cannot drift between SQLite and PostgreSQL.
         .testTarget(name: "ShelfTagStorageTests", dependencies: ["ShelfTagStorage", "ShelfTagImport", "ShelfTagDomain", "ShelfTagTestSupport"]),
         // Sample loading and real decoders (zbarimg, libpng) shared by the tests.
         .target(
             name: "ShelfTagTestSupport",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagImport", "ShelfTagStorage", "CPNG",
+                "ShelfTagDomain", "ShelfTagImport", "ShelfTagStorage", "ShelfTagRender", "CPNG",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/ShelfTagTestSupport"),
         .testTarget(
             name: "ShelfTagImportTests",
-            dependencies: ["ShelfTagImport", "ShelfTagStorage", "ShelfTagTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ShelfTagImport", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagFeeds", "ShelfTagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "ShelfTagRenderTests",
-            dependencies: ["ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagTestSupport", "CPNG", "CQRencode", "CLinuxFiles"],
+            dependencies: [
+                "ShelfTagRender", "ShelfTagPrinting", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagTestSupport", "CPNG", "CQRencode", "CLinuxFiles",
+            ],
             exclude: ["References"]
+        ),
+        // A store's print run: selection, formats, manifest, ledger, and phones reading what it prints.
+        .testTarget(
+            name: "ShelfTagPrintingTests",
+            dependencies: ["ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagTestSupport"]
         ),
         .testTarget(
             name: "ShelfTagServerTests",
             dependencies: [
-                "ShelfTagServer", "ShelfTagImport", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport", "ShelfTagSecrets",
+                "ShelfTagServer", "ShelfTagImport", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagTestSupport",
+                "ShelfTagSecrets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -123,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "ShelfTagParityTests",
             dependencies: [
-                "ShelfTagParity", "ShelfTagServer", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagTestSupport",
+                "ShelfTagParity", "ShelfTagServer", "ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,6 @@
+import CSQLiteSettings
 import Foundation
 import GRDB
-import GRDBSQLite
 import ShelfTagDomain
 
 /// A product's feed `id` already belongs to another GTIN.

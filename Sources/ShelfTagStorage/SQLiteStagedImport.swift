@@ -1,6 +1,6 @@
+import CSQLiteSettings
 import Foundation
 import GRDB
-import GRDBSQLite
 import ShelfTagDomain
 
 /// An import into a SQLite reference that other processes use, in two steps so that their writes never wait long:

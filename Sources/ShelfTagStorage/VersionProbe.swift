@@ -1,5 +1,5 @@
+import CSQLiteSettings
 import Foundation
-import GRDBSQLite
 
 /// Reads the catalogue version on its own SQLite connection, through the C API: the resolver asks on every request,
 /// and a locked C call costs a microsecond where a GRDB queue hop costs tens.

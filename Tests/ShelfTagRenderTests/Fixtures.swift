@@ -4,10 +4,6 @@ import ShelfTagTestSupport
 
 @testable import ShelfTagRender
 
-let templates = TemplateLibrary(directory: repository.appendingPathComponent("Templates"))
-
-func template(_ name: String) throws -> TagTemplate { try TagTemplate(contentsOf: templates.tagTemplateURL(name)) }
-
 /// A fixed promotion with a unit price, an accented two-line name and an Omnibus prior price.
 func fixedItem(title: String = "Crème fraîche épaisse d'Isigny AOP — pot de 20 cl", gtin: String = "3760001001983") throws -> (ShelfItem, ShelfLabel) {
     let euro = Currency.euro
@@ -41,8 +37,3 @@ func fixedContent(title: String? = nil, gtin: String = "3760001001983", base: St
 }
 
 /// A template file written to a temporary folder.
-func templateFile(_ json: String, name: String = "custom.json") throws -> URL {
-    let url = try newDirectory().appendingPathComponent(name)
-    try Data(json.utf8).write(to: url)
-    return url
-}

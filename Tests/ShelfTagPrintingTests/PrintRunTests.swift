@@ -142,47 +142,6 @@ struct PrintRunTests {
         #expect((manifest?["skipped"] as? [[String: String]])?.first?["gtin"] == unlisted.digits)
     }
 
-    @Test("tags are drawn while the feed is still open, in the feed's order; a feed cancelled empty writes nothing")
-    func streamedFeed() async throws {
-        let reference = try SQLiteProductReference(path: try await sampleDatabase())
-        let shelf = try #require(try await reference.shelf(of: "PAR01"))
-        let standard = try template("standard")
-        let jobs = shelf.items.prefix(6).map { item in
-            TagJob(content: TagContent(item: item, label: item.label(at: printTime), baseURL: "https://s.shelftag.example"), template: standard)
-        }
-        let directory = try newDirectory()
-        let feed = TagJobFeed()
-        let firstDrawn = DispatchSemaphore(value: 0)
-        let outcome = Locked<Result<[RenderedTag], RenderError>?>(nil)
-        let finished = DispatchGroup()
-        DispatchQueue.global().async(group: finished) {
-            do throws(RenderError) {
-                let result = try BatchRenderer.render(
-                    feed, templates: [standard], settings: RenderSettings(workers: 2), sheet: nil, directory: directory, subdirectory: "PAR01",
-                    progress: { if $0 == 1 { firstDrawn.signal() } })
-                outcome.value = .success(result.rendered)
-            } catch {
-                outcome.value = .failure(error)
-            }
-        }
-        feed.append(jobs[0])
-        // A render that waited for the whole feed would draw nothing yet.
-        #expect(firstDrawn.wait(timeout: .now() + 30) == .success)
-        for job in jobs.dropFirst() { feed.append(job) }
-        feed.finish()
-        finished.wait()
-        let rendered = try #require(try outcome.value?.get())
-        #expect(rendered.map(\.content.label.gtin) == jobs.map(\.content.label.gtin))
-        for job in jobs { #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("PAR01/\(job.content.label.gtin.digits).png").path)) }
-
-        let cancelled = TagJobFeed()
-        cancelled.cancel()
-        let empty = try BatchRenderer.render(
-            cancelled, templates: [standard], settings: RenderSettings(), sheet: nil, directory: directory, subdirectory: "EMPTY")
-        #expect(empty.rendered.isEmpty && empty.failed.isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("EMPTY").path))
-    }
-
     @Test("an unknown store, or a selection the store does not list, writes nothing")
     func nothingToPrintWritesNothing() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
@@ -253,7 +212,10 @@ struct PrintRunTests {
     @Test("a bad template stops the run before anything is written")
     func badTemplateWritesNothing() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
-        let bad = try templateFile(TemplateCheckTests.valid.replacingOccurrences(of: "\"x\": 1,", with: "\"x\": 45,"))
+        // A box that starts past the tag's right edge.
+        let bad = try templateFile(
+            #"{"name": "bad", "size": {"width": 40, "height": 20}, "elements": [{"name": "rule", "type": "box", "frame": {"x": 45, "y": 1, "width": 5, "height": 1}}]}"#
+        )
         let directory = try newDirectory().appendingPathComponent("out")
         await #expect(throws: PrintRunError.self) {
             try await PrintRun.run(request("PAR01", into: directory) { $0.template = bad.path }, reference: reference, library: templates)
@@ -282,18 +244,5 @@ struct PrintRunTests {
         let urls = Set(symbols.values.joined().filter { $0.hasPrefix("QR-Code:") }.map { String($0.dropFirst(8)) })
         #expect(urls == Set(report.rendered.map(\.content.uri)))
         #expect(report.rendered.count == 25)
-    }
-}
-
-/// A value shared between threads.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    init(_ value: Value) { stored = value }
-
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// At most `perMinute` requests per client in any minute (a token bucket refilled continuously); 0 allows all.
+final class RateLimiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let perMinute: Int
+    private var buckets: [String: (tokens: Double, updated: Double)] = [:]
+
+    init(perMinute: Int) {
+        self.perMinute = perMinute
+    }
+
+    /// Takes a token for `client`; nil when allowed, else the seconds to wait.
+    func take(client: String, now: Double) -> Int? {
+        use(client: client, now: now, taking: true)
+    }
+
+    /// The seconds `client` must wait before its next token, or nil when it has one; takes nothing.
+    func waiting(client: String, now: Double) -> Int? {
+        use(client: client, now: now, taking: false)
+    }
+
+    private func use(client: String, now: Double, taking: Bool) -> Int? {
+        guard perMinute > 0 else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if buckets.count > 100_000 { buckets.removeAll() }
+        let capacity = Double(perMinute)
+        var bucket = buckets[client] ?? (capacity, now)
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * capacity / 60)
+        bucket.updated = now
+        guard bucket.tokens >= 1 else {
+            buckets[client] = bucket
+            return Int(((1 - bucket.tokens) * 60 / capacity).rounded(.up))
+        }
+        if taking { bucket.tokens -= 1 }
+        buckets[client] = bucket
+        return nil
+    }
+}

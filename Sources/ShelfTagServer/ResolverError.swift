@@ -1,0 +1,38 @@
+import Foundation
+import Hummingbird
+import ShelfTagDomain
+
+/// A failure answered to the client: status, a title and what to do, never a stack trace.
+struct ResolverError: Error, Sendable {
+    let status: Int
+    let title: String
+    let detail: String
+    /// A link the error page offers (the web shop's search for an unknown product).
+    var link: (href: String, text: String)?
+    /// The request field at fault, for forms and clients.
+    var field: String?
+    /// Seconds to wait, for a 429.
+    var retryAfter: Int?
+
+    init(status: Int, title: String, detail: String, field: String? = nil) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.field = field
+    }
+
+    /// The GTIN a route's path segment names (`/products/{gtin}`), any length; 400 when it is not one.
+    static func gtin(_ text: String) throws(ResolverError) -> GTIN {
+        do { return try GTIN(text) } catch { throw .badRequest("'\(text)' is not a GTIN: \(error.description).") }
+    }
+
+    static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }
+    static func notFound(_ detail: String) -> ResolverError { ResolverError(status: 404, title: "Not found", detail: detail) }
+
+    /// 429 with `Retry-After: wait`.
+    static func tooManyRequests(_ detail: String, wait: Int) -> ResolverError {
+        var error = ResolverError(status: 429, title: "Too many requests", detail: detail)
+        error.retryAfter = wait
+        return error
+    }
+}
