@@ -120,16 +120,12 @@ struct AssociatesCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("A product to link to (any GTIN length); without it, the associate's own page.", valueName: "gtin"))
         var gtin: String?
 
-        @Option(name: .customLong("base-url"), help: ArgumentHelp("The resolver's public base URL (default $SHELFTAG_BASE_URL).", valueName: "url"))
-        var baseURL = ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://127.0.0.1:8080"
+        @OptionGroup var baseURL: BaseURLOption
 
         @Option(help: ArgumentHelp("Where to write the QR code.", valueName: "file.png"))
         var qr = "associate-link.png"
 
         func validate() throws {
-            guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, url.query == nil else {
-                throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL such as https://s.example.com")
-            }
             if let gtin { do { _ = try GTIN(gtin) } catch { throw ValidationError("--gtin: \(error)") } }
         }
 
@@ -139,7 +135,7 @@ struct AssociatesCommand: AsyncParsableCommand {
                 FileStream.standardError.write("no associate with code '\(TextRule.escaped(code))'\n")
                 throw ExitCode.rowsRejected
             }
-            let link = associate.link(base: baseURL, gtin: try gtin.map { try GTIN($0) })
+            let link = associate.link(base: baseURL.value, gtin: try gtin.map { try GTIN($0) })
             // Eight pixels a module: readable from a tablet's screen or a print.
             try QRImage.png(link, modulePixels: 8).data.write(to: URL(fileURLWithPath: qr))
             Swift.print(link)

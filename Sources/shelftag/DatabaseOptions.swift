@@ -68,3 +68,19 @@ enum FileStream {
 var showsProgress: Bool {
     isatty(2) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
 }
+
+/// `--base-url`: the resolver's public address, which QR codes and links carry.
+struct BaseURLOption: ParsableArguments {
+    @Option(
+        name: .customLong("base-url"),
+        help: ArgumentHelp("The resolver's public base URL (default $SHELFTAG_BASE_URL, else http://127.0.0.1:8080).", valueName: "url"))
+    var given: String?
+
+    var value: String { given ?? ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://127.0.0.1:8080" }
+
+    func validate() throws {
+        guard let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, url.query == nil else {
+            throw ValidationError("--base-url: '\(value)' is not an http(s) URL such as https://s.example.com")
+        }
+    }
+}

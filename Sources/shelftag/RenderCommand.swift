@@ -63,8 +63,7 @@ struct RenderCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("QR error correction: L, M, Q or H.", valueName: "level"))
     var ecc: ErrorCorrection = .medium
 
-    @Option(name: .customLong("base-url"), help: ArgumentHelp("The resolver's base URL in the QR codes (default $SHELFTAG_BASE_URL).", valueName: "url"))
-    var baseURL = ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://127.0.0.1:8080"
+    @OptionGroup var baseURL: BaseURLOption
 
     @Option(help: ArgumentHelp("Manifest format: csv or json.", valueName: "format"))
     var manifest: ManifestFormat = .csv
@@ -73,7 +72,7 @@ struct RenderCommand: AsyncParsableCommand {
     var at: String?
 
     @Option(help: ArgumentHelp("Threads drawing at once (default: every core).", valueName: "n"))
-    var jobs = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int?
 
     func validate() throws {
         guard RenderSettings.supportedResolutions.contains(dpi) else { throw ValidationError("--dpi: \(dpi) is not one of 203, 300, 600") }
@@ -83,21 +82,18 @@ struct RenderCommand: AsyncParsableCommand {
         if let printer {
             do { _ = try PrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
         }
-        guard jobs >= 1 else { throw ValidationError("--jobs: must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
         if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }
-        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, url.query == nil else {
-            throw ValidationError("--base-url: '\(baseURL)' is not an http(s) URL such as https://s.example.com")
-        }
     }
 
     func run() async throws {
         let request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
-            preview: preview, baseURL: baseURL, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
+            preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
             settings: RenderSettings(
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
-                printer: try printer.map { try PrinterAddress($0) }, workers: jobs),
+                printer: try printer.map { try PrinterAddress($0) }, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try at.map { try Timestamp.parse($0).date } ?? Date())
         let started = Date()
         let bar = ProgressBar(enabled: showsProgress)

@@ -1,0 +1,47 @@
+import Foundation
+import ShelfTagTestSupport
+import Testing
+
+/// Every command's `--help`, pinned: a change to what users read shows in review as a change to
+/// `Tests/shelftagTests/Help/`. `SHELFTAG_UPDATE_HELP=1` rewrites the files.
+@Suite("--help of every command, pinned")
+struct HelpTests {
+    private static let folder = repository.appendingPathComponent("Tests/shelftagTests/Help")
+
+    /// The subcommands a help text lists under SUBCOMMANDS.
+    private static func subcommands(in help: String) -> [String] {
+        guard let start = help.range(of: "SUBCOMMANDS:\n") else { return [] }
+        // A subcommand's line starts with two spaces and its name; its description may wrap onto deeper lines.
+        return help[start.upperBound...].split(separator: "\n").prefix { $0.hasPrefix("  ") }.compactMap { line in
+            guard !line.hasPrefix("   "), !line.hasPrefix("  See "), let name = line.split(separator: " ").first.map(String.init) else { return nil }
+            return name == "help" ? nil : name
+        }
+    }
+
+    @Test("each command's help is the pinned one, and every command has one")
+    func pinnedHelp() throws {
+        var queue: [[String]] = [[]]
+        var seen: [String] = []
+        let update = ProcessInfo.processInfo.environment["SHELFTAG_UPDATE_HELP"] == "1"
+        while let path = queue.popLast() {
+            let run = try CommandLine.run(path + ["--help"], environment: ["SHELFTAG_BASE_URL": "", "COLUMNS": "100"])
+            #expect(run.status == 0, "\(path): \(run.errors)")
+            let name = (["shelftag"] + path).joined(separator: "-")
+            seen.append(name)
+            let file = Self.folder.appendingPathComponent("\(name).txt")
+            if update {
+                try FileManager.default.createDirectory(at: Self.folder, withIntermediateDirectories: true)
+                try Data(run.output.utf8).write(to: file)
+            }
+            let pinned = try String(contentsOf: file, encoding: .utf8)
+            #expect(run.output == pinned, "\(name) --help differs from Help/\(name).txt (SHELFTAG_UPDATE_HELP=1 rewrites it)")
+            queue += Self.subcommands(in: run.output).map { path + [$0] }
+        }
+        // Every pinned file is a command that exists, and the walk found the commands it must.
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).filter { $0.hasSuffix(".txt") }
+        #expect(Set(files.map { String($0.dropLast(4)) }) == Set(seen))
+        for command in ["shelftag-render", "shelftag-serve", "shelftag-token-revoke", "shelftag-associates-link", "shelftag-parity"] {
+            #expect(seen.contains(command))
+        }
+    }
+}
