@@ -89,7 +89,10 @@ let package = Package(
             ]
         ),
         // `make bench`: generates inputs, runs the release binary, prints figures beside a baseline.
-        .executableTarget(name: "ShelfTagBench", dependencies: ["ShelfTagDomain", "ShelfTagStorage"]),
+        .executableTarget(
+            name: "ShelfTagBench",
+            dependencies: ["ShelfTagDomain", "ShelfTagStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "ShelfTagDomainTests", dependencies: ["ShelfTagDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "ShelfTagSecretsTests", dependencies: ["ShelfTagSecrets"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds", "ShelfTagDomain"]),

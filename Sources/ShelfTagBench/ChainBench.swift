@@ -101,8 +101,8 @@ func benchChain(_ options: BenchOptions) throws {
         stop(onPostgres)
     }
     for round in 1...3 {
-        let lite = try runWrk(wrk, url: "http://127.0.0.1:18090", script: "\(directory)/json.lua", seconds: 5)
-        let pg = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/json.lua", seconds: 5)
+        let lite = try runWrk(wrk, url: "http://127.0.0.1:18090", script: "\(directory)/json.lua", seconds: 5, work: options.work)
+        let pg = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/json.lua", seconds: 5, work: options.work)
         print(line("resolve   run \(round) SQLite    ", lite))
         print(line("resolve   run \(round) PostgreSQL", pg) + String(format: "   ratio %.2f (target ≥ 0.9)", pg.perSecond / lite.perSecond))
     }
@@ -137,10 +137,10 @@ func benchChain(_ options: BenchOptions) throws {
         let other = Other()
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            other.result = try? runWrk(wrk, url: "http://127.0.0.1:18092", script: script, seconds: seconds, output: "wrk-2.out")
+            other.result = try? runWrk(wrk, url: "http://127.0.0.1:18092", script: script, seconds: seconds, output: "wrk-2.out", work: options.work)
             done.signal()
         }
-        let first = try runWrk(wrk, url: "http://127.0.0.1:18091", script: script, seconds: seconds)
+        let first = try runWrk(wrk, url: "http://127.0.0.1:18091", script: script, seconds: seconds, work: options.work)
         done.wait()
         guard let second = other.result else { throw POSIXError(.EIO) }
         return (first, second)
