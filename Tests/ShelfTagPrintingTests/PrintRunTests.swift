@@ -31,6 +31,7 @@ struct PrintRunTests {
             #expect(report.rendered.contains { $0.template == "promotion" } && report.rendered.contains { $0.template == "standard" })
             for tag in report.rendered { files[directory.appendingPathComponent(tag.file).path] = tag }
         }
+        #expect(files.count > 700, "every sample store's tags")
         let symbols = try await zbarSymbols(in: Array(files.keys))
         for (file, tag) in files {
             let found = symbols[file] ?? []

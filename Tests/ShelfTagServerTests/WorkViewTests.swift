@@ -111,6 +111,7 @@ struct WorkViewTests {
             let onHand = paris.offer.stock.onHand
             #expect(
                 view.text.contains("<td class=\"n\">\(onHand)</td><td class=\"n\">2</td><td class=\"n\">\(onHand - 2)</td>"), "on hand, held, available here")
+            #expect(details.stores.count > 1, "other stores list it too")
             for listing in details.stores where listing.store.code != "PAR01" {
                 #expect(view.text.contains(listing.store.name), "every store that lists it")
             }
