@@ -17,7 +17,7 @@ TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy
 TEST_PYTHON_READY := .build/test-python/installed
 CHAIN_PORTS := 8081 8082
 
-.PHONY: deps bench-deps build test demo demo-chain bench soak screenshots lint clean
+.PHONY: deps bench-deps build test demo demo-chain bench soak fuzz screenshots lint clean
 
 # Installs only the Debian packages that are missing.
 deps:
@@ -129,6 +129,29 @@ bench: bench-deps
 	swift build -c release --product shelftag
 	swift build -c release --product ShelfTagBench
 	$(WITH_POSTGRES) .build/release/ShelfTagBench --shelftag $(BIN) --work bench-out $(BENCH_ARGS)
+
+# libFuzzer on the Digital Link parser (plain and compressed), every feed reader and the JSON request bodies, each for
+# FUZZ_SECONDS (not part of make test). The domain and feed modules are built instrumented apart from the normal
+# build; new inputs go to .build/fuzz/corpus/NAME, crashes to .build/fuzz/crashes/NAME (make it a regression test).
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS := digital-link feeds bodies
+fuzz: deps
+	swift build --scratch-path .build/fuzz --target ShelfTagFeeds -Xswiftc -sanitize=fuzzer,address
+	@for target in $(FUZZ_TARGETS); do \
+		objects=".build/fuzz/debug/ShelfTagDomain.build/*.o"; \
+		[ $$target = feeds ] && objects="$$objects .build/fuzz/debug/ShelfTagFeeds.build/*.o"; \
+		swiftc -sanitize=fuzzer,address -parse-as-library -I .build/fuzz/debug/Modules Tests/Fuzz/$$target.swift $$objects \
+			-o .build/fuzz/$$target 2>&1 | grep -v "Cannot export local symbol" || true; \
+	done
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p .build/fuzz/corpus/$$target .build/fuzz/crashes/$$target; \
+		echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=Tests/Fuzz/lsan.supp .build/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-max_len=4096 -artifact_prefix=.build/fuzz/crashes/$$target/ .build/fuzz/corpus/$$target Tests/Fuzz/seeds/$$target 2>&1 \
+			| grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|ERROR|SUMMARY|Test unit written" || true; \
+		echo "   corpus: $$(ls .build/fuzz/corpus/$$target | wc -l) inputs; crashes: $$(ls .build/fuzz/crashes/$$target | wc -l)"; \
+		[ -z "$$(ls .build/fuzz/crashes/$$target)" ] || exit 1; \
+	done
 
 # The pages people look at, as headless Chromium shows them: the work view at 1024 px, the shopper's page at 390 px.
 screenshots: build

@@ -6,7 +6,9 @@ import Foundation
 
 /// Streams an XML file through a SAX parser, turning a delegate's captured error back into a throw.
 private func parseStreaming(path: String, displayName: String, delegate: StreamingDelegate & XMLParserDelegate) throws {
-    guard let stream = InputStream(fileAtPath: path) else {
+    // A file declared in another encoding reaches the parser as it is: libxml2 converts it to UTF-8 itself.
+    let checked = try declaresUTF8(path: path, displayName: displayName) ? UTF8CheckedInputStream(path: path) : nil
+    guard let stream = checked ?? InputStream(fileAtPath: path) else {
         throw FeedError.cannotOpen(displayName, reason: "cannot read")
     }
     let parser = XMLParser(stream: stream)
@@ -15,6 +17,9 @@ private func parseStreaming(path: String, displayName: String, delegate: Streami
     delegate.parser = parser
     let finished = parser.parse()
     if let error = delegate.callbackError { throw error }
+    if let line = checked?.invalidLine {
+        throw FeedError.malformedXML(SourceLocation(file: displayName, line: line), reason: "invalid UTF-8 (save the file as UTF-8)")
+    }
     // libxml2 goes on after some errors (an undefined entity is dropped from the text): any error stops the import.
     if !finished || delegate.firstError != nil {
         let code = delegate.firstError?.code ?? (parser.parserError as NSError?)?.code ?? 0
@@ -27,6 +32,18 @@ private func parseStreaming(path: String, displayName: String, delegate: Streami
             }
         throw FeedError.malformedXML(SourceLocation(file: displayName, line: max(line, 1)), reason: reason)
     }
+}
+
+/// Whether the file is UTF-8 by its XML declaration: none (XML's default), or `encoding="UTF-8"`.
+private func declaresUTF8(path: String, displayName: String) throws -> Bool {
+    guard let file = FileHandle(forReadingAtPath: path) else { throw FeedError.cannotOpen(displayName, reason: "cannot read") }
+    defer { try? file.close() }
+    let head = String(decoding: (try? file.read(upToCount: 256)) ?? Data(), as: UTF8.self)
+    guard head.hasPrefix("<?xml") || head.hasPrefix("\u{FEFF}<?xml"), let end = head.range(of: "?>") else { return true }
+    let declaration = head[..<end.lowerBound].lowercased()
+    guard let encoding = declaration.range(of: "encoding=") else { return true }
+    let value = declaration[encoding.upperBound...].drop { $0 == "\"" || $0 == "'" }.prefix { $0 != "\"" && $0 != "'" }
+    return value == "utf-8" || value == "utf8"
 }
 
 /// libxml2's XML_ERR_UNDECLARED_ENTITY.

@@ -72,6 +72,40 @@ struct HostileInputTests {
         }
     }
 
+    @Test("an element name that is not UTF-8 (which made FoundationXML trap: found by make fuzz) is a located error; Latin-1 declared as such still reads")
+    func elementNameNotUTF8() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss xmlns:g=\"http://base.google.com/ns/1.0\" version=\"2.0\"><channel>\n"
+        let broken = directory.appendingPathComponent("broken.xml")
+        try (Data(head.utf8) + Data("<item><g:id>X1</g:id><t".utf8) + Data(repeating: 0xF3, count: 40) + Data(">x</t></item>\n</channel></rss>\n".utf8))
+            .write(to: broken)
+        for read in [
+            { try ProductFeed.read(path: broken.path, displayName: "broken.xml", row: { _, _ in }, rejected: { _ in }) },
+            { try ReviewFeed.read(path: broken.path, displayName: "broken.xml", row: { _, _ in }, rejected: { _ in }) },
+        ] {
+            #expect {
+                try read()
+            } throws: { error in
+                (error as? FeedError)?.description == "broken.xml:3: malformed XML: invalid UTF-8 (save the file as UTF-8)"
+            }
+        }
+        // The same byte is a letter in a feed that says it is Latin-1: libxml2 converts it.
+        let latin1 = directory.appendingPathComponent("latin1.xml")
+        let item = """
+            <item><g:id>X1</g:id><link>https://shop.example.com/p/1</link><description>Noir.</description>
+            <g:image_link>https://img.example.com/1.jpg</g:image_link><g:availability>in stock</g:availability><g:price>3.20 EUR</g:price>
+            <g:gtin>3760552126371</g:gtin><g:brand>Torr</g:brand><g:title>Caf
+            """
+        try
+            (Data("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<rss xmlns:g=\"http://base.google.com/ns/1.0\" version=\"2.0\"><channel>\n".utf8)
+            + Data(item.utf8) + Data([0xE9]) + Data(" noir</g:title></item>\n</channel></rss>\n".utf8)).write(to: latin1)
+        var titles: [String] = []
+        try ProductFeed.read(
+            path: latin1.path, displayName: "latin1.xml", row: { row, _ in titles.append(row.product.title) }, rejected: { Issue.record("rejected: \($0)") })
+        #expect(titles == ["Café noir"])
+    }
+
     @Test("rows longer than any field allows are rejected on their line without being kept: a 6 MB TSV line, a CSV quote never closed")
     func overlongRows() throws {
         let header = "id\ttitle\tlink\tavailability\tprice\tgtin\n"
