@@ -81,10 +81,14 @@ struct Pages: Sendable {
         let nearby = document.nearby.map { store -> [String: Any] in
             let (text, style) = store.stock.status == "few_left" ? (words.nearbyFewLeft, "few") : (words.nearbyInStock, "in")
             let distance = MeasureText.kilometres(store.distanceKm, locale: view.locale)
-            return ["name": store.name, "distance": distance, "stockText": text, "stockClass": style]
+            return ["name": store.name, "distance": distance, "stockText": text, "stockClass": style, "href": store.href]
         }
         context["hasNearby"] = !nearby.isEmpty
         context["nearby"] = nearby
+        // Out of stock here and no store within the radius has it: say so, rather than list none without a word.
+        if nearby.isEmpty, document.store?.stock.status == "out_of_stock" {
+            context["noneNearby"] = String(format: words.noneNearby, MeasureText.kilometres(view.nearbyRadiusKilometres, locale: view.locale))
+        }
         context["actions"] = document.actions.enumerated().map { index, action in
             ["title": action.title, "href": action.href, "secondary": index > 0] as [String: Any]
         }
@@ -148,7 +152,8 @@ struct Pages: Sendable {
 /// Numbers written the store's way: `1,2 km`, `4,5`.
 enum MeasureText {
     static func decimal(_ value: Double, locale: String) -> String {
-        let text = String(format: "%.1f", value)
+        // A whole number has no decimals to show: 50 km, not 50,0 km.
+        let text = value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.1f", value)
         return locale.hasPrefix("en") ? text : text.replacingOccurrences(of: ".", with: ",")
     }
 

@@ -61,6 +61,8 @@ struct ProductDocument: Codable {
         let name: String
         let distanceKm: Double
         let stock: StockDocument
+        /// That store's page for the product, where the shopper can reserve there.
+        let href: String
     }
 
     struct RatingDocument: Codable {
@@ -122,6 +124,8 @@ struct ProductView {
     /// When what this view shows changes with no write to the data: a sale window of a shown price opening or closing.
     let changesAt: Date?
     let advisor: Associate?
+    /// How far the nearby stores may be (the page says so when none is).
+    let nearbyRadiusKilometres: Double
     /// Where each web-shop action leads, the advisor's code appended, by action type: with an advisor, the page links
     /// to the resolver's `/web` route, which counts the click-out and redirects here.
     let webTargets: [String: String]
@@ -156,7 +160,7 @@ struct ProductView {
             listing.map { here in
                 details.stores.filter { $0.store.code != here.store.code && available($0) > 0 }.map {
                     NearbyStock(store: $0.store, available: available($0), distanceKilometres: here.store.distanceKilometres(to: $0.store))
-                }.sorted { $0.distanceKilometres < $1.distanceKilometres }
+                }.filter { $0.distanceKilometres <= configuration.nearbyRadiusKilometres }.sorted { $0.distanceKilometres < $1.distanceKilometres }
             } ?? []
         let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
         let webPricing = details.webOffer.pricing
@@ -187,6 +191,7 @@ struct ProductView {
             }
         }
         self.webTargets = webTargets
+        nearbyRadiusKilometres = configuration.nearbyRadiusKilometres
         document = ProductDocument(
             gtin: product.gtin.digits,
             uri: DigitalLink(base: base, gtin: product.gtin, query: listing.map { [("s", $0.store.code)] } ?? []).uri,
@@ -214,7 +219,9 @@ struct ProductView {
                     shownPrice: printedTag.map { MoneyDocument($0.label.price, locale: locale) })
             },
             nearby: shownNearby.map {
-                .init(code: $0.store.code, name: $0.store.name, distanceKm: ($0.distanceKilometres * 10).rounded() / 10, stock: stock($0.available))
+                .init(
+                    code: $0.store.code, name: $0.store.name, distanceKm: ($0.distanceKilometres * 10).rounded() / 10, stock: stock($0.available),
+                    href: "\(base)/products/\(product.gtin.digits)?s=\(DigitalLink.percentEncoded($0.store.code))\(advisorQuery)")
             },
             rating: details.rating.map { .init(average: ($0.average * 10).rounded() / 10, count: $0.count) },
             reviews: reviews.map {
@@ -230,7 +237,7 @@ struct ProductView {
 /// The page's fixed wording, in French or English (`PageLanguage.written`).
 struct PageWords {
     let language: String
-    let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, reviews, reviewCount, noReviews: String
+    let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, noneNearby, reviews, reviewCount, noReviews: String
     let reserve, buyOnlinePickUp, shipToStore, deliver, visit, anonymous: String
     let priorPrice, until, unitPrice, staleNotice, unavailable, webPrice, storeNotFound: String
     let advisor, speaks, askFor, remembered, forget: String
@@ -239,7 +246,8 @@ struct PageWords {
         locale.hasPrefix("fr")
             ? PageWords(
                 language: "fr", inStock: "En stock dans ce magasin", fewLeft: "Plus que quelques-uns en rayon", outOfStock: "En rupture dans ce magasin",
-                nearbyInStock: "en stock", nearbyFewLeft: "quelques-uns", nearby: "Disponible près d'ici", reviews: "Avis clients", reviewCount: "avis",
+                nearbyInStock: "en stock", nearbyFewLeft: "quelques-uns", nearby: "Disponible près d'ici",
+                noneNearby: "Aucun autre magasin à moins de %@ ne l'a en stock.", reviews: "Avis clients", reviewCount: "avis",
                 noReviews: "Pas encore d'avis", reserve: "Réserver pour retrait ici",
                 buyOnlinePickUp: "Acheter en ligne, retirer ici", shipToStore: "Commander pour retrait dans ce magasin", deliver: "Me le faire livrer",
                 visit: "Voir en magasin :", anonymous: "Client anonyme", priorPrice: "Prix antérieur", until: "Offre valable jusqu'au",
@@ -249,7 +257,8 @@ struct PageWords {
                 remembered: "Ce téléphone retient le code de %@ pendant %d jours, rien d'autre.", forget: "Oublier")
             : PageWords(
                 language: "en", inStock: "In stock in this store", fewLeft: "Only a few left on the shelf", outOfStock: "Out of stock in this store",
-                nearbyInStock: "in stock", nearbyFewLeft: "a few left", nearby: "Available nearby", reviews: "Reviews", reviewCount: "reviews",
+                nearbyInStock: "in stock", nearbyFewLeft: "a few left", nearby: "Available nearby",
+                noneNearby: "No other store within %@ has it in stock.", reviews: "Reviews", reviewCount: "reviews",
                 noReviews: "No reviews yet", reserve: "Reserve for pickup here",
                 buyOnlinePickUp: "Buy online, pick up here", shipToStore: "Order for pickup in this store", deliver: "Deliver to me",
                 visit: "Available at", anonymous: "Anonymous shopper", priorPrice: "Was", until: "Offer ends", unitPrice: "Unit price",

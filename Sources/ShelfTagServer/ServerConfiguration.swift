@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var fewLeftThreshold: Int
     /// Nearby stores listed on a page.
     public var nearbyLimit: Int
+    /// How far a store may be to be listed as nearby, in kilometres.
+    public var nearbyRadiusKilometres: Double
     /// Reviews shown on a page.
     public var reviewLimit: Int
     /// How long a reservation holds stock.
@@ -48,7 +50,8 @@ public struct ServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, baseURL: String = "http://127.0.0.1:8080", templatesDirectory: URL,
         shopSearchURL: String? = nil, maxBodyBytes: Int = 64 * 1024, scanFlushInterval: Duration = .milliseconds(500), fewLeftThreshold: Int = 3,
-        nearbyLimit: Int = 5, reviewLimit: Int = 3, holdDuration: TimeInterval = 48 * 3600, reservationsPerMinute: Int = 10,
+        nearbyLimit: Int = 5, nearbyRadiusKilometres: Double = 50, reviewLimit: Int = 3, holdDuration: TimeInterval = 48 * 3600,
+        reservationsPerMinute: Int = 10,
         unknownCodeLookupsPerMinute: Int = 20, idleTimeout: Duration = .seconds(30),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -65,6 +68,7 @@ public struct ServerConfiguration: Sendable {
         self.scanFlushInterval = scanFlushInterval
         self.fewLeftThreshold = fewLeftThreshold
         self.nearbyLimit = nearbyLimit
+        self.nearbyRadiusKilometres = nearbyRadiusKilometres
         self.reviewLimit = reviewLimit
         self.now = now
     }

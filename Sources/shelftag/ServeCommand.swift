@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("hold-hours"), help: ArgumentHelp("How long a reservation holds stock.", valueName: "hours"))
     var holdHours = 48.0
 
+    @Option(name: .customLong("nearby-radius"), help: ArgumentHelp("How far a store may be to be offered as nearby.", valueName: "km"))
+    var nearbyRadius = 50.0
+
     @Option(name: .customLong("reservations-per-minute"), help: ArgumentHelp("Reservations one client may make per minute (0: no limit).", valueName: "n"))
     var reservationsPerMinute = 10
 
@@ -67,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else { throw ValidationError("--log-level: one of \(levels.joined(separator: ", "))") }
         guard holdHours > 0 else { throw ValidationError("--hold-hours: must be more than 0") }
+        guard nearbyRadius > 0 else { throw ValidationError("--nearby-radius: must be more than 0 km") }
         guard reservationsPerMinute >= 0 else { throw ValidationError("--reservations-per-minute: cannot be negative") }
         guard unknownCodesPerMinute >= 0 else { throw ValidationError("--unknown-codes-per-minute: cannot be negative") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout: must be more than 0") }
@@ -92,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.attributionDays = attributionDays
         configuration.associateParameter = associateParam
         configuration.helpAlertMinutes = helpAlertMinutes
+        configuration.nearbyRadiusKilometres = nearbyRadius
         do {
             try await database.with { reference in
                 try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in

@@ -2,6 +2,7 @@ import Foundation
 import ShelfTagDomain
 import ShelfTagPrinting
 import ShelfTagRender
+import ShelfTagServer
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
@@ -23,10 +24,17 @@ struct ResolverTests {
         }
     }
 
+    /// The sample stores are 200 to 500 km apart: a radius that takes them all in.
+    static let franceWide: ServerConfiguration = {
+        var configuration = TestServer.configuration()
+        configuration.nearbyRadiusKilometres = 600
+        return configuration
+    }()
+
     @Test("JSON answers the same data, held to the OpenAPI schema")
     func jsonMatchesSchema() async throws {
         let validator = try SchemaValidator()
-        try await TestServer.with { server in
+        try await TestServer.with(configuration: Self.franceWide) { server in
             for path in ["/01/\(promotion)?s=PAR01&t=abc", "/01/\(promotion)", "/01/03760001018189?s=PAR01", "/products/\(promotion)?s=LYO02"] {
                 let reply = try await server.request(path, accept: "application/json")
                 #expect(reply.status == 200)
@@ -44,12 +52,33 @@ struct ResolverTests {
             let nearby = try #require(document["nearby"] as? [[String: Any]])
             let distances = nearby.compactMap { $0["distanceKm"] as? Double }
             #expect(!distances.isEmpty && distances == distances.sorted(), "nearest first")
+            for store in nearby {
+                #expect(store["href"] as? String == "\(publicBase)/products/\(promotion)?s=\(store["code"] as? String ?? "")", "each links to its page")
+            }
+        }
+    }
+
+    @Test("nearby means within --nearby-radius (50 km by default), each store a link to its page; out of stock with none near, the page says so")
+    func nearbyRadius() async throws {
+        try await TestServer.with { server in
+            // The sample stores are all more than 50 km from Paris.
+            let document = try await server.json("/01/\(promotion)?s=PAR01")
+            #expect((document["nearby"] as? [[String: Any]])?.isEmpty == true)
+            // Out of stock in Paris, in stock in stores farther away.
+            let outHere = try await server.request("/products/03760001000634?s=PAR01", accept: "text/html")
+            #expect(outHere.text.contains("En rupture dans ce magasin"))
+            #expect(!outHere.text.contains("Disponible près d&#39;ici"))
+            #expect(outHere.text.contains("Aucun autre magasin à moins de 50\u{A0}km ne l&#39;a en stock."), "\(outHere.text)")
+        }
+        try await TestServer.with(configuration: Self.franceWide) { server in
+            let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html")
+            #expect(page.text.contains("<li><a href=\"\(publicBase)/products/\(promotion)?s=LIL04\">"), "a nearby store is a link to its page")
         }
     }
 
     @Test("the store page: price, unit and prior price, stock, nearby, reviews, next step, JSON-LD with the same price, under 30 KB")
     func storePage() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configuration: Self.franceWide) { server in
             let reply = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html")
             #expect(reply.status == 200)
             let html = reply.text
