@@ -34,7 +34,9 @@ private func parseStreaming(path: String, displayName: String, delegate: Streami
     }
 }
 
-/// Whether the file is UTF-8 by its XML declaration: none (XML's default), or `encoding="UTF-8"`.
+/// Whether the file is to be read as UTF-8: unless its XML declaration names an encoding libxml2 converts to UTF-8
+/// itself (Latin-1, Windows-1252, UTF-16). An encoding libxml2 does not know reaches the callbacks unconverted, so
+/// it is checked as UTF-8 too (a fuzzed `encoding="UTFcode…"` made FoundationXML trap).
 private func declaresUTF8(path: String, displayName: String) throws -> Bool {
     guard let file = FileHandle(forReadingAtPath: path) else { throw FeedError.cannotOpen(displayName, reason: "cannot read") }
     defer { try? file.close() }
@@ -43,8 +45,11 @@ private func declaresUTF8(path: String, displayName: String) throws -> Bool {
     let declaration = head[..<end.lowerBound].lowercased()
     guard let encoding = declaration.range(of: "encoding=") else { return true }
     let value = declaration[encoding.upperBound...].drop { $0 == "\"" || $0 == "'" }.prefix { $0 != "\"" && $0 != "'" }
-    return value == "utf-8" || value == "utf8"
+    return !convertedByLibXML.contains(String(value))
 }
+
+/// Encodings libxml2 converts to UTF-8 before the parser's callbacks see a byte.
+private let convertedByLibXML: Set<String> = ["iso-8859-1", "latin1", "iso-8859-15", "windows-1252", "cp1252", "utf-16", "utf-16le", "utf-16be"]
 
 /// libxml2's XML_ERR_UNDECLARED_ENTITY.
 private let undeclaredEntity = 26

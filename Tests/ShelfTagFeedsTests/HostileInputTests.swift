@@ -90,6 +90,16 @@ struct HostileInputTests {
                 (error as? FeedError)?.description == "broken.xml:3: malformed XML: invalid UTF-8 (save the file as UTF-8)"
             }
         }
+        // An encoding libxml2 does not know is read as UTF-8 (the second crash make fuzz found).
+        let unknown = directory.appendingPathComponent("unknown.xml")
+        try
+            (Data("<?xml version=\"1.0\" encoding=\"UTFcode\"?>\n<rss><channel>\n<item><t".utf8) + Data(repeating: 0xF3, count: 8)
+            + Data(">x</t></item>\n</channel></rss>\n".utf8)).write(to: unknown)
+        #expect {
+            try ProductFeed.read(path: unknown.path, displayName: "unknown.xml", row: { _, _ in }, rejected: { _ in })
+        } throws: { error in
+            (error as? FeedError)?.description.hasPrefix("unknown.xml:") == true
+        }
         // The same byte is a letter in a feed that says it is Latin-1: libxml2 converts it.
         let latin1 = directory.appendingPathComponent("latin1.xml")
         let item = """
