@@ -61,6 +61,19 @@ public struct ShelfLabel: Hashable, Sendable {
     /// Whether the tag announces a price reduction.
     public var isPromotion: Bool { regularPrice != nil }
 
+    /// The reduction against the prior price, in whole percent (`-25 %` on the tag and the page); nil under 1 %.
+    public var discountPercent: Int? { Self.discountPercent(price: price, prior: priorPrice) }
+
+    /// The reduction from `prior` to `price`, in whole percent; nil without a prior price or under 1 %.
+    public static func discountPercent(price: Money, prior: Money?) -> Int? {
+        guard let prior, prior.minorUnits > 0, prior.currency == price.currency else { return nil }
+        let percent = Int((Double(prior.minorUnits - price.minorUnits) * 100 / Double(prior.minorUnits)).rounded())
+        return percent >= 1 ? percent : nil
+    }
+
+    /// How a reduction is written: `-25 %`, the same on the tag and the page.
+    public static func discountText(_ percent: Int) -> String { "-\(percent)\u{A0}%" }
+
     /// Crockford's alphabet in lower case: no i, l, o or u to misread.
     private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
 

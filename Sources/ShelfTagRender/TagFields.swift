@@ -31,8 +31,7 @@ extension TagContent {
         }
         if let prior = label.priorPrice {
             fields["priorPrice"] = prior.formatted(locale: locale)
-            let percent = (Double(prior.minorUnits - label.price.minorUnits) * 100 / Double(prior.minorUnits)).rounded()
-            if percent >= 1 { fields["discount"] = "-\(Int(percent))\u{A0}%" }
+            if let percent = label.discountPercent { fields["discount"] = ShelfLabel.discountText(percent) }
         }
         if let end = label.promotionEnd {
             // The window's end is exclusive: the last day shown is the one before it ends.

@@ -68,12 +68,27 @@ struct Pages: Sendable {
             ]
             if let unit = store.unitPrice { block["unitPrice"] = unit.formatted }
             if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
+            // What the tag shows: the reduction against the prior price.
+            if let percent = view.label?.discountPercent { block["discount"] = ShelfLabel.discountText(percent) }
             if let end = view.label?.promotionEnd, let listing = view.listing {
                 block["promotionEnd"] = DayText.format(end.addingTimeInterval(-1), locale: view.locale, timeZone: listing.store.timeZone, style: .long)
             }
             context["store"] = block
         } else {
-            context["web"] = ["label": words.storeNotFound, "price": document.web.price.formatted]
+            // An on-pack code names no store: the web shop's offer, its promotion as a tag would show it.
+            var web: [String: Any] = [
+                "label": view.askedForStore ? words.storeNotFound : words.webPrice, "price": document.web.price.formatted,
+                "priorPriceLabel": words.priorPrice, "promotionEndLabel": words.until,
+            ]
+            if let prior = view.webPriorPrice {
+                web["priorPrice"] = prior.formatted(locale: view.locale)
+                if let percent = ShelfLabel.discountPercent(price: view.webPrice, prior: prior) { web["discount"] = ShelfLabel.discountText(percent) }
+            }
+            if let end = view.webPromotionEnd {
+                let zone = view.details.stores.first?.store.timeZone ?? "UTC"
+                web["promotionEnd"] = DayText.format(end.addingTimeInterval(-1), locale: view.locale, timeZone: zone, style: .long)
+            }
+            context["web"] = web
         }
         if let tag = document.tag, tag.stale, let shown = tag.shownPrice, let now = document.store?.price {
             context["staleNotice"] = String(format: words.staleNotice, shown.formatted, now.formatted)

@@ -129,6 +129,12 @@ struct ProductView {
     /// Where each web-shop action leads, the advisor's code appended, by action type: with an advisor, the page links
     /// to the resolver's `/web` route, which counts the click-out and redirects here.
     let webTargets: [String: String]
+    /// The web shop's promotion, as the page shows it without a store: the price, its Omnibus prior price and last day.
+    let webPrice: Money
+    let webPriorPrice: Money?
+    let webPromotionEnd: Date?
+    /// Whether the link named a store (known or not): without one, the page shows the web shop's offer as such.
+    let askedForStore: Bool
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
@@ -139,12 +145,18 @@ struct ProductView {
         let product = details.product
         let listing = details.stores.first { $0.store.code == storeCode }
         self.listing = listing
-        locale = PageLanguage.locale(preferred: language, storeLocale: listing?.store.locale ?? "en-US")
+        // Without a store (an on-pack code), the chain's own locale: its stores', not a default the shopper never chose.
+        locale = PageLanguage.locale(preferred: language, storeLocale: listing?.store.locale ?? details.stores.first?.store.locale ?? "en-US")
         let label = listing.map { listing -> ShelfLabel in
             let (pricing, history) = details.shelfPricing(at: listing)
             return ShelfLabel(storeCode: listing.store.code, gtin: product.gtin, pricing: pricing, history: history, unitPricing: product.unitPricing, at: time)
         }
         self.label = label
+        let webPricing = details.webOffer.pricing
+        webPrice = webPricing.effectivePrice(at: time)
+        webPriorPrice = webPricing.isOnSale(at: time) ? details.webHistory.omnibusPriorPrice(at: time) : nil
+        webPromotionEnd = webPricing.isOnSale(at: time) ? webPricing.saleWindow?.end : nil
+        askedForStore = storeCode != nil
         changesAt = [details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }.min()
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
@@ -163,7 +175,6 @@ struct ProductView {
                 }.filter { $0.distanceKilometres <= configuration.nearbyRadiusKilometres }.sorted { $0.distanceKilometres < $1.distanceKilometres }
             } ?? []
         let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
-        let webPricing = details.webOffer.pricing
         let base = configuration.baseURL
         let availableHere = listing.map { available($0) } ?? 0
         let steps = NextStep.choose(here: listing?.offer, availableHere: availableHere, web: details.webOffer, nearby: shownNearby)

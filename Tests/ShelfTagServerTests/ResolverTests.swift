@@ -58,6 +58,25 @@ struct ResolverTests {
         }
     }
 
+    @Test("the page shows what the tag shows (discount, prior price, last day); with no store, the web shop's promotion, not 'unknown store'")
+    func promotionAsOnTheTag() async throws {
+        try await TestServer.with { server in
+            let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html").text
+            // The tag of this promotion says -22 % (11,65 € against a prior 15,03 €).
+            #expect(page.contains("<p class=\"price\">11,65\u{A0}€ <span class=\"discount\">-22\u{A0}%</span></p>"), "\(page)")
+            let onPack = try await server.request("/products/\(promotion)", accept: "text/html").text
+            #expect(!onPack.contains("Magasin inconnu") && onPack.contains("Prix en ligne"))
+            #expect(onPack.contains("<p class=\"price\">11,65\u{A0}€"), "the chain's money format, not 11.65 €")
+            let json = try await server.json("/01/\(promotion)")
+            let web = try #require(json["web"] as? [String: Any])
+            #expect(web["regularPrice"] != nil, "the web shop has this product on promotion too")
+            #expect(onPack.contains("Prix antérieur <s>15,03\u{A0}€</s>") && onPack.contains("<span class=\"discount\">-22\u{A0}%</span>"), "\(onPack)")
+            #expect(onPack.contains("Offre valable jusqu&#39;au"))
+            let unknownStore = try await server.request("/products/\(promotion)?s=NOPE", accept: "text/html").text
+            #expect(unknownStore.contains("Magasin inconnu : prix en ligne"))
+        }
+    }
+
     @Test("nearby means within --nearby-radius (50 km by default), each store a link to its page; out of stock with none near, the page says so")
     func nearbyRadius() async throws {
         try await TestServer.with { server in
@@ -84,7 +103,8 @@ struct ResolverTests {
             let html = reply.text
             #expect(reply.body.count < 30_000)
             for expected in [
-                "<h1>Café moulu pur arabica Brésil 1 kg</h1>", "<p class=\"price\">11,65\u{A0}€</p>", "11,65\u{A0}€/kg", "<s>15,03\u{A0}€</s>",
+                "<h1>Café moulu pur arabica Brésil 1 kg</h1>", "<p class=\"price\">11,65\u{A0}€ <span class=\"discount\">-22\u{A0}%</span></p>",
+                "11,65\u{A0}€/kg", "<s>15,03\u{A0}€</s>",
                 "Offre valable jusqu&#39;au 14 décembre 2026", "En stock dans ce magasin", "Disponible près d&#39;ici", "Réserver pour retrait ici",
                 "Me le faire livrer", "<h2 id=\"reviews\">",
             ] {
