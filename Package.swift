@@ -143,6 +143,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "shelftagTests", dependencies: ["shelftag", "ShelfTagTestSupport"]),
+        .testTarget(name: "shelftagTests", dependencies: ["shelftag", "ShelfTagTestSupport"], exclude: ["Help"]),
     ]
 )
