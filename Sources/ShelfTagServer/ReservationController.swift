@@ -126,11 +126,19 @@ struct ReservationController: Sendable {
                 + (request.uri.queryParameters["a"].flatMap { Associate.normalizedCode(String($0)) }.map { "?a=" + $0 } ?? ""),
             "token": AccessToken.generate(),
             "quantities": Array(1...max(1, maximum)), "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
+            "phoneLabel": words.phone, "emailLabel": words.email, "eitherContact": words.eitherContact, "phoneExample": words.phoneExample,
+            "emailExample": words.emailExample, "privacy": words.privacy, "backLabel": words.back,
+            "back": "\(configuration.baseURL)/products/\(details.product.gtin.digits)?s=\(DigitalLink.percentEncoded(listing.store.code))",
             "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
         ]
         var headers = HTTPFields()
         headers[.vary] = "Accept-Language"
         return .text(pages.render("reserve", context), contentType: "text/html; charset=utf-8", headers: headers)
+    }
+
+    /// How the shopper is reached: `contact` (the JSON API), else the form's phone, else its e-mail.
+    static func contact(_ fields: [String: String]) -> String? {
+        [fields["contact"], fields["phone"], fields["email"]].compactMap { $0?.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
     }
 
     func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
@@ -147,7 +155,7 @@ struct ReservationController: Sendable {
         do {
             hold = try HoldRequest(
                 storeCode: fields["store"] ?? fields["s"] ?? request.uri.queryParameters["s"].map(String.init), gtin: gtin, quantity: fields["quantity"],
-                customerName: fields["name"], contact: fields["contact"])
+                customerName: fields["name"], contact: Self.contact(fields))
         } catch {
             throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
         }
@@ -349,6 +357,8 @@ struct ReservationWords {
     let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until, advisor, ready: String
     /// Titles and notes of a reservation that no longer holds anything.
     let collected, cancelled, expired, collectedNote, cancelledNote, expiredNote: String
+    /// The form's two ways to be reached (one is enough), their examples, what is kept and why, and the way back.
+    let phone, email, eitherContact, phoneExample, emailExample, privacy, back: String
 
     /// The confirmation page's title for a reservation in `state`.
     func title(_ state: String) -> String {
@@ -379,7 +389,11 @@ struct ReservationWords {
                 until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@", ready: "Prête à retirer", collected: "Réservation retirée",
                 cancelled: "Réservation annulée", expired: "Réservation expirée", collectedNote: "Vous l'avez retirée en magasin. Merci !",
                 cancelledNote: "Plus rien n'est gardé pour vous : réservez à nouveau depuis la page du produit.",
-                expiredNote: "Le délai de retrait est passé et plus rien n'est gardé : réservez à nouveau depuis la page du produit.")
+                expiredNote: "Le délai de retrait est passé et plus rien n'est gardé : réservez à nouveau depuis la page du produit.",
+                phone: "Téléphone", email: "E-mail", eitherContact: "L'un ou l'autre suffit.", phoneExample: "06 12 34 56 78",
+                emailExample: "nom@exemple.fr",
+                privacy: "Le magasin garde votre nom et votre contact avec la réservation, pour vous joindre à son sujet ; rien d'autre.",
+                back: "Retour au produit")
             : ReservationWords(
                 language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
                 name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
@@ -387,6 +401,10 @@ struct ReservationWords {
                 collected: "Reservation collected", cancelled: "Reservation cancelled", expired: "Reservation expired",
                 collectedNote: "You collected it in store. Thank you!",
                 cancelledNote: "Nothing is held for you any more: reserve again from the product's page.",
-                expiredNote: "The pickup time has passed and nothing is held any more: reserve again from the product's page.")
+                expiredNote: "The pickup time has passed and nothing is held any more: reserve again from the product's page.",
+                phone: "Phone", email: "E-mail", eitherContact: "Either one is enough.", phoneExample: "+33 6 12 34 56 78",
+                emailExample: "name@example.com",
+                privacy: "The store keeps your name and contact with the reservation, to reach you about it; nothing else.",
+                back: "Back to the product")
     }
 }

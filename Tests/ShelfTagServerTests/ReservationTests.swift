@@ -79,6 +79,32 @@ struct ReservationTests {
         }
     }
 
+    @Test("the form: a phone keyboard for the phone, an e-mail keyboard for the e-mail, either one enough, what is kept and why, a way back")
+    func reservationForm() async throws {
+        try await TestServer.with { server in
+            let form = try await server.request("\(path)?s=PAR01", accept: "text/html").text
+            for expected in [
+                "type=\"tel\" inputmode=\"tel\" autocomplete=\"tel\"", "type=\"email\" inputmode=\"email\"", "placeholder=\"06 12 34 56 78\"",
+                "L&#39;un ou l&#39;autre suffit.", "Le magasin garde votre nom et votre contact avec la réservation",
+                "<a href=\"\(publicBase)/products/\(promotion)?s=PAR01\">← Retour au produit</a>",
+            ] {
+                #expect(form.contains(expected), "the form lacks \(expected)")
+            }
+            let headers = ["Content-Type": "application/x-www-form-urlencoded"]
+            let byPhone = try await server.request(
+                path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Ana&phone=06+12+34+56+78&email=&token=f1".utf8))
+            #expect(byPhone.status == 201, "\(byPhone.text)")
+            let byEmail = try await server.request(
+                path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Bo&phone=&email=bo%40example.com&token=f2".utf8))
+            #expect(byEmail.status == 201, "\(byEmail.text)")
+            let neither = try await server.request(
+                path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Cy&phone=&email=&token=f3".utf8))
+            #expect(neither.status == 400)
+            let contacts = try await server.reference.reservations(store: "PAR01").map(\.contact)
+            #expect(contacts.contains("06 12 34 56 78") && contacts.contains("bo@example.com"))
+        }
+    }
+
     @Test("the confirmation: pickup code, a QR code that decodes to it, store, price and the end of the hold")
     func confirmation() async throws {
         try await TestServer.with { server in
