@@ -18,7 +18,11 @@ private func parseStreaming(path: String, displayName: String, delegate: Streami
     let finished = parser.parse()
     if let error = delegate.callbackError { throw error }
     if let line = checked?.invalidLine {
-        throw FeedError.malformedXML(SourceLocation(file: displayName, line: line), reason: "invalid UTF-8 (save the file as UTF-8)")
+        let reason =
+            checked?.refusal == .processingInstruction
+            ? "a processing instruction (<?…?>): a feed has none but its XML declaration, <?xml version=\"1.0\" …?>, first"
+            : "invalid UTF-8 (save the file as UTF-8)"
+        throw FeedError.malformedXML(SourceLocation(file: displayName, line: line), reason: reason)
     }
     // libxml2 goes on after some errors (an undefined entity is dropped from the text): any error stops the import.
     if !finished || delegate.firstError != nil {

@@ -100,6 +100,22 @@ struct HostileInputTests {
         } throws: { error in
             (error as? FeedError)?.description.hasPrefix("unknown.xml:") == true
         }
+        // A processing instruction with no data made FoundationXML read a null C string (the third crash): none is
+        // taken but the XML declaration, byte-order mark or not.
+        for (name, text) in [
+            ("bare.xml", "<?xml?>\n<rss><channel></channel></rss>\n"), ("inside.xml", "<?xml version=\"1.0\"?>\n<rss>\n<?x?><channel></channel></rss>\n"),
+        ] {
+            let file = directory.appendingPathComponent(name)
+            try Data(text.utf8).write(to: file)
+            #expect {
+                try ProductFeed.read(path: file.path, displayName: name, row: { _, _ in }, rejected: { _ in })
+            } throws: { error in
+                (error as? FeedError)?.description.contains("malformed XML: a processing instruction") == true
+            }
+        }
+        let withMark = directory.appendingPathComponent("mark.xml")
+        try (Data([0xEF, 0xBB, 0xBF]) + Data("<?xml version=\"1.0\"?>\n<rss><channel></channel></rss>\n".utf8)).write(to: withMark)
+        try ProductFeed.read(path: withMark.path, displayName: "mark.xml", row: { _, _ in }, rejected: { _ in })
         // The same byte is a letter in a feed that says it is Latin-1: libxml2 converts it.
         let latin1 = directory.appendingPathComponent("latin1.xml")
         let item = """
