@@ -96,7 +96,8 @@ demo: build
 	@sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11 | sed 's/$$/\&linkType=linkset/; s/^/   linkset:     /'
 	@echo "   JSON:        curl -H 'Accept: application/json' '$$(sed -n 2p $(DEMO_DIR)/tags/PAR01/manifest.csv | cut -d, -f11)'"
 	@echo "   Also /healthz, /metrics, /.well-known/gs1resolver. Ctrl-C stops the resolver."
-	@$(BIN) serve --db $(DEMO_DB) --port $(DEMO_PORT) & server=$$!; \
+	@# The sample stores are 200 to 500 km apart: a radius that shows them as nearby (the default is 50 km).
+	@$(BIN) serve --db $(DEMO_DB) --port $(DEMO_PORT) --nearby-radius 600 & server=$$!; \
 	for i in $$(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$(DEMO_PORT)/healthz && break; sleep 0.2; done; \
 	echo; echo "== A reservation made against the sample data (POST /products/03760001001983/reserve):"; \
 	curl -s -X POST -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \
