@@ -157,3 +157,13 @@ extension StoreShelf {
     /// Whether a product's last printed tag (nil: never printed) no longer shows `label`, the display now due.
     public static func needsTag(_ label: ShelfLabel, lastPrinted: PrintedTag?) -> Bool { lastPrinted?.label.tagID != label.tagID }
 }
+
+/// Which price a shopper pays when the shelf shows less than the till: the rule of the store's country.
+public enum DisplayedPriceRule {
+    /// Whether the lower displayed price is the one to charge in the country of `locale` (`fr-FR`): in France the
+    /// price shown to the consumer is the price charged (Code de la consommation, L112-1 and the arrêté of
+    /// 3 December 1987). Elsewhere the page does not say which applies, and tells the shopper to ask.
+    public static func lowerShelfPriceApplies(storeLocale locale: String) -> Bool {
+        locale.split(separator: "-").dropFirst().first?.uppercased() == "FR"
+    }
+}

@@ -91,7 +91,13 @@ struct Pages: Sendable {
             context["web"] = web
         }
         if let tag = document.tag, tag.stale, let shown = tag.shownPrice, let now = document.store?.price {
-            context["staleNotice"] = String(format: words.staleNotice, shown.formatted, now.formatted)
+            // A tag showing less than the till never leaves the shopper to find out at the checkout.
+            let lower = view.tagPrice.map { $0 < (view.label?.price ?? $0) } ?? false
+            let notice =
+                !lower
+                ? words.staleNotice
+                : DisplayedPriceRule.lowerShelfPriceApplies(storeLocale: view.listing?.store.locale ?? "") ? words.staleLowerApplies : words.staleLowerAsk
+            context["staleNotice"] = String(format: notice, shown.formatted, now.formatted)
         }
         let nearby = document.nearby.map { store -> [String: Any] in
             let (text, style) = store.stock.status == "few_left" ? (words.nearbyFewLeft, "few") : (words.nearbyInStock, "in")

@@ -135,6 +135,8 @@ struct ProductView {
     let webPromotionEnd: Date?
     /// Whether the link named a store (known or not): without one, the page shows the web shop's offer as such.
     let askedForStore: Bool
+    /// The price the scanned tag shows, when the print ledger knows it.
+    let tagPrice: Money?
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
@@ -157,6 +159,7 @@ struct ProductView {
         webPriorPrice = webPricing.isOnSale(at: time) ? details.webHistory.omnibusPriorPrice(at: time) : nil
         webPromotionEnd = webPricing.isOnSale(at: time) ? webPricing.saleWindow?.end : nil
         askedForStore = storeCode != nil
+        tagPrice = printedTag?.label.price
         changesAt = [details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }.min()
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
@@ -250,7 +253,10 @@ struct PageWords {
     let language: String
     let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, noneNearby, reviews, reviewCount, noReviews: String
     let reserve, buyOnlinePickUp, shipToStore, deliver, visit, anonymous: String
-    let priorPrice, until, unitPrice, staleNotice, unavailable, webPrice, storeNotFound: String
+    let priorPrice, until, unitPrice, staleNotice: String
+    /// The tag shows less than today's price: the shelf price applies (France), or ask at the checkout (elsewhere).
+    let staleLowerApplies, staleLowerAsk: String
+    let unavailable, webPrice, storeNotFound: String
     let advisor, speaks, askFor, remembered, forget: String
 
     static func forLocale(_ locale: String) -> PageWords {
@@ -263,6 +269,9 @@ struct PageWords {
                 buyOnlinePickUp: "Acheter en ligne, retirer ici", shipToStore: "Commander pour retrait dans ce magasin", deliver: "Me le faire livrer",
                 visit: "Voir en magasin :", anonymous: "Client anonyme", priorPrice: "Prix antérieur", until: "Offre valable jusqu'au",
                 unitPrice: "Prix unitaire", staleNotice: "L'étiquette en rayon indique %@ ; le prix est maintenant %@.",
+                staleLowerApplies:
+                    "L'étiquette en rayon indique %@ et le prix est maintenant %@ : en caisse, c'est le prix affiché en rayon, le plus bas, qui s'applique.",
+                staleLowerAsk: "L'étiquette en rayon indique %@ et le prix est maintenant %@ : demandez en caisse quel prix s'applique.",
                 unavailable: "Indisponible pour le moment", webPrice: "Prix en ligne", storeNotFound: "Magasin inconnu : prix en ligne",
                 advisor: "Votre conseiller·ère :", speaks: "Parle", askFor: "Demandez %@ à l'accueil ou à un vendeur.",
                 remembered: "Ce téléphone retient le code de %@ pendant %d jours, rien d'autre.", forget: "Oublier")
@@ -273,7 +282,10 @@ struct PageWords {
                 noReviews: "No reviews yet", reserve: "Reserve for pickup here",
                 buyOnlinePickUp: "Buy online, pick up here", shipToStore: "Order for pickup in this store", deliver: "Deliver to me",
                 visit: "Available at", anonymous: "Anonymous shopper", priorPrice: "Was", until: "Offer ends", unitPrice: "Unit price",
-                staleNotice: "The shelf tag shows %@; the price is now %@.", unavailable: "Unavailable for now", webPrice: "Online price",
+                staleNotice: "The shelf tag shows %@; the price is now %@.",
+                staleLowerApplies: "The shelf tag shows %@ and the price is now %@: at the checkout, the lower shelf price applies.",
+                staleLowerAsk: "The shelf tag shows %@ and the price is now %@: ask at the checkout which price applies.",
+                unavailable: "Unavailable for now", webPrice: "Online price",
                 storeNotFound: "Unknown store: online price", advisor: "Your advisor:", speaks: "Speaks", askFor: "Ask for %@ at the desk or any associate.",
                 remembered: "This phone remembers %@'s code for %d days, nothing else.", forget: "Forget")
     }

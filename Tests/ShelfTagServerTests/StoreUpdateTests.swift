@@ -66,6 +66,32 @@ struct StoreUpdateTests {
                 == 599)
     }
 
+    @Test("a price that went up since the tag was printed: the page says which price applies (France: the lower shelf price), never the higher one silently")
+    func higherPriceThanTag() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let run = try await PrintRun.run(
+            PrintRequest(
+                storeCode: "PAR01", gtins: [try GTIN("3760001018189")], baseURL: publicBase, directory: try newDirectory(), time: testNow),
+            reference: reference, library: TemplateLibrary(directory: repository.appendingPathComponent("Templates")))
+        let uri = try #require(run.rendered.first).content.uri.replacingOccurrences(of: publicBase, with: "")
+        let token = try await token(reference, store: "PAR01", scopes: [.prices])
+        try await TestServer.with(reference: reference) { server in
+            // A price that went up: the tag shows less than the till, and in France the shelf price applies.
+            let raise = try await post(server, "/api/stores/PAR01/prices", token: token, #"{"gtin": "3760001018189", "price": "6.99 EUR"}"#)
+            #expect(raise.status == 200)
+            let higher = try await server.request(uri.replacingOccurrences(of: "/01/", with: "/products/"), accept: "text/html").text
+            #expect(
+                higher.contains(
+                    "L&#39;étiquette en rayon indique 6,39\u{A0}€ et le prix est maintenant 6,99\u{A0}€ : en caisse, c&#39;est le prix affiché en rayon, le plus bas, qui s&#39;applique."
+                ), "\(higher)")
+            let english = try await server.request(
+                uri.replacingOccurrences(of: "/01/", with: "/products/"), accept: "text/html", headers: ["Accept-Language": "en"]
+            ).text
+            #expect(english.contains("at the checkout, the lower shelf price applies."))
+            #expect(!DisplayedPriceRule.lowerShelfPriceApplies(storeLocale: "fr-BE") && DisplayedPriceRule.lowerShelfPriceApplies(storeLocale: "fr-FR"))
+        }
+    }
+
     @Test("tokens: 401 without or with an unknown one, 403 for another store or scope, stock updates live")
     func tokenScopes() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
