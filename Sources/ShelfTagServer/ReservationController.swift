@@ -102,23 +102,35 @@ struct ReservationController: Sendable {
 
     // MARK: Shopper
 
-    private func listing(_ gtinText: String, store: String?) async throws -> (ProductDetails, StoreListing, available: Int) {
+    private func listing(_ gtinText: String, store: String?) async throws -> (ProductDetails, StoreListing, available: Int, holds: [String: Int]) {
         let gtin = try ResolverError.gtin(gtinText)
         guard let details = try await reference.details(of: gtin) else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
         guard let store, let listing = details.stores.first(where: { $0.store.code == store }) else {
             throw ResolverError.notFound("Store \(store ?? "(none)") does not sell this product; reservations are made in a store that does.")
         }
-        let held = try await reference.activeHolds(of: gtin, at: configuration.now())[listing.store.code] ?? 0
-        return (details, listing, max(0, listing.offer.stock.onHand - held))
+        let holds = try await reference.activeHolds(of: gtin, at: configuration.now())
+        return (details, listing, max(0, listing.offer.stock.onHand - (holds[listing.store.code] ?? 0)), holds)
+    }
+
+    /// Where else the shopper can reserve when nothing is left here: the stores within the nearby radius that have
+    /// it, nearest first, each with its reservation form.
+    private func elsewhere(_ details: ProductDetails, from listing: StoreListing, holds: [String: Int], locale: String) -> [[String: String]] {
+        details.stores.filter { $0.store.code != listing.store.code }.compactMap { other -> (Double, [String: String])? in
+            let available = other.offer.stock.onHand - (holds[other.store.code] ?? 0)
+            let distance = listing.store.distanceKilometres(to: other.store)
+            guard available > 0, distance <= configuration.nearbyRadiusKilometres else { return nil }
+            let href = "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve?s=\(DigitalLink.percentEncoded(other.store.code))"
+            return (distance, ["name": other.store.name, "distance": MeasureText.kilometres((distance * 10).rounded() / 10, locale: locale), "href": href])
+        }.sorted { $0.0 < $1.0 }.prefix(configuration.nearbyLimit).map(\.1)
     }
 
     func form(_ request: Request, gtin: String) async throws -> Response {
-        let (details, listing, available) = try await listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
+        let (details, listing, available, holds) = try await listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
         let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: listing.store.locale)
         let words = ReservationWords.forLocale(locale)
         let (pricing, _) = details.shelfPricing(at: listing)
         let maximum = min(listing.store.maxReservation, available)
-        let context: [String: Any] = [
+        var context: [String: Any] = [
             "lang": words.language, "title": words.title, "product": details.product.title,
             "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: locale), "store": listing.store.name,
             "storeCode": listing.store.code, "availableText": available > 0 ? "\(available) \(words.available)" : words.none, "canReserve": maximum > 0,
@@ -131,6 +143,14 @@ struct ReservationController: Sendable {
             "back": "\(configuration.baseURL)/products/\(details.product.gtin.digits)?s=\(DigitalLink.percentEncoded(listing.store.code))",
             "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
         ]
+        // Nothing left here: not a dead end, the stores near that have it.
+        if maximum == 0 {
+            let others = elsewhere(details, from: listing, holds: holds, locale: locale)
+            if !others.isEmpty {
+                context["elsewhere"] = others
+                context["elsewhereTitle"] = words.elsewhere
+            }
+        }
         var headers = HTTPFields()
         headers[.vary] = "Accept-Language"
         return .text(pages.render("reserve", context), contentType: "text/html; charset=utf-8", headers: headers)
@@ -359,6 +379,8 @@ struct ReservationWords {
     let collected, cancelled, expired, collectedNote, cancelledNote, expiredNote: String
     /// The form's two ways to be reached (one is enough), their examples, what is kept and why, and the way back.
     let phone, email, eitherContact, phoneExample, emailExample, privacy, back: String
+    /// Nothing left here: where else to reserve.
+    let elsewhere: String
 
     /// The confirmation page's title for a reservation in `state`.
     func title(_ state: String) -> String {
@@ -393,7 +415,7 @@ struct ReservationWords {
                 phone: "Téléphone", email: "E-mail", eitherContact: "L'un ou l'autre suffit.", phoneExample: "06 12 34 56 78",
                 emailExample: "nom@exemple.fr",
                 privacy: "Le magasin garde votre nom et votre contact avec la réservation, pour vous joindre à son sujet ; rien d'autre.",
-                back: "Retour au produit")
+                back: "Retour au produit", elsewhere: "À réserver dans un magasin proche :")
             : ReservationWords(
                 language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
                 name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
@@ -405,6 +427,6 @@ struct ReservationWords {
                 phone: "Phone", email: "E-mail", eitherContact: "Either one is enough.", phoneExample: "+33 6 12 34 56 78",
                 emailExample: "name@example.com",
                 privacy: "The store keeps your name and contact with the reservation, to reach you about it; nothing else.",
-                back: "Back to the product")
+                back: "Back to the product", elsewhere: "Reserve it in a store nearby:")
     }
 }

@@ -105,6 +105,23 @@ struct ReservationTests {
         }
     }
 
+    @Test("nothing left to reserve here: the form offers the stores within the nearby radius that have it, not a dead end")
+    func reserveElsewhere() async throws {
+        // Out of stock in Paris; in stock in stores 200 to 500 km away.
+        let outInParis = "/products/03760001000634/reserve?s=PAR01"
+        try await TestServer.with(configuration: ResolverTests.franceWide) { server in
+            let form = try await server.request(outInParis, accept: "text/html").text
+            #expect(form.contains("Plus rien à réserver") && form.contains("À réserver dans un magasin proche :"))
+            #expect(form.contains("<a href=\"\(publicBase)/products/03760001000634/reserve?s=LIL04\">"), "\(form)")
+            #expect(!form.contains("?s=PAR01\">Maison"), "not the store that has none")
+        }
+        try await TestServer.with { server in
+            // Within the default 50 km, no store has it: no list to offer.
+            let form = try await server.request(outInParis, accept: "text/html").text
+            #expect(form.contains("Plus rien à réserver") && !form.contains("magasin proche"))
+        }
+    }
+
     @Test("the confirmation: pickup code, a QR code that decodes to it, store, price and the end of the hold")
     func confirmation() async throws {
         try await TestServer.with { server in
