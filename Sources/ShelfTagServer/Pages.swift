@@ -111,7 +111,9 @@ struct Pages: Sendable {
             context["noneNearby"] = String(format: words.noneNearby, MeasureText.kilometres(view.nearbyRadiusKilometres, locale: view.locale))
         }
         context["actions"] = document.actions.enumerated().map { index, action in
-            ["title": action.title, "href": action.href, "secondary": index > 0] as [String: Any]
+            var entry: [String: Any] = ["title": action.title, "href": action.href, "secondary": index > 0]
+            if let detail = action.detail { entry["detail"] = detail }
+            return entry
         }
         if let store = document.store {
             context["help"] = [

@@ -90,6 +90,8 @@ struct ProductDocument: Codable {
         let type: String
         let title: String
         let href: String
+        /// What the option does, when and at which price (`Gardé 48 h, payé au retrait · 11,65 €`).
+        var detail: String? = nil
     }
 
     let gtin: String
@@ -192,12 +194,30 @@ struct ProductView {
             let store = listing.map { "&s=" + DigitalLink.percentEncoded($0.store.code) } ?? ""
             return "\(base)/products/\(product.gtin.digits)/web?type=\(type)\(store)&a=\(advisor.code)"
         }
+        // A pickup ordered through the web shop names the store it is for.
+        func forStore(_ link: String) -> String {
+            guard let listing else { return link }
+            return link + (link.contains("?") ? "&" : "?") + DigitalLink.percentEncoded(configuration.storeParameter) + "="
+                + DigitalLink.percentEncoded(listing.store.code)
+        }
+        let webPrice = webPricing.effectivePrice(at: time).formatted(locale: locale)
+        let shelfPrice = label.map { $0.price.formatted(locale: locale) } ?? webPrice
         let actions = steps.map { step -> ProductDocument.ActionDocument in
             switch step {
-            case .reserveHere: .init(type: "reserve", title: words.reserve, href: "\(base)/products/\(product.gtin.digits)/reserve\(storeQuery)")
-            case .buyOnlinePickUpHere(let link, _): .init(type: "buy_online_pickup", title: words.buyOnlinePickUp, href: web("buy_online_pickup", link))
-            case .shipToStore(let link, _): .init(type: "ship_to_store", title: words.shipToStore, href: web("ship_to_store", link))
-            case .deliver(let link): .init(type: "deliver", title: words.deliver, href: web("deliver", link))
+            case .reserveHere:
+                .init(
+                    type: "reserve", title: words.reserve, href: "\(base)/products/\(product.gtin.digits)/reserve\(storeQuery)",
+                    detail: words.reserveDetail(hours: Int(configuration.holdDuration / 3600)) + " · " + shelfPrice)
+            case .buyOnlinePickUpHere(let link, let sla):
+                .init(
+                    type: "buy_online_pickup", title: words.buyOnlinePickUp, href: web("buy_online_pickup", forStore(link)),
+                    detail: words.pickupDetail(sla) + " · " + webPrice)
+            case .shipToStore(let link, let sla):
+                .init(
+                    type: "ship_to_store", title: words.shipToStore, href: web("ship_to_store", forStore(link)),
+                    detail: words.shipDetail(sla) + " · " + webPrice)
+            case .deliver(let link):
+                .init(type: "deliver", title: words.deliver, href: web("deliver", link), detail: words.deliverDetail + " · " + webPrice)
             case .visitNearby(let other):
                 .init(
                     type: "visit", title: "\(words.visit) \(other.store.name)",
@@ -258,6 +278,14 @@ struct PageWords {
     let staleLowerApplies, staleLowerAsk: String
     let unavailable, webPrice, storeNotFound: String
     let advisor, speaks, askFor, remembered, forget: String
+    /// What each next step does, and when.
+    let deliverDetail, reserveNote, pickupNote, shipNote, pickupUntimed: String
+    let slas: [PickupSLA: String]
+
+    func reserveDetail(hours: Int) -> String { String(format: reserveNote, hours) }
+    /// With the feed's `pickup_sla` when it gives one; without, no time is promised.
+    func pickupDetail(_ sla: PickupSLA?) -> String { sla.flatMap { slas[$0] }.map { String(format: pickupNote, $0) } ?? pickupUntimed }
+    func shipDetail(_ sla: PickupSLA?) -> String { sla.flatMap { slas[$0] }.map { String(format: shipNote, $0) } ?? pickupUntimed }
 
     static func forLocale(_ locale: String) -> PageWords {
         locale.hasPrefix("fr")
@@ -274,7 +302,14 @@ struct PageWords {
                 staleLowerAsk: "L'étiquette en rayon indique %@ et le prix est maintenant %@ : demandez en caisse quel prix s'applique.",
                 unavailable: "Indisponible pour le moment", webPrice: "Prix en ligne", storeNotFound: "Magasin inconnu : prix en ligne",
                 advisor: "Votre conseiller·ère :", speaks: "Parle", askFor: "Demandez %@ à l'accueil ou à un vendeur.",
-                remembered: "Ce téléphone retient le code de %@ pendant %d jours, rien d'autre.", forget: "Oublier")
+                remembered: "Ce téléphone retient le code de %@ pendant %d jours, rien d'autre.", forget: "Oublier",
+                deliverDetail: "Livré chez vous, au prix en ligne", reserveNote: "Gardé %d h, payé au retrait",
+                pickupNote: "Payé en ligne, prêt %@ dans ce magasin", shipNote: "Commandé en ligne, en magasin %@",
+                pickupUntimed: "Commandé en ligne, à retirer dans ce magasin",
+                slas: [
+                    .sameDay: "aujourd'hui", .nextDay: "demain", .twoDay: "sous 2 jours", .threeDay: "sous 3 jours", .fourDay: "sous 4 jours",
+                    .fiveDay: "sous 5 jours", .sixDay: "sous 6 jours", .multiWeek: "sous quelques semaines",
+                ])
             : PageWords(
                 language: "en", inStock: "In stock in this store", fewLeft: "Only a few left on the shelf", outOfStock: "Out of stock in this store",
                 nearbyInStock: "in stock", nearbyFewLeft: "a few left", nearby: "Available nearby",
@@ -287,6 +322,13 @@ struct PageWords {
                 staleLowerAsk: "The shelf tag shows %@ and the price is now %@: ask at the checkout which price applies.",
                 unavailable: "Unavailable for now", webPrice: "Online price",
                 storeNotFound: "Unknown store: online price", advisor: "Your advisor:", speaks: "Speaks", askFor: "Ask for %@ at the desk or any associate.",
-                remembered: "This phone remembers %@'s code for %d days, nothing else.", forget: "Forget")
+                remembered: "This phone remembers %@'s code for %d days, nothing else.", forget: "Forget",
+                deliverDetail: "Delivered to your door, at the online price", reserveNote: "Held %d h, paid at pickup",
+                pickupNote: "Paid online, ready %@ in this store", shipNote: "Ordered online, in this store %@",
+                pickupUntimed: "Ordered online, picked up in this store",
+                slas: [
+                    .sameDay: "today", .nextDay: "tomorrow", .twoDay: "within 2 days", .threeDay: "within 3 days", .fourDay: "within 4 days",
+                    .fiveDay: "within 5 days", .sixDay: "within 6 days", .multiWeek: "within a few weeks",
+                ])
     }
 }

@@ -44,6 +44,8 @@ public struct ServerConfiguration: Sendable {
     public var attributionDays = 30
     /// The query parameter that carries the associate's code to the web shop, so it can credit the online sale.
     public var associateParameter = "associate"
+    /// The query parameter that tells the web shop which store a pickup ordered online is for.
+    public var storeParameter = "store"
     /// The clock, injected so tests can pin "now".
     public var now: @Sendable () -> Date
 

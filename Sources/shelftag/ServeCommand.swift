@@ -60,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The query parameter that carries an associate's code to the web shop.", valueName: "name"))
     var associateParam = "associate"
 
+    @Option(help: ArgumentHelp("The query parameter that tells the web shop which store an online order is picked up in.", valueName: "name"))
+    var storeParam = "store"
+
     @Option(help: ArgumentHelp("Minutes after which a help request nobody took is flagged in the work view.", valueName: "minutes"))
     var helpAlertMinutes = 5
 
@@ -79,6 +82,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard !associateParam.isEmpty, associateParam.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
             throw ValidationError("--associate-param: letters, digits, '_', '-' or '.'")
         }
+        guard !storeParam.isEmpty, storeParam.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
+            throw ValidationError("--store-param: letters, digits, '_', '-' or '.'")
+        }
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout: must be more than 0") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections: must be more than 0") }
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a TCP port") }
@@ -95,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxConnections = maxConnections
         configuration.attributionDays = attributionDays
         configuration.associateParameter = associateParam
+        configuration.storeParameter = storeParam
         configuration.helpAlertMinutes = helpAlertMinutes
         configuration.nearbyRadiusKilometres = nearbyRadius
         do {

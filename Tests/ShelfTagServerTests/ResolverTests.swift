@@ -77,6 +77,28 @@ struct ResolverTests {
         }
     }
 
+    @Test("out of stock here: each option says what it does, when (the feed's pickup_sla) and at which price; a pickup through the web shop names the store")
+    func outOfStockOptions() async throws {
+        try await TestServer.with { server in
+            // Out of stock in Paris, pickup method "ship to store", 3-day.
+            let json = try await server.json("/01/03760001045956?s=PAR01")
+            let actions = try #require(json["actions"] as? [[String: Any]])
+            let web = try #require((json["web"] as? [String: Any])?["link"] as? String)
+            let price = try #require(((json["web"] as? [String: Any])?["price"] as? [String: Any])?["formatted"] as? String)
+            let deliver = try #require(actions.first { $0["type"] as? String == "deliver" })
+            let ship = try #require(actions.first { $0["type"] as? String == "ship_to_store" })
+            #expect(deliver["href"] as? String == web, "delivery goes to the product's web page")
+            #expect(ship["href"] as? String == web + (web.contains("?") ? "&" : "?") + "store=PAR01", "the pickup names the store")
+            #expect(deliver["detail"] as? String == "Livré chez vous, au prix en ligne · \(price)")
+            #expect(ship["detail"] as? String == "Commandé en ligne, en magasin sous 3 jours · \(price)")
+            let page = try await server.request("/products/03760001045956?s=PAR01", accept: "text/html").text
+            #expect(page.contains("<span class=\"detail\">Commandé en ligne, en magasin sous 3 jours · \(price)</span>"), "\(page)")
+            // In stock: reserving says how long it is held and that it is paid at pickup.
+            let reserve = try #require((try await server.json("/01/\(promotion)?s=PAR01")["actions"] as? [[String: Any]])?.first)
+            #expect(reserve["type"] as? String == "reserve" && reserve["detail"] as? String == "Gardé 48 h, payé au retrait · 11,65\u{A0}€")
+        }
+    }
+
     @Test("nearby means within --nearby-radius (50 km by default), each store a link to its page; out of stock with none near, the page says so")
     func nearbyRadius() async throws {
         try await TestServer.with { server in
