@@ -35,3 +35,32 @@ public enum DayText {
         }
     }
 }
+
+/// Numbers written as a locale writes them (`204,2` in `fr-FR` and `en-FR`, `204.2` in `en-US`): the same separators
+/// as the money beside them. NumberFormatter is costly to make and not thread-safe: one per locale, used under a lock.
+public enum NumberText {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var formatters: [String: NumberFormatter] = [:]
+
+    /// `value` with one decimal, or none when it is whole.
+    public static func decimal(_ value: Double, locale: String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let formatter = formatters[locale] ?? make(locale)
+        formatters[locale] = formatter
+        // Rounded here: Foundation on Linux does not always honour maximumFractionDigits.
+        let rounded = (value * 10).rounded() / 10
+        let whole = rounded == rounded.rounded()
+        formatter.maximumFractionDigits = whole ? 0 : 1
+        formatter.minimumFractionDigits = whole ? 0 : 1
+        return formatter.string(from: NSNumber(value: rounded)) ?? String(rounded)
+    }
+
+    private static func make(_ locale: String) -> NumberFormatter {
+        let formatter = NumberFormatter()
+        formatter.locale = Locale(identifier: locale)
+        formatter.numberStyle = .decimal
+        formatter.usesGroupingSeparator = false
+        return formatter
+    }
+}

@@ -134,7 +134,12 @@ struct Pages: Sendable {
             context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": "\(rating.count) \(words.reviewCount)"]
         }
         context["reviews"] = document.reviews.map {
-            ["rating": MeasureText.decimal($0.rating, locale: view.locale), "title": $0.title, "text": $0.text, "author": $0.author, "date": $0.date]
+            [
+                "rating": MeasureText.decimal($0.rating, locale: view.locale), "title": $0.title, "text": $0.text, "author": $0.author,
+                // The page's way, like the promotion's last day above it (the JSON keeps the ISO day, a calendar day:
+                // written in UTC, where it was read).
+                "date": (try? Timestamp.parse($0.date)).map { DayText.format($0.date, locale: view.locale, timeZone: "UTC", style: .long) } ?? $0.date,
+            ]
         }
         return library.render(context, withTemplate: "product") ?? ""
     }
@@ -172,13 +177,9 @@ struct Pages: Sendable {
     }
 }
 
-/// Numbers written the store's way: `1,2 km`, `4,5`.
+/// Numbers written the page's way (`1,2 km`, `4,5`), with the separators of the money beside them.
 enum MeasureText {
-    static func decimal(_ value: Double, locale: String) -> String {
-        // A whole number has no decimals to show: 50 km, not 50,0 km.
-        let text = value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.1f", value)
-        return locale.hasPrefix("en") ? text : text.replacingOccurrences(of: ".", with: ",")
-    }
+    static func decimal(_ value: Double, locale: String) -> String { NumberText.decimal(value, locale: locale) }
 
     static func kilometres(_ value: Double, locale: String) -> String { decimal(value, locale: locale) + "\u{A0}km" }
 }

@@ -99,6 +99,19 @@ struct ResolverTests {
         }
     }
 
+    @Test("one way to write numbers per page: an English page in a French store writes distances like its money, and review dates in words")
+    func numbersInThePageLocale() async throws {
+        #expect(NumberText.decimal(204.24, locale: "en-FR") == "204,2" && NumberText.decimal(204.24, locale: "en-US") == "204.2")
+        #expect(NumberText.decimal(50, locale: "fr-FR") == "50")
+        try await TestServer.with(configuration: Self.franceWide) { server in
+            let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": "en"]).text
+            #expect(page.contains("11,65"), "money with en-FR's decimal comma")
+            let distances = page.matches(of: /· (\d+[.,]\d)\u{A0}km/).map { String($0.output.1) }
+            #expect(!distances.isEmpty && distances.allSatisfy { $0.contains(",") }, "\(distances)")
+            #expect(page.matches(of: /\d{4}-\d{2}-\d{2}/).isEmpty, "no ISO date on the page")
+        }
+    }
+
     @Test("nearby means within --nearby-radius (50 km by default), each store a link to its page; out of stock with none near, the page says so")
     func nearbyRadius() async throws {
         try await TestServer.with { server in
