@@ -108,6 +108,26 @@ public struct HoldRequest: Sendable, Equatable {
             && !text.contains(where: { $0.isWhitespace })
     }
 
+    /// Checks a phone number against the numbering plan of the store's country, where one is known (France: ten digits
+    /// from 0, or +33 and nine): an eight-digit number passes the general rule but reaches nobody.
+    /// - Throws: `HoldRequestError.field("contact", …)`.
+    public func checkPhone(storeLocale locale: String) throws(HoldRequestError) {
+        guard !Self.isEmail(contact), locale.split(separator: "-").dropFirst().first?.uppercased() == "FR" else { return }
+        var digits = contact.filter { $0.isASCII && $0.isNumber }
+        if contact.hasPrefix("+33") || digits.hasPrefix("0033") {
+            digits = String(digits.dropFirst(contact.hasPrefix("+") ? 2 : 4))
+            // "+33 (0)6 …" keeps the trunk 0 in brackets.
+            if digits.count == 10 && digits.first == "0" && contact.contains("(0)") { digits.removeFirst() }
+            if digits.count == 9 && digits.first != "0" { return }
+        } else if !contact.hasPrefix("+") {
+            if digits.count == 10 && digits.first == "0" { return }
+        } else {
+            // Another country's number, written in full.
+            return
+        }
+        throw .field("contact", "'\(contact)' is not a French phone number: ten digits such as 06 12 34 56 78, or +33 6 12 34 56 78")
+    }
+
     static func isPhone(_ text: String) -> Bool {
         let allowed = text.allSatisfy { $0.isASCII && ($0.isNumber || " +-.()".contains($0)) }
         let digits = text.filter { $0.isASCII && $0.isNumber }.count

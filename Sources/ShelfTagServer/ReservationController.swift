@@ -192,6 +192,12 @@ struct ReservationController: Sendable {
     /// a 422, one while the first runs a 409. Every way of reserving (shopper page, work view, API) goes through here.
     static func hold(_ hold: HoldRequest, key: String?, reference: any ProductReference, configuration: ServerConfiguration) async throws -> HoldOutcome {
         let now = configuration.now()
+        // A phone number is checked against the store's country once the store is known.
+        if let store = try await reference.stores().first(where: { $0.code == hold.storeCode }) {
+            do { try hold.checkPhone(storeLocale: store.locale) } catch {
+                throw ResolverError(status: 400, title: "Bad request", detail: error.description, field: error.field)
+            }
+        }
         guard let key else { return try await reference.hold(hold, at: now, for: configuration.holdDuration, key: nil) }
         guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
         switch try await reference.claim(key: key, fingerprint: SecretHash.of(hold.requestText), at: now, abandonedAfter: 60) {

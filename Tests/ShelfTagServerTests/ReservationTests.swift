@@ -97,6 +97,10 @@ struct ReservationTests {
             let byEmail = try await server.request(
                 path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Bo&phone=&email=bo%40example.com&token=f2".utf8))
             #expect(byEmail.status == 201, "\(byEmail.text)")
+            // Eight digits are no French phone number: refused, the field named.
+            let short = try await server.request(
+                path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(contact: "0612 3456"))
+            #expect(short.status == 400 && (short.json?["detail"] as? String)?.contains("not a French phone number") == true, "\(short.text)")
             let neither = try await server.request(
                 path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Cy&phone=&email=&token=f3".utf8))
             #expect(neither.status == 400)
