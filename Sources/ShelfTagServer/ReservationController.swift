@@ -125,24 +125,39 @@ struct ReservationController: Sendable {
     }
 
     func form(_ request: Request, gtin: String) async throws -> Response {
-        let (details, listing, available, holds) = try await listing(gtin, store: request.uri.queryParameters["s"].map(String.init))
+        try await renderForm(request, gtin: gtin, store: request.uri.queryParameters["s"].map(String.init))
+    }
+
+    /// The form, empty, or again after a mistake: what the shopper typed kept, the field at fault marked and said in
+    /// the page's language (status 400).
+    private func renderForm(
+        _ request: Request, gtin: String, store: String?, values: [String: String] = [:], fault: String? = nil
+    ) async throws -> Response {
+        let (details, listing, available, holds) = try await listing(gtin, store: store)
         let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: listing.store.locale)
         let words = ReservationWords.forLocale(locale)
         let (pricing, _) = details.shelfPricing(at: listing)
         let maximum = min(listing.store.maxReservation, available)
+        let chosen = values["quantity"].flatMap(Int.init) ?? 1
         var context: [String: Any] = [
             "lang": words.language, "title": words.title, "product": details.product.title,
             "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: locale), "store": listing.store.name,
             "storeCode": listing.store.code, "availableText": available > 0 ? "\(available) \(words.available)" : words.none, "canReserve": maximum > 0,
             "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve"
                 + (request.uri.queryParameters["a"].flatMap { Associate.normalizedCode(String($0)) }.map { "?a=" + $0 } ?? ""),
-            "token": AccessToken.generate(),
-            "quantities": Array(1...max(1, maximum)), "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
+            "token": values["token"] ?? AccessToken.generate(),
+            "quantities": (1...max(1, maximum)).map { ["value": $0, "selected": $0 == chosen] as [String: Any] },
+            "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
             "phoneLabel": words.phone, "emailLabel": words.email, "eitherContact": words.eitherContact, "phoneExample": words.phoneExample,
             "emailExample": words.emailExample, "privacy": words.privacy, "backLabel": words.back,
             "back": "\(configuration.baseURL)/products/\(details.product.gtin.digits)?s=\(DigitalLink.percentEncoded(listing.store.code))",
             "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
         ]
+        for field in ["name", "phone", "email"] { if let value = values[field], !value.isEmpty { context[field + "Value"] = value } }
+        if let fault {
+            context["error"] = words.fault(fault)
+            context[fault == "contact" ? "contactFault" : fault + "Fault"] = true
+        }
         // Nothing left here: not a dead end, the stores near that have it.
         if maximum == 0 {
             let others = elsewhere(details, from: listing, holds: holds, locale: locale)
@@ -153,7 +168,8 @@ struct ReservationController: Sendable {
         }
         var headers = HTTPFields()
         headers[.vary] = "Accept-Language"
-        return .text(pages.render("reserve", context), contentType: "text/html; charset=utf-8", headers: headers)
+        return .text(
+            pages.render("reserve", context), status: fault == nil ? .ok : .badRequest, contentType: "text/html; charset=utf-8", headers: headers)
     }
 
     /// How the shopper is reached: `contact` (the JSON API), else the form's phone, else its e-mail.
@@ -177,13 +193,22 @@ struct ReservationController: Sendable {
                 storeCode: fields["store"] ?? fields["s"] ?? request.uri.queryParameters["s"].map(String.init), gtin: gtin, quantity: fields["quantity"],
                 customerName: fields["name"], contact: Self.contact(fields))
         } catch {
+            if !isJSON, ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .html {
+                return try await renderForm(
+                    request, gtin: gtinText, store: fields["s"] ?? fields["store"], values: fields, fault: error.field)
+            }
             throw ResolverError(status: 400, title: "Bad request", detail: "\(error.description)", field: error.field)
         }
         // Credited from the link or the remembered code, checked here; never from a field of the form.
         hold.associateCode = try await advisors.credited(for: request, store: hold.storeCode)?.code
         let key = request.headers[.idempotencyKey] ?? fields["token"]
         let wantsJSON = isJSON || ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json
-        let outcome = try await Self.hold(hold, key: key, reference: reference, configuration: configuration)
+        let outcome: HoldOutcome
+        do { outcome = try await Self.hold(hold, key: key, reference: reference, configuration: configuration) } catch let error as ResolverError {
+            // A field refused once the store is known (a phone number of its country): the form again, for a person.
+            guard !wantsJSON, error.status == 400, let field = error.field else { throw error }
+            return try await renderForm(request, gtin: gtinText, store: hold.storeCode, values: fields, fault: field)
+        }
         return try await respond(
             outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(by: request))
     }
@@ -387,6 +412,10 @@ struct ReservationWords {
     let phone, email, eitherContact, phoneExample, emailExample, privacy, back: String
     /// Nothing left here: where else to reserve.
     let elsewhere: String
+    /// What to do about a field the form refused.
+    let faults: [String: String]
+
+    func fault(_ field: String) -> String { faults[field] ?? faults["form"]! }
 
     /// The confirmation page's title for a reservation in `state`.
     func title(_ state: String) -> String {
@@ -421,7 +450,12 @@ struct ReservationWords {
                 phone: "Téléphone", email: "E-mail", eitherContact: "L'un ou l'autre suffit.", phoneExample: "06 12 34 56 78",
                 emailExample: "nom@exemple.fr",
                 privacy: "Le magasin garde votre nom et votre contact avec la réservation, pour vous joindre à son sujet ; rien d'autre.",
-                back: "Retour au produit", elsewhere: "À réserver dans un magasin proche :")
+                back: "Retour au produit", elsewhere: "À réserver dans un magasin proche :",
+                faults: [
+                    "quantity": "Choisissez une quantité dans la liste.", "name": "Indiquez votre nom (100 caractères au plus).",
+                    "contact": "Indiquez un téléphone (06 12 34 56 78) ou un e-mail (nom@exemple.fr) où vous joindre.",
+                    "store": "Ce magasin ne propose pas ce produit : revenez à la page du produit.", "form": "Vérifiez le formulaire.",
+                ])
             : ReservationWords(
                 language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
                 name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
@@ -433,6 +467,11 @@ struct ReservationWords {
                 phone: "Phone", email: "E-mail", eitherContact: "Either one is enough.", phoneExample: "+33 6 12 34 56 78",
                 emailExample: "name@example.com",
                 privacy: "The store keeps your name and contact with the reservation, to reach you about it; nothing else.",
-                back: "Back to the product", elsewhere: "Reserve it in a store nearby:")
+                back: "Back to the product", elsewhere: "Reserve it in a store nearby:",
+                faults: [
+                    "quantity": "Choose a quantity from the list.", "name": "Give your name (100 characters at most).",
+                    "contact": "Give a phone number (+33 6 12 34 56 78) or an e-mail address (name@example.com) to reach you.",
+                    "store": "This store does not offer this product: go back to the product's page.", "form": "Check the form.",
+                ])
     }
 }

@@ -109,6 +109,32 @@ struct ReservationTests {
         }
     }
 
+    @Test("a mistake in the form: the form again, in the page's language, what was typed kept, the field marked, what to do next")
+    func formRedisplay() async throws {
+        try await TestServer.with { server in
+            let headers = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"]
+            let typo = try await server.request(
+                path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=2&name=L%C3%A9a&phone=&email=lea%40gmail&token=t9".utf8))
+            #expect(typo.status == 400)
+            let page = typo.text
+            #expect(page.contains("<html lang=\"fr\">"))
+            #expect(page.contains("Indiquez un téléphone (06 12 34 56 78) ou un e-mail (nom@exemple.fr) où vous joindre."), "\(page)")
+            #expect(page.contains("value=\"Léa\"") && page.contains("value=\"lea@gmail\"") && page.contains("<option selected>2</option>"))
+            #expect(page.contains("aria-invalid=\"true\"") && !page.contains("Bad request"))
+            // A French number of eight digits, refused once the store is known: the form again too.
+            let short = try await server.request(
+                path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Ana&phone=0612+3456&email=&token=t10".utf8))
+            #expect(short.status == 400 && short.text.contains("value=\"0612 3456\"") && short.text.contains("où vous joindre"))
+            // An English phone reads it in English.
+            var english = headers
+            english["Accept-Language"] = "en"
+            let typoEnglish = try await server.request(
+                path, method: "POST", headers: english, body: Data("s=PAR01&quantity=1&name=&phone=&email=&token=t11".utf8))
+            #expect(typoEnglish.status == 400 && typoEnglish.text.contains("Give your name"), "\(typoEnglish.text)")
+            #expect(try await server.reference.reservations(store: "PAR01").isEmpty, "nothing was held")
+        }
+    }
+
     @Test("nothing left to reserve here: the form offers the stores within the nearby radius that have it, not a dead end")
     func reserveElsewhere() async throws {
         // Out of stock in Paris; in stock in stores 200 to 500 km away.
