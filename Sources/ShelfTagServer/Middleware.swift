@@ -119,7 +119,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let status = HTTPResponse.Status(code: error.status)
         switch format {
         case .html:
-            return Response.text(pages.error(error), status: status, contentType: "text/html; charset=utf-8", headers: headers(error))
+            return Response.text(
+                pages.error(error, language: PageLanguage.preferred(by: request)), status: status, contentType: "text/html; charset=utf-8",
+                headers: headers(error))
         default:
             var problem: [String: Any] = ["type": "about:blank", "title": error.title, "status": error.status, "detail": error.detail]
             if let link = error.link { problem["link"] = link.href }

@@ -33,9 +33,15 @@ struct Pages: Sendable {
         return Pages(library: library)
     }
 
-    func error(_ error: ResolverError) -> String {
-        var context: [String: Any] = ["status": error.status, "title": error.title, "detail": error.detail]
-        if let link = error.link { context["link"] = ["href": link.href, "text": link.text] }
+    /// An error page in the reader's language (`fr` or English): what happened and what to do next, in words; the
+    /// precise reason below for whoever helps them.
+    func error(_ error: ResolverError, language: String?) -> String {
+        let words = ErrorWords.forLanguage(language)
+        var context: [String: Any] = [
+            "lang": words.language, "status": error.status, "title": words.title(error.status), "next": words.next(error.status),
+            "detailLabel": words.detailLabel, "detail": error.detail,
+        ]
+        if let link = error.link { context["link"] = ["href": link.href, "text": language == "fr" ? words.search : link.text] }
         return library.render(context, withTemplate: "error") ?? ""
     }
 
@@ -174,6 +180,41 @@ struct Pages: Sendable {
         // Inside <script>, "</" and "<!--" must not appear: escape the angle brackets and ampersands as JSON allows.
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
             .replacingOccurrences(of: "&", with: "\\u0026")
+    }
+}
+
+/// What an error page says, in French or English.
+struct ErrorWords {
+    let language, detailLabel, search: String
+    private let titles: [Int: String]
+    private let steps: [Int: String]
+    private let otherTitle, otherStep: String
+
+    func title(_ status: Int) -> String { titles[status] ?? otherTitle }
+    func next(_ status: Int) -> String { steps[status] ?? otherStep }
+
+    static func forLanguage(_ language: String?) -> ErrorWords {
+        language == "fr"
+            ? ErrorWords(
+                language: "fr", detailLabel: "Détail :", search: "Chercher sur la boutique en ligne",
+                titles: [
+                    400: "Ce lien n'est pas valide", 401: "Connexion nécessaire", 403: "Accès refusé", 404: "Introuvable",
+                    409: "Déjà en cours", 413: "Envoi trop long", 429: "Trop de demandes", 503: "Service momentanément indisponible",
+                ],
+                steps: [
+                    400: "Scannez à nouveau l'étiquette, ou vérifiez le lien.", 404: "Scannez l'étiquette à nouveau, ou demandez à un vendeur.",
+                    429: "Patientez quelques instants, puis réessayez.", 503: "Réessayez dans quelques instants.",
+                ], otherTitle: "Une erreur est survenue", otherStep: "Réessayez, ou demandez à un vendeur.")
+            : ErrorWords(
+                language: "en", detailLabel: "Details:", search: "Search the web shop",
+                titles: [
+                    400: "This link is not valid", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Already in progress",
+                    413: "Too much sent", 429: "Too many requests", 503: "Briefly unavailable",
+                ],
+                steps: [
+                    400: "Scan the tag again, or check the link.", 404: "Scan the tag again, or ask an associate.",
+                    429: "Wait a moment, then try again.", 503: "Try again in a moment.",
+                ], otherTitle: "Something went wrong", otherStep: "Try again, or ask an associate.")
     }
 }
 

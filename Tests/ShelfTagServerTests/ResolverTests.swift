@@ -112,6 +112,20 @@ struct ResolverTests {
         }
     }
 
+    @Test("error pages speak the reader's language and say what to do next; the precise reason stays below")
+    func errorPagesInTheReadersLanguage() async throws {
+        try await TestServer.with { server in
+            let french = try await server.request("/01/03760001999990", accept: "text/html")
+            #expect(french.status == 404 && french.text.contains("<html lang=\"fr\">") && french.text.contains("<h1>Introuvable</h1>"))
+            #expect(french.text.contains("Scannez l&#39;étiquette à nouveau, ou demandez à un vendeur.") && french.text.contains("Détail :"))
+            let english = try await server.request("/01/12345", accept: "text/html", headers: ["Accept-Language": "en"])
+            #expect(english.status == 400 && english.text.contains("<html lang=\"en\">") && english.text.contains("This link is not valid"))
+            // Machines still get RFC 9457 in English.
+            let json = try await server.request("/01/12345", accept: "application/json")
+            #expect(json.header("Content-Type") == "application/problem+json" && json.json?["title"] as? String == "Bad request")
+        }
+    }
+
     @Test("nearby means within --nearby-radius (50 km by default), each store a link to its page; out of stock with none near, the page says so")
     func nearbyRadius() async throws {
         try await TestServer.with { server in
