@@ -3,7 +3,7 @@
 Loads the samples into a throwaway database, adds an associate, starts `shelftag serve`, makes a credited
 reservation and a help request, signs the associate in, then drives Chromium over the DevTools protocol:
 the work view at 1024 px (home with the help request, staff product view, preparation queue) and the
-shopper's page with an advisor at 390 px. Prints where the PNG files are.
+shopper's page with an advisor, out of stock, the reservation form and an error page at 390 px. Prints where the PNG files are.
 """
 
 import argparse, base64, http.cookiejar, json, os, re, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
@@ -134,6 +134,10 @@ def main():
             chromium = Chromium(options.chromium, language)
             out = lambda name: os.path.join(options.out, f"{name}-{language}.png")
             chromium.shoot(f"{base}/products/{GTIN}?s=PAR01&a={code}", out("shopper-advisor-390"), 390, True)
+            # Out of stock in Paris: the options with what, when and at which price; the form; an error page.
+            chromium.shoot(f"{base}/products/03760001045956?s=PAR01", out("shopper-out-of-stock-390"), 390, True)
+            chromium.shoot(f"{base}/products/{GTIN}/reserve?s=PAR01", out("shopper-reserve-390"), 390, True)
+            chromium.shoot(f"{base}/01/03760001999990", out("shopper-error-390"), 390, True)
             chromium.call("Network.setCookie", name="shelftag_session", value=session, url=base + "/", httpOnly=True, sameSite="Strict")
             chromium.shoot(f"{base}/work", out("work-home-1024"), 1024, False)
             chromium.shoot(f"{base}/work/products/{GTIN}?t=T42", out("work-product-1024"), 1024, False)
