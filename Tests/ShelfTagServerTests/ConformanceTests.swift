@@ -117,4 +117,15 @@ struct ConformanceTests {
             #expect(truncated.status == 400 && (truncated.json?["detail"] as? String)?.contains("compressed") == true, "\(truncated.text)")
         }
     }
+
+    @Test("the OpenAPI document the server serves is valid OpenAPI (openapi-spec-validator): every path parameter declared")
+    func openAPIDocumentIsValid() async throws {
+        try await TestServer.with { server in
+            let reply = try await server.request("/openapi.json", accept: "application/json")
+            #expect(reply.status == 200)
+            let file = try newDirectory().appendingPathComponent("openapi.json")
+            try reply.body.write(to: file)
+            #expect(try await runTestScript("validate_openapi.py", [file.path]).output == "valid\n")
+        }
+    }
 }
