@@ -43,3 +43,16 @@ public struct StoreListing: Sendable {
         return (webOffer.pricing, webHistory)
     }
 }
+
+extension ProductDetails {
+    /// The other stores within `radius` km of `listing`'s that have the product available (on hand minus `holds`),
+    /// nearest first: what the product page and the reservation form offer as nearby.
+    public func nearbyStock(from listing: StoreListing, holds: [String: Int], within radius: Double) -> [NearbyStock] {
+        stores.compactMap { other -> NearbyStock? in
+            let available = other.offer.stock.onHand - (holds[other.store.code] ?? 0)
+            let distance = listing.store.distanceKilometres(to: other.store)
+            guard other.store.code != listing.store.code, available > 0, distance <= radius else { return nil }
+            return NearbyStock(store: other.store, available: available, distanceKilometres: distance)
+        }.sorted { $0.distanceKilometres < $1.distanceKilometres }
+    }
+}

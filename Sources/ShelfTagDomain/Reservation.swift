@@ -112,7 +112,7 @@ public struct HoldRequest: Sendable, Equatable {
     /// from 0, or +33 and nine): an eight-digit number passes the general rule but reaches nobody.
     /// - Throws: `HoldRequestError.field("contact", …)`.
     public func checkPhone(storeLocale locale: String) throws(HoldRequestError) {
-        guard !Self.isEmail(contact), locale.split(separator: "-").dropFirst().first?.uppercased() == "FR" else { return }
+        guard !Self.isEmail(contact), DisplayedPriceRule.region(ofLocale: locale) == "FR" else { return }
         var digits = contact.filter { $0.isASCII && $0.isNumber }
         if contact.hasPrefix("+33") || digits.hasPrefix("0033") {
             digits = String(digits.dropFirst(contact.hasPrefix("+") ? 2 : 4))

@@ -164,6 +164,9 @@ public enum DisplayedPriceRule {
     /// price shown to the consumer is the price charged (Code de la consommation, L112-1 and the arrêté of
     /// 3 December 1987). Elsewhere the page does not say which applies, and tells the shopper to ask.
     public static func lowerShelfPriceApplies(storeLocale locale: String) -> Bool {
-        locale.split(separator: "-").dropFirst().first?.uppercased() == "FR"
+        region(ofLocale: locale) == "FR"
     }
+
+    /// The country of a BCP 47 locale (`fr-FR` → `FR`), upper-cased; nil without one.
+    public static func region(ofLocale locale: String) -> String? { locale.split(separator: "-").dropFirst().first?.uppercased() }
 }

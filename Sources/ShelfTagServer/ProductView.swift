@@ -173,12 +173,7 @@ struct ProductView {
         }
         // Available: on hand minus the units held by active reservations.
         func available(_ listing: StoreListing) -> Int { max(0, listing.offer.stock.onHand - (holds[listing.store.code] ?? 0)) }
-        let nearby: [NearbyStock] =
-            listing.map { here in
-                details.stores.filter { $0.store.code != here.store.code && available($0) > 0 }.map {
-                    NearbyStock(store: $0.store, available: available($0), distanceKilometres: here.store.distanceKilometres(to: $0.store))
-                }.filter { $0.distanceKilometres <= configuration.nearbyRadiusKilometres }.sorted { $0.distanceKilometres < $1.distanceKilometres }
-            } ?? []
+        let nearby = listing.map { details.nearbyStock(from: $0, holds: holds, within: configuration.nearbyRadiusKilometres) } ?? []
         let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
         let base = configuration.baseURL
         let availableHere = listing.map { available($0) } ?? 0

@@ -115,13 +115,11 @@ struct ReservationController: Sendable {
     /// Where else the shopper can reserve when nothing is left here: the stores within the nearby radius that have
     /// it, nearest first, each with its reservation form.
     private func elsewhere(_ details: ProductDetails, from listing: StoreListing, holds: [String: Int], locale: String) -> [[String: String]] {
-        details.stores.filter { $0.store.code != listing.store.code }.compactMap { other -> (Double, [String: String])? in
-            let available = other.offer.stock.onHand - (holds[other.store.code] ?? 0)
-            let distance = listing.store.distanceKilometres(to: other.store)
-            guard available > 0, distance <= configuration.nearbyRadiusKilometres else { return nil }
+        details.nearbyStock(from: listing, holds: holds, within: configuration.nearbyRadiusKilometres).prefix(configuration.nearbyLimit).map { other in
             let href = "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve?s=\(DigitalLink.percentEncoded(other.store.code))"
-            return (distance, ["name": other.store.name, "distance": MeasureText.kilometres((distance * 10).rounded() / 10, locale: locale), "href": href])
-        }.sorted { $0.0 < $1.0 }.prefix(configuration.nearbyLimit).map(\.1)
+            let distance = MeasureText.kilometres((other.distanceKilometres * 10).rounded() / 10, locale: locale)
+            return ["name": other.store.name, "distance": distance, "href": href]
+        }
     }
 
     func form(_ request: Request, gtin: String) async throws -> Response {

@@ -83,10 +83,7 @@ struct ResolverController: Sendable {
             headers[.accessControlMaxAge] = "86400"
             // A Digital Link's OPTIONS names its linkset, where a client (GS1's test suite) looks for it.
             if let link = try? ParsedDigitalLink.parse(path: request.uri.path, query: nil), let gtin = link.gtin {
-                let anchor = DigitalLink(
-                    base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")
-                ).uri
-                headers[.link] = Self.linksetLink(anchor: anchor)
+                headers[.link] = Self.linksetLink(anchor: anchor(of: link, gtin: gtin))
             }
             return Response(status: .noContent, headers: headers)
         }
@@ -105,6 +102,11 @@ struct ResolverController: Sendable {
             if isToken && !known.contains(name.lowercased()) { names.append(name) }
         }
         return names.joined(separator: ", ")
+    }
+
+    /// The link's key and qualifiers on this resolver, without its query: the linkset's anchor.
+    private func anchor(of link: ParsedDigitalLink, gtin: GTIN) -> String {
+        DigitalLink(base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")).uri
     }
 
     /// The `Link` header naming a Digital Link's linkset.
@@ -156,9 +158,7 @@ struct ResolverController: Sendable {
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
         let passed = (query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let passedQuery = passed.isEmpty ? "" : "?" + passed
-        let anchor = DigitalLink(
-            base: configuration.baseURL, gtin: gtin, variant: link.qualifier("22"), lot: link.qualifier("10"), serial: link.qualifier("21")
-        ).uri
+        let anchor = anchor(of: link, gtin: gtin)
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         headers[.link] = Self.linksetLink(anchor: anchor) + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
