@@ -12,7 +12,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // 1.11: LogHandler.log(event:) (the tests capture start-up warnings with it).
+        .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         // The PostgreSQL driver of the storage interface (chains: many resolvers on one reference).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),

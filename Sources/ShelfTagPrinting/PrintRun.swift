@@ -55,12 +55,15 @@ public struct PrintReport: Sendable {
     public let failed: [FailedTag]
     /// The manifest's path, nil when nothing was rendered.
     public let manifest: URL?
+    /// What the message files lack or get wrong (the tags used English there).
+    public let wordingProblems: [MessageProblem]
 }
 
 /// Why a print run stopped before writing anything (or, for `render`, part-way through writing).
 public enum PrintRunError: Error, CustomStringConvertible {
     case unknownStore(String)
     case template(TemplateError)
+    case messages(MessageCatalogError)
     case render(RenderError)
     case storage(any Error)
 
@@ -68,6 +71,7 @@ public enum PrintRunError: Error, CustomStringConvertible {
         switch self {
         case .unknownStore(let code): "unknown store '\(code)' (import a stores file first, or see `shelftag products list`)"
         case .template(let error): error.description
+        case .messages(let error): "messages: \(error)"
         case .render(let error): error.description
         case .storage(let error): "database: \(error)"
         }
@@ -82,6 +86,8 @@ public enum PrintRun {
         _ request: PrintRequest, reference: any ProductReference, library: TemplateLibrary, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws(PrintRunError) -> PrintReport {
         let templates = try loadTemplates(request, library: library)
+        let wording: TagWording
+        do { wording = TagWording(catalog: try library.messages()) } catch { throw .messages(error) }
         let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
         let latest: [GTIN: PrintedTag]?
         do { latest = request.staleOnly ? try await reference.latestPrints(in: request.storeCode) : nil } catch { throw .storage(error) }
@@ -110,7 +116,7 @@ public enum PrintRun {
                     let label = item.label(at: request.time)
                     if let latest, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
                     let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
-                    feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL), template: template))
+                    feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording), template: template))
                 })
             guard found, shelf.store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
             feed.finish()
@@ -147,7 +153,8 @@ public enum PrintRun {
             }
         }
         skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
-        return PrintReport(store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest)
+        return PrintReport(
+            store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest, wordingProblems: wording.catalog.problems)
     }
 
     /// A PDF's title: the store and the day whose prices it prints.

@@ -7,13 +7,14 @@ extension TagContent {
     /// Fields: `name`, `brand`, `gtin` (14 digits), `gtinText` (as the barcode prints it), `price`, `unitPrice`,
     /// and on a promotion `onSale`, `regularPrice`, `priorPrice`, `discount` (against the prior price, as the
     /// Omnibus rule requires), `promotionEnd` (its last day); then `store`, `storeCode`, `tagID`, `url`, and the
-    /// wording in the store's language: `priorPriceLabel`, `promotionEndLabel`, `scanLabel`, `unitPriceLabel`.
-    public init(item: ShelfItem, label: ShelfLabel, baseURL: String) {
+    /// wording in the store's language (`TagWording`): `priorPriceLabel`, `promotionEndLabel`, `scanLabel`,
+    /// `unitPriceLabel`, and any other `tag.*` message.
+    public init(item: ShelfItem, label: ShelfLabel, baseURL: String, wording: TagWording) {
         let store = item.listing.store
         let locale = store.locale
         let uri = DigitalLink.shelfTag(base: baseURL, label: label).uri
         // The fixed wording first, the tag's own fields over it: one dictionary, grown once.
-        var fields = Self.words(locale: locale)
+        var fields = wording(locale)
         fields.reserveCapacity(fields.count + 16)
         fields["name"] = item.product.title
         fields["brand"] = item.product.brand
@@ -39,22 +40,20 @@ extension TagContent {
         }
         self.init(label: label, uri: uri, fields: fields)
     }
+}
 
-    /// The fixed wording of tags, by the store locale's language (English otherwise), so one template serves every store.
-    static func words(locale: String) -> [String: String] {
-        switch locale.prefix(2) {
-        case "fr":
-            [
-                "priorPriceLabel": "Prix antérieur", "promotionEndLabel": "Offre valable jusqu'au", "scanLabel": "Prix, stock et avis",
-                "unitPriceLabel": "Prix unitaire",
-            ]
-        case "de":
-            [
-                "priorPriceLabel": "Vorher", "promotionEndLabel": "Angebot gültig bis", "scanLabel": "Preis, Bestand, Bewertungen",
-                "unitPriceLabel": "Grundpreis",
-            ]
-        default:
-            ["priorPriceLabel": "Was", "promotionEndLabel": "Offer ends", "scanLabel": "Price, stock, reviews", "unitPriceLabel": "Unit price"]
-        }
+/// The fixed words of tags, `tag.<field>` in the message catalog, by language: one template serves every store.
+public struct TagWording: Sendable {
+    public let catalog: MessageCatalog
+    private let byLanguage: [String: [String: String]]
+
+    public init(catalog: MessageCatalog) {
+        self.catalog = catalog
+        var byLanguage: [String: [String: String]] = [:]
+        for language in catalog.languages { byLanguage[language] = MessageReader(catalog: catalog, language: language).group("tag.") }
+        self.byLanguage = byLanguage
     }
+
+    /// The fields for a store in `locale`, in its language or English.
+    public func callAsFunction(_ locale: String) -> [String: String] { byLanguage[catalog.language(of: locale)] ?? [:] }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTagDomain
 
 /// Finds tag templates and sheet layouts: by name in a templates directory, or by path.
 public struct TemplateLibrary: Sendable {
@@ -27,6 +28,11 @@ public struct TemplateLibrary: Sendable {
 
     public func sheetLayoutURL(_ nameOrPath: String) -> URL {
         Self.isPath(nameOrPath) ? URL(fileURLWithPath: nameOrPath) : directory.appendingPathComponent("sheets/\(nameOrPath).json")
+    }
+
+    /// The words of tags and pages, `messages/<language>.json`.
+    public func messages() throws(MessageCatalogError) -> MessageCatalog {
+        try MessageCatalog.load(from: directory.appendingPathComponent("messages"))
     }
 
     /// The names of the shipped (and dropped-in) templates of a kind: `tags` or `sheets`.

@@ -15,6 +15,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     var pages = try await Pages.load(from: configuration.templatesDirectory)
+    // Said once here, not per request: the pages use English for these keys.
+    for problem in pages.wording.catalog.problems { logger.warning("messages: \(problem)") }
     pages.attributionDays = configuration.attributionDays
     pages.forgetAction = configuration.baseURL + "/advisor/forget"
     pages.helpAction = configuration.baseURL + "/help"

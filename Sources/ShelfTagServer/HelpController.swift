@@ -43,38 +43,24 @@ struct HelpController: Sendable {
     func status(_ request: Request, id: String) async throws -> Response {
         guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
         let store = try await reference.stores().first { $0.code == help.storeCode }
-        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: store?.locale ?? "en-US")
-        let words = HelpWords.forLocale(locale)
+        let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: store?.locale ?? "en-US")
+        let language = pages.wording(locale)
+        let words = language.help
         let message: String
         switch help.state {
         case "open": message = words.waiting
         case "taken":
             let name = try await help.takenBy.asyncFlatMap { try await reference.associate(code: $0)?.name }
-            message = String(format: words.coming, name ?? words.someone)
+            message = words.coming(["name": name ?? words.someone])
         default: message = words.closed
         }
         var context: [String: Any] = [
-            "lang": words.language, "title": words.title, "message": message, "store": store?.name ?? help.storeCode,
+            "lang": language.language, "title": words.title, "message": message, "store": store?.name ?? help.storeCode,
             "product": try await reference.details(of: help.gtin)?.product.title ?? help.gtin.digits,
         ]
         if help.state != "closed" { context["refresh"] = Self.refreshSeconds }
         var headers = HTTPFields()
         headers[.cacheControl] = "no-store"
         return .text(pages.render("help", context), contentType: "text/html; charset=utf-8", headers: headers)
-    }
-}
-
-/// The help pages' wording (French or English).
-struct HelpWords {
-    let language, title, waiting, coming, someone, closed, ask: String
-
-    static func forLocale(_ locale: String) -> HelpWords {
-        locale.hasPrefix("fr")
-            ? HelpWords(
-                language: "fr", title: "Demande d'aide", waiting: "Votre demande est transmise : un vendeur arrive.", coming: "%@ arrive.",
-                someone: "Un vendeur", closed: "Demande close. Merci !", ask: "Demander de l'aide ici")
-            : HelpWords(
-                language: "en", title: "Help request", waiting: "Your request is sent: an associate is on the way.", coming: "%@ is coming.",
-                someone: "An associate", closed: "Request closed. Thank you!", ask: "Ask for help here")
     }
 }

@@ -120,7 +120,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch format {
         case .html:
             return Response.text(
-                pages.error(error, language: PageLanguage.preferred(by: request)), status: status, contentType: "text/html; charset=utf-8",
+                pages.error(error, language: pages.wording.preferred(by: request)), status: status, contentType: "text/html; charset=utf-8",
                 headers: headers(error))
         default:
             var problem: [String: Any] = ["type": "about:blank", "title": error.title, "status": error.status, "detail": error.detail]

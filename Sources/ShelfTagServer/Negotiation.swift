@@ -71,26 +71,10 @@ struct AcceptHeader {
     }
 }
 
-/// The language a page is written in: the client's most preferred one among those ShelfTag writes (Accept-Language,
-/// RFC 9110 §12.5.4), else the store's. Numbers and money keep the store's region: English in a French store writes
-/// `€3.49`, the `en-FR` locale.
+/// The locale a page is written in: the client's preferred language among the message catalog's (`Wording.preferred`),
+/// else the store's. Numbers and money keep the store's region: English in a French store writes `€3.49`, the `en-FR`
+/// locale.
 enum PageLanguage {
-    static let written = ["fr", "en"]
-
-    /// The client's most preferred written language, nil when it names none of them (or only `*`).
-    static func preferred(acceptLanguage: String?) -> String? {
-        guard let header = acceptLanguage, !header.isEmpty else { return nil }
-        for range in AcceptHeader(header).ranked {
-            if range == "*" { return nil }
-            let primary = String(range.prefix { $0 != "-" && $0 != "_" })
-            if written.contains(primary) { return primary }
-        }
-        return nil
-    }
-
-    /// The written language `request`'s client prefers.
-    static func preferred(by request: Request) -> String? { preferred(acceptLanguage: request.headers[.acceptLanguage]) }
-
     /// The locale a page uses: `preferred` in the store's region, or the store's own locale.
     static func locale(preferred: String?, storeLocale: String) -> String {
         let parts = storeLocale.split(separator: "-", maxSplits: 1)

@@ -6,18 +6,25 @@ import ShelfTagDomain
 public enum ServerStartError: Error, CustomStringConvertible {
     case templates(directory: String, reason: String)
     case missingTemplate(String)
+    case messages(MessageCatalogError)
+    /// The code asks for words English's message file does not have.
+    case messagesMissing(language: String, keys: [String])
 
     public var description: String {
         switch self {
         case .templates(let directory, let reason): "cannot load the resolver templates in \(directory): \(reason)"
         case .missingTemplate(let name): "resolver template \(name) is missing"
+        case .messages(let error): "cannot load the messages: \(error)"
+        case .messagesMissing(let language, let keys): "messages/\(language).json lacks \(keys.joined(separator: ", "))"
         }
     }
 }
 
-/// The resolver's Mustache templates, loaded once at start-up: a missing one fails there, not per request.
+/// The resolver's Mustache templates and their words, loaded once at start-up: a missing one fails there, not per
+/// request.
 struct Pages: Sendable {
     private let library: MustacheLibrary
+    let wording: Wording
     /// What the advisor notice says and where its "forget" form posts.
     var attributionDays = 30
     var forgetAction = "/advisor/forget"
@@ -30,18 +37,20 @@ struct Pages: Sendable {
         let library: MustacheLibrary
         do { library = try await MustacheLibrary(directory: path) } catch { throw .templates(directory: path, reason: "\(error)") }
         for name in required where library.getTemplate(named: name) == nil { throw .missingTemplate("\(path)/\(name).mustache") }
-        return Pages(library: library)
+        let catalog: MessageCatalog
+        do { catalog = try MessageCatalog.load(from: directory.appendingPathComponent("messages")) } catch { throw .messages(error) }
+        return Pages(library: library, wording: try Wording(catalog: catalog))
     }
 
-    /// An error page in the reader's language (`fr` or English): what happened and what to do next, in words; the
+    /// An error page in the reader's language (else English): what happened and what to do next, in words; the
     /// precise reason below for whoever helps them.
     func error(_ error: ResolverError, language: String?) -> String {
-        let words = ErrorWords.forLanguage(language)
+        let words = wording(language ?? MessageCatalog.fallbackLanguage)
         var context: [String: Any] = [
-            "lang": words.language, "status": error.status, "title": words.title(error.status), "next": words.next(error.status),
-            "detailLabel": words.detailLabel, "detail": error.detail,
+            "lang": words.language, "status": error.status, "title": words.error.title(error.status), "next": words.error.next(error.status),
+            "detailLabel": words.error.detailLabel, "detail": error.detail,
         ]
-        if let link = error.link { context["link"] = ["href": link.href, "text": language == "fr" ? words.search : link.text] }
+        if let link = error.link { context["link"] = ["href": link.href, "text": words.error.search] }
         return library.render(context, withTemplate: "error") ?? ""
     }
 
@@ -53,9 +62,10 @@ struct Pages: Sendable {
     /// The store page. Every value goes through Mustache's HTML escaping; the JSON-LD is escaped for a script element.
     func product(_ view: ProductView) -> String {
         let document = view.document
-        let words = PageWords.forLocale(view.locale)
+        let language = wording(view.locale)
+        let words = language.page
         var context: [String: Any] = [
-            "lang": words.language, "name": document.name, "brand": document.brand, "reviewsTitle": words.reviews, "noReviews": words.noReviews,
+            "lang": language.language, "name": document.name, "brand": document.brand, "reviewsTitle": words.reviews, "noReviews": words.noReviews,
             "unavailable": words.unavailable, "nearbyTitle": words.nearby, "jsonLD": Self.jsonLD(view),
         ]
         if let image = document.image { context["image"] = image }
@@ -103,7 +113,7 @@ struct Pages: Sendable {
                 !lower
                 ? words.staleNotice
                 : DisplayedPriceRule.lowerShelfPriceApplies(storeLocale: view.listing?.store.locale ?? "") ? words.staleLowerApplies : words.staleLowerAsk
-            context["staleNotice"] = String(format: notice, shown.formatted, now.formatted)
+            context["staleNotice"] = notice(["shown": shown.formatted, "now": now.formatted])
         }
         let nearby = document.nearby.map { store -> [String: Any] in
             let (text, style) = store.stock.status == "few_left" ? (words.nearbyFewLeft, "few") : (words.nearbyInStock, "in")
@@ -114,7 +124,7 @@ struct Pages: Sendable {
         context["nearby"] = nearby
         // Out of stock here and no store within the radius has it: say so, rather than list none without a word.
         if nearby.isEmpty, document.store?.stock.status == "out_of_stock" {
-            context["noneNearby"] = String(format: words.noneNearby, MeasureText.kilometres(view.nearbyRadiusKilometres, locale: view.locale))
+            context["noneNearby"] = words.noneNearby(["radius": MeasureText.kilometres(view.nearbyRadiusKilometres, locale: view.locale)])
         }
         context["actions"] = document.actions.enumerated().map { index, action in
             var entry: [String: Any] = ["title": action.title, "href": action.href, "secondary": index > 0]
@@ -123,21 +133,21 @@ struct Pages: Sendable {
         }
         if let store = document.store {
             context["help"] = [
-                "action": helpAction, "label": HelpWords.forLocale(view.locale).ask, "gtin": document.gtin, "store": store.code,
+                "action": helpAction, "label": language.help.ask, "gtin": document.gtin, "store": store.code,
                 "tag": document.tag?.id ?? "",
             ]
         }
         if let advisor = view.advisor {
             var block: [String: Any] = [
-                "label": words.advisor, "name": advisor.name, "askFor": String(format: words.askFor, advisor.name),
-                "remembered": String(format: words.remembered, advisor.name, attributionDays), "forget": words.forget, "forgetAction": forgetAction,
+                "label": words.advisor, "name": advisor.name, "askFor": words.askFor(["name": advisor.name]),
+                "remembered": words.remembered(["name": advisor.name, "days": "\(attributionDays)"]), "forget": words.forget, "forgetAction": forgetAction,
             ]
             if view.listing?.store.code == advisor.storeCode, let store = view.listing?.store { block["store"] = store.name }
             if !advisor.languages.isEmpty { block["languages"] = Self.spoken(advisor.languages, words: words, locale: view.locale) }
             context["advisor"] = block
         }
         if let rating = document.rating {
-            context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": "\(rating.count) \(words.reviewCount)"]
+            context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": words.reviewCount(["count": "\(rating.count)"])]
         }
         context["reviews"] = document.reviews.map {
             [
@@ -153,7 +163,7 @@ struct Pages: Sendable {
     /// "Speaks French, English", the language names written in the page's language.
     static func spoken(_ codes: [String], words: PageWords, locale: String) -> String {
         let page = Locale(identifier: locale)
-        return "\(words.speaks) " + codes.map { page.localizedString(forLanguageCode: $0) ?? $0 }.joined(separator: ", ")
+        return words.speaks(["languages": codes.map { page.localizedString(forLanguageCode: $0) ?? $0 }.joined(separator: ", ")])
     }
 
     /// schema.org Product with its Offer (the same price as the page) and AggregateRating.
@@ -180,41 +190,6 @@ struct Pages: Sendable {
         // Inside <script>, "</" and "<!--" must not appear: escape the angle brackets and ampersands as JSON allows.
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
             .replacingOccurrences(of: "&", with: "\\u0026")
-    }
-}
-
-/// What an error page says, in French or English.
-struct ErrorWords {
-    let language, detailLabel, search: String
-    private let titles: [Int: String]
-    private let steps: [Int: String]
-    private let otherTitle, otherStep: String
-
-    func title(_ status: Int) -> String { titles[status] ?? otherTitle }
-    func next(_ status: Int) -> String { steps[status] ?? otherStep }
-
-    static func forLanguage(_ language: String?) -> ErrorWords {
-        language == "fr"
-            ? ErrorWords(
-                language: "fr", detailLabel: "Détail :", search: "Chercher sur la boutique en ligne",
-                titles: [
-                    400: "Ce lien n'est pas valide", 401: "Connexion nécessaire", 403: "Accès refusé", 404: "Introuvable",
-                    409: "Déjà en cours", 413: "Envoi trop long", 429: "Trop de demandes", 503: "Service momentanément indisponible",
-                ],
-                steps: [
-                    400: "Scannez à nouveau l'étiquette, ou vérifiez le lien.", 404: "Scannez l'étiquette à nouveau, ou demandez à un vendeur.",
-                    429: "Patientez quelques instants, puis réessayez.", 503: "Réessayez dans quelques instants.",
-                ], otherTitle: "Une erreur est survenue", otherStep: "Réessayez, ou demandez à un vendeur.")
-            : ErrorWords(
-                language: "en", detailLabel: "Details:", search: "Search the web shop",
-                titles: [
-                    400: "This link is not valid", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Already in progress",
-                    413: "Too much sent", 429: "Too many requests", 503: "Briefly unavailable",
-                ],
-                steps: [
-                    400: "Scan the tag again, or check the link.", 404: "Scan the tag again, or ask an associate.",
-                    429: "Wait a moment, then try again.", 503: "Try again in a moment.",
-                ], otherTitle: "Something went wrong", otherStep: "Try again, or ask an associate.")
     }
 }
 

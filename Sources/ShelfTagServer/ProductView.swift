@@ -142,7 +142,7 @@ struct ProductView {
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
-        language: String? = nil, advisor: Associate? = nil, configuration: ServerConfiguration, at time: Date
+        language: String? = nil, advisor: Associate? = nil, wording: Wording, configuration: ServerConfiguration, at time: Date
     ) {
         self.details = details
         self.advisor = advisor
@@ -178,7 +178,7 @@ struct ProductView {
         let base = configuration.baseURL
         let availableHere = listing.map { available($0) } ?? 0
         let steps = NextStep.choose(here: listing?.offer, availableHere: availableHere, web: details.webOffer, nearby: shownNearby)
-        let words = PageWords.forLocale(locale)
+        let words = wording(locale).page
         // The advisor's code goes with the shopper: to the reservation (credited there) and to the web shop.
         let advisorQuery = advisor.map { "&a=" + $0.code } ?? ""
         let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) + advisorQuery } ?? ""
@@ -215,7 +215,7 @@ struct ProductView {
                 .init(type: "deliver", title: words.deliver, href: web("deliver", link), detail: words.deliverDetail + " · " + webPrice)
             case .visitNearby(let other):
                 .init(
-                    type: "visit", title: "\(words.visit) \(other.store.name)",
+                    type: "visit", title: words.visit(["store": other.store.name]),
                     href: "\(base)/products/\(product.gtin.digits)?s=\(DigitalLink.percentEncoded(other.store.code))")
             }
         }
@@ -260,70 +260,5 @@ struct ProductView {
             },
             actions: actions,
             advisor: advisor.map { .init(code: $0.code, name: $0.name, store: $0.storeCode, languages: $0.languages) })
-    }
-}
-
-/// The page's fixed wording, in French or English (`PageLanguage.written`).
-struct PageWords {
-    let language: String
-    let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, noneNearby, reviews, reviewCount, noReviews: String
-    let reserve, buyOnlinePickUp, shipToStore, deliver, visit, anonymous: String
-    let priorPrice, until, unitPrice, staleNotice: String
-    /// The tag shows less than today's price: the shelf price applies (France), or ask at the checkout (elsewhere).
-    let staleLowerApplies, staleLowerAsk: String
-    let unavailable, webPrice, storeNotFound: String
-    let advisor, speaks, askFor, remembered, forget: String
-    /// What each next step does, and when.
-    let deliverDetail, reserveNote, pickupNote, shipNote, pickupUntimed: String
-    let slas: [PickupSLA: String]
-
-    func reserveDetail(hours: Int) -> String { String(format: reserveNote, hours) }
-    /// With the feed's `pickup_sla` when it gives one; without, no time is promised.
-    func pickupDetail(_ sla: PickupSLA?) -> String { sla.flatMap { slas[$0] }.map { String(format: pickupNote, $0) } ?? pickupUntimed }
-    func shipDetail(_ sla: PickupSLA?) -> String { sla.flatMap { slas[$0] }.map { String(format: shipNote, $0) } ?? pickupUntimed }
-
-    static func forLocale(_ locale: String) -> PageWords {
-        locale.hasPrefix("fr")
-            ? PageWords(
-                language: "fr", inStock: "En stock dans ce magasin", fewLeft: "Plus que quelques-uns en rayon", outOfStock: "En rupture dans ce magasin",
-                nearbyInStock: "en stock", nearbyFewLeft: "quelques-uns", nearby: "Disponible près d'ici",
-                noneNearby: "Aucun autre magasin à moins de %@ ne l'a en stock.", reviews: "Avis clients", reviewCount: "avis",
-                noReviews: "Pas encore d'avis", reserve: "Réserver pour retrait ici",
-                buyOnlinePickUp: "Acheter en ligne, retirer ici", shipToStore: "Commander pour retrait dans ce magasin", deliver: "Me le faire livrer",
-                visit: "Voir en magasin :", anonymous: "Client anonyme", priorPrice: "Prix antérieur", until: "Offre valable jusqu'au",
-                unitPrice: "Prix unitaire", staleNotice: "L'étiquette en rayon indique %@ ; le prix est maintenant %@.",
-                staleLowerApplies:
-                    "L'étiquette en rayon indique %@ et le prix est maintenant %@ : en caisse, c'est le prix affiché en rayon, le plus bas, qui s'applique.",
-                staleLowerAsk: "L'étiquette en rayon indique %@ et le prix est maintenant %@ : demandez en caisse quel prix s'applique.",
-                unavailable: "Indisponible pour le moment", webPrice: "Prix en ligne", storeNotFound: "Magasin inconnu : prix en ligne",
-                advisor: "Votre conseiller·ère :", speaks: "Parle", askFor: "Demandez %@ à l'accueil ou à un vendeur.",
-                remembered: "Ce téléphone retient le code de %@ pendant %d jours, rien d'autre.", forget: "Oublier",
-                deliverDetail: "Livré chez vous, au prix en ligne", reserveNote: "Gardé %d h, payé au retrait",
-                pickupNote: "Payé en ligne, prêt %@ dans ce magasin", shipNote: "Commandé en ligne, en magasin %@",
-                pickupUntimed: "Commandé en ligne, à retirer dans ce magasin",
-                slas: [
-                    .sameDay: "aujourd'hui", .nextDay: "demain", .twoDay: "sous 2 jours", .threeDay: "sous 3 jours", .fourDay: "sous 4 jours",
-                    .fiveDay: "sous 5 jours", .sixDay: "sous 6 jours", .multiWeek: "sous quelques semaines",
-                ])
-            : PageWords(
-                language: "en", inStock: "In stock in this store", fewLeft: "Only a few left on the shelf", outOfStock: "Out of stock in this store",
-                nearbyInStock: "in stock", nearbyFewLeft: "a few left", nearby: "Available nearby",
-                noneNearby: "No other store within %@ has it in stock.", reviews: "Reviews", reviewCount: "reviews",
-                noReviews: "No reviews yet", reserve: "Reserve for pickup here",
-                buyOnlinePickUp: "Buy online, pick up here", shipToStore: "Order for pickup in this store", deliver: "Deliver to me",
-                visit: "Available at", anonymous: "Anonymous shopper", priorPrice: "Was", until: "Offer ends", unitPrice: "Unit price",
-                staleNotice: "The shelf tag shows %@; the price is now %@.",
-                staleLowerApplies: "The shelf tag shows %@ and the price is now %@: at the checkout, the lower shelf price applies.",
-                staleLowerAsk: "The shelf tag shows %@ and the price is now %@: ask at the checkout which price applies.",
-                unavailable: "Unavailable for now", webPrice: "Online price",
-                storeNotFound: "Unknown store: online price", advisor: "Your advisor:", speaks: "Speaks", askFor: "Ask for %@ at the desk or any associate.",
-                remembered: "This phone remembers %@'s code for %d days, nothing else.", forget: "Forget",
-                deliverDetail: "Delivered to your door, at the online price", reserveNote: "Held %d h, paid at pickup",
-                pickupNote: "Paid online, ready %@ in this store", shipNote: "Ordered online, in this store %@",
-                pickupUntimed: "Ordered online, picked up in this store",
-                slas: [
-                    .sameDay: "today", .nextDay: "tomorrow", .twoDay: "within 2 days", .threeDay: "within 3 days", .fourDay: "within 4 days",
-                    .fiveDay: "within 5 days", .sixDay: "within 6 days", .multiWeek: "within a few weeks",
-                ])
     }
 }

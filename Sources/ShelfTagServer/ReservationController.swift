@@ -132,15 +132,17 @@ struct ReservationController: Sendable {
         _ request: Request, gtin: String, store: String?, values: [String: String] = [:], fault: String? = nil
     ) async throws -> Response {
         let (details, listing, available, holds) = try await listing(gtin, store: store)
-        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: listing.store.locale)
-        let words = ReservationWords.forLocale(locale)
+        let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: listing.store.locale)
+        let language = pages.wording(locale)
+        let words = language.reservation
         let (pricing, _) = details.shelfPricing(at: listing)
         let maximum = min(listing.store.maxReservation, available)
         let chosen = values["quantity"].flatMap(Int.init) ?? 1
         var context: [String: Any] = [
-            "lang": words.language, "title": words.title, "product": details.product.title,
+            "lang": language.language, "title": words.title, "product": details.product.title,
             "price": pricing.effectivePrice(at: configuration.now()).formatted(locale: locale), "store": listing.store.name,
-            "storeCode": listing.store.code, "availableText": available > 0 ? "\(available) \(words.available)" : words.none, "canReserve": maximum > 0,
+            "storeCode": listing.store.code, "availableText": available > 0 ? words.available(["count": "\(available)"]) : words.none,
+            "canReserve": maximum > 0,
             "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve"
                 + (request.uri.queryParameters["a"].flatMap { Associate.normalizedCode(String($0)) }.map { "?a=" + $0 } ?? ""),
             "token": values["token"] ?? AccessToken.generate(),
@@ -149,7 +151,7 @@ struct ReservationController: Sendable {
             "phoneLabel": words.phone, "emailLabel": words.email, "eitherContact": words.eitherContact, "phoneExample": words.phoneExample,
             "emailExample": words.emailExample, "privacy": words.privacy, "backLabel": words.back,
             "back": "\(configuration.baseURL)/products/\(details.product.gtin.digits)?s=\(DigitalLink.percentEncoded(listing.store.code))",
-            "submit": words.submit, "holdNote": String(format: words.holdNote, Int(configuration.holdDuration / 3600)),
+            "submit": words.submit, "holdNote": words.holdNote(["hours": "\(Int(configuration.holdDuration / 3600))"]),
         ]
         for field in ["name", "phone", "email"] { if let value = values[field], !value.isEmpty { context[field + "Value"] = value } }
         if let fault {
@@ -208,7 +210,7 @@ struct ReservationController: Sendable {
             return try await renderForm(request, gtin: gtinText, store: hold.storeCode, values: fields, fault: field)
         }
         return try await respond(
-            outcome, request: hold, json: wantsJSON, language: PageLanguage.preferred(by: request))
+            outcome, request: hold, json: wantsJSON, language: pages.wording.preferred(by: request))
     }
 
     /// Holds stock once per idempotency key: a retry with the same key gets the first answer, another request with it
@@ -293,7 +295,7 @@ struct ReservationController: Sendable {
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
         return .text(
-            try await confirmationPage(reservation, language: PageLanguage.preferred(by: request)),
+            try await confirmationPage(reservation, language: pages.wording.preferred(by: request)),
             contentType: "text/html; charset=utf-8", headers: headers)
     }
 
@@ -301,13 +303,14 @@ struct ReservationController: Sendable {
         let details = try await reference.details(of: reservation.gtin)
         let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
         let locale = PageLanguage.locale(preferred: language, storeLocale: store?.locale ?? "en-US")
-        let words = ReservationWords.forLocale(locale)
+        let language = pages.wording(locale)
+        let words = language.reservation
         var advisor: Associate?
         if let code = reservation.associateCode { advisor = try await reference.associate(code: code) }
         let state = reservation.state(at: configuration.now())
         var context: [String: Any] = [
-            "advisor": advisor.map { String(format: words.advisor, $0.name) } as Any,
-            "lang": words.language, "title": words.title(state), "code": reservation.code, "quantity": reservation.quantity,
+            "advisor": advisor.map { words.advisor(["name": $0.name]) } as Any,
+            "lang": language.language, "title": words.title(state), "code": reservation.code, "quantity": reservation.quantity,
             "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total, "total": reservation.total.formatted(locale: locale),
             "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
         ]
@@ -398,78 +401,5 @@ struct ReservationController: Sendable {
             if let number = value as? NSNumber, type(of: number) != type(of: NSNumber(value: true)) { return number.stringValue }
             return nil
         }
-    }
-}
-
-/// The reservation pages' wording (French or English).
-struct ReservationWords {
-    let language, title, available, none, quantity, name, contact, submit, holdNote, confirmed, total, until, advisor, ready: String
-    /// Titles and notes of a reservation that no longer holds anything.
-    let collected, cancelled, expired, collectedNote, cancelledNote, expiredNote: String
-    /// The form's two ways to be reached (one is enough), their examples, what is kept and why, and the way back.
-    let phone, email, eitherContact, phoneExample, emailExample, privacy, back: String
-    /// Nothing left here: where else to reserve.
-    let elsewhere: String
-    /// What to do about a field the form refused.
-    let faults: [String: String]
-
-    func fault(_ field: String) -> String { faults[field] ?? faults["form"]! }
-
-    /// The confirmation page's title for a reservation in `state`.
-    func title(_ state: String) -> String {
-        switch state {
-        case "ready": ready
-        case "collected": collected
-        case "cancelled": cancelled
-        case "expired": expired
-        default: confirmed
-        }
-    }
-
-    /// What a shopper can do about a reservation that no longer holds anything.
-    func closedNote(_ state: String) -> String {
-        switch state {
-        case "collected": collectedNote
-        case "cancelled": cancelledNote
-        default: expiredNote
-        }
-    }
-
-    static func forLocale(_ locale: String) -> ReservationWords {
-        locale.hasPrefix("fr")
-            ? ReservationWords(
-                language: "fr", title: "Réserver pour retrait en magasin", available: "disponible(s)", none: "Plus rien à réserver",
-                quantity: "Quantité", name: "Nom", contact: "Téléphone ou e-mail", submit: "Réserver",
-                holdNote: "Nous gardons l'article %d heures. Vous payez au retrait.", confirmed: "Réservation confirmée", total: "À payer au retrait :",
-                until: "Gardé jusqu'au", advisor: "Votre conseiller·ère : %@", ready: "Prête à retirer", collected: "Réservation retirée",
-                cancelled: "Réservation annulée", expired: "Réservation expirée", collectedNote: "Vous l'avez retirée en magasin. Merci !",
-                cancelledNote: "Plus rien n'est gardé pour vous : réservez à nouveau depuis la page du produit.",
-                expiredNote: "Le délai de retrait est passé et plus rien n'est gardé : réservez à nouveau depuis la page du produit.",
-                phone: "Téléphone", email: "E-mail", eitherContact: "L'un ou l'autre suffit.", phoneExample: "06 12 34 56 78",
-                emailExample: "nom@exemple.fr",
-                privacy: "Le magasin garde votre nom et votre contact avec la réservation, pour vous joindre à son sujet ; rien d'autre.",
-                back: "Retour au produit", elsewhere: "À réserver dans un magasin proche :",
-                faults: [
-                    "quantity": "Choisissez une quantité dans la liste.", "name": "Indiquez votre nom (100 caractères au plus).",
-                    "contact": "Indiquez un téléphone (06 12 34 56 78) ou un e-mail (nom@exemple.fr) où vous joindre.",
-                    "store": "Ce magasin ne propose pas ce produit : revenez à la page du produit.", "form": "Vérifiez le formulaire.",
-                ])
-            : ReservationWords(
-                language: "en", title: "Reserve for pickup in store", available: "available", none: "Nothing left to reserve", quantity: "Quantity",
-                name: "Name", contact: "Phone or e-mail", submit: "Reserve", holdNote: "We hold it for %d hours. You pay when you collect it.",
-                confirmed: "Reservation confirmed", total: "To pay at pickup:", until: "Held until", advisor: "Your advisor: %@", ready: "Ready for pickup",
-                collected: "Reservation collected", cancelled: "Reservation cancelled", expired: "Reservation expired",
-                collectedNote: "You collected it in store. Thank you!",
-                cancelledNote: "Nothing is held for you any more: reserve again from the product's page.",
-                expiredNote: "The pickup time has passed and nothing is held any more: reserve again from the product's page.",
-                phone: "Phone", email: "E-mail", eitherContact: "Either one is enough.", phoneExample: "+33 6 12 34 56 78",
-                emailExample: "name@example.com",
-                privacy: "The store keeps your name and contact with the reservation, to reach you about it; nothing else.",
-                back: "Back to the product", elsewhere: "Reserve it in a store nearby:",
-                faults: [
-                    "quantity": "Choose a quantity from the list.", "name": "Give your name (100 characters at most).",
-                    "contact": "Give a phone number (+33 6 12 34 56 78) or an e-mail address (name@example.com) to reach you.",
-                    "store": "This store does not offer this product: go back to the product's page.", "form": "Check the form.",
-                ])
     }
 }

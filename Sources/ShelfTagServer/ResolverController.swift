@@ -154,7 +154,7 @@ struct ResolverController: Sendable {
         }
         let storeCode = link.extensionValue("s")
         let tagID = link.extensionValue("t")
-        let language = PageLanguage.preferred(by: request)
+        let language = pages.wording.preferred(by: request)
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
         let passed = (query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let passedQuery = passed.isEmpty ? "" : "?" + passed
@@ -193,7 +193,7 @@ struct ResolverController: Sendable {
             headers[.link] =
                 "<https://ref.gs1.org/standards/resolver/linkset-context>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""
                 + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
-            let language = PageWords.forLocale(summary.locale).language
+            let language = pages.wording(summary.locale).language
             return .text(
                 linkset(anchor: anchor, gtin: gtin, title: summary.title, webLink: webLink, query: passedQuery, language: language),
                 contentType: "application/linkset+json",
@@ -235,7 +235,7 @@ struct ResolverController: Sendable {
             return try make(
                 ProductView(
                     details: page.details, storeCode: store, tagID: tag, printedTag: page.printedTag, reviews: page.reviews, holds: page.holds,
-                    language: language, advisor: advisor, configuration: configuration, at: now))
+                    language: language, advisor: advisor, wording: pages.wording, configuration: configuration, at: now))
         }
     }
 
@@ -283,7 +283,7 @@ struct ResolverController: Sendable {
         let query = request.uri.queryParameters
         let storeCode = query["s"].map(String.init)
         let tagID = query["t"].map(String.init)
-        let language = PageLanguage.preferred(by: request)
+        let language = pages.wording.preferred(by: request)
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language, Cookie"
         let advisor = try await advisors.advisor(for: request, store: storeCode)
@@ -306,12 +306,13 @@ struct ResolverController: Sendable {
             throw ResolverError.notFound("No associate with code \(code) works here any more.")
         }
         let store = try await reference.stores().first { $0.code == associate.storeCode }
-        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: store?.locale ?? "en-US")
-        let words = PageWords.forLocale(locale)
+        let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: store?.locale ?? "en-US")
+        let language = pages.wording(locale)
+        let words = language.page
         var context: [String: Any] = [
-            "lang": words.language, "label": words.advisor, "name": associate.name, "store": store?.name ?? associate.storeCode,
-            "address": store?.address ?? "", "askFor": String(format: words.askFor, associate.name),
-            "remembered": String(format: words.remembered, associate.name, configuration.attributionDays), "forget": words.forget,
+            "lang": language.language, "label": words.advisor, "name": associate.name, "store": store?.name ?? associate.storeCode,
+            "address": store?.address ?? "", "askFor": words.askFor(["name": associate.name]),
+            "remembered": words.remembered(["name": associate.name, "days": "\(configuration.attributionDays)"]), "forget": words.forget,
             "forgetAction": configuration.baseURL + "/advisor/forget",
         ]
         if !associate.languages.isEmpty { context["languages"] = Pages.spoken(associate.languages, words: words, locale: locale) }
@@ -332,7 +333,7 @@ struct ResolverController: Sendable {
         let advisor = try await advisors.advisor(for: request, store: storeCode)?.associate
         let view = ProductView(
             details: page.details, storeCode: storeCode, tagID: nil, printedTag: nil, reviews: [], holds: page.holds, advisor: advisor,
-            configuration: configuration, at: now)
+            wording: pages.wording, configuration: configuration, at: now)
         var headers = HTTPFields()
         // The action's own target; else (the page no longer offers it) the product's web page, still credited.
         headers[.location] =

@@ -11,6 +11,9 @@ import ShelfTagStorage
 /// under https) of which the reference keeps the hash; every form carries an anti-forgery token.
 struct WorkController: Sendable {
     static let sessionCookie = "shelftag_session"
+
+    /// `5` → `05`, minutes after hours.
+    static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
     /// The sign-in form's double-submit token, before there is a session to hold one.
     static let signInCookie = "shelftag_signin"
     static let sessionHours = 12
@@ -53,10 +56,10 @@ struct WorkController: Sendable {
         let now = configuration.now()
         let mine = request.uri.queryParameters["mine"] == "1"
         let highlighted = request.uri.queryParameters["code"].map(String.init)
-        let language = PageLanguage.preferred(by: request)
+        let language = pages.wording.preferred(by: request)
         let storeLocale = try await reference.stores().first { $0.code == store }?.locale ?? "en-US"
         let locale = PageLanguage.locale(preferred: language, storeLocale: storeLocale)
-        let words = WorkWords.forLocale(locale)
+        let words = pages.wording(locale).work
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: store).map { ($0.code, $0.name) })
         var titles: [String: String] = [:]
         let order = ["held": 0, "ready": 1, "collected": 2, "cancelled": 3, "expired": 4]
@@ -74,7 +77,8 @@ struct WorkController: Sendable {
                 "code": reservation.code, "product": titles[reservation.gtin.digits] ?? "", "quantity": reservation.quantity,
                 "shopper": reservation.customerName, "contact": reservation.contact,
                 "associate": reservation.associateCode.map { names[$0] ?? $0 } ?? "", "state": words.table["state." + state] ?? state,
-                "stateClass": state, "timeLeft": state == "held" || state == "ready" ? String(format: words.timeLeft, minutes / 60, minutes % 60) : "",
+                "stateClass": state,
+                "timeLeft": state == "held" || state == "ready" ? words.timeLeft(["hours": "\(minutes / 60)", "minutes": Self.twoDigits(minutes % 60)]) : "",
                 "canReady": state == "held", "canClose": state == "held" || state == "ready", "highlighted": reservation.code == highlighted,
                 "base": configuration.baseURL,
             ])
@@ -186,9 +190,10 @@ struct WorkController: Sendable {
 
     private func signInForm(_ request: Request, problem: String?, status: HTTPResponse.Status = .ok) -> Response {
         let token = AccessToken.generate()
-        let words = WorkWords.forLocale(PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: "en-US"))
+        let language = pages.wording(pages.wording.preferred(by: request) ?? MessageCatalog.fallbackLanguage)
+        let words = language.work
         var context: [String: Any] = [
-            "lang": words.language, "title": words.signInTitle, "codeLabel": words.code, "secretLabel": words.secret, "submit": words.signIn,
+            "lang": language.language, "title": words.signInTitle, "codeLabel": words.code, "secretLabel": words.secret, "submit": words.signIn,
             "action": configuration.baseURL + "/work/sign-in", "csrf": token, "next": request.uri.queryParameters["next"].map(String.init) ?? "",
         ]
         if let problem { context["problem"] = problem }
@@ -208,7 +213,7 @@ struct WorkController: Sendable {
         guard let token = fields["csrf"], !token.isEmpty, let cookie = request.cookie(Self.signInCookie), SecretHash.matches(token, cookie) else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This form has expired or was sent from another site: open the sign-in page again.")
         }
-        let words = WorkWords.forLocale(PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: "en-US"))
+        let words = pages.wording(pages.wording.preferred(by: request) ?? MessageCatalog.fallbackLanguage).work
         let now = configuration.now()
         let session = AccessToken.generate()
         let opened = try await Associate.normalizedCode(fields["code"] ?? "").asyncFlatMap { code in
@@ -311,9 +316,9 @@ struct WorkController: Sendable {
         }
         let view = ProductView(
             details: page.details, storeCode: here, tagID: tagID, printedTag: page.printedTag, reviews: [], holds: page.holds,
-            language: PageLanguage.preferred(by: request), configuration: configuration, at: now)
+            language: pages.wording.preferred(by: request), wording: pages.wording, configuration: configuration, at: now)
         let locale = view.locale
-        let words = WorkWords.forLocale(locale)
+        let words = pages.wording(locale).work
         let origin = view.listing?.store
         let stores = page.details.stores.map { listing -> (listing: StoreListing, distance: Double?) in
             (listing, origin.map { $0.distanceKilometres(to: listing.store) })
@@ -343,7 +348,7 @@ struct WorkController: Sendable {
             let printed = DayText.format(last.printedAt, locale: locale, timeZone: origin?.timeZone ?? "UTC", style: .long)
             let stale = last.label.tagID != view.label?.tagID
             context["lastPrint"] = [
-                "text": String(format: stale ? words.lastPrintStale : words.lastPrintCurrent, printed, last.label.price.formatted(locale: locale)),
+                "text": (stale ? words.lastPrintStale : words.lastPrintCurrent)(["date": printed, "price": last.label.price.formatted(locale: locale)]),
                 "stale": stale,
             ]
         }
@@ -366,8 +371,8 @@ struct WorkController: Sendable {
         if let tagID {
             context["tag"] =
                 view.stale
-                ? String(format: words.staleTag, tagID, page.printedTag.map { $0.label.price.formatted(locale: locale) } ?? "?")
-                : page.printedTag == nil ? String(format: words.unknownTag, tagID) : String(format: words.currentTag, tagID)
+                ? words.staleTag(["tag": tagID, "price": page.printedTag.map { $0.label.price.formatted(locale: locale) } ?? "?"])
+                : page.printedTag == nil ? words.unknownTag(["tag": tagID]) : words.currentTag(["tag": tagID])
             context["tagStale"] = view.stale
         }
         return try await render("work-product", session: session, request: request, context)
@@ -375,12 +380,13 @@ struct WorkController: Sendable {
 
     private func render(_ name: String, session: (associate: Associate, csrf: String), request: Request, _ context: [String: Any]) async throws -> Response {
         let store = try await reference.stores().first { $0.code == session.associate.storeCode }
-        let locale = PageLanguage.locale(preferred: PageLanguage.preferred(by: request), storeLocale: store?.locale ?? "en-US")
-        let words = WorkWords.forLocale(locale)
+        let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: store?.locale ?? "en-US")
+        let language = pages.wording(locale)
+        let words = language.work
         var context = context
         context.merge(
             [
-                "lang": words.language, "associate": session.associate.name, "store": store?.name ?? session.associate.storeCode,
+                "lang": language.language, "associate": session.associate.name, "store": store?.name ?? session.associate.storeCode,
                 "csrf": session.csrf, "signOut": words.signOut, "signOutAction": configuration.baseURL + "/work/sign-out",
                 "searchAction": configuration.baseURL + "/work", "searchLabel": words.search, "searchButton": words.show, "words": words.table,
                 "queueLink": configuration.baseURL + "/work/queue", "mineLink": configuration.baseURL + "/work/queue?mine=1", "token": AccessToken.generate(),
@@ -402,61 +408,5 @@ extension Optional {
     func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
         guard let self else { return nil }
         return try await transform(self)
-    }
-}
-
-/// The work view's wording (French or English).
-struct WorkWords {
-    let language, signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed, staleTag, currentTag, unknownTag: String
-    /// "3 h 05 min left".
-    let timeLeft: String
-    /// The last tag printed here: its date and price; stale or current.
-    let lastPrintStale, lastPrintCurrent: String
-    /// Column and section titles, read by the templates as `{{words.…}}`.
-    let table: [String: String]
-
-    static func forLocale(_ locale: String) -> WorkWords {
-        locale.hasPrefix("fr")
-            ? WorkWords(
-                language: "fr", signInTitle: "Espace vendeur", code: "Code", secret: "Clé secrète", signIn: "Se connecter",
-                wrongSecret: "Code ou clé incorrects, ou accès révoqué.", signOut: "Se déconnecter", search: "GTIN ou mots du titre", show: "Chercher",
-                notListed: "Ce magasin ne vend pas ce produit.", staleTag: "Étiquette %@ périmée : elle affiche %@. À réimprimer.",
-                currentTag: "Étiquette %@ à jour.", unknownTag: "Étiquette %@ inconnue du registre d'impression.", timeLeft: "encore %d h %02d",
-                lastPrintStale: "Dernière étiquette imprimée ici le %@ : %@, périmée. À réimprimer.",
-                lastPrintCurrent: "Dernière étiquette imprimée ici le %@ : %@, à jour.",
-                table: [
-                    "queue": "File de préparation", "mine": "Mes clients", "code": "Code", "product": "Produit", "quantity": "Qté",
-                    "shopper": "Client", "credited": "Vendeur", "state": "État", "left": "Reste", "ready": "Prêt", "collect": "Remis",
-                    "cancel": "Annuler", "none": "Aucune réservation.", "reserveFor": "Réserver pour un client", "name": "Nom",
-                    "contact": "Téléphone ou e-mail", "reserve": "Réserver", "delivery": "Livraison : à scanner par le client",
-                    "shared": "Votre lien pour ce produit", "own": "Votre page, à partager",
-                    "state.held": "à préparer", "state.ready": "prête", "state.collected": "remise", "state.cancelled": "annulée",
-                    "state.expired": "expirée", "help": "Demandes d'aide", "noHelp": "Aucune demande en cours.", "take": "J'y vais",
-                    "close": "Clore", "waited": "min d'attente", "results": "Produits", "noResults": "Aucun produit ne porte ces mots.", "tag": "Étiquette",
-                    "takenBy": "Pris par",
-                    "shelfPrice": "Prix en rayon", "unitPrice": "Prix unitaire", "priorPrice": "Prix antérieur", "until": "Jusqu'au",
-                    "web": "Site web", "stock": "Stock par magasin", "store": "Magasin", "distance": "Distance", "onHand": "En stock",
-                    "held": "Réservé", "available": "Disponible", "here": "ici",
-                ])
-            : WorkWords(
-                language: "en", signInTitle: "Associate sign-in", code: "Code", secret: "Secret", signIn: "Sign in",
-                wrongSecret: "Wrong code or secret, or access revoked.", signOut: "Sign out", search: "GTIN or words of the title", show: "Find",
-                notListed: "This store does not sell this product.", staleTag: "Tag %@ is stale: it shows %@. Reprint it.",
-                currentTag: "Tag %@ is current.", unknownTag: "Tag %@ is not in the print ledger.", timeLeft: "%d h %02d min left",
-                lastPrintStale: "Last tag printed here on %@: %@, stale. Reprint it.", lastPrintCurrent: "Last tag printed here on %@: %@, current.",
-                table: [
-                    "queue": "Preparation queue", "mine": "My shoppers", "code": "Code", "product": "Product", "quantity": "Qty",
-                    "shopper": "Shopper", "credited": "Associate", "state": "State", "left": "Left", "ready": "Ready", "collect": "Collected",
-                    "cancel": "Cancel", "none": "No reservations.", "reserveFor": "Reserve for a shopper", "name": "Name",
-                    "contact": "Phone or e-mail", "reserve": "Reserve", "delivery": "Delivery: for the shopper to scan",
-                    "shared": "Your link to this product", "own": "Your page, to share",
-                    "state.held": "to prepare", "state.ready": "ready", "state.collected": "collected", "state.cancelled": "cancelled",
-                    "state.expired": "expired", "help": "Help requests", "noHelp": "No open requests.", "take": "I'm going",
-                    "close": "Close", "waited": "min waiting", "results": "Products", "noResults": "No product has these words.", "tag": "Tag",
-                    "takenBy": "Taken by",
-                    "shelfPrice": "Shelf price", "unitPrice": "Unit price", "priorPrice": "Prior price", "until": "Until", "web": "Web shop",
-                    "stock": "Stock by store", "store": "Store", "distance": "Distance", "onHand": "On hand", "held": "Held",
-                    "available": "Available", "here": "here",
-                ])
     }
 }

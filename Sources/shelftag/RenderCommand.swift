@@ -108,6 +108,7 @@ struct RenderCommand: AsyncParsableCommand {
             throw ExitCode.unusableInput
         }
         bar.finish()
+        for problem in report.wordingProblems { FileStream.standardError.write("warning: \(problem)\n") }
         for skipped in report.skipped { FileStream.standardError.write("skipped \(skipped.gtin): \(skipped.reason)\n") }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         let manifestNote = report.manifest.map { ", manifest \($0.relativePath)" } ?? ""

@@ -15,8 +15,10 @@ struct BatchRendererTests {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let shelf = try #require(try await reference.shelf(of: "PAR01"))
         let standard = try template("standard")
+        let wording = try tagWording()
         let jobs = shelf.items.prefix(6).map { item in
-            TagJob(content: TagContent(item: item, label: item.label(at: batchTime), baseURL: "https://s.shelftag.example"), template: standard)
+            TagJob(
+                content: TagContent(item: item, label: item.label(at: batchTime), baseURL: "https://s.shelftag.example", wording: wording), template: standard)
         }
         let directory = try newDirectory()
         let feed = TagJobFeed()

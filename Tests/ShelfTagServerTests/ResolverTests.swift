@@ -172,7 +172,8 @@ struct ResolverTests {
         }
     }
 
-    @Test("Accept-Language: an English phone in a French store reads English with the store's money; unsupported languages get the store's")
+    @Test(
+        "Accept-Language: an English phone in a French store reads English with the store's money; each shipped language from its file; others get the store's")
     func pageLanguage() async throws {
         // English in France: CLDR's en-FR writes the store's money, not the French page's.
         let englishPrice = Money(minorUnits: 1165, currency: try Currency(code: "EUR")).formatted(locale: "en-FR")
@@ -186,8 +187,19 @@ struct ResolverTests {
                 #expect(english.text.contains(expected), "English page lacks \(expected)")
             }
             #expect(!english.text.contains("En stock dans ce magasin"))
-            // German is not written: the store's French, also when it comes first; q=0 refuses a language.
-            for header in ["de-DE,de;q=0.9", "de,fr;q=0.8,en;q=0.5", "en;q=0,fr", "*"] {
+            // Each shipped language, from its message file, with the store's money written that language's way.
+            let written = [
+                "de-DE,de;q=0.9": ("de", "In dieser Filiale vorrätig"), "es": ("es", "Disponible en esta tienda"),
+                "it-IT": ("it", "Disponibile in questo negozio"), "nl-BE,nl;q=0.9": ("nl", "Op voorraad in deze winkel"),
+            ]
+            for (header, (language, inStock)) in written {
+                let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": header])
+                let price = Money(minorUnits: 1165, currency: try Currency(code: "EUR")).formatted(locale: "\(language)-FR")
+                for expected in ["<html lang=\"\(language)\"", inStock, price] { #expect(page.text.contains(expected), "\(header): \(expected)") }
+                #expect(!page.text.contains("En stock dans ce magasin"))
+            }
+            // Portuguese and Japanese are not written: the store's French, also when they come first; q=0 refuses a language.
+            for header in ["pt-BR,pt;q=0.9", "ja,fr;q=0.8,en;q=0.5", "en;q=0,fr", "*"] {
                 let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": header])
                 #expect(page.text.contains("En stock dans ce magasin") && page.text.contains("11,65\u{A0}€"), "\(header)")
             }

@@ -13,3 +13,6 @@ public func templateFile(_ json: String, name: String = "custom.json") throws ->
     try Data(json.utf8).write(to: url)
     return url
 }
+
+/// The checkout's tag wording (`Templates/messages`).
+public func tagWording() throws -> TagWording { TagWording(catalog: try templates.messages()) }
