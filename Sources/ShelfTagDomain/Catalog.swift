@@ -14,11 +14,15 @@ public struct Store: Hashable, Sendable {
     public let locale: String
     /// The most a shopper may reserve at once.
     public let maxReservation: Int
+    /// When the doors are open, if the stores file says: a hold never ends while they are shut.
+    public let openingHours: OpeningHours?
 
     public init(
-        code: String, name: String, address: String, latitude: Double, longitude: Double, timeZone: String, locale: String, maxReservation: Int = 5
+        code: String, name: String, address: String, latitude: Double, longitude: Double, timeZone: String, locale: String, maxReservation: Int = 5,
+        openingHours: OpeningHours? = nil
     ) {
         self.maxReservation = maxReservation
+        self.openingHours = openingHours
         self.code = code
         self.name = name
         self.address = address

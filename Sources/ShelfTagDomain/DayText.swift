@@ -1,9 +1,10 @@
 import Foundation
 
-/// Dates as a store writes them, in its locale and time zone: `14/12/2026` (short) or `14 décembre 2026` (long).
+/// Dates as a store writes them, in its locale and time zone: `14/12/2026` (short), `14 décembre 2026` (long), or
+/// `lundi 14 décembre 2026 à 19:00` (a moment: the weekday, the day and the time).
 public enum DayText {
     public enum Style: Sendable {
-        case short, long
+        case short, long, moment
     }
 
     /// - Parameters:
@@ -29,6 +30,9 @@ public enum DayText {
             switch style {
             case .short: formatter.setLocalizedDateFormatFromTemplate("ddMMyyyy")
             case .long: formatter.dateStyle = .long
+            case .moment:
+                formatter.dateStyle = .full
+                formatter.timeStyle = .short
             }
             formatters[key] = formatter
             return formatter.string(from: date)

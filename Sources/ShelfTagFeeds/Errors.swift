@@ -23,6 +23,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
     case pricing(PricingError)
     case timestamp(TimestampError)
     case measure(MeasureError)
+    case openingHours(OpeningHoursError)
     case notInList(String, allowed: [String])
     case notANumber(String)
     case negative(String)
@@ -49,6 +50,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .pricing(let error): error.description
         case .timestamp(let error): error.description
         case .measure(let error): error.description
+        case .openingHours(let error): error.description
         case .notInList(let value, let allowed): "'\(value)' is not one of: \(allowed.joined(separator: ", "))"
         case .notANumber(let value): "'\(value)' is not a number"
         case .negative(let value): "'\(value)' must not be negative"

@@ -1,7 +1,8 @@
 import Foundation
 import ShelfTagDomain
 
-/// Reads the stores CSV: `code,name,address,latitude,longitude,timezone[,locale][,max_reservation]`.
+/// Reads the stores CSV: `code,name,address,latitude,longitude,timezone[,locale][,max_reservation]
+/// [,opening_hours]` (schema.org syntax, `Mo-Sa 09:00-19:00; Su 10:00-13:00`).
 public enum StoresFile {
     /// Locale used when the file has no `locale` column or leaves it empty.
     public static let defaultLocale = "en-US"
@@ -37,9 +38,13 @@ public enum StoresFile {
             guard let value = Int(text), (1...1000).contains(value) else { throw fields.fail("max_reservation", .outOfRange(text, range: 1...1000)) }
             maxReservation = value
         }
+        var openingHours: OpeningHours?
+        if let text = values["opening_hours"], !text.isEmpty {
+            do { openingHours = try OpeningHours(text) } catch { throw fields.fail("opening_hours", .openingHours(error)) }
+        }
         return Store(
             code: code, name: try fields.required("name", values["name"], .line(100)), address: try fields.required("address", values["address"], .line(300)),
             latitude: try coordinate("latitude", within: -90...90), longitude: try coordinate("longitude", within: -180...180),
-            timeZone: timeZone, locale: locale, maxReservation: maxReservation)
+            timeZone: timeZone, locale: locale, maxReservation: maxReservation, openingHours: openingHours)
     }
 }

@@ -148,6 +148,10 @@ struct Pages: Sendable {
         }
         if let rating = document.rating {
             context["rating"] = ["average": MeasureText.decimal(rating.average, locale: view.locale), "count": words.reviewCount(["count": "\(rating.count)"])]
+            // The count above is every review; below are the latest few: say which, never "4 reviews" over three.
+            if document.reviews.count < rating.count {
+                context["reviewsShown"] = words.reviewsShown(["shown": "\(document.reviews.count)", "count": "\(rating.count)"])
+            }
         }
         context["reviews"] = document.reviews.map {
             [

@@ -24,6 +24,9 @@ struct ReservationController: Sendable {
         router.get("/reservations/:code") { request, context in
             try await confirmation(request, reservation: try await lookUp(try context.parameters.require("code"), context: context))
         }
+        router.post("/reservations/:code/cancel") { request, context in
+            try await shopperCancel(request, reservation: try await lookUp(try context.parameters.require("code"), context: context))
+        }
         router.get("/reservations/:code/qr.png") { _, context in
             try qrImage(reservation: try await lookUp(try context.parameters.require("code"), context: context))
         }
@@ -217,13 +220,15 @@ struct ReservationController: Sendable {
     /// a 422, one while the first runs a 409. Every way of reserving (shopper page, work view, API) goes through here.
     static func hold(_ hold: HoldRequest, key: String?, reference: any ProductReference, configuration: ServerConfiguration) async throws -> HoldOutcome {
         let now = configuration.now()
-        // A phone number is checked against the store's country once the store is known.
+        var end = now.addingTimeInterval(configuration.holdDuration)
+        // A phone number is checked against the store's country once the store is known; the hold ends while it is open.
         if let store = try await reference.stores().first(where: { $0.code == hold.storeCode }) {
             do { try hold.checkPhone(storeLocale: store.locale) } catch {
                 throw ResolverError(status: 400, title: "Bad request", detail: error.description, field: error.field)
             }
+            if let hours = store.openingHours { end = hours.pickupDeadline(holding: end, timeZone: store.timeZone) }
         }
-        guard let key else { return try await reference.hold(hold, at: now, for: configuration.holdDuration, key: nil) }
+        guard let key else { return try await reference.hold(hold, at: now, until: end, key: nil) }
         guard !key.isEmpty, key.count <= 255 else { throw ResolverError.badRequest("Idempotency-Key must be 1 to 255 characters.") }
         switch try await reference.claim(key: key, fingerprint: SecretHash.of(hold.requestText), at: now, abandonedAfter: 60) {
         case .mismatch:
@@ -233,7 +238,7 @@ struct ReservationController: Sendable {
         case .completed(let first):
             return first
         case .started:
-            do { return try await reference.hold(hold, at: now, for: configuration.holdDuration, key: key) } catch {
+            do { return try await reference.hold(hold, at: now, until: end, key: key) } catch {
                 try? await reference.release(key: key)
                 throw error
             }
@@ -299,6 +304,29 @@ struct ReservationController: Sendable {
             contentType: "text/html; charset=utf-8", headers: headers)
     }
 
+    /// The shopper's own cancel, by pickup code: idempotent (a cancelled hold stays cancelled), and the page then
+    /// shows what the reservation is, whatever it was (a collected or lapsed one is not changed).
+    func shopperCancel(_ request: Request, reservation: Reservation) async throws -> Response {
+        let now = configuration.now()
+        let change = try await reference.cancel(code: reservation.code, store: reservation.storeCode, at: now)
+        let current: Reservation
+        switch change {
+        case .done(let cancelled): current = cancelled
+        case .notHeld, .notEnoughOnHand, .notFound: current = try await reference.reservation(code: reservation.code) ?? reservation
+        }
+        if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
+            let state = current.state(at: now)
+            guard state == "cancelled" else {
+                throw ResolverError(status: 409, title: "Conflict", detail: "The reservation is \(state); nothing changed.")
+            }
+            return .json(object: document(current, at: now))
+        }
+        // Back to the reservation's page, which says what it now is (and never redirects a shopper to the queue).
+        var headers = HTTPFields()
+        headers[.location] = "\(pickupURL(reservation.code))?shopper=1"
+        return Response(status: .seeOther, headers: headers)
+    }
+
     private func confirmationPage(_ reservation: Reservation, language: String?) async throws -> String {
         let details = try await reference.details(of: reservation.gtin)
         let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
@@ -319,8 +347,8 @@ struct ReservationController: Sendable {
             let png = try Self.qrPNG(payload: pickupURL(reservation.code))
             context["pickup"] = [
                 "qr": "data:image/png;base64," + png.data.base64EncodedString(), "qrSize": png.size, "untilLabel": words.until,
-                "expires": DayText.format(reservation.expiresAt, locale: locale, timeZone: store?.timeZone ?? "UTC", style: .long) + " "
-                    + Self.time(reservation.expiresAt, timeZone: store?.timeZone ?? "UTC"),
+                "expires": DayText.format(reservation.expiresAt, locale: locale, timeZone: store?.timeZone ?? "UTC", style: .moment),
+                "cancelAction": "\(pickupURL(reservation.code))/cancel", "cancelLabel": words.cancel, "cancelNote": words.cancelNote,
             ]
         } else {
             context["closed"] = words.closedNote(state)
@@ -339,13 +367,6 @@ struct ReservationController: Sendable {
     static func qrPNG(payload: String) throws -> (data: Data, size: Int) {
         let image = try QRImage.png(payload, modulePixels: 4)
         return (image.data, image.side)
-    }
-
-    private static func time(_ date: Date, timeZone: String) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.hour, .minute], from: date)
-        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
     }
 
     // MARK: Documents

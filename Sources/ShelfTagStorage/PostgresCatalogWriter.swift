@@ -71,13 +71,16 @@ final class PostgresCatalogWriter: CatalogWriter {
     func save(_ store: Store) throws {
         _ = try rows(
             """
-            INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation)
+            INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation, opening_hours)
             VALUES (\(store.code), \(store.name), \(store.address), \(store.latitude), \(store.longitude), \(store.timeZone), \(store.locale),
-                \(Int64(store.maxReservation)))
+                \(Int64(store.maxReservation)), \(store.openingHours?.description))
             ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, latitude = excluded.latitude,
-                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale, max_reservation = excluded.max_reservation
-            WHERE (store.name, store.address, store.latitude, store.longitude, store.time_zone, store.locale, store.max_reservation) IS DISTINCT FROM
-                (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale, excluded.max_reservation)
+                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale, max_reservation = excluded.max_reservation,
+                opening_hours = excluded.opening_hours
+            WHERE (store.name, store.address, store.latitude, store.longitude, store.time_zone, store.locale, store.max_reservation,
+                    store.opening_hours) IS DISTINCT FROM
+                (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale, excluded.max_reservation,
+                    excluded.opening_hours)
             """)
     }
 

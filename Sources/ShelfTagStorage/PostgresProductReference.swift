@@ -202,7 +202,7 @@ public final class PostgresProductReference: ProductReference {
                         (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]') FROM price_history h
                          WHERE h.gtin = p.gtin)::text AS history,
                         (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.store_code), '[]')
-                         FROM (SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.code
+                         FROM (SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
                                FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin) x)::text AS listings,
                         (SELECT coalesce(json_agg(row_to_json(r) ORDER BY r.published_at DESC, r.id), '[]')
                          FROM (SELECT * FROM review WHERE gtin = p.gtin ORDER BY published_at DESC, id LIMIT \(Int64(reviewLimit))) r)::text AS reviews,

@@ -9,7 +9,7 @@ import ShelfTagDomain
 /// the row is locked only for that statement. An idempotency key is a primary key, so two resolvers cannot both
 /// start the same request.
 extension PostgresProductReference {
-    public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome {
+    public func hold(_ request: HoldRequest, at time: Date, until end: Date, key: String?) async throws -> HoldOutcome {
         let logger = logger
         let now = Int64(time.timeIntervalSince1970)
         let store = request.storeCode
@@ -26,7 +26,7 @@ extension PostgresProductReference {
             for _ in 0..<8 {
                 let reservation = Reservation(
                     code: Reservation.newCode(), storeCode: store, gtin: request.gtin, quantity: request.quantity, customerName: request.customerName,
-                    contact: request.contact, unitPrice: unitPrice, status: .held, createdAt: time, expiresAt: time.addingTimeInterval(duration),
+                    contact: request.contact, unitPrice: unitPrice, status: .held, createdAt: time, expiresAt: end,
                     associateCode: request.associateCode)
                 let held: Int64
                 do {

@@ -172,6 +172,7 @@ enum PostgresSchema {
         ("v12: reservations set aside", Schema.readyDDL),
         ("v13: help requests", Schema.helpDDL),
         ("v14: tokens expire, are revoked, and say when they were last used", Schema.tokenLifecycleDDL),
+        ("v15: stores' opening hours", Schema.openingHoursDDL),
     ]
 
     /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its

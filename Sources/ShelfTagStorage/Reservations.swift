@@ -29,7 +29,7 @@ public protocol ReservationStore: Sendable {
     /// Holds stock if on hand minus active holds covers the quantity, in one write transaction (SQLite writes one at a
     /// time, so concurrent holds never oversell); with `key`, records the outcome for the key's retries in the same transaction.
     /// - Throws: a storage error.
-    func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome
+    func hold(_ request: HoldRequest, at time: Date, until end: Date, key: String?) async throws -> HoldOutcome
 
     /// Claims an idempotency key, or reports what became of it; a `running` key older than `abandonedAfter` is taken over.
     /// - Throws: a storage error.
@@ -64,9 +64,9 @@ public protocol ReservationStore: Sendable {
 }
 
 extension SQLiteProductReference {
-    public func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, key: String?) async throws -> HoldOutcome {
+    public func hold(_ request: HoldRequest, at time: Date, until end: Date, key: String?) async throws -> HoldOutcome {
         try await writing { db in
-            let outcome = try Self.hold(request, at: time, for: duration, in: db)
+            let outcome = try Self.hold(request, at: time, until: end, in: db)
             if let key {
                 try db.execute(
                     sql: "UPDATE idempotency_key SET state = 'done', outcome = ? WHERE key = ?", arguments: [StoredRows.encode(outcome), key])
@@ -76,7 +76,7 @@ extension SQLiteProductReference {
         }
     }
 
-    private static func hold(_ request: HoldRequest, at time: Date, for duration: TimeInterval, in db: Database) throws -> HoldOutcome {
+    private static func hold(_ request: HoldRequest, at time: Date, until end: Date, in db: Database) throws -> HoldOutcome {
         let now = Int64(time.timeIntervalSince1970)
         try sweepLapsedHolds(store: request.storeCode, gtin: request.gtin, now: now, in: db)
         guard
@@ -99,7 +99,7 @@ extension SQLiteProductReference {
             let reservation = Reservation(
                 code: Reservation.newCode(), storeCode: request.storeCode, gtin: request.gtin, quantity: request.quantity,
                 customerName: request.customerName, contact: request.contact, unitPrice: unitPrice, status: .held,
-                createdAt: time, expiresAt: time.addingTimeInterval(duration), associateCode: request.associateCode)
+                createdAt: time, expiresAt: end, associateCode: request.associateCode)
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,

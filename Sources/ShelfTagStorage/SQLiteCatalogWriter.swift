@@ -50,7 +50,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
             """
     }
 
-    static let storeColumns = ["code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation"]
+    static let storeColumns = ["code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours"]
     static let reviewColumns = ["id", "gtin", "rating", "author", "is_anonymous", "published_at", "title", "content"]
 
     /// Upserts that write only what differs; `source` as in `upsertSQL`.
@@ -150,9 +150,15 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ store: Store) throws {
-        try db.cachedStatement(sql: Self.storeUpsertSQL()).execute(arguments: [
+        try db.cachedStatement(sql: Self.storeUpsertSQL()).execute(arguments: Self.storeArguments(store))
+    }
+
+    /// `store`'s values in `storeColumns` order.
+    static func storeArguments(_ store: Store) -> StatementArguments {
+        [
             store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation,
-        ])
+            store.openingHours?.description,
+        ]
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {

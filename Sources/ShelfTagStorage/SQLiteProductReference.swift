@@ -468,7 +468,7 @@ public final class SQLiteProductReference: ProductReference {
         let listings = try Row.fetchAll(
             db,
             sql: """
-                SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.code
+                SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
                 FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ? ORDER BY o.store_code
                 """, arguments: [gtin.digits]
         ).map { offerRow in

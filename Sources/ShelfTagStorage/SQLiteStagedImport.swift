@@ -146,10 +146,9 @@ enum SQLiteStagedImport {
         }
 
         func save(_ store: Store) throws {
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO stage_store (\(SQLiteStagedImport.store)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").execute(
-                arguments: [
-                    store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation,
-                ])
+            let placeholders = SQLiteCatalogWriter.storeColumns.map { _ in "?" }.joined(separator: ", ")
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO stage_store (\(SQLiteStagedImport.store)) VALUES (\(placeholders))").execute(
+                arguments: SQLiteCatalogWriter.storeArguments(store))
         }
 
         func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {

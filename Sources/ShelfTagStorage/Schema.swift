@@ -220,6 +220,9 @@ enum Schema {
         migrator.registerMigration("v13: tokens expire, are revoked, and say when they were last used") { db in
             for statement in tokenLifecycleDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v14: stores' opening hours") { db in
+            for statement in openingHoursDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -227,6 +230,9 @@ enum Schema {
     static func containsPattern(_ word: String) -> String {
         "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
+
+    /// A store's opening hours as the stores file wrote them (schema.org syntax), NULL when it gave none.
+    static let openingHoursDDL = ["ALTER TABLE store ADD COLUMN opening_hours TEXT"]
 
     /// A token's optional expiry, its revocation and its last use (stamped at most once a minute).
     static let tokenLifecycleDDL = [

@@ -130,11 +130,17 @@ enum StoredRows {
 
     static func store(_ row: some StoredRow) throws -> Store {
         let table = "store"
+        var openingHours: OpeningHours?
+        if let text = row.text("opening_hours") {
+            do { openingHours = try OpeningHours(text) } catch {
+                throw StorageError.corruptRow(table: table, key: row.text("code") ?? "?", reason: "opening_hours: \(error)")
+            }
+        }
         return Store(
             code: try row.requiredText("code", table: table), name: try row.requiredText("name", table: table),
             address: try row.requiredText("address", table: table), latitude: row.real("latitude") ?? 0, longitude: row.real("longitude") ?? 0,
             timeZone: try row.requiredText("time_zone", table: table), locale: try row.requiredText("locale", table: table),
-            maxReservation: Int(try row.requiredInteger("max_reservation", table: table)))
+            maxReservation: Int(try row.requiredInteger("max_reservation", table: table)), openingHours: openingHours)
     }
 
     static func review(_ row: some StoredRow, gtin: GTIN) throws -> Review {

@@ -131,4 +131,19 @@ struct FeedReaderTests {
         #expect(stores.first?.locale == StoresFile.defaultLocale)
         #expect(errors == ["stores.csv:3: latitude: '91' is outside -90.0...90.0"])
     }
+
+    @Test("stores CSV: optional opening_hours in schema.org syntax; a bad one is rejected on its line with the entry and why")
+    func openingHours() throws {
+        let path = try temporaryFile(
+            "code,name,address,latitude,longitude,timezone,opening_hours\n"
+                + "PAR01,Paris,a,48.86,2.34,Europe/Paris,Mo-Sa 10:00-20:00; Su 11:00-19:00\n"
+                + "LYO02,Lyon,b,45.76,4.86,Europe/Paris,\n"
+                + "LIL04,Lille,c,50.64,3.06,Europe/Paris,Mo-Sx 10:00-19:00\n",
+            name: "stores.csv")
+        var stores: [Store] = []
+        var errors: [String] = []
+        try StoresFile.read(path: path, displayName: "stores.csv", row: { store, _ in stores.append(store) }, rejected: { errors.append($0.description) })
+        #expect(stores.map { $0.openingHours?.description } == ["Mo-Sa 10:00-20:00; Su 11:00-19:00", nil])
+        #expect(errors == ["stores.csv:4: opening_hours: 'Mo-Sx 10:00-19:00': 'Sx' is not a day (Mo Tu We Th Fr Sa Su)"])
+    }
 }

@@ -125,7 +125,7 @@ struct HostileClientTests {
         try await TestServer.with(reference: reference, configuration: configuration) { server in
             let held = try await reference.hold(
                 try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Léa", contact: "lea@example.com"), at: testNow,
-                for: 3600, key: nil)
+                until: testNow.addingTimeInterval(3600), key: nil)
             guard case .held(let reservation) = held else {
                 Issue.record("no reservation to look up")
                 return

@@ -171,6 +171,61 @@ struct ReservationTests {
         }
     }
 
+    @Test("a hold never ends while the store is shut (opening_hours): the confirmation gives its weekday, day and time, and a way to cancel")
+    func openingHoursAndCancel() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        try await setStock(reference, store: "PAR01", gtin: promotion, onHand: 3)
+        // Saturday 28 November, 19:30 in Paris; Paris Rivoli closes at 20:00 and opens on Sunday 11:00-19:00.
+        let clock = TestClock(try time("2026-11-28T18:30Z"))
+        var configuration = TestServer.configuration(clock: clock)
+        configuration.holdDuration = 3600
+        let path = self.path
+        try await TestServer.with(reference: reference, configuration: configuration) { server in
+            let held = try #require(
+                try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody(quantity: 2)).json)
+            let code = try #require(held["code"] as? String)
+            #expect(held["expiresAt"] as? String == "2026-11-29T18:00:00Z", "an hour from 19:30 is after closing: to Sunday's close, 19:00")
+            let french = try await server.request("/reservations/\(code)", accept: "text/html").text
+            #expect(french.contains("Gardé jusqu&#39;au dimanche 29 novembre 2026"), "\(french)")
+            #expect(french.contains("19:00"))
+            #expect(french.contains("action=\"\(publicBase)/reservations/\(code)/cancel\"") && french.contains("Annuler cette réservation"))
+            let english = try await server.request("/reservations/\(code)", accept: "text/html", headers: ["Accept-Language": "en"]).text
+            #expect(english.contains("Held until Sunday 29 November 2026 at 19:00"), "the en-FR way: \(english)")
+
+            // The shopper cancels: back to the page, which now says so; again changes nothing and says the same.
+            for _ in 0..<2 {
+                let cancel = try await server.request("/reservations/\(code)/cancel", method: "POST", accept: "text/html")
+                #expect(cancel.status == 303 && cancel.header("Location") == "\(publicBase)/reservations/\(code)?shopper=1")
+                let page = try await server.request("/reservations/\(code)?shopper=1", accept: "text/html").text
+                #expect(page.contains("Réservation annulée") && !page.contains("/cancel\"") && !page.contains("data:image/png"))
+            }
+            let json = try await server.request("/reservations/\(code)/cancel", method: "POST", accept: "application/json")
+            #expect(json.status == 200 && json.json?["state"] as? String == "cancelled")
+            let document = try await server.json("/01/\(promotion)?s=PAR01")
+            #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["available"] as? Int == 3, "the units are back")
+            #expect(try await server.request("/reservations/ZZZZZZ/cancel", method: "POST", accept: "application/json").status == 404)
+        }
+    }
+
+    @Test("a shopper cannot cancel what was collected: JSON says 409, the page says it was collected")
+    func cancelCollected() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        try await setStock(reference, store: "PAR01", gtin: promotion, onHand: 3)
+        let path = self.path
+        try await TestServer.with(reference: reference) { server in
+            let code = try #require(
+                try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody()).json?["code"] as? String)
+            guard case .done = try await reference.collect(code: code, store: "PAR01", at: testNow) else {
+                Issue.record("not collected")
+                return
+            }
+            let json = try await server.request("/reservations/\(code)/cancel", method: "POST", accept: "application/json")
+            #expect(json.status == 409)
+            #expect(try await server.request("/reservations/\(code)/cancel", method: "POST", accept: "text/html").status == 303)
+            #expect(try await server.request("/reservations/\(code)?shopper=1", accept: "text/html").text.contains("Réservation retirée"))
+        }
+    }
+
     @Test("a hold lapses after its time and the stock returns, with no job")
     func expiry() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())

@@ -144,6 +144,17 @@ struct ResolverTests {
         }
     }
 
+    @Test("four reviews, three shown: the page says they are the three most recent of four, not '4 avis' over three")
+    func reviewsShown() async throws {
+        try await TestServer.with { server in
+            let page = try await server.request("/products/03760001000634?s=PAR01", accept: "text/html").text
+            #expect(page.contains("4 avis") && page.contains("Les 3 avis les plus récents sur 4"))
+            #expect(page.components(separatedBy: "<div class=\"review\">").count - 1 == 3)
+            let english = try await server.request("/products/03760001000634?s=PAR01", accept: "text/html", headers: ["Accept-Language": "en"]).text
+            #expect(english.contains("The 3 most recent of 4 reviews"))
+        }
+    }
+
     @Test("the store page: price, unit and prior price, stock, nearby, reviews, next step, JSON-LD with the same price, under 30 KB")
     func storePage() async throws {
         try await TestServer.with(configuration: Self.franceWide) { server in

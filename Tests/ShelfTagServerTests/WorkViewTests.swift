@@ -91,7 +91,7 @@ struct WorkViewTests {
             let (cookie, _) = try await signIn(server, code: "LEA23", secret: "sa_lea")
             let session = try #require(cookie)
             let hold = try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "2", customerName: "Ana", contact: "ana@example.com")
-            guard case .held = try await server.reference.hold(hold, at: testNow, for: 3600, key: nil) else {
+            guard case .held = try await server.reference.hold(hold, at: testNow, until: testNow.addingTimeInterval(3600), key: nil) else {
                 Issue.record("no hold")
                 return
             }
@@ -323,7 +323,7 @@ struct WorkAPITests {
         guard
             case .held(let reservation) = try await reference.hold(
                 try HoldRequest(storeCode: "PAR01", gtin: try GTIN(promotion), quantity: "1", customerName: "Ana", contact: "ana@example.com"),
-                at: testNow, for: 3600, key: nil)
+                at: testNow, until: testNow.addingTimeInterval(3600), key: nil)
         else {
             Issue.record("no hold")
             return

@@ -21,7 +21,7 @@ struct MigrationTests {
         #expect(try await sqlite.addAssociates([NewAssociate(lea, secretHash: "secret-1")], at: now) == .added)
         var credited = try request(quantity: 2)
         credited.associateCode = "LEA23"
-        let held = try await sqlite.hold(credited, at: now, for: 3600, key: "key-1")
+        let held = try await sqlite.hold(credited, at: now, until: now.addingTimeInterval(3600), key: "key-1")
         try await sqlite.recordClickOut(store: "PAR01", gtin: coffee, associateCode: "LEA23", at: now)
         let session = NewSession(tokenHash: "session-1", csrf: "csrf-1", createdAt: now, expiresAt: now.addingTimeInterval(3600))
         #expect(try await sqlite.openSession(session, code: "LEA23", secretHash: "secret-1") == lea)

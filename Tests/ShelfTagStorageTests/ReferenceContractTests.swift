@@ -56,7 +56,7 @@ func setStock(_ reference: any ProductReference, _ onHand: Int) async throws {
 
 @Suite("The storage interface, the same on SQLite and PostgreSQL")
 struct ReferenceContractTests {
-    @Test("the samples, imported into each driver, read back identically: stores, listings, details, shelves, offers, reviews")
+    @Test("the samples, imported into each driver, read back identically: stores (with opening hours), listings, details, shelves, offers, reviews")
     func bothDriversReadAlike() async throws {
         let sqlite = try await withSampleReference(.sqlite) { try await readings(of: $0) }
         let postgres = try await withSampleReference(.postgres) { try await readings(of: $0) }
@@ -139,7 +139,10 @@ struct ReferenceContractTests {
                     throw Refused()
                 }
             }
-            #expect(try await reference.stores().count == 4)
+            let stores = try await reference.stores()
+            #expect(stores.count == 4)
+            // The stores file's opening hours, as written, on either backend.
+            #expect(stores.first { $0.code == "PAR01" }?.openingHours?.description == "Mo-Sa 10:00-20:00; Su 11:00-19:00")
             #expect(try reference.catalogVersion() == version)
             try await setStock(reference, 9)
             #expect(try reference.catalogVersion() > version)
@@ -152,7 +155,9 @@ struct ReferenceContractTests {
         try await withSampleReference(backend) { reference in
             try await setStock(reference, 10)
             let outcomes = try await withThrowingTaskGroup(of: HoldOutcome.self) { group in
-                for index in 0..<60 { group.addTask { try await reference.hold(try request(name: "Client \(index)"), at: now, for: 3600, key: nil) } }
+                for index in 0..<60 {
+                    group.addTask { try await reference.hold(try request(name: "Client \(index)"), at: now, until: now.addingTimeInterval(3600), key: nil) }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let held = outcomes.compactMap { outcome -> Reservation? in if case .held(let reservation) = outcome { reservation } else { nil } }
@@ -175,7 +180,7 @@ struct ReferenceContractTests {
             // Lapsed holds stop counting at once, and the next hold sweeps them.
             let later = now.addingTimeInterval(7200)
             #expect(try await reference.activeHolds(of: coffee, at: later)["PAR01"] ?? 0 == 0)
-            guard case .held = try await reference.hold(try request(quantity: 2), at: later, for: 3600, key: nil) else {
+            guard case .held = try await reference.hold(try request(quantity: 2), at: later, until: later.addingTimeInterval(3600), key: nil) else {
                 Issue.record("a hold after the others lapsed was refused")
                 return
             }
@@ -185,7 +190,7 @@ struct ReferenceContractTests {
             #expect(first == .started)
             #expect(try await reference.claim(key: "key-1", fingerprint: "f", at: later, abandonedAfter: 60) == .inProgress)
             #expect(try await reference.claim(key: "key-1", fingerprint: "other", at: later, abandonedAfter: 60) == .mismatch)
-            let outcome = try await reference.hold(try request(), at: later, for: 3600, key: "key-1")
+            let outcome = try await reference.hold(try request(), at: later, until: later.addingTimeInterval(3600), key: "key-1")
             #expect(try await reference.claim(key: "key-1", fingerprint: "f", at: later, abandonedAfter: 60) == .completed(outcome))
             #expect(try await reference.claim(key: "key-2", fingerprint: "f", at: later, abandonedAfter: 60) == .started)
             try await reference.release(key: "key-2")
@@ -302,7 +307,7 @@ struct ReferenceContractTests {
 
             var held = try request()
             held.associateCode = "LEA23"
-            guard case .held(let reservation) = try await reference.hold(held, at: now, for: 3600, key: nil) else {
+            guard case .held(let reservation) = try await reference.hold(held, at: now, until: now.addingTimeInterval(3600), key: nil) else {
                 Issue.record("no hold")
                 return
             }
