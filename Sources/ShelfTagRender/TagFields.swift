@@ -8,7 +8,8 @@ extension TagContent {
     /// and on a promotion `onSale`, `regularPrice`, `priorPrice`, `discount` (against the prior price, as the
     /// Omnibus rule requires), `promotionEnd` (its last day); then `store`, `storeCode`, `tagID`, `url`, and the
     /// wording in the store's language (`TagWording`): `priorPriceLabel`, `promotionEndLabel`, `scanLabel`,
-    /// `unitPriceLabel`, and any other `tag.*` message.
+    /// `unitPriceLabel`, and any other `tag.*` message; `unitPriceText` says the unit price as the store's language
+    /// does (`Prix au kg : 11,65 €`, `1 kg = 11,65 €`).
     public init(item: ShelfItem, label: ShelfLabel, baseURL: String, wording: TagWording) {
         let store = item.listing.store
         let locale = store.locale
@@ -25,7 +26,10 @@ extension TagContent {
         fields["storeCode"] = store.code
         fields["tagID"] = label.tagID
         fields["url"] = uri
-        if let unitPrice = label.unitPrice { fields["unitPrice"] = unitPrice.formatted(locale: locale) }
+        if let unitPrice = label.unitPrice {
+            fields["unitPrice"] = unitPrice.formatted(locale: locale)
+            fields["unitPriceText"] = wording.unitPrice(unitPrice, locale: locale)
+        }
         if let regular = label.regularPrice {
             fields["onSale"] = "yes"
             fields["regularPrice"] = regular.formatted(locale: locale)
@@ -43,17 +47,33 @@ extension TagContent {
 }
 
 /// The fixed words of tags, `tag.<field>` in the message catalog, by language: one template serves every store.
+/// `tag.unitPrice.<base>` (`1kg`, `100ml`, … and `other`) say a unit price per base measure.
 public struct TagWording: Sendable {
     public let catalog: MessageCatalog
-    private let byLanguage: [String: [String: String]]
+    private let fields: [String: [String: String]]
+    private let unitPrices: [String: [String: String]]
 
     public init(catalog: MessageCatalog) {
         self.catalog = catalog
-        var byLanguage: [String: [String: String]] = [:]
-        for language in catalog.languages { byLanguage[language] = MessageReader(catalog: catalog, language: language).group("tag.") }
-        self.byLanguage = byLanguage
+        var fields: [String: [String: String]] = [:]
+        var unitPrices: [String: [String: String]] = [:]
+        for language in catalog.languages {
+            let read = MessageReader(catalog: catalog, language: language)
+            unitPrices[language] = read.group("tag.unitPrice.")
+            fields[language] = read.group("tag.").filter { !$0.key.hasPrefix("unitPrice.") }
+        }
+        self.fields = fields
+        self.unitPrices = unitPrices
     }
 
     /// The fields for a store in `locale`, in its language or English.
-    public func callAsFunction(_ locale: String) -> [String: String] { byLanguage[catalog.language(of: locale)] ?? [:] }
+    public func callAsFunction(_ locale: String) -> [String: String] { fields[catalog.language(of: locale)] ?? [:] }
+
+    /// `Prix au kg : 11,65 €`: the base's own wording, else the language's general one with the unit.
+    public func unitPrice(_ unitPrice: UnitPrice, locale: String) -> String {
+        let texts = unitPrices[catalog.language(of: locale)] ?? [:]
+        let price = unitPrice.price.formatted(locale: locale)
+        if let own = texts[unitPrice.base.feedValue] { return MessageTemplate.fill(own, ["price": price]) }
+        return MessageTemplate.fill(texts["other"] ?? "{price}/{unit}", ["price": price, "unit": unitPrice.baseLabel])
+    }
 }

@@ -150,7 +150,7 @@ extension TagTemplate {
         switch type {
         case "text", "price", "unitPrice":
             let frame = try fields.frame(within: tagWidth, tagHeight)
-            let defaultText = ["price": "{{price}}", "unitPrice": "{{unitPrice}}"][type]
+            let defaultText = ["price": "{{price}}", "unitPrice": "{{unitPriceText}}"][type]
             let source = try fields.string("text", default: defaultText)
             let content: TextContent
             do {

@@ -101,7 +101,7 @@ struct PrintFormatTests {
         }
     }
 
-    @Test("a PDF of A4 sheets: every tag's QR code reads on its page")
+    @Test("a PDF of A4 sheets: every tag's QR code reads in its cell of the page")
     func pdfSheets() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = try newDirectory()
@@ -121,11 +121,36 @@ struct PrintFormatTests {
         let sheets = directory.appendingPathComponent("sheets")
         try FileManager.default.createDirectory(at: sheets, withIntermediateDirectories: true)
         _ = try await runTool("pdftoppm", ["-r", "300", "-gray", "-png", "-f", "1", "-l", "2", pdf, sheets.appendingPathComponent("sheet").path])
-        let files = try FileManager.default.contentsOfDirectory(atPath: sheets.path).map { sheets.appendingPathComponent($0).path }
+        let files = try FileManager.default.contentsOfDirectory(atPath: sheets.path).map { sheets.appendingPathComponent($0).path }.sorted()
         #expect(files.count == 2)
-        let symbols = try await zbarSymbols(in: files)
-        let read = Set(symbols.values.joined())
-        for tag in report.rendered where tag.page! <= 2 { #expect(read.contains("QR-Code:" + tag.content.uri), "\(tag.content.uri)") }
+        // A phone frames one tag, not a page of 21: each tag's cell, with 3 mm of its neighbours round it, must read.
+        let layout = try SheetLayout(contentsOf: templates.sheetLayoutURL("a4"))
+        let standard = try template("standard")
+        let (columns, rows) = layout.grid(for: standard)
+        let left = (layout.width - Double(columns) * standard.width) / 2
+        let top = (layout.height - Double(rows) * standard.height) / 2
+        func pixels(_ millimetres: Double) -> Int { Int((millimetres * 300 / 25.4).rounded()) }
+        var cells: [(file: String, uri: String)] = []
+        for (pageIndex, file) in files.enumerated() {
+            let page = try #require(decodeGreyPNG(try Data(contentsOf: URL(fileURLWithPath: file))))
+            let onPage = report.rendered.filter { $0.page == pageIndex + 1 }
+            #expect(onPage.count == columns * rows)
+            for (index, tag) in onPage.enumerated() {
+                let x0 = pixels(left + Double(index % columns) * standard.width - 3)
+                let y0 = pixels(top + Double(index / columns) * standard.height - 3)
+                let (width, height) = (pixels(standard.width + 6), pixels(standard.height + 6))
+                var cell = Data("P5\n\(width) \(height)\n255\n".utf8)
+                for y in y0..<(y0 + height) {
+                    let start = y * page.width + x0
+                    cell.append(contentsOf: page.pixels[start..<(start + width)])
+                }
+                let cellFile = sheets.appendingPathComponent("cell-\(pageIndex)-\(index).pgm").path
+                try cell.write(to: URL(fileURLWithPath: cellFile))
+                cells.append((cellFile, tag.content.uri))
+            }
+        }
+        let symbols = try await zbarSymbols(in: cells.map(\.file))
+        for cell in cells { #expect(symbols[cell.file]?.contains("QR-Code:" + cell.uri) == true, "\(cell.uri)") }
     }
 
     @Test("ZPL labels at each resolution: the printer's own QR, EAN and font commands, read back from a ZPL renderer", arguments: [203, 300])
