@@ -73,10 +73,31 @@ var showsProgress: Bool {
 struct BaseURLOption: ParsableArguments {
     @Option(
         name: .customLong("base-url"),
-        help: ArgumentHelp("The resolver's public base URL (default $SHELFTAG_BASE_URL, else http://127.0.0.1:8080).", valueName: "url"))
+        help: ArgumentHelp(
+            "The resolver's public base URL (default $SHELFTAG_BASE_URL, else http://127.0.0.1:8080, which a print run refuses).",
+            valueName: "url"))
     var given: String?
 
-    var value: String { given ?? ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"] ?? "http://127.0.0.1:8080" }
+    var value: String { given ?? environment ?? "http://127.0.0.1:8080" }
+
+    /// Said by the user (`--base-url` or `$SHELFTAG_BASE_URL`), not the local default.
+    var isGiven: Bool { given != nil || environment != nil }
+
+    private var environment: String? { ProcessInfo.processInfo.environment["SHELFTAG_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The host is this machine or a private network (loopback, RFC 1918, link-local, `.local`): phones elsewhere
+    /// cannot open it.
+    var isLocal: Bool {
+        guard let host = URL(string: value)?.host?.lowercased() else { return false }
+        if host == "localhost" || host.hasSuffix(".localhost") || host.hasSuffix(".local") || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".").compactMap { UInt8($0) }
+        guard octets.count == 4 else { return host.hasPrefix("fe80:") || host.hasPrefix("fc") || host.hasPrefix("fd") }
+        switch (octets[0], octets[1]) {
+        case (127, _), (10, _), (192, 168), (169, 254): return true
+        case (172, 16...31): return true
+        default: return false
+        }
+    }
 
     func validate() throws {
         guard let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, url.query == nil else {

@@ -85,9 +85,18 @@ struct RenderCommand: AsyncParsableCommand {
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
         if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }
+        // Tags printed for a shelf must not point at this computer by default.
+        if !preview && !baseURL.isGiven {
+            throw ValidationError(
+                "--base-url: a print run needs the resolver's public address (the QR codes hold it); give --base-url https://… or set "
+                    + "$SHELFTAG_BASE_URL, or render with --preview")
+        }
     }
 
     func run() async throws {
+        if !preview && baseURL.isLocal {
+            FileStream.standardError.write("warning: \(baseURL.value) is this machine or a private network: phones elsewhere cannot open these tags\n")
+        }
         let request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
@@ -113,7 +122,7 @@ struct RenderCommand: AsyncParsableCommand {
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         let manifestNote = report.manifest.map { ", manifest \($0.relativePath)" } ?? ""
         print(
-            "\(report.store.code): \(report.rendered.count) tags rendered in \(directory)/\(report.store.code)\(manifestNote), "
+            "\(report.store.code): \(report.rendered.count) \(report.rendered.count == 1 ? "tag" : "tags") rendered in \(directory)/\(report.store.code)\(manifestNote), "
                 + "\(report.skipped.count) skipped, \(seconds) s\(preview ? " (preview: not recorded)" : "")")
         // The process ends here, with the report still held: freeing its tags one by one (their fields, labels and
         // strings) took 20 ms of a 10,000-tag run, for memory the exit returns anyway.

@@ -209,26 +209,41 @@ struct CommandLineTests {
         ] {
             #expect(help.output.contains(option), "render --help lacks \(option)")
         }
-        let rendered = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"])
+        // No base URL: a print run refuses to start (its tags would point at this computer); a preview needs none.
+        let noBase = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"])
+        #expect(noBase.status == 2 && noBase.errors.contains("--base-url: a print run needs the resolver's public address"), "\(noBase.errors)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
+        let preview = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-preview", "--gtin", "3760001009491", "--preview"])
+        #expect(preview.status == 0 && preview.errors.isEmpty, "\(preview.errors)")
+        // A local demo's address is allowed, with one line saying phones elsewhere cannot open it.
+        let local = try CommandLine.run([
+            "render", "--db", db, "--store", "LYO02", "--out", out + "-local", "--gtin", "3760001009491", "--base-url", "http://192.168.1.20:8080",
+        ])
+        #expect(
+            local.status == 0
+                && local.errors == "warning: http://192.168.1.20:8080 is this machine or a private network: phones elsewhere cannot open these tags\n")
+        let base = ["--base-url", "https://s.shelftag.example"]
+        let rendered = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"] + base)
         #expect(rendered.status == 0, "\(rendered.errors)")
         #expect(rendered.errors.isEmpty)
-        #expect(rendered.output.hasPrefix("LYO02: 1 tags rendered") && rendered.output.split(separator: "\n").count == 1)
+        #expect(rendered.output.hasPrefix("LYO02: 1 tag rendered") && rendered.output.split(separator: "\n").count == 1)
         #expect(FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
 
-        let skipped = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "96385074"])
+        let skipped = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "96385074"] + base)
         #expect(skipped.status == 1)
         #expect(skipped.errors.contains("skipped 00000096385074: no price in store LYO02"))
 
-        let unknownStore = try CommandLine.run(["render", "--db", db, "--store", "NOPE", "--out", out])
+        let unknownStore = try CommandLine.run(["render", "--db", db, "--store", "NOPE", "--out", out] + base)
         #expect(unknownStore.status == 2 && unknownStore.errors.contains("unknown store 'NOPE'"))
         #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--dpi", "250"]).status == 2)
         #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--base-url", "ftp://x"]).status == 2)
-        let badTemplate = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"])
+        let badTemplate = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"] + base)
         #expect(badTemplate.status == 2 && badTemplate.errors.contains("no-such-template.json: no such file"))
 
-        let pdf = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--gtin", "3760001009491"])
+        let pdf = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--gtin", "3760001009491"] + base)
         #expect(pdf.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.pdf"), "\(pdf.errors)")
-        let zpl = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "zpl", "--dpi", "203", "--gtin", "3760001009491"])
+        let zpl = try CommandLine.run(
+            ["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "zpl", "--dpi", "203", "--gtin", "3760001009491"] + base)
         #expect(zpl.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.zpl"), "\(zpl.errors)")
         for (arguments, message) in [
             (["--zpl-graphic"], "--zpl-graphic and --printer need --format zpl"),
@@ -241,9 +256,10 @@ struct CommandLineTests {
             #expect(refused.status == 2 && refused.errors.contains(message), "\(arguments): \(refused.errors)")
         }
         // A printer that is not there: one line naming it, nothing recorded, no file.
-        let noPrinter = try CommandLine.run([
-            "render", "--db", db, "--store", "LYO02", "--out", out + "-unsent", "--format", "zpl", "--printer", "tcp://no-such-printer.invalid",
-        ])
+        let noPrinter = try CommandLine.run(
+            [
+                "render", "--db", db, "--store", "LYO02", "--out", out + "-unsent", "--format", "zpl", "--printer", "tcp://no-such-printer.invalid",
+            ] + base)
         #expect(noPrinter.status == 2 && noPrinter.errors == "printer no-such-printer.invalid: no such host\n", "\(noPrinter.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "-unsent/LYO02/tags.zpl"))
     }
