@@ -16,6 +16,8 @@ public struct PrintRequest: Sendable {
     public var staleOnly: Bool
     /// Render without recording in the print ledger.
     public var preview: Bool
+    /// Print a promotion with a template that does not show its prior price or last day (as a plain price).
+    public var allowsHiddenPromotions = false
     public var baseURL: String
     public var directory: URL
     public var manifestFormat: ManifestFormat
@@ -116,6 +118,10 @@ public enum PrintRun {
                     let label = item.label(at: request.time)
                     if let latest, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
                     let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
+                    if !request.allowsHiddenPromotions, let missing = hiddenPromotion(label, template) {
+                        shelf.refused.append(SkippedProduct(gtin: gtin, reason: missing))
+                        return
+                    }
                     feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording), template: template))
                 })
             guard found, shelf.store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
@@ -134,6 +140,7 @@ public enum PrintRun {
         var skipped = (requested ?? []).subtracting(shelf.listed).sorted().map {
             SkippedProduct(gtin: $0, reason: "no price in store \(store.code): the store does not list it")
         }
+        skipped += shelf.refused
         var manifest: URL?
         if !outcome.rendered.isEmpty {
             let url = request.directory.appendingPathComponent("\(store.code)/manifest.\(request.manifestFormat.rawValue)")
@@ -167,6 +174,19 @@ public enum PrintRun {
         let standard: TagTemplate
         let promotion: TagTemplate
         var all: [TagTemplate] { override.map { [$0] } ?? [standard, promotion] }
+    }
+
+    /// Why `template` cannot print `label`'s promotion as the law requires (its prior price, and its last day when it
+    /// has one), or nil when it can or there is none.
+    private static func hiddenPromotion(_ label: ShelfLabel, _ template: TagTemplate) -> String? {
+        var required: [String] = []
+        if label.priorPrice != nil { required.append("priorPrice") }
+        if label.promotionEnd != nil { required.append("promotionEnd") }
+        let hidden = template.hides(required)
+        guard !hidden.isEmpty else { return nil }
+        let names = ["priorPrice": "prior price", "promotionEnd": "last day"]
+        return "template '\(template.name)' does not show this promotion's \(hidden.compactMap { names[$0] }.joined(separator: " and ")): "
+            + "print it with a template that does (the default promotion template), or pass --allow-hidden-promotions"
     }
 
     private static func loadTemplates(_ request: PrintRequest, library: TemplateLibrary) throws(PrintRunError) -> Templates {
@@ -222,4 +242,6 @@ private final class ShelfProgress: @unchecked Sendable {
     var store: Store?
     var rendering: BackgroundRender?
     var listed = Set<GTIN>()
+    /// Promotions the template cannot show as the law requires: not printed.
+    var refused: [SkippedProduct] = []
 }

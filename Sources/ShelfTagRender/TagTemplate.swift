@@ -88,6 +88,19 @@ public struct TagTemplate: Sendable {
     public let width: Double
     public let height: Double
     public let elements: [PlacedElement]
+
+    /// Of `fields`, those no element of this template draws: each is probed alone, every element's `when` met.
+    public func hides(_ fields: [String]) -> [String] {
+        let marker = "\u{1}"
+        return fields.filter { field in
+            var probe = Dictionary(elements.compactMap { $0.when }.map { ($0, "x") }, uniquingKeysWith: { first, _ in first })
+            probe[field] = marker
+            return !elements.contains { placed in
+                guard case .text(let text) = placed.element else { return false }
+                return text.content.render(probe).contains(marker)
+            }
+        }
+    }
 }
 
 /// Why a template cannot be used; nothing is rendered when one is raised.

@@ -42,6 +42,11 @@ struct RenderCommand: AsyncParsableCommand {
     @Flag(help: "Render without recording the tags in the print ledger.")
     var preview = false
 
+    @Flag(
+        name: .customLong("allow-hidden-promotions"),
+        help: "Print promotions with a template that does not show their prior price or last day (refused by default).")
+    var allowsHiddenPromotions = false
+
     @Option(name: .customLong("out"), help: ArgumentHelp("The output directory.", valueName: "dir"))
     var directory = "tags"
 
@@ -97,13 +102,14 @@ struct RenderCommand: AsyncParsableCommand {
         if !preview && baseURL.isLocal {
             FileStream.standardError.write("warning: \(baseURL.value) is this machine or a private network: phones elsewhere cannot open these tags\n")
         }
-        let request = PrintRequest(
+        var request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
             settings: RenderSettings(
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
                 printer: try printer.map { try PrinterAddress($0) }, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try at.map { try Timestamp.parse($0).date } ?? Date())
+        request.allowsHiddenPromotions = allowsHiddenPromotions
         let started = Date()
         let bar = ProgressBar(enabled: showsProgress)
         let report: PrintReport

@@ -225,16 +225,52 @@ struct PrintRunTests {
         #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
     }
 
+    @Test("a template that cannot show a promotion's prior price and last day refuses those tags, listed with why, unless allowed")
+    func promotionsNeedTheirWords() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
+        let promotions = Set(shelf.items.filter { $0.label(at: printTime).priorPrice != nil }.map(\.product.gtin))
+        #expect(!promotions.isEmpty)
+        let refusing = try await PrintRun.run(
+            request("PAR01", into: try newDirectory()) {
+                $0.template = "standard"
+                $0.preview = true
+            }, reference: reference, library: templates)
+        #expect(Set(refusing.skipped.map(\.gtin)) == promotions)
+        #expect(refusing.rendered.allSatisfy { !promotions.contains($0.content.label.gtin) })
+        let reason = try #require(refusing.skipped.first?.reason)
+        #expect(reason.hasPrefix("template 'standard' does not show this promotion's prior price"), "\(reason)")
+        #expect(reason.contains("--allow-hidden-promotions"))
+        // The default choice prints each promotion with the promotion template, which shows them all.
+        let chosen = try await PrintRun.run(request("PAR01", into: try newDirectory()) { $0.preview = true }, reference: reference, library: templates)
+        #expect(chosen.skipped.isEmpty && chosen.rendered.count == shelf.items.count)
+        let allowed = try await PrintRun.run(
+            request("PAR01", into: try newDirectory()) {
+                $0.template = "standard"
+                $0.preview = true
+                $0.allowsHiddenPromotions = true
+            }, reference: reference, library: templates)
+        #expect(allowed.skipped.isEmpty && allowed.rendered.count == shelf.items.count)
+    }
+
+    @Test("the shipped promotion template shows what a promotion needs; standard and small do not")
+    func templatesShowPromotions() throws {
+        #expect(try template("promotion").hides(["priorPrice", "promotionEnd", "discount"]).isEmpty)
+        #expect(try template("standard").hides(["priorPrice", "promotionEnd", "price"]) == ["priorPrice", "promotionEnd"])
+        #expect(try template("small").hides(["priorPrice", "promotionEnd"]) == ["promotionEnd"])
+    }
+
     @Test("an A4 sheet imposes 21 standard tags with cut marks, every one scannable")
     func sheetImposition() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let directory = try newDirectory()
         let shelf = try #require(try await reference.shelf(of: "LIL04"))
+        let plain = shelf.items.filter { !$0.label(at: printTime).isPromotion }
         let report = try await PrintRun.run(
             request("LIL04", into: directory) {
                 $0.sheet = "a4"
                 $0.template = "standard"
-                $0.gtins = Array(shelf.items.prefix(25).map(\.product.gtin))
+                $0.gtins = Array(plain.prefix(25).map(\.product.gtin))
                 $0.preview = true
             }, reference: reference, library: templates)
         let sheets = Set(report.rendered.map(\.file)).sorted()
