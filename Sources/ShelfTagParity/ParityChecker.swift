@@ -91,18 +91,14 @@ public struct ParityChecker: Sendable {
 
     static func offerRules(_ offer: OfferSnapshot, web: WebOffer, at time: Date) -> [Mismatch] {
         var found: [Mismatch] = []
-        let store = offer.shelfPricing.effectivePrice(at: time)
-        let online = web.pricing.effectivePrice(at: time)
-        if store != online {
-            found.append(
-                Mismatch(
-                    rule: .storeWebPrice, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("store", store.feedValue),
-                    expected: ("web", online.feedValue), difference: Mismatch.difference(store, online)))
-        }
-        let pricing = offer.shelfPricing
-        if let sale = pricing.salePrice, pricing.isOnSale(at: time) {
-            let percent = Double(pricing.price.minorUnits - sale.minorUnits) * 100 / Double(pricing.price.minorUnits)
-            if percent <= 5 || percent >= 90 {
+        for breach in PriceRules.check(shelf: offer.shelfPricing, web: web.pricing, at: time) {
+            switch breach {
+            case .differsFromWeb(let store, let online):
+                found.append(
+                    Mismatch(
+                        rule: .storeWebPrice, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("store", store.feedValue),
+                        expected: ("web", online.feedValue), difference: Mismatch.difference(store, online)))
+            case .implausibleDiscount(let percent):
                 found.append(
                     Mismatch(
                         rule: .smallDiscount, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title,

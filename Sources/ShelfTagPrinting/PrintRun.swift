@@ -18,6 +18,8 @@ public struct PrintRequest: Sendable {
     public var preview: Bool
     /// Print a promotion with a template that does not show its prior price or last day (as a plain price).
     public var allowsHiddenPromotions = false
+    /// Refuse a tag whose price breaks a parity rule (`PriceRules`) instead of printing it with a warning.
+    public var strict = false
     public var baseURL: String
     public var directory: URL
     public var manifestFormat: ManifestFormat
@@ -43,6 +45,14 @@ public struct PrintRequest: Sendable {
     }
 }
 
+/// A tag printed though its price breaks a parity rule.
+public struct PriceWarning: Sendable, Equatable, CustomStringConvertible {
+    public let gtin: GTIN
+    public let breach: PriceRuleBreach
+
+    public var description: String { "\(gtin): \(breach)" }
+}
+
 /// A product that got no tag, and why.
 public struct SkippedProduct: Sendable, Equatable {
     public let gtin: GTIN
@@ -59,6 +69,8 @@ public struct PrintReport: Sendable {
     public let manifest: URL?
     /// What the message files lack or get wrong (the tags used English there).
     public let wordingProblems: [MessageProblem]
+    /// Tags printed with a price that breaks a parity rule (none with `strict`: those are skipped).
+    public let priceWarnings: [PriceWarning]
 }
 
 /// Why a print run stopped before writing anything (or, for `render`, part-way through writing).
@@ -122,6 +134,14 @@ public enum PrintRun {
                         shelf.refused.append(SkippedProduct(gtin: gtin, reason: missing))
                         return
                     }
+                    let (pricing, _) = item.listing.shelfPricing(webOffer: item.webOffer, webHistory: item.webHistory)
+                    let breaches = PriceRules.check(shelf: pricing, web: item.webOffer.pricing, at: request.time)
+                    if request.strict, !breaches.isEmpty {
+                        let reasons = breaches.map(\.description).joined(separator: "; ")
+                        shelf.refused.append(SkippedProduct(gtin: gtin, reason: "parity: \(reasons) (--strict)"))
+                        return
+                    }
+                    shelf.priceWarnings += breaches.map { PriceWarning(gtin: gtin, breach: $0) }
                     feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording), template: template))
                 })
             guard found, shelf.store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
@@ -161,7 +181,8 @@ public enum PrintRun {
         }
         skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
         return PrintReport(
-            store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest, wordingProblems: wording.catalog.problems)
+            store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest, wordingProblems: wording.catalog.problems,
+            priceWarnings: shelf.priceWarnings)
     }
 
     /// A PDF's title: the store and the day whose prices it prints.
@@ -242,6 +263,8 @@ private final class ShelfProgress: @unchecked Sendable {
     var store: Store?
     var rendering: BackgroundRender?
     var listed = Set<GTIN>()
-    /// Promotions the template cannot show as the law requires: not printed.
+    /// Promotions the template cannot show as the law requires, and with `strict` prices breaking a parity rule:
+    /// not printed.
     var refused: [SkippedProduct] = []
+    var priceWarnings: [PriceWarning] = []
 }

@@ -47,6 +47,9 @@ struct RenderCommand: AsyncParsableCommand {
         help: "Print promotions with a template that does not show their prior price or last day (refused by default).")
     var allowsHiddenPromotions = false
 
+    @Flag(help: "Refuse tags whose price breaks a parity rule (differs from the web shop, implausible discount) instead of warning.")
+    var strict = false
+
     @Option(name: .customLong("out"), help: ArgumentHelp("The output directory.", valueName: "dir"))
     var directory = "tags"
 
@@ -110,6 +113,7 @@ struct RenderCommand: AsyncParsableCommand {
                 printer: try printer.map { try PrinterAddress($0) }, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try at.map { try Timestamp.parse($0).date } ?? Date())
         request.allowsHiddenPromotions = allowsHiddenPromotions
+        request.strict = strict
         let started = Date()
         let bar = ProgressBar(enabled: showsProgress)
         let report: PrintReport
@@ -124,6 +128,7 @@ struct RenderCommand: AsyncParsableCommand {
         }
         bar.finish()
         for problem in report.wordingProblems { FileStream.standardError.write("warning: \(problem)\n") }
+        for warning in report.priceWarnings { FileStream.standardError.write("warning: parity: \(warning)\n") }
         for skipped in report.skipped { FileStream.standardError.write("skipped \(skipped.gtin): \(skipped.reason)\n") }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         let manifestNote = report.manifest.map { ", manifest \($0.relativePath)" } ?? ""

@@ -213,21 +213,32 @@ struct CommandLineTests {
         let noBase = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"])
         #expect(noBase.status == 2 && noBase.errors.contains("--base-url: a print run needs the resolver's public address"), "\(noBase.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
+        // This promotion's shelf price is not the web shop's: printed, with the parity rule it breaks said per tag.
+        let parity = "warning: parity: 03760001009491: store price 2.59 EUR differs from the web price 2.69 EUR\n"
         let preview = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-preview", "--gtin", "3760001009491", "--preview"])
-        #expect(preview.status == 0 && preview.errors.isEmpty, "\(preview.errors)")
+        #expect(preview.status == 0 && preview.errors == parity, "\(preview.errors)")
         // A local demo's address is allowed, with one line saying phones elsewhere cannot open it.
         let local = try CommandLine.run([
             "render", "--db", db, "--store", "LYO02", "--out", out + "-local", "--gtin", "3760001009491", "--base-url", "http://192.168.1.20:8080",
         ])
         #expect(
             local.status == 0
-                && local.errors == "warning: http://192.168.1.20:8080 is this machine or a private network: phones elsewhere cannot open these tags\n")
+                && local.errors
+                    == "warning: http://192.168.1.20:8080 is this machine or a private network: phones elsewhere cannot open these tags\n" + parity
+        )
         let base = ["--base-url", "https://s.shelftag.example"]
         let rendered = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"] + base)
         #expect(rendered.status == 0, "\(rendered.errors)")
-        #expect(rendered.errors.isEmpty)
+        #expect(rendered.errors == parity, "no progress on a pipe, the one warning")
         #expect(rendered.output.hasPrefix("LYO02: 1 tag rendered") && rendered.output.split(separator: "\n").count == 1)
         #expect(FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
+
+        // --strict refuses it: listed with the rule, exit 1, no file.
+        let strict = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-strict", "--gtin", "3760001009491", "--strict"] + base)
+        #expect(strict.status == 1 && strict.output.hasPrefix("LYO02: 0 tags rendered"), "\(strict.output)")
+        #expect(
+            strict.errors == "skipped 03760001009491: parity: store price 2.59 EUR differs from the web price 2.69 EUR (--strict)\n", "\(strict.errors)")
+        #expect(!FileManager.default.fileExists(atPath: out + "-strict/LYO02/03760001009491.png"))
 
         let skipped = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "96385074"] + base)
         #expect(skipped.status == 1)
