@@ -41,7 +41,7 @@ struct ReservationsCommand: AsyncParsableCommand {
 
         @OptionGroup var options: StoreOptions
 
-        @Argument(help: ArgumentHelp("The pickup code.", valueName: "code"))
+        @Argument(help: ArgumentHelp("The pickup code.", valueName: "pickup-code"))
         var code: String
 
         func run() async throws {
@@ -54,7 +54,7 @@ struct ReservationsCommand: AsyncParsableCommand {
 
         @OptionGroup var options: StoreOptions
 
-        @Argument(help: ArgumentHelp("The pickup code.", valueName: "code"))
+        @Argument(help: ArgumentHelp("The pickup code.", valueName: "pickup-code"))
         var code: String
 
         func run() async throws {

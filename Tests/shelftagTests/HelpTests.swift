@@ -35,6 +35,7 @@ struct HelpTests {
             }
             let pinned = try String(contentsOf: file, encoding: .utf8)
             #expect(run.output == pinned, "\(name) --help differs from Help/\(name).txt (SHELFTAG_UPDATE_HELP=1 rewrites it)")
+            Self.checkReadable(run.output, name: name)
             queue += Self.subcommands(in: run.output).map { path + [$0] }
         }
         // Every pinned file is a command that exists, and the walk found the commands it must.
@@ -42,6 +43,29 @@ struct HelpTests {
         #expect(Set(files.map { String($0.dropLast(4)) }) == Set(seen))
         for command in ["shelftag-render", "shelftag-serve", "shelftag-token-revoke", "shelftag-associates-link", "shelftag-parity"] {
             #expect(seen.contains(command))
+        }
+    }
+
+    /// What a reader trips on: one placeholder for two values in the usage line, a default said twice.
+    private static func checkReadable(_ help: String, name: String) {
+        if let usage = help.split(separator: "\n").first(where: { $0.hasPrefix("USAGE:") }) {
+            let placeholders = usage.split(separator: " ").filter { $0.hasPrefix("<") || $0.hasPrefix("[<") }.map {
+                $0.trimmingCharacters(in: CharacterSet(charactersIn: "[]."))
+            }
+            let repeated = Dictionary(grouping: placeholders, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+            #expect(repeated.isEmpty, "\(name): \(repeated) stands for two different values in '\(usage)'")
+        }
+        // An option's text runs from its line to the next option's: one "(default" in it at most.
+        var options: [String] = []
+        for line in help.split(separator: "\n") {
+            if line.hasPrefix("  -") {
+                options.append(String(line))
+            } else if line.hasPrefix("   "), !options.isEmpty {
+                options[options.count - 1] += " " + line
+            }
+        }
+        for option in options where option.components(separatedBy: "(default").count > 2 {
+            Issue.record("\(name): a default said twice: \(option)")
         }
     }
 }
