@@ -59,7 +59,7 @@ struct Manifest {
     }
 
     /// RFC 4180: a field holding a comma, quote or line break is quoted, its quotes doubled.
-    private static func appendCSVField(_ value: String, to text: inout [UInt8]) {
+    static func appendCSVField(_ value: String, to text: inout [UInt8]) {
         let quote = UInt8(ascii: "\"")
         let isSpecial = { (byte: UInt8) in byte == UInt8(ascii: ",") || byte == quote || byte == 0x0A || byte == 0x0D }
         // Scanned in place: the generic scan of a string's UTF-8 view took half of the manifest's time.

@@ -20,6 +20,8 @@ public struct PrintRequest: Sendable {
     public var allowsHiddenPromotions = false
     /// Refuse a tag whose price breaks a parity rule (`PriceRules`) instead of printing it with a warning.
     public var strict = false
+    /// Where the store's products sit (its layout file): tags come out in walking order, unplaced products last.
+    public var layout: [GTIN: ShelfSpot]?
     public var baseURL: String
     public var directory: URL
     public var manifestFormat: ManifestFormat
@@ -71,6 +73,9 @@ public struct PrintReport: Sendable {
     public let wordingProblems: [MessageProblem]
     /// Tags printed with a price that breaks a parity rule (none with `strict`: those are skipped).
     public let priceWarnings: [PriceWarning]
+    /// The run's price changes against the store's last printed tags (`changes.csv`), nil when none changed.
+    public let changes: URL?
+    public let changeCount: Int
 }
 
 /// Why a print run stopped before writing anything (or, for `render`, part-way through writing).
@@ -103,8 +108,10 @@ public enum PrintRun {
         let wording: TagWording
         do { wording = TagWording(catalog: try library.messages()) } catch { throw .messages(error) }
         let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
-        let latest: [GTIN: PrintedTag]?
-        do { latest = request.staleOnly ? try await reference.latestPrints(in: request.storeCode) : nil } catch { throw .storage(error) }
+        // The store's last printed tags: what a stale-only run skips, and the old side of the run's price changes.
+        let latest: [GTIN: PrintedTag]
+        do { latest = try await reference.latestPrints(in: request.storeCode) } catch { throw .storage(error) }
+        let printedOn = Date()
         let requested = request.gtins.map(Set.init)
         // Tags are drawn while the shelf streams in: the workers start as soon as the store is found.
         let feed = TagJobFeed()
@@ -128,7 +135,7 @@ public enum PrintRun {
                         shelf.listed.insert(gtin)
                     }
                     let label = item.label(at: request.time)
-                    if let latest, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
+                    if request.staleOnly, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
                     let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
                     if !request.allowsHiddenPromotions, let missing = hiddenPromotion(label, template) {
                         shelf.refused.append(SkippedProduct(gtin: gtin, reason: missing))
@@ -142,9 +149,21 @@ public enum PrintRun {
                         return
                     }
                     shelf.priceWarnings += breaches.map { PriceWarning(gtin: gtin, breach: $0) }
-                    feed.append(TagJob(content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording), template: template))
+                    let job = TagJob(
+                        content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording, printedOn: printedOn), template: template)
+                    if let layout = request.layout {
+                        shelf.walk.append((layout[gtin], job))
+                    } else {
+                        feed.append(job)
+                    }
                 })
             guard found, shelf.store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
+            // In walking order: by spot, unplaced products last; the sort is stable, so GTIN order within a spot.
+            for (_, job) in shelf.walk.enumerated().sorted(by: { Self.walks($0.element.spot, before: $1.element.spot, else: $0.offset < $1.offset) })
+                .map(\.element)
+            {
+                feed.append(job)
+            }
             feed.finish()
         } catch {
             // Files already written stay: each is whole, and the ledger records none of them.
@@ -172,6 +191,15 @@ public enum PrintRun {
             }
             manifest = url
         }
+        let changes = PriceChanges(rendered: outcome.rendered, latest: latest, layout: request.layout ?? [:])
+        var changesFile: URL?
+        if !changes.rows.isEmpty {
+            let url = request.directory.appendingPathComponent("\(store.code)/changes.csv")
+            do { try changes.csv.write(to: url, options: .atomic) } catch {
+                throw .render(.cannotWrite(path: url.path, reason: error.localizedDescription))
+            }
+            changesFile = url
+        }
         if !request.preview {
             do {
                 try await reference.recordPrints(outcome.rendered.map { PrintedTag(label: $0.content.label, template: $0.template, printedAt: request.time) })
@@ -182,7 +210,7 @@ public enum PrintRun {
         skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
         return PrintReport(
             store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest, wordingProblems: wording.catalog.problems,
-            priceWarnings: shelf.priceWarnings)
+            priceWarnings: shelf.priceWarnings, changes: changesFile, changeCount: changes.rows.count)
     }
 
     /// A PDF's title: the store and the day whose prices it prints.
@@ -195,6 +223,16 @@ public enum PrintRun {
         let standard: TagTemplate
         let promotion: TagTemplate
         var all: [TagTemplate] { override.map { [$0] } ?? [standard, promotion] }
+    }
+
+    /// `a` before `b` in a walk of the store: placed before unplaced, then by spot; `tie` when equal.
+    private static func walks(_ a: ShelfSpot?, before b: ShelfSpot?, else tie: Bool) -> Bool {
+        switch (a, b) {
+        case (let a?, let b?): a < b || (!(b < a) && tie)
+        case (.some, nil): true
+        case (nil, .some): false
+        case (nil, nil): tie
+        }
     }
 
     /// Why `template` cannot print `label`'s promotion as the law requires (its prior price, and its last day when it
@@ -267,4 +305,6 @@ private final class ShelfProgress: @unchecked Sendable {
     /// not printed.
     var refused: [SkippedProduct] = []
     var priceWarnings: [PriceWarning] = []
+    /// With a layout: the tags before they are put in walking order.
+    var walk: [(spot: ShelfSpot?, job: TagJob)] = []
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShelfTagDomain
+import ShelfTagFeeds
 import ShelfTagPrinting
 import ShelfTagRender
 
@@ -46,6 +47,12 @@ struct RenderCommand: AsyncParsableCommand {
         name: .customLong("allow-hidden-promotions"),
         help: "Print promotions with a template that does not show their prior price or last day (refused by default).")
     var allowsHiddenPromotions = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The store's layout CSV (gtin,aisle[,position]): tags come out in aisle order, and changes.csv says where each goes.",
+            valueName: "file"))
+    var layout: String?
 
     @Flag(help: "Refuse tags whose price breaks a parity rule (differs from the web shop, implausible discount) instead of warning.")
     var strict = false
@@ -114,6 +121,7 @@ struct RenderCommand: AsyncParsableCommand {
             time: try at.map { try Timestamp.parse($0).date } ?? Date())
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
+        if let layout { request.layout = try Self.readLayout(layout) }
         let started = Date()
         let bar = ProgressBar(enabled: showsProgress)
         let report: PrintReport
@@ -131,13 +139,36 @@ struct RenderCommand: AsyncParsableCommand {
         for warning in report.priceWarnings { FileStream.standardError.write("warning: parity: \(warning)\n") }
         for skipped in report.skipped { FileStream.standardError.write("skipped \(skipped.gtin): \(skipped.reason)\n") }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
-        let manifestNote = report.manifest.map { ", manifest \($0.relativePath)" } ?? ""
+        let manifestNote =
+            (report.manifest.map { ", manifest \($0.relativePath)" } ?? "")
+            + (report.changes.map { ", \(report.changeCount) price \(report.changeCount == 1 ? "change" : "changes") in \($0.relativePath)" } ?? "")
         print(
             "\(report.store.code): \(report.rendered.count) \(report.rendered.count == 1 ? "tag" : "tags") rendered in \(directory)/\(report.store.code)\(manifestNote), "
                 + "\(report.skipped.count) skipped, \(seconds) s\(preview ? " (preview: not recorded)" : "")")
         // The process ends here, with the report still held: freeing its tags one by one (their fields, labels and
         // strings) took 20 ms of a 10,000-tag run, for memory the exit returns anyway.
         Self.exit(withError: report.skipped.isEmpty ? nil : ExitCode.rowsRejected)
+    }
+}
+
+extension RenderCommand {
+    /// The layout file, every bad row said with its line; any one stops the run before it starts.
+    static func readLayout(_ path: String) throws -> [GTIN: ShelfSpot] {
+        var rejected = 0
+        do {
+            let spots = try StoreLayoutFile.read(path: path, displayName: path) { error in
+                rejected += 1
+                FileStream.standardError.write("\(error)\n")
+            }
+            guard rejected == 0 else {
+                FileStream.standardError.write("--layout: \(rejected) rows rejected: nothing rendered\n")
+                throw ExitCode.unusableInput
+            }
+            return spots
+        } catch let error as FeedError {
+            FileStream.standardError.write("--layout: \(error)\n")
+            throw ExitCode.unusableInput
+        }
     }
 }
 

@@ -115,8 +115,16 @@ struct PrintRunTests {
         let stale = try await PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
         #expect(Set(stale.rendered.map(\.content.label.gtin)) == [neverPrinted.gtin, repriced.gtin])
         #expect(stale.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price.feedValue == "1234.56 EUR")
+        // The run's list of price changes, for whoever swaps the tags: the repriced one old → new, the new one new.
+        #expect(first.changeCount == all.count, "nothing printed before: every tag is new")
+        let changes = try String(contentsOf: try #require(stale.changes), encoding: .utf8).split(separator: "\n").map(String.init)
+        let oldPrice = try #require(first.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price.feedValue)
+        #expect(changes.first == "gtin,name,aisle,old_price,new_price")
+        #expect(changes.contains { $0.hasPrefix(repriced.gtin.digits + ",") && $0.hasSuffix(",\(oldPrice),1234.56 EUR") }, "\(changes)")
+        #expect(changes.contains { $0.hasPrefix(neverPrinted.gtin.digits + ",") && $0.contains(",,") })
+        #expect(changes.count == 3 && stale.changeCount == 2)
         let afterReprint = try await PrintRun.run(request("PAR01", into: directory) { $0.staleOnly = true }, reference: reference, library: templates)
-        #expect(afterReprint.rendered.isEmpty)
+        #expect(afterReprint.rendered.isEmpty && afterReprint.changes == nil)
         // The ledger knows what each printed tag shows, for the resolver's stale-tag notice.
         let printed = try await reference.printedTag(
             store: "PAR01", gtin: repriced.gtin, tagID: first.rendered.first { $0.content.label.gtin == repriced.gtin }!.content.label.tagID)
@@ -223,6 +231,31 @@ struct PrintRunTests {
         }
         #expect(!FileManager.default.fileExists(atPath: directory.path))
         #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
+    }
+
+    @Test("with the store's layout, tags come out in walking order (A2 before A10, by position, unplaced last), each with its print day")
+    func walkingOrder() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
+        let gtins = shelf.items.prefix(6).map(\.product.gtin)
+        let layout = [
+            gtins[5]: ShelfSpot(aisle: "A2", position: 1), gtins[0]: ShelfSpot(aisle: "A10", position: 1), gtins[3]: ShelfSpot(aisle: "a2", position: 5),
+            gtins[1]: ShelfSpot(aisle: "A2", position: nil),
+        ]
+        let report = try await PrintRun.run(
+            request("PAR01", into: try newDirectory()) {
+                $0.gtins = Array(gtins)
+                $0.layout = layout
+                $0.preview = true
+            }, reference: reference, library: templates)
+        #expect(report.rendered.map(\.content.label.gtin) == [gtins[5], gtins[3], gtins[1], gtins[0], gtins[2], gtins[4]])
+        let today = DayText.format(Date(), locale: "fr-FR", timeZone: "Europe/Paris", style: .short)
+        #expect(report.rendered.allSatisfy { $0.content.fields["printedOn"] == today })
+        let changes = try String(contentsOf: try #require(report.changes), encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(
+            changes.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init) ?? "?" } == [
+                "A2", "a2", "A2", "A10", "", "",
+            ])
     }
 
     @Test("a template that cannot show a promotion's prior price and last day refuses those tags, listed with why, unless allowed")

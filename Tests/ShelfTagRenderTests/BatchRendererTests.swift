@@ -18,7 +18,9 @@ struct BatchRendererTests {
         let wording = try tagWording()
         let jobs = shelf.items.prefix(6).map { item in
             TagJob(
-                content: TagContent(item: item, label: item.label(at: batchTime), baseURL: "https://s.shelftag.example", wording: wording), template: standard)
+                content: TagContent(
+                    item: item, label: item.label(at: batchTime), baseURL: "https://s.shelftag.example", wording: wording, printedOn: batchTime),
+                template: standard)
         }
         let directory = try newDirectory()
         let feed = TagJobFeed()

@@ -233,6 +233,16 @@ struct CommandLineTests {
         #expect(rendered.output.hasPrefix("LYO02: 1 tag rendered") && rendered.output.split(separator: "\n").count == 1)
         #expect(FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
 
+        #expect(local.output.contains(", 1 price change in "), "never printed before: \(local.output)")
+        #expect(!rendered.output.contains("price change"), "printed at this price by the run before: \(rendered.output)")
+        // A layout file with a bad row: its line, field and why, and nothing rendered.
+        let layout = URL(fileURLWithPath: out + "-layout.csv")
+        try Data("gtin,aisle,position\n3760001009491,A2,1\n3760001009492,A3,\n3760001001983,,4\n".utf8).write(to: layout)
+        let badLayout = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-walk", "--layout", layout.path] + base)
+        #expect(badLayout.status == 2, "\(badLayout.errors)")
+        #expect(
+            badLayout.errors.contains("\(layout.path):3: gtin: ") && badLayout.errors.contains("\(layout.path):4: aisle: missing value"), "\(badLayout.errors)")
+        #expect(!FileManager.default.fileExists(atPath: out + "-walk/LYO02"))
         // --strict refuses it: listed with the rule, exit 1, no file.
         let strict = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-strict", "--gtin", "3760001009491", "--strict"] + base)
         #expect(strict.status == 1 && strict.output.hasPrefix("LYO02: 0 tags rendered"), "\(strict.output)")
