@@ -7,10 +7,10 @@ rng = random.Random(20261123)
 OUT = "Samples"
 
 STORES = [
-    ("PAR01", "Maison Exemple Paris Rivoli", "120 rue de Rivoli, 75001 Paris", 48.8606, 2.3412, "Europe/Paris", "fr-FR"),
-    ("LYO02", "Maison Exemple Lyon Part-Dieu", "17 rue du Docteur Bouchut, 69003 Lyon", 45.7609, 4.8566, "Europe/Paris", "fr-FR"),
-    ("BDX03", "Maison Exemple Bordeaux Mériadeck", "57 rue du Château d'Eau, 33000 Bordeaux", 44.8378, -0.5845, "Europe/Paris", "fr-FR"),
-    ("LIL04", "Maison Exemple Lille Grand Place", "31 place du Général de Gaulle, 59800 Lille", 50.6369, 3.0635, "Europe/Paris", "fr-FR"),
+    ("PAR01", "Maison Exemple Paris Rivoli", "120 rue de Rivoli, 75001 Paris", 48.8606, 2.3412, "Europe/Paris", "fr-FR", "Mo-Sa 10:00-20:00; Su 11:00-19:00"),
+    ("LYO02", "Maison Exemple Lyon Part-Dieu", "17 rue du Docteur Bouchut, 69003 Lyon", 45.7609, 4.8566, "Europe/Paris", "fr-FR", "Mo-Sa 10:00-20:00"),
+    ("BDX03", "Maison Exemple Bordeaux Mériadeck", "57 rue du Château d'Eau, 33000 Bordeaux", 44.8378, -0.5845, "Europe/Paris", "fr-FR", "Mo-Sa 10:00-19:30"),
+    ("LIL04", "Maison Exemple Lille Grand Place", "31 place du Général de Gaulle, 59800 Lille", 50.6369, 3.0635, "Europe/Paris", "fr-FR", "Mo-Fr 10:00-19:00; Sa 09:30-19:30"),
 ]
 
 def ean13(body12):
@@ -182,6 +182,13 @@ with open(f"{OUT}/history/products-2026-10-25.tsv", "w") as f:
     for p in products:
         f.write(tsv_row(p, p["price_oct25"] or p["price"]) + "\n")
 
+def eco_participation(p):
+    """The DEEE recycling fee French law has shown with electrical goods' prices, by price band (not a Merchant
+    Center attribute: ShelfTag reads it from the feed's eco_participation)."""
+    if p["kind"] != "electronics":
+        return ""
+    return money(10 if p["price"] < 10000 else 50 if p["price"] < 50000 else 200)
+
 with open(f"{OUT}/products.xml", "w") as f:
     f.write('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n <channel>\n')
     f.write("  <title>Maison Exemple – catalogue</title>\n  <link>https://shop.example.com/fr</link>\n  <description>Flux produits</description>\n")
@@ -195,7 +202,8 @@ with open(f"{OUT}/products.xml", "w") as f:
                 + g("sale_price", money(p["sale"]) if "sale" in p else "")
                 + g("sale_price_effective_date", PROMO_WINDOW if "sale" in p else "")
                 + g("gtin", p["gtin"]) + g("brand", p["brand"]) + g("condition", "new") + g("product_type", p["category"])
-                + g("unit_pricing_measure", p["measure"]) + g("unit_pricing_base_measure", p["base"]) + "  </item>\n")
+                + g("unit_pricing_measure", p["measure"]) + g("unit_pricing_base_measure", p["base"])
+                + g("eco_participation", eco_participation(p)) + "  </item>\n")
     f.write(" </channel>\n</rss>\n")
 
 # Stores: stock per store, some zero; planted store prices that differ from the web.
@@ -229,9 +237,9 @@ inventory(f"{OUT}/history/local_inventory-2026-10-25.tsv", "price_oct25_store", 
 inventory(f"{OUT}/local_inventory.tsv", "price", True)
 
 with open(f"{OUT}/stores.csv", "w") as f:
-    f.write("code,name,address,latitude,longitude,timezone,locale\n")
+    f.write("code,name,address,latitude,longitude,timezone,locale,opening_hours\n")
     for s in STORES:
-        f.write(f'{s[0]},{s[1]},"{s[2]}",{s[3]},{s[4]},{s[5]},{s[6]}\n')
+        f.write(f'{s[0]},{s[1]},"{s[2]}",{s[3]},{s[4]},{s[5]},{s[6]},{s[7]}\n')
 
 AUTHORS = ["Claire D.", "Mehdi B.", "Sophie L.", "Jean-Marc P.", "Inès R.", "Thomas G.", "Léa M.", "Karim S.", "Anaïs V.", "Hugo F."]
 TEXTS = [("Très bon produit", "Conforme à la description, je recommande."), ("Correct", "Rapport qualité-prix correct, sans plus."),

@@ -56,11 +56,15 @@ public struct Product: Hashable, Sendable {
     public let productType: String
     /// The pack size and the quantity the unit price is quoted per (`750g` per `1kg`).
     public let unitPricing: UnitPricing?
+    /// The recycling fee included in the price that French law has shown beside it (éco-participation: DEEE for
+    /// electrical goods, DEA for furniture), from the feed's `eco_participation`.
+    public let ecoParticipation: Money?
 
     public init(
         gtin: GTIN, itemID: String, title: String, description: String = "", brand: String = "", imageLink: String = "", productType: String = "",
-        unitPricing: UnitPricing? = nil
+        unitPricing: UnitPricing? = nil, ecoParticipation: Money? = nil
     ) {
+        self.ecoParticipation = ecoParticipation
         self.gtin = gtin
         self.itemID = itemID
         self.title = title

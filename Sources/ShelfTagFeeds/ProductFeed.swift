@@ -12,6 +12,8 @@ public enum ProductFeed {
     static let columns = [
         "id", "title", "description", "link", "image_link", "availability", "price", "sale_price",
         "sale_price_effective_date", "gtin", "brand", "product_type", "unit_pricing_measure", "unit_pricing_base_measure",
+        // Not a Merchant Center attribute: the recycling fee French law has shown beside the price ("0.50 EUR").
+        "eco_participation",
     ]
     private static let required: Set<String> = ["id", "title", "link", "availability", "price", "gtin"]
 
@@ -59,10 +61,19 @@ public enum ProductFeed {
                 ?? Measure(value: 1, unit: defaultBaseUnit(for: measure.unit))
             do { unitPricing = try UnitPricing(measure: measure, base: base) } catch { throw fields.fail("unit_pricing_base_measure", .measure(error)) }
         }
+        var ecoParticipation: Money?
+        if let text = values[14], !text.isEmpty {
+            let fee = try fields.money("eco_participation", text)
+            guard fee.currency == price.currency else {
+                throw fields.fail("eco_participation", .invalid("\(fee.currency.code) is not the price's currency, \(price.currency.code)"))
+            }
+            guard fee < price else { throw fields.fail("eco_participation", .invalid("\(text) is not less than the price it is part of")) }
+            ecoParticipation = fee
+        }
         let product = Product(
             gtin: gtin, itemID: id, title: title, description: try fields.optional("description", values[2], .paragraphs(5000)),
             brand: try fields.optional("brand", values[10], .line(70)), imageLink: try fields.optional("image_link", values[4], .line(2000)),
-            productType: try fields.optional("product_type", values[11], .line(750)), unitPricing: unitPricing)
+            productType: try fields.optional("product_type", values[11], .line(750)), unitPricing: unitPricing, ecoParticipation: ecoParticipation)
         return ProductFeedRow(product: product, webOffer: WebOffer(gtin: gtin, pricing: pricing, availability: availability, link: link))
     }
 

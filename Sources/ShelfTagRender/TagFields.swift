@@ -32,6 +32,9 @@ extension TagContent {
             fields["unitPrice"] = unitPrice.formatted(locale: locale)
             fields["unitPriceText"] = wording.unitPrice(unitPrice, locale: locale)
         }
+        if let fee = item.product.ecoParticipation {
+            fields["ecoParticipation"] = wording.fill("ecoParticipation", ["amount": fee.formatted(locale: locale)], locale: locale)
+        }
         if let regular = label.regularPrice {
             fields["onSale"] = "yes"
             fields["regularPrice"] = regular.formatted(locale: locale)
@@ -49,23 +52,29 @@ extension TagContent {
 }
 
 /// The fixed words of tags, `tag.<field>` in the message catalog, by language: one template serves every store.
-/// `tag.unitPrice.<base>` (`1kg`, `100ml`, … and `other`) say a unit price per base measure.
+/// A `tag.*` message with placeholders is not a field but a form the code fills: `tag.unitPrice.<base>` (`1kg`,
+/// `100ml`, … and `other`) say a unit price per base measure, `tag.ecoParticipation` the recycling fee.
 public struct TagWording: Sendable {
     public let catalog: MessageCatalog
     private let fields: [String: [String: String]]
-    private let unitPrices: [String: [String: String]]
+    private let forms: [String: [String: String]]
 
     public init(catalog: MessageCatalog) {
         self.catalog = catalog
         var fields: [String: [String: String]] = [:]
-        var unitPrices: [String: [String: String]] = [:]
+        var forms: [String: [String: String]] = [:]
         for language in catalog.languages {
-            let read = MessageReader(catalog: catalog, language: language)
-            unitPrices[language] = read.group("tag.unitPrice.")
-            fields[language] = read.group("tag.").filter { !$0.key.hasPrefix("unitPrice.") }
+            let all = MessageReader(catalog: catalog, language: language).group("tag.")
+            fields[language] = all.filter { MessageTemplate.placeholders(in: $0.value).isEmpty }
+            forms[language] = all.filter { !MessageTemplate.placeholders(in: $0.value).isEmpty }
         }
         self.fields = fields
-        self.unitPrices = unitPrices
+        self.forms = forms
+    }
+
+    /// The form `tag.<name>` filled with `values`, in the language of `locale`.
+    func fill(_ name: String, _ values: [String: String], locale: String) -> String {
+        MessageTemplate.fill(forms[catalog.language(of: locale)]?[name] ?? "", values)
     }
 
     /// The fields for a store in `locale`, in its language or English.
@@ -73,9 +82,9 @@ public struct TagWording: Sendable {
 
     /// `Prix au kg : 11,65 €`: the base's own wording, else the language's general one with the unit.
     public func unitPrice(_ unitPrice: UnitPrice, locale: String) -> String {
-        let texts = unitPrices[catalog.language(of: locale)] ?? [:]
+        let texts = forms[catalog.language(of: locale)] ?? [:]
         let price = unitPrice.price.formatted(locale: locale)
-        if let own = texts[unitPrice.base.feedValue] { return MessageTemplate.fill(own, ["price": price]) }
-        return MessageTemplate.fill(texts["other"] ?? "{price}/{unit}", ["price": price, "unit": unitPrice.baseLabel])
+        if let own = texts["unitPrice." + unitPrice.base.feedValue] { return MessageTemplate.fill(own, ["price": price]) }
+        return MessageTemplate.fill(texts["unitPrice.other"] ?? "{price}/{unit}", ["price": price, "unit": unitPrice.baseLabel])
     }
 }

@@ -83,6 +83,9 @@ struct Pages: Sendable {
                 "promotionEndLabel": words.until,
             ]
             if let unit = store.unitPrice { block["unitPrice"] = unit.formatted }
+            if let fee = view.details.product.ecoParticipation {
+                block["ecoParticipation"] = words.ecoParticipation(["amount": fee.formatted(locale: view.locale)])
+            }
             if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
             // What the tag shows: the reduction against the prior price.
             if let percent = view.label?.discountPercent { block["discount"] = ShelfLabel.discountText(percent) }
@@ -96,6 +99,9 @@ struct Pages: Sendable {
                 "label": view.askedForStore ? words.storeNotFound : words.webPrice, "price": document.web.price.formatted,
                 "priorPriceLabel": words.priorPrice, "promotionEndLabel": words.until,
             ]
+            if let fee = view.details.product.ecoParticipation {
+                web["ecoParticipation"] = words.ecoParticipation(["amount": fee.formatted(locale: view.locale)])
+            }
             if let prior = view.webPriorPrice {
                 web["priorPrice"] = prior.formatted(locale: view.locale)
                 if let percent = ShelfLabel.discountPercent(price: view.webPrice, prior: prior) { web["discount"] = ShelfLabel.discountText(percent) }

@@ -71,7 +71,7 @@ struct PageWords: Sendable {
     let reserve, buyOnlinePickUp, shipToStore, deliver, anonymous, priorPrice, until: String
     let unavailable, webPrice, storeNotFound, advisor, forget: String
     let deliverDetail, pickupUntimed: String
-    let noneNearby, reviewCount, reviewsShown, visit, speaks, askFor, remembered: Message
+    let noneNearby, reviewCount, reviewsShown, visit, speaks, askFor, remembered, ecoParticipation: Message
     /// The tag shows another price than today's: the higher one now, the lower shelf price applies (France), or ask.
     let staleNotice, staleLowerApplies, staleLowerAsk: Message
     let reserveNote, pickupNote, shipNote: Message
@@ -107,6 +107,7 @@ struct PageWords: Sendable {
         speaks = Message(read("page.speaks"))
         askFor = Message(read("page.askFor"))
         remembered = Message(read("page.remembered"))
+        ecoParticipation = Message(read("page.ecoParticipation"))
         staleNotice = Message(read("page.staleNotice"))
         staleLowerApplies = Message(read("page.staleLowerApplies"))
         staleLowerAsk = Message(read("page.staleLowerAsk"))

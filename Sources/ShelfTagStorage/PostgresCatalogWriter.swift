@@ -95,7 +95,7 @@ final class PostgresCatalogWriter: CatalogWriter {
                 gtin, product.itemID, product.title, product.description, product.brand, product.imageLink, product.productType,
                 product.unitPricing?.measure.feedValue, product.unitPricing?.base.feedValue, webOffer.link, webOffer.availability.rawValue,
                 pricing.currency, pricing.price.map(String.init), pricing.salePrice.map(String.init), pricing.saleStart.map(String.init),
-                pricing.saleEnd.map(String.init), String(Int64(recordedAt.timeIntervalSince1970)),
+                pricing.saleEnd.map(String.init), String(Int64(recordedAt.timeIntervalSince1970)), product.ecoParticipation?.feedValue,
             ])
         // Changed in place: a copy of the maps per row would cost a million copies.
         if let previous = owners?.itemByGTIN[gtin], previous != product.itemID { owners?.gtinByItem[previous] = nil }
@@ -194,6 +194,7 @@ final class PostgresCatalogWriter: CatalogWriter {
             saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
                 ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
                     "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
+                    "eco_participation",
                 ])))
         INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
         SELECT i.gtin, NULL, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since

@@ -611,7 +611,7 @@ struct PostgresStoredRow: StoredRow {
 
     static let productColumns = [
         "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
-        "currency", "price", "sale_price", "sale_start", "sale_end", "price_since",
+        "currency", "price", "sale_price", "sale_start", "sale_end", "price_since", "eco_participation",
     ]
     static let offerColumns = [
         "store_code", "gtin", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since", "availability", "pickup_method",

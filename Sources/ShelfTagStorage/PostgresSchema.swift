@@ -173,6 +173,7 @@ enum PostgresSchema {
         ("v13: help requests", Schema.helpDDL),
         ("v14: tokens expire, are revoked, and say when they were last used", Schema.tokenLifecycleDDL),
         ("v15: stores' opening hours", Schema.openingHoursDDL),
+        ("v16: products' eco-participation", Schema.ecoParticipationDDL),
     ]
 
     /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its

@@ -24,7 +24,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
 
     static let productColumns = [
         "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base",
-        "link", "availability", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since",
+        "link", "availability", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since", "eco_participation",
     ]
     static let offerColumns = [
         "store_code", "gtin", "currency", "price", "sale_price", "sale_start", "sale_end", "price_since",
@@ -262,6 +262,7 @@ struct Binder {
         bind(11, webOffer.availability.rawValue)
         pricing.bind(to: self, from: 12)
         bind(17, time)
+        bind(18, product.ecoParticipation?.feedValue)
     }
 
     /// A store offer row in the order of `SQLiteCatalogWriter.offerColumns`.

@@ -154,7 +154,8 @@ enum SQLiteStagedImport {
         func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
             let gtin = product.gtin.digits
             if let owner = try owner(of: product.itemID), owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
-            let binder = try binder("INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(placeholders(17)))")
+            let binder = try binder(
+                "INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(placeholders(SQLiteCatalogWriter.productColumns.count)))")
             binder.bindProductRow(product, webOffer: webOffer, pricing: PricingValues(webOffer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
             try binder.step(connection: db.sqliteConnection)
         }

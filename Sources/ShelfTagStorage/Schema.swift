@@ -223,6 +223,9 @@ enum Schema {
         migrator.registerMigration("v14: stores' opening hours") { db in
             for statement in openingHoursDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v15: products' eco-participation") { db in
+            for statement in ecoParticipationDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -230,6 +233,9 @@ enum Schema {
     static func containsPattern(_ word: String) -> String {
         "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
+
+    /// The recycling fee in a product's price, as the feed wrote it ("0.50 EUR"), NULL when it gave none.
+    static let ecoParticipationDDL = ["ALTER TABLE product ADD COLUMN eco_participation TEXT"]
 
     /// A store's opening hours as the stores file wrote them (schema.org syntax), NULL when it gave none.
     static let openingHoursDDL = ["ALTER TABLE store ADD COLUMN opening_hours TEXT"]

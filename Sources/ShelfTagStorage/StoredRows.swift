@@ -121,11 +121,17 @@ enum StoredRows {
             }
         }
         let table = "product"
+        var ecoParticipation: Money?
+        if let fee = row.text("eco_participation") {
+            do { ecoParticipation = try Money(feedValue: fee) } catch {
+                throw StorageError.corruptRow(table: table, key: gtin.digits, reason: "eco_participation: \(error)")
+            }
+        }
         return Product(
             gtin: gtin, itemID: try row.requiredText("item_id", table: table), title: try row.requiredText("title", table: table),
             description: try row.requiredText("description", table: table), brand: try row.requiredText("brand", table: table),
             imageLink: try row.requiredText("image_link", table: table), productType: try row.requiredText("product_type", table: table),
-            unitPricing: unitPricing)
+            unitPricing: unitPricing, ecoParticipation: ecoParticipation)
     }
 
     static func store(_ row: some StoredRow) throws -> Store {

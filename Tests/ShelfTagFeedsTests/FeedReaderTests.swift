@@ -146,4 +146,23 @@ struct FeedReaderTests {
         #expect(stores.map { $0.openingHours?.description } == ["Mo-Sa 10:00-20:00; Su 11:00-19:00", nil])
         #expect(errors == ["stores.csv:4: opening_hours: 'Mo-Sx 10:00-19:00': 'Sx' is not a day (Mo Tu We Th Fr Sa Su)"])
     }
+
+    @Test("eco_participation: the fee in the price, in its currency and less than it; otherwise rejected on its line")
+    func ecoParticipation() throws {
+        let header = "id\ttitle\tlink\tavailability\tprice\tgtin\teco_participation\n"
+        let path = try temporaryFile(
+            header + "A\tCasque\thttps://s/a\tin_stock\t54.99 EUR\t3760001039986\t0.10 EUR\n"
+                + "B\tÉcouteurs\thttps://s/b\tin_stock\t19.99 EUR\t3760001039092\t\n"
+                + "C\tEnceinte\thttps://s/c\tin_stock\t29.99 EUR\t3760001001983\t0.10 USD\n"
+                + "D\tCâble\thttps://s/d\tin_stock\t0.09 EUR\t3760001009491\t0.10 EUR\n")
+        var rows: [ProductFeedRow] = []
+        var errors: [String] = []
+        try ProductFeed.read(path: path, displayName: "feed.tsv", row: { row, _ in rows.append(row) }, rejected: { errors.append($0.description) })
+        #expect(rows.map { $0.product.ecoParticipation?.feedValue } == ["0.10 EUR", nil])
+        #expect(
+            errors == [
+                "feed.tsv:4: eco_participation: USD is not the price's currency, EUR",
+                "feed.tsv:5: eco_participation: 0.10 EUR is not less than the price it is part of",
+            ])
+    }
 }

@@ -1,8 +1,10 @@
 import Foundation
 import ShelfTagDomain
-import ShelfTagRender
+import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
+
+@testable import ShelfTagRender
 
 @Suite("Tag wording")
 struct TagWordingTests {
@@ -22,5 +24,26 @@ struct TagWordingTests {
             try said("75cl", "nl-NL") == "Eenheidsprijs: " + euros.formatted(locale: "nl-NL") + "/75 cL",
             "a base with no wording of its own: the general one, with the unit")
         #expect(try said("1kg", "pt-PT").hasPrefix("Price per kg: "), "no Portuguese file: English")
+    }
+
+    @Test("an electrical product's tag says its eco-participation where the scan label was; a grocery tag keeps the label")
+    func ecoParticipationOnTheTag() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "LIL04"))
+        let headset = try #require(shelf.items.first { $0.product.gtin.digits == "03760001039092" })
+        let coffee = try #require(shelf.items.first { $0.product.ecoParticipation == nil })
+        let wording = try tagWording()
+        let standard = try template("standard")
+        let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [standard])
+        for (item, expected, absent) in [(headset, "dont éco-participation : 0,50\u{A0}€", "Prix, stock et avis"), (coffee, "Prix, stock et avis →", "éco-participation")] {
+            let content = TagContent(item: item, label: item.label(at: Date()), baseURL: "https://s.example", wording: wording, printedOn: Date())
+            let texts = standard.elements.compactMap { placed -> String? in
+                guard case .text(let text) = placed.element, placed.when.map({ content.fields[$0]?.isEmpty == false }) ?? true else { return nil }
+                return text.content.render(content.fields)
+            }
+            #expect(texts.contains(expected), "\(texts)")
+            #expect(!texts.contains { $0.contains(absent) }, "\(texts)")
+            _ = try drawer.draw(standard, content)
+        }
     }
 }

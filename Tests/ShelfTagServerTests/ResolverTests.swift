@@ -144,6 +144,18 @@ struct ResolverTests {
         }
     }
 
+    @Test("an electrical product's page says the eco-participation in its price, as its tag does")
+    func ecoParticipation() async throws {
+        try await TestServer.with { server in
+            let page = try await server.request("/products/03760001039092?s=LIL04", accept: "text/html").text
+            #expect(page.contains("dont éco-participation : 0,50\u{A0}€"), "\(page)")
+            let english = try await server.request("/products/03760001039092?s=LIL04", accept: "text/html", headers: ["Accept-Language": "en"]).text
+            let fee = Money(minorUnits: 50, currency: try Currency(code: "EUR")).formatted(locale: "en-FR")
+            #expect(english.contains("incl. \(fee) eco-fee"), "\(english)")
+            #expect(!(try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html").text.contains("éco-participation")))
+        }
+    }
+
     @Test("four reviews, three shown: the page says they are the three most recent of four, not '4 avis' over three")
     func reviewsShown() async throws {
         try await TestServer.with { server in

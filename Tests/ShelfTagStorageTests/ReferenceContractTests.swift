@@ -143,6 +143,8 @@ struct ReferenceContractTests {
             #expect(stores.count == 4)
             // The stores file's opening hours, as written, on either backend.
             #expect(stores.first { $0.code == "PAR01" }?.openingHours?.description == "Mo-Sa 10:00-20:00; Su 11:00-19:00")
+            // And the feed's eco-participation of an electrical product.
+            #expect(try await reference.details(of: try GTIN("3760001039092"))?.product.ecoParticipation?.feedValue == "0.50 EUR")
             #expect(try reference.catalogVersion() == version)
             try await setStock(reference, 9)
             #expect(try reference.catalogVersion() > version)
