@@ -35,7 +35,10 @@ struct TagWordingTests {
         let wording = try tagWording()
         let standard = try template("standard")
         let drawer = try TagDrawer(dpi: 300, correction: .medium, templates: [standard])
-        for (item, expected, absent) in [(headset, "dont éco-participation : 0,50\u{A0}€", "Prix, stock et avis"), (coffee, "Prix, stock et avis →", "éco-participation")] {
+        let cases = [
+            (headset, "dont éco-participation : 0,50\u{A0}€", "Prix, stock et avis"), (coffee, "Prix, stock et avis →", "éco-participation"),
+        ]
+        for (item, expected, absent) in cases {
             let content = TagContent(item: item, label: item.label(at: Date()), baseURL: "https://s.example", wording: wording, printedOn: Date())
             let texts = standard.elements.compactMap { placed -> String? in
                 guard case .text(let text) = placed.element, placed.when.map({ content.fields[$0]?.isEmpty == false }) ?? true else { return nil }
