@@ -3,7 +3,8 @@
 Loads the samples into a throwaway database, adds an associate, starts `shelftag serve`, makes a credited
 reservation and a help request, signs the associate in, then drives Chromium over the DevTools protocol:
 the work view at 1024 px (home with the help request, staff product view, preparation queue) and the
-shopper's page with an advisor, out of stock, the reservation form and an error page at 390 px. Prints where the PNG files are.
+shopper's page with an advisor, out of stock, the reservation form, an error page and a held and a cancelled
+reservation at 390 px, in French, English and German. Prints where the PNG files are.
 """
 
 import argparse, base64, http.cookiejar, json, os, re, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
@@ -120,7 +121,14 @@ def main():
         reserve = urllib.request.Request(
             f"{base}/products/{GTIN}/reserve?a={code}", method="POST", headers={"Content-Type": "application/json"},
             data=json.dumps({"store": "PAR01", "quantity": 2, "name": "Ana Martin", "contact": "ana@example.com"}).encode())
-        urllib.request.urlopen(reserve).read()
+        held = json.loads(urllib.request.urlopen(reserve).read())["code"]
+        # A second reservation, cancelled by the shopper: the page of a hold that no longer holds anything.
+        second = urllib.request.Request(
+            f"{base}/products/{GTIN}/reserve", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"store": "PAR01", "quantity": 1, "name": "Ana Martin", "contact": "ana@example.com"}).encode())
+        cancelled = json.loads(urllib.request.urlopen(second).read())["code"]
+        urllib.request.urlopen(urllib.request.Request(
+            f"{base}/reservations/{cancelled}/cancel", method="POST", headers={"Accept": "application/json"})).read()
         help_request = urllib.request.Request(
             base + "/help", method="POST", data=f"gtin={GTIN}&s=PAR01&t=T42".encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -130,7 +138,7 @@ def main():
             pass
         session = sign_in(base, code, secret)
         print("Screenshots:")
-        for language in ["fr", "en"]:
+        for language in ["fr", "en", "de"]:
             chromium = Chromium(options.chromium, language)
             out = lambda name: os.path.join(options.out, f"{name}-{language}.png")
             chromium.shoot(f"{base}/products/{GTIN}?s=PAR01&a={code}", out("shopper-advisor-390"), 390, True)
@@ -138,6 +146,8 @@ def main():
             chromium.shoot(f"{base}/products/03760001045956?s=PAR01", out("shopper-out-of-stock-390"), 390, True)
             chromium.shoot(f"{base}/products/{GTIN}/reserve?s=PAR01", out("shopper-reserve-390"), 390, True)
             chromium.shoot(f"{base}/01/03760001999990", out("shopper-error-390"), 390, True)
+            chromium.shoot(f"{base}/reservations/{held}?shopper=1", out("shopper-reservation-held-390"), 390, True)
+            chromium.shoot(f"{base}/reservations/{cancelled}?shopper=1", out("shopper-reservation-cancelled-390"), 390, True)
             chromium.call("Network.setCookie", name="shelftag_session", value=session, url=base + "/", httpOnly=True, sameSite="Strict")
             chromium.shoot(f"{base}/work", out("work-home-1024"), 1024, False)
             chromium.shoot(f"{base}/work/products/{GTIN}?t=T42", out("work-product-1024"), 1024, False)

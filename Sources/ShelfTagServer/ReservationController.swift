@@ -337,11 +337,12 @@ struct ReservationController: Sendable {
         if let code = reservation.associateCode { advisor = try await reference.associate(code: code) }
         let state = reservation.state(at: configuration.now())
         var context: [String: Any] = [
-            "advisor": advisor.map { words.advisor(["name": $0.name]) } as Any,
             "lang": language.language, "title": words.title(state), "code": reservation.code, "quantity": reservation.quantity,
             "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total, "total": reservation.total.formatted(locale: locale),
             "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
         ]
+        // Absent, not nil: Mustache writes an Optional's "nil".
+        if let advisor { context["advisor"] = words.advisor(["name": advisor.name]) }
         // A pickup code and its hold time only while the hold exists: never a code to show for nothing.
         if state == "held" || state == "ready" {
             let png = try Self.qrPNG(payload: pickupURL(reservation.code))

@@ -198,6 +198,7 @@ struct ReservationTests {
                 #expect(cancel.status == 303 && cancel.header("Location") == "\(publicBase)/reservations/\(code)?shopper=1")
                 let page = try await server.request("/reservations/\(code)?shopper=1", accept: "text/html").text
                 #expect(page.contains("Réservation annulée") && !page.contains("/cancel\"") && !page.contains("data:image/png"))
+                #expect(!page.contains("nil"), "no advisor: nothing said, not Swift's nil")
             }
             let json = try await server.request("/reservations/\(code)/cancel", method: "POST", accept: "application/json")
             #expect(json.status == 200 && json.json?["state"] as? String == "cancelled")
