@@ -10,9 +10,9 @@ BIN := .build/release/shelftag
 
 WITH_POSTGRES := Tests/with-postgres.sh
 # The Python test helpers' packages, pinned: a ZPL renderer (zplkit) reads the labels back, OpenCV reads the QR codes
-# of simulated phone frames (a newer OpenCV detects differently).
+# of simulated phone frames (a newer OpenCV detects differently), openapi-spec-validator and schemathesis check the API.
 TEST_PYTHON := .build/test-python/bin/python
-TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy openapi-spec-validator==0.9.0
+TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy openapi-spec-validator==0.9.0 schemathesis==4.32.5
 # Made once the packages are in, named for the list: an interrupted install, or a changed list, installs again.
 TEST_PYTHON_READY := .build/test-python/installed-$(shell echo '$(TEST_PYTHON_PACKAGES)' | cksum | cut -d' ' -f1)
 CHAIN_PORTS := 8081 8082

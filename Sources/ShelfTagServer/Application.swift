@@ -21,13 +21,14 @@ public func buildApplication(
     pages.forgetAction = configuration.baseURL + "/advisor/forget"
     pages.helpAction = configuration.baseURL + "/help"
     let openAPI = try openAPIDocument(in: configuration.templatesDirectory)
+    let methods = AllowedMethods(openAPI: Data(openAPI.utf8))
     let metrics = Metrics()
     let scans = ScanBuffer()
     let router = Router(context: ShelfTagRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.addMiddleware {
         ObservabilityMiddleware(metrics: metrics)
         HeadersMiddleware()
-        ErrorMiddleware(pages: pages)
+        ErrorMiddleware(pages: pages, methods: methods)
     }
     // Answers at once whatever the database does: the version check never waits on it (SQLite's probe reads without
     // waiting for writers; PostgreSQL's is the last poll's news).

@@ -28,8 +28,11 @@ struct HelpController: Sendable {
         var request = request
         let fields = ReservationController.formFields(String(buffer: try await request.collectBody(upTo: configuration.maxBodyBytes)))
         let gtin = try ResolverError.gtin(fields["gtin"] ?? "")
-        guard let store = fields["s"], try await reference.stores().contains(where: { $0.code == store }) else {
+        guard let store = fields["s"], !store.isEmpty else {
             throw ResolverError(status: 400, title: "Bad request", detail: "store: a help request is made in a store.", field: "s")
+        }
+        guard try await reference.stores().contains(where: { $0.code == store }) else {
+            throw ResolverError(status: 404, title: "Not found", detail: "store: no store \(store) here.", field: "s")
         }
         let tag = fields["t"].flatMap { $0.isEmpty ? nil : $0 }
         if let tag { do { try TextRule.identifier.check(tag) } catch { throw ResolverError(status: 400, title: "Bad request", detail: "t: \(error)") } }

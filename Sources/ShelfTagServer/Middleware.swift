@@ -68,6 +68,7 @@ struct HeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Turns every thrown error into an answer in the client's format (HTML page or RFC 9457 JSON), never a stack trace.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let pages: Pages
+    let methods: AllowedMethods
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -86,6 +87,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             var answer = ResolverError(
                 status: 503, title: "Service unavailable", detail: "The product reference cannot be reached right now; nothing was changed. Retry shortly.")
             answer.retryAfter = 5
+            return ErrorMiddleware.response(answer, request: request, pages: pages)
+        } catch let error as HTTPResponseError where error.status == .notFound && methods.allow(for: request.uri.path) != nil {
+            // No route for this method on a path that has others.
+            var answer = ResolverError(status: 405, title: "Method Not Allowed", detail: "\(request.method.rawValue) is not allowed here.")
+            answer.allow = methods.allow(for: request.uri.path)
             return ErrorMiddleware.response(answer, request: request, pages: pages)
         } catch let error as HTTPResponseError {
             let status = error.status
@@ -108,6 +114,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     private static func headers(_ error: ResolverError) -> HTTPFields {
         var headers = HTTPFields()
         if let wait = error.retryAfter { headers[.retryAfter] = String(wait) }
+        if let allow = error.allow { headers[.allow] = allow }
         if error.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"shelftag\"" }
         return headers
     }

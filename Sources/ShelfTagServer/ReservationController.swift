@@ -259,7 +259,9 @@ struct ReservationController: Sendable {
                 detail: available == 0
                     ? "None left to reserve in store \(request.storeCode)." : "Only \(available) left to reserve in store \(request.storeCode).")
         case .overLimit(let maximum):
-            throw ResolverError(status: 400, title: "Bad request", detail: "quantity: at most \(maximum) per reservation in this store", field: "quantity")
+            // The store's own limit, which its stores file sets and may change: its state, like the stock (409).
+            throw ResolverError(
+                status: 409, title: "Over the store's limit", detail: "quantity: at most \(maximum) per reservation in this store", field: "quantity")
         case .notListed:
             throw ResolverError.notFound("Store \(request.storeCode) does not sell this product.")
         }
@@ -420,8 +422,11 @@ struct ReservationController: Sendable {
         }
         return object.compactMapValues { value in
             if let text = value as? String { return text }
-            if let number = value as? NSNumber, type(of: number) != type(of: NSNumber(value: true)) { return number.stringValue }
-            return nil
+            guard let number = value as? NSNumber, type(of: number) != type(of: NSNumber(value: true)) else { return nil }
+            // JSON has one number type: 2.0 is the integer 2 (as JSON Schema says), 2.5 stays a fraction to refuse.
+            let double = number.doubleValue
+            if double == double.rounded(), abs(double) < 1e15 { return String(Int64(double)) }
+            return number.stringValue
         }
     }
 }

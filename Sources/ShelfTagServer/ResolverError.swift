@@ -13,6 +13,8 @@ struct ResolverError: Error, Sendable {
     var field: String?
     /// Seconds to wait, for a 429.
     var retryAfter: Int?
+    /// The methods the path answers, for a 405.
+    var allow: String?
 
     init(status: Int, title: String, detail: String, field: String? = nil) {
         self.status = status

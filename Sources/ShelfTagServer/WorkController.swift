@@ -146,7 +146,9 @@ struct WorkController: Sendable {
         case .insufficient(let available):
             throw ResolverError(status: 409, title: "Not enough stock", detail: "Only \(available) left to reserve in store \(hold.storeCode).")
         case .overLimit(let maximum):
-            throw ResolverError(status: 400, title: "Bad request", detail: "quantity: at most \(maximum) per reservation in this store", field: "quantity")
+            // The store's own limit, which its stores file sets and may change: its state, like the stock (409).
+            throw ResolverError(
+                status: 409, title: "Over the store's limit", detail: "quantity: at most \(maximum) per reservation in this store", field: "quantity")
         case .notListed:
             throw ResolverError.notFound("Store \(hold.storeCode) does not sell this product.")
         }

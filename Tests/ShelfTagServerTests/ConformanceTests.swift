@@ -1,5 +1,8 @@
 import Foundation
+import ShelfTagDomain
+import ShelfTagSecrets
 import ShelfTagServer
+import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
 
@@ -126,6 +129,35 @@ struct ConformanceTests {
             let file = try newDirectory().appendingPathComponent("openapi.json")
             try reply.body.write(to: file)
             #expect(try await runTestScript("validate_openapi.py", [file.path]).output == "valid\n")
+        }
+    }
+
+    @Test("schemathesis, every check on, against a live resolver with a store token: every route, every status documented, no failure")
+    func schemathesisFindsNothing() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let token = AccessToken.generate()
+        try await reference.saveToken(
+            hash: SecretHash.of(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.prices, .stock, .reservations]), createdAt: testNow,
+            expiresAt: nil)
+        try await TestServer.with(reference: reference) { server in
+            let run = try await runTool(try testPython(), [repository.appendingPathComponent("Tests/schemathesis_run.py").path, server.address, token])
+            #expect(run.status == 0, "\(run.output)\(run.errors)")
+            let summary = try #require(run.output.split(separator: "\n").last { $0.contains("generated") }, "\(run.output)")
+            #expect(summary.contains("passed") && !summary.contains("fail"), "\(summary)")
+        }
+    }
+
+    @Test("a method a path does not answer is a 405 naming those it does (Allow), from the OpenAPI document; an unknown path a 404")
+    func methodNotAllowed() async throws {
+        try await TestServer.with { server in
+            let trace = try await server.request("/healthz", method: "DELETE", accept: "application/json")
+            #expect(trace.status == 405 && trace.header("Allow") == "GET, HEAD, OPTIONS", "\(trace.status) \(trace.headers)")
+            #expect(trace.header("Content-Type") == "application/problem+json")
+            let post = try await server.request("/01/03760001001983", method: "PUT", accept: "application/json")
+            #expect(post.status == 405 && post.header("Allow") == "GET, HEAD, OPTIONS")
+            let reserve = try await server.request("/products/03760001001983/reserve", method: "DELETE", accept: "application/json")
+            #expect(reserve.status == 405 && reserve.header("Allow") == "GET, HEAD, POST, OPTIONS")
+            #expect(try await server.request("/no/such/thing", method: "DELETE", accept: "application/json").status == 404)
         }
     }
 }
