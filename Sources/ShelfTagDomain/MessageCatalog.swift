@@ -146,10 +146,24 @@ public enum MessageTemplate {
         return names.sorted()
     }
 
-    /// `text` with each `{name}` replaced by its value.
+    /// `text` with each `{name}` replaced by its value; an unknown `{name}` stays as it is. One pass: a tag's unit
+    /// price is filled once per tag, on the thread that feeds the drawing workers.
     public static func fill(_ text: String, _ values: [String: String]) -> String {
-        var filled = text
-        for (name, value) in values { filled = filled.replacingOccurrences(of: "{\(name)}", with: value) }
+        var filled = ""
+        filled.reserveCapacity(text.utf8.count + 16)
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            filled += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            if let close = after.firstIndex(of: "}"), let value = values[String(after[..<close])] {
+                filled += value
+                rest = after[after.index(after: close)...]
+            } else {
+                filled += "{"
+                rest = after
+            }
+        }
+        filled += rest
         return filled
     }
 }

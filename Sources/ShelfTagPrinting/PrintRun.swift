@@ -111,7 +111,10 @@ public enum PrintRun {
         // The store's last printed tags: what a stale-only run skips, and the old side of the run's price changes.
         let latest: [GTIN: PrintedTag]
         do { latest = try await reference.latestPrints(in: request.storeCode) } catch { throw .storage(error) }
-        let printedOn = Date()
+        let printedAt = Date()
+        // Whether each template shows what a promotion must: asked once, not per tag.
+        let promotionFields = ["priorPrice", "promotionEnd"]
+        let hiddenByTemplate = Dictionary(templates.all.map { ($0.name, $0.hides(promotionFields)) }, uniquingKeysWith: { first, _ in first })
         let requested = request.gtins.map(Set.init)
         // Tags are drawn while the shelf streams in: the workers start as soon as the store is found.
         let feed = TagJobFeed()
@@ -121,6 +124,7 @@ public enum PrintRun {
                 of: request.storeCode,
                 opening: { opened, _ in
                     shelf.store = opened
+                    shelf.printedOn = DayText.format(printedAt, locale: opened.locale, timeZone: opened.timeZone, style: .short)
                     shelf.rendering = BackgroundRender {
                         () throws(RenderError) in
                         try BatchRenderer.render(
@@ -137,7 +141,7 @@ public enum PrintRun {
                     let label = item.label(at: request.time)
                     if request.staleOnly, !StoreShelf.needsTag(label, lastPrinted: latest[gtin]) { return }
                     let template = templates.override ?? (label.isPromotion ? templates.promotion : templates.standard)
-                    if !request.allowsHiddenPromotions, let missing = hiddenPromotion(label, template) {
+                    if !request.allowsHiddenPromotions, let missing = hiddenPromotion(label, template, hidden: hiddenByTemplate[template.name] ?? []) {
                         shelf.refused.append(SkippedProduct(gtin: gtin, reason: missing))
                         return
                     }
@@ -150,7 +154,8 @@ public enum PrintRun {
                     }
                     shelf.priceWarnings += breaches.map { PriceWarning(gtin: gtin, breach: $0) }
                     let job = TagJob(
-                        content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording, printedOn: printedOn), template: template)
+                        content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording, printedOn: shelf.printedOn),
+                        template: template)
                     if let layout = request.layout {
                         shelf.walk.append((layout[gtin], job))
                     } else {
@@ -236,12 +241,11 @@ public enum PrintRun {
     }
 
     /// Why `template` cannot print `label`'s promotion as the law requires (its prior price, and its last day when it
-    /// has one), or nil when it can or there is none.
-    private static func hiddenPromotion(_ label: ShelfLabel, _ template: TagTemplate) -> String? {
-        var required: [String] = []
-        if label.priorPrice != nil { required.append("priorPrice") }
-        if label.promotionEnd != nil { required.append("promotionEnd") }
-        let hidden = template.hides(required)
+    /// has one), or nil when it can or there is none; `hidden`: the promotion fields the template does not draw.
+    private static func hiddenPromotion(_ label: ShelfLabel, _ template: TagTemplate, hidden templateHides: [String]) -> String? {
+        var hidden: [String] = []
+        if label.priorPrice != nil, templateHides.contains("priorPrice") { hidden.append("priorPrice") }
+        if label.promotionEnd != nil, templateHides.contains("promotionEnd") { hidden.append("promotionEnd") }
         guard !hidden.isEmpty else { return nil }
         let names = ["priorPrice": "prior price", "promotionEnd": "last day"]
         return "template '\(template.name)' does not show this promotion's \(hidden.compactMap { names[$0] }.joined(separator: " and ")): "
@@ -305,6 +309,8 @@ private final class ShelfProgress: @unchecked Sendable {
     /// not printed.
     var refused: [SkippedProduct] = []
     var priceWarnings: [PriceWarning] = []
+    /// The run's day as the store writes it, on every tag.
+    var printedOn = ""
     /// With a layout: the tags before they are put in walking order.
     var walk: [(spot: ShelfSpot?, job: TagJob)] = []
 }

@@ -75,7 +75,7 @@ public final class TagDrawer {
     ) throws(TagDrawingError) -> QRPlacement? {
         var placement: QRPlacement?
         for placed in template.elements {
-            if let field = placed.when, (content.fields[field] ?? "").isEmpty { continue }
+            guard placed.isDrawn(with: content.fields) else { continue }
             switch placed.element {
             case .text(let text):
                 drawText(text, text.content.render(content.fields), origin: origin, on: &surface)

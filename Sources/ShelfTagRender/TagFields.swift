@@ -9,9 +9,9 @@ extension TagContent {
     /// Omnibus rule requires), `promotionEnd` (its last day); then `store`, `storeCode`, `tagID`, `url`, and the
     /// wording in the store's language (`TagWording`): `priorPriceLabel`, `promotionEndLabel`, `scanLabel`,
     /// `unitPriceLabel`, and any other `tag.*` message; `unitPriceText` says the unit price as the store's language
-    /// does (`Prix au kg : 11,65 €`, `1 kg = 11,65 €`); `printedOn`, the day the tag is printed, to trace it on the
-    /// shelf with its `tagID`.
-    public init(item: ShelfItem, label: ShelfLabel, baseURL: String, wording: TagWording, printedOn: Date) {
+    /// does (`Prix au kg : 11,65 €`, `1 kg = 11,65 €`); `printedOn`, the day the tag is printed as the store writes
+    /// it (formatted once per run), to trace it on the shelf with its `tagID`.
+    public init(item: ShelfItem, label: ShelfLabel, baseURL: String, wording: TagWording, printedOn: String) {
         let store = item.listing.store
         let locale = store.locale
         let uri = DigitalLink.shelfTag(base: baseURL, label: label).uri
@@ -26,7 +26,7 @@ extension TagContent {
         fields["store"] = store.name
         fields["storeCode"] = store.code
         fields["tagID"] = label.tagID
-        fields["printedOn"] = DayText.format(printedOn, locale: locale, timeZone: store.timeZone, style: .short)
+        fields["printedOn"] = printedOn
         fields["url"] = uri
         if let unitPrice = label.unitPrice {
             fields["unitPrice"] = unitPrice.formatted(locale: locale)

@@ -72,12 +72,21 @@ public enum TagElement: Sendable {
     case box(Frame, thickness: Double?)
 }
 
-/// An element and the field that must be non-empty for it to be drawn.
+/// An element and the fields that decide whether it is drawn.
 public struct PlacedElement: Sendable {
     public let name: String
     public let element: TagElement
     /// Drawn only when this tag field is present (`onSale`, `priorPrice`…); nil: always.
     public let when: String?
+    /// Drawn only when this tag field is absent (the scan label, where an eco-participation would go); nil: always.
+    public let unless: String?
+
+    /// Whether a tag with `fields` shows this element.
+    public func isDrawn(with fields: [String: String]) -> Bool {
+        if let when, (fields[when] ?? "").isEmpty { return false }
+        if let unless, !(fields[unless] ?? "").isEmpty { return false }
+        return true
+    }
 }
 
 /// A declarative tag layout, loaded from a JSON file in `Templates/tags/` or given by path.
@@ -151,9 +160,10 @@ extension TagTemplate {
             var fields = JSONFields(item, file: file, element: label)
             let element = try Self.element(&fields, tagWidth: width, tagHeight: height)
             let when = try fields.optionalString("when")
+            let unless = try fields.optionalString("unless")
             let elementName = try fields.string("name", default: "#\(index + 1)")
             try fields.rejectUnknownKeys()
-            elements.append(PlacedElement(name: elementName, element: element, when: when))
+            elements.append(PlacedElement(name: elementName, element: element, when: when, unless: unless))
         }
         self.init(name: name, file: file, width: width, height: height, elements: elements)
     }

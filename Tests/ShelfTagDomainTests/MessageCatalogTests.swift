@@ -38,6 +38,7 @@ struct MessageCatalogTests {
         #expect(MessageTemplate.placeholders(in: "{now} after {shown}, {now}") == ["now", "now", "shown"])
         #expect(MessageTemplate.placeholders(in: "no { placeholder } here {}") == [])
         #expect(MessageTemplate.fill("{b} then {a}", ["a": "1", "b": "2"]) == "2 then 1")
+        #expect(MessageTemplate.fill("{a} {unknown} { {a", ["a": "1"]) == "1 {unknown} { {a", "what is not a known placeholder stays")
     }
 
     @Test("a reader collects the keys English lacks, for start-up to refuse, and every key it read")

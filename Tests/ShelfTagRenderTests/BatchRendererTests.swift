@@ -19,7 +19,7 @@ struct BatchRendererTests {
         let jobs = shelf.items.prefix(6).map { item in
             TagJob(
                 content: TagContent(
-                    item: item, label: item.label(at: batchTime), baseURL: "https://s.shelftag.example", wording: wording, printedOn: batchTime),
+                    item: item, label: item.label(at: batchTime), baseURL: "https://s.shelftag.example", wording: wording, printedOn: "23/11/2026"),
                 template: standard)
         }
         let directory = try newDirectory()

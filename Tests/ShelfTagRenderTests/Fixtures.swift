@@ -33,7 +33,7 @@ func fixedItem(title: String = "Crème fraîche épaisse d'Isigny AOP — pot de
 
 func fixedContent(title: String? = nil, gtin: String = "3760001001983", base: String = "https://s.shelftag.example") throws -> TagContent {
     let (item, label) = try title.map { try fixedItem(title: $0, gtin: gtin) } ?? fixedItem(gtin: gtin)
-    return TagContent(item: item, label: label, baseURL: base, wording: try tagWording(), printedOn: try time("2026-11-23T10:00Z"))
+    return TagContent(item: item, label: label, baseURL: base, wording: try tagWording(), printedOn: "23/11/2026")
 }
 
 /// A template file written to a temporary folder.

@@ -39,9 +39,9 @@ struct TagWordingTests {
             (headset, "dont éco-participation : 0,50\u{A0}€", "Prix, stock et avis"), (coffee, "Prix, stock et avis →", "éco-participation"),
         ]
         for (item, expected, absent) in cases {
-            let content = TagContent(item: item, label: item.label(at: Date()), baseURL: "https://s.example", wording: wording, printedOn: Date())
+            let content = TagContent(item: item, label: item.label(at: Date()), baseURL: "https://s.example", wording: wording, printedOn: "06/12/2026")
             let texts = standard.elements.compactMap { placed -> String? in
-                guard case .text(let text) = placed.element, placed.when.map({ content.fields[$0]?.isEmpty == false }) ?? true else { return nil }
+                guard case .text(let text) = placed.element, placed.isDrawn(with: content.fields) else { return nil }
                 return text.content.render(content.fields)
             }
             #expect(texts.contains(expected), "\(texts)")
