@@ -140,6 +140,7 @@ struct ErrorWords: Sendable {
         search = read("error.search")
         titles = read.group("error.title.")
         steps = read.group("error.next.")
+        // Read by name too: a catalog without them stops the start, so `title` and `next` always find one.
         _ = (read("error.title.other"), read("error.next.other"))
     }
 
@@ -192,6 +193,7 @@ struct ReservationWords: Sendable {
         holdNote = Message(read("reservation.holdNote"))
         advisor = Message(read("reservation.advisor"))
         faults = read.group("reservation.fault.")
+        // Read by name too: a catalog without it stops the start, so `fault` always finds one.
         _ = read("reservation.fault.form")
     }
 
