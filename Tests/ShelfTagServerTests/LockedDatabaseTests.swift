@@ -55,7 +55,9 @@ struct LockedDatabaseTests {
             #expect(try await server.request(page).status == 200)
             let scansBefore = try await reference.scanCounts(store: "PAR01", since: nil).reduce(0) { $0 + $1.scans }
 
-            let holder = try WriteLockHolder(path: path, seconds: 4)
+            // Held well past the writes' 3 s: under a loaded make test a write can start waiting a second or more after
+            // the lock is taken, and must still meet it held when its wait runs out.
+            let holder = try WriteLockHolder(path: path, seconds: 8)
             async let first = server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
             async let second = server.request("/api/stores/PAR01/stock", method: "POST", accept: "application/json", headers: headers, body: stockUpdate)
             // Both writes are waiting for the lock by now.
