@@ -100,6 +100,8 @@ struct ProductDocument: Codable {
     let brand: String
     let description: String
     let image: String?
+    /// The recycling fee included in the price (éco-participation), when the feed gives one.
+    let ecoParticipation: MoneyDocument?
     let web: Web
     let store: StoreDocument?
     let tag: TagDocument?
@@ -225,6 +227,7 @@ struct ProductView {
             gtin: product.gtin.digits,
             uri: DigitalLink(base: base, gtin: product.gtin, query: listing.map { [("s", $0.store.code)] } ?? []).uri,
             name: product.title, brand: product.brand, description: product.description, image: product.imageLink.isEmpty ? nil : product.imageLink,
+            ecoParticipation: product.ecoParticipation.map { MoneyDocument($0, locale: locale) },
             web: .init(
                 price: MoneyDocument(webPricing.effectivePrice(at: time), locale: locale),
                 regularPrice: webPricing.isOnSale(at: time) ? MoneyDocument(webPricing.price, locale: locale) : nil,

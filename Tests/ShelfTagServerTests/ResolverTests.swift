@@ -144,7 +144,7 @@ struct ResolverTests {
         }
     }
 
-    @Test("an electrical product's page says the eco-participation in its price, as its tag does")
+    @Test("an electrical product's page and JSON say the eco-participation in its price, as its tag does")
     func ecoParticipation() async throws {
         try await TestServer.with { server in
             let page = try await server.request("/products/03760001039092?s=LIL04", accept: "text/html").text
@@ -153,6 +153,10 @@ struct ResolverTests {
             let fee = Money(minorUnits: 50, currency: try Currency(code: "EUR")).formatted(locale: "en-FR")
             #expect(english.contains("incl. \(fee) eco-fee"), "\(english)")
             #expect(!(try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html").text.contains("éco-participation")))
+            // The JSON says it too, as an amount.
+            let json = try await server.json("/01/03760001039092?s=LIL04")
+            #expect((json["ecoParticipation"] as? [String: Any])?["amount"] as? String == "0.50")
+            #expect(try await server.json("/01/\(promotion)?s=PAR01")["ecoParticipation"] == nil)
         }
     }
 
