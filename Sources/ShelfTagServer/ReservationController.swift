@@ -422,11 +422,9 @@ struct ReservationController: Sendable {
         }
         return object.compactMapValues { value in
             if let text = value as? String { return text }
-            guard let number = value as? NSNumber, type(of: number) != type(of: NSNumber(value: true)) else { return nil }
-            // JSON has one number type: 2.0 is the integer 2 (as JSON Schema says), 2.5 stays a fraction to refuse.
-            let double = number.doubleValue
-            if double == double.rounded(), abs(double) < 1e15 { return String(Int64(double)) }
-            return number.stringValue
+            guard let number = value as? NSNumber, !number.isBoolean else { return nil }
+            // 2.0 is the integer 2 (as JSON Schema says); 2.5 stays a fraction, to be refused.
+            return number.wholeNumber.map(String.init) ?? number.stringValue
         }
     }
 }

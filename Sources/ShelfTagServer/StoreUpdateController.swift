@@ -103,10 +103,7 @@ struct StoreUpdateController: Sendable {
     /// `{"gtin": "…", "onHand": 12}`.
     private func applyStock(_ item: Item, writer: CatalogWriter, now: Date) throws -> Bool {
         let gtin = try item.gtin()
-        // JSONSerialization gives booleans as NSNumber too; their class tells them apart.
-        guard let number = item.fields["onHand"] as? NSNumber, type(of: number) != type(of: NSNumber(value: true)),
-            number.doubleValue == number.doubleValue.rounded(), let onHand = Int(exactly: number.doubleValue)
-        else {
+        guard let whole = (item.fields["onHand"] as? NSNumber)?.wholeNumber, let onHand = Int(exactly: whole) else {
             throw item.problem("onHand", "must be a whole number")
         }
         guard onHand >= 0 else { throw item.problem("onHand", "cannot be negative") }
