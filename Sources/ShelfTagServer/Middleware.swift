@@ -88,13 +88,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 status: 503, title: "Service unavailable", detail: "The product reference cannot be reached right now; nothing was changed. Retry shortly.")
             answer.retryAfter = 5
             return ErrorMiddleware.response(answer, request: request, pages: pages)
-        } catch let error as HTTPResponseError where error.status == .notFound && methods.allow(for: request.uri.path) != nil {
-            // No route for this method on a path that has others.
-            var answer = ResolverError(status: 405, title: "Method Not Allowed", detail: "\(request.method.rawValue) is not allowed here.")
-            answer.allow = methods.allow(for: request.uri.path)
-            return ErrorMiddleware.response(answer, request: request, pages: pages)
         } catch let error as HTTPResponseError {
             let status = error.status
+            // No route for this method on a path that has others.
+            if status == .notFound, let allow = methods.allow(for: request.uri.path) {
+                var answer = ResolverError(status: 405, title: "Method Not Allowed", detail: "\(request.method.rawValue) is not allowed here.")
+                answer.allow = allow
+                return ErrorMiddleware.response(answer, request: request, pages: pages)
+            }
             let detail: String
             switch status.code {
             case 404: detail = "Nothing is published at \(request.uri.path)."
@@ -131,7 +132,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 headers: headers(error))
         default:
             var problem: [String: Any] = ["type": "about:blank", "title": error.title, "status": error.status, "detail": error.detail]
-            if let link = error.link { problem["link"] = link.href }
+            if let link = error.link { problem["link"] = link }
             if let field = error.field { problem["field"] = field }
             let data = (try? JSONSerialization.data(withJSONObject: problem, options: [.sortedKeys])) ?? Data()
             return Response.text(String(decoding: data, as: UTF8.self), status: status, contentType: "application/problem+json", headers: headers(error))

@@ -50,7 +50,7 @@ struct Pages: Sendable {
             "lang": words.language, "status": error.status, "title": words.error.title(error.status), "next": words.error.next(error.status),
             "detailLabel": words.error.detailLabel, "detail": error.detail,
         ]
-        if let link = error.link { context["link"] = ["href": link.href, "text": words.error.search] }
+        if let link = error.link { context["link"] = ["href": link, "text": words.error.search] }
         return library.render(context, withTemplate: "error") ?? ""
     }
 
@@ -69,6 +69,8 @@ struct Pages: Sendable {
             "unavailable": words.unavailable, "nearbyTitle": words.nearby, "jsonLD": Self.jsonLD(view),
         ]
         if let image = document.image { context["image"] = image }
+        // The fee in the price, under whichever price the page shows.
+        let ecoParticipation = document.ecoParticipation.map { words.ecoParticipation(["amount": $0.formatted]) }
         func stockText(_ status: String) -> (String, String) {
             switch status {
             case "in_stock": (words.inStock, "in")
@@ -83,9 +85,7 @@ struct Pages: Sendable {
                 "promotionEndLabel": words.until,
             ]
             if let unit = store.unitPrice { block["unitPrice"] = unit.formatted }
-            if let fee = view.details.product.ecoParticipation {
-                block["ecoParticipation"] = words.ecoParticipation(["amount": fee.formatted(locale: view.locale)])
-            }
+            if let ecoParticipation { block["ecoParticipation"] = ecoParticipation }
             if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
             // What the tag shows: the reduction against the prior price.
             if let percent = view.label?.discountPercent { block["discount"] = ShelfLabel.discountText(percent) }
@@ -99,9 +99,7 @@ struct Pages: Sendable {
                 "label": view.askedForStore ? words.storeNotFound : words.webPrice, "price": document.web.price.formatted,
                 "priorPriceLabel": words.priorPrice, "promotionEndLabel": words.until,
             ]
-            if let fee = view.details.product.ecoParticipation {
-                web["ecoParticipation"] = words.ecoParticipation(["amount": fee.formatted(locale: view.locale)])
-            }
+            if let ecoParticipation { web["ecoParticipation"] = ecoParticipation }
             if let prior = view.webPriorPrice {
                 web["priorPrice"] = prior.formatted(locale: view.locale)
                 if let percent = ShelfLabel.discountPercent(price: view.webPrice, prior: prior) { web["discount"] = ShelfLabel.discountText(percent) }

@@ -241,7 +241,7 @@ struct ResolverController: Sendable {
 
     private func unknownProduct(_ gtin: GTIN) -> ResolverError {
         var error = ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
-        if let shopSearch { error.link = (shopSearch.replacingOccurrences(of: "{gtin}", with: gtin.digits), "Search the web shop") }
+        if let shopSearch { error.link = shopSearch.replacingOccurrences(of: "{gtin}", with: gtin.digits) }
         return error
     }
 

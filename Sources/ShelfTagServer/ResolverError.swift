@@ -8,7 +8,7 @@ struct ResolverError: Error, Sendable {
     let title: String
     let detail: String
     /// A link the error page offers (the web shop's search for an unknown product).
-    var link: (href: String, text: String)?
+    var link: String?
     /// The request field at fault, for forms and clients.
     var field: String?
     /// Seconds to wait, for a 429.
