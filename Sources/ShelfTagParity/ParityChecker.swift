@@ -61,30 +61,30 @@ public struct ParityChecker: Sendable {
         if options.resolver != nil { rules.append(.resolverAnswer) }
         if options.crawl { rules.append(.webPagePrice) }
         let web = try readWebFeeds(options.webFeeds)
-        let walk = OfferWalk()
+        let walk: OfferInspection<OfferCheck>
         do {
             let known = Set(try await reference.stores().map(\.code))
             if let unknown = options.stores?.first(where: { !known.contains($0) }) { throw ParityError.unknownStore(unknown) }
             let keepOffers = options.resolver != nil
-            try await reference.forEachOffer(stores: options.stores) { offer in
-                walk.offerCount += 1
-                walk.mismatches += Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: options.at)
-                walk.mismatches += Self.tagRules(offer, at: options.at)
-                if keepOffers { walk.offers.append(offer) }
+            let at = options.at
+            walk = try await reference.inspectOffers(stores: options.stores, at: at) { offer in
+                let found = Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: at) + Self.tagRules(offer)
+                return found.isEmpty && !keepOffers ? nil : OfferCheck(mismatches: found, offer: keepOffers ? offer : nil)
             }
         } catch let error as ParityError {
             throw error
         } catch {
             throw .storage("\(error)")
         }
-        var mismatches = walk.mismatches
+        var mismatches = walk.findings.flatMap(\.mismatches)
         if let resolver = options.resolver {
-            mismatches += try await resolverRule(walk.offers, resolver: resolver, at: options.at, concurrency: options.concurrency)
+            mismatches += try await resolverRule(
+                walk.findings.compactMap(\.offer), resolver: resolver, at: options.at, concurrency: options.concurrency)
         }
         if options.crawl {
             mismatches += try await crawlRule(web: web, stores: options.stores, at: options.at, concurrency: options.concurrency)
         }
-        return ParityReport(at: options.at, rules: rules, mismatches: mismatches, offersChecked: walk.offerCount)
+        return ParityReport(at: options.at, rules: rules, mismatches: mismatches, offersChecked: walk.offers)
     }
 
     // MARK: Store offers against the web
@@ -145,10 +145,10 @@ public struct ParityChecker: Sendable {
     // MARK: The print ledger
 
     /// Stale tags, and printed tags whose prior price or unit price is wrong.
-    static func tagRules(_ offer: OfferSnapshot, at time: Date) -> [Mismatch] {
+    static func tagRules(_ offer: OfferSnapshot) -> [Mismatch] {
         guard offer.storePrintsTags else { return [] }
         var found: [Mismatch] = []
-        let current = offer.label(at: time)
+        let current = offer.label
         let printed = offer.lastPrint
         if printed?.label.tagID != current.tagID {
             found.append(
@@ -227,15 +227,14 @@ public struct ParityChecker: Sendable {
 
     private func crawlRule(web: [GTIN: WebOffer], stores: [String]?, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
         // The web side: the feeds given, else every imported web offer of the products the stores list.
-        let walk = OfferWalk()
+        var webOffers: [GTIN: (WebOffer, String)] = [:]
         do {
-            try await reference.forEachOffer(stores: stores) { offer in
-                if walk.webOffers[offer.gtin] == nil { walk.webOffers[offer.gtin] = (web[offer.gtin] ?? offer.webOffer, offer.title) }
-            }
+            let walk = try await reference.inspectOffers(stores: stores, at: time) { offer in (web[offer.gtin] ?? offer.webOffer, offer.title) }
+            for (offer, title) in walk.findings where webOffers[offer.gtin] == nil { webOffers[offer.gtin] = (offer, title) }
         } catch {
             throw .storage("\(error)")
         }
-        let products = walk.webOffers.sorted { $0.key < $1.key }
+        let products = webOffers.sorted { $0.key < $1.key }
         let pages = try await Fetcher.fetchAll(products.map { $0.value.0.link }, accept: "text/html", concurrency: concurrency)
         var found: [Mismatch] = []
         for ((gtin, (offer, name)), page) in zip(products, pages) {
@@ -253,11 +252,8 @@ public struct ParityChecker: Sendable {
     }
 }
 
-/// What a walk over the offers gathers, written by its callback (one offer at a time, on the database's thread) and
-/// read once it ends.
-private final class OfferWalk: @unchecked Sendable {
-    var offerCount = 0
-    var mismatches: [Mismatch] = []
-    var offers: [OfferSnapshot] = []
-    var webOffers: [GTIN: (WebOffer, String)] = [:]
+/// What the walk keeps of an offer: its mismatches, and the offer itself when the resolver is compared too.
+private struct OfferCheck: Sendable {
+    let mismatches: [Mismatch]
+    let offer: OfferSnapshot?
 }

@@ -516,10 +516,11 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    public func forEachOffer(stores: [String]?, _ body: @escaping (OfferSnapshot) throws -> Void) async throws {
+    public func inspectOffers<Finding: Sendable>(
+        stores: [String]?, at time: Date, _ inspect: @escaping @Sendable (OfferSnapshot) throws -> Finding?
+    ) async throws -> OfferInspection<Finding> {
         let logger = logger
-        let body = UncheckedSendable(body)
-        try await transaction(bounded: false) { connection in
+        return try await transaction(bounded: false) { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             var printingStores = Set<String>()
             for try await code in try await connection.query("SELECT DISTINCT store_code FROM print_ledger", logger: logger).decode(String.self) {
@@ -540,6 +541,8 @@ public final class PostgresProductReference: ProductReference {
                 WHERE \(stores == nil) OR o.store_code = ANY(\(stores ?? [])::text[])
                 ORDER BY o.gtin, o.store_code
                 """, logger: logger)
+            var offers = 0
+            var findings: [Finding] = []
             for try await row in rows {
                 let columns = row.makeRandomAccess()
                 let whole = PostgresStoredRow(columns)
@@ -548,16 +551,19 @@ public final class PostgresProductReference: ProductReference {
                 let gtin = try StoredRows.gtin(product.text("gtin") ?? "", table: "store_offer")
                 let offer = try StoredRows.storeOffer(offerRow, gtin: gtin)
                 let unitPricing = try StoredRows.product(product, gtin: gtin).unitPricing
+                let lastPrint = whole.text(at: 0) == nil ? nil : try StoredRows.printedTag(whole, gtin: gtin)
                 let snapshot = OfferSnapshot(
-                    storeCode: offer.storeCode, storeLocale: whole.text("store_locale") ?? "", gtin: gtin, title: product.text("title") ?? "",
-                    storePricing: offer.pricing, webOffer: try StoredRows.webOffer(product, gtin: gtin), unitPricing: unitPricing,
+                    storeCode: offer.storeCode, storeLocale: whole.text("store_locale") ?? "", storePricing: offer.pricing,
+                    webOffer: try StoredRows.webOffer(product, gtin: gtin), title: product.text("title") ?? "", unitPricing: unitPricing,
                     onHand: offer.stock.onHand, held: Int(offerRow.integer("held") ?? 0), availability: offer.availability,
                     pickupMethod: offer.pickupMethod,
                     history: PriceHistory(changes: try JSONRow.objects(whole.text("history")).map(StoredRows.priceChange)),
-                    lastPrint: whole.text(at: 0) == nil ? nil : try StoredRows.printedTag(whole, gtin: gtin),
-                    storePrintsTags: printingStores.contains(offer.storeCode))
-                try body.value(snapshot)
+                    storePrintsTags: printingStores.contains(offer.storeCode), at: time
+                ) { _ in lastPrint }
+                offers += 1
+                if let finding = try inspect(snapshot) { findings.append(finding) }
             }
+            return OfferInspection(offers: offers, findings: findings)
         }
     }
 

@@ -105,10 +105,14 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func webShopOrigin() async throws -> String?
 
-    /// Every store offer (of `stores`, or all) beside its web offer, price history and last printed tag, ordered by
-    /// GTIN and store, streamed: memory stays flat however many offers there are.
-    /// - Throws: a storage error, or what `body` throws.
-    func forEachOffer(stores: [String]?, _ body: @escaping (OfferSnapshot) throws -> Void) async throws
+    /// Walks every store offer (of `stores`, or all) beside its web offer, price history, the tag due at `time` and
+    /// the last tag printed, and keeps what `inspect` returns of each, in GTIN and store order. The offers are
+    /// streamed (memory grows with the findings only), and may be read in GTIN ranges at once, each on a thread of its
+    /// own: `inspect` may run on several threads at a time, one offer at a time per range.
+    /// - Throws: a storage error, or what `inspect` throws.
+    func inspectOffers<Finding: Sendable>(
+        stores: [String]?, at time: Date, _ inspect: @escaping @Sendable (OfferSnapshot) throws -> Finding?
+    ) async throws -> OfferInspection<Finding>
 
     /// What the token with this hash grants at `time`, or nil for an unknown, revoked or expired token. Stamps its
     /// last use (at most once a minute).

@@ -291,7 +291,7 @@ public final class SQLiteProductReference: ProductReference {
         try await reading { db in try Self.printedTag(store: storeCode, gtin: gtin, tagID: tagID, in: db) }
     }
 
-    private static func printedTag(store storeCode: String, gtin: GTIN, tagID: String?, in db: Database) throws -> PrintedTag? {
+    static func printedTag(store storeCode: String, gtin: GTIN, tagID: String?, in db: Database) throws -> PrintedTag? {
         try Row.fetchOne(
             db,
             sql: """

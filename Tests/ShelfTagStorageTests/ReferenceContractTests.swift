@@ -27,15 +27,9 @@ func readings(of reference: any ProductReference) async throws -> [String] {
         lines += shelf.items.map { "shelf \(store.code) \($0)" }
         lines += try await reference.latestPrints(in: store.code).sorted { $0.key < $1.key }.map { "print \($0.value)" }
     }
-    let offers = OfferLines()
-    try await reference.forEachOffer(stores: nil) { offers.lines.append("offer \($0)") }
-    lines += offers.lines
+    lines += try await reference.inspectOffers(stores: nil, at: now) { "offer \($0)" }.findings
     lines.append("origin \(String(describing: try await reference.webShopOrigin()))")
     return lines
-}
-
-private final class OfferLines: @unchecked Sendable {
-    var lines: [String] = []
 }
 
 /// A held hold request for `quantity` of the coffee in Paris.
