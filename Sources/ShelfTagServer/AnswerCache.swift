@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Answers computed from the data, reused while the data is unchanged (its catalogue version), until the answer
 /// changes by itself (a sale window of a price it shows opens or closes), and for at most `lifetime` (half of it to all
@@ -19,7 +20,8 @@ final class AnswerCache: @unchecked Sendable {
 
     /// What a resolve needs besides the body: the scan's store and staleness.
     struct Answer: Sendable {
-        let body: String
+        /// The body as it is sent: made once, shared by every response that carries it (no copy per request).
+        let bytes: ByteBuffer
         let storeCode: String?
         let stale: Bool
         /// The page's locale, for the linkset's hreflang.
@@ -36,13 +38,15 @@ final class AnswerCache: @unchecked Sendable {
         }
 
         init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "") {
-            self.body = body
+            bytes = ByteBuffer(string: body)
             self.title = title
             self.storeCode = storeCode
             self.stale = stale
             self.locale = locale
             self.changesAt = changesAt
         }
+
+        var body: String { String(buffer: bytes) }
     }
 
     private struct Entry {

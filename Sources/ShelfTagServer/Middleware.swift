@@ -52,15 +52,18 @@ struct ObservabilityMiddleware<Context: RequestContext>: RouterMiddleware {
 let contentSecurityPolicy =
     "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+private let securityHeaders: [HTTPField] = [
+    HTTPField(name: .contentSecurityPolicy, value: contentSecurityPolicy), HTTPField(name: .xContentTypeOptions, value: "nosniff"),
+    HTTPField(name: .referrerPolicy, value: "no-referrer"), HTTPField(name: .accessControlAllowOrigin, value: "*"),
+    HTTPField(name: .accessControlExposeHeaders, value: "Link, Location"),
+]
+
 /// Security and CORS headers on every answer.
 struct HeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.accessControlAllowOrigin] = "*"
-        response.headers[.accessControlExposeHeaders] = "Link, Location"
+        // Appended, not set one by one: no handler sets them, and each setting searches the fields.
+        response.headers.append(contentsOf: securityHeaders)
         return response
     }
 }
@@ -142,9 +145,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension Response {
     static func text(_ body: String, status: HTTPResponse.Status = .ok, contentType: String, headers extra: HTTPFields = [:]) -> Response {
+        text(ByteBuffer(string: body), status: status, contentType: contentType, headers: extra)
+    }
+
+    static func text(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, contentType: String, headers extra: HTTPFields = [:]) -> Response {
         var headers = extra
         headers[.contentType] = contentType
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {

@@ -17,8 +17,8 @@ enum ResponseFormat: Sendable, Equatable {
     /// The format the client prefers among `offered` (the first offered wins ties and a missing header).
     static func preferred(accept: String?, offered: [ResponseFormat]) -> ResponseFormat {
         guard let accept, !accept.isEmpty else { return offered[0] }
-        // The headers machines and browsers send most, without parsing.
-        if accept == "application/json" { return offered.contains(.json) ? .json : offered[0] }
+        // The headers machines send most (one media type, or anything), without parsing.
+        if let exact = offered.first(where: { $0.mediaType == accept }) { return exact }
         if accept == "*/*" { return offered[0] }
         return AcceptHeader(accept).preferred(offered)
     }
@@ -29,16 +29,18 @@ struct AcceptHeader {
     private let ranges: [(type: Substring, quality: Double)]
 
     init(_ header: String) {
-        ranges = header.split(separator: ",").map { part in
-            var pieces = part.split(separator: ";")
-            let first = pieces.isEmpty ? Substring("") : pieces.removeFirst()
-            let type = first.drop { $0 == " " }.prefix { $0 != " " }
+        // Over the bytes, a copy only for a range with capitals: a browser's header is parsed on every page.
+        let space = UInt8(ascii: " ")
+        ranges = header.utf8.split(separator: UInt8(ascii: ",")).map { part in
+            let pieces = part.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+            let type = Substring(pieces[0].drop { $0 == space }.prefix { $0 != space })
             var quality = 1.0
-            for parameter in pieces {
-                let trimmed = parameter.drop { $0 == " " }
+            for parameter in pieces.dropFirst() {
+                let trimmed = Substring(parameter.drop { $0 == space })
                 if trimmed.hasPrefix("q="), let value = Double(trimmed.dropFirst(2).prefix { $0 != " " }) { quality = value }
             }
-            return (Substring(String(type).lowercased()), quality)
+            let hasCapitals = type.utf8.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+            return (hasCapitals ? Substring(type.lowercased()) : type, quality)
         }
     }
 

@@ -181,7 +181,7 @@ struct ResolverController: Sendable {
                 AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
             record(.json, answer)
-            return .text(answer.body, contentType: "application/json", headers: headers)
+            return .text(answer.bytes, contentType: "application/json", headers: headers)
         }
         // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
         let summary = try await cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
@@ -292,12 +292,12 @@ struct ResolverController: Sendable {
             let answer = try await cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) { view in
                 AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
             }
-            return .text(answer.body, contentType: "application/json", headers: headers)
+            return .text(answer.bytes, contentType: "application/json", headers: headers)
         }
         let answer = try await cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) { view in
             AnswerCache.Answer(body: pages.product(view), view: view)
         }
-        return .text(answer.body, contentType: "text/html; charset=utf-8", headers: headers)
+        return .text(answer.bytes, contentType: "text/html; charset=utf-8", headers: headers)
     }
 
     /// An associate's own page: who they are, where, the languages they speak; it remembers them on the phone.
