@@ -38,16 +38,6 @@ func benchImport(_ options: BenchOptions) throws {
 
     print("\n== Import: \(options.rows) rows of Merchant Center TSV (\(String(format: "%.0f", megabytes)) MB)")
     func rowsPerSecond(_ measurement: Measurement) -> String { String(format: "%9.0f rows/s", Double(options.rows) / measurement.seconds) }
-    if let sqlite = which("sqlite3") {
-        let baselineDB = "\(options.work)/baseline.sqlite"
-        try? FileManager.default.removeItem(atPath: baselineDB)
-        let script = "\(options.work)/baseline.sql"
-        try ".mode tabs\n.import \(feed) raw\n".write(toFile: script, atomically: true, encoding: .utf8)
-        let baseline = try run(sqlite, [baselineDB], stdin: script)
-        print(
-            "baseline  sqlite3 .import (no parsing, no index)  \(rowsPerSecond(baseline))  \(String(format: "%6.2f s  %6.1f MB peak", baseline.seconds, baseline.peakMegabytes))"
-        )
-    }
     let database = "\(options.work)/shelftag.sqlite"
     func removeDatabase() {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
@@ -60,10 +50,25 @@ func benchImport(_ options: BenchOptions) throws {
     removeDatabase()
     _ = try run(options.shelftag, ["products", "list", "--db", database])
     report("import into an existing empty database", try run(options.shelftag, ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", feed]))
-    for attempt in 1...2 {
-        removeDatabase()
-        report("import, new database (run \(attempt))", try run(options.shelftag, ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", feed]))
+    // The baseline and a new database in turn, three times: the machine's noise lands on both.
+    var comparison = Comparison("import rows/s, new database / sqlite3 .import", higherIsBetter: true)
+    if let sqlite = which("sqlite3") {
+        let baselineDB = "\(options.work)/baseline.sqlite"
+        let script = "\(options.work)/baseline.sql"
+        try ".mode tabs\n.import \(feed) raw\n".write(toFile: script, atomically: true, encoding: .utf8)
+        for attempt in 1...3 {
+            try? FileManager.default.removeItem(atPath: baselineDB)
+            let baseline = try run(sqlite, [baselineDB], stdin: script)
+            print(
+                "baseline  sqlite3 .import (no parsing, no index)  \(rowsPerSecond(baseline))  \(String(format: "%6.2f s  %6.1f MB peak", baseline.seconds, baseline.peakMegabytes))"
+            )
+            removeDatabase()
+            let imported = try run(options.shelftag, ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", feed])
+            report("import, new database (run \(attempt))", imported)
+            print(String(format: "run %d     ratio %.2f", attempt, comparison.add(ours: 1 / imported.seconds, baseline: 1 / baseline.seconds)))
+        }
     }
     report("re-import, nothing changed", try run(options.shelftag, ["import", "--db", database, "--as-of", "2026-11-21T06:00Z", feed]))
+    print(comparison.summary(target: 1.5))
     print("target    ≥ 150000 rows/s, < 300 MB peak")
 }

@@ -38,28 +38,26 @@ func benchParity(_ options: BenchOptions) throws {
         guard try run(executable, ["--record-prints", database]).status == 0 else { throw POSIXError(.EIO) }
     }
     print("\n== Parity: store-against-web, tag, availability and discount rules over \(products * 4) store offers and printed tags")
-    for attempt in 1...2 {
+    // A floor: the same walk as one SQL statement (offers joined to products, the newest ledger row per tag) that only
+    // counts differing prices, with no pricing rules, sale windows, prior prices or tag ids. The two in turn, three times.
+    let floor = """
+        SELECT count(*) FROM store_offer o JOIN product p ON p.gtin = o.gtin
+        LEFT JOIN (SELECT gtin, store_code, price, max(printed_at * 1000000000 + id) FROM print_ledger GROUP BY gtin, store_code) l
+            ON l.gtin = o.gtin AND l.store_code = o.store_code
+        WHERE coalesce(o.price, p.price) != p.price OR l.price IS NOT coalesce(o.price, p.price)
+        """
+    var comparison = Comparison("parity seconds / the one SQL join", higherIsBetter: false)
+    for attempt in 1...3 {
         let measured = try run(
             options.shelftag, ["parity", "--db", database, "--at", "2026-11-23T10:00Z", "--format", "json"], stdoutTo: "\(directory)/report.json")
         print(
             String(format: "shelftag  parity (run %d)   %6.2f s   %6.1f MB peak   exit %d", attempt, measured.seconds, measured.peakMegabytes, measured.status))
-    }
-    if let sqlite = which("sqlite3") {
-        // A floor: the same walk as one SQL statement (offers joined to products, the newest ledger row per tag) that
-        // only counts differing prices, with no pricing rules, sale windows, prior prices or tag ids.
-        let baseline = try run(
-            sqlite,
-            [
-                database,
-                """
-                SELECT count(*) FROM store_offer o JOIN product p ON p.gtin = o.gtin
-                LEFT JOIN (SELECT gtin, store_code, price, max(printed_at * 1000000000 + id) FROM print_ledger GROUP BY gtin, store_code) l
-                    ON l.gtin = o.gtin AND l.store_code = o.store_code
-                WHERE coalesce(o.price, p.price) != p.price OR l.price IS NOT coalesce(o.price, p.price)
-                """,
-            ], stdoutTo: "\(directory)/baseline.txt")
+        guard let sqlite = which("sqlite3") else { continue }
+        let baseline = try run(sqlite, [database, floor], stdoutTo: "\(directory)/baseline.txt")
         print(String(format: "baseline  sqlite3 one SQL join  %6.2f s   %6.1f MB peak", baseline.seconds, baseline.peakMegabytes))
+        print(String(format: "run %d     ratio %.2f", attempt, comparison.add(ours: measured.seconds, baseline: baseline.seconds)))
     }
+    print(comparison.summary(target: 1.5))
     let report = (try? String(contentsOfFile: "\(directory)/report.json", encoding: .utf8)) ?? ""
     print(
         "report    \(report.components(separatedBy: "\"rule\" : \"store-web-price\"").count - 1) store-web-price mismatches (planted: every 1,000th offer of store S4, 250)"

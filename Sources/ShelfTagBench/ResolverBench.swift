@@ -123,18 +123,36 @@ func benchResolver(_ options: BenchOptions) throws {
         usleep(100_000)
         ready = (try? String(contentsOfFile: "\(directory)/serve.log", encoding: .utf8))?.contains("listening") ?? false
     }
-    print("\n== Resolver: wrk, 2 threads, 64 connections, 10 s each, loopback; \(gtins.count) GTINs of store PAR01 at random")
+    print("\n== Resolver: wrk, 2 threads, 64 connections, loopback; \(gtins.count) GTINs of store PAR01 at random")
     let base = "http://127.0.0.1:\(port)"
-    let ceiling = try runWrk(wrk, url: base + "/healthz", script: nil, work: options.work)
     func line(_ label: String, _ result: LoadResult) -> String {
         String(
             format: "%@ %9.0f req/s   p99 %6.2f ms   %d requests, %d errors", label, result.perSecond, result.p99Milliseconds, result.requests, result.non2xx)
     }
-    print(line("ceiling   /healthz                     ", ceiling))
-    let json = try runWrk(wrk, url: base, script: "\(directory)/json.lua", work: options.work)
-    print(line("resolve   /01/{gtin}?s=PAR01, JSON     ", json))
-    let html = try runWrk(wrk, url: base, script: "\(directory)/html.lua", work: options.work)
-    print(line("page      /products/{gtin}?s=PAR01 HTML", html))
+    // The ceiling and the two answers in turn, three times: the machine's noise lands on all three.
+    var jsonRatio = Comparison("JSON resolve req/s / ceiling", higherIsBetter: true)
+    var pageRatio = Comparison("store page req/s / ceiling", higherIsBetter: true)
+    var pageP99: [Double] = []
+    var resolves = 0
+    for round in 1...3 {
+        let ceiling = try runWrk(wrk, url: base + "/healthz", script: nil, seconds: 6, work: options.work)
+        print(line("ceiling   /healthz                      (run \(round))", ceiling))
+        let json = try runWrk(wrk, url: base, script: "\(directory)/json.lua", seconds: 6, work: options.work)
+        print(line("resolve   /01/{gtin}?s=PAR01, JSON      (run \(round))", json))
+        let html = try runWrk(wrk, url: base, script: "\(directory)/html.lua", seconds: 6, work: options.work)
+        print(line("page      /products/{gtin}?s=PAR01 HTML (run \(round))", html))
+        resolves += json.requests
+        pageP99.append(html.p99Milliseconds)
+        print(
+            String(
+                format: "run %d     ratio JSON %.2f, page %.2f", round, jsonRatio.add(ours: json.perSecond, baseline: ceiling.perSecond),
+                pageRatio.add(ours: html.perSecond, baseline: ceiling.perSecond)))
+    }
+    print(jsonRatio.summary(target: 0.5))
+    print(pageRatio.summary(target: 0.9))
+    print(
+        String(
+            format: "p99       store page: %@ ms; target < 5 ms", pageP99.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
     let plenty = try runWrk(wrk, url: base, script: "\(directory)/reserve-plenty.lua", work: options.work)
     print(line("reserve   POST, stock never runs out  ", plenty))
     let contended = try runWrk(wrk, url: base, script: "\(directory)/reserve-contended.lua", seconds: 5, work: options.work)
@@ -145,12 +163,7 @@ func benchResolver(_ options: BenchOptions) throws {
     let scans = try run("/usr/bin/sqlite3", [database, "SELECT count(*) FROM scan"], stdoutTo: "\(directory)/scans.txt")
     let recorded = (try? String(contentsOfFile: "\(directory)/scans.txt", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
     _ = scans
-    print("scans     \(recorded) recorded for \(json.requests) JSON resolves (the store pages are not scans)")
-    print(
-        String(
-            format: "ratio     JSON resolve / ceiling: %.2f; HTML page / ceiling: %.2f", json.perSecond / ceiling.perSecond, html.perSecond / ceiling.perSecond)
-    )
-    print("target    resolve ≥ 0.5 × ceiling, p99 < 10 ms, every request's scan recorded")
+    print("scans     \(recorded) recorded for \(resolves) JSON resolves (the store pages are not scans); target: every resolve's scan")
     _ = try run(
         "/usr/bin/sqlite3",
         [
