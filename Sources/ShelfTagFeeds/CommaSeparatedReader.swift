@@ -20,7 +20,7 @@ struct CommaSeparatedReader {
         var recordLine = 0
         /// The record's bytes so far: a quote never closed must not gather the rest of the file.
         var recordBytes = 0
-        while let text = reader.nextLine({ String(validating: $0, as: UTF8.self) }) {
+        while let text = reader.nextLine({ UTF8Text.string($0) }) {
             if !inQuotes { recordBytes = 0 }
             recordBytes += (text?.utf8.count ?? 0) + 1
             if reader.lastLineWasCut || recordBytes > LineReader.maximumLineLength {

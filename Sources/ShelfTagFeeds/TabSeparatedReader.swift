@@ -15,7 +15,7 @@ struct TabSeparatedReader {
     /// - Throws: `FeedError` for an unreadable file or header; rethrows what `row` throws.
     func read(columns: [String], required: Set<String>, row: (_ values: [String?], _ line: Int) throws -> Void, rejected: (RowError) throws -> Void) throws {
         let reader = try LineReader(path: path)
-        guard let header = reader.nextLine({ String(validating: $0, as: UTF8.self) }) else { throw FeedError.empty(displayName) }
+        guard let header = reader.nextLine({ UTF8Text.string($0) }) else { throw FeedError.empty(displayName) }
         let headerLocation = SourceLocation(file: displayName, line: 1)
         if reader.lastLineWasCut { throw FeedError.malformedHeader(headerLocation, reason: "longer than \(LineReader.maximumLineLength) bytes") }
         guard var header else { throw FeedError.invalidUTF8Header(headerLocation) }
@@ -58,7 +58,7 @@ struct TabSeparatedReader {
                 for (slot, column) in wanted.enumerated() {
                     guard let column else { continue }
                     let field = UnsafeBufferPointer(rebasing: bytes[fieldStarts[column]..<fieldStarts[column + 1] - 1])
-                    guard let text = String(validating: field, as: UTF8.self) else {
+                    guard let text = UTF8Text.string(field) else {
                         failure = RowError(location: location, field: columns[slot], problem: .invalidUTF8)
                         return true
                     }

@@ -177,3 +177,31 @@ struct HostileInputTests {
         }
     }
 }
+
+@Suite("Feed fields as UTF-8")
+struct UTF8TextTests {
+    @Test("a field is read exactly when the standard library finds it well-formed: every table 3-7 boundary, and random bytes")
+    func agreesWithTheStandardLibrary() {
+        // Each lead byte with second bytes at and around its range's ends, then a full or cut-short tail.
+        var samples: [[UInt8]] = [[], Array("Épicerie sucrée > Confitures n°3".utf8), Array("😀 ok".utf8)]
+        for lead in [0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF] as [UInt8] {
+            for second in [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0] as [UInt8] {
+                for tail in [[], [0x80], [0x80, 0x80], [0x80, 0x41], [0xBF, 0xBF, 0xBF]] as [[UInt8]] {
+                    samples.append([0x61, lead, second] + tail)
+                }
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            samples.append((0..<Int.random(in: 1...8, using: &generator)).map { _ in UInt8.random(in: 0x7E...0xFF, using: &generator) })
+        }
+        var valid = 0
+        for bytes in samples {
+            let ours = bytes.withUnsafeBufferPointer { UTF8Text.string($0) }
+            let standard = String(validating: bytes, as: UTF8.self)
+            #expect(ours == standard, "\(bytes.map { String($0, radix: 16) })")
+            if standard != nil { valid += 1 }
+        }
+        #expect(valid > 300)
+    }
+}
