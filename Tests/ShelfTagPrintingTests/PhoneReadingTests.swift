@@ -32,12 +32,13 @@ struct PhoneReadingTests {
     }
 
     /// Simulated camera frames at `density` pixels per millimetre: resampled, rotated, tilted, blurred, noisy, JPEG.
-    private func read(_ manifest: String, in directory: URL, density: Int) async throws -> PhoneReading {
-        let run = try await runTestScript("phone_frames.py", [manifest, directory.path, "300", "\(density)", "--seed", "1"])
+    private func read(_ manifest: String, in directory: URL, density: Int, seed: Int = 1) async throws -> PhoneReading {
+        let run = try await runTestScript("phone_frames.py", [manifest, directory.path, "300", "\(density)", "--seed", "\(seed)"])
         return try JSONDecoder().decode(PhoneReading.self, from: Data(run.output.utf8))
     }
 
-    @Test("at 6 px/mm zbar reads every sample tag; at 5 px/mm zbar or OpenCV reads every one")
+    @Test(
+        "at 6 px/mm zbar reads every sample tag and OpenCV reads each in one of three frames; at 5 px/mm zbar or OpenCV reads every one")
     func everySampleTagReads() async throws {
         let (directory, manifests) = try await renderSamples()
         #expect(manifests.count == 4)
@@ -45,6 +46,11 @@ struct PhoneReadingTests {
             let sharp = try await read(manifest, in: directory, density: 6)
             #expect(sharp.tags > 100)
             #expect(sharp.read["zbar"]?.count == sharp.tags, "\(manifest) at 6 px/mm, zbar missed \(sharp.missed["zbar"] ?? [])")
+            // OpenCV's detector misses about 3% of frames whatever the tag (see README); a tag it misses in every frame
+            // is one whose mask drew a fourth finder, which QRMaskChoice avoids.
+            var missedEveryTime = Set(sharp.missed["opencv"] ?? [])
+            for seed in 2...3 { missedEveryTime.formIntersection(try await read(manifest, in: directory, density: 6, seed: seed).missed["opencv"] ?? []) }
+            #expect(missedEveryTime.isEmpty, "\(manifest) at 6 px/mm, OpenCV missed \(missedEveryTime.sorted()) in three frames of three")
             let far = try await read(manifest, in: directory, density: 5)
             let readByOne = Set(far.read["zbar"] ?? []).union(far.read["opencv"] ?? [])
             #expect(
