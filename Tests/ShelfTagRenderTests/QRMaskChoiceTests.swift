@@ -88,15 +88,7 @@ struct QRMaskChoiceTests {
     func falseFinders() {
         let width = 25
         func grid(_ darkAt: (Int, Int) -> Bool) -> Bool {
-            var rows = [UInt64](repeating: 0, count: width)
-            var columns = rows
-            for y in 0..<width {
-                for x in 0..<width where darkAt(x, y) {
-                    rows[y] |= 1 << UInt64(x)
-                    columns[x] |= 1 << UInt64(y)
-                }
-            }
-            return QRMaskChoice.hasFalseFinder(rows: rows, columns: columns, width: width)
+            Self.hasFalseFinder((0..<width * width).map { darkAt($0 % width, $0 / width) })
         }
         // A finder's rings, 7 modules across, with its centre at (cx, cy).
         func finder(at cx: Int, _ cy: Int) -> (Int, Int) -> Bool {
