@@ -20,7 +20,7 @@ public struct ItemIDConflict: Error, CustomStringConvertible {
 /// of an import, and every pricing write goes through this writer.
 struct SQLiteCatalogWriter: CatalogWriter {
     let db: Database
-    private let statements = PreparedStatements()
+    private let statements = PreparedStatements<Query>()
 
     static let productColumns = [
         "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base",
@@ -72,7 +72,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     /// The statements of the hot paths, prepared once per transaction (GRDB's cache looks them up by hashing their text).
-    private enum Query: Int, CaseIterable {
+    private enum Query: Int, PreparedQuery {
         case productUpsert, productPricing, offerUpsert, offerPricing, historyInsert, historyHas
 
         var sql: String {
@@ -93,17 +93,6 @@ struct SQLiteCatalogWriter: CatalogWriter {
                     AND sale_start IS ? AND sale_end IS ? AND recorded_at = ?
                 """
             }
-        }
-    }
-
-    private final class PreparedStatements {
-        private var prepared: [Statement?] = Array(repeating: nil, count: Query.allCases.count)
-
-        func binder(_ query: Query, in db: Database) throws -> Binder {
-            if let statement = prepared[query.rawValue] { return Binder(statement: statement.sqliteStatement) }
-            let statement = try db.makeStatement(sql: query.sql)
-            prepared[query.rawValue] = statement
-            return Binder(statement: statement.sqliteStatement)
         }
     }
 
@@ -330,5 +319,28 @@ extension PricingValues {
         binder.bind(index + 2, salePrice)
         binder.bind(index + 3, saleStart)
         binder.bind(index + 4, saleEnd)
+    }
+}
+
+/// The statements of a writer's hot paths, by case.
+protocol PreparedQuery: CaseIterable, RawRepresentable<Int> {
+    var sql: String { get }
+}
+
+/// A writer's statements prepared once per transaction: GRDB's cache finds a statement by hashing its text, which
+/// for a row's statements cost more than the statement itself.
+final class PreparedStatements<Query: PreparedQuery> {
+    private var prepared: [Statement?] = Array(repeating: nil, count: Query.allCases.count)
+
+    func statement(_ query: Query, in db: Database) throws -> Statement {
+        if let statement = prepared[query.rawValue] { return statement }
+        let statement = try db.makeStatement(sql: query.sql)
+        prepared[query.rawValue] = statement
+        return statement
+    }
+
+    /// The statement bound through the C API (GRDB's arguments box every value: a fifth of an import's instructions).
+    func binder(_ query: Query, in db: Database) throws -> Binder {
+        Binder(statement: try statement(query, in: db).sqliteStatement)
     }
 }

@@ -134,9 +134,40 @@ enum SQLiteStagedImport {
     /// Writes to the staging tables; reads see them over the reference (`ref`).
     private struct StagingWriter: CatalogWriter {
         let db: Database
+        private let statements = PreparedStatements<Query>()
 
-        private func binder(_ sql: String) throws -> Binder {
-            let binder = Binder(statement: try db.cachedStatement(sql: sql).sqliteStatement)
+        init(db: Database) {
+            self.db = db
+        }
+
+        /// The statements a row runs.
+        private enum Query: Int, PreparedQuery {
+            case stageStore, stageProduct, stageOffer, stageReview, itemOwner, productExists
+
+            var sql: String {
+                switch self {
+                case .stageStore:
+                    "INSERT OR REPLACE INTO stage_store (\(SQLiteStagedImport.store)) VALUES (\(placeholders(SQLiteCatalogWriter.storeColumns.count)))"
+                case .stageReview:
+                    "INSERT OR REPLACE INTO stage_review (\(SQLiteStagedImport.review)) VALUES (\(placeholders(SQLiteCatalogWriter.reviewColumns.count)))"
+                case .stageProduct:
+                    "INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(placeholders(SQLiteCatalogWriter.productColumns.count)))"
+                case .stageOffer:
+                    "INSERT OR REPLACE INTO stage_offer (\(SQLiteStagedImport.offer)) VALUES (\(placeholders(SQLiteCatalogWriter.offerColumns.count)))"
+                case .itemOwner:
+                    """
+                    SELECT gtin FROM stage_product WHERE item_id = ?1
+                    UNION ALL SELECT gtin FROM ref.product p WHERE item_id = ?1 AND NOT EXISTS (SELECT 1 FROM stage_product s WHERE s.gtin = p.gtin)
+                    LIMIT 1
+                    """
+                case .productExists:
+                    "SELECT EXISTS (SELECT 1 FROM stage_product WHERE gtin = ?1) OR EXISTS (SELECT 1 FROM ref.product WHERE gtin = ?1)"
+                }
+            }
+        }
+
+        private func binder(_ query: Query) throws -> Binder {
+            let binder = try statements.binder(query, in: db)
             binder.reset()
             return binder
         }
@@ -146,28 +177,20 @@ enum SQLiteStagedImport {
         }
 
         func save(_ store: Store) throws {
-            let placeholders = SQLiteCatalogWriter.storeColumns.map { _ in "?" }.joined(separator: ", ")
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO stage_store (\(SQLiteStagedImport.store)) VALUES (\(placeholders))").execute(
-                arguments: SQLiteCatalogWriter.storeArguments(store))
+            try statements.statement(.stageStore, in: db).execute(arguments: SQLiteCatalogWriter.storeArguments(store))
         }
 
         func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
             let gtin = product.gtin.digits
             if let owner = try owner(of: product.itemID), owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
-            let binder = try binder(
-                "INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(placeholders(SQLiteCatalogWriter.productColumns.count)))")
+            let binder = try binder(.stageProduct)
             binder.bindProductRow(product, webOffer: webOffer, pricing: PricingValues(webOffer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
             try binder.step(connection: db.sqliteConnection)
         }
 
         /// The GTIN an item id belongs to: a staged product's, or the reference's unless that product is staged anew.
         private func owner(of itemID: String) throws -> String? {
-            let binder = try binder(
-                """
-                SELECT gtin FROM stage_product WHERE item_id = ?1
-                UNION ALL SELECT gtin FROM ref.product p WHERE item_id = ?1 AND NOT EXISTS (SELECT 1 FROM stage_product s WHERE s.gtin = p.gtin)
-                LIMIT 1
-                """)
+            let binder = try binder(.itemOwner)
             binder.bind(1, itemID)
             defer { binder.reset() }
             return try binder.stepRow(connection: db.sqliteConnection) ? binder.text(0) : nil
@@ -178,15 +201,14 @@ enum SQLiteStagedImport {
         }
 
         func exists(_ gtin: GTIN) throws -> Bool {
-            let binder = try binder(
-                "SELECT EXISTS (SELECT 1 FROM stage_product WHERE gtin = ?1) OR EXISTS (SELECT 1 FROM ref.product WHERE gtin = ?1)")
+            let binder = try binder(.productExists)
             binder.bind(1, gtin.digits)
             defer { binder.reset() }
             return try binder.stepRow(connection: db.sqliteConnection) && binder.integer(0) == 1
         }
 
         func save(_ offer: StoreOffer, recordedAt: Date) throws {
-            let binder = try binder("INSERT OR REPLACE INTO stage_offer (\(SQLiteStagedImport.offer)) VALUES (\(placeholders(12)))")
+            let binder = try binder(.stageOffer)
             binder.bindOfferRow(offer, pricing: PricingValues(offer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
             try binder.step(connection: db.sqliteConnection)
         }
@@ -203,7 +225,7 @@ enum SQLiteStagedImport {
         }
 
         func save(_ review: Review) throws {
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO stage_review (\(SQLiteStagedImport.review)) VALUES (\(placeholders(8)))").execute(
+            try statements.statement(.stageReview, in: db).execute(
                 arguments: [
                     review.id, review.gtin.digits, review.rating, review.author, review.isAnonymous,
                     Int64(review.publishedAt.timeIntervalSince1970), review.title, review.content,
@@ -217,7 +239,7 @@ enum SQLiteStagedImport {
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM ref.review WHERE id NOT IN (SELECT id FROM stage_kept_review)") ?? 0
         }
 
-        private func placeholders(_ count: Int) -> String {
+        private static func placeholders(_ count: Int) -> String {
             Array(repeating: "?", count: count).joined(separator: ", ")
         }
     }
