@@ -2,6 +2,7 @@ import Foundation
 import ShelfTagDomain
 import ShelfTagFeeds
 import ShelfTagStorage
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -227,14 +228,16 @@ public struct ParityChecker: Sendable {
 
     private func crawlRule(web: [GTIN: WebOffer], stores: [String]?, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
         // The web side: the feeds given, else every imported web offer of the products the stores list.
-        var webOffers: [GTIN: (WebOffer, String)] = [:]
+        let products: [(key: GTIN, value: (WebOffer, String))]
         do {
-            let walk = try await reference.inspectOffers(stores: stores, at: time) { offer in (web[offer.gtin] ?? offer.webOffer, offer.title) }
-            for (offer, title) in walk.findings where webOffers[offer.gtin] == nil { webOffers[offer.gtin] = (offer, title) }
+            let listed = ListedProducts()
+            let walk = try await reference.inspectOffers(stores: stores, at: time) { offer in
+                listed.isNew(offer.gtin) ? (offer.gtin, (web[offer.gtin] ?? offer.webOffer, offer.title)) : nil
+            }
+            products = walk.findings.map { (key: $0.0, value: $0.1) }
         } catch {
             throw .storage("\(error)")
         }
-        let products = webOffers.sorted { $0.key < $1.key }
         let pages = try await Fetcher.fetchAll(products.map { $0.value.0.link }, accept: "text/html", concurrency: concurrency)
         var found: [Mismatch] = []
         for ((gtin, (offer, name)), page) in zip(products, pages) {
@@ -256,4 +259,11 @@ public struct ParityChecker: Sendable {
 private struct OfferCheck: Sendable {
     let mismatches: [Mismatch]
     let offer: OfferSnapshot?
+}
+
+/// The products a walk has kept one offer of, for an `inspect` that runs on several threads at once.
+private final class ListedProducts: Sendable {
+    private let seen = Mutex(Set<GTIN>())
+
+    func isNew(_ gtin: GTIN) -> Bool { seen.withLock { $0.insert(gtin).inserted } }
 }
