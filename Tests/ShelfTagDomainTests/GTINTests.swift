@@ -33,4 +33,22 @@ struct GTINTests {
         #expect(throws: GTINError.notADigit("３７６０１４８２９００１１")) { try GTIN("３７６０１４８２９００１１") }
         #expect(throws: GTINError.notADigit("٣٧٦٠١٤٨٢٩٠٠١١")) { try GTIN("٣٧٦٠١٤٨٢٩٠٠١١") }
     }
+
+    @Test("random digit strings of every length: accepted exactly when their last digit is the check digit of the others")
+    func acceptsExactlyTheValidOnes() {
+        var generator = SystemRandomNumberGenerator()
+        var accepted = 0
+        for _ in 0..<5_000 {
+            let count = [7, 8, 11, 12, 13, 14, 15].randomElement(using: &generator)!
+            let digits = (0..<count).map { _ in UInt8.random(in: 0...9, using: &generator) }
+            let text = String(decoding: digits.map { $0 + 48 }, as: UTF8.self)
+            let valid = [8, 12, 13, 14].contains(count) && GTIN.checkDigit(forBody: digits.dropLast()) == digits.last
+            #expect(((try? GTIN(text)) != nil) == valid, "\(text)")
+            if valid {
+                accepted += 1
+                #expect((try? GTIN(text))?.digits == String(repeating: "0", count: 14 - count) + text)
+            }
+        }
+        #expect(accepted > 200)
+    }
 }
