@@ -42,15 +42,15 @@ public struct QRCode: Sendable, Equatable {
     /// The quiet zone every side needs, in modules (ISO/IEC 18004).
     public static let quietZone = 4
 
-    /// Encodes `payload` in the smallest version that holds it, with libqrencode's mode optimisation and mask choice.
+    /// Encodes `payload` in the smallest version that holds it, with libqrencode's mode optimisation; see `encode` for the mask.
     /// - Throws: `QRCodeError` when it cannot be encoded.
     public init(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) {
         (version, size, modules) = try Self.encode(payload, correction: correction)
     }
 
     /// libqrencode's symbol for `payload`. Where libqrencode exports its fixed-mask encoder, it encodes with mask 0
-    /// and `QRMaskChoice` makes the same choice of mask as libqrencode would (about 6 times faster), scoring the
-    /// symbol with each mask: the winner's rows are the symbol, with no second encode.
+    /// and `QRMaskChoice` chooses the mask, scoring the symbol with each: the winner's rows are the symbol, with no
+    /// second encode. Elsewhere, and for symbols wider than 64 modules, libqrencode chooses.
     private static func encode(_ payload: String, correction: ErrorCorrection) throws(QRCodeError) -> (version: Int, size: Int, modules: [Bool]) {
         func failure() -> QRCodeError { errno == ERANGE ? .tooLong(bytes: payload.utf8.count) : .encoderFailed(errno: errno) }
         /// A symbol libqrencode finished, mask and all.

@@ -38,18 +38,28 @@ struct PhoneReadingTests {
     }
 
     @Test(
-        "at 6 px/mm zbar reads every sample tag and OpenCV reads each in one of three frames; at 5 px/mm zbar or OpenCV reads every one")
+        "at 6 px/mm zbar reads every sample tag, OpenCV each in one of three frames and 98.5 % of frames; at 5 px/mm zbar or OpenCV reads every one"
+    )
     func everySampleTagReads() async throws {
         let (directory, manifests) = try await renderSamples()
         #expect(manifests.count == 4)
+        var frames = 0
+        var missedByOpenCV = 0
         for manifest in manifests {
             let sharp = try await read(manifest, in: directory, density: 6)
             #expect(sharp.tags > 100)
             #expect(sharp.read["zbar"]?.count == sharp.tags, "\(manifest) at 6 px/mm, zbar missed \(sharp.missed["zbar"] ?? [])")
-            // OpenCV's detector misses about 3% of frames whatever the tag (see README); a tag it misses in every frame
-            // is one whose mask drew a fourth finder, which QRMaskChoice avoids.
+            // OpenCV's detector misses about 1 % of frames, tag by tag at random (see README); a tag it misses in
+            // every frame is one whose data area draws a finder look-alike, which QRMaskChoice keeps away.
             var missedEveryTime = Set(sharp.missed["opencv"] ?? [])
-            for seed in 2...3 { missedEveryTime.formIntersection(try await read(manifest, in: directory, density: 6, seed: seed).missed["opencv"] ?? []) }
+            frames += sharp.tags
+            missedByOpenCV += missedEveryTime.count
+            for seed in 2...3 {
+                let other = try await read(manifest, in: directory, density: 6, seed: seed)
+                missedEveryTime.formIntersection(other.missed["opencv"] ?? [])
+                frames += other.tags
+                missedByOpenCV += other.missed["opencv"]?.count ?? other.tags
+            }
             #expect(missedEveryTime.isEmpty, "\(manifest) at 6 px/mm, OpenCV missed \(missedEveryTime.sorted()) in three frames of three")
             let far = try await read(manifest, in: directory, density: 5)
             let readByOne = Set(far.read["zbar"] ?? []).union(far.read["opencv"] ?? [])
@@ -57,5 +67,8 @@ struct PhoneReadingTests {
                 readByOne.count == far.tags,
                 "\(manifest) at 5 px/mm, neither decoder read \(Set(far.missed["zbar"] ?? []).intersection(far.missed["opencv"] ?? []))")
         }
+        // With the mask that keeps look-alikes farthest from a finder, 27 of 2,316 frames (1.2 %); with the standard's
+        // mask unless it drew an exact look-alike, 41 (1.8 %).
+        #expect(missedByOpenCV * 1000 <= 15 * frames, "OpenCV missed \(missedByOpenCV) of \(frames) frames at 6 px/mm")
     }
 }

@@ -46,8 +46,8 @@ struct QRMaskChoiceTests {
         #expect(LibQREncodeInternals.encodeMask != nil)
     }
 
-    /// Whether a symbol (modules row by row) has a data module OpenCV's detector takes for a finder's centre.
-    private static func hasFalseFinder(_ modules: [Bool]) -> Bool {
+    /// A symbol's modules, row by row, as the words `QRMaskChoice` scores.
+    private static func lines(_ modules: [Bool]) -> (rows: [UInt64], columns: [UInt64], width: Int) {
         let width = Int(Double(modules.count).squareRoot())
         var rows = [UInt64](repeating: 0, count: width)
         var columns = rows
@@ -57,38 +57,79 @@ struct QRMaskChoiceTests {
                 columns[x] |= 1 << UInt64(y)
             }
         }
-        return QRMaskChoice.hasFalseFinder(rows: rows, columns: columns, width: width)
+        return (rows, columns, width)
+    }
+
+    private static func lookalikeMargin(_ modules: [Bool]) -> LookalikeMargin {
+        let (rows, columns, width) = lines(modules)
+        return QRMaskChoice.lookalikeMargin(rows: rows, columns: columns, width: width, below: nil)
+    }
+
+    private static func penalty(_ modules: [Bool]) -> Int {
+        let (rows, columns, width) = lines(modules)
+        return QRMaskChoice.penalty(rows: rows, columns: columns, width: width)
+    }
+
+    /// libqrencode's symbol for `payload` with each of the 8 masks, or nil beyond version 11.
+    private static func libqrencodeSymbols(_ payload: String, _ correction: ErrorCorrection) throws -> [[Bool]]? {
+        let encodeMask = try #require(LibQREncodeInternals.encodeMask)
+        let splitString = try #require(LibQREncodeInternals.splitString)
+        let input = try #require(QRinput_new2(0, correction.level))
+        defer { QRinput_free(input) }
+        #expect(splitString(payload, input, QR_MODE_8, 1) == 0)
+        var symbols: [[Bool]] = []
+        for mask in 0..<QRMaskChoice.maskCount {
+            let symbol = try #require(encodeMask(input, Int32(mask)))
+            defer { QRcode_free(symbol) }
+            let width = Int(symbol.pointee.width)
+            guard width <= QRMaskChoice.widestSymbol else { return nil }
+            symbols.append(UnsafeBufferPointer(start: symbol.pointee.data, count: width * width).map { $0 & 1 == 1 })
+        }
+        return symbols
     }
 
     @Test(
-        "symbols are libqrencode's own, module for module, at every level and version, but where its mask draws a fourth finder: then another mask's, which draws none",
+        "up to version 11, the symbol is libqrencode's with the mask whose nearest finder look-alike is farthest, ties to the lowest penalty; beyond, libqrencode's own",
         arguments: ErrorCorrection.allCases)
     func sameSymbols(correction: ErrorCorrection) async throws {
         var versions = Set<Int>()
-        var remasked = 0
+        var notTheStandardsChoice = 0
         for payload in Self.payloads(count: 400, seed: UInt64(correction.rawValue.utf8.first!)) {
-            let expected = try Self.libqrencodeSymbol(payload, correction)
+            let own = try Self.libqrencodeSymbol(payload, correction)
             let symbol = try QRCode(payload, correction: correction)
-            #expect(symbol.version == expected.version, "\(payload)")
+            #expect(symbol.version == own.version, "\(payload)")
             versions.insert(symbol.version)
-            if symbol.version <= 11 && Self.hasFalseFinder(expected.modules) && symbol.modules != expected.modules {
-                #expect(!Self.hasFalseFinder(symbol.modules), "\(payload)")
-                remasked += 1
-            } else {
-                #expect(symbol.modules == expected.modules, "\(payload)")
+            guard let masked = try Self.libqrencodeSymbols(payload, correction) else {
+                #expect(symbol.modules == own.modules, "\(payload)")
+                continue
             }
+            let margins = masked.map(Self.lookalikeMargin)
+            let widest = try #require(margins.max())
+            let expected = try #require(
+                (0..<QRMaskChoice.maskCount).filter { margins[$0] == widest }.min { Self.penalty(masked[$0]) < Self.penalty(masked[$1]) })
+            #expect(symbol.modules == masked[expected], "\(payload)")
+            if symbol.modules != own.modules { notTheStandardsChoice += 1 }
         }
         // Versions 1 to 11 are chosen here; wider ones go to libqrencode's own choice.
         #expect(versions.contains(1) && versions.contains(11) && versions.contains { $0 > 11 }, "\(versions.sorted())")
-        // About one symbol in four over versions 1 to 11 (the more modules, the likelier a fourth finder).
-        #expect(remasked > 0 && remasked < 160, "\(remasked) of 400 remasked")
+        #expect(notTheStandardsChoice > 0, "every symbol kept libqrencode's mask")
     }
 
-    @Test("a fourth finder: a 1:1:3:1:1 cross in the data area counts, the same cross cut short or at a finder does not")
-    func falseFinders() {
+    @Test("scored by the penalty alone, the choice is libqrencode's, so ties go where the standard's rules send them")
+    func penaltyIsLibqrencodes() async throws {
+        for payload in Self.payloads(count: 200, seed: 11) {
+            guard let masked = try Self.libqrencodeSymbols(payload, .medium) else { continue }
+            let own = try Self.libqrencodeSymbol(payload, .medium)
+            let lowest = try #require((0..<QRMaskChoice.maskCount).min { Self.penalty(masked[$0]) < Self.penalty(masked[$1]) })
+            #expect(masked[lowest] == own.modules, "\(payload)")
+        }
+    }
+
+    @Test("a finder look-alike's margin: 0 for a 1:1:3:1:1 cross in the data area, more the further it strays, none for one cut short or at a finder")
+    func lookalikes() {
         let width = 25
-        func grid(_ darkAt: (Int, Int) -> Bool) -> Bool {
-            Self.hasFalseFinder((0..<width * width).map { darkAt($0 % width, $0 / width) })
+        func margin(_ darkAt: (Int, Int) -> Bool) -> Double {
+            Self.lookalikeMargin((0..<width * width).map { darkAt($0 % width, $0 / width) }).value
         }
         // A finder's rings, 7 modules across, with its centre at (cx, cy).
         func finder(at cx: Int, _ cy: Int) -> (Int, Int) -> Bool {
@@ -97,11 +138,21 @@ struct QRMaskChoiceTests {
                 return ring == 3 || ring <= 1
             }
         }
-        #expect(grid(finder(at: 12, 12)))
-        #expect(!grid(finder(at: 3, 3)), "the top-left finder is a real one")
-        #expect(!grid { _, _ in false })
-        #expect(!grid { x, y in finder(at: 12, 12)(x, y) && y != 15 }, "its bottom ring cut: 1:1:3:1 down")
-        #expect(grid { x, y in finder(at: 12, 12)(x, y) && !(x == 12 && y == 9) }, "one module off its top ring: the columns beside it still read 1:1:3:1:1")
+        #expect(margin(finder(at: 12, 12)) == 0)
+        #expect(margin(finder(at: 3, 3)) == .infinity, "the top-left finder is a real one")
+        #expect(margin { _, _ in false } == .infinity)
+        #expect(margin { x, y in finder(at: 12, 12)(x, y) && y != 15 } == .infinity, "its bottom ring cut: 1:1:3:1 down")
+        #expect(
+            margin { x, y in finder(at: 12, 12)(x, y) && !(x == 12 && y == 9) } == 0, "one module off its top ring: the columns beside it still read 1:1:3:1:1")
+        // A 2 × 2 centre in single rings, 6 modules across: 1:1:2:1:1 both ways. Across, the shares differ from
+        // 1/7 by 1/42 four times and from 3/7 by 2/21; down from a module's middle, 0.5 and 1.5 of 6 against 3/14.
+        let small: (Int, Int) -> Bool = { x, y in
+            let ring = max(abs(2 * x - 23), abs(2 * y - 23))
+            return ring == 5 || ring <= 1
+        }
+        let across = 4.0 / 42 + 2.0 / 21
+        let down = abs(0.5 / 6 - 3.0 / 14) + abs(1.5 / 6 - 3.0 / 14) + 4.0 / 42
+        #expect(abs(margin(small) - (across + down)) < 1e-12, "\(margin(small))")
     }
 
     @Test("every one of the 8 masks wins for some payload")
