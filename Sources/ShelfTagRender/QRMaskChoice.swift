@@ -440,7 +440,8 @@ struct LookalikeMargin: Comparable {
 
     var value: Double { Double(numerator) / Double(denominator) }
 
-    // Numerators and denominators stay below 2^20: products cannot overflow.
+    // A sum of an across and a down deviation of runs of at most 64 modules: numerators below 2^21, denominators
+    // below 2^19, so the products here cannot overflow.
     static func < (left: Self, right: Self) -> Bool { left.numerator &* right.denominator < right.numerator &* left.denominator }
     static func == (left: Self, right: Self) -> Bool { left.numerator &* right.denominator == right.numerator &* left.denominator }
 
