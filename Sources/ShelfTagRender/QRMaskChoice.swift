@@ -220,20 +220,17 @@ struct QRMaskChoice {
     /// from the module's middle, against 3/14, 1/7, 1/7 each way). OpenCV's QR detector takes a point whose runs
     /// deviate by less than 0.2 across and by less than a bound it widens step by step down for a finder's centre;
     /// one such point among the real ones can break its clustering of the three (found with simulated phone frames),
-    /// and under blur and tilt the nearer a look-alike, the likelier. Infinity when there is none.
-    /// - Parameters:
-    ///   - lines: the rows to read, all by default; `start` is what earlier rows gave.
-    ///   - floor: stops once the margin is below it (the mask is out of the running).
+    /// and under blur and tilt the nearer a look-alike, the likelier. `.none` when there is none.
+    /// - Parameter floor: stops once the margin is below it (the mask is out of the running).
     static func lookalikeMargin(
-        rows: UnsafePointer<UInt64>, columns: UnsafePointer<UInt64>, width: Int, lines: Range<Int>? = nil, from start: LookalikeMargin = .none,
-        below floor: LookalikeMargin?
+        rows: UnsafePointer<UInt64>, columns: UnsafePointer<UInt64>, width: Int, below floor: LookalikeMargin?
     ) -> LookalikeMargin {
         let finderEnd = 8
         let finderColumns = UInt64.max >> UInt64(64 - finderEnd)
         let topFinders = finderColumns | finderColumns << UInt64(width - finderEnd)
-        var margin = start
+        var margin = LookalikeMargin.none
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: width + 1) { runs in
-            for y in lines ?? 0..<width {
+            for y in 0..<width {
                 let finders = y < finderEnd ? topFinders : y >= width - finderEnd ? finderColumns : 0
                 // Runs alternate light, dark, light…; the first may be empty. A dark run at odd index `i` has runs on
                 // both sides when `i ≥ 3` and `i + 2 < count`.
