@@ -123,8 +123,9 @@ struct ImportAlongsideWritersTests {
     @Test("store updates answer at once while an import reads its feed; both end in the reference")
     func writesDuringImport() async throws {
         let path = try await sampleDatabase()
-        // A write kept out by the import would wait this long, then answer 503.
-        let lockTimeout = 5.0
+        // A write kept out by the import would wait this long, then answer 503. Long, so that half of it stands well
+        // clear of a loaded make test (one update took 2.6 s there with 5 s), and a write kept out still fails.
+        let lockTimeout = 20.0
         let reference = try SQLiteProductReference(path: path, lockTimeout: lockTimeout)
         let token = AccessToken.generate()
         try await reference.saveToken(hash: SecretHash.of(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.stock]), createdAt: testNow, expiresAt: nil)
