@@ -30,23 +30,24 @@ final class AnswerCache: @unchecked Sendable {
         let changesAt: Date?
         /// The product's name, the linkset's item description.
         let title: String
+        /// The product's page on the web shop, where redirects and linksets lead.
+        let webLink: String
 
         init(body: String, view: ProductView) {
             self.init(
                 body: body, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale, changesAt: view.changesAt,
-                title: view.details.product.title)
+                title: view.details.product.title, webLink: view.details.webOffer.link)
         }
 
-        init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "") {
+        init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "", webLink: String = "") {
             bytes = ByteBuffer(string: body)
             self.title = title
+            self.webLink = webLink
             self.storeCode = storeCode
             self.stale = stale
             self.locale = locale
             self.changesAt = changesAt
         }
-
-        var body: String { String(buffer: bytes) }
     }
 
     private struct Entry {

@@ -184,10 +184,11 @@ struct ResolverController: Sendable {
             return .text(answer.bytes, contentType: "application/json", headers: headers)
         }
         // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
+        // No body: redirects and linksets are written per request from the summary's fields.
         let summary = try await cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-            AnswerCache.Answer(body: view.details.webOffer.link, view: view)
+            AnswerCache.Answer(body: "", view: view)
         }
-        let webLink = summary.body
+        let webLink = summary.webLink
         if asLinkset {
             record(.json, summary)
             headers[.link] =

@@ -65,3 +65,8 @@ struct AnswerCacheColdStartTests {
         #expect(computed.value == 1)
     }
 }
+
+extension AnswerCache.Answer {
+    /// The body as text, to compare.
+    fileprivate var body: String { String(decoding: bytes.readableBytesView, as: UTF8.self) }
+}
