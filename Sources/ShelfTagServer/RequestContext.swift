@@ -26,3 +26,12 @@ extension Request {
         return nil
     }
 }
+
+extension NSNumber {
+    /// A JSON number as a whole number: `2` and `2.0` (JSON has one number type) give 2; a fraction, a number no
+    /// Int64 holds or a boolean (which JSONSerialization also gives as NSNumber, of its own class) gives nil.
+    var wholeNumber: Int64? { isBoolean ? nil : Int64(exactly: doubleValue) }
+
+    /// A JSON boolean, which JSONSerialization gives as an NSNumber of its own class.
+    var isBoolean: Bool { type(of: self) == type(of: NSNumber(value: true)) }
+}
