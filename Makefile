@@ -6,6 +6,9 @@ SCREENSHOT_PACKAGES := chromium python3-pip
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
 DEMO_PORT := 8080
+# The sheet demo's products: 21 printed with the standard template (a promotion needs the promotion template, which
+# shows its prior price), as --gtin options.
+DEMO_SHEET_GTINS = $$(grep ',standard,PAR01/' $(DEMO_DIR)/tags/PAR01/manifest.csv | head -21 | cut -d, -f1 | sed 's/^/--gtin /')
 BIN := .build/release/shelftag
 
 WITH_POSTGRES := Tests/with-postgres.sh
@@ -69,12 +72,11 @@ demo: build
 	@echo "== Shelf tags for every sample store (shelftag render), recorded in the print ledger"
 	@for store in PAR01 LYO02 BDX03 LIL04; do $(BIN) render --db $(DEMO_DB) --store $$store --out $(DEMO_DIR)/tags --base-url http://127.0.0.1:$(DEMO_PORT) || exit 1; done
 	@echo "== One A4 sheet of standard tags with cut marks (preview: not recorded)"
-	@# 21 products printed with the standard template: a promotion needs the promotion template, which shows its prior price.
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
-		$$(grep ',standard,PAR01/' $(DEMO_DIR)/tags/PAR01/manifest.csv | head -21 | cut -d, -f1 | sed 's/^/--gtin /')
+		$(DEMO_SHEET_GTINS)
 	@echo "== The same sheet as a PDF for the office printer, and PAR01's tags as ZPL for a 203 dpi thermal printer"
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/pdf --format pdf --sheet a4 --template standard --preview \
-		$$(grep ',standard,PAR01/' $(DEMO_DIR)/tags/PAR01/manifest.csv | head -21 | cut -d, -f1 | sed 's/^/--gtin /')
+		$(DEMO_SHEET_GTINS)
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/zpl --format zpl --dpi 203 --preview --base-url http://127.0.0.1:$(DEMO_PORT)
 	@echo
 	@echo "== An associate in PAR01 (shelftag associates add): public code, store, name, sign-in secret (shown once)"
