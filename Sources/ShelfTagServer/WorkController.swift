@@ -98,7 +98,7 @@ struct WorkController: Sendable {
 
     /// Marks ready, collects or cancels one of the associate's store's reservations.
     func act(_ action: String, request: Request, code: String) async throws -> Response {
-        let (session, fields) = try await postedForm(request)
+        let (session, _) = try await postedForm(request)
         let store = session.associate.storeCode
         guard let reservation = try await reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
         guard reservation.storeCode == store else {
@@ -238,7 +238,8 @@ struct WorkController: Sendable {
     }
 
     func signOut(_ request: Request) async throws -> Response {
-        let (session, fields) = try await postedForm(request)
+        // Checked for its sign-in and CSRF token only.
+        _ = try await postedForm(request)
         if let token = request.cookie(Self.sessionCookie) { try await reference.closeSession(tokenHash: SecretHash.of(token)) }
         var headers = HTTPFields()
         headers[.setCookie] = setCookie(Self.sessionCookie, "", maxAge: 0)
@@ -293,7 +294,7 @@ struct WorkController: Sendable {
 
     /// Takes ("Léa is coming" on the shopper's page) or closes a help request of the associate's store.
     func help(_ action: String, request: Request, id: String) async throws -> Response {
-        let (session, fields) = try await postedForm(request)
+        let (session, _) = try await postedForm(request)
         let store = session.associate.storeCode
         guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
         guard help.storeCode == store else { throw ResolverError(status: 403, title: "Forbidden", detail: "This request was made in another store.") }
