@@ -41,30 +41,37 @@ public enum DayText {
 }
 
 /// Numbers written as a locale writes them (`204,2` in `fr-FR` and `en-FR`, `204.2` in `en-US`): the same separators
-/// as the money beside them. NumberFormatter is costly to make and not thread-safe: one per locale, used under a lock.
+/// as the money beside them. NumberFormatter is costly to make and not thread-safe: made once per locale and number of
+/// decimals, never changed after (on Linux, setting a property of a formatter makes ICU build it again: a tenth of an
+/// uncached store page's CPU), and used under a lock.
 public enum NumberText {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var formatters: [String: NumberFormatter] = [:]
+    nonisolated(unsafe) private static var formatters: [FormatterKey: NumberFormatter] = [:]
+
+    private struct FormatterKey: Hashable {
+        let locale: String
+        let fractionDigits: Int
+    }
 
     /// `value` with one decimal, or none when it is whole.
     public static func decimal(_ value: Double, locale: String) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        let formatter = formatters[locale] ?? make(locale)
-        formatters[locale] = formatter
         // Rounded here: Foundation on Linux does not always honour maximumFractionDigits.
         let rounded = (value * 10).rounded() / 10
-        let whole = rounded == rounded.rounded()
-        formatter.maximumFractionDigits = whole ? 0 : 1
-        formatter.minimumFractionDigits = whole ? 0 : 1
+        let key = FormatterKey(locale: locale, fractionDigits: rounded == rounded.rounded() ? 0 : 1)
+        lock.lock()
+        defer { lock.unlock() }
+        let formatter = formatters[key] ?? make(key)
+        formatters[key] = formatter
         return formatter.string(from: NSNumber(value: rounded)) ?? String(rounded)
     }
 
-    private static func make(_ locale: String) -> NumberFormatter {
+    private static func make(_ key: FormatterKey) -> NumberFormatter {
         let formatter = NumberFormatter()
-        formatter.locale = Locale(identifier: locale)
+        formatter.locale = Locale(identifier: key.locale)
         formatter.numberStyle = .decimal
         formatter.usesGroupingSeparator = false
+        formatter.minimumFractionDigits = key.fractionDigits
+        formatter.maximumFractionDigits = key.fractionDigits
         return formatter
     }
 }

@@ -182,12 +182,12 @@ extension SQLiteProductReference {
     static func activeHolds(of gtin: GTIN, at time: Date, in db: Database) throws -> [String: Int] {
         // The counter, less the lapsed holds not swept yet (few: the next hold on the product sweeps them).
         let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code
-                    AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= ?2), 0) AS held
-                FROM store_offer o WHERE o.gtin = ?1 AND o.held > 0
-                """, arguments: [gtin.digits, Int64(time.timeIntervalSince1970)])
+            db.cachedStatement(
+                sql: """
+                    SELECT o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code
+                        AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= ?2), 0) AS held
+                    FROM store_offer o WHERE o.gtin = ?1 AND o.held > 0
+                    """), arguments: [gtin.digits, Int64(time.timeIntervalSince1970)])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["store_code"] as String, $0["held"] as Int) })
     }
 
