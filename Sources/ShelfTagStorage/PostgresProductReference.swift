@@ -192,29 +192,9 @@ public final class PostgresProductReference: ProductReference {
     public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage? {
         let logger = logger
         return try await database { connection in
-            // One query, one round trip: the product's row, and everything around it as JSON read by the shared decoders.
-            let rows = try await Self.rows(
-                connection.query(
-                    """
-                    SELECT row_to_json(p)::text AS product,
-                        (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating_average,
-                        (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS rating_count,
-                        (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]') FROM price_history h
-                         WHERE h.gtin = p.gtin)::text AS history,
-                        (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.store_code), '[]')
-                         FROM (SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
-                               FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin) x)::text AS listings,
-                        (SELECT coalesce(json_agg(row_to_json(r) ORDER BY r.published_at DESC, r.id), '[]')
-                         FROM (SELECT * FROM review WHERE gtin = p.gtin ORDER BY published_at DESC, id LIMIT \(Int64(reviewLimit))) r)::text AS reviews,
-                        (SELECT json_build_array(\(unescaped: StoredRows.ledgerColumns)) FROM print_ledger l
-                         WHERE l.store_code = \(store) AND l.gtin = p.gtin AND l.tag_id = \(tagID) ORDER BY l.printed_at DESC, l.id DESC LIMIT 1)::text
-                            AS printed,
-                        (SELECT coalesce(json_object_agg(o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r
-                            WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held'
-                                AND r.expires_at <= \(Int64(time.timeIntervalSince1970))), 0)), '{}')
-                         FROM store_offer o WHERE o.gtin = p.gtin AND o.held > 0)::text AS holds
-                    FROM product p WHERE p.gtin = \(gtin.digits)
-                    """, logger: logger))
+            let rows = try await connection.execute(
+                PageStatement(gtin: gtin.digits, store: store, tagID: tagID, reviewLimit: Int64(reviewLimit), time: Int64(time.timeIntervalSince1970)),
+                logger: logger)
             guard let row = rows.first else { return nil }
             let product = try JSONRow.object(row.text("product"))
             var histories: [String: [PriceChange]] = [:]
@@ -583,6 +563,52 @@ public final class PostgresProductReference: ProductReference {
     }
 }
 
+/// A store page's one query, one round trip: the product's row, and everything around it as JSON read by the shared
+/// decoders. Prepared once per connection: PostgreSQL took 1 ms to plan it for 0.5 ms of execution, and planned it
+/// for every uncached page.
+struct PageStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT row_to_json(p)::text AS product,
+            (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating_average,
+            (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS rating_count,
+            (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]') FROM price_history h
+             WHERE h.gtin = p.gtin)::text AS history,
+            (SELECT coalesce(json_agg(row_to_json(x) ORDER BY x.store_code), '[]')
+             FROM (SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
+                   FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin) x)::text AS listings,
+            (SELECT coalesce(json_agg(row_to_json(r) ORDER BY r.published_at DESC, r.id), '[]')
+             FROM (SELECT * FROM review WHERE gtin = p.gtin ORDER BY published_at DESC, id LIMIT $4) r)::text AS reviews,
+            (SELECT json_build_array(\(StoredRows.ledgerColumns)) FROM print_ledger l
+             WHERE l.store_code = $2 AND l.gtin = p.gtin AND l.tag_id = $3 ORDER BY l.printed_at DESC, l.id DESC LIMIT 1)::text AS printed,
+            (SELECT coalesce(json_object_agg(o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r
+                WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= $5), 0)), '{}')
+             FROM store_offer o WHERE o.gtin = p.gtin AND o.held > 0)::text AS holds
+        FROM product p WHERE p.gtin = $1
+        """
+    /// Declared, not inferred from the first call's values: a NULL store or tag has no type of its own.
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8]
+    typealias Row = PostgresRow
+
+    let gtin: String
+    let store: String?
+    let tagID: String?
+    let reviewLimit: Int64
+    /// Unix seconds: holds that lapsed by then no longer count.
+    let time: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(gtin)
+        bindings.append(store)
+        bindings.append(tagID)
+        bindings.append(reviewLimit)
+        bindings.append(time)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
 /// A pooled connection as the driver uses it: every query it sends is counted (the round trips a page costs).
 struct Session: Sendable {
     let connection: PostgresConnection
@@ -592,6 +618,16 @@ struct Session: Sendable {
     func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         queries.add()
         return try await connection.query(query, logger: logger)
+    }
+
+    /// Runs a statement prepared on this connection, preparing it on first use (one more round trip, once per
+    /// connection, not counted).
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [PostgresStoredRow]
+    where Statement.Row == PostgresRow {
+        queries.add()
+        var rows: [PostgresStoredRow] = []
+        for try await row in try await connection.execute(statement, logger: logger) { rows.append(PostgresStoredRow(row.makeRandomAccess())) }
+        return rows
     }
 }
 
