@@ -158,7 +158,7 @@ extension SQLiteProductReference {
             try Row.fetchOne(
                 db, sql: "SELECT (SELECT version FROM catalog_version WHERE id = 1), (SELECT max(id) FROM print_ledger)"
             ).map { [$0[0] as Int64? ?? 0, $0[1] as Int64? ?? 0] } ?? []
-        let storeList = stores.map { "(\($0.map { _ in "?" }.joined(separator: ",")))" }
+        let storeList = stores.map { "(\(Schema.placeholders($0.count)))" }
         func filter(gtin: String, store: String, webRows: Bool) -> (sql: String, arguments: StatementArguments) {
             var conditions: [String] = []
             var arguments: [(any DatabaseValueConvertible)?] = []

@@ -44,7 +44,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
             + pricingColumns.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \($0) END" }
             + ["price_since = CASE WHEN \(newer) AND \(pricingDiffers) THEN excluded.price_since ELSE price_since END"]
         return """
-            INSERT INTO \(table) (\(columns.joined(separator: ", "))) \(source ?? "VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) \(source ?? "VALUES (\(Schema.placeholders(columns.count)))")
             ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(assignments.joined(separator: ", "))
             WHERE \(others.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")) OR (\(newer) AND \(pricingDiffers))
             """
@@ -65,7 +65,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     private static func plainUpsertSQL(table: String, columns: [String], key: String, source: String?) -> String {
         let others = columns.filter { $0 != key }
         return """
-            INSERT INTO \(table) (\(columns.joined(separator: ", "))) \(source ?? "VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) \(source ?? "VALUES (\(Schema.placeholders(columns.count)))")
             ON CONFLICT (\(key)) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
             WHERE (\(others.joined(separator: ", "))) IS NOT (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))
             """

@@ -147,13 +147,13 @@ enum SQLiteStagedImport {
             var sql: String {
                 switch self {
                 case .stageStore:
-                    "INSERT OR REPLACE INTO stage_store (\(SQLiteStagedImport.store)) VALUES (\(placeholders(SQLiteCatalogWriter.storeColumns.count)))"
+                    "INSERT OR REPLACE INTO stage_store (\(SQLiteStagedImport.store)) VALUES (\(Schema.placeholders(SQLiteCatalogWriter.storeColumns.count)))"
                 case .stageReview:
-                    "INSERT OR REPLACE INTO stage_review (\(SQLiteStagedImport.review)) VALUES (\(placeholders(SQLiteCatalogWriter.reviewColumns.count)))"
+                    "INSERT OR REPLACE INTO stage_review (\(SQLiteStagedImport.review)) VALUES (\(Schema.placeholders(SQLiteCatalogWriter.reviewColumns.count)))"
                 case .stageProduct:
-                    "INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(placeholders(SQLiteCatalogWriter.productColumns.count)))"
+                    "INSERT OR REPLACE INTO stage_product (\(SQLiteStagedImport.product)) VALUES (\(Schema.placeholders(SQLiteCatalogWriter.productColumns.count)))"
                 case .stageOffer:
-                    "INSERT OR REPLACE INTO stage_offer (\(SQLiteStagedImport.offer)) VALUES (\(placeholders(SQLiteCatalogWriter.offerColumns.count)))"
+                    "INSERT OR REPLACE INTO stage_offer (\(SQLiteStagedImport.offer)) VALUES (\(Schema.placeholders(SQLiteCatalogWriter.offerColumns.count)))"
                 case .itemOwner:
                     """
                     SELECT gtin FROM stage_product WHERE item_id = ?1
@@ -237,10 +237,6 @@ enum SQLiteStagedImport {
             let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stage_kept_review (id) VALUES (?)")
             for id in ids { try insert.execute(arguments: [id]) }
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM ref.review WHERE id NOT IN (SELECT id FROM stage_kept_review)") ?? 0
-        }
-
-        private static func placeholders(_ count: Int) -> String {
-            Array(repeating: "?", count: count).joined(separator: ", ")
         }
     }
 }

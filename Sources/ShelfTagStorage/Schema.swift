@@ -230,6 +230,11 @@ enum Schema {
     }
 
     /// A LIKE pattern matching `word` anywhere, its own `%`, `_` and `\` escaped (with `ESCAPE '\'`).
+    /// `?, ?, ?`: the SQLite parameters of a row of `count` values.
+    static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
     static func containsPattern(_ word: String) -> String {
         "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
