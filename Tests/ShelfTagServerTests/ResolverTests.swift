@@ -103,6 +103,8 @@ struct ResolverTests {
     func numbersInThePageLocale() async throws {
         #expect(NumberText.decimal(204.24, locale: "en-FR") == "204,2" && NumberText.decimal(204.24, locale: "en-US") == "204.2")
         #expect(NumberText.decimal(50, locale: "fr-FR") == "50")
+        // Whole and one-decimal values in turn in one locale: each gets its own number of decimals.
+        #expect(["4,5", "4", "4,3", "4"] == [4.5, 4, 4.25, 3.96].map { NumberText.decimal($0, locale: "fr-FR") })
         try await TestServer.with(configuration: Self.franceWide) { server in
             let page = try await server.request("/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": "en"]).text
             #expect(page.contains("11,65"), "money with en-FR's decimal comma")
