@@ -98,7 +98,9 @@ let package = Package(
         .testTarget(name: "ShelfTagSecretsTests", dependencies: ["ShelfTagSecrets"]),
         .testTarget(name: "ShelfTagFeedsTests", dependencies: ["ShelfTagFeeds", "ShelfTagDomain"]),
         // One suite, run against both drivers: a behaviour cannot drift between SQLite and PostgreSQL.
-        .testTarget(name: "ShelfTagStorageTests", dependencies: ["ShelfTagStorage", "ShelfTagImport", "ShelfTagDomain", "ShelfTagTestSupport"]),
+        .testTarget(
+            name: "ShelfTagStorageTests",
+            dependencies: ["ShelfTagStorage", "ShelfTagImport", "ShelfTagDomain", "ShelfTagTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         // Sample loading and real decoders (zbarimg, libpng) shared by the tests.
         .target(
             name: "ShelfTagTestSupport",
