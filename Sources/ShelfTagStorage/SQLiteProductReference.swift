@@ -462,18 +462,18 @@ public final class SQLiteProductReference: ProductReference {
     /// took a sixth of an uncached store page's CPU.
     private static func details(of gtin: GTIN, in db: Database) throws -> ProductDetails? {
         guard
-            let row = try SQLiteRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM product WHERE gtin = ?"), arguments: [gtin.digits]).first
+            let row = try ValueRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM product WHERE gtin = ?"), arguments: [gtin.digits]).first
         else {
             return nil
         }
         var histories: [String: [PriceChange]] = [:]
-        let changes = try SQLiteRow.fetchAll(
+        let changes = try ValueRow.fetchAll(
             db.cachedStatement(sql: "SELECT * FROM price_history WHERE gtin = ? ORDER BY recorded_at, id"), arguments: [gtin.digits])
         for change in changes {
             histories[change.text("store_code") ?? "", default: []].append(try StoredRows.priceChange(change))
         }
         // Every store that lists the product (a chain's hundreds), for its stock nearby.
-        let listings = try SQLiteRow.fetchAll(
+        let listings = try ValueRow.fetchAll(
             db.cachedStatement(
                 sql: """
                     SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
@@ -494,34 +494,21 @@ public final class SQLiteProductReference: ProductReference {
     }
 }
 
-/// A row's values read through SQLite's C API while GRDB steps the statement, and found by name through a map made
-/// once per statement. GRDB finds a name by lowercasing every column's name on each look-up, and its generic decoding
-/// looked up type metadata under a lock for every value: together most of a store page's CPU when 500 stores listed
-/// its product.
-struct SQLiteRow: StoredRow {
-    private enum Value {
-        case null
-        case integer(Int64)
-        case real(Double)
-        case text(String)
-    }
-
-    private let values: [Value]
-    private let positions: [String: Int]
-
-    /// Every row of `statement` for `arguments`; a repeated column name reads its first column, as GRDB does.
-    static func fetchAll(_ statement: Statement, arguments: StatementArguments) throws -> [SQLiteRow] {
-        var positions: [String: Int] = [:]
-        for (index, name) in statement.columnNames.enumerated() where positions[name] == nil { positions[name] = index }
+extension ValueRow {
+    /// Every row of `statement` for `arguments`, its values read through SQLite's C API while GRDB steps the statement.
+    /// GRDB finds a name by lowercasing every column's name on each look-up, and its generic decoding looked up type
+    /// metadata under a lock for every value: together most of a store page's CPU when 500 stores listed its product.
+    static func fetchAll(_ statement: Statement, arguments: StatementArguments) throws -> [ValueRow] {
+        let positions = positions(of: statement.columnNames)
         let handle = statement.sqliteStatement
         let columns = sqlite3_column_count(handle)
-        var rows: [SQLiteRow] = []
+        var rows: [ValueRow] = []
         let cursor = try Row.fetchCursor(statement, arguments: arguments)
         while try cursor.next() != nil {
             var values: [Value] = []
             values.reserveCapacity(Int(columns))
             for column in 0..<columns { values.append(value(handle, column)) }
-            rows.append(SQLiteRow(values: values, positions: positions))
+            rows.append(ValueRow(values: values, positions: positions))
         }
         return rows
     }
@@ -534,33 +521,6 @@ struct SQLiteRow: StoredRow {
         default:
             guard let text = sqlite3_column_text(handle, column) else { return .null }
             return .text(String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self))
-        }
-    }
-
-    // Conversions as GRDB's: integers read as reals, reals holding a whole number as integers; text only as text.
-    func text(at index: Int) -> String? {
-        guard index < values.count, case .text(let text) = values[index] else { return nil }
-        return text
-    }
-
-    func integer(at index: Int) -> Int64? {
-        guard index < values.count else { return nil }
-        switch values[index] {
-        case .integer(let value): return value
-        case .real(let value): return Int64(exactly: value)
-        default: return nil
-        }
-    }
-
-    func text(_ column: String) -> String? { positions[column].flatMap(text(at:)) }
-    func integer(_ column: String) -> Int64? { positions[column].flatMap(integer(at:)) }
-
-    func real(_ column: String) -> Double? {
-        guard let index = positions[column] else { return nil }
-        switch values[index] {
-        case .real(let value): return value
-        case .integer(let value): return Double(value)
-        default: return nil
         }
     }
 }

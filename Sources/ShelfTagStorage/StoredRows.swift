@@ -328,6 +328,54 @@ struct PricingValues: Equatable {
     }
 }
 
+/// A row of plain values found by name through a map that the rows of one result share: what the SQLite driver reads
+/// through SQLite's C API (`fetchAll`) and the PostgreSQL driver unzips from arrays (`unzipped`). Conversions as GRDB's:
+/// integers read as reals, reals holding a whole number as integers, text only as text.
+struct ValueRow: StoredRow {
+    enum Value: Sendable {
+        case null
+        case integer(Int64)
+        case real(Double)
+        case text(String)
+    }
+
+    let values: [Value]
+    let positions: [String: Int]
+
+    /// Each name's position; a repeated name reads its first column, as GRDB reads it.
+    static func positions(of names: [String]) -> [String: Int] {
+        var positions: [String: Int] = [:]
+        for (index, name) in names.enumerated() where positions[name] == nil { positions[name] = index }
+        return positions
+    }
+
+    func text(at index: Int) -> String? {
+        guard index < values.count, case .text(let text) = values[index] else { return nil }
+        return text
+    }
+
+    func integer(at index: Int) -> Int64? {
+        guard index < values.count else { return nil }
+        switch values[index] {
+        case .integer(let value): return value
+        case .real(let value): return Int64(exactly: value)
+        default: return nil
+        }
+    }
+
+    func text(_ column: String) -> String? { positions[column].flatMap(text(at:)) }
+    func integer(_ column: String) -> Int64? { positions[column].flatMap(integer(at:)) }
+
+    func real(_ column: String) -> Double? {
+        guard let index = positions[column], index < values.count else { return nil }
+        switch values[index] {
+        case .real(let value): return value
+        case .integer(let value): return Double(value)
+        default: return nil
+        }
+    }
+}
+
 /// Opening hours parsed once per text: a store page decodes every store that lists its product (a chain's hundreds),
 /// and a chain's stores share a few texts. Parsing took a twentieth of an uncached page's CPU with four stores.
 final class ParsedOpeningHours: @unchecked Sendable {
