@@ -195,4 +195,32 @@ func benchChain(_ options: BenchOptions) throws {
         String(
             format: "reserve   two resolvers, 1,000 in stock: %d held of %d on hand after %d attempts: oversold %d (target 0)", held, onHand, attempts,
             max(0, held - onHand)))
+
+    // Last, as it adds 500 stores: a product a chain's hundreds of stores list, every page read anew. Its page reads
+    // every store that lists it (stock nearby).
+    var stores = "code,name,address,latitude,longitude,timezone,locale,opening_hours\n"
+    var inventory = "store code\tid\tquantity\tprice\tavailability\n"
+    for index in 0..<500 {
+        let code = String(format: "B%03d", index)
+        let latitude = 43 + Double(index % 50) * 0.12
+        let longitude = -1 + Double(index / 50) * 0.7
+        stores += "\(code),Bench store \(index),\"\(index) rue Exemple\",\(latitude),\(longitude),Europe/Paris,fr-FR,Mo-Sa 10:00-20:00; Su 11:00-19:00\n"
+        inventory += "\(code)\tFR-EPI-0003\t\(index % 30)\t\(String(format: "%.2f", 2 + Double(index % 40) / 10)) EUR\tin stock\n"
+    }
+    try stores.write(toFile: "\(directory)/stores-500.csv", atomically: true, encoding: .utf8)
+    try inventory.write(toFile: "\(directory)/inventory-500.tsv", atomically: true, encoding: .utf8)
+    for db in [sqlite, postgres] {
+        let loaded = try run(options.shelftag, ["import", "--db", db, "\(directory)/stores-500.csv", "\(directory)/inventory-500.tsv"])
+        guard loaded.status == 0 else { throw POSIXError(.EIO) }
+    }
+    try String(contentsOfFile: "\(directory)/uncached.lua", encoding: .utf8).replacingOccurrences(of: "03760001001983", with: "03760001001150")
+        .write(toFile: "\(directory)/uncached-500.lua", atomically: true, encoding: .utf8)
+    // Both resolvers see the import within their freshness bound.
+    sleep(1)
+    for round in 1...2 {
+        let lite = try runWrk(wrk, url: "http://127.0.0.1:18090", script: "\(directory)/uncached-500.lua", seconds: 4, work: options.work)
+        let pg = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/uncached-500.lua", seconds: 4, work: options.work)
+        print(line("504 stores run \(round) SQLite ", lite))
+        print(line("504 stores run \(round) Postgres", pg) + String(format: "   ratio %.2f (reported)", pg.perSecond / lite.perSecond))
+    }
 }
