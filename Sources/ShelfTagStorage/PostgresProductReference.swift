@@ -197,13 +197,8 @@ public final class PostgresProductReference: ProductReference {
                 logger: logger)
             guard let row = rows.first else { return nil }
             var histories: [String: [PriceChange]] = [:]
-            // Ordered here: the arrays are built in one scan (aligned), unordered (one sort rather than one per column).
-            let changes = try ValueRow.unzipped(row.columns, columns: PageStatement.historyColumns, prefix: "h_").sorted {
-                ($0.integer("recorded_at") ?? 0, $0.integer("id") ?? 0) < ($1.integer("recorded_at") ?? 0, $1.integer("id") ?? 0)
-            }
-            for change in changes {
-                histories[change.text("store_code") ?? "", default: []].append(try StoredRows.priceChange(change))
-            }
+            for (store, change) in try PriceHistoryArrays.changes(row.columns) { histories[store ?? "", default: []].append(change) }
+            // Ordered here, like the history: the arrays are built in one scan (so they line up) and unordered.
             let listings = try ValueRow.unzipped(row.columns, columns: PageStatement.listingColumns, prefix: "l_").sorted {
                 ($0.text("store_code") ?? "") < ($1.text("store_code") ?? "")
             }.map { listing in
@@ -279,22 +274,20 @@ public final class PostgresProductReference: ProductReference {
                 count = Int(number)
             }
             try callbacks.value.0(store, count)
-            // One streamed query: each product with its offer here and its histories (web and this store's) as JSON.
+            // One streamed query: each product with its offer here and its histories (web and this store's).
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.productColumns, "p")),
-                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")),
-                    (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]')::text
-                     FROM price_history h WHERE h.gtin = p.gtin AND (h.store_code = o.store_code OR h.store_code IS NULL)) AS history
-                FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = \(storeCode) ORDER BY p.gtin
+                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")), h.*
+                FROM product p JOIN store_offer o ON o.gtin = p.gtin AND o.store_code = \(storeCode)
+                \(unescaped: PriceHistoryArrays.join(where: "x.gtin = p.gtin AND (x.store_code = o.store_code OR x.store_code IS NULL)"))
+                ORDER BY p.gtin
                 """, logger: logger)
             for try await row in rows {
                 let columns = row.makeRandomAccess()
                 let product = PostgresStoredRow(columns, prefix: "p_")
                 let gtin = try StoredRows.gtin(product.text("gtin") ?? "")
-                let changes = try JSONRow.objects(PostgresStoredRow(columns).text("history")).map {
-                    (store: $0.text("store_code"), change: try StoredRows.priceChange($0))
-                }
+                let changes = try PriceHistoryArrays.changes(columns)
                 try callbacks.value.1(
                     ShelfItem(
                         product: try StoredRows.product(product, gtin: gtin), webOffer: try StoredRows.webOffer(product, gtin: gtin),
@@ -511,18 +504,17 @@ public final class PostgresProductReference: ProductReference {
             for try await code in try await connection.query("SELECT DISTINCT store_code FROM print_ledger", logger: logger).decode(String.self) {
                 printingStores.insert(code)
             }
-            // One streamed query: each offer with its product, its channel's price history as JSON and its last tag.
+            // One streamed query: each offer with its product, its channel's price history and its last tag.
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: StoredRows.ledgerColumns.split(separator: ",").map { "l." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
                     \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.productColumns, "p")),
-                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")), s.locale AS store_locale,
-                    (SELECT coalesce(json_agg(row_to_json(h) ORDER BY h.recorded_at, h.id), '[]')::text
-                     FROM price_history h WHERE h.gtin = o.gtin
-                        AND (CASE WHEN o.price IS NULL THEN h.store_code IS NULL ELSE h.store_code = o.store_code END)) AS history
+                    \(unescaped: PostgresStoredRow.prefixed(PostgresStoredRow.offerColumns, "o")), s.locale AS store_locale, h.*
                 FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
                 LEFT JOIN LATERAL (SELECT * FROM print_ledger l WHERE l.gtin = o.gtin AND l.store_code = o.store_code
                     ORDER BY l.printed_at DESC, l.id DESC LIMIT 1) l ON true
+                \(unescaped: PriceHistoryArrays.join(
+                    where: "x.gtin = o.gtin AND (CASE WHEN o.price IS NULL THEN x.store_code IS NULL ELSE x.store_code = o.store_code END)"))
                 WHERE \(stores == nil) OR o.store_code = ANY(\(stores ?? [])::text[])
                 ORDER BY o.gtin, o.store_code
                 """, logger: logger)
@@ -542,7 +534,7 @@ public final class PostgresProductReference: ProductReference {
                     webOffer: try StoredRows.webOffer(product, gtin: gtin), title: product.text("title") ?? "", unitPricing: unitPricing,
                     onHand: offer.stock.onHand, held: Int(offerRow.integer("held") ?? 0), availability: offer.availability,
                     pickupMethod: offer.pickupMethod,
-                    history: PriceHistory(changes: try JSONRow.objects(whole.text("history")).map(StoredRows.priceChange)),
+                    history: PriceHistory(changes: try PriceHistoryArrays.changes(columns).map(\.change)),
                     storePrintsTags: printingStores.contains(offer.storeCode), at: time
                 ) { _ in lastPrint }
                 offers += 1
@@ -575,7 +567,6 @@ public final class PostgresProductReference: ProductReference {
 /// long: for a product 504 stores list, building their JSON took PostgreSQL 2.5 of the query's 4.4 ms and parsing it
 /// half of the resolver's time.
 struct PageStatement: PostgresPreparedStatement {
-    static let historyColumns = ["id", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
     /// The store offer's columns, then its store's.
     static let listingColumns = [
         "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "availability", "pickup_method", "pickup_sla", "on_hand",
@@ -594,9 +585,7 @@ struct PageStatement: PostgresPreparedStatement {
                 WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= $5), 0)), '{}')
              FROM store_offer o WHERE o.gtin = p.gtin AND o.held > 0)::text AS holds
         FROM product p
-        LEFT JOIN LATERAL (
-            SELECT \(historyColumns.map { "array_agg(x.\($0)) AS h_\($0)" }.joined(separator: ", "))
-            FROM price_history x WHERE x.gtin = p.gtin) h ON true
+        \(PriceHistoryArrays.join(where: "x.gtin = p.gtin"))
         LEFT JOIN LATERAL (
             SELECT \(listingColumns.map { "array_agg(x.\($0)) AS l_\($0)" }.joined(separator: ", "))
             FROM (SELECT o.store_code, o.currency, o.price, o.sale_price, o.sale_start, o.sale_end, o.availability, o.pickup_method,
@@ -700,6 +689,26 @@ struct PostgresStoredRow: StoredRow {
 
     func integer(at index: Int) -> Int64? {
         index < columns.count ? ((try? columns[index].decode(Int64?.self)) ?? nil) : nil
+    }
+}
+
+/// A price history as PostgreSQL returns it beside its row: each column an array (`h_…`), built in one scan (so they
+/// line up), unordered (one sort rather than one per column) and ordered here. As JSON, building and parsing it took
+/// most of a store page's time for a product a chain's stores list.
+enum PriceHistoryArrays {
+    static let columns = ["id", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
+
+    /// A `LEFT JOIN LATERAL` of the history rows `condition` selects (`x`: the history row) as `h.*`.
+    static func join(where condition: String) -> String {
+        "LEFT JOIN LATERAL (SELECT \(columns.map { "array_agg(x.\($0)) AS h_\($0)" }.joined(separator: ", ")) FROM price_history x WHERE \(condition)) h ON true"
+    }
+
+    /// The changes in the order they were recorded, each with its channel (nil: the web).
+    /// - Throws: `StorageError.corruptRow` for arrays or changes that cannot be read.
+    static func changes(_ row: PostgresRandomAccessRow) throws -> [(store: String?, change: PriceChange)] {
+        try ValueRow.unzipped(row, columns: columns, prefix: "h_").sorted {
+            ($0.integer("recorded_at") ?? 0, $0.integer("id") ?? 0) < ($1.integer("recorded_at") ?? 0, $1.integer("id") ?? 0)
+        }.map { (store: $0.text("store_code"), change: try StoredRows.priceChange($0)) }
     }
 }
 
