@@ -562,10 +562,9 @@ public final class PostgresProductReference: ProductReference {
 
 /// A store page's one query, one round trip: the product's row, its price history and the stores that list it as
 /// arrays (one per column, built in one scan so that they line up; unzipped by `ValueRow.unzipped` and ordered there),
-/// the rest as small JSON values. Prepared once per
-/// connection: PostgreSQL took 1 ms to plan it for 0.5 ms of execution. Arrays, not JSON, for the lists a chain makes
-/// long: for a product 504 stores list, building their JSON took PostgreSQL 2.5 of the query's 4.4 ms and parsing it
-/// half of the resolver's time.
+/// the rest as small JSON values. Prepared once per connection: PostgreSQL took 1 ms to plan it for 0.5 ms of
+/// execution. Arrays, not JSON, for the lists a chain makes long: for a product 504 stores list, building their JSON
+/// took PostgreSQL 2.5 of the query's 4.4 ms and parsing it half of the resolver's time.
 struct PageStatement: PostgresPreparedStatement {
     /// The store offer's columns, then its store's.
     static let listingColumns = [
@@ -713,7 +712,7 @@ enum PriceHistoryArrays {
 }
 
 extension ValueRow {
-    /// The rows a query returned as arrays, one per column in one order (`array_agg(… ORDER BY …)`): row i holds
+    /// The rows a query returned as arrays, one per column, built in one scan (`array_agg` in one `SELECT`): row i holds
     /// element i of each. A NULL array (an aggregate over no rows) holds none.
     /// - Throws: `StorageError.corruptRow` for a cell that is not a one-dimensional array of text, integers or reals, or
     ///   for arrays of different lengths.
