@@ -17,7 +17,7 @@ extension PostgresProductReference {
         let quantity = Int64(request.quantity)
         let outcome = try await database { connection -> HoldOutcome in
             // The price the shelf shows now, and the limit: read before the hold (the price a shopper saw).
-            guard let row = try await Self.rows(connection.query(Self.offerQuery(store: store, gtin: gtin, at: now), logger: logger)).first else {
+            guard let row = try await connection.execute(OfferStockStatement(store: store, gtin: gtin, now: now), logger: logger).first else {
                 return try await Self.finish(.notListed, key: key, connection, logger: logger)
             }
             let maximum = Int(row.integer("max_reservation") ?? 0)
@@ -31,30 +31,8 @@ extension PostgresProductReference {
                 let held: Int64
                 do {
                     held =
-                        try await Self.rows(
-                            connection.query(
-                                """
-                                WITH lapsed AS (
-                                        UPDATE reservation SET status = 'expired', closed_at = expires_at
-                                        WHERE store_code = \(store) AND gtin = \(gtin) AND status = 'held' AND expires_at <= \(now) RETURNING quantity),
-                                    released AS (SELECT coalesce(sum(quantity), 0)::bigint AS units FROM lapsed),
-                                    taken AS (
-                                        UPDATE store_offer o SET held = greatest(0, o.held - (SELECT units FROM released)) + \(quantity)
-                                        WHERE o.store_code = \(store) AND o.gtin = \(gtin)
-                                            AND o.on_hand - greatest(0, o.held - (SELECT units FROM released)) >= \(quantity)
-                                        RETURNING o.gtin),
-                                    inserted AS (
-                                        INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,
-                                            created_at, expires_at, associate_code)
-                                        SELECT \(reservation.code), \(store), gtin, \(quantity), \(reservation.customerName), \(reservation.contact),
-                                            \(unitPrice.currency.code), \(unitPrice.minorUnits), 'held', \(now), \(Int64(reservation.expiresAt.timeIntervalSince1970)),
-                                            \(reservation.associateCode)
-                                        FROM taken RETURNING code),
-                                    finished AS (
-                                        UPDATE idempotency_key SET state = 'done', outcome = 'held:' || inserted.code FROM inserted
-                                        WHERE idempotency_key.key = \(key ?? ""))
-                                SELECT count(*) AS held FROM inserted
-                                """, logger: logger)
+                        try await connection.execute(
+                            HoldStatement(reservation: reservation, quantity: quantity, unitPrice: unitPrice, now: now, key: key ?? ""), logger: logger
                         ).first?.integer("held") ?? 0
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && error.serverInfo?[.constraintName] == "reservation_pkey" {
                     // A pickup code already taken (one in a billion per pair): nothing was applied; draw again.
@@ -62,7 +40,7 @@ extension PostgresProductReference {
                 }
                 if held == 1 { return .held(reservation) }
                 // Refused: how many are left now, for the answer.
-                let fresh = try await Self.rows(connection.query(Self.offerQuery(store: store, gtin: gtin, at: now), logger: logger)).first
+                let fresh = try await connection.execute(OfferStockStatement(store: store, gtin: gtin, now: now), logger: logger).first
                 let available = Int((fresh?.integer("on_hand") ?? 0) - (fresh?.integer("active_held") ?? 0))
                 return try await Self.finish(.insufficient(available: max(0, available)), key: key, connection, logger: logger)
             }
@@ -70,19 +48,6 @@ extension PostgresProductReference {
         }
         if case .held = outcome { await moveCatalogVersion() }
         return outcome
-    }
-
-    /// An offer's stock, holds still active at `now`, limit and both pricings.
-    private static func offerQuery(store: String, gtin: String, at now: Int64) -> PostgresQuery {
-        """
-        SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
-            o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code AND r.gtin = o.gtin
-                AND r.status = 'held' AND r.expires_at <= \(now)), 0)::bigint AS active_held,
-            o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
-            p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end
-        FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
-        WHERE o.store_code = \(store) AND o.gtin = \(gtin)
-        """
     }
 
     /// Records a refused hold's outcome under the idempotency key.
@@ -231,4 +196,87 @@ extension PostgresProductReference {
         if moved { await moveCatalogVersion() }
         return change
     }
+}
+
+/// An offer's stock, holds still active at `now`, limit and both pricings. Prepared once per connection, like the hold:
+/// PostgreSQL planned both for every reservation.
+struct OfferStockStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
+            o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code AND r.gtin = o.gtin
+                AND r.status = 'held' AND r.expires_at <= $3), 0)::bigint AS active_held,
+            o.price AS store_price, o.sale_price AS store_sale, o.sale_start AS store_start, o.sale_end AS store_end,
+            p.price AS web_price, p.sale_price AS web_sale, p.sale_start AS web_start, p.sale_end AS web_end
+        FROM store_offer o JOIN store s ON s.code = o.store_code JOIN product p ON p.gtin = o.gtin
+        WHERE o.store_code = $1 AND o.gtin = $2
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .int8]
+    typealias Row = PostgresRow
+
+    let store: String
+    let gtin: String
+    /// Unix seconds: holds that lapsed by then no longer count.
+    let now: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(store)
+        bindings.append(gtin)
+        bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+/// The hold itself, one statement: the product's lapsed holds marked expired, the units taken only while on hand less
+/// held covers them, the reservation inserted and the idempotency key (`""`: none) marked done. `held` is 1 when it
+/// held, 0 when refused.
+struct HoldStatement: PostgresPreparedStatement {
+    static let sql = """
+        WITH lapsed AS (
+                UPDATE reservation SET status = 'expired', closed_at = expires_at
+                WHERE store_code = $1 AND gtin = $2 AND status = 'held' AND expires_at <= $3 RETURNING quantity),
+            released AS (SELECT coalesce(sum(quantity), 0)::bigint AS units FROM lapsed),
+            taken AS (
+                UPDATE store_offer o SET held = greatest(0, o.held - (SELECT units FROM released)) + $4
+                WHERE o.store_code = $1 AND o.gtin = $2 AND o.on_hand - greatest(0, o.held - (SELECT units FROM released)) >= $4
+                RETURNING o.gtin),
+            inserted AS (
+                INSERT INTO reservation (code, store_code, gtin, quantity, customer_name, contact, currency, unit_price, status,
+                    created_at, expires_at, associate_code)
+                SELECT $5, $1, gtin, $4, $6, $7, $8, $9, 'held', $3, $10, $11 FROM taken RETURNING code),
+            finished AS (
+                UPDATE idempotency_key SET state = 'done', outcome = 'held:' || inserted.code FROM inserted
+                WHERE idempotency_key.key = $12)
+        SELECT count(*) AS held FROM inserted
+        """
+    /// Declared: an advisor's code may be NULL, which has no type of its own.
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .int8, .int8, .text, .text, .text, .text, .int8, .int8, .text, .text]
+    typealias Row = PostgresRow
+
+    let reservation: Reservation
+    let quantity: Int64
+    let unitPrice: Money
+    let now: Int64
+    let key: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(reservation.storeCode)
+        bindings.append(reservation.gtin.digits)
+        bindings.append(now)
+        bindings.append(quantity)
+        bindings.append(reservation.code)
+        bindings.append(reservation.customerName)
+        bindings.append(reservation.contact)
+        bindings.append(unitPrice.currency.code)
+        bindings.append(unitPrice.minorUnits)
+        bindings.append(Int64(reservation.expiresAt.timeIntervalSince1970))
+        bindings.append(reservation.associateCode)
+        bindings.append(key)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
