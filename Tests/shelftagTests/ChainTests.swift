@@ -21,7 +21,7 @@ struct Chain {
 
     /// Imports the samples into `url` and starts two resolvers on it.
     static func start(url: String) async throws -> Chain {
-        let loaded = try CommandLine.importSamples(into: url)
+        let loaded = try await CommandLine.importSamples(into: url)
         guard loaded.status == 0 else { throw ImportFailed(errors: loaded.errors) }
         var servers: [Process] = []
         var ports: [Int] = []
@@ -86,7 +86,7 @@ struct ChainTests {
         let name = try await TestCluster.createDatabase()
         let chain = try await Chain.start(url: try TestCluster.url(database: name))
         defer { chain.stop() }
-        let token = try CommandLine.run(["token", "create", "--db", chain.url, "--store", "PAR01", "--scope", "prices", "--scope", "stock"]).output
+        let token = try await CommandLine.run(["token", "create", "--db", chain.url, "--store", "PAR01", "--scope", "prices", "--scope", "stock"]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try await chain.update(0, "stock", token: token, #"{"gtin": "\#(Chain.coffee)", "onHand": 10}"#).status == 200)
 
@@ -97,7 +97,7 @@ struct ChainTests {
             return try await group.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
         }
         #expect(statuses == [201: 10, 409: 190])
-        let listed = try CommandLine.run(["reservations", "list", "--db", chain.url, "--store", "PAR01"])
+        let listed = try await CommandLine.run(["reservations", "list", "--db", chain.url, "--store", "PAR01"])
         #expect(listed.output.split(separator: "\n").filter { $0.contains("held") }.count == 10)
 
         // The price, posted to the first resolver, read from the second (whose answer was cached before).
@@ -135,7 +135,7 @@ struct ChainTests {
             let retried = try await chain.request(1, "/products/\(Chain.coffee)/reserve", method: "POST", headers: headers, body: chain.reserveBody(7))
             #expect(retried.status == 201 && retried.json["code"] as? String == codes[0])
         }
-        let afterKey = try CommandLine.run(["reservations", "list", "--db", chain.url, "--store", "PAR01"])
+        let afterKey = try await CommandLine.run(["reservations", "list", "--db", chain.url, "--store", "PAR01"])
         #expect(afterKey.output.split(separator: "\n").filter { $0.contains("held") }.count == 11)
         chain.stop()
         await TestCluster.drop(name)
@@ -145,7 +145,7 @@ struct ChainTests {
     func databaseOutage() async throws {
         let cluster = try await PrivateCluster()
         let chain = try await Chain.start(url: cluster.url)
-        let token = try CommandLine.run(["token", "create", "--db", chain.url, "--store", "PAR01", "--scope", "prices"]).output
+        let token = try await CommandLine.run(["token", "create", "--db", chain.url, "--store", "PAR01", "--scope", "prices"]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         for index in 0..<2 { #expect(try await chain.request(index, "/01/\(Chain.coffee)?s=PAR01").status == 200) }
 
@@ -184,8 +184,8 @@ struct ChainTests {
     func killedImport() async throws {
         let name = try await TestCluster.createDatabase()
         let url = try TestCluster.url(database: name)
-        #expect(try CommandLine.importSamples(into: url).status == 0)
-        let before = try CommandLine.run(["products", "list", "--db", url]).output
+        #expect(try await CommandLine.importSamples(into: url).status == 0)
+        let before = try await CommandLine.run(["products", "list", "--db", url]).output
         let feed = try CommandLine.temporaryDatabase() + ".tsv"
         var lines = ["id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand"]
         for index in 0..<5_000 {
@@ -226,7 +226,7 @@ struct ChainTests {
         process.waitUntilExit()
         try await TestCluster.psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()")
         _ = try? await holder.value
-        #expect(try CommandLine.run(["products", "list", "--db", url]).output == before)
+        #expect(try await CommandLine.run(["products", "list", "--db", url]).output == before)
         await TestCluster.drop(name)
     }
 }

@@ -22,7 +22,13 @@ struct CommandLine {
         let errors: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Waits on a thread of its own (`offThePool`): a test holding one of the cooperative pool's threads (one per core)
+    /// for a whole command starves the servers other tests run meanwhile (a locked-database test saw /healthz take 1 s).
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await offThePool { try runBlocking(arguments, environment: environment) }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -64,7 +70,7 @@ struct CommandLine {
     static let sampleImport = ["--as-of", "2026-11-20T06:00Z", "Samples/stores.csv", "Samples/products.xml", "Samples/local_inventory.tsv"]
 
     /// Runs `shelftag import` of the samples into `db`.
-    static func importSamples(into db: String) throws -> Result { try run(["import", "--db", db] + sampleImport) }
+    static func importSamples(into db: String) async throws -> Result { try await run(["import", "--db", db] + sampleImport) }
 
     static func temporaryDatabase() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shelftag-cli-\(UUID().uuidString)")
@@ -76,37 +82,37 @@ struct CommandLine {
 @Suite("shelftag command line")
 struct CommandLineTests {
     @Test func helpNamesEveryCommandAndOption() async throws {
-        let root = try CommandLine.run(["--help"])
+        let root = try await CommandLine.run(["--help"])
         #expect(root.status == 0)
         #expect(root.output.contains("import") && root.output.contains("products"))
-        let importHelp = try CommandLine.run(["import", "--help"])
+        let importHelp = try await CommandLine.run(["import", "--help"])
         for option in ["--db <path|url>", "--kind <kind>", "--as-of <time>", "--skip-invalid", "<file> ..."] {
             #expect(importHelp.output.contains(option), "import --help lacks \(option)")
         }
-        #expect(try CommandLine.run(["products", "show", "--help"]).output.contains("<gtin>"))
+        #expect(try await CommandLine.run(["products", "show", "--help"]).output.contains("<gtin>"))
     }
 
     @Test("exit status: 0 loaded, 1 rows rejected, 2 unusable arguments or file")
     func exitStatuses() async throws {
         let db = try CommandLine.temporaryDatabase()
         // A rejected first import does not leave an empty database behind.
-        #expect(try CommandLine.run(["import", "--db", db, "Samples/stores.csv", "Samples/bad/products-negative-price.tsv"]).status == 1)
+        #expect(try await CommandLine.run(["import", "--db", db, "Samples/stores.csv", "Samples/bad/products-negative-price.tsv"]).status == 1)
         #expect(!FileManager.default.fileExists(atPath: db))
-        let loaded = try CommandLine.importSamples(into: db)
+        let loaded = try await CommandLine.importSamples(into: db)
         #expect(loaded.status == 0, "\(loaded.errors)")
         #expect(loaded.output.contains("Samples/products.xml: products: 212 loaded, 0 rejected"))
 
-        let rejected = try CommandLine.run(["import", "--db", db, "Samples/bad/products-negative-price.tsv"])
+        let rejected = try await CommandLine.run(["import", "--db", db, "Samples/bad/products-negative-price.tsv"])
         #expect(rejected.status == 1)
         #expect(rejected.errors.contains("Samples/bad/products-negative-price.tsv:2: price: '-3.49 EUR' is negative"))
         #expect(rejected.output.contains("nothing was imported"))
 
-        #expect(try CommandLine.run(["import", "--db", db, "Samples/bad/unknown-kind.txt"]).status == 2)
-        #expect(try CommandLine.run(["import", "--db", db, "no-such-file.tsv"]).status == 2)
-        let badTime = try CommandLine.run(["import", "--db", db, "--as-of", "yesterday", "Samples/stores.csv"])
+        #expect(try await CommandLine.run(["import", "--db", db, "Samples/bad/unknown-kind.txt"]).status == 2)
+        #expect(try await CommandLine.run(["import", "--db", db, "no-such-file.tsv"]).status == 2)
+        let badTime = try await CommandLine.run(["import", "--db", db, "--as-of", "yesterday", "Samples/stores.csv"])
         #expect(badTime.status == 2)
         #expect(badTime.errors.contains("--as-of"))
-        #expect(try CommandLine.run(["import", "--db", db, "--kind", "prices", "Samples/stores.csv"]).status == 2)
+        #expect(try await CommandLine.run(["import", "--db", db, "--kind", "prices", "Samples/stores.csv"]).status == 2)
     }
 
     @Test("products show takes any GTIN form and SHELFTAG_DB names the database")
@@ -114,26 +120,26 @@ struct CommandLineTests {
         let db = try CommandLine.temporaryDatabase()
         let environment = ["SHELFTAG_DB": db]
         #expect(
-            try CommandLine.run(
+            try await CommandLine.run(
                 ["import"] + CommandLine.sampleImport,
                 environment: environment
             ).status == 0)
-        let list = try CommandLine.run(["products", "list"], environment: environment)
+        let list = try await CommandLine.run(["products", "list"], environment: environment)
         #expect(list.output.split(separator: "\n").count == 212)
         let gtin14 = String(list.output.prefix(14))
-        let short = try CommandLine.run(["products", "show", String(gtin14.drop { $0 == "0" })], environment: environment)
-        let long = try CommandLine.run(["products", "show", gtin14], environment: environment)
+        let short = try await CommandLine.run(["products", "show", String(gtin14.drop { $0 == "0" })], environment: environment)
+        let long = try await CommandLine.run(["products", "show", gtin14], environment: environment)
         #expect(short.status == 0)
         #expect(short.output == long.output)
         #expect(short.output.contains("PAR01:"))
-        #expect(try CommandLine.run(["products", "show", "3760148290012"], environment: environment).status == 2)  // bad check digit
-        #expect(try CommandLine.run(["products", "show", "96385074"], environment: environment).status == 1)  // valid, unknown
+        #expect(try await CommandLine.run(["products", "show", "3760148290012"], environment: environment).status == 2)  // bad check digit
+        #expect(try await CommandLine.run(["products", "show", "96385074"], environment: environment).status == 1)  // valid, unknown
     }
 
     @Test("stored text that could split a record or reorder what is read comes out escaped, one line per record")
     func escapedOutput() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
         // Written behind ShelfTag's back, as an older release or other software could have.
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -153,7 +159,7 @@ struct CommandLineTests {
         writer.waitUntilExit()
         #expect(writer.terminationStatus == 0)
 
-        let list = try CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01"])
+        let list = try await CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01"])
         let lines = list.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 1, "\(list.output)")
         let fields = lines.first?.split(separator: "\t", omittingEmptySubsequences: false) ?? []
@@ -161,47 +167,47 @@ struct CommandLineTests {
         #expect(fields.count > 6 && fields[5] == #"Léa\r\nFAKE\tROW \u{202E}05,1 \\"#)
         #expect(fields.count > 6 && fields[6] == #"lea@example.com\tx"#)
 
-        let products = try CommandLine.run(["products", "list", "--db", db])
+        let products = try await CommandLine.run(["products", "list", "--db", db])
         #expect(products.output.contains(#"Café\nnoir"#))
         #expect(products.output.split(separator: "\n").count == 212)
-        let shown = try CommandLine.run(["products", "show", "--db", db, "3760001000634"])
+        let shown = try await CommandLine.run(["products", "show", "--db", db, "3760001000634"])
         #expect(shown.output.hasPrefix(#"Café\nnoir"# + "\n"))
     }
 
     @Test("token create (with an expiry), list and revoke: the token printed once, its id to name it, never the token in a list")
     func tokenLifecycle() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
-        let created = try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "stock", "--expires-in", "90d"])
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let created = try await CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "stock", "--expires-in", "90d"])
         #expect(created.status == 0, "\(created.errors)")
         let token = created.output.trimmingCharacters(in: .newlines)
         #expect(token.hasPrefix("st_") && token.count == 46)
         let id = try #require(created.errors.split(separator: " ").dropFirst().first.map(String.init))
         #expect(created.errors == "token \(id) for store PAR01\n")
 
-        let listed = try CommandLine.run(["token", "list", "--db", db, "--format", "json"])
+        let listed = try await CommandLine.run(["token", "list", "--db", db, "--format", "json"])
         #expect(listed.status == 0 && !listed.output.contains(token.dropFirst(3)))
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
         #expect(rows.count == 1 && rows[0]["id"] as? String == id && rows[0]["store"] as? String == "PAR01" && rows[0]["state"] as? String == "active")
         let expires = try #require((rows[0]["expires"] as? String).flatMap { try? time($0) })
         #expect(abs(expires.timeIntervalSinceNow - 90 * 86400) < 120)
 
-        let revoked = try CommandLine.run(["token", "revoke", "--db", db, String(id.prefix(8))])
+        let revoked = try await CommandLine.run(["token", "revoke", "--db", db, String(id.prefix(8))])
         #expect(revoked.status == 0 && revoked.output == "revoked \(id) (store PAR01)\n", "\(revoked.errors)")
-        #expect(try CommandLine.run(["token", "list", "--db", db, "--store", "PAR01"]).output.contains("\trevoked\n"))
-        #expect(try CommandLine.run(["token", "revoke", "--db", db, id]).output == "\(id) was already revoked\n")
-        let unknown = try CommandLine.run(["token", "revoke", "--db", db, "abcdef"])
+        #expect(try await CommandLine.run(["token", "list", "--db", db, "--store", "PAR01"]).output.contains("\trevoked\n"))
+        #expect(try await CommandLine.run(["token", "revoke", "--db", db, id]).output == "\(id) was already revoked\n")
+        let unknown = try await CommandLine.run(["token", "revoke", "--db", db, "abcdef"])
         #expect(unknown.status == 2 && unknown.errors.contains("no token with id abcdef"))
-        #expect(try CommandLine.run(["token", "revoke", "--db", db, "xyz"]).status == 2)
-        #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "stock", "--expires-in", "3x"]).status == 2)
+        #expect(try await CommandLine.run(["token", "revoke", "--db", db, "xyz"]).status == 2)
+        #expect(try await CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "stock", "--expires-in", "3x"]).status == 2)
     }
 
     @Test("render: progress stays off a pipe, one summary line, exit 1 for skipped products, 2 for unusable arguments")
     func render() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
         let out = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("tags").path
-        let help = try CommandLine.run(["render", "--help"])
+        let help = try await CommandLine.run(["render", "--help"])
         for option in [
             "--store <code>", "--template <name|path>", "--sheet <layout>", "--gtin <gtin>", "--stale", "--preview", "--out <dir>", "--dpi <dpi>",
             "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>", "--format <format>", "--zpl-graphic",
@@ -210,15 +216,15 @@ struct CommandLineTests {
             #expect(help.output.contains(option), "render --help lacks \(option)")
         }
         // No base URL: a print run refuses to start (its tags would point at this computer); a preview needs none.
-        let noBase = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"])
+        let noBase = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"])
         #expect(noBase.status == 2 && noBase.errors.contains("--base-url: a print run needs the resolver's public address"), "\(noBase.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "/LYO02/03760001009491.png"))
         // This promotion's shelf price is not the web shop's: printed, with the parity rule it breaks said per tag.
         let parity = "warning: parity: 03760001009491: store price 2.59 EUR differs from the web price 2.69 EUR\n"
-        let preview = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-preview", "--gtin", "3760001009491", "--preview"])
+        let preview = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-preview", "--gtin", "3760001009491", "--preview"])
         #expect(preview.status == 0 && preview.errors == parity, "\(preview.errors)")
         // A local demo's address is allowed, with one line saying phones elsewhere cannot open it.
-        let local = try CommandLine.run([
+        let local = try await CommandLine.run([
             "render", "--db", db, "--store", "LYO02", "--out", out + "-local", "--gtin", "3760001009491", "--base-url", "http://192.168.1.20:8080",
         ])
         #expect(
@@ -227,7 +233,7 @@ struct CommandLineTests {
                     == "warning: http://192.168.1.20:8080 is this machine or a private network: phones elsewhere cannot open these tags\n" + parity
         )
         let base = ["--base-url", "https://s.shelftag.example"]
-        let rendered = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"] + base)
+        let rendered = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "3760001009491"] + base)
         #expect(rendered.status == 0, "\(rendered.errors)")
         #expect(rendered.errors == parity, "no progress on a pipe, the one warning")
         #expect(rendered.output.hasPrefix("LYO02: 1 tag rendered") && rendered.output.split(separator: "\n").count == 1)
@@ -238,32 +244,33 @@ struct CommandLineTests {
         // A layout file with a bad row: its line, field and why, and nothing rendered.
         let layout = URL(fileURLWithPath: out + "-layout.csv")
         try Data("gtin,aisle,position\n3760001009491,A2,1\n3760001009492,A3,\n3760001001983,,4\n".utf8).write(to: layout)
-        let badLayout = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-walk", "--layout", layout.path] + base)
+        let badLayout = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-walk", "--layout", layout.path] + base)
         #expect(badLayout.status == 2, "\(badLayout.errors)")
         #expect(
             badLayout.errors.contains("\(layout.path):3: gtin: ") && badLayout.errors.contains("\(layout.path):4: aisle: missing value"), "\(badLayout.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "-walk/LYO02"))
         // --strict refuses it: listed with the rule, exit 1, no file.
-        let strict = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out + "-strict", "--gtin", "3760001009491", "--strict"] + base)
+        let strict = try await CommandLine.run(
+            ["render", "--db", db, "--store", "LYO02", "--out", out + "-strict", "--gtin", "3760001009491", "--strict"] + base)
         #expect(strict.status == 1 && strict.output.hasPrefix("LYO02: 0 tags rendered"), "\(strict.output)")
         #expect(
             strict.errors == "skipped 03760001009491: parity: store price 2.59 EUR differs from the web price 2.69 EUR (--strict)\n", "\(strict.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "-strict/LYO02/03760001009491.png"))
 
-        let skipped = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "96385074"] + base)
+        let skipped = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--gtin", "96385074"] + base)
         #expect(skipped.status == 1)
         #expect(skipped.errors.contains("skipped 00000096385074: no price in store LYO02"))
 
-        let unknownStore = try CommandLine.run(["render", "--db", db, "--store", "NOPE", "--out", out] + base)
+        let unknownStore = try await CommandLine.run(["render", "--db", db, "--store", "NOPE", "--out", out] + base)
         #expect(unknownStore.status == 2 && unknownStore.errors.contains("unknown store 'NOPE'"))
-        #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--dpi", "250"]).status == 2)
-        #expect(try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--base-url", "ftp://x"]).status == 2)
-        let badTemplate = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"] + base)
+        #expect(try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--dpi", "250"]).status == 2)
+        #expect(try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--base-url", "ftp://x"]).status == 2)
+        let badTemplate = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--template", "no-such-template"] + base)
         #expect(badTemplate.status == 2 && badTemplate.errors.contains("no-such-template.json: no such file"))
 
-        let pdf = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--gtin", "3760001009491"] + base)
+        let pdf = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--gtin", "3760001009491"] + base)
         #expect(pdf.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.pdf"), "\(pdf.errors)")
-        let zpl = try CommandLine.run(
+        let zpl = try await CommandLine.run(
             ["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "zpl", "--dpi", "203", "--gtin", "3760001009491"] + base)
         #expect(zpl.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.zpl"), "\(zpl.errors)")
         for (arguments, message) in [
@@ -273,11 +280,11 @@ struct CommandLineTests {
             (["--format", "zpl", "--printer", "10.0.0.7"], "printer '10.0.0.7': not tcp://HOST[:PORT]"),
             (["--format", "tiff"], "--format"),
         ] {
-            let refused = try CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out] + arguments)
+            let refused = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out] + arguments)
             #expect(refused.status == 2 && refused.errors.contains(message), "\(arguments): \(refused.errors)")
         }
         // A printer that is not there: one line naming it, nothing recorded, no file.
-        let noPrinter = try CommandLine.run(
+        let noPrinter = try await CommandLine.run(
             [
                 "render", "--db", db, "--store", "LYO02", "--out", out + "-unsent", "--format", "zpl", "--printer", "tcp://no-such-printer.invalid",
             ] + base)
@@ -291,11 +298,11 @@ struct ServeCommandTests {
     @Test("serve answers, stops on SIGTERM with status 0 and writes its scans; token create and stats")
     func serveStopsGracefully() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
-        let token = try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "prices", "--scope", "stock"])
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let token = try await CommandLine.run(["token", "create", "--db", db, "--store", "PAR01", "--scope", "prices", "--scope", "stock"])
         #expect(token.status == 0 && token.output.hasPrefix("st_") && token.output.count > 40)
-        #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "NOPE", "--scope", "stock"]).status == 2)
-        #expect(try CommandLine.run(["token", "create", "--db", db, "--store", "PAR01"]).status == 2)
+        #expect(try await CommandLine.run(["token", "create", "--db", db, "--store", "NOPE", "--scope", "stock"]).status == 2)
+        #expect(try await CommandLine.run(["token", "create", "--db", db, "--store", "PAR01"]).status == 2)
 
         let port = 18_000 + Int.random(in: 0..<2000)
         let errors = Pipe()
@@ -311,18 +318,18 @@ struct ServeCommandTests {
         #expect(log.contains("resolver listening on http://127.0.0.1:\(port)"))
         #expect(log.contains("method=GET") && log.contains("status=200"), "one access-log line per request")
 
-        let stats = try CommandLine.run(["stats", "--db", db, "--store", "PAR01"])
+        let stats = try await CommandLine.run(["stats", "--db", db, "--store", "PAR01"])
         #expect(stats.status == 0)
         #expect(stats.output.contains("PAR01\t03760001001983\t1\t0"), "\(stats.output)")
         #expect(stats.errors.contains("1 scans, 0 of stale tags"))
-        #expect(try CommandLine.run(["stats", "--db", db, "--since", "last week"]).status == 2)
+        #expect(try await CommandLine.run(["stats", "--db", db, "--since", "last week"]).status == 2)
     }
 
     @Test("stats --by associate and --by tag, as text, CSV and JSON, from a real resolver's scans, reservations and click-outs")
     func associateStats() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
-        let added = try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa, M.", "--languages", "fr"])
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let added = try await CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa, M.", "--languages", "fr"])
         let code = String(added.output.prefix(5))
         let port = 18_000 + Int.random(in: 0..<2000)
         let server = try await CommandLine.startServer(
@@ -357,22 +364,22 @@ struct ServeCommandTests {
         server.terminate()
         server.waitUntilExit()
 
-        let text = try CommandLine.run(["stats", "--db", db, "--by", "associate"])
+        let text = try await CommandLine.run(["stats", "--db", db, "--by", "associate"])
         #expect(text.output.split(separator: "\n").first == "associate\tstore\tname\tscans\treservations\tunits\tvalue\tclick_outs")
         #expect(text.output.contains("\(code)\tPAR01\tLéa, M.\t3\t1\t2\t"), "\(text.output)")
         #expect(!text.output.contains("Ana") && !text.output.contains("ana@"), "no shopper's name or contact")
-        let csv = try CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "csv"])
+        let csv = try await CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "csv"])
         #expect(csv.output.contains("\(code),PAR01,\"Léa, M.\",3,1,2,"), "\(csv.output)")
-        let json = try CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "json"])
+        let json = try await CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "json"])
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
         #expect(rows.count == 1)
         #expect(rows.first?["scans"] as? Int == 3 && rows.first?["click_outs"] as? Int == 1 && rows.first?["units"] as? Int == 2)
         let value = try #require((rows.first?["value"] as? [[String: Any]])?.first)
         #expect(value["currency"] as? String == "EUR")
-        let tags = try CommandLine.run(["stats", "--db", db, "--by", "tag", "--format", "csv"])
+        let tags = try await CommandLine.run(["stats", "--db", db, "--by", "tag", "--format", "csv"])
         #expect(tags.output.contains("PAR01,03760001001983,T1,4,"), "\(tags.output)")
-        #expect(try CommandLine.run(["stats", "--db", db, "--by", "shopper"]).status == 2)
-        let help = try CommandLine.run(["stats", "--db", db, "--by", "help", "--format", "csv"])
+        #expect(try await CommandLine.run(["stats", "--db", db, "--by", "shopper"]).status == 2)
+        let help = try await CommandLine.run(["stats", "--db", db, "--by", "help", "--format", "csv"])
         #expect(help.output == "store,requests,taken,average_wait_s,longest_wait_s\r\nPAR01,1,0,,\r\n", "\(help.output)")
     }
 }
@@ -384,7 +391,7 @@ struct ReservationCrashTests {
     @Test("SIGKILL during a burst: every confirmed reservation is there after a restart, and holds equal the active reservations")
     func killDuringBurst() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
         let port = 20_000 + Int.random(in: 0..<2000)
         let server = try await CommandLine.startServer(db: db, port: port, options: Self.serveOptions)
         let gtin = "03760001001983"  // 32 on hand in PAR01
@@ -408,7 +415,7 @@ struct ReservationCrashTests {
         let codes = await confirmed.codes
         #expect(codes.count >= 8)
 
-        let list = try CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01"])
+        let list = try await CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01"])
         let rows = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         let stored = Set(rows.map { $0[0] })
         #expect(codes.isSubset(of: stored), "confirmed but missing: \(codes.subtracting(stored))")
@@ -441,20 +448,20 @@ struct ParityCommandTests {
     @Test("exit 1 with the planted mismatches, reports on stdout only, 2 for an unknown store or an unreachable resolver")
     func exitStatuses() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
-        let text = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z"])
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let text = try await CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z"])
         #expect(text.status == 1 && text.errors.isEmpty)
         #expect(text.output.contains("store-web-price (error)") && text.output.contains("parity: 4 errors, 0 warnings"))
         let junit = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("parity.xml").path
-        let written = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z", "--format", "junit", "--output", junit])
+        let written = try await CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z", "--format", "junit", "--output", junit])
         #expect(written.status == 1 && written.output.isEmpty)
         #expect(try String(contentsOfFile: junit, encoding: .utf8).hasPrefix("<?xml"))
-        let lyon = try CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z", "--store", "BDX03", "--format", "json"])
+        let lyon = try await CommandLine.run(["parity", "--db", db, "--at", "2026-11-23T10:00Z", "--store", "BDX03", "--format", "json"])
         #expect(lyon.status == 1 && lyon.output.contains("\"store\" : \"BDX03\""))
-        #expect(try CommandLine.run(["parity", "--db", db, "--store", "NOPE"]).status == 2)
-        let unreachable = try CommandLine.run(["parity", "--db", db, "--store", "PAR01", "--resolver", "http://127.0.0.1:9"])
+        #expect(try await CommandLine.run(["parity", "--db", db, "--store", "NOPE"]).status == 2)
+        let unreachable = try await CommandLine.run(["parity", "--db", db, "--store", "PAR01", "--resolver", "http://127.0.0.1:9"])
         #expect(unreachable.status == 2 && unreachable.errors.contains("unreachable"))
-        #expect(try CommandLine.run(["parity", "--db", db, "--web", "no-such.tsv"]).status == 2)
+        #expect(try await CommandLine.run(["parity", "--db", db, "--web", "no-such.tsv"]).status == 2)
     }
 }
 
@@ -463,8 +470,8 @@ struct AssociatesCommandTests {
     @Test("add, import (all or none, located errors), list, link as URL and QR code, revoke, remove")
     func lifecycle() async throws {
         let db = try CommandLine.temporaryDatabase()
-        #expect(try CommandLine.importSamples(into: db).status == 0)
-        let added = try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa", "--languages", "fr,en"])
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let added = try await CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa", "--languages", "fr,en"])
         #expect(added.status == 0)
         let fields = added.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").map(String.init)
         #expect(fields.count == 4 && fields[1] == "PAR01" && fields[2] == "Léa" && fields[3].hasPrefix("sa_"))
@@ -474,37 +481,37 @@ struct AssociatesCommandTests {
         let directory = URL(fileURLWithPath: db).deletingLastPathComponent()
         let bad = directory.appendingPathComponent("bad.csv").path
         try "store,name,languages\nPAR01,Marc,fr;de\nNOPE,Tom,en\nLYO02,,en\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let refused = try CommandLine.run(["associates", "import", "--db", db, bad])
+        let refused = try await CommandLine.run(["associates", "import", "--db", db, bad])
         #expect(refused.status == 1)
         #expect(refused.errors.contains("bad.csv:3: store: unknown store 'NOPE'"))
         #expect(refused.errors.contains("bad.csv:4: name: is missing"))
         let good = directory.appendingPathComponent("good.csv").path
         try "store,name,languages\nPAR01,Marc,fr;de\nLYO02,\"Zoé, jr\",en\n".write(toFile: good, atomically: true, encoding: .utf8)
-        let imported = try CommandLine.run(["associates", "import", "--db", db, good])
+        let imported = try await CommandLine.run(["associates", "import", "--db", db, good])
         #expect(imported.status == 0)
         #expect(imported.output.split(separator: "\n").count == 2)
 
-        let list = try CommandLine.run(["associates", "list", "--db", db, "--store", "PAR01"])
+        let list = try await CommandLine.run(["associates", "list", "--db", db, "--store", "PAR01"])
         #expect(
             list.output.split(separator: "\n").map { $0.split(separator: "\t")[2] } == ["Léa", "Marc"], "only PAR01's, by name; nobody from the refused file")
         #expect(list.output.contains("\(code)\tPAR01\tLéa\tfr,en\tcan sign in"))
 
         let png = directory.appendingPathComponent("link.png").path
-        let link = try CommandLine.run(
+        let link = try await CommandLine.run(
             ["associates", "link", "--db", db, code.lowercased(), "--gtin", "3760001001983", "--base-url", "https://s.example.com", "--qr", png])
         #expect(link.status == 0)
         let url = "https://s.example.com/01/03760001001983?s=PAR01&a=\(code)"
         #expect(link.output == url + "\n")
         #expect(try await zbarSymbols(in: [png])[png] == ["QR-Code:" + url])
-        let own = try CommandLine.run(["associates", "link", "--db", db, code, "--base-url", "https://s.example.com", "--qr", png])
+        let own = try await CommandLine.run(["associates", "link", "--db", db, code, "--base-url", "https://s.example.com", "--qr", png])
         #expect(own.output == "https://s.example.com/associates/\(code)\n")
 
-        #expect(try CommandLine.run(["associates", "revoke", "--db", db, code]).status == 0)
-        #expect(try CommandLine.run(["associates", "list", "--db", db, "--store", "PAR01"]).output.contains("\(code)\tPAR01\tLéa\tfr,en\trevoked"))
-        #expect(try CommandLine.run(["associates", "remove", "--db", db, code]).status == 0)
-        #expect(try CommandLine.run(["associates", "remove", "--db", db, code]).status == 1)
-        #expect(try CommandLine.run(["associates", "link", "--db", db, code]).status == 1)
-        #expect(try CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "X", "--languages", "f1"]).status == 2)
+        #expect(try await CommandLine.run(["associates", "revoke", "--db", db, code]).status == 0)
+        #expect(try await CommandLine.run(["associates", "list", "--db", db, "--store", "PAR01"]).output.contains("\(code)\tPAR01\tLéa\tfr,en\trevoked"))
+        #expect(try await CommandLine.run(["associates", "remove", "--db", db, code]).status == 0)
+        #expect(try await CommandLine.run(["associates", "remove", "--db", db, code]).status == 1)
+        #expect(try await CommandLine.run(["associates", "link", "--db", db, code]).status == 1)
+        #expect(try await CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "X", "--languages", "f1"]).status == 2)
     }
 }
 

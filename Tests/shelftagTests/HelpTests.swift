@@ -19,12 +19,12 @@ struct HelpTests {
     }
 
     @Test("each command's help is the pinned one, and every command has one")
-    func pinnedHelp() throws {
+    func pinnedHelp() async throws {
         var queue: [[String]] = [[]]
         var seen: [String] = []
         let update = ProcessInfo.processInfo.environment["SHELFTAG_UPDATE_HELP"] == "1"
         while let path = queue.popLast() {
-            let run = try CommandLine.run(path + ["--help"], environment: ["SHELFTAG_BASE_URL": "", "COLUMNS": "100"])
+            let run = try await CommandLine.run(path + ["--help"], environment: ["SHELFTAG_BASE_URL": "", "COLUMNS": "100"])
             #expect(run.status == 0, "\(path): \(run.errors)")
             let name = (["shelftag"] + path).joined(separator: "-")
             seen.append(name)

@@ -1,10 +1,16 @@
 import Foundation
+import ShelfTagTestSupport
 import Testing
 
 /// Runs `shelftag` and returns its exit status, standard error and peak resident memory. A small Python parent
 /// forks it and reads its rusage: a child this test process spawned itself would report this process's size too
-/// (spawning shares the parent's memory until `exec`, and Linux counts it in the child's peak).
-private func runMeasured(_ arguments: [String]) throws -> (status: Int32, errors: String, peakMegabytes: Double) {
+/// (spawning shares the parent's memory until `exec`, and Linux counts it in the child's peak). Waits on a thread of
+/// its own, not one of the cooperative pool's (`offThePool`).
+private func runMeasured(_ arguments: [String]) async throws -> (status: Int32, errors: String, peakMegabytes: Double) {
+    try await offThePool { try runMeasuredBlocking(arguments) }
+}
+
+private func runMeasuredBlocking(_ arguments: [String]) throws -> (status: Int32, errors: String, peakMegabytes: Double) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments =
@@ -50,26 +56,29 @@ struct ImportMemoryTests {
     static let ceilingMegabytes = 64.0
 
     @Test("a 100 MB XML text node and a 100 MB TSV line are rejected on their line, in under 64 MB of resident memory")
-    func hugeValues() throws {
+    func hugeValues() async throws {
         let directory = URL(fileURLWithPath: try CommandLine.temporaryDatabase()).deletingLastPathComponent()
         let rest =
             "<g:link>https://shop.example.com/x</g:link><g:availability>in_stock</g:availability><g:price>3.00 EUR</g:price>"
             + "<g:gtin>3760001000634</g:gtin></item>\n</channel></rss>\n"
         let xml = directory.appendingPathComponent("huge.xml").path
-        try writeFile(
-            xml, head: "<?xml version=\"1.0\"?>\n<rss xmlns:g=\"http://base.google.com/ns/1.0\" version=\"2.0\"><channel>\n<item><g:id>X1</g:id><g:title>",
-            filler: UInt8(ascii: "a"), count: 100, tail: "</g:title>" + rest)
         let tsv = directory.appendingPathComponent("huge.tsv").path
-        try writeFile(
-            tsv, head: "id\ttitle\tlink\tavailability\tprice\tgtin\nX1\t", filler: UInt8(ascii: "a"), count: 100,
-            tail: "\thttps://shop.example.com/x\tin_stock\t3.00 EUR\t3760001000634\n")
+        // 200 MB written on a thread of its own, not one of the cooperative pool's.
+        try await offThePool {
+            try writeFile(
+                xml, head: "<?xml version=\"1.0\"?>\n<rss xmlns:g=\"http://base.google.com/ns/1.0\" version=\"2.0\"><channel>\n<item><g:id>X1</g:id><g:title>",
+                filler: UInt8(ascii: "a"), count: 100, tail: "</g:title>" + rest)
+            try writeFile(
+                tsv, head: "id\ttitle\tlink\tavailability\tprice\tgtin\nX1\t", filler: UInt8(ascii: "a"), count: 100,
+                tail: "\thttps://shop.example.com/x\tin_stock\t3.00 EUR\t3760001000634\n")
+        }
 
         for (feed, message) in [
             (xml, "huge.xml:3: title: longer than 150 characters"),
             (tsv, "huge.tsv:2: row: the row is longer than 4194304 bytes"),
         ] {
             let database = directory.appendingPathComponent("\(UUID().uuidString).sqlite").path
-            let run = try runMeasured(["import", "--db", database, feed])
+            let run = try await runMeasured(["import", "--db", database, feed])
             #expect(run.status == 1, "\(feed): \(run.errors)")
             #expect(run.errors.contains(message), "\(run.errors)")
             #expect(run.peakMegabytes < Self.ceilingMegabytes, "\(feed): \(run.peakMegabytes) MB resident at the peak")
