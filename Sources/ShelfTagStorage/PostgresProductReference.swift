@@ -565,7 +565,7 @@ public final class PostgresProductReference: ProductReference {
 /// the rest as small JSON values. Prepared once per connection: PostgreSQL took 1 ms to plan it for 0.5 ms of
 /// execution. Arrays, not JSON, for the lists a chain makes long: for a product 504 stores list, building their JSON
 /// took PostgreSQL 2.5 of the query's 4.4 ms and parsing it half of the resolver's time.
-struct PageStatement: PostgresPreparedStatement {
+struct PageStatement: StoredRowStatement {
     /// The store offer's columns, then its store's.
     static let listingColumns = [
         "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "availability", "pickup_method", "pickup_sla", "on_hand",
@@ -595,7 +595,6 @@ struct PageStatement: PostgresPreparedStatement {
         """
     /// Declared, not inferred from the first call's values: a NULL store or tag has no type of its own.
     static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8]
-    typealias Row = PostgresRow
 
     let gtin: String
     let store: String?
@@ -613,7 +612,12 @@ struct PageStatement: PostgresPreparedStatement {
         bindings.append(time)
         return bindings
     }
+}
 
+/// A statement prepared once per connection whose rows the shared decoders read (`PostgresStoredRow`).
+protocol StoredRowStatement: PostgresPreparedStatement where Row == PostgresRow {}
+
+extension StoredRowStatement {
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 
@@ -630,8 +634,7 @@ struct Session: Sendable {
 
     /// Runs a statement prepared on this connection, preparing it on first use (one more round trip, once per
     /// connection, not counted).
-    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [PostgresStoredRow]
-    where Statement.Row == PostgresRow {
+    func execute(_ statement: some StoredRowStatement, logger: Logger) async throws -> [PostgresStoredRow] {
         queries.add()
         var rows: [PostgresStoredRow] = []
         for try await row in try await connection.execute(statement, logger: logger) { rows.append(PostgresStoredRow(row.makeRandomAccess())) }

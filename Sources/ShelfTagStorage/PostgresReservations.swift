@@ -200,7 +200,7 @@ extension PostgresProductReference {
 
 /// An offer's stock, holds still active at `now`, limit and both pricings. Prepared once per connection, like the hold:
 /// PostgreSQL planned both for every reservation.
-struct OfferStockStatement: PostgresPreparedStatement {
+struct OfferStockStatement: StoredRowStatement {
     static let sql = """
         SELECT o.on_hand, o.held, s.max_reservation, coalesce(o.currency, p.currency) AS currency,
             o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code AND r.gtin = o.gtin
@@ -211,7 +211,6 @@ struct OfferStockStatement: PostgresPreparedStatement {
         WHERE o.store_code = $1 AND o.gtin = $2
         """
     static let bindingDataTypes: [PostgresDataType] = [.text, .text, .int8]
-    typealias Row = PostgresRow
 
     let store: String
     let gtin: String
@@ -225,14 +224,12 @@ struct OfferStockStatement: PostgresPreparedStatement {
         bindings.append(now)
         return bindings
     }
-
-    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 
 /// The hold itself, one statement: the product's lapsed holds marked expired, the units taken only while on hand less
 /// held covers them, the reservation inserted and the idempotency key (`""`: none) marked done. `held` is 1 when it
 /// held, 0 when refused.
-struct HoldStatement: PostgresPreparedStatement {
+struct HoldStatement: StoredRowStatement {
     static let sql = """
         WITH lapsed AS (
                 UPDATE reservation SET status = 'expired', closed_at = expires_at
@@ -253,7 +250,6 @@ struct HoldStatement: PostgresPreparedStatement {
         """
     /// Declared: an advisor's code may be NULL, which has no type of its own.
     static let bindingDataTypes: [PostgresDataType] = [.text, .text, .int8, .int8, .text, .text, .text, .text, .int8, .int8, .text, .text]
-    typealias Row = PostgresRow
 
     let reservation: Reservation
     let quantity: Int64
@@ -277,6 +273,4 @@ struct HoldStatement: PostgresPreparedStatement {
         bindings.append(key)
         return bindings
     }
-
-    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
