@@ -199,7 +199,7 @@ public final class PostgresProductReference: ProductReference {
             var histories: [String: [PriceChange]] = [:]
             for (store, change) in try PriceHistoryArrays.changes(row.columns) { histories[store ?? "", default: []].append(change) }
             // Ordered here, like the history: the arrays are built in one scan (so they line up) and unordered.
-            let listings = try ValueRow.unzipped(row.columns, columns: PageStatement.listingColumns, prefix: "l_").sorted {
+            let listings = try ValueRow.unzipped(row.columns, PageStatement.listingColumns).sorted {
                 ($0.text("store_code") ?? "") < ($1.text("store_code") ?? "")
             }.map { listing in
                 StoreListing(
@@ -567,10 +567,11 @@ public final class PostgresProductReference: ProductReference {
 /// took PostgreSQL 2.5 of the query's 4.4 ms and parsing it half of the resolver's time.
 struct PageStatement: StoredRowStatement {
     /// The store offer's columns, then its store's.
-    static let listingColumns = [
-        "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "availability", "pickup_method", "pickup_sla", "on_hand",
-        "code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours",
-    ]
+    static let listingColumns = ArrayColumns(
+        [
+            "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "availability", "pickup_method", "pickup_sla", "on_hand",
+            "code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours",
+        ], prefix: "l_")
     static let sql = """
         SELECT \(PostgresStoredRow.productColumns.map { "p.\($0)" }.joined(separator: ", ")),
             (SELECT avg(rating) FROM review r WHERE r.gtin = p.gtin) AS rating_average,
@@ -586,7 +587,7 @@ struct PageStatement: StoredRowStatement {
         FROM product p
         \(PriceHistoryArrays.join(where: "x.gtin = p.gtin"))
         LEFT JOIN LATERAL (
-            SELECT \(listingColumns.map { "array_agg(x.\($0)) AS l_\($0)" }.joined(separator: ", "))
+            SELECT \(listingColumns.aggregates)
             FROM (SELECT o.store_code, o.currency, o.price, o.sale_price, o.sale_start, o.sale_end, o.availability, o.pickup_method,
                       o.pickup_sla, o.on_hand, s.code, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation,
                       s.opening_hours
@@ -698,20 +699,39 @@ struct PostgresStoredRow: StoredRow {
 /// line up), unordered (one sort rather than one per column) and ordered here. As JSON, building and parsing it took
 /// most of a store page's time for a product a chain's stores list.
 enum PriceHistoryArrays {
-    static let columns = ["id", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
+    static let columns = ArrayColumns(["id", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"], prefix: "h_")
 
     /// A `LEFT JOIN LATERAL` of the history rows `condition` selects (`x`: the history row) as `h.*`.
     static func join(where condition: String) -> String {
-        "LEFT JOIN LATERAL (SELECT \(columns.map { "array_agg(x.\($0)) AS h_\($0)" }.joined(separator: ", ")) FROM price_history x WHERE \(condition)) h ON true"
+        "LEFT JOIN LATERAL (SELECT \(columns.aggregates) FROM price_history x WHERE \(condition)) h ON true"
     }
 
     /// The changes in the order they were recorded, each with its channel (nil: the web).
     /// - Throws: `StorageError.corruptRow` for arrays or changes that cannot be read.
     static func changes(_ row: PostgresRandomAccessRow) throws -> [(store: String?, change: PriceChange)] {
-        try ValueRow.unzipped(row, columns: columns, prefix: "h_").sorted {
+        try ValueRow.unzipped(row, columns).sorted {
             ($0.integer("recorded_at") ?? 0, $0.integer("id") ?? 0) < ($1.integer("recorded_at") ?? 0, $1.integer("id") ?? 0)
         }.map { (store: $0.text("store_code"), change: try StoredRows.priceChange($0)) }
     }
+}
+
+/// Columns a query returns as arrays, each named `prefix` + its name, with their positions in the unzipped rows: made
+/// once, not for every row of a streamed walk (parity's reads a million).
+struct ArrayColumns: Sendable {
+    let names: [String]
+    let prefix: String
+    let prefixed: [String]
+    let positions: [String: Int]
+
+    init(_ names: [String], prefix: String) {
+        self.names = names
+        self.prefix = prefix
+        prefixed = names.map { prefix + $0 }
+        positions = ValueRow.positions(of: names)
+    }
+
+    /// `array_agg(x.name) AS prefix_name, …`, for a `SELECT` over rows named `x`.
+    var aggregates: String { zip(names, prefixed).map { "array_agg(x.\($0)) AS \($1)" }.joined(separator: ", ") }
 }
 
 extension ValueRow {
@@ -719,17 +739,16 @@ extension ValueRow {
     /// element i of each. A NULL array (an aggregate over no rows) holds none.
     /// - Throws: `StorageError.corruptRow` for a cell that is not a one-dimensional array of text, integers or reals, or
     ///   for arrays of different lengths.
-    static func unzipped(_ row: PostgresRandomAccessRow, columns names: [String], prefix: String) throws -> [ValueRow] {
-        let columns = try names.map { name in
-            guard row.contains(prefix + name) else { throw StorageError.corruptRow(table: "array", key: prefix + name, reason: "no such column") }
-            return try PostgresArray.values(row[prefix + name], column: prefix + name)
+    static func unzipped(_ row: PostgresRandomAccessRow, _ columns: ArrayColumns) throws -> [ValueRow] {
+        let arrays = try columns.prefixed.map { name in
+            guard row.contains(name) else { throw StorageError.corruptRow(table: "array", key: name, reason: "no such column") }
+            return try PostgresArray.values(row[name], column: name)
         }
-        let count = columns.first?.count ?? 0
-        guard columns.allSatisfy({ $0.count == count }) else {
-            throw StorageError.corruptRow(table: "array", key: prefix, reason: "arrays of different lengths")
+        let count = arrays.first?.count ?? 0
+        guard arrays.allSatisfy({ $0.count == count }) else {
+            throw StorageError.corruptRow(table: "array", key: columns.prefix, reason: "arrays of different lengths")
         }
-        let positions = positions(of: names)
-        return (0..<count).map { index in ValueRow(values: columns.map { $0[index] }, positions: positions) }
+        return (0..<count).map { index in ValueRow(values: arrays.map { $0[index] }, positions: columns.positions) }
     }
 }
 

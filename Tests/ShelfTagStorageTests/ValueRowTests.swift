@@ -48,16 +48,16 @@ struct ValueRowTests {
                         """, logger: logger))
             }
             let row = try #require(rows.first).columns
-            let values = try ValueRow.unzipped(row, columns: ["t", "i", "r", "s"], prefix: "v_")
+            let values = try ValueRow.unzipped(row, ArrayColumns(["t", "i", "r", "s"], prefix: "v_"))
             #expect(values.count == 3)
             #expect(values.map { $0.text("t") } == ["a", nil, "Crète ☕"])
             #expect(values.map { $0.integer("i") } == [1, nil, -9])
             #expect(values.map { $0.real("r") } == [2.5, nil, 3.0] && values[2].integer("r") == 3 && values[0].integer("r") == nil)
             #expect(values.map { $0.integer("s") } == [3, nil, -2])
-            #expect(try ValueRow.unzipped(row, columns: ["x"], prefix: "e_").isEmpty)
-            #expect(throws: StorageError.self) { try ValueRow.unzipped(row, columns: ["b"], prefix: "b_") }
-            #expect(throws: StorageError.self) { try ValueRow.unzipped(row, columns: ["t", "i"], prefix: "w_") }
-            #expect(throws: StorageError.self) { try ValueRow.unzipped(row, columns: ["missing"], prefix: "v_") }
+            #expect(try ValueRow.unzipped(row, ArrayColumns(["x"], prefix: "e_")).isEmpty)
+            #expect(throws: StorageError.self) { try ValueRow.unzipped(row, ArrayColumns(["b"], prefix: "b_")) }
+            #expect(throws: StorageError.self) { try ValueRow.unzipped(row, ArrayColumns(["t", "i"], prefix: "w_")) }
+            #expect(throws: StorageError.self) { try ValueRow.unzipped(row, ArrayColumns(["missing"], prefix: "v_")) }
         }
     }
 }
