@@ -48,9 +48,12 @@ $(TEST_PYTHON_READY): | deps
 	$(TEST_PYTHON) -m pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
 	touch $@
 
+# Every test's temporary files go to one folder per run (TMPDIR), removed whatever the outcome: a test that fails
+# half-way, or a child process it kills, leaves nothing in /tmp. Readable by the `postgres` user, whose clusters live there.
 test: deps $(TEST_PYTHON_READY)
 	swift build --build-tests
-	$(WITH_POSTGRES) sh -c 'swift test --skip-build --parallel --skip ChainTests && swift test --skip-build --filter ChainTests'
+	@export TMPDIR=$$(mktemp -d /tmp/shelftag-test.XXXXXX) && chmod 755 "$$TMPDIR" && trap 'rm -rf "$$TMPDIR"' EXIT && \
+		$(WITH_POSTGRES) sh -c 'swift test --skip-build --parallel --skip ChainTests && swift test --skip-build --filter ChainTests'
 
 # Loads Samples/ into a fresh embedded database and shows what every channel will read.
 demo: build

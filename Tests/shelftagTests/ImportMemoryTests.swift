@@ -58,6 +58,7 @@ struct ImportMemoryTests {
     @Test("a 100 MB XML text node and a 100 MB TSV line are rejected on their line, in under 64 MB of resident memory")
     func hugeValues() async throws {
         let directory = URL(fileURLWithPath: try CommandLine.temporaryDatabase()).deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let rest =
             "<g:link>https://shop.example.com/x</g:link><g:availability>in_stock</g:availability><g:price>3.00 EUR</g:price>"
             + "<g:gtin>3760001000634</g:gtin></item>\n</channel></rss>\n"
