@@ -18,9 +18,42 @@ public struct ItemIDConflict: Error, CustomStringConvertible {
 /// change, dated. A pricing recorded as of a time before the row's `price_since` (a back-fill, `import --as-of`) only
 /// adds to the history. The history is written here rather than by triggers: a trigger per row cost more than half
 /// of an import, and every pricing write goes through this writer.
+///
+/// A first load (`SQLiteCatalogWriter(firstLoadInto:)`, a database with no product yet) spares the read of the stored
+/// pricing and the history insert of each row while every row carries one time. New products get their history by
+/// chunks of rows, in one statement each (`INSERT … SELECT` over the chunk's rowids, while the parser goes on). A
+/// repeated key keeps one entry with its last pricing, as a staged import records it (rows of one time replace each
+/// other unseen). Store offers get theirs from the table at the end. A row of another time records what is pending,
+/// then the writer goes row by row.
 struct SQLiteCatalogWriter: CatalogWriter {
     let db: Database
     private let statements = PreparedStatements<Query>()
+    /// What a first load has deferred; nil for a writer that records history row by row.
+    private let firstLoad: FirstLoad?
+
+    private final class FirstLoad {
+        /// The time every row carries so far; nil before the first row.
+        var time: Int64?
+        /// False once rows are written with their history row by row.
+        var deferring = true
+        /// Products up to this rowid have their history.
+        var historyThrough: Int64 = 0
+        /// New products since `historyThrough`.
+        var pending = 0
+        /// New products whose history is written in one statement: few enough to keep pace with the parser.
+        static let chunk = 16_384
+    }
+
+    init(db: Database) {
+        self.db = db
+        firstLoad = nil
+    }
+
+    /// A writer for a database with no product yet and no other writer.
+    init(firstLoadInto db: Database) {
+        self.db = db
+        firstLoad = FirstLoad()
+    }
 
     static let productColumns = [
         "gtin", "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base",
@@ -73,7 +106,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
 
     /// The statements of the hot paths, prepared once per transaction (GRDB's cache looks them up by hashing their text).
     private enum Query: Int, PreparedQuery {
-        case productUpsert, productPricing, offerUpsert, offerPricing, historyInsert, historyHas
+        case productUpsert, productPricing, offerUpsert, offerPricing, historyInsert, historyHas, historyReplace
 
         var sql: String {
             switch self {
@@ -86,6 +119,11 @@ struct SQLiteCatalogWriter: CatalogWriter {
                 """
                 INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            case .historyReplace:
+                """
+                UPDATE price_history SET (currency, price, sale_price, sale_start, sale_end) = (?, ?, ?, ?, ?)
+                WHERE id = (SELECT max(id) FROM price_history WHERE gtin = ? AND store_code IS NULL AND recorded_at = ?)
                 """
             case .historyHas:
                 """
@@ -150,22 +188,86 @@ struct SQLiteCatalogWriter: CatalogWriter {
         ]
     }
 
+    /// Whether this row's history is left to the first load's chunks (or its end).
+    private func defersHistory(at time: Int64) throws -> Bool {
+        guard let firstLoad, firstLoad.deferring else { return false }
+        guard let first = firstLoad.time else {
+            firstLoad.time = time
+            return true
+        }
+        if first == time { return true }
+        try finishFirstLoad()
+        return false
+    }
+
+    /// Records the history of the products inserted since the last chunk.
+    private func recordPendingProductHistory(_ firstLoad: FirstLoad) throws {
+        let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM product") ?? firstLoad.historyThrough
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                SELECT gtin, NULL, currency, price, sale_price, sale_start, sale_end, price_since FROM product
+                WHERE rowid > ? AND rowid <= ? ORDER BY rowid
+                """
+        ).execute(arguments: [firstLoad.historyThrough, last])
+        firstLoad.historyThrough = last
+        firstLoad.pending = 0
+    }
+
+    /// Records the history a first load left pending; later rows get theirs row by row.
+    func finishFirstLoad() throws {
+        guard let firstLoad, firstLoad.deferring else { return }
+        firstLoad.deferring = false
+        try recordPendingProductHistory(firstLoad)
+        try db.execute(
+            sql: """
+                INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+                SELECT gtin, store_code, currency, price, sale_price, sale_start, sale_end, price_since FROM store_offer
+                WHERE price IS NOT NULL ORDER BY gtin, store_code
+                """)
+    }
+
+    /// After a first load's product upsert: counts a new product towards its chunk; a repeated one's entry, if its
+    /// chunk has one already, takes the last pricing (as within a chunk).
+    private func deferredProductHistory(gtin: String, pricing: PricingValues, time: Int64, inserted: Bool) throws {
+        guard let firstLoad else { return }
+        if inserted {
+            firstLoad.pending += 1
+            if firstLoad.pending >= FirstLoad.chunk { try recordPendingProductHistory(firstLoad) }
+            return
+        }
+        let binder = try statements.binder(.historyReplace, in: db)
+        binder.reset()
+        pricing.bind(to: binder, from: 1)
+        binder.bind(6, gtin)
+        binder.bind(7, time)
+        try binder.step(connection: db.sqliteConnection)
+    }
+
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
         let pricing = PricingValues(webOffer.pricing)
         let time = Int64(recordedAt.timeIntervalSince1970)
-        let stored = try storedPricing(.productPricing, key: [product.gtin.digits])
+        let deferred = try defersHistory(at: time)
+        let stored = deferred ? nil : try storedPricing(.productPricing, key: [product.gtin.digits])
         // Bound straight through the C API: this runs once per feed row, and GRDB's
         // StatementArguments boxing cost a fifth of the import's instructions.
         let binder = try statements.binder(.productUpsert, in: db)
         binder.reset()
         binder.bindProductRow(product, webOffer: webOffer, pricing: pricing, time: time)
+        // An insert sets the last inserted rowid (never 0); an upsert that updates or skips leaves it.
+        sqlite3_set_last_insert_rowid(db.sqliteConnection, 0)
         do {
             try binder.step(connection: db.sqliteConnection)
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             let owner = try String.fetchOne(db, sql: "SELECT gtin FROM product WHERE item_id = ?", arguments: [product.itemID])
             throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner ?? "?")
         }
-        try recordHistory(gtin: product.gtin.digits, storeCode: nil, pricing: pricing, time: time, stored: stored)
+        if deferred {
+            let inserted = sqlite3_last_insert_rowid(db.sqliteConnection) != 0
+            try deferredProductHistory(gtin: product.gtin.digits, pricing: pricing, time: time, inserted: inserted)
+        } else {
+            try recordHistory(gtin: product.gtin.digits, storeCode: nil, pricing: pricing, time: time, stored: stored)
+        }
     }
 
     func gtin(forItemID itemID: String) throws -> GTIN? {
@@ -182,12 +284,13 @@ struct SQLiteCatalogWriter: CatalogWriter {
     func save(_ offer: StoreOffer, recordedAt: Date) throws {
         let pricing = PricingValues(offer.pricing)
         let time = Int64(recordedAt.timeIntervalSince1970)
-        let stored = try storedPricing(.offerPricing, key: [offer.storeCode, offer.gtin.digits])
+        let deferred = try defersHistory(at: time)
+        let stored = deferred ? nil : try storedPricing(.offerPricing, key: [offer.storeCode, offer.gtin.digits])
         let binder = try statements.binder(.offerUpsert, in: db)
         binder.reset()
         binder.bindOfferRow(offer, pricing: pricing, time: time)
         try binder.step(connection: db.sqliteConnection)
-        try recordHistory(gtin: offer.gtin.digits, storeCode: offer.storeCode, pricing: pricing, time: time, stored: stored)
+        if !deferred { try recordHistory(gtin: offer.gtin.digits, storeCode: offer.storeCode, pricing: pricing, time: time, stored: stored) }
     }
 
     func offer(store storeCode: String, gtin: GTIN) throws -> StoreOffer? {

@@ -162,8 +162,17 @@ public final class SQLiteProductReference: ProductReference {
     }
 
     public func importing<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
-        // A database being built aside has no other writer to keep out.
-        guard let path else { return try await write(body) }
+        guard let path else {
+            // A database being built aside has no other writer to keep out.
+            return try await writing { db in
+                let empty = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM product)") ?? false
+                let writer = empty ? SQLiteCatalogWriter(firstLoadInto: db) : SQLiteCatalogWriter(db: db)
+                let result = try body(writer)
+                try writer.finishFirstLoad()
+                try Self.bumpCatalogVersion(db)
+                return result
+            }
+        }
         return try await SQLiteStagedImport.run(path: path, reference: self, body)
     }
 

@@ -9,11 +9,21 @@ import Testing
 @testable import ShelfTagStorage
 
 /// Every row of every table, in a stable order: equal dumps mean an unchanged database.
-func dump(_ path: String) throws -> String {
+/// Every row of the catalogue's tables. Without `historyIDs`, the price history's entries are listed without their ids
+/// (an id only orders the entries of one product and channel, which one write recorded first): two loads that wrote the
+/// same entries in another order dump the same.
+func dump(_ path: String, historyIDs: Bool = true) throws -> String {
     let queue = try DatabaseQueue(path: path)
+    let history =
+        historyIDs
+        ? "SELECT * FROM price_history ORDER BY 1, 2"
+        : """
+        SELECT gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at FROM price_history
+        ORDER BY gtin, store_code, recorded_at, id
+        """
     return try queue.read { db in
-        try ["store", "product", "store_offer", "review", "price_history"].map { table in
-            try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map(\.description).joined(separator: "\n")
+        try (["store", "product", "store_offer", "review"].map { "SELECT * FROM \($0) ORDER BY 1, 2" } + [history]).map { sql in
+            try Row.fetchAll(db, sql: sql).map(\.description).joined(separator: "\n")
         }.joined(separator: "\n---\n")
     }
 }
@@ -287,11 +297,87 @@ struct NewDatabaseTests {
         #expect(journalMode == "wal")
         let loadedInPlace = try newDatabasePath()
         try await loadSamples(into: try SQLiteProductReference(path: loadedInPlace))
-        #expect(try dump(path) == dump(loadedInPlace))
+        #expect(try dump(path, historyIDs: false) == dump(loadedInPlace, historyIDs: false))
         // The new file is a normal product reference: it opens and takes further imports.
         let reopened = try SQLiteProductReference(path: path)
         let (report, _) = try await runImport([sample("products.xml")], into: reopened, asOf: "2026-11-21T06:00Z")
         #expect(report.committed && report.loaded == 212)
+    }
+
+    @Test("a first load's history, written by chunks, is an open database's: a repeated product or offer keeps one entry with its last price")
+    func firstLoadHistory() async throws {
+        // More products than one chunk holds, then repeats: of a product whose chunk has its history already, of one
+        // still pending, and one with its price unchanged.
+        let count = 16_400
+        @Sendable func gtin(_ index: Int) -> String {
+            let body = Array(String(format: "376%09d", index).utf8.map { $0 - 48 })
+            return body.map(String.init).joined() + String(GTIN.checkDigit(forBody: body))
+        }
+        func row(_ index: Int, cents: Int) -> String {
+            "P\(index)\tProduct \(index)\thttps://shop.example.com/p/\(index)\tin_stock\t\(cents / 100).\(String(format: "%02d", cents % 100)) EUR\t\(gtin(index))\n"
+        }
+        var feed = "id\ttitle\tlink\tavailability\tprice\tgtin\n"
+        for index in 0..<count { feed += row(index, cents: 100 + index % 900) }
+        feed += row(0, cents: 4321) + row(count - 5, cents: 1234) + row(7, cents: 107)
+        let products = directory.appendingPathComponent("products.tsv").path
+        try feed.write(toFile: products, atomically: true, encoding: .utf8)
+        let inventory = directory.appendingPathComponent("inventory.tsv").path
+        try """
+        store code\tid\tquantity\tprice
+        PAR01\tP1\t3\t2.00 EUR
+        PAR01\tP2\t4\t3.00 EUR
+        PAR01\tP1\t5\t2.50 EUR
+        LYO02\tP1\t6\t
+        """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        let files = [sample("stores.csv"), products, inventory]
+
+        let created = try await SQLiteProductReference.create(at: path) { reference in
+            try await runImport(files, into: reference, asOf: "2026-11-20T06:00Z").0.committed
+        }
+        #expect(created)
+        let loadedInPlace = try newDatabasePath()
+        let (report, rejected) = try await runImport(files, into: try SQLiteProductReference(path: loadedInPlace), asOf: "2026-11-20T06:00Z")
+        #expect(report.committed && rejected.isEmpty, "\(rejected)")
+        #expect(try dump(path, historyIDs: false) == dump(loadedInPlace, historyIDs: false))
+
+        // Stored as GTIN-14.
+        let keys = [0, 1, 7, count - 5].map { "0" + gtin($0) }
+        let history = try await DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT gtin, store_code, price FROM price_history WHERE gtin IN (?, ?, ?, ?) ORDER BY gtin, store_code",
+                arguments: StatementArguments(keys)
+            ).map { "\($0["gtin"] as String) \(($0["store_code"] as String?) ?? "web") \($0["price"] as Int64)" }
+        }
+        #expect(history == ["\(keys[0]) web 4321", "\(keys[1]) web 101", "\(keys[1]) PAR01 250", "\(keys[2]) web 107", "\(keys[3]) web 1234"])
+        let entries = try await DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM price_history") }
+        #expect(entries == count + 2)
+    }
+
+    @Test("a first load whose rows come with another time records what it deferred, then each change row by row")
+    func firstLoadOfTwoTimes() async throws {
+        let first = try time("2026-11-20T06:00Z")
+        let second = try time("2026-11-21T06:00Z")
+        let created = try await SQLiteProductReference.create(at: path) { reference in
+            try await reference.importing { writer in
+                let gtin = try GTIN("3760000000017")
+                let product = Product(gtin: gtin, itemID: "P1", title: "Product")
+                func offer(_ cents: Int64) throws -> WebOffer {
+                    WebOffer(
+                        gtin: gtin, pricing: try Pricing(price: Money(minorUnits: cents, currency: Currency(code: "EUR"))), availability: .inStock,
+                        link: "https://shop.example.com/p/1")
+                }
+                try writer.save(product, webOffer: try offer(100), recordedAt: first)
+                try writer.save(product, webOffer: try offer(200), recordedAt: second)
+                try writer.save(product, webOffer: try offer(300), recordedAt: second)
+            }
+            return true
+        }
+        #expect(created)
+        let history = try await DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT price, recorded_at FROM price_history ORDER BY recorded_at, id").map { "\($0[0] as Int64)@\($0[1] as Int64)" }
+        }
+        let (one, two) = (Int64(first.timeIntervalSince1970), Int64(second.timeIntervalSince1970))
+        #expect(history == ["100@\(one)", "200@\(two)", "300@\(two)"])
     }
 
     @Test("the partial files of a first load whose process is gone are removed by the next one; a live process's are kept")
