@@ -48,7 +48,7 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     /// Parses a feed price such as `15.00 EUR` (amount, one space, ISO 4217 code).
     /// - Throws: `MoneyError` when malformed, negative, zero, over-precise or in an unknown currency.
     public init(feedValue text: String) throws(MoneyError) {
-        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        let parts = text.split(byte: UInt8(ascii: " "))
         guard parts.count == 2, parts[1].utf8.count == 3, parts[1].utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
             throw MoneyError.malformed(text)
         }

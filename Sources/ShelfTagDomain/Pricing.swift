@@ -16,7 +16,7 @@ public struct SaleWindow: Hashable, Sendable {
     /// (23:59:59); a time with no zone is UTC.
     /// - Throws: `TimestampError` when either side is malformed or the range is empty.
     public init(feedValue text: String) throws(TimestampError) {
-        let sides = text.split(separator: "/", omittingEmptySubsequences: false)
+        let sides = text.split(byte: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         guard sides.count == 2 else { throw TimestampError.malformed(text) }
         let start = try Timestamp.parse(String(sides[0]))
         let end = try Timestamp.parse(String(sides[1]))

@@ -16,9 +16,35 @@ public struct TextRule: Sendable {
     /// - Throws: `TextProblem` for the first thing wrong.
     public func check(_ text: String) throws(TextProblem) {
         // One pass over the text as it is; only text with a scalar that composition could change (U+0300 and up) is
-        // counted again in NFC. Feeds run this on every field of every row.
+        // counted again in NFC. Feeds run this on every field of every row; most fields are ASCII, checked by byte.
+        var text = text
+        switch text.withUTF8(asciiVerdict) {
+        case .passed: return
+        case .failed(let problem): throw problem
+        case .notASCII: break
+        }
         if try check(text.unicodeScalars, stopAtComposable: true) { return }
         _ = try check(text.precomposedStringWithCanonicalMapping.unicodeScalars, stopAtComposable: false)
+    }
+
+    private enum ASCIIVerdict {
+        case passed
+        case failed(TextProblem)
+        case notASCII
+    }
+
+    /// The scalar check's verdict on ASCII text (the same problem first), or `notASCII`.
+    private func asciiVerdict(_ bytes: UnsafeBufferPointer<UInt8>) -> ASCIIVerdict {
+        var firstForbidden: Int?
+        for (index, byte) in bytes.enumerated() {
+            if byte >= 0x80 { return .notASCII }
+            if firstForbidden == nil && (byte < 0x20 || byte == 0x7F) && Self.isForbidden(Unicode.Scalar(byte), allowsLineBreaks: allowsLineBreaks) {
+                firstForbidden = index
+            }
+        }
+        if let firstForbidden, firstForbidden < maxLength { return .failed(.forbiddenCharacter(UInt32(bytes[firstForbidden]))) }
+        if bytes.count > maxLength { return .failed(.tooLong(max: maxLength)) }
+        return .passed
     }
 
     /// - Returns: false when it stopped at a scalar NFC could change, true when the whole text passed.

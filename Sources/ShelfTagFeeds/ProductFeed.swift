@@ -50,7 +50,7 @@ public enum ProductFeed {
             priceField: "price", price: price, saleField: "sale_price", sale: values[7], windowField: "sale_price_effective_date", window: values[8])
         // A repeated gtin comes comma-separated; the first one keys the product.
         let gtinText = try fields.required("gtin", values[9])
-        let gtin = try fields.gtin("gtin", String(gtinText.split(separator: ",").first ?? ""))
+        let gtin = try fields.gtin("gtin", String(gtinText.split(byte: UInt8(ascii: ",")).first ?? ""))
         var unitPricing: UnitPricing?
         if let measureText = values[12], !measureText.isEmpty {
             let measure = try fields.measure("unit_pricing_measure", measureText)

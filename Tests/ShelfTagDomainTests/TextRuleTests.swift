@@ -30,4 +30,16 @@ struct TextRuleTests {
         try TextRule.line(3).check("e\u{301}e\u{301}e\u{301}")
         #expect(throws: TextProblem.tooLong(max: 2)) { try TextRule.line(2).check("e\u{301}e\u{301}e\u{301}") }
     }
+
+    @Test("ASCII text (checked by byte) and other text (by scalar) fail alike: the first of a forbidden character or the limit")
+    func firstProblemWins() throws {
+        for first in ["a", "é"] {
+            #expect(throws: TextProblem.forbiddenCharacter(0x01)) { try TextRule.line(3).check(first + "b\u{1}cd") }
+            #expect(throws: TextProblem.tooLong(max: 3)) { try TextRule.line(3).check(first + "bcd\u{1}") }
+            #expect(throws: TextProblem.forbiddenCharacter(0x7F)) { try TextRule.line(3).check(first + "b\u{7F}") }
+            #expect(throws: TextProblem.forbiddenCharacter(0x0A)) { try TextRule.line(9).check(first + "\n") }
+            try TextRule.paragraphs(3).check(first + "\n\t")
+            try TextRule.line(3).check(first + "bc")
+        }
+    }
 }
