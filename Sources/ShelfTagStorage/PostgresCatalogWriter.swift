@@ -174,18 +174,35 @@ final class PostgresCatalogWriter: CatalogWriter {
         return "SET \(assignments.joined(separator: ", ")) WHERE \(othersDiffer) OR (\(newer) AND \(differs))"
     }
 
-    /// Whether a staged row (`i`) adds to the history, against the row it replaces (`o`, NULL columns when new): a
-    /// change, or a back-fill that is not recorded yet. `store` is the history's channel (NULL: the web).
-    private static func historyCondition(store: String) -> String {
-        let pricing = "(i.currency, i.price, i.sale_price, i.sale_start, i.sale_end)"
-        return """
-            (o.present IS NULL
-             OR i.price_since >= coalesce(o.price_since, 0) AND (o.currency, o.price, o.sale_price, o.sale_start, o.sale_end) IS DISTINCT FROM \(pricing)
-             OR i.price_since < coalesce(o.price_since, 0) AND NOT EXISTS (
-                SELECT 1 FROM price_history h WHERE h.gtin = i.gtin AND h.store_code IS NOT DISTINCT FROM \(store)
-                    AND (h.currency, h.price, h.sale_price, h.sale_start, h.sale_end, h.recorded_at) IS NOT DISTINCT FROM
-                        (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since)))
+    /// The history entries of staged rows (`i`, in `staged`) against the rows they replace (`o`, NULL columns when new):
+    /// a new row, a pricing change, or a back-fill not recorded yet. A key has one entry per second: a change or
+    /// back-fill at a second that has an entry already takes that entry (the pricing it replaces was never in force).
+    /// - Returns: a data-modifying CTE named `replaced` (to follow the merge's others) and the INSERT that ends it.
+    ///   `sameChannel` matches an entry `h` to the staged row's channel; `rows` filters the staged rows.
+    private static func historyWrites(staged: String, key: String, sameChannel: String, channel: String, rows: String) -> (
+        replaced: String, insert: String
+    ) {
+        let pricing = ["currency", "price", "sale_price", "sale_start", "sale_end"]
+        func columns(_ table: String) -> String { "(" + pricing.map { "\(table).\($0)" }.joined(separator: ", ") + ")" }
+        let atSecond = "h.gtin = i.gtin AND \(sameChannel) AND h.recorded_at = i.price_since"
+        // Only a change at the stored pricing's second, or a back-fill, can meet an entry of its second.
+        let sameSecondOrOlder = """
+            (i.price_since < coalesce(o.price_since, 0) OR i.price_since = o.price_since AND \(columns("o")) IS DISTINCT FROM \(columns("i")))
             """
+        let replaced = """
+            replaced AS (UPDATE price_history h SET (currency, price, sale_price, sale_start, sale_end) = \(columns("i"))
+                FROM \(staged) i JOIN o USING (\(key))
+                WHERE \(rows) AND \(sameSecondOrOlder) AND \(atSecond) AND \(columns("h")) IS DISTINCT FROM \(columns("i")))
+            """
+        let insert = """
+            INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
+            SELECT i.gtin, \(channel), i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
+            FROM \(staged) i LEFT JOIN o USING (\(key))
+            WHERE \(rows) AND (o.present IS NULL
+                OR i.price_since > coalesce(o.price_since, 0) AND \(columns("o")) IS DISTINCT FROM \(columns("i"))
+                OR \(sameSecondOrOlder) AND NOT EXISTS (SELECT 1 FROM price_history h WHERE \(atSecond)))
+            """
+        return (replaced, insert)
     }
 
     private static let productColumns = PostgresStoredRow.productColumns.joined(separator: ", ")
@@ -193,28 +210,33 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     /// `$1`: the staged GTINs the reference holds already. Looked up by key, where a join with the stage let the planner
     /// read the whole table for every batch: a first load of a million products spent a quarter of its time there.
-    private static let productMerge = """
-        WITH o AS (SELECT p.gtin, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end, p.price_since, true AS present
-                   FROM product p WHERE p.gtin = ANY($1::text[])),
-            saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
-                ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
-                    "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
-                    "eco_participation",
-                ])))
-        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-        SELECT i.gtin, NULL, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
-        FROM stage_product i LEFT JOIN o USING (gtin) WHERE \(historyCondition(store: "NULL"))
-        """
+    private static let productMerge: String = {
+        let history = historyWrites(staged: "stage_product", key: "gtin", sameChannel: "h.store_code IS NULL", channel: "NULL", rows: "true")
+        return """
+            WITH o AS (SELECT p.gtin, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end, p.price_since, true AS present
+                       FROM product p WHERE p.gtin = ANY($1::text[])),
+                saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
+                    ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
+                        "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
+                        "eco_participation",
+                    ]))),
+                \(history.replaced)
+            \(history.insert)
+            """
+    }()
 
-    private static let offerMerge = """
-        WITH o AS (SELECT s.store_code, s.gtin, s.currency, s.price, s.sale_price, s.sale_start, s.sale_end, s.price_since, true AS present
-                   FROM store_offer s JOIN stage_offer USING (store_code, gtin)),
-            saved AS (INSERT INTO store_offer (\(offerColumns)) SELECT \(offerColumns) FROM stage_offer
-                ON CONFLICT (store_code, gtin) DO UPDATE \(upsert(table: "store_offer", others: ["availability", "pickup_method", "pickup_sla", "on_hand"])))
-        INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
-        SELECT i.gtin, i.store_code, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
-        FROM stage_offer i LEFT JOIN o USING (store_code, gtin) WHERE i.price IS NOT NULL AND \(historyCondition(store: "i.store_code"))
-        """
+    private static let offerMerge: String = {
+        let history = historyWrites(
+            staged: "stage_offer", key: "store_code, gtin", sameChannel: "h.store_code = i.store_code", channel: "i.store_code", rows: "i.price IS NOT NULL")
+        return """
+            WITH o AS (SELECT s.store_code, s.gtin, s.currency, s.price, s.sale_price, s.sale_start, s.sale_end, s.price_since, true AS present
+                       FROM store_offer s JOIN stage_offer USING (store_code, gtin)),
+                saved AS (INSERT INTO store_offer (\(offerColumns)) SELECT \(offerColumns) FROM stage_offer
+                    ON CONFLICT (store_code, gtin) DO UPDATE \(upsert(table: "store_offer", others: ["availability", "pickup_method", "pickup_sla", "on_hand"]))),
+                \(history.replaced)
+            \(history.insert)
+            """
+    }()
 
     private func flushProducts() throws {
         var existing = PostgresBindings()

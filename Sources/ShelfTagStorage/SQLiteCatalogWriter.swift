@@ -15,8 +15,8 @@ public struct ItemIDConflict: Error, CustomStringConvertible {
 /// writes nothing.
 ///
 /// Pricing rule: a row keeps the newest pricing (`price_since` says since when); the price history gets every pricing
-/// change, dated. A pricing recorded as of a time before the row's `price_since` (a back-fill, `import --as-of`) only
-/// adds to the history. The history is written here rather than by triggers: a trigger per row cost more than half
+/// change, dated, one entry per key and second (a pricing replaced within its second was never in force). A pricing
+/// recorded as of a time before the row's `price_since` (a back-fill, `import --as-of`) only adds to the history. The history is written here rather than by triggers: a trigger per row cost more than half
 /// of an import, and every pricing write goes through this writer.
 ///
 /// A first load (`SQLiteCatalogWriter(firstLoadInto:)`, a database with no product yet) spares the read of the stored
@@ -122,8 +122,8 @@ struct SQLiteCatalogWriter: CatalogWriter {
                 """
             case .historyReplace:
                 """
-                UPDATE price_history SET (currency, price, sale_price, sale_start, sale_end) = (?, ?, ?, ?, ?)
-                WHERE id = (SELECT max(id) FROM price_history WHERE gtin = ? AND store_code IS NULL AND recorded_at = ?)
+                UPDATE price_history SET (currency, price, sale_price, sale_start, sale_end) = (?3, ?4, ?5, ?6, ?7)
+                WHERE id = (SELECT max(id) FROM price_history WHERE gtin = ?1 AND store_code IS ?2 AND recorded_at = ?8)
                 """
             case .historyHas:
                 """
@@ -145,31 +145,36 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     /// Adds `pricing` at `time` to the history when it changes the stored one, or when it is a back-fill not yet there.
+    /// A key has one entry per second: an entry at `time` takes the new pricing (the one it replaces was never in force).
     private func recordHistory(
         gtin: String, storeCode: String?, pricing: PricingValues, time: Int64, stored: (pricing: PricingValues, since: Int64)?
     ) throws {
         // A store row without its own price (the web's applies) has no history of its own.
         guard pricing.price != nil else { return }
-        // Both statements take the history row's eight values in the same order.
-        func bound(_ query: Query) throws -> Binder {
-            let binder = try statements.binder(query, in: db)
-            binder.reset()
-            binder.bind(1, gtin)
-            binder.bind(2, storeCode)
-            pricing.bind(to: binder, from: 3)
-            binder.bind(8, time)
-            return binder
-        }
         if let stored {
             if time >= stored.since {
                 guard pricing != stored.pricing else { return }
             } else {
-                let has = try bound(.historyHas)
+                let has = try historyStatement(.historyHas, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time)
                 defer { has.reset() }
                 if try has.stepRow(connection: db.sqliteConnection) { return }
             }
         }
-        try bound(.historyInsert).step(connection: db.sqliteConnection)
+        try historyStatement(.historyReplace, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time).step(connection: db.sqliteConnection)
+        if db.changesCount == 0 {
+            try historyStatement(.historyInsert, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time).step(connection: db.sqliteConnection)
+        }
+    }
+
+    /// One of the history statements, which all take an entry's eight values in the same order.
+    private func historyStatement(_ query: Query, gtin: String, storeCode: String?, pricing: PricingValues, time: Int64) throws -> Binder {
+        let binder = try statements.binder(query, in: db)
+        binder.reset()
+        binder.bind(1, gtin)
+        binder.bind(2, storeCode)
+        pricing.bind(to: binder, from: 3)
+        binder.bind(8, time)
+        return binder
     }
 
     func storeCodes() throws -> Set<String> {
@@ -236,12 +241,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
             if firstLoad.pending >= FirstLoad.chunk { try recordPendingProductHistory(firstLoad) }
             return
         }
-        let binder = try statements.binder(.historyReplace, in: db)
-        binder.reset()
-        pricing.bind(to: binder, from: 1)
-        binder.bind(6, gtin)
-        binder.bind(7, time)
-        try binder.step(connection: db.sqliteConnection)
+        try historyStatement(.historyReplace, gtin: gtin, storeCode: nil, pricing: pricing, time: time).step(connection: db.sqliteConnection)
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {

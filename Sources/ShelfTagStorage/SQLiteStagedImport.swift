@@ -67,6 +67,10 @@ enum SQLiteStagedImport {
         -- The ids a full reviews feed keeps; one row in stage_full_reviews says the others go.
         CREATE TABLE stage_kept_review (id TEXT PRIMARY KEY) WITHOUT ROWID;
         CREATE TABLE stage_full_reviews (present INTEGER PRIMARY KEY);
+        -- Staged rows at or before their stored pricing's second, as the snapshot has them: the only ones that can meet a
+        -- history entry of their second, listed while staging so that the apply, which holds the lock, reads no others.
+        CREATE TABLE stage_product_at_entry (seq INTEGER PRIMARY KEY);
+        CREATE TABLE stage_offer_at_entry (seq INTEGER PRIMARY KEY);
         """
 
     private static let pricing = ["currency", "price", "sale_price", "sale_start", "sale_end"]
@@ -93,22 +97,35 @@ enum SQLiteStagedImport {
                 AND \(columns(reviewCompared, of: "o")) IS \(columns(reviewCompared, of: "stage_review")));
             DELETE FROM stage_store WHERE EXISTS (SELECT 1 FROM ref.store o WHERE o.code = stage_store.code
                 AND \(columns(storeCompared, of: "o")) IS \(columns(storeCompared, of: "stage_store")));
+            INSERT INTO stage_product_at_entry SELECT i.seq FROM stage_product i JOIN ref.product o ON o.gtin = i.gtin
+                WHERE i.price_since <= o.price_since;
+            INSERT INTO stage_offer_at_entry SELECT i.seq FROM stage_offer i JOIN ref.store_offer o ON o.store_code = i.store_code AND o.gtin = i.gtin
+                WHERE i.price_since <= o.price_since;
             """
     }()
 
     /// The history entries of staged rows (`i`) against the rows they replace (`o`): a new row, a pricing change, or
-    /// a back-fill not recorded yet. Run before the upsert, which overwrites `o`.
+    /// a back-fill not recorded yet. A key has one entry per second: a change or back-fill at a second that has an entry
+    /// already takes that entry (the pricing it replaces was never in force). Run before the upsert, which overwrites `o`.
     private static func historySQL(staged: String, table: String, key: [String], store: String) -> String {
         let join = key.map { "o.\($0) = i.\($0)" }.joined(separator: " AND ")
+        let atSecond = "h.gtin = i.gtin AND h.store_code IS \(store) AND h.recorded_at = i.price_since"
+        // Only a change at the stored pricing's second, or a back-fill, can meet an entry of its second.
+        let sameSecondOrOlder = """
+            (i.price_since < coalesce(o.price_since, 0)
+                OR i.price_since = o.price_since AND \(columns(pricing, of: "o")) IS NOT \(columns(pricing, of: "i")))
+            """
         return """
+            UPDATE price_history AS h SET (currency, price, sale_price, sale_start, sale_end) = (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end)
+            FROM stage.\(staged)_at_entry x JOIN stage.\(staged) i ON i.seq = x.seq JOIN \(table) o ON \(join)
+            WHERE i.price IS NOT NULL AND \(sameSecondOrOlder) AND \(atSecond)
+                AND \(columns(pricing, of: "h")) IS NOT \(columns(pricing, of: "i"));
             INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
             SELECT i.gtin, \(store), i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
             FROM stage.\(staged) i LEFT JOIN \(table) o ON \(join)
             WHERE i.price IS NOT NULL AND (o.gtin IS NULL
-                OR i.price_since >= coalesce(o.price_since, 0) AND \(columns(pricing, of: "o")) IS NOT \(columns(pricing, of: "i"))
-                OR i.price_since < coalesce(o.price_since, 0) AND NOT EXISTS (
-                    SELECT 1 FROM price_history h WHERE h.gtin = i.gtin AND h.store_code IS \(store)
-                        AND \(columns(pricing + ["recorded_at"], of: "h")) IS \(columns(pricing + ["price_since"], of: "i"))))
+                OR i.price_since > coalesce(o.price_since, 0) AND \(columns(pricing, of: "o")) IS NOT \(columns(pricing, of: "i"))
+                OR \(sameSecondOrOlder) AND NOT EXISTS (SELECT 1 FROM price_history h WHERE \(atSecond)))
             ORDER BY i.seq;
             """
     }

@@ -121,6 +121,83 @@ struct ReferenceContractTests {
         }
     }
 
+    @Test(
+        "price history: one entry per product, channel and second; a pricing replaced within its second was never in force, on the web or in a store",
+        arguments: Backend.allCases)
+    func oneEntryPerSecond(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let before = try #require(try await reference.details(of: coffee))
+            let store = try #require(before.stores.first { $0.offer.pricing != nil })
+            let currency = before.webOffer.pricing.price.currency
+            func pricing(_ cents: Int64) throws -> Pricing { try Pricing(price: Money(minorUnits: cents, currency: currency)) }
+            /// Saves each price in turn at `text`: the web's and the store's, each write in a transaction of its own
+            /// (`together` false) or all in one (`together` true).
+            func save(_ prices: [Int64], at text: String, together: Bool) async throws {
+                let at = try time(text)
+                let web = before.webOffer
+                let offer = store.offer
+                let writes = try prices.map { try pricing($0) }
+                func write(_ writer: any CatalogWriter, _ pricing: Pricing) throws {
+                    try writer.save(
+                        before.product, webOffer: WebOffer(gtin: coffee, pricing: pricing, availability: web.availability, link: web.link), recordedAt: at)
+                    try writer.save(
+                        StoreOffer(
+                            storeCode: offer.storeCode, gtin: coffee, pricing: pricing, availability: offer.availability, pickupMethod: offer.pickupMethod,
+                            pickupSLA: offer.pickupSLA, stock: offer.stock),
+                        recordedAt: at)
+                }
+                if together {
+                    try await reference.write { writer in for pricing in writes { try write(writer, pricing) } }
+                } else {
+                    for pricing in writes { try await reference.write { writer in try write(writer, pricing) } }
+                }
+            }
+            func entries(at text: String) async throws -> (web: [Int64], store: [Int64]) {
+                let at = try time(text)
+                let details = try #require(try await reference.details(of: coffee))
+                let listing = try #require(details.stores.first { $0.store.code == store.store.code })
+                return (
+                    details.webHistory.changes.filter { $0.recordedAt == at }.map(\.pricing.price.minorUnits),
+                    listing.history.changes.filter { $0.recordedAt == at }.map(\.pricing.price.minorUnits)
+                )
+            }
+            try await save([1_001, 1_002], at: "2026-11-24T06:00:00Z", together: false)
+            try await save([1_003, 1_004], at: "2026-11-24T06:00:00Z", together: true)
+            #expect(try await entries(at: "2026-11-24T06:00:00Z") == ([1_004], [1_004]))
+            try await save([1_005], at: "2026-11-24T06:00:01Z", together: false)
+            #expect(try await entries(at: "2026-11-24T06:00:00Z") == ([1_004], [1_004]))
+            #expect(try await entries(at: "2026-11-24T06:00:01Z") == ([1_005], [1_005]))
+            // A back-fill at a second that has an entry takes it; the current price stays the newer one.
+            try await save([999], at: "2026-11-24T06:00:00Z", together: false)
+            #expect(try await entries(at: "2026-11-24T06:00:00Z") == ([999], [999]))
+            let after = try #require(try await reference.details(of: coffee))
+            #expect(after.webOffer.pricing == (try pricing(1_005)))
+
+            // The same through imports (a SQLite reference in use stages them): two of one time, then a back-fill.
+            let folder = try newDirectory()
+            func importPrice(_ text: String, asOf: String) async throws {
+                let file = folder.appendingPathComponent("\(UUID().uuidString).tsv")
+                try Data(
+                    """
+                    id\ttitle\tlink\tavailability\tprice\tgtin
+                    \(before.product.itemID)\t\(before.product.title)\t\(before.webOffer.link)\tin_stock\t\(text) EUR\t\(coffee.digits)
+
+                    """.utf8
+                ).write(to: file)
+                let (report, rejected) = try await runImport([file.path], into: reference, asOf: asOf)
+                #expect(report.committed && rejected.isEmpty, "\(rejected)")
+            }
+            try await importPrice("20.01", asOf: "2026-11-25T06:00:00Z")
+            try await importPrice("20.02", asOf: "2026-11-25T06:00:00Z")
+            #expect(try await entries(at: "2026-11-25T06:00:00Z").web == [2_002])
+            try await importPrice("20.03", asOf: "2026-11-25T06:00:01Z")
+            try await importPrice("19.99", asOf: "2026-11-25T06:00:00Z")
+            #expect(try await entries(at: "2026-11-25T06:00:00Z").web == [1_999])
+            #expect(try await entries(at: "2026-11-25T06:00:01Z").web == [2_003])
+            #expect(try #require(try await reference.details(of: coffee)).webOffer.pricing == (try pricing(2_003)))
+        }
+    }
+
     @Test("a write that throws leaves nothing behind, and the catalogue version moves with every committed write", arguments: Backend.allCases)
     func writesAndVersion(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
