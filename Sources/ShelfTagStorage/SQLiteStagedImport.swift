@@ -79,20 +79,39 @@ enum SQLiteStagedImport {
         "(" + names.map { "\(table).\($0)" }.joined(separator: ", ") + ")"
     }
 
-    /// Drops staged rows that equal the reference's and carry no back-fill: applying them would write nothing.
+    /// Whether a product row would change nothing in the reference's row `o`: the same values and no back-fill.
+    /// `value` names the row's value of a column (a staged row's column, or a parameter of a row being staged).
+    private static func productUnchanged(_ value: (String) -> String) -> String {
+        let compared = SQLiteCatalogWriter.productColumns.filter { $0 != "gtin" && $0 != "price_since" }
+        return """
+            o.gtin = \(value("gtin")) AND \(columns(compared, of: "o")) IS (\(compared.map(value).joined(separator: ", ")))
+                AND \(value("price_since")) >= o.price_since
+            """
+    }
+
+    /// The same for a store offer row.
+    private static func offerUnchanged(_ value: (String) -> String) -> String {
+        let compared = SQLiteCatalogWriter.offerColumns.filter { $0 != "store_code" && $0 != "gtin" && $0 != "price_since" }
+        return """
+            o.store_code = \(value("store_code")) AND o.gtin = \(value("gtin"))
+                AND \(columns(compared, of: "o")) IS (\(compared.map(value).joined(separator: ", ")))
+                AND (\(value("price")) IS NULL OR \(value("price_since")) >= o.price_since)
+            """
+    }
+
+    /// A row's parameter for a column, as `Binder.bindProductRow` and `bindOfferRow` number them.
+    private static func parameter(in columns: [String]) -> (String) -> String {
+        { column in "?\(columns.firstIndex(of: column)! + 1)" }
+    }
+
+    /// Drops staged rows that equal the reference's and carry no back-fill: applying them would write nothing. (Most
+    /// are never staged: `StagingWriter` skips a row that changes nothing unless its key is staged already.)
     private static let pruning: String = {
-        let productCompared = SQLiteCatalogWriter.productColumns.filter { $0 != "gtin" && $0 != "price_since" }
-        let offerCompared = SQLiteCatalogWriter.offerColumns.filter { $0 != "store_code" && $0 != "gtin" && $0 != "price_since" }
         let reviewCompared = SQLiteCatalogWriter.reviewColumns.filter { $0 != "id" }
         let storeCompared = SQLiteCatalogWriter.storeColumns.filter { $0 != "code" }
         return """
-            DELETE FROM stage_product WHERE EXISTS (SELECT 1 FROM ref.product o WHERE o.gtin = stage_product.gtin
-                AND \(columns(productCompared, of: "o")) IS \(columns(productCompared, of: "stage_product"))
-                AND stage_product.price_since >= o.price_since);
-            DELETE FROM stage_offer WHERE EXISTS (SELECT 1 FROM ref.store_offer o
-                WHERE o.store_code = stage_offer.store_code AND o.gtin = stage_offer.gtin
-                AND \(columns(offerCompared, of: "o")) IS \(columns(offerCompared, of: "stage_offer"))
-                AND (stage_offer.price IS NULL OR stage_offer.price_since >= o.price_since));
+            DELETE FROM stage_product WHERE EXISTS (SELECT 1 FROM ref.product o WHERE \(productUnchanged { "stage_product.\($0)" }));
+            DELETE FROM stage_offer WHERE EXISTS (SELECT 1 FROM ref.store_offer o WHERE \(offerUnchanged { "stage_offer.\($0)" }));
             DELETE FROM stage_review WHERE EXISTS (SELECT 1 FROM ref.review o WHERE o.id = stage_review.id
                 AND \(columns(reviewCompared, of: "o")) IS \(columns(reviewCompared, of: "stage_review")));
             DELETE FROM stage_store WHERE EXISTS (SELECT 1 FROM ref.store o WHERE o.code = stage_store.code
@@ -152,6 +171,8 @@ enum SQLiteStagedImport {
     private struct StagingWriter: CatalogWriter {
         let db: Database
         private let statements = PreparedStatements<Query>()
+        private let unchangedProducts = UnchangedRows()
+        private let unchangedOffers = UnchangedRows()
 
         init(db: Database) {
             self.db = db
@@ -159,7 +180,7 @@ enum SQLiteStagedImport {
 
         /// The statements a row runs.
         private enum Query: Int, PreparedQuery {
-            case stageStore, stageProduct, stageOffer, stageReview, itemOwner, productExists
+            case stageStore, stageProduct, stageOffer, stageReview, itemOwner, productExists, productUnchanged, offerUnchanged
 
             var sql: String {
                 switch self {
@@ -179,6 +200,17 @@ enum SQLiteStagedImport {
                     """
                 case .productExists:
                     "SELECT EXISTS (SELECT 1 FROM stage_product WHERE gtin = ?1) OR EXISTS (SELECT 1 FROM ref.product WHERE gtin = ?1)"
+                // A row's parameters in `bindProductRow` and `bindOfferRow` order.
+                case .productUnchanged:
+                    """
+                    SELECT 1 FROM ref.product o WHERE \(SQLiteStagedImport.productUnchanged(SQLiteStagedImport.parameter(in: SQLiteCatalogWriter.productColumns)))
+                        AND NOT EXISTS (SELECT 1 FROM stage_product WHERE gtin = ?1)
+                    """
+                case .offerUnchanged:
+                    """
+                    SELECT 1 FROM ref.store_offer o WHERE \(SQLiteStagedImport.offerUnchanged(SQLiteStagedImport.parameter(in: SQLiteCatalogWriter.offerColumns)))
+                        AND NOT EXISTS (SELECT 1 FROM stage_offer WHERE store_code = ?1 AND gtin = ?2)
+                    """
                 }
             }
         }
@@ -197,11 +229,32 @@ enum SQLiteStagedImport {
             try statements.statement(.stageStore, in: db).execute(arguments: SQLiteCatalogWriter.storeArguments(store))
         }
 
+        /// Whether a row would change nothing and its key is not staged: pruning would drop it, so it is not staged. Its
+        /// item id is its own in the reference and no staged row can hold it (one would have conflicted), so nothing
+        /// else is checked. The check is a look-up per row, which pays only while most rows change nothing (a daily
+        /// full feed): `skipping` pauses it where they do not.
+        private func isUnchanged(_ query: Query, skipping: UnchangedRows, bind: (Binder) -> Void) throws -> Bool {
+            guard skipping.checksNext() else { return false }
+            let binder = try binder(query)
+            bind(binder)
+            defer { binder.reset() }
+            let unchanged = try binder.stepRow(connection: db.sqliteConnection)
+            skipping.count(unchanged: unchanged)
+            return unchanged
+        }
+
         func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
             let gtin = product.gtin.digits
+            let pricing = PricingValues(webOffer.pricing)
+            let time = Int64(recordedAt.timeIntervalSince1970)
+            if try isUnchanged(
+                .productUnchanged, skipping: unchangedProducts, bind: { $0.bindProductRow(product, webOffer: webOffer, pricing: pricing, time: time) })
+            {
+                return
+            }
             if let owner = try owner(of: product.itemID), owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
             let binder = try binder(.stageProduct)
-            binder.bindProductRow(product, webOffer: webOffer, pricing: PricingValues(webOffer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
+            binder.bindProductRow(product, webOffer: webOffer, pricing: pricing, time: time)
             try binder.step(connection: db.sqliteConnection)
         }
 
@@ -225,8 +278,11 @@ enum SQLiteStagedImport {
         }
 
         func save(_ offer: StoreOffer, recordedAt: Date) throws {
+            let pricing = PricingValues(offer.pricing)
+            let time = Int64(recordedAt.timeIntervalSince1970)
+            if try isUnchanged(.offerUnchanged, skipping: unchangedOffers, bind: { $0.bindOfferRow(offer, pricing: pricing, time: time) }) { return }
             let binder = try binder(.stageOffer)
-            binder.bindOfferRow(offer, pricing: PricingValues(offer.pricing), time: Int64(recordedAt.timeIntervalSince1970))
+            binder.bindOfferRow(offer, pricing: pricing, time: time)
             try binder.step(connection: db.sqliteConnection)
         }
 
@@ -255,5 +311,34 @@ enum SQLiteStagedImport {
             for id in ids { try insert.execute(arguments: [id]) }
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM ref.review WHERE id NOT IN (SELECT id FROM stage_kept_review)") ?? 0
         }
+    }
+}
+
+/// When a staging writer looks for rows that change nothing. It checks rows by windows; a window in which fewer than
+/// half were unchanged (a feed of new or repriced products) pauses the checks for `pause` rows, after which it checks
+/// a window again. The pause bounds the look-ups wasted on such a feed to one row in 17; only speed depends on it.
+final class UnchangedRows {
+    private static let window = 1024
+    private static let pause = 16 * window
+    private var checked = 0
+    private var unchanged = 0
+    private var paused = 0
+
+    /// Whether to check the next row.
+    func checksNext() -> Bool {
+        guard paused == 0 else {
+            paused -= 1
+            return false
+        }
+        return true
+    }
+
+    func count(unchanged isUnchanged: Bool) {
+        checked += 1
+        if isUnchanged { unchanged += 1 }
+        guard checked == Self.window else { return }
+        if unchanged * 2 < checked { paused = Self.pause }
+        checked = 0
+        unchanged = 0
     }
 }

@@ -70,6 +70,33 @@ struct ImportTests {
         #expect(try dump(path) == before)
     }
 
+    @Test("a feed's last row for a key wins, even one that changes nothing after a row that changed it (unchanged rows are not staged)")
+    func lastRowWins() async throws {
+        try await loadSamples(into: reference)
+        let before = try dump(path)
+        var (header, cells) = try firstHistoryRow()
+        cells[1] = "Renamed"
+        let changedProduct = try writeTemporary(header + "\n" + cells.joined(separator: "\t") + "\n", name: "product.tsv")
+        let inventory = try String(contentsOfFile: sample("local_inventory.tsv"), encoding: .utf8).split(separator: "\n")
+        var offer = inventory[1].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        offer[2] = String((Int(offer[2]) ?? 0) + 7)
+        let changedOffer = try writeTemporary(inventory[0] + "\n" + offer.joined(separator: "\t") + "\n", name: "inventory.tsv")
+
+        // The changed rows, then the samples, which hold what the reference holds: nothing changes.
+        let files = [changedProduct, sample("products.xml"), changedOffer, sample("local_inventory.tsv")]
+        let (report, rejected) = try await runImport(files, into: reference, asOf: "2026-11-21T06:00Z")
+        #expect(report.committed && rejected.isEmpty, "\(rejected)")
+        #expect(try dump(path) == before)
+        // The other way round, the changed rows win.
+        let (reversed, _) = try await runImport(
+            [sample("products.xml"), changedProduct, sample("local_inventory.tsv"), changedOffer], into: reference, asOf: "2026-11-21T06:00Z")
+        #expect(reversed.committed)
+        let details = try #require(try await reference.details(of: GTIN(cells[9])))
+        #expect(details.product.title == "Renamed")
+        let store = try #require(details.stores.first { $0.store.code == offer[0] })
+        #expect(store.offer.stock.onHand == Int(offer[2]))
+    }
+
     @Test("a changed price is recorded with the import's time")
     func priceChangeIsDated() async throws {
         try await loadSamples(into: reference)

@@ -46,3 +46,26 @@ struct SQLiteFileTests {
         withExtendedLifetime(reference) {}
     }
 }
+
+@Suite("A staged import looks for unchanged rows while they are common")
+struct UnchangedRowsTests {
+    @Test("a window with fewer than half unchanged pauses the checks for 16 windows; then it checks again, and keeps checking while they are common")
+    func pausesAndResumes() {
+        let policy = UnchangedRows()
+        func run(_ rows: Int, unchanged: Bool) -> Int {
+            var checked = 0
+            for _ in 0..<rows where policy.checksNext() {
+                checked += 1
+                policy.count(unchanged: unchanged)
+            }
+            return checked
+        }
+        #expect(run(1024, unchanged: false) == 1024)
+        #expect(run(16 * 1024, unchanged: false) == 0)
+        #expect(run(1024, unchanged: true) == 1024)
+        #expect(run(10 * 1024, unchanged: true) == 10 * 1024)
+        // Half unchanged is enough to keep checking.
+        for index in 0..<1024 where policy.checksNext() { policy.count(unchanged: index % 2 == 0) }
+        #expect(run(1024, unchanged: true) == 1024)
+    }
+}
