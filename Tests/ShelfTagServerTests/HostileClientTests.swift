@@ -83,7 +83,9 @@ struct HostileClientTests {
                 closed = slow.closedByServer(within: 0, microseconds: 1000)
             }
             #expect(closed, "still open after \(clock.now - start)")
-            #expect(clock.now - start < .seconds(4))
+            // The 1 s header timeout, not the 30 s idle one: 6 s leave room for a loaded 2-core run (4.06 s seen once
+            // under the full parallel suite, with a 4 s bound).
+            #expect(clock.now - start < .seconds(6))
             // A request that arrives whole is not affected, nor is a second one on the same connection later.
             let prompt = try RawConnection(port: port)
             prompt.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
