@@ -16,15 +16,15 @@ public struct ItemIDConflict: Error, CustomStringConvertible {
 ///
 /// Pricing rule: a row keeps the newest pricing (`price_since` says since when); the price history gets every pricing
 /// change, dated, one entry per key and second (a pricing replaced within its second was never in force). A pricing
-/// recorded as of a time before the row's `price_since` (a back-fill, `import --as-of`) only adds to the history. The history is written here rather than by triggers: a trigger per row cost more than half
-/// of an import, and every pricing write goes through this writer.
+/// recorded as of a time before the row's `price_since` (a back-fill, `import --as-of`) only adds to the history.
+/// The history is written here rather than by triggers: a trigger per row cost more than half of an import, and
+/// every pricing write goes through this writer.
 ///
 /// A first load (`SQLiteCatalogWriter(firstLoadInto:)`, a database with no product yet) spares the read of the stored
 /// pricing and the history insert of each row while every row carries one time. New products get their history by
-/// chunks of rows, in one statement each (`INSERT … SELECT` over the chunk's rowids, while the parser goes on). A
-/// repeated key keeps one entry with its last pricing, as a staged import records it (rows of one time replace each
-/// other unseen). Store offers get theirs from the table at the end. A row of another time records what is pending,
-/// then the writer goes row by row.
+/// chunks of rows, in one statement each (`INSERT … SELECT` over the chunk's rowids, while the parser goes on); a
+/// repeated key's entry takes its last pricing (one entry per second). Store offers get theirs from the table at the
+/// end. A row of another time records what is pending, then the writer goes row by row.
 struct SQLiteCatalogWriter: CatalogWriter {
     let db: Database
     private let statements = PreparedStatements<Query>()
@@ -160,10 +160,12 @@ struct SQLiteCatalogWriter: CatalogWriter {
                 if try has.stepRow(connection: db.sqliteConnection) { return }
             }
         }
-        try historyStatement(.historyReplace, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time).step(connection: db.sqliteConnection)
-        if db.changesCount == 0 {
-            try historyStatement(.historyInsert, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time).step(connection: db.sqliteConnection)
+        // Only a time at or before the stored pricing's can have an entry already (the stored pricing only moves later).
+        if let stored, time <= stored.since {
+            try historyStatement(.historyReplace, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time).step(connection: db.sqliteConnection)
+            if db.changesCount > 0 { return }
         }
+        try historyStatement(.historyInsert, gtin: gtin, storeCode: storeCode, pricing: pricing, time: time).step(connection: db.sqliteConnection)
     }
 
     /// One of the history statements, which all take an entry's eight values in the same order.
