@@ -130,21 +130,21 @@ enum SQLiteStagedImport {
         let join = key.map { "o.\($0) = i.\($0)" }.joined(separator: " AND ")
         let atSecond = "h.gtin = i.gtin AND h.store_code IS \(store) AND h.recorded_at = i.price_since"
         // Only a change at the stored pricing's second, or a back-fill, can meet an entry of its second.
-        let sameSecondOrOlder = """
+        let atOrBefore = """
             (i.price_since < coalesce(o.price_since, 0)
                 OR i.price_since = o.price_since AND \(columns(pricing, of: "o")) IS NOT \(columns(pricing, of: "i")))
             """
         return """
             UPDATE price_history AS h SET (currency, price, sale_price, sale_start, sale_end) = (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end)
             FROM stage.\(staged)_at_entry x JOIN stage.\(staged) i ON i.seq = x.seq JOIN \(table) o ON \(join)
-            WHERE i.price IS NOT NULL AND \(sameSecondOrOlder) AND \(atSecond)
+            WHERE i.price IS NOT NULL AND \(atOrBefore) AND \(atSecond)
                 AND \(columns(pricing, of: "h")) IS NOT \(columns(pricing, of: "i"));
             INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)
             SELECT i.gtin, \(store), i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
             FROM stage.\(staged) i LEFT JOIN \(table) o ON \(join)
             WHERE i.price IS NOT NULL AND (o.gtin IS NULL
                 OR i.price_since > coalesce(o.price_since, 0) AND \(columns(pricing, of: "o")) IS NOT \(columns(pricing, of: "i"))
-                OR \(sameSecondOrOlder) AND NOT EXISTS (SELECT 1 FROM price_history h WHERE \(atSecond)))
+                OR \(atOrBefore) AND NOT EXISTS (SELECT 1 FROM price_history h WHERE \(atSecond)))
             ORDER BY i.seq;
             """
     }
