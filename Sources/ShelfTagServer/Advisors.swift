@@ -20,8 +20,9 @@ struct Advisors: Sendable {
     }
 
     /// The advisor for a page of `store` (nil: no store), and whether it came from the link (the cookie to set).
-    func advisor(for request: Request, store: String?) async throws -> (associate: Associate, fromLink: Bool)? {
-        if let code = request.uri.queryParameters["a"].flatMap({ Associate.normalizedCode(String($0)) }), let associate = try await look(up: code) {
+    /// - Parameter linkCode: the link's `a` value, from the query the caller has already parsed.
+    func advisor(for request: Request, linkCode: String?, store: String?) async throws -> (associate: Associate, fromLink: Bool)? {
+        if let code = linkCode.flatMap(Associate.normalizedCode), let associate = try await look(up: code) {
             return (associate, true)
         }
         guard let code = Self.rememberedCode(request), let associate = try await look(up: code) else { return nil }
@@ -31,7 +32,8 @@ struct Advisors: Sendable {
 
     /// The associate to credit a reservation in `store` with: from the link or the cookie, and of that store.
     func credited(for request: Request, store: String) async throws -> Associate? {
-        guard let advisor = try await advisor(for: request, store: store), advisor.associate.storeCode == store else { return nil }
+        let linkCode = RawQuery(request)["a"]
+        guard let advisor = try await advisor(for: request, linkCode: linkCode, store: store), advisor.associate.storeCode == store else { return nil }
         return advisor.associate
     }
 

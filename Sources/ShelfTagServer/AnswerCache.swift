@@ -18,8 +18,9 @@ final class AnswerCache: @unchecked Sendable {
         var advisor: String? = nil
     }
 
-    /// What a resolve needs besides the body: the scan's store and staleness.
-    struct Answer: Sendable {
+    /// What a resolve needs besides the body: the scan's store and staleness. A class: a cached answer goes out
+    /// with one retain, where a struct of these fields took one per field on every look-up.
+    final class Answer: Sendable {
         /// The body as it is sent: made once, shared by every response that carries it (no copy per request).
         let bytes: ByteBuffer
         let storeCode: String?
@@ -33,7 +34,7 @@ final class AnswerCache: @unchecked Sendable {
         /// The product's page on the web shop, where redirects and linksets lead.
         let webLink: String
 
-        init(body: String, view: ProductView) {
+        convenience init(body: String, view: ProductView) {
             self.init(
                 body: body, storeCode: view.listing?.store.code, stale: view.stale, locale: view.locale, changesAt: view.changesAt,
                 title: view.details.product.title, webLink: view.details.webOffer.link)

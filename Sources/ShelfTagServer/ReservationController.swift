@@ -126,7 +126,7 @@ struct ReservationController: Sendable {
     }
 
     func form(_ request: Request, gtin: String) async throws -> Response {
-        try await renderForm(request, gtin: gtin, store: request.uri.queryParameters["s"].map(String.init))
+        try await renderForm(request, gtin: gtin, store: RawQuery(request)["s"])
     }
 
     /// The form, empty, or again after a mistake: what the shopper typed kept, the field at fault marked and said in
@@ -147,7 +147,7 @@ struct ReservationController: Sendable {
             "storeCode": listing.store.code, "availableText": available > 0 ? words.available(["count": "\(available)"]) : words.none,
             "canReserve": maximum > 0,
             "action": "\(configuration.baseURL)/products/\(details.product.gtin.digits)/reserve"
-                + (request.uri.queryParameters["a"].flatMap { Associate.normalizedCode(String($0)) }.map { "?a=" + $0 } ?? ""),
+                + (RawQuery(request)["a"].flatMap(Associate.normalizedCode).map { "?a=" + $0 } ?? ""),
             "token": values["token"] ?? AccessToken.generate(),
             "quantities": (1...max(1, maximum)).map { ["value": $0, "selected": $0 == chosen] as [String: Any] },
             "quantityLabel": words.quantity, "nameLabel": words.name, "contactLabel": words.contact,
@@ -193,7 +193,7 @@ struct ReservationController: Sendable {
         var hold: HoldRequest
         do {
             hold = try HoldRequest(
-                storeCode: fields["store"] ?? fields["s"] ?? request.uri.queryParameters["s"].map(String.init), gtin: gtin, quantity: fields["quantity"],
+                storeCode: fields["store"] ?? fields["s"] ?? RawQuery(request)["s"], gtin: gtin, quantity: fields["quantity"],
                 customerName: fields["name"], contact: Self.contact(fields))
         } catch {
             if !isJSON, ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .html {
@@ -286,7 +286,7 @@ struct ReservationController: Sendable {
 
     func confirmation(_ request: Request, reservation: Reservation) async throws -> Response {
         // The pickup QR code scanned by a signed-in tablet of the store opens the reservation in the queue.
-        if request.uri.queryParameters["shopper"] == nil,
+        if RawQuery(request)["shopper"] == nil,
             let session = try await WorkController.session(of: request, reference: reference, at: configuration.now())
         {
             guard session.associate.storeCode == reservation.storeCode else {

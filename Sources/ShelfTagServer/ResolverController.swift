@@ -168,7 +168,7 @@ struct ResolverController: Sendable {
         let asLinkset = requested == "linkset" || requested == "all" || wanted == .linkset
         let answersJSON = !asLinkset && requested == nil && wanted == .json
         // Only a link or a phone that carries a code costs a look-up (cached until the catalogue moves).
-        let advisor = try await advisors.advisor(for: request, store: storeCode)?.associate
+        let advisor = try await advisors.advisor(for: request, linkCode: link.extensionValue("a"), store: storeCode)?.associate
         func record(_ format: ScanFormat, _ answer: AnswerCache.Answer) {
             scans.append(
                 Scan(
@@ -281,25 +281,24 @@ struct ResolverController: Sendable {
 
     func storePage(_ request: Request, gtin text: String) async throws -> Response {
         let gtin = try ResolverError.gtin(text)
-        let query = request.uri.queryParameters
-        let storeCode = query["s"].map(String.init)
-        let tagID = query["t"].map(String.init)
+        let query = RawQuery(request)
+        let storeCode = query["s"]
+        let tagID = query["t"]
         let language = pages.wording.preferred(by: request)
-        var headers = HTTPFields()
-        headers[.vary] = "Accept, Accept-Language, Cookie"
-        let advisor = try await advisors.advisor(for: request, store: storeCode)
-        if let advisor, advisor.fromLink { headers[.setCookie] = advisors.rememberCookie(advisor.associate) }
-        if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
-            let answer = try await cached(.pageJSON, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) { view in
-                AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
-            }
-            return .text(answer.bytes, contentType: "application/json", headers: headers)
+        let advisor = try await advisors.advisor(for: request, linkCode: query["a"], store: storeCode)
+        let asJSON = ResponseFormat.preferred(accept: request.headers.value(of: .accept), offered: [.html, .json]) == .json
+        let answer = try await cached(asJSON ? .pageJSON : .page, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) {
+            view in
+            AnswerCache.Answer(body: asJSON ? Response.jsonText(view.document) : pages.product(view), view: view)
         }
-        let answer = try await cached(.page, gtin: gtin, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate) { view in
-            AnswerCache.Answer(body: pages.product(view), view: view)
-        }
-        return .text(answer.bytes, contentType: "text/html; charset=utf-8", headers: headers)
+        // The fields every page answer has, built once: each field set per request searched and copied the list.
+        var headers = asJSON ? Self.pageJSONFields : Self.pageFields
+        if let advisor, advisor.fromLink { headers.append(HTTPField(name: .setCookie, value: advisors.rememberCookie(advisor.associate))) }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: answer.bytes))
     }
+
+    private static let pageFields: HTTPFields = [.contentType: "text/html; charset=utf-8", .vary: "Accept, Accept-Language, Cookie"]
+    private static let pageJSONFields: HTTPFields = [.contentType: "application/json", .vary: "Accept, Accept-Language, Cookie"]
 
     /// An associate's own page: who they are, where, the languages they speak; it remembers them on the phone.
     func advisorPage(_ request: Request, code: String) async throws -> Response {
@@ -327,18 +326,18 @@ struct ResolverController: Sendable {
     /// advisor's code. Targets come from the product's own links, never from the request (no open redirect).
     func clickOut(_ request: Request, gtin text: String) async throws -> Response {
         let gtin = try ResolverError.gtin(text)
-        let query = request.uri.queryParameters
-        let storeCode = query["s"].map(String.init)
+        let query = RawQuery(request)
+        let storeCode = query["s"]
         let now = configuration.now()
         guard let page = try await reference.page(of: gtin, store: storeCode, tagID: nil, reviewLimit: 0, at: now) else { throw unknownProduct(gtin) }
-        let advisor = try await advisors.advisor(for: request, store: storeCode)?.associate
+        let advisor = try await advisors.advisor(for: request, linkCode: query["a"], store: storeCode)?.associate
         let view = ProductView(
             details: page.details, storeCode: storeCode, tagID: nil, printedTag: nil, reviews: [], holds: page.holds, advisor: advisor,
             wording: pages.wording, configuration: configuration, at: now)
         var headers = HTTPFields()
         // The action's own target; else (the page no longer offers it) the product's web page, still credited.
         headers[.location] =
-            query["type"].flatMap { view.webTargets[String($0)] }
+            query["type"].flatMap { view.webTargets[$0] }
             ?? advisor.map { ProductView.crediting(page.details.webOffer.link, to: $0, configuration: configuration) } ?? page.details.webOffer.link
         if let advisor {
             do {

@@ -34,7 +34,7 @@ struct Wording: Sendable {
     }
 
     /// The language `request`'s client prefers.
-    func preferred(by request: Request) -> String? { preferred(acceptLanguage: request.headers[.acceptLanguage]) }
+    func preferred(by request: Request) -> String? { preferred(acceptLanguage: request.headers.value(of: .acceptLanguage)) }
 }
 
 /// One language's words, for each kind of page.

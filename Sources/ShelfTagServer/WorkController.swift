@@ -54,8 +54,9 @@ struct WorkController: Sendable {
         let session = try await requireSignIn(request)
         let store = session.associate.storeCode
         let now = configuration.now()
-        let mine = request.uri.queryParameters["mine"] == "1"
-        let highlighted = request.uri.queryParameters["code"].map(String.init)
+        let query = RawQuery(request)
+        let mine = query["mine"] == "1"
+        let highlighted = query["code"]
         let language = pages.wording.preferred(by: request)
         let storeLocale = try await reference.stores().first { $0.code == store }?.locale ?? "en-US"
         let locale = PageLanguage.locale(preferred: language, storeLocale: storeLocale)
@@ -196,7 +197,7 @@ struct WorkController: Sendable {
         let words = language.work
         var context: [String: Any] = [
             "lang": language.language, "title": words.signInTitle, "codeLabel": words.code, "secretLabel": words.secret, "submit": words.signIn,
-            "action": configuration.baseURL + "/work/sign-in", "csrf": token, "next": request.uri.queryParameters["next"].map(String.init) ?? "",
+            "action": configuration.baseURL + "/work/sign-in", "csrf": token, "next": RawQuery(request)["next"] ?? "",
         ]
         if let problem { context["problem"] = problem }
         var headers = HTTPFields()
@@ -311,7 +312,7 @@ struct WorkController: Sendable {
     func product(_ request: Request, gtin text: String) async throws -> Response {
         let session = try await requireSignIn(request)
         let gtin = try ResolverError.gtin(text)
-        let tagID = request.uri.queryParameters["t"].map(String.init)
+        let tagID = RawQuery(request)["t"]
         let now = configuration.now()
         let here = session.associate.storeCode
         guard let page = try await reference.page(of: gtin, store: here, tagID: tagID, reviewLimit: 0, at: now) else {
