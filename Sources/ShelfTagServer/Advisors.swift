@@ -37,6 +37,9 @@ struct Advisors: Sendable {
         return advisor.associate
     }
 
+    /// Whether `request` carries an advisor's code at all, from its link or remembered; most requests do not.
+    static func carriesCode(_ request: Request, linkCode: String?) -> Bool { linkCode != nil || rememberedCode(request) != nil }
+
     static func rememberedCode(_ request: Request) -> String? {
         request.cookie(cookieName).flatMap(Associate.normalizedCode)
     }
