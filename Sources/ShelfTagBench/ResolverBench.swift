@@ -32,17 +32,6 @@ struct LoadResult {
     let non2xx: Int
 }
 
-extension LoadResult {
-    /// Slices of one load, of equal length: their rate over the whole time, and the worst slice's p99 (the p99 of the
-    /// whole is at most that, a bound and not the figure).
-    init(combining slices: [LoadResult]) {
-        requests = slices.reduce(0) { $0 + $1.requests }
-        perSecond = slices.reduce(0) { $0 + $1.perSecond } / Double(slices.count)
-        p99Milliseconds = slices.map(\.p99Milliseconds).max() ?? 0
-        non2xx = slices.reduce(0) { $0 + $1.non2xx }
-    }
-}
-
 /// Runs wrk for `seconds` against `url` (with a Lua `script`), its report kept in `work/name`.
 func runWrk(_ wrk: String, url: String, script: String?, seconds: Int = 10, output name: String = "wrk.out", work: String) throws -> LoadResult {
     let output = "\(work)/\(name)"
@@ -140,37 +129,36 @@ func benchResolver(_ options: BenchOptions) throws {
         String(
             format: "%@ %9.0f req/s   p99 %6.2f ms   %d requests, %d errors", label, result.perSecond, result.p99Milliseconds, result.requests, result.non2xx)
     }
-    // The ceiling and the two answers in turn, three times: the machine's noise lands on all three. Within a run they
-    // take turns in 2-second slices, so a change of the machine's speed mid-run (±30 % seen within seconds) lands on
-    // all three rather than on whichever ran then.
-    func interleaved(_ targets: [(url: String, script: String?)]) throws -> [LoadResult] {
-        var slices = Array(repeating: [LoadResult](), count: targets.count)
-        for _ in 0..<3 {
-            for (index, target) in targets.enumerated() {
-                slices[index].append(try runWrk(wrk, url: target.url, script: target.script, seconds: 2, work: options.work))
-            }
-        }
-        return slices.map { LoadResult(combining: $0) }
-    }
+    // Three rounds of steady runs, each answer between two runs of the ceiling and held against their mean: the
+    // machine's speed drifts by up to a third within seconds, and a ceiling measured only before an answer took the
+    // drift for the answer's cost (a page ratio of 0.58 in one round, 1.03 in the next). Short alternating slices
+    // were tried: each page slice then began with every cached answer expired (a render per GTIN at once), a cost
+    // steady load spreads over the answers' lifetime.
     var jsonRatio = Comparison("JSON resolve req/s / ceiling", higherIsBetter: true)
     var pageRatio = Comparison("store page req/s / ceiling", higherIsBetter: true)
     var pageP99: [Double] = []
     var resolves = 0
+    func ceiling() throws -> LoadResult { try runWrk(wrk, url: base + "/healthz", script: nil, seconds: 3, work: options.work) }
     for round in 1...3 {
-        let results = try interleaved([(base + "/healthz", nil), (base, "\(directory)/json.lua"), (base, "\(directory)/html.lua")])
-        let (ceiling, json, html) = (results[0], results[1], results[2])
-        print(line("ceiling   /healthz                      (run \(round))", ceiling))
-        print(line("resolve   /01/{gtin}?s=PAR01, JSON      (run \(round))", json))
+        let before = try ceiling()
+        let html = try runWrk(wrk, url: base, script: "\(directory)/html.lua", seconds: 6, work: options.work)
+        let between = try ceiling()
+        let json = try runWrk(wrk, url: base, script: "\(directory)/json.lua", seconds: 6, work: options.work)
+        // The resolves' scans are written every 500 ms: the last ceiling does not pay for them.
+        usleep(1_000_000)
+        let after = try ceiling()
+        for (name, result) in [("before", before), ("between", between), ("after", after)] {
+            print(line("ceiling   /healthz, \(name.padding(toLength: 7, withPad: " ", startingAt: 0))            (run \(round))", result))
+        }
         print(line("page      /products/{gtin}?s=PAR01 HTML (run \(round))", html))
+        print(line("resolve   /01/{gtin}?s=PAR01, JSON      (run \(round))", json))
         resolves += json.requests
-        // A slice's first requests wait on wrk opening its 64 connections: the p99 comes from one 6-second run.
-        let steady = try runWrk(wrk, url: base, script: "\(directory)/html.lua", seconds: 6, work: options.work)
-        print(line("page      steady 6 s, for the p99       (run \(round))", steady))
-        pageP99.append(steady.p99Milliseconds)
+        pageP99.append(html.p99Milliseconds)
         print(
             String(
-                format: "run %d     ratio JSON %.2f, page %.2f", round, jsonRatio.add(ours: json.perSecond, baseline: ceiling.perSecond),
-                pageRatio.add(ours: html.perSecond, baseline: ceiling.perSecond)))
+                format: "run %d     ratio JSON %.2f, page %.2f", round,
+                jsonRatio.add(ours: json.perSecond, baseline: (between.perSecond + after.perSecond) / 2),
+                pageRatio.add(ours: html.perSecond, baseline: (before.perSecond + between.perSecond) / 2)))
     }
     print(jsonRatio.summary(target: 0.5))
     print(pageRatio.summary(target: 0.9))
