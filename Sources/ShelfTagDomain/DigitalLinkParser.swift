@@ -84,10 +84,11 @@ public struct ParsedDigitalLink: Sendable, Equatable {
     public static func parse(path rawPath: String, query: String?) throws(DigitalLinkError) -> ParsedDigitalLink {
         try checkCharacters(rawPath)
         if let query { try checkCharacters(query) }
-        var path = Substring(rawPath)
-        // A resolver tolerates one trailing slash.
-        if path.hasSuffix("/") && path.count > 1 { path = path.dropLast() }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        // Split by byte: the characters are ASCII by now, and splitting by Character (grapheme breaking) was most of
+        // a resolve's parsing. A resolver tolerates one trailing slash.
+        var path = rawPath
+        if path.utf8.count > 1 && path.utf8.last == UInt8(ascii: "/") { path.removeLast() }
+        let segments = path.split(byte: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst().map(String.init)
         // The rightmost primary key with only (AI, value) pairs after it starts the GS1 part.
         var start: Int?
         var index = segments.count - 2
@@ -128,10 +129,10 @@ public struct ParsedDigitalLink: Sendable, Equatable {
         let possibleQualifiers = (used.isEmpty ? sequences : matching).joined()
         var attributes: [Element] = []
         var extensions: [(key: String, value: String)] = []
-        for item in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = try decode(String(parts[0]), inQuery: true)
-            let value = parts.count > 1 ? try decode(String(parts[1]), inQuery: true) : ""
+        for item in (query ?? "").split(byte: UInt8(ascii: "&")) {
+            let equals = item.utf8.firstIndex(of: UInt8(ascii: "=")) ?? item.endIndex
+            let name = try decode(String(item[..<equals]), inQuery: true)
+            let value = equals == item.endIndex ? "" : try decode(String(item[item.index(after: equals)...]), inQuery: true)
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 extensions.append((name, value))
                 continue

@@ -156,7 +156,7 @@ struct ResolverController: Sendable {
         let tagID = link.extensionValue("t")
         let language = pages.wording.preferred(by: request)
         // The query goes on to the target (GS1 rule), without the linkType that chose it.
-        let passed = (query ?? "").split(separator: "&").filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
+        let passed = (query ?? "").split(byte: UInt8(ascii: "&")).filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let passedQuery = passed.isEmpty ? "" : "?" + passed
         let anchor = anchor(of: link, gtin: gtin)
         var headers = HTTPFields()
