@@ -179,17 +179,21 @@ struct ResolverController: Sendable {
                     associateCode: advisor?.code))
             metrics.scan(format: format.rawValue, stale: answer.stale)
         }
-        if answersJSON {
-            let answer = try await cached(.json, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-                AnswerCache.Answer(body: Response.jsonText(view.document), view: view)
+        // JSON is answered from its cached body. Redirects and linksets need the product (404 when unknown) and the
+        // scan's store and staleness, and no body: they are written per request from the summary's fields.
+        let key = AnswerCache.Key(kind: answersJSON ? .json : .redirect, gtin: gtin.digits, store: storeCode, tag: tagID, language: language)
+        let (hit, version) = try cachedAnswer(key)
+        let summary: AnswerCache.Answer
+        if let hit {
+            summary = hit
+        } else {
+            summary = try await computed(key, version: version, gtin: gtin, advisor: nil) { view in
+                AnswerCache.Answer(body: answersJSON ? Response.jsonText(view.document) : "", view: view)
             }
-            record(.json, answer)
-            return .text(answer.bytes, contentType: "application/json", headers: headers)
         }
-        // Redirects and linksets need the product (404 when unknown) and the scan's store and staleness.
-        // No body: redirects and linksets are written per request from the summary's fields.
-        let summary = try await cached(.redirect, gtin: gtin, store: storeCode, tag: tagID, language: language) { view in
-            AnswerCache.Answer(body: "", view: view)
+        if answersJSON {
+            record(.json, summary)
+            return .text(summary.bytes, contentType: "application/json", headers: headers)
         }
         let webLink = summary.webLink
         if asLinkset {
@@ -212,23 +216,15 @@ struct ResolverController: Sendable {
             return .redirect(to: target(type, gtin: gtin, webLink: webLink, query: passedQuery), headers: headers)
         }
         record(.html, summary)
-        // A signed-in associate's tablet scanning a tag gets the staff view of the product.
-        if try await WorkController.session(of: request, reference: reference, at: configuration.now()) != nil {
+        // A signed-in associate's tablet scanning a tag gets the staff view of the product (a shopper's phone, with
+        // no session cookie, takes no async step for it).
+        if request.cookie(WorkController.sessionCookie) != nil,
+            try await WorkController.session(of: request, reference: reference, at: configuration.now()) != nil
+        {
             let tag = tagID.map { "?t=" + DigitalLink.percentEncoded($0) } ?? ""
             return .redirect(to: "\(configuration.baseURL)/work/products/\(gtin.digits)\(tag)", headers: headers)
         }
         return .redirect(to: target(.defaultLink, gtin: gtin, webLink: webLink, query: passedQuery), headers: headers)
-    }
-
-    /// An answer from the cache while the data is unchanged, else computed from a fresh view of the product.
-    private func cached(
-        _ kind: AnswerCache.Kind, gtin: GTIN, store: String?, tag: String?, language: String?, advisor: Associate? = nil,
-        make: (ProductView) throws -> AnswerCache.Answer
-    ) async throws -> AnswerCache.Answer {
-        let key = AnswerCache.Key(kind: kind, gtin: gtin.digits, store: store, tag: tag, language: language, advisor: advisor?.code)
-        let (hit, version) = try cachedAnswer(key)
-        if let hit { return hit }
-        return try await computed(key, version: version, gtin: gtin, advisor: advisor, make: make)
     }
 
     /// The cache's answer for `key` at the catalogue's current version, and that version. Synchronous, so a request
@@ -239,7 +235,8 @@ struct ResolverController: Sendable {
         return (cache.cached(key, version: version, now: configuration.now()), version)
     }
 
-    /// The answer for `key` computed from a fresh view of the product (after `cachedAnswer` had none), and cached.
+    /// The answer for `key` computed from a fresh view of the product (after `cachedAnswer` had none), and cached:
+    /// answers are reused while the data is unchanged.
     private func computed(
         _ key: AnswerCache.Key, version: Int, gtin: GTIN, advisor: Associate?, make: (ProductView) throws -> AnswerCache.Answer
     ) async throws -> AnswerCache.Answer {
