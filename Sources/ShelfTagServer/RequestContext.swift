@@ -46,11 +46,12 @@ struct RawQuery {
 }
 
 extension HTTPFields {
-    /// What the `String?` subscript gives (values joined with ", "), without its join when one field has the name,
-    /// as a request's `Accept` does: the join was a measurable share of a cached product page.
+    /// What the `String?` subscript gives (values joined with ", ", cookies with "; "), without its join when one
+    /// field has the name, as a request's `Accept` does: the join was a measurable share of a cached product page.
     func value(of name: HTTPField.Name) -> String? {
+        let separator = name == .cookie ? "; " : ", "
         var value: String?
-        for field in self where field.name == name { value = value.map { $0 + ", " + field.value } ?? field.value }
+        for field in self where field.name == name { value = value.map { $0 + separator + field.value } ?? field.value }
         return value
     }
 }

@@ -36,6 +36,7 @@ struct RequestReadingTests {
                 HTTPField(name: .accept, value: "text/html"), HTTPField(name: .acceptLanguage, value: "de"),
                 HTTPField(name: .accept, value: "application/json;q=0.5"),
             ]),
+            HTTPFields([HTTPField(name: .cookie, value: "a=1"), HTTPField(name: .cookie, value: "shelftag_advisor=LEA23")]),
         ]
         for fields in cases {
             for name in [HTTPField.Name.accept, .acceptLanguage, .cookie] {
