@@ -10,26 +10,19 @@ public struct GTIN: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(_ text: String) throws(GTINError) {
         let count = text.utf8.count
         guard count > 0 else { throw GTINError.empty }
-        // One pass, no buffer: every request and imported row parses one. Weights run 3, 1, 3, … leftwards from the
-        // digit before the check digit, so a body digit's weight follows from its distance to the end.
-        var sum = 0
-        var index = 0
-        var found: UInt8 = 0
+        // Read in place, with no buffer: every request and imported row parses one.
         // Only ASCII digits count: Character.isNumber would accept Arabic-Indic and fullwidth digits.
-        for byte in text.utf8 {
-            let digit = byte &- UInt8(ascii: "0")
-            guard digit <= 9 else { throw GTINError.notADigit(text) }
-            if index == count - 1 { found = digit } else { sum += Int(digit) * ((count - index) % 2 == 0 ? 3 : 1) }
-            index += 1
-        }
+        for byte in text.utf8 where byte &- UInt8(ascii: "0") > 9 { throw GTINError.notADigit(text) }
         guard count == 8 || count == 12 || count == 13 || count == 14 else { throw GTINError.wrongLength(count) }
-        let expected = UInt8((10 - sum % 10) % 10)
+        let expected = GTIN.checkDigit(forBody: text.utf8.dropLast().lazy.map { $0 &- UInt8(ascii: "0") })
+        let found = text.utf8.last! &- UInt8(ascii: "0")
         guard expected == found else { throw GTINError.badCheckDigit(expected: Int(expected), found: Int(found)) }
         digits = count == 14 ? text : String(repeating: "0", count: 14 - count) + text
     }
 
-    /// The mod-10 check digit of `body` (weights 3,1,3,… from the right).
-    public static func checkDigit<Body: Collection>(forBody body: Body) -> UInt8 where Body.Element == UInt8 {
+    /// The mod-10 check digit of `body` (weights 3,1,3,… from the right). Bidirectional, so that it reads `body`
+    /// backwards in place (a GTIN's digits as its text holds them) rather than through a reversed copy.
+    public static func checkDigit<Body: BidirectionalCollection>(forBody body: Body) -> UInt8 where Body.Element == UInt8 {
         var sum = 0
         for (offset, digit) in body.reversed().enumerated() {
             sum += Int(digit) * (offset % 2 == 0 ? 3 : 1)
