@@ -18,16 +18,15 @@ struct ShelfTagRequestContext: RequestContext, RemoteAddressRequestContext {
 /// A request's query, read pair by pair for the few keys a handler wants: `uri.queryParameters` builds a list of every
 /// pair, hashing each key, on every call, which was a measurable share of a cached product page.
 struct RawQuery {
-    private var text: String
+    private let text: String
 
-    init(_ request: Request) {
-        text = request.uri.query ?? ""
-        text.makeContiguousUTF8()
-    }
+    init(_ request: Request) { text = request.uri.query ?? "" }
 
     /// The first value of `key`, percent-decoded like `uri.queryParameters`' values (kept as sent when malformed).
     subscript(key: String) -> String? {
-        let raw: String?? = text.utf8.withContiguousStorageIfAvailable { bytes in
+        // `withUTF8` is mutating; on the request's native string the copy shares its bytes.
+        var text = text
+        let raw: String? = text.withUTF8 { bytes in
             var start = 0
             while start < bytes.count {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
@@ -39,9 +38,8 @@ struct RawQuery {
             }
             return nil
         }
-        // Contiguous by construction (`makeContiguousUTF8`), so the closure always runs.
-        guard let value = raw ?? nil else { return nil }
-        return value.utf8.contains(UInt8(ascii: "%")) ? value.removingPercentEncoding ?? value : value
+        guard let raw else { return nil }
+        return raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
     }
 }
 
