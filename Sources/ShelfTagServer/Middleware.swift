@@ -126,7 +126,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func response(_ error: ResolverError, request: Request, pages: Pages) -> Response {
         // A client that sent JSON gets JSON unless it asks for HTML.
         let sentJSON = request.headers[.contentType]?.hasPrefix("application/json") ?? false
-        let format = ResponseFormat.preferred(accept: request.headers[.accept], offered: sentJSON ? [.json, .html] : [.html, .json])
+        let format = ResponseFormat.preferred(by: request, offered: sentJSON ? [.json, .html] : [.html, .json])
         let status = HTTPResponse.Status(code: error.status)
         switch format {
         case .html:

@@ -14,6 +14,11 @@ enum ResponseFormat: Sendable, Equatable {
         }
     }
 
+    /// The format `request`'s client prefers among `offered`, from its `Accept` fields.
+    static func preferred(by request: Request, offered: [ResponseFormat]) -> ResponseFormat {
+        preferred(accept: request.headers.value(of: .accept), offered: offered)
+    }
+
     /// The format the client prefers among `offered` (the first offered wins ties and a missing header).
     static func preferred(accept: String?, offered: [ResponseFormat]) -> ResponseFormat {
         guard let accept, !accept.isEmpty else { return offered[0] }

@@ -196,7 +196,7 @@ struct ReservationController: Sendable {
                 storeCode: fields["store"] ?? fields["s"] ?? RawQuery(request)["s"], gtin: gtin, quantity: fields["quantity"],
                 customerName: fields["name"], contact: Self.contact(fields))
         } catch {
-            if !isJSON, ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .html {
+            if !isJSON, ResponseFormat.preferred(by: request, offered: [.html, .json]) == .html {
                 return try await renderForm(
                     request, gtin: gtinText, store: fields["s"] ?? fields["store"], values: fields, fault: error.field)
             }
@@ -205,7 +205,7 @@ struct ReservationController: Sendable {
         // Credited from the link or the remembered code, checked here; never from a field of the form.
         hold.associateCode = try await advisors.credited(for: request, store: hold.storeCode)?.code
         let key = request.headers[.idempotencyKey] ?? fields["token"]
-        let wantsJSON = isJSON || ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json
+        let wantsJSON = isJSON || ResponseFormat.preferred(by: request, offered: [.html, .json]) == .json
         let outcome: HoldOutcome
         do { outcome = try await Self.hold(hold, key: key, reference: reference, configuration: configuration) } catch let error as ResolverError {
             // A field refused once the store is known (a phone number of its country): the form again, for a person.
@@ -296,7 +296,7 @@ struct ReservationController: Sendable {
             headers[.location] = "\(configuration.baseURL)/work/queue?code=\(reservation.code)#\(reservation.code)"
             return Response(status: .seeOther, headers: headers)
         }
-        if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
+        if ResponseFormat.preferred(by: request, offered: [.html, .json]) == .json {
             return .json(object: document(reservation, at: configuration.now()))
         }
         var headers = HTTPFields()
@@ -316,7 +316,7 @@ struct ReservationController: Sendable {
         case .done(let cancelled): current = cancelled
         case .notHeld, .notEnoughOnHand, .notFound: current = try await reference.reservation(code: reservation.code) ?? reservation
         }
-        if ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json]) == .json {
+        if ResponseFormat.preferred(by: request, offered: [.html, .json]) == .json {
             let state = current.state(at: now)
             guard state == "cancelled" else {
                 throw ResolverError(status: 409, title: "Conflict", detail: "The reservation is \(state); nothing changed.")

@@ -164,7 +164,7 @@ struct ResolverController: Sendable {
         headers[.link] = Self.linksetLink(anchor: anchor) + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
 
         let requested = link.extensionValue("linkType")
-        let wanted = requested == nil ? ResponseFormat.preferred(accept: request.headers[.accept], offered: [.html, .json, .linkset]) : .html
+        let wanted = requested == nil ? ResponseFormat.preferred(by: request, offered: [.html, .json, .linkset]) : .html
         let asLinkset = requested == "linkset" || requested == "all" || wanted == .linkset
         let answersJSON = !asLinkset && requested == nil && wanted == .json
         // Only a link or a phone that carries a code costs a look-up (cached until the catalogue moves), and an async step.
@@ -303,7 +303,7 @@ struct ResolverController: Sendable {
         // Most pages carry no advisor's code: they take no async step for one.
         let advisor =
             Advisors.carriesCode(request, linkCode: linkCode) ? try await advisors.advisor(for: request, linkCode: linkCode, store: storeCode) : nil
-        let asJSON = ResponseFormat.preferred(accept: request.headers.value(of: .accept), offered: [.html, .json]) == .json
+        let asJSON = ResponseFormat.preferred(by: request, offered: [.html, .json]) == .json
         let key = AnswerCache.Key(
             kind: asJSON ? .pageJSON : .page, gtin: gtin.digits, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate.code)
         let (hit, version) = try cachedAnswer(key)
