@@ -12,7 +12,10 @@ import ShelfTagDomain
 /// and one statement per batch merges them, deciding each row's upsert and history entry on the server. A batch holds
 /// a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could see
 /// staged rows flush first; item ids are checked against a map of the reference's, so a conflict is reported for its
-/// row at once. `finish()` sends what is left.
+/// row at once. The first product saved takes `PostgresSchema.productWriterLock` and reads that map afresh, so it stays
+/// exact: a batch of products the map does not hold is then inserted without the upsert's conflict checks (a third of
+/// the cost of a first load). A batch is sent while the next one is staged; anything else that uses the connection
+/// waits for it first. `finish()` sends what is left.
 ///
 /// Its methods block the calling thread until PostgreSQL answers: `PostgresProductReference.write` runs them on
 /// threads of their own.
@@ -22,6 +25,10 @@ final class PostgresCatalogWriter: CatalogWriter {
     private var products = StagedRows(table: "stage_product", columns: PostgresStoredRow.productColumns)
     private var offers = StagedRows(table: "stage_offer", columns: Array(PostgresStoredRow.offerColumns.dropLast()))
     private var stagingTablesMade = false
+    /// Whether this transaction holds `PostgresSchema.productWriterLock`.
+    private var writesProducts = false
+    /// The batch PostgreSQL is merging while the next one is staged.
+    private var sending: Task<Void, any Error>?
     /// The reference's item ids and their GTINs, staged rows included; loaded when an import first needs them.
     private var owners: (gtinByItem: [String: String], itemByGTIN: [String: String])?
 
@@ -34,14 +41,29 @@ final class PostgresCatalogWriter: CatalogWriter {
     }
 
     private func rows(_ query: PostgresQuery) throws -> [PostgresStoredRow] {
+        try settle()
         let connection = connection
         let logger = logger
         return try Blocking.wait { try await PostgresProductReference.rows(connection.query(query, logger: logger)) }
     }
 
+    /// Waits until the batch being sent is merged.
+    /// - Throws: what its statements threw.
+    private func settle() throws {
+        guard let batch = sending else { return }
+        sending = nil
+        try Blocking.wait { try await batch.value }
+    }
+
     /// Sends every staged row.
     func finish() throws {
         try flushOffers()
+        try settle()
+    }
+
+    /// Waits for a batch still being sent, whatever its outcome: the transaction is about to end.
+    func abandon() {
+        try? settle()
     }
 
     private func loadOwners() throws -> (gtinByItem: [String: String], itemByGTIN: [String: String]) {
@@ -49,6 +71,7 @@ final class PostgresCatalogWriter: CatalogWriter {
         var loaded = (gtinByItem: [String: String](), itemByGTIN: [String: String]())
         let connection = connection
         let logger = logger
+        try settle()
         let pairs = try Blocking.wait {
             var pairs: [(String, String)] = []
             for try await pair in try await connection.query("SELECT item_id, gtin FROM product", logger: logger).decode((String, String).self) {
@@ -84,7 +107,16 @@ final class PostgresCatalogWriter: CatalogWriter {
             """)
     }
 
+    /// Takes the product writers' lock before the first product, and reads the item ids again under it.
+    private func lockProducts() throws {
+        guard !writesProducts else { return }
+        _ = try rows("SELECT pg_advisory_xact_lock(\(PostgresSchema.productWriterLock))")
+        writesProducts = true
+        owners = nil
+    }
+
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
+        try lockProducts()
         let gtin = product.gtin.digits
         if let owner = try loadOwners().gtinByItem[product.itemID], owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
         if products.keys.contains(gtin) { try flushProducts() }
@@ -233,28 +265,33 @@ final class PostgresCatalogWriter: CatalogWriter {
     private static let productColumns = PostgresStoredRow.productColumns.joined(separator: ", ")
     private static let offerColumns = PostgresStoredRow.offerColumns.dropLast().joined(separator: ", ")
 
-    /// A batch's merge in its two forms, and the query that says whether a batch needs the replacing one (true when a
+    /// A batch's merge in its forms, and the query that says whether a batch needs the replacing one (true when a
     /// staged row is at or before its stored pricing's second).
     private struct Merge {
         let atOrBefore: String
         let plain: String
         let replacing: String
+        /// For rows the reference does not hold, when no other writer can add them: plain inserts.
+        var inserting: String?
     }
 
     /// `$1`: the staged GTINs the reference holds already. Looked up by key, where a join with the stage let the planner
     /// read the whole table for every batch: a first load of a million products spent a quarter of its time there.
     private static let productMerge: Merge = {
-        func merge(replacing: Bool) -> String {
+        func merge(replacing: Bool, upserting: Bool = true) -> String {
             let history = historyWrites(
                 staged: "stage_product", key: "gtin", sameChannel: "h.store_code IS NULL", channel: "NULL", rows: "true", replacing: replacing)
+            let conflicts = """
+                ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
+                    "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
+                    "eco_participation",
+                ]))
+                """
             return """
                 WITH o AS (SELECT p.gtin, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end, p.price_since, true AS present
                            FROM product p WHERE p.gtin = ANY($1::text[])),
                     saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
-                        ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
-                            "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
-                            "eco_participation",
-                        ])))\(history.ctes)
+                        \(upserting ? conflicts : ""))\(history.ctes)
                 \(history.insert)
                 """
         }
@@ -263,7 +300,7 @@ final class PostgresCatalogWriter: CatalogWriter {
                 SELECT EXISTS (SELECT 1 FROM stage_product i JOIN product p ON p.gtin = i.gtin
                     WHERE p.gtin = ANY($1::text[]) AND i.price_since <= p.price_since) AS found
                 """,
-            plain: merge(replacing: false), replacing: merge(replacing: true))
+            plain: merge(replacing: false), replacing: merge(replacing: true), inserting: merge(replacing: false, upserting: false))
     }()
 
     private static let offerMerge: Merge = {
@@ -291,19 +328,21 @@ final class PostgresCatalogWriter: CatalogWriter {
         var existing = PostgresBindings()
         existing.append(products.existing)
         // Only a product the reference holds can be at or before its stored pricing's second.
-        try flush(&products, merge: Self.productMerge, replacing: products.existing.isEmpty ? false : nil, binds: existing)
+        let new = products.existing.isEmpty
+        try flush(&products, merge: Self.productMerge, replacing: new ? false : nil, inserting: new && writesProducts, binds: existing)
     }
 
     /// Offers name products: staged products go first.
     private func flushOffers() throws {
         try flushProducts()
         // A small batch (a store update) takes the replacing form at once: its lateral look-ups cost less than a query.
-        try flush(&offers, merge: Self.offerMerge, replacing: offers.count <= 1_000 ? true : nil, binds: PostgresBindings())
+        try flush(&offers, merge: Self.offerMerge, replacing: offers.count <= 1_000 ? true : nil, inserting: false, binds: PostgresBindings())
     }
 
-    /// Sends the staged rows by COPY and merges them with `merge`'s plain or replacing form, as `replacing` says, or
-    /// when it is nil as `merge.atOrBefore` finds. `binds` go to every query.
-    private func flush(_ staged: inout StagedRows, merge: Merge, replacing: Bool?, binds: PostgresBindings) throws {
+    /// Sends the staged rows by COPY and merges them: with `merge`'s inserting form when `inserting` says so, otherwise
+    /// its plain or replacing form, as `replacing` says, or when it is nil as `merge.atOrBefore` finds. `binds` go to
+    /// every query.
+    private func flush(_ staged: inout StagedRows, merge: Merge, replacing: Bool?, inserting: Bool, binds: PostgresBindings) throws {
         guard staged.count > 0 else { return }
         let connection = connection
         let logger = logger
@@ -311,27 +350,40 @@ final class PostgresCatalogWriter: CatalogWriter {
         let table = staged.table
         let columns = staged.columns
         let data = staged.take()
-        try Blocking.wait {
-            if makeTables {
-                // Dropped with the transaction: a pooled connection keeps nothing.
-                try await connection.query(
-                    """
-                    CREATE TEMP TABLE stage_product ON COMMIT DROP AS SELECT \(unescaped: Self.productColumns) FROM product WITH NO DATA;
-                    """, logger: logger)
-                try await connection.query(
-                    "CREATE TEMP TABLE stage_offer ON COMMIT DROP AS SELECT \(unescaped: Self.offerColumns) FROM store_offer WITH NO DATA", logger: logger)
-            }
-            connection.queries.add()
-            try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
+        try settle()
+        sending = Task {
+            try await PostgresCatalogWriter.send(
+                data, to: table, columns: columns, merge: merge, replacing: replacing, inserting: inserting, binds: binds, makingTables: makeTables,
+                connection: connection, logger: logger)
+        }
+        stagingTablesMade = true
+    }
+
+    /// `flush`'s statements, run while the next batch is staged.
+    private static func send(
+        _ data: ByteBuffer, to table: String, columns: [String], merge: Merge, replacing: Bool?, inserting: Bool, binds: PostgresBindings,
+        makingTables: Bool, connection: Session, logger: Logger
+    ) async throws {
+        if makingTables {
+            // Dropped with the transaction: a pooled connection keeps nothing.
+            try await connection.query(
+                "CREATE TEMP TABLE stage_product ON COMMIT DROP AS SELECT \(unescaped: productColumns) FROM product WITH NO DATA", logger: logger)
+            try await connection.query(
+                "CREATE TEMP TABLE stage_offer ON COMMIT DROP AS SELECT \(unescaped: offerColumns) FROM store_offer WITH NO DATA", logger: logger)
+        }
+        connection.queries.add()
+        try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
+        if inserting, let insert = merge.inserting {
+            try await connection.query(PostgresQuery(unsafeSQL: insert, binds: binds), logger: logger)
+        } else {
             var replaces = replacing ?? false
             if replacing == nil {
                 let found = try await connection.query(PostgresQuery(unsafeSQL: merge.atOrBefore, binds: binds), logger: logger)
                 for try await row in found.decode(Bool.self) { replaces = row }
             }
             try await connection.query(PostgresQuery(unsafeSQL: replaces ? merge.replacing : merge.plain, binds: binds), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(table)"), logger: logger)
         }
-        stagingTablesMade = true
+        try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(table)"), logger: logger)
     }
 }
 

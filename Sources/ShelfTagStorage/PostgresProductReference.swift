@@ -176,9 +176,14 @@ public final class PostgresProductReference: ProductReference {
             let writer = PostgresCatalogWriter(connection: connection, logger: logger)
             // The writer's calls block their thread until PostgreSQL answers: not one of Swift's cooperative threads.
             return try await Blocking.run {
-                let result = try body(writer)
-                try writer.finish()
-                return result
+                do {
+                    let result = try body(writer)
+                    try writer.finish()
+                    return result
+                } catch {
+                    writer.abandon()
+                    throw error
+                }
             }
         }
         await moveCatalogVersion()

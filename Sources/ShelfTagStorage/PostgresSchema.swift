@@ -183,6 +183,10 @@ enum PostgresSchema {
     /// Any number, the same in every ShelfTag process: the advisory lock that lets one process migrate at a time.
     static let migrationLock: Int64 = 0x5348_454C_4654_4147
 
+    /// The advisory lock a transaction holds while it writes products (only imports do): the item ids and GTINs it read
+    /// at the start then stay the reference's until it commits.
+    static let productWriterLock: Int64 = 0x5348_454C_4650_524F
+
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: processes starting together
     /// against an empty database take turns, and the later ones find everything applied.
     /// - Throws: what PostgreSQL answers.

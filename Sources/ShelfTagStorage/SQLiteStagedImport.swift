@@ -2,6 +2,7 @@ import CSQLiteSettings
 import Foundation
 import GRDB
 import ShelfTagDomain
+import Synchronization
 
 /// An import into a SQLite reference that other processes use, in two steps so that their writes never wait long:
 ///
@@ -13,12 +14,15 @@ import ShelfTagDomain
 ///
 /// A key staged twice keeps its last row: both would carry the same time, so the first never was a price anyone saw.
 enum SQLiteStagedImport {
+    private static let stagingNumbers = Atomic<Int>(0)
+
     /// Stages what `body` writes, then applies it to the reference at `path` through `reference`.
     static func run<Result: Sendable>(
         path: String, reference: SQLiteProductReference, _ body: @escaping (any CatalogWriter) throws -> Result
     ) async throws -> Result {
         SQLiteProductReference.removeAbandonedFiles(of: path)
-        let stagingPath = "\(path).import-\(getpid())"
+        // The process id first, for `removeAbandonedFiles`; the number keeps two imports of one process apart.
+        let stagingPath = "\(path).import-\(getpid())-\(stagingNumbers.add(1, ordering: .relaxed).newValue)"
         func removeStaging() { for suffix in ["", "-journal"] { unlink(stagingPath + suffix) } }
         removeStaging()
         defer { removeStaging() }

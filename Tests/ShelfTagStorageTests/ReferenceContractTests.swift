@@ -1,9 +1,10 @@
 import Foundation
 import ShelfTagDomain
 import ShelfTagImport
-import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
+
+@testable import ShelfTagStorage
 
 let now = try! time("2026-11-23T10:00Z")
 let coffee = try! GTIN("03760001001983")
@@ -85,6 +86,39 @@ struct ReferenceContractTests {
             let (conflict, reasons) = try await runImport([file.path], into: reference, asOf: "2026-11-22T06:00Z")
             #expect(!conflict.committed)
             #expect(reasons.count == 1 && reasons[0].contains("reused.tsv:2") && reasons[0].contains("id") && reasons[0].contains("03760001001983"))
+        }
+    }
+
+    @Test(
+        "two imports of the same new product at once, from two processes' connections: both commit, the newer price is current, the history holds both",
+        arguments: Backend.allCases)
+    func concurrentImportsOfOneNewProduct(_ backend: Backend) async throws {
+        try await withSampleDatabase(backend) { location in
+            let gtin = try GTIN("04006381333931")
+            let product = Product(gtin: gtin, itemID: "NEW-1", title: "Crayons de couleur, boîte de 12")
+            func offer(_ cents: Int64) throws -> WebOffer {
+                WebOffer(
+                    gtin: gtin, pricing: try Pricing(price: Money(minorUnits: cents, currency: Currency(code: "EUR"))), availability: .inStock,
+                    link: "https://shop.example.com/p/new-1")
+            }
+            let (first, second) = (try offer(450), try offer(399))
+            let (earlier, later) = (try time("2026-11-24T06:00Z"), try time("2026-11-25T06:00Z"))
+            try await ReferenceLocation(location).open { one in
+                try await ReferenceLocation(location).open { other in
+                    // The first import holds the product until after the second has begun: the second either waits for
+                    // it (PostgreSQL's product writers' lock) or stages beside it (SQLite), and must not fail on it.
+                    async let holding: Void = one.importing { writer in
+                        try writer.save(product, webOffer: first, recordedAt: earlier)
+                        Thread.sleep(forTimeInterval: 0.6)
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                    try await other.importing { writer in try writer.save(product, webOffer: second, recordedAt: later) }
+                    try await holding
+                }
+                let details = try #require(try await one.details(of: gtin))
+                #expect(details.webOffer.pricing == second.pricing)
+                #expect(details.webHistory.changes.map(\.pricing.price.minorUnits).sorted() == [399, 450])
+            }
         }
     }
 
@@ -216,6 +250,24 @@ struct ReferenceContractTests {
             #expect(stores.first { $0.code == "PAR01" }?.openingHours?.description == "Mo-Sa 10:00-20:00; Su 11:00-19:00")
             // And the feed's eco-participation of an electrical product.
             #expect(try await reference.details(of: try GTIN("3760001039092"))?.product.ecoParticipation?.feedValue == "0.50 EUR")
+            #expect(try reference.catalogVersion() == version)
+
+            // More products than one batch, so that one is on its way to PostgreSQL when the write throws.
+            let before = try await reference.summaries(at: now).count
+            await #expect(throws: Refused.self) {
+                try await reference.write { writer in
+                    for number in 0..<(PostgresCatalogWriter.batchRows + 1) {
+                        let body = "0990000\(String(format: "%06d", number))"
+                        let gtin = try GTIN(body + String(GTIN.checkDigit(forBody: body.utf8.map { $0 - UInt8(ascii: "0") })))
+                        let offer = WebOffer(
+                            gtin: gtin, pricing: try Pricing(price: Money(minorUnits: 100, currency: Currency(code: "EUR"))), availability: .inStock,
+                            link: "https://shop.example.com/p/\(number)")
+                        try writer.save(Product(gtin: gtin, itemID: "MANY-\(number)", title: "Article \(number)"), webOffer: offer, recordedAt: now)
+                    }
+                    throw Refused()
+                }
+            }
+            #expect(try await reference.summaries(at: now).count == before)
             #expect(try reference.catalogVersion() == version)
             try await setStock(reference, 9)
             #expect(try reference.catalogVersion() > version)
