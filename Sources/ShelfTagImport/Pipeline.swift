@@ -13,6 +13,8 @@ final class ReadAhead<Row: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var batches: [[ReadEvent<Row>]] = []
+    /// Batches the caller is done with, for the reader to free: their rows were allocated on its thread.
+    private var spent: [[ReadEvent<Row>]] = []
     private var finished = false
     private var failure: Error?
     private var cancelled = false
@@ -49,7 +51,8 @@ final class ReadAhead<Row: Sendable>: @unchecked Sendable {
         thread.start()
         do {
             while let batch = try pipe.dequeue() {
-                for event in batch { try consume(event) }
+                for index in batch.indices { try consume(batch[index]) }
+                pipe.giveBack(batch)
             }
         } catch {
             pipe.cancel()
@@ -61,11 +64,24 @@ final class ReadAhead<Row: Sendable>: @unchecked Sendable {
 
     private func enqueue(_ batch: [ReadEvent<Row>]) throws {
         condition.lock()
-        defer { condition.unlock() }
         while batches.count >= Self.maxQueuedBatches && !cancelled { condition.wait() }
-        if cancelled { throw Cancelled() }
+        if cancelled {
+            condition.unlock()
+            throw Cancelled()
+        }
         batches.append(batch)
+        var freed: [[ReadEvent<Row>]] = []
+        swap(&freed, &spent)
         condition.broadcast()
+        condition.unlock()
+        // `freed` goes here, outside the lock.
+        _ = consume freed
+    }
+
+    private func giveBack(_ batch: consuming [ReadEvent<Row>]) {
+        condition.lock()
+        spent.append(batch)
+        condition.unlock()
     }
 
     private func finish(with error: Error?) {
