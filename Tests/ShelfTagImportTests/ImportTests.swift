@@ -388,14 +388,9 @@ struct NewDatabaseTests {
             try await reference.importing { writer in
                 let gtin = try GTIN("3760000000017")
                 let product = Product(gtin: gtin, itemID: "P1", title: "Product")
-                func offer(_ cents: Int64) throws -> WebOffer {
-                    WebOffer(
-                        gtin: gtin, pricing: try Pricing(price: Money(minorUnits: cents, currency: Currency(code: "EUR"))), availability: .inStock,
-                        link: "https://shop.example.com/p/1")
-                }
-                try writer.save(product, webOffer: try offer(100), recordedAt: first)
-                try writer.save(product, webOffer: try offer(200), recordedAt: second)
-                try writer.save(product, webOffer: try offer(300), recordedAt: second)
+                try writer.save(product, webOffer: try euroOffer(of: gtin, cents: 100), recordedAt: first)
+                try writer.save(product, webOffer: try euroOffer(of: gtin, cents: 200), recordedAt: second)
+                try writer.save(product, webOffer: try euroOffer(of: gtin, cents: 300), recordedAt: second)
             }
             return true
         }

@@ -96,12 +96,7 @@ struct ReferenceContractTests {
         try await withSampleDatabase(backend) { location in
             let gtin = try GTIN("04006381333931")
             let product = Product(gtin: gtin, itemID: "NEW-1", title: "Crayons de couleur, boîte de 12")
-            func offer(_ cents: Int64) throws -> WebOffer {
-                WebOffer(
-                    gtin: gtin, pricing: try Pricing(price: Money(minorUnits: cents, currency: Currency(code: "EUR"))), availability: .inStock,
-                    link: "https://shop.example.com/p/new-1")
-            }
-            let (first, second) = (try offer(450), try offer(399))
+            let (first, second) = (try euroOffer(of: gtin, cents: 450), try euroOffer(of: gtin, cents: 399))
             let (earlier, later) = (try time("2026-11-24T06:00Z"), try time("2026-11-25T06:00Z"))
             try await ReferenceLocation(location).open { one in
                 try await ReferenceLocation(location).open { other in
@@ -259,10 +254,9 @@ struct ReferenceContractTests {
                     for number in 0..<(PostgresCatalogWriter.batchRows + 1) {
                         let body = "0990000\(String(format: "%06d", number))"
                         let gtin = try GTIN(body + String(GTIN.checkDigit(forBody: body.utf8.map { $0 - UInt8(ascii: "0") })))
-                        let offer = WebOffer(
-                            gtin: gtin, pricing: try Pricing(price: Money(minorUnits: 100, currency: Currency(code: "EUR"))), availability: .inStock,
-                            link: "https://shop.example.com/p/\(number)")
-                        try writer.save(Product(gtin: gtin, itemID: "MANY-\(number)", title: "Article \(number)"), webOffer: offer, recordedAt: now)
+                        try writer.save(
+                            Product(gtin: gtin, itemID: "MANY-\(number)", title: "Article \(number)"), webOffer: try euroOffer(of: gtin, cents: 100),
+                            recordedAt: now)
                     }
                     throw Refused()
                 }

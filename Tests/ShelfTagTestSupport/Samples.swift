@@ -22,6 +22,13 @@ public func newDatabasePath() throws -> String {
     try newDirectory().appendingPathComponent("shelftag.sqlite").path
 }
 
+/// A web offer of `gtin`, in stock, at `cents` euro cents.
+public func euroOffer(of gtin: GTIN, cents: Int64) throws -> WebOffer {
+    WebOffer(
+        gtin: gtin, pricing: try Pricing(price: Money(minorUnits: cents, currency: Currency(code: "EUR"))), availability: .inStock,
+        link: "https://shop.example.com/p/\(gtin.digits)")
+}
+
 /// Runs an import and collects what it rejects.
 public func runImport(
     _ paths: [String], into reference: any ProductReference, asOf: String, skipInvalid: Bool = false
