@@ -8,7 +8,7 @@ import ShelfTagDomain
 /// that would not change; the price history gets every pricing change, and back-fills without overwriting newer
 /// prices).
 ///
-/// Products and store offers are staged: their rows go to PostgreSQL in batches through COPY into temporary tables,
+/// Products, store offers and reviews are staged: their rows go to PostgreSQL in batches through COPY into temporary tables,
 /// and one statement per batch merges them, deciding each row's upsert and history entry on the server. A batch holds
 /// a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could see
 /// staged rows flush first; item ids are checked against a map of the reference's, so a conflict is reported for its
@@ -22,9 +22,11 @@ import ShelfTagDomain
 final class PostgresCatalogWriter: CatalogWriter {
     private let connection: Session
     private let logger: Logger
-    private var products = StagedRows(table: "stage_product", columns: PostgresStoredRow.productColumns)
-    private var offers = StagedRows(table: "stage_offer", columns: Array(PostgresStoredRow.offerColumns.dropLast()))
-    private var stagingTablesMade = false
+    private var products = StagedRows(table: "stage_product", source: "product", columns: PostgresStoredRow.productColumns)
+    private var offers = StagedRows(table: "stage_offer", source: "store_offer", columns: Array(PostgresStoredRow.offerColumns.dropLast()))
+    private var reviews = StagedRows(table: "stage_review", source: "review", columns: SQLiteCatalogWriter.reviewColumns)
+    /// The staging tables made so far in this transaction.
+    private var stagingTables = Set<String>()
     /// Whether this transaction holds `PostgresSchema.productWriterLock`.
     private var writesProducts = false
     /// The batch PostgreSQL is merging while the next one is staged.
@@ -58,6 +60,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// Sends every staged row.
     func finish() throws {
         try flushOffers()
+        try flushReviews()
         try settle()
     }
 
@@ -170,21 +173,18 @@ final class PostgresCatalogWriter: CatalogWriter {
     }
 
     func save(_ review: Review) throws {
-        try flushProducts()
-        _ = try rows(
-            """
-            INSERT INTO review (id, gtin, rating, author, is_anonymous, published_at, title, content)
-            VALUES (\(review.id), \(review.gtin.digits), \(review.rating), \(review.author), \(Int64(review.isAnonymous ? 1 : 0)),
-                \(Int64(review.publishedAt.timeIntervalSince1970)), \(review.title), \(review.content))
-            ON CONFLICT (id) DO UPDATE SET gtin = excluded.gtin, rating = excluded.rating, author = excluded.author,
-                is_anonymous = excluded.is_anonymous, published_at = excluded.published_at, title = excluded.title, content = excluded.content
-            WHERE (review.gtin, review.rating, review.author, review.is_anonymous, review.published_at, review.title, review.content)
-                IS DISTINCT FROM (excluded.gtin, excluded.rating, excluded.author, excluded.is_anonymous, excluded.published_at, excluded.title,
-                    excluded.content)
-            """)
+        if reviews.keys.contains(review.id) { try flushReviews() }
+        reviews.append(
+            key: review.id,
+            [
+                review.id, review.gtin.digits, String(review.rating), review.author, review.isAnonymous ? "1" : "0",
+                String(Int64(review.publishedAt.timeIntervalSince1970)), review.title, review.content,
+            ])
+        if reviews.count >= Self.batchRows { try flushReviews() }
     }
 
     func deleteReviews(notIn ids: Set<String>) throws -> Int {
+        try flushReviews()
         let deleted = try rows(
             "WITH gone AS (DELETE FROM review WHERE NOT (id = ANY(\(Array(ids))::text[])) RETURNING 1) SELECT count(*) AS deleted FROM gone")
         return Int(deleted.first?.integer("deleted") ?? 0)
@@ -264,6 +264,7 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     private static let productColumns = PostgresStoredRow.productColumns.joined(separator: ", ")
     private static let offerColumns = PostgresStoredRow.offerColumns.dropLast().joined(separator: ", ")
+    private static let reviewColumns = SQLiteCatalogWriter.reviewColumns.joined(separator: ", ")
 
     /// A batch's merge in its forms, and the query that says whether a batch needs the replacing one (true when a
     /// staged row is at or before its stored pricing's second).
@@ -324,6 +325,17 @@ final class PostgresCatalogWriter: CatalogWriter {
             plain: merge(replacing: false), replacing: merge(replacing: true))
     }()
 
+    /// Reviews have no history: one upsert of what differs, whatever the batch.
+    private static let reviewMerge: Merge = {
+        let others = SQLiteCatalogWriter.reviewColumns.filter { $0 != "id" }
+        let upsert = """
+            INSERT INTO review (\(reviewColumns)) SELECT \(reviewColumns) FROM stage_review
+            ON CONFLICT (id) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            WHERE (\(others.map { "review.\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))
+            """
+        return Merge(atOrBefore: "SELECT false", plain: upsert, replacing: upsert)
+    }()
+
     private func flushProducts() throws {
         var existing = PostgresBindings()
         existing.append(products.existing)
@@ -339,6 +351,12 @@ final class PostgresCatalogWriter: CatalogWriter {
         try flush(&offers, merge: Self.offerMerge, replacing: offers.count <= 1_000 ? true : nil, inserting: false, binds: PostgresBindings())
     }
 
+    /// Reviews name products: staged products go first.
+    private func flushReviews() throws {
+        try flushProducts()
+        try flush(&reviews, merge: Self.reviewMerge, replacing: false, inserting: false, binds: PostgresBindings())
+    }
+
     /// Sends the staged rows by COPY and merges them: with `merge`'s inserting form when `inserting` says so, otherwise
     /// its plain or replacing form, as `replacing` says, or when it is nil as `merge.atOrBefore` finds. `binds` go to
     /// every query.
@@ -346,30 +364,30 @@ final class PostgresCatalogWriter: CatalogWriter {
         guard staged.count > 0 else { return }
         let connection = connection
         let logger = logger
-        let makeTables = !stagingTablesMade
+        // Made at its first batch: a table only reads the one it stages for.
+        let making = staged.source.flatMap { stagingTables.insert(staged.table).inserted ? $0 : nil }
         let table = staged.table
         let columns = staged.columns
         let data = staged.take()
         try settle()
         sending = Task {
             try await PostgresCatalogWriter.send(
-                data, to: table, columns: columns, merge: merge, replacing: replacing, inserting: inserting, binds: binds, makingTables: makeTables,
+                data, to: table, columns: columns, merge: merge, replacing: replacing, inserting: inserting, binds: binds, creatingFrom: making,
                 connection: connection, logger: logger)
         }
-        stagingTablesMade = true
     }
 
-    /// `flush`'s statements, run while the next batch is staged.
+    /// `flush`'s statements, run while the next batch is staged; first the staging table, copying `source`'s columns,
+    /// when this is its first batch.
     private static func send(
         _ data: ByteBuffer, to table: String, columns: [String], merge: Merge, replacing: Bool?, inserting: Bool, binds: PostgresBindings,
-        makingTables: Bool, connection: Session, logger: Logger
+        creatingFrom source: String?, connection: Session, logger: Logger
     ) async throws {
-        if makingTables {
+        if let source {
             // Dropped with the transaction: a pooled connection keeps nothing.
             try await connection.query(
-                "CREATE TEMP TABLE stage_product ON COMMIT DROP AS SELECT \(unescaped: productColumns) FROM product WITH NO DATA", logger: logger)
-            try await connection.query(
-                "CREATE TEMP TABLE stage_offer ON COMMIT DROP AS SELECT \(unescaped: offerColumns) FROM store_offer WITH NO DATA", logger: logger)
+                PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(table) ON COMMIT DROP AS SELECT \(columns.joined(separator: ", ")) FROM \(source) WITH NO DATA"),
+                logger: logger)
         }
         connection.queries.add()
         try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
@@ -390,6 +408,8 @@ final class PostgresCatalogWriter: CatalogWriter {
 /// Rows waiting for COPY, in its text format: tab-separated, `\N` for NULL, backslash escapes.
 struct StagedRows {
     let table: String
+    /// For a staging table, the table its rows go to, whose columns it copies; nil when the rows go straight to `table`.
+    let source: String?
     let columns: [String]
     private(set) var keys = Set<String>()
     private(set) var count = 0
@@ -397,8 +417,9 @@ struct StagedRows {
     var existing: [String] = []
     private var buffer = ByteBuffer()
 
-    init(table: String, columns: [String]) {
+    init(table: String, source: String? = nil, columns: [String]) {
         self.table = table
+        self.source = source
         self.columns = columns
     }
 

@@ -118,6 +118,32 @@ struct ReferenceContractTests {
     }
 
     @Test(
+        "reviews: a changed one is updated in place, an id given twice in one write keeps its last, and a full feed deletes those it no longer lists",
+        arguments: Backend.allCases)
+    func reviewUpdates(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let reviewed = try #require(try await reference.summaries(at: now).first { $0.rating != nil }?.gtin)
+            let kept = try #require(try await reference.latestReviews(of: reviewed, limit: 100).first)
+            func review(_ id: String, rating: Double, content: String) -> Review {
+                Review(
+                    id: id, gtin: reviewed, rating: rating, author: kept.author, isAnonymous: true, publishedAt: kept.publishedAt, title: kept.title,
+                    content: content)
+            }
+            let changed = review(kept.id, rating: 4.5, content: "Relu : très bon « café », \\ et\ttab.")
+            let added = review("NEW-REVIEW", rating: 1, content: "Une ligne\npuis une autre")
+            let deleted = try await reference.importing { writer in
+                try writer.save(review("NEW-REVIEW", rating: 2, content: "remplacé dans la même écriture"))
+                try writer.save(changed)
+                try writer.save(added)
+                return try writer.deleteReviews(notIn: [kept.id, added.id])
+            }
+            let total = try await reference.summaries(at: now).compactMap(\.rating).reduce(0) { $0 + $1.count }
+            #expect(deleted > 0 && total == 2, "the full feed kept its two reviews only")
+            #expect(Set(try await reference.latestReviews(of: reviewed, limit: 100)) == [changed, added])
+        }
+    }
+
+    @Test(
         "price history: a change is recorded once, a repeat not at all, a back-fill adds to the history without replacing the price",
         arguments: Backend.allCases)
     func priceHistory(_ backend: Backend) async throws {
