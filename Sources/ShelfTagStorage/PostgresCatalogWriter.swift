@@ -13,8 +13,8 @@ import ShelfTagDomain
 /// a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could see
 /// staged rows flush first; item ids are checked against a map of the reference's, so a conflict is reported for its
 /// row at once. The first product saved takes `PostgresSchema.productWriterLock` and reads that map afresh, so it stays
-/// exact: a batch of products the map does not hold is then inserted without the upsert's conflict checks (a third of
-/// the cost of a first load). A batch is sent while the next one is staged; anything else that uses the connection
+/// exact: a batch of products the map does not hold is then inserted without the upsert's conflict checks (which cost
+/// a third of a first load's inserts into `product`). A batch is sent while the next one is staged; anything else that uses the connection
 /// waits for it first. `finish()` sends what is left.
 ///
 /// Its methods block the calling thread until PostgreSQL answers: `PostgresProductReference.write` runs them on
