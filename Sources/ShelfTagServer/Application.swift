@@ -48,13 +48,16 @@ public func buildApplication(
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     let advisors = Advisors(reference: reference, configuration: configuration)
-    WorkController(reference: reference, configuration: configuration, pages: pages, failures: RateLimiter(perMinute: 5)).addRoutes(to: router)
+    WorkController(reference: reference, configuration: configuration, pages: pages, failures: RateLimiter(perMinute: 5, clock: configuration.now)).addRoutes(
+        to: router)
     HelpController(
-        reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute)
+        reference: reference, configuration: configuration, pages: pages,
+        limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clock: configuration.now)
     ).addRoutes(to: router)
     ReservationController(
-        reference: reference, configuration: configuration, pages: pages, limiter: RateLimiter(perMinute: configuration.reservationsPerMinute),
-        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute), advisors: advisors
+        reference: reference, configuration: configuration, pages: pages,
+        limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clock: configuration.now),
+        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute, clock: configuration.now), advisors: advisors
     )
     .addRoutes(to: router)
     ResolverController(

@@ -22,7 +22,7 @@ struct HelpController: Sendable {
 
     func ask(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = limiter.take(client: client, now: Date().timeIntervalSince1970) {
+        if let wait = limiter.take(client: client) {
             throw ResolverError.tooManyRequests("Too many help requests from this phone; try again in \(wait) s.", wait: wait)
         }
         var request = request

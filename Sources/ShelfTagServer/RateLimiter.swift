@@ -6,24 +6,28 @@ import NIOCore
 final class RateLimiter: @unchecked Sendable {
     private let lock = NSLock()
     private let perMinute: Int
+    /// The server's clock (`ServerConfiguration.now`): a test that pins it sees no refill while it runs.
+    private let clock: @Sendable () -> Date
     private var buckets: [String: (tokens: Double, updated: Double)] = [:]
 
-    init(perMinute: Int) {
+    init(perMinute: Int, clock: @escaping @Sendable () -> Date) {
         self.perMinute = perMinute
+        self.clock = clock
     }
 
     /// Takes a token for `client`; nil when allowed, else the seconds to wait.
-    func take(client: String, now: Double) -> Int? {
-        use(client: client, now: now, taking: true)
+    func take(client: String) -> Int? {
+        use(client: client, taking: true)
     }
 
     /// The seconds `client` must wait before its next token, or nil when it has one; takes nothing.
-    func waiting(client: String, now: Double) -> Int? {
-        use(client: client, now: now, taking: false)
+    func waiting(client: String) -> Int? {
+        use(client: client, taking: false)
     }
 
-    private func use(client: String, now: Double, taking: Bool) -> Int? {
+    private func use(client: String, taking: Bool) -> Int? {
         guard perMinute > 0 else { return nil }
+        let now = clock().timeIntervalSince1970
         lock.lock()
         defer { lock.unlock() }
         if buckets.count > 100_000 { buckets.removeAll() }

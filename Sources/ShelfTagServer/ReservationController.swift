@@ -182,7 +182,7 @@ struct ReservationController: Sendable {
 
     func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = limiter.take(client: client, now: Date().timeIntervalSince1970) {
+        if let wait = limiter.take(client: client) {
             throw ResolverError.tooManyRequests("Too many reservations from this client; try again in \(wait) s.", wait: wait)
         }
         var request = request
@@ -271,10 +271,9 @@ struct ReservationController: Sendable {
     /// whatever it asks next: codes cannot be guessed at full speed.
     private func lookUp(_ code: String, context: ShelfTagRequestContext) async throws -> Reservation {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
-        let now = Date().timeIntervalSince1970
-        if let wait = lookups.waiting(client: client, now: now) { throw Self.tooManyLookups(wait) }
+        if let wait = lookups.waiting(client: client) { throw Self.tooManyLookups(wait) }
         guard let reservation = try await reference.reservation(code: code) else {
-            if let wait = lookups.take(client: client, now: now) { throw Self.tooManyLookups(wait) }
+            if let wait = lookups.take(client: client) { throw Self.tooManyLookups(wait) }
             throw ResolverError.notFound("No reservation \(code).")
         }
         return reservation
