@@ -1,10 +1,9 @@
 import Foundation
 import ShelfTagDomain
 import ShelfTagImport
+import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
-
-@testable import ShelfTagStorage
 
 let now = try! time("2026-11-23T10:00Z")
 let coffee = try! GTIN("03760001001983")
@@ -273,17 +272,17 @@ struct ReferenceContractTests {
             #expect(try await reference.details(of: try GTIN("3760001039092"))?.product.ecoParticipation?.feedValue == "0.50 EUR")
             #expect(try reference.catalogVersion() == version)
 
-            // More products than one batch, so that one is on its way to PostgreSQL when the write throws.
+            // A review given twice sends the staged product and the first review before the write throws: a batch is
+            // on its way to PostgreSQL then.
             let before = try await reference.summaries(at: now).count
+            let gtin = try GTIN("04006381333931")
+            let review = Review(
+                id: "THROWN", gtin: gtin, rating: 5, author: "Léa", isAnonymous: false, publishedAt: now, title: "Bien", content: "Très bien")
             await #expect(throws: Refused.self) {
                 try await reference.write { writer in
-                    for number in 0..<(PostgresCatalogWriter.batchRows + 1) {
-                        let body = "0990000\(String(format: "%06d", number))"
-                        let gtin = try GTIN(body + String(GTIN.checkDigit(forBody: body.utf8.map { $0 - UInt8(ascii: "0") })))
-                        try writer.save(
-                            Product(gtin: gtin, itemID: "MANY-\(number)", title: "Article \(number)"), webOffer: try euroOffer(of: gtin, cents: 100),
-                            recordedAt: now)
-                    }
+                    try writer.save(Product(gtin: gtin, itemID: "THROWN-1", title: "Article"), webOffer: try euroOffer(of: gtin, cents: 100), recordedAt: now)
+                    try writer.save(review)
+                    try writer.save(review)
                     throw Refused()
                 }
             }
