@@ -23,11 +23,16 @@ public final class PostgresProductReference: ProductReference {
         public var freshnessBound: Duration
         /// How often the catalogue version is read.
         public var pollInterval: Duration
+        /// How long a request's queries may take in all, a free connection awaited included.
+        public var answerTimeout: Duration
 
-        public init(poolSize: Int = 16, freshnessBound: Duration = .seconds(2), pollInterval: Duration = .milliseconds(200)) {
+        public init(
+            poolSize: Int = 16, freshnessBound: Duration = .seconds(2), pollInterval: Duration = .milliseconds(200), answerTimeout: Duration = .seconds(3)
+        ) {
             self.poolSize = poolSize
             self.freshnessBound = freshnessBound
             self.pollInterval = pollInterval
+            self.answerTimeout = answerTimeout
         }
     }
 
@@ -68,7 +73,7 @@ public final class PostgresProductReference: ProductReference {
         var poolLogger = logger
         poolLogger.logLevel = .error
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: poolLogger)
-        let reference = PostgresProductReference(client: client, logger: logger, freshness: freshness, answerTimeout: .seconds(3))
+        let reference = PostgresProductReference(client: client, logger: logger, freshness: freshness, answerTimeout: settings.answerTimeout)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             group.addTask {

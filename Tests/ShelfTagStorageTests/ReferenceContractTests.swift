@@ -97,8 +97,8 @@ struct ReferenceContractTests {
             let product = Product(gtin: gtin, itemID: "NEW-1", title: "Crayons de couleur, boîte de 12")
             let (first, second) = (try euroOffer(of: gtin, cents: 450), try euroOffer(of: gtin, cents: 399))
             let (earlier, later) = (try time("2026-11-24T06:00Z"), try time("2026-11-25T06:00Z"))
-            try await ReferenceLocation(location).open { one in
-                try await ReferenceLocation(location).open { other in
+            try await openForTests(location) { one in
+                try await openForTests(location) { other in
                     // The first import holds the product until after the second has begun: the second either waits for
                     // it (PostgreSQL's product writers' lock) or stages beside it (SQLite), and must not fail on it.
                     async let holding: Void = one.importing { writer in

@@ -37,8 +37,7 @@ struct ValueRowTests {
         try await withNewReference(.postgres) { reference in
             let postgres = try #require(reference as? PostgresProductReference)
             let logger = postgres.logger
-            // Unbounded: a request's 3 s bound is the chain tests' subject, and a loaded test run once exceeded it here.
-            let rows = try await postgres.database(bounded: false) { session in
+            let rows = try await postgres.database { session in
                 try await PostgresProductReference.rows(
                     session.query(
                         """

@@ -97,7 +97,7 @@ public func withNewReference<Result>(_ backend: Backend, _ body: (any ProductRef
     case .postgres:
         let name = try await TestCluster.createDatabase()
         do {
-            let result = try await ReferenceLocation(try TestCluster.url(database: name)).open(body)
+            let result = try await openForTests(try TestCluster.url(database: name), body)
             await TestCluster.drop(name)
             return result
         } catch {
@@ -107,10 +107,19 @@ public func withNewReference<Result>(_ backend: Backend, _ body: (any ProductRef
     }
 }
 
+/// Opens the reference at `location` (a path or a URL). A PostgreSQL one gets bounds of 30 s instead of a resolver's
+/// 2 s without news and 3 s per request: these tests ask what is stored, and on a loaded test run (2 cores, every suite
+/// at once) PostgreSQL has stalled past the resolver's bounds. The chain tests hold the resolvers to them.
+public func openForTests<Result>(_ location: String, _ body: (any ProductReference) async throws -> Result) async throws -> Result {
+    guard case .postgres(let postgres) = try ReferenceLocation(location) else { return try await ReferenceLocation(location).open(body) }
+    let settings = PostgresProductReference.Settings(freshnessBound: .seconds(30), answerTimeout: .seconds(30))
+    return try await PostgresProductReference.with(postgres, settings: settings) { try await body($0) }
+}
+
 /// A product reference of `backend` holding the samples (as `make demo` loads them) for the length of `body`; each
 /// call gets its own copy, free to change.
 public func withSampleReference<Result>(_ backend: Backend, _ body: (any ProductReference) async throws -> Result) async throws -> Result {
-    try await withSampleDatabase(backend) { location in try await ReferenceLocation(location).open(body) }
+    try await withSampleDatabase(backend) { location in try await openForTests(location, body) }
 }
 
 /// Like `withSampleReference`, giving the copy's location (a path or a URL) for tests that open it more than once.
@@ -140,7 +149,7 @@ private actor PostgresSamples {
         if let making { return try await making.value }
         let task = Task {
             let name = try await TestCluster.createDatabase()
-            try await ReferenceLocation(try TestCluster.url(database: name)).open { reference in try await loadSamples(into: reference) }
+            try await openForTests(try TestCluster.url(database: name)) { reference in try await loadSamples(into: reference) }
             return name
         }
         making = task
