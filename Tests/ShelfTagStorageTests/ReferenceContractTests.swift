@@ -117,6 +117,39 @@ struct ReferenceContractTests {
     }
 
     @Test(
+        "a product given a new item id frees its old one: in the same import another product may take it, and each id finds its product",
+        arguments: Backend.allCases)
+    func itemIDsMove(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let summaries = try await reference.summaries(at: now)
+            let coffeeDetails = try #require(try await reference.details(of: coffee))
+            let otherGTIN = try #require(summaries.first { $0.gtin != coffee }?.gtin)
+            let other = try #require(try await reference.details(of: otherGTIN))
+            let third = try #require(summaries.first { $0.gtin != coffee && $0.gtin != other.product.gtin }).gtin
+            let (coffeeID, otherID) = (coffeeDetails.product.itemID, other.product.itemID)
+            func renamed(_ details: ProductDetails, to itemID: String) -> Product {
+                let product = details.product
+                return Product(
+                    gtin: product.gtin, itemID: itemID, title: product.title, description: product.description, brand: product.brand,
+                    imageLink: product.imageLink, productType: product.productType, unitPricing: product.unitPricing,
+                    ecoParticipation: product.ecoParticipation)
+            }
+            try await reference.importing { writer in
+                try writer.save(renamed(coffeeDetails, to: "RENAMED-1"), webOffer: coffeeDetails.webOffer, recordedAt: now)
+                try writer.save(renamed(other, to: coffeeID), webOffer: other.webOffer, recordedAt: now)
+                #expect(try writer.gtin(forItemID: "RENAMED-1") == coffee)
+                #expect(try writer.gtin(forItemID: coffeeID) == other.product.gtin)
+                #expect(try writer.gtin(forItemID: otherID) == nil)
+                #expect(throws: ItemIDConflict.self) {
+                    try writer.save(Product(gtin: third, itemID: "RENAMED-1", title: "Autre"), webOffer: coffeeDetails.webOffer, recordedAt: now)
+                }
+            }
+            #expect(try await reference.details(of: coffee)?.product.itemID == "RENAMED-1")
+            #expect(try await reference.details(of: other.product.gtin)?.product.itemID == coffeeID)
+        }
+    }
+
+    @Test(
         "reviews: a changed one is updated in place, an id given twice in one write keeps its last, and a full feed deletes those it no longer lists",
         arguments: Backend.allCases)
     func reviewUpdates(_ backend: Backend) async throws {
