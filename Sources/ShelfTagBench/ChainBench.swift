@@ -39,11 +39,13 @@ func benchChain(_ options: BenchOptions) throws {
     _ = try run("/usr/bin/tail", ["-n", "+2", feed], stdoutTo: body)
     var copies: [Double] = []
     var imports: [Double] = []
+    var loaded = ""
     for attempt in 1...3 {
         _ = try run(psql, [raw, "-qc", "TRUNCATE raw"])
         let copy = try run(psql, [raw, "-qc", "\\copy raw FROM '\(body)'"])
         copies.append(rate(copy))
         let target = try database("bench_import")
+        loaded = target
         let imported = try run(options.shelftag, ["import", "--db", target, "--as-of", "2026-11-20T06:00Z", feed])
         imports.append(rate(imported))
         print(
@@ -53,6 +55,7 @@ func benchChain(_ options: BenchOptions) throws {
     }
     let ratios = zip(imports, copies).map { $0 / $1 }
     print(String(format: "import    ratio %.2f–%.2f over 3 runs; target ≥ 0.5 × \\copy", ratios.min() ?? 0, ratios.max() ?? 0))
+    try benchFeeds(options, postgres: loaded, products: feed, directory: directory)
 
     // The resolver on each backend, the samples loaded the same way.
     guard let wrk = which("wrk") else {
@@ -222,5 +225,60 @@ func benchChain(_ options: BenchOptions) throws {
         let pg = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/uncached-500.lua", seconds: 4, work: options.work)
         print(line("504 stores run \(round) SQLite ", lite))
         print(line("504 stores run \(round) Postgres", pg) + String(format: "   ratio %.2f (reported)", pg.perSecond / lite.perSecond))
+    }
+}
+
+/// The other feeds into a reference of the bench's products, PostgreSQL (`postgres`, holding them) beside a SQLite
+/// reference loaded with the same feed: a local inventory of one offer per product in each of two stores (first load,
+/// then again unchanged), and a reviews feed of one review per ten products. Reported, no target.
+func benchFeeds(_ options: BenchOptions, postgres: String, products: String, directory: String) throws {
+    let sqlite = "\(directory)/feeds.sqlite"
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: sqlite + suffix) }
+    guard try run(options.shelftag, ["import", "--db", sqlite, "--as-of", "2026-11-20T06:00Z", products]).status == 0 else { throw POSIXError(.EIO) }
+    let inventory = "\(directory)/inventory.tsv"
+    let inventoryFile = try ChunkedFile(inventory)
+    inventoryFile.append("store code\tid\tquantity\tprice\tavailability\tpickup method\tpickup sla\n")
+    for store in ["PAR01", "LYO02"] {
+        for index in 0..<options.rows {
+            let quantity = index % 40
+            inventoryFile.append(
+                "\(store)\tBENCH-\(index)\t\(quantity)\t\(1 + index % 50).99 EUR\t\(quantity > 0 ? "in stock" : "out of stock")\treserve\tsame day\n")
+        }
+    }
+    try inventoryFile.close()
+    let reviews = "\(directory)/reviews.xml"
+    let reviewCount = options.rows / 10
+    let reviewsFile = try ChunkedFile(reviews)
+    reviewsFile.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed>\n<version>2.4</version>\n<publisher><name>Bench</name></publisher>\n<reviews>\n")
+    for index in 0..<reviewCount {
+        reviewsFile.append(
+            """
+            <review><review_id>B-\(index)</review_id><reviewer><name>Client \(index)</name></reviewer>\
+            <review_timestamp>2026-10-02T09:01:00Z</review_timestamp><title>Avis \(index)</title><content>Très bon, numéro \(index).</content>\
+            <ratings><overall min="1" max="5">\(index % 5 + 1)</overall></ratings>\
+            <products><product><product_ids><gtins><gtin>\(benchGTIN(index * 7 % options.rows))</gtin></gtins></product_ids></product></products></review>
+
+            """)
+    }
+    reviewsFile.append("</reviews>\n</feed>\n")
+    try reviewsFile.close()
+
+    print("feeds     into a reference of \(options.rows) products: PostgreSQL beside SQLite (seconds, peak MB)")
+    for db in [postgres, sqlite] {
+        guard try run(options.shelftag, ["import", "--db", db, "Samples/stores.csv"]).status == 0 else { throw POSIXError(.EIO) }
+    }
+    let steps: [(label: String, arguments: [String])] = [
+        ("inventory, \(2 * options.rows) offers, first load", ["--as-of", "2026-11-20T06:00Z", inventory]),
+        ("inventory again, unchanged", ["--as-of", "2026-11-21T06:00Z", inventory]),
+        ("reviews, \(reviewCount)", [reviews]),
+    ]
+    for step in steps {
+        let onPostgres = try run(options.shelftag, ["import", "--db", postgres] + step.arguments)
+        let onSQLite = try run(options.shelftag, ["import", "--db", sqlite] + step.arguments)
+        print(
+            String(
+                format: "feeds     %@: PostgreSQL %6.2f s (%5.1f MB, exit %d)   SQLite %6.2f s (%5.1f MB, exit %d)   PostgreSQL at %.2f × SQLite's speed",
+                step.label.padding(toLength: 38, withPad: " ", startingAt: 0), onPostgres.seconds, onPostgres.peakMegabytes, onPostgres.status,
+                onSQLite.seconds, onSQLite.peakMegabytes, onSQLite.status, onSQLite.seconds / onPostgres.seconds))
     }
 }

@@ -3,29 +3,55 @@ import ShelfTagDomain
 import ShelfTagStorage
 
 /// A Merchant Center TSV feed of `rows` grocery items with valid GTINs, unit pricing and some sales.
-func writeProductFeed(rows: Int, to path: String) throws {
-    guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    defer { try? handle.close() }
-    var chunk =
-        "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tcondition\tproduct_type\tunit_pricing_measure\tunit_pricing_base_measure\n"
-    for index in 0..<rows {
-        let body = (0..<12).map { position in UInt8(("376" + String(format: "%09d", index)).utf8.map { $0 - 48 }[position]) }
-        let check = GTIN.checkDigit(forBody: body)
-        let gtin = body.map(String.init).joined() + String(check)
-        let cents = 99 + (index * 37) % 2000
-        let price = "\(cents / 100).\(String(format: "%02d", cents % 100)) EUR"
-        let onSale = index % 10 == 0
-        let sale = onSale ? "\((cents * 8 / 10) / 100).\(String(format: "%02d", (cents * 8 / 10) % 100)) EUR" : ""
-        let window = onSale ? "2026-11-16T08:00+0100/2026-12-14T20:00+0100" : ""
-        chunk +=
-            "BENCH-\(index)\tConfiture extra fraises n°\(index) 370 g\tConfiture extra de fraises, 55 g de fruits pour 100 g.\thttps://shop.example.com/p/\(index)\thttps://img.example.com/p/\(index).jpg\tin_stock\t\(price)\t\(sale)\t\(window)\t\(gtin)\tLes Vergers d'Aurore\tnew\tÉpicerie sucrée > Confitures\t370g\t1kg\n"
+/// The GTIN-13 of the bench feed's product `index` (its item id is `BENCH-index`).
+func benchGTIN(_ index: Int) -> String {
+    let body = ("376" + String(format: "%09d", index)).utf8.map { $0 - UInt8(ascii: "0") }
+    return body.map(String.init).joined() + String(GTIN.checkDigit(forBody: body))
+}
+
+/// A file written a mebibyte at a time: the bench's own peak memory stays small (a spawned child starts with its
+/// parent's peak on Linux, and would report it).
+final class ChunkedFile {
+    private let handle: FileHandle
+    private var chunk = ""
+
+    init(_ path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    }
+
+    func append(_ text: String) {
+        chunk += text
         if chunk.utf8.count > 1 << 20 {
             handle.write(Data(chunk.utf8))
             chunk = ""
         }
     }
-    handle.write(Data(chunk.utf8))
+
+    func close() throws {
+        handle.write(Data(chunk.utf8))
+        chunk = ""
+        try handle.close()
+    }
+}
+
+func writeProductFeed(rows: Int, to path: String) throws {
+    let file = try ChunkedFile(path)
+    file.append(
+        "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tsale_price_effective_date\tgtin\tbrand\tcondition\tproduct_type\tunit_pricing_measure\tunit_pricing_base_measure\n"
+    )
+    for index in 0..<rows {
+        let gtin = benchGTIN(index)
+        let cents = 99 + (index * 37) % 2000
+        let price = "\(cents / 100).\(String(format: "%02d", cents % 100)) EUR"
+        let onSale = index % 10 == 0
+        let sale = onSale ? "\((cents * 8 / 10) / 100).\(String(format: "%02d", (cents * 8 / 10) % 100)) EUR" : ""
+        let window = onSale ? "2026-11-16T08:00+0100/2026-12-14T20:00+0100" : ""
+        file.append(
+            "BENCH-\(index)\tConfiture extra fraises n°\(index) 370 g\tConfiture extra de fraises, 55 g de fruits pour 100 g.\thttps://shop.example.com/p/\(index)\thttps://img.example.com/p/\(index).jpg\tin_stock\t\(price)\t\(sale)\t\(window)\t\(gtin)\tLes Vergers d'Aurore\tnew\tÉpicerie sucrée > Confitures\t370g\t1kg\n"
+        )
+    }
+    try file.close()
 }
 
 func benchImport(_ options: BenchOptions) throws {
