@@ -48,8 +48,8 @@ public func buildApplication(
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     let advisors = Advisors(reference: reference, configuration: configuration)
-    WorkController(reference: reference, configuration: configuration, pages: pages, failures: RateLimiter(perMinute: 5, clock: configuration.now)).addRoutes(
-        to: router)
+    let signInFailures = RateLimiter(perMinute: 5, clock: configuration.now)
+    WorkController(reference: reference, configuration: configuration, pages: pages, failures: signInFailures).addRoutes(to: router)
     HelpController(
         reference: reference, configuration: configuration, pages: pages,
         limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clock: configuration.now)
