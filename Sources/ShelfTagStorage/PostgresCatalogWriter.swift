@@ -290,43 +290,51 @@ final class PostgresCatalogWriter: CatalogWriter {
     private static let offerColumns = PostgresStoredRow.offerColumns.dropLast().joined(separator: ", ")
     private static let reviewColumns = SQLiteCatalogWriter.reviewColumns.joined(separator: ", ")
 
-    /// A batch's merge in its forms, and the query that says whether a batch needs the replacing one (true when a
+    /// A batch's merge in its two forms, and the query that says whether a batch needs the replacing one (true when a
     /// staged row is at or before its stored pricing's second).
     private struct Merge {
         let atOrBefore: String
         let plain: String
         let replacing: String
-        /// For rows the reference does not hold, when no other writer can add them: plain inserts.
-        var inserting: String?
+    }
+
+    /// What a batch runs after its COPY.
+    private enum MergeStatement {
+        /// This statement.
+        case fixed(String)
+        /// The merge's replacing form when its `atOrBefore` finds a row, else its plain form.
+        case probed(Merge)
     }
 
     /// `$1`: the staged GTINs the reference holds already. Looked up by key, where a join with the stage let the planner
     /// read the whole table for every batch: a first load of a million products spent a quarter of its time there.
-    private static let productMerge: Merge = {
-        func merge(replacing: Bool, upserting: Bool = true) -> String {
-            let history = historyWrites(
-                staged: "stage_product", key: "gtin", sameChannel: "h.store_code IS NULL", channel: "NULL", rows: "true", replacing: replacing)
-            let conflicts = """
-                ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
+    private static func productStatement(replacing: Bool, upserting: Bool) -> String {
+        let history = historyWrites(
+            staged: "stage_product", key: "gtin", sameChannel: "h.store_code IS NULL", channel: "NULL", rows: "true", replacing: replacing)
+        let conflicts = """
+            ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: [
                     "item_id", "title", "description", "brand", "image_link", "product_type", "unit_measure", "unit_base", "link", "availability",
                     "eco_participation",
                 ]))
-                """
-            return """
-                WITH o AS (SELECT p.gtin, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end, p.price_since, true AS present
-                           FROM product p WHERE p.gtin = ANY($1::text[])),
-                    saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
-                        \(upserting ? conflicts : ""))\(history.ctes)
-                \(history.insert)
-                """
-        }
-        return Merge(
-            atOrBefore: """
-                SELECT EXISTS (SELECT 1 FROM stage_product i JOIN product p ON p.gtin = i.gtin
-                    WHERE p.gtin = ANY($1::text[]) AND i.price_since <= p.price_since) AS found
-                """,
-            plain: merge(replacing: false), replacing: merge(replacing: true), inserting: merge(replacing: false, upserting: false))
-    }()
+            """
+        return """
+            WITH o AS (SELECT p.gtin, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end, p.price_since, true AS present
+                       FROM product p WHERE p.gtin = ANY($1::text[])),
+                saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product
+                    \(upserting ? conflicts : ""))\(history.ctes)
+            \(history.insert)
+            """
+    }
+
+    private static let productMerge = Merge(
+        atOrBefore: """
+            SELECT EXISTS (SELECT 1 FROM stage_product i JOIN product p ON p.gtin = i.gtin
+                WHERE p.gtin = ANY($1::text[]) AND i.price_since <= p.price_since) AS found
+            """,
+        plain: productStatement(replacing: false, upserting: true), replacing: productStatement(replacing: true, upserting: true))
+
+    /// For products the reference does not hold, when no other writer can add them: plain inserts.
+    private static let productInsert = productStatement(replacing: false, upserting: false)
 
     private static let offerMerge: Merge = {
         func merge(replacing: Bool) -> String {
@@ -350,41 +358,39 @@ final class PostgresCatalogWriter: CatalogWriter {
     }()
 
     /// Reviews have no history: one upsert of what differs, whatever the batch.
-    private static let reviewMerge: Merge = {
+    private static let reviewUpsert: String = {
         let others = SQLiteCatalogWriter.reviewColumns.filter { $0 != "id" }
-        let upsert = """
+        return """
             INSERT INTO review (\(reviewColumns)) SELECT \(reviewColumns) FROM stage_review
             ON CONFLICT (id) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
             WHERE (\(others.map { "review.\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(others.map { "excluded.\($0)" }.joined(separator: ", ")))
             """
-        return Merge(atOrBefore: "SELECT false", plain: upsert, replacing: upsert)
     }()
 
     private func flushProducts() throws {
         var existing = PostgresBindings()
         existing.append(products.existing)
         // Only a product the reference holds can be at or before its stored pricing's second.
-        let new = products.existing.isEmpty
-        try flush(&products, merge: Self.productMerge, replacing: new ? false : nil, inserting: new && writesProducts, binds: existing)
+        let statement: MergeStatement =
+            products.existing.isEmpty ? .fixed(writesProducts ? Self.productInsert : Self.productMerge.plain) : .probed(Self.productMerge)
+        try flush(&products, statement, binds: existing)
     }
 
     /// Offers name products: staged products go first.
     private func flushOffers() throws {
         try flushProducts()
         // A small batch (a store update) takes the replacing form at once: its lateral look-ups cost less than a query.
-        try flush(&offers, merge: Self.offerMerge, replacing: offers.count <= 1_000 ? true : nil, inserting: false, binds: PostgresBindings())
+        try flush(&offers, offers.count <= 1_000 ? .fixed(Self.offerMerge.replacing) : .probed(Self.offerMerge), binds: PostgresBindings())
     }
 
     /// Reviews name products: staged products go first.
     private func flushReviews() throws {
         try flushProducts()
-        try flush(&reviews, merge: Self.reviewMerge, replacing: false, inserting: false, binds: PostgresBindings())
+        try flush(&reviews, .fixed(Self.reviewUpsert), binds: PostgresBindings())
     }
 
-    /// Sends the staged rows by COPY and merges them: with `merge`'s inserting form when `inserting` says so, otherwise
-    /// its plain or replacing form, as `replacing` says, or when it is nil as `merge.atOrBefore` finds. `binds` go to
-    /// every query.
-    private func flush(_ staged: inout StagedRows, merge: Merge, replacing: Bool?, inserting: Bool, binds: PostgresBindings) throws {
+    /// Sends the staged rows by COPY and merges them with `statement`. `binds` go to every query.
+    private func flush(_ staged: inout StagedRows, _ statement: MergeStatement, binds: PostgresBindings) throws {
         guard staged.count > 0 else { return }
         let connection = connection
         let logger = logger
@@ -396,7 +402,7 @@ final class PostgresCatalogWriter: CatalogWriter {
         try settle()
         sending = Task {
             try await PostgresCatalogWriter.send(
-                data, to: table, columns: columns, merge: merge, replacing: replacing, inserting: inserting, binds: binds, creatingFrom: making,
+                data, to: table, columns: columns, statement: statement, binds: binds, creatingFrom: making,
                 connection: connection, logger: logger)
         }
     }
@@ -404,7 +410,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// `flush`'s statements, run while the next batch is staged; first the staging table, copying `source`'s columns,
     /// when this is its first batch.
     private static func send(
-        _ data: ByteBuffer, to table: String, columns: [String], merge: Merge, replacing: Bool?, inserting: Bool, binds: PostgresBindings,
+        _ data: ByteBuffer, to table: String, columns: [String], statement: MergeStatement, binds: PostgresBindings,
         creatingFrom source: String?, connection: Session, logger: Logger
     ) async throws {
         if let source {
@@ -415,14 +421,13 @@ final class PostgresCatalogWriter: CatalogWriter {
         }
         connection.queries.add()
         try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
-        if inserting, let insert = merge.inserting {
-            try await connection.query(PostgresQuery(unsafeSQL: insert, binds: binds), logger: logger)
-        } else {
-            var replaces = replacing ?? false
-            if replacing == nil {
-                let found = try await connection.query(PostgresQuery(unsafeSQL: merge.atOrBefore, binds: binds), logger: logger)
-                for try await row in found.decode(Bool.self) { replaces = row }
-            }
+        switch statement {
+        case .fixed(let sql):
+            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        case .probed(let merge):
+            var replaces = false
+            let found = try await connection.query(PostgresQuery(unsafeSQL: merge.atOrBefore, binds: binds), logger: logger)
+            for try await row in found.decode(Bool.self) { replaces = row }
             try await connection.query(PostgresQuery(unsafeSQL: replaces ? merge.replacing : merge.plain, binds: binds), logger: logger)
         }
         try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(table)"), logger: logger)
