@@ -21,8 +21,7 @@ struct HelpController: Sendable {
     }
 
     func ask(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
-        let client = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = limiter.take(client: client) {
+        if let wait = limiter.take(for: context) {
             throw ResolverError.tooManyRequests("Too many help requests from this phone; try again in \(wait) s.", wait: wait)
         }
         var request = request

@@ -15,15 +15,17 @@ final class RateLimiter: @unchecked Sendable {
         self.clock = clock
     }
 
-    /// Takes a token for `client`; nil when allowed, else the seconds to wait.
-    func take(client: String) -> Int? {
-        use(client: client, taking: true)
+    /// Takes a token for the client of `context` (its IP address); nil when allowed, else the seconds to wait.
+    func take(for context: ShelfTagRequestContext) -> Int? {
+        use(client: Self.client(of: context), taking: true)
     }
 
-    /// The seconds `client` must wait before its next token, or nil when it has one; takes nothing.
-    func waiting(client: String) -> Int? {
-        use(client: client, taking: false)
+    /// The seconds the client of `context` must wait before its next token, or nil when it has one; takes nothing.
+    func waiting(for context: ShelfTagRequestContext) -> Int? {
+        use(client: Self.client(of: context), taking: false)
     }
+
+    private static func client(of context: ShelfTagRequestContext) -> String { context.remoteAddress?.ipAddress ?? "unknown" }
 
     private func use(client: String, taking: Bool) -> Int? {
         guard perMinute > 0 else { return nil }

@@ -181,8 +181,7 @@ struct ReservationController: Sendable {
     }
 
     func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
-        let client = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = limiter.take(client: client) {
+        if let wait = limiter.take(for: context) {
             throw ResolverError.tooManyRequests("Too many reservations from this client; try again in \(wait) s.", wait: wait)
         }
         var request = request
@@ -270,10 +269,9 @@ struct ReservationController: Sendable {
     /// The reservation with this pickup code. A client that asked for too many codes that do not exist waits (429),
     /// whatever it asks next: codes cannot be guessed at full speed.
     private func lookUp(_ code: String, context: ShelfTagRequestContext) async throws -> Reservation {
-        let client = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = lookups.waiting(client: client) { throw Self.tooManyLookups(wait) }
+        if let wait = lookups.waiting(for: context) { throw Self.tooManyLookups(wait) }
         guard let reservation = try await reference.reservation(code: code) else {
-            if let wait = lookups.take(client: client) { throw Self.tooManyLookups(wait) }
+            if let wait = lookups.take(for: context) { throw Self.tooManyLookups(wait) }
             throw ResolverError.notFound("No reservation \(code).")
         }
         return reservation

@@ -207,8 +207,7 @@ struct WorkController: Sendable {
     }
 
     func signIn(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
-        let client = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = failures.waiting(client: client) {
+        if let wait = failures.waiting(for: context) {
             throw ResolverError.tooManyRequests("Too many failed sign-ins from this device; try again in \(wait) s.", wait: wait)
         }
         var request = request
@@ -227,7 +226,7 @@ struct WorkController: Sendable {
                 code: code, secretHash: SecretHash.of(fields["secret"] ?? ""))
         }
         guard opened != nil else {
-            _ = failures.take(client: client)
+            _ = failures.take(for: context)
             return signInForm(request, problem: words.wrongSecret, status: .unauthorized)
         }
         var headers = HTTPFields()
