@@ -8,14 +8,14 @@ import ShelfTagDomain
 /// that would not change; the price history gets every pricing change, and back-fills without overwriting newer
 /// prices).
 ///
-/// Products, store offers and reviews are staged: their rows go to PostgreSQL in batches through COPY into temporary tables,
-/// and one statement per batch merges them, deciding each row's upsert and history entry on the server. A batch holds
-/// a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could see
-/// staged rows flush first; item ids are checked against a map of the reference's, so a conflict is reported for its
-/// row at once. The first product saved takes `PostgresSchema.productWriterLock` and reads the maps afresh, so it stays
-/// exact: a batch of products the map does not hold is then inserted without the upsert's conflict checks (which cost
-/// a third of a first load's inserts into `product`). A batch is sent while the next one is staged; anything else that uses the connection
-/// waits for it first. `finish()` sends what is left.
+/// Products, store offers and reviews are staged: their rows go to PostgreSQL in batches through COPY into temporary
+/// tables, and one statement per batch merges them, deciding each row's upsert and history entry on the server. A batch
+/// holds a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could
+/// see staged rows flush first; item ids are checked against maps of the reference's, so a conflict is reported for
+/// its row at once. The first product saved takes `PostgresSchema.productWriterLock` and reads the maps afresh, so they
+/// stay exact: a batch of products the maps do not hold is then inserted without the upsert's conflict checks (which
+/// cost a third of a first load's inserts into `product`). A batch is sent while the next one is staged; anything else
+/// that uses the connection waits for it first. `finish()` sends what is left.
 ///
 /// Its methods block the calling thread until PostgreSQL answers: `PostgresProductReference.write` runs them on
 /// threads of their own.

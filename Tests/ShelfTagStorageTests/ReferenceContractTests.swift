@@ -89,7 +89,7 @@ struct ReferenceContractTests {
     }
 
     @Test(
-        "two imports of the same new product at once, from two processes' connections: both commit, the newer price is current, the history holds both",
+        "two imports of the same new product at once, through two references (two pools, as two processes hold): both commit, the newer price is current, the history holds both",
         arguments: Backend.allCases)
     func concurrentImportsOfOneNewProduct(_ backend: Backend) async throws {
         try await withSampleDatabase(backend) { location in
