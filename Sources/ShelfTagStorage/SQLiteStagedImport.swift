@@ -29,7 +29,10 @@ enum SQLiteStagedImport {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // Nothing reads this file but this import, and a crash throws it away: no journal, no syncs.
-            try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -\(SQLiteProductReference.pageCacheKiB)")
+            try db.execute(
+                sql:
+                    "PRAGMA page_size = \(SQLiteProductReference.pageSize); PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -\(SQLiteProductReference.pageCacheKiB)"
+            )
         }
         let staging = try DatabaseQueue(path: stagingPath, configuration: configuration)
         defer { try? staging.close() }
