@@ -178,6 +178,9 @@ public final class PostgresProductReference: ProductReference {
     public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
         let logger = logger
         let result = try await transaction(bounded: false) { connection in
+            // A batch's merge runs in tens of milliseconds, but its estimated cost can pass JIT's threshold: compiling
+            // it took a second per batch of unchanged products.
+            try await connection.query("SET LOCAL jit = off", logger: logger)
             let writer = PostgresCatalogWriter(connection: connection, logger: logger)
             // The writer's calls block their thread until PostgreSQL answers: not one of Swift's cooperative threads.
             return try await Blocking.run {

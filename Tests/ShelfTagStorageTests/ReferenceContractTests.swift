@@ -285,6 +285,62 @@ struct ReferenceContractTests {
         }
     }
 
+    @Test(
+        "store offers in batches larger than a store update's: a repeat changes nothing, a new price or stock is saved, a back-fill only adds to the history",
+        arguments: Backend.allCases)
+    func largeOfferBatches(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            // More offers than PostgreSQL's writer merges without asking which form a batch needs.
+            let count = 1_500
+            let gtins = try (0..<count).map { index in
+                let body = ("299" + String(format: "%09d", index)).utf8.map { $0 - UInt8(ascii: "0") }
+                return try GTIN(body.map(String.init).joined() + String(GTIN.checkDigit(forBody: body)))
+            }
+            let first = try time("2026-11-20T06:00:00Z")
+            let products = gtins.enumerated().map { Product(gtin: $1, itemID: "MANY-\($0)", title: "Article \($0)") }
+            let webOffers = try gtins.map { try euroOffer(of: $0, cents: 500) }
+            try await reference.write { writer in
+                for (product, web) in zip(products, webOffers) { try writer.save(product, webOffer: web, recordedAt: first) }
+            }
+            func save(at text: String, cents: (Int) -> Int64, onHand: (Int) -> Int) async throws {
+                let at = try time(text)
+                let offers = try (0..<count).map { index in
+                    StoreOffer(
+                        storeCode: "PAR01", gtin: gtins[index], pricing: try Pricing(price: Money(minorUnits: cents(index), currency: Currency(code: "EUR"))),
+                        availability: StoreAvailability(quantity: onHand(index)), pickupMethod: nil, pickupSLA: nil, stock: Stock(onHand: onHand(index)))
+                }
+                try await reference.write { writer in for offer in offers { try writer.save(offer, recordedAt: at) } }
+            }
+            /// An offer's price, stock and history (time and price of each entry).
+            func offer(_ index: Int) async throws -> (cents: Int64?, onHand: Int, history: [String]) {
+                let details = try #require(try await reference.details(of: gtins[index]))
+                let listing = try #require(details.stores.first { $0.store.code == "PAR01" })
+                return (
+                    listing.offer.pricing?.price.minorUnits, listing.offer.stock.onHand,
+                    listing.history.changes.map { "\(Timestamp.format($0.recordedAt)) \($0.pricing.price.minorUnits)" }
+                )
+            }
+            // Stock moves from 5 to 7 for some: the same availability, so only the count differs.
+            try await save(at: "2026-11-20T06:00:00Z", cents: { 1_000 + Int64($0) }, onHand: { _ in 5 })
+            try await save(at: "2026-11-21T06:00:00Z", cents: { 1_000 + Int64($0) }, onHand: { _ in 5 })
+            try await save(at: "2026-11-22T06:00:00Z", cents: { $0 % 3 == 0 ? 2_000 + Int64($0) : 1_000 + Int64($0) }, onHand: { $0 % 5 == 1 ? 7 : 5 })
+            try await save(at: "2026-11-01T06:00:00Z", cents: { 900 + Int64($0) }, onHand: { $0 % 5 == 1 ? 7 : 5 })
+            let backFilled = "2026-11-01T06:00:00Z"
+            let loaded = "2026-11-20T06:00:00Z"
+            let changed = "2026-11-22T06:00:00Z"
+            for index in [0, 1, 2, 3, 6, 11, 749, 1_499] {
+                let (cents, onHand, history) = try await offer(index)
+                let original = 1_000 + index
+                let repriced = index % 3 == 0
+                #expect(cents == Int64(repriced ? 2_000 + index : original), "offer \(index)")
+                #expect(onHand == (index % 5 == 1 ? 7 : 5), "offer \(index)")
+                let expected =
+                    ["\(backFilled) \(900 + index)", "\(loaded) \(original)"] + (repriced ? ["\(changed) \(2_000 + index)"] : [])
+                #expect(history == expected, "offer \(index)")
+            }
+        }
+    }
+
     @Test("a write that throws leaves nothing behind, and the catalogue version moves with every committed write", arguments: Backend.allCases)
     func writesAndVersion(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
