@@ -41,19 +41,13 @@ public final class SQLiteProductReference: ProductReference {
     /// grew with the rows applied (102 MB against 60 MB for a million new products, and 13% slower).
     static let pageCacheKiB = 8192
 
-    /// The page size of a new database and of an import's staging file (an existing database keeps its own). Against
-    /// SQLite's 4 KiB, a million products load 10 % faster into a new database and 15–20 % faster into an existing
-    /// one (a quarter of the page writes, half the kernel time); reservations, pages and parity measured the same.
-    /// Larger pages loaded a little faster again but make every write-ahead log frame of a small write larger.
-    static let pageSize = 16_384
-
     private static func configuration(pragmas: String, lockTimeout: TimeInterval) -> Configuration {
         _ = processSettings
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(lockTimeout)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA page_size = \(pageSize); \(pragmas); PRAGMA cache_size = -\(pageCacheKiB)")
+            try db.execute(sql: "\(pragmas); PRAGMA cache_size = -\(pageCacheKiB)")
         }
         return configuration
     }

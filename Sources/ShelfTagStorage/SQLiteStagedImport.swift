@@ -16,6 +16,11 @@ import Synchronization
 enum SQLiteStagedImport {
     private static let stagingNumbers = Atomic<Int>(0)
 
+    /// The staging file's page size: a quarter of the page writes of SQLite's 4 KiB (the kernel's share of an import
+    /// halved). The reference keeps SQLite's: its small writes (a reservation, a stock update) log whole pages, and
+    /// with 16 KiB pages reservations ran 1–19 % slower (5 pairs, alternating).
+    private static let pageSize = 16_384
+
     /// Stages what `body` writes, then applies it to the reference at `path` through `reference`.
     static func run<Result: Sendable>(
         path: String, reference: SQLiteProductReference, _ body: @escaping (any CatalogWriter) throws -> Result
@@ -31,7 +36,7 @@ enum SQLiteStagedImport {
             // Nothing reads this file but this import, and a crash throws it away: no journal, no syncs.
             try db.execute(
                 sql:
-                    "PRAGMA page_size = \(SQLiteProductReference.pageSize); PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -\(SQLiteProductReference.pageCacheKiB)"
+                    "PRAGMA page_size = \(pageSize); PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -\(SQLiteProductReference.pageCacheKiB)"
             )
         }
         let staging = try DatabaseQueue(path: stagingPath, configuration: configuration)
