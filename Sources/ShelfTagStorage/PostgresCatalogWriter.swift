@@ -218,22 +218,25 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     private static let pricing = ["currency", "price", "sale_price", "sale_start", "sale_end"]
 
+    /// `(table.a, table.b, …)`: a row value of `columns`, to compare with `IS DISTINCT FROM`.
+    private static func row(_ table: String, _ columns: [String]) -> String {
+        "(" + columns.map { "\(table).\($0)" }.joined(separator: ", ") + ")"
+    }
+
     /// Whether an incoming row changes a stored one: another column differs, or a pricing that differs and is not
     /// older than the stored one. Not true (false or NULL) when the row would change nothing.
     private static func changes(stored: String, incoming: String, others: [String]) -> String {
-        func row(_ table: String, _ columns: [String]) -> String { "(" + columns.map { "\(table).\($0)" }.joined(separator: ", ") + ")" }
-        return """
-            \(row(stored, others)) IS DISTINCT FROM \(row(incoming, others))
-                OR (\(incoming).price_since >= coalesce(\(stored).price_since, 0) AND \(row(stored, pricing)) IS DISTINCT FROM \(row(incoming, pricing)))
-            """
+        """
+        \(row(stored, others)) IS DISTINCT FROM \(row(incoming, others))
+            OR (\(incoming).price_since >= coalesce(\(stored).price_since, 0) AND \(row(stored, pricing)) IS DISTINCT FROM \(row(incoming, pricing)))
+        """
     }
 
     /// The assignments of an upsert, for the rows it changes: the pricing columns move only for a pricing not older
     /// than the stored one.
     private static func upsert(table: String, others: [String]) -> String {
         let newer = "excluded.price_since >= coalesce(\(table).price_since, 0)"
-        let differs =
-            "(\(pricing.map { "\(table).\($0)" }.joined(separator: ", "))) IS DISTINCT FROM (\(pricing.map { "excluded.\($0)" }.joined(separator: ", ")))"
+        let differs = "\(row(table, pricing)) IS DISTINCT FROM \(row("excluded", pricing))"
         let assignments =
             others.map { "\($0) = excluded.\($0)" } + pricing.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE \(table).\($0) END" }
             + ["price_since = CASE WHEN \(newer) AND \(differs) THEN excluded.price_since ELSE \(table).price_since END"]
@@ -265,7 +268,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     private static func historyWrites(staged: String, key: String, sameChannel: String, channel: String, rows: String, replacing: Bool) -> (
         ctes: String, insert: String
     ) {
-        func columns(_ table: String) -> String { "(" + pricing.map { "\(table).\($0)" }.joined(separator: ", ") + ")" }
+        func columns(_ table: String) -> String { row(table, pricing) }
         let insertInto = "INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)"
         guard replacing else {
             let insert = """
@@ -402,12 +405,11 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// Reviews have no history: one upsert of what differs, whatever the batch (the rows that differ, as `changedRows`).
     private static let reviewUpsert: String = {
         let others = SQLiteCatalogWriter.reviewColumns.filter { $0 != "id" }
-        func row(_ table: String) -> String { "(" + others.map { "\(table).\($0)" }.joined(separator: ", ") + ")" }
         return """
             INSERT INTO review (\(reviewColumns)) SELECT \(reviewColumns) FROM stage_review i
-            WHERE NOT EXISTS (SELECT 1 FROM review r WHERE r.id = i.id AND \(row("r")) IS NOT DISTINCT FROM \(row("i")))
+            WHERE NOT EXISTS (SELECT 1 FROM review r WHERE r.id = i.id AND \(row("r", others)) IS NOT DISTINCT FROM \(row("i", others)))
             ON CONFLICT (id) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
-            WHERE \(row("review")) IS DISTINCT FROM \(row("excluded"))
+            WHERE \(row("review", others)) IS DISTINCT FROM \(row("excluded", others))
             """
     }()
 
