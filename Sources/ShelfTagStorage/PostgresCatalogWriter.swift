@@ -118,13 +118,7 @@ final class PostgresCatalogWriter: CatalogWriter {
             INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation, opening_hours)
             VALUES (\(store.code), \(store.name), \(store.address), \(store.latitude), \(store.longitude), \(store.timeZone), \(store.locale),
                 \(Int64(store.maxReservation)), \(store.openingHours?.description))
-            ON CONFLICT (code) DO UPDATE SET name = excluded.name, address = excluded.address, latitude = excluded.latitude,
-                longitude = excluded.longitude, time_zone = excluded.time_zone, locale = excluded.locale, max_reservation = excluded.max_reservation,
-                opening_hours = excluded.opening_hours
-            WHERE (store.name, store.address, store.latitude, store.longitude, store.time_zone, store.locale, store.max_reservation,
-                    store.opening_hours) IS DISTINCT FROM
-                (excluded.name, excluded.address, excluded.latitude, excluded.longitude, excluded.time_zone, excluded.locale, excluded.max_reservation,
-                    excluded.opening_hours)
+            \(unescaped: Self.updateWhenDifferent(table: "store", key: "code", others: Array(SQLiteCatalogWriter.storeColumns.dropFirst())))
             """)
     }
 
@@ -408,10 +402,18 @@ final class PostgresCatalogWriter: CatalogWriter {
         return """
             INSERT INTO review (\(reviewColumns)) SELECT \(reviewColumns) FROM stage_review i
             WHERE NOT EXISTS (SELECT 1 FROM review r WHERE r.id = i.id AND \(row("r", others)) IS NOT DISTINCT FROM \(row("i", others)))
-            ON CONFLICT (id) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
-            WHERE \(row("review", others)) IS DISTINCT FROM \(row("excluded", others))
+            \(updateWhenDifferent(table: "review", key: "id", others: others))
             """
     }()
+
+    /// `ON CONFLICT` for a table without price history (stores, reviews): the other columns take the new row's values
+    /// where any of them differs.
+    private static func updateWhenDifferent(table: String, key: String, others: [String]) -> String {
+        """
+        ON CONFLICT (\(key)) DO UPDATE SET \(others.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+        WHERE \(row(table, others)) IS DISTINCT FROM \(row("excluded", others))
+        """
+    }
 
     private func flushProducts() throws {
         var existing = PostgresBindings()
