@@ -9,7 +9,8 @@ import ShelfTagDomain
 /// prices).
 ///
 /// Products, store offers and reviews are staged: their rows go to PostgreSQL in batches through COPY into temporary
-/// tables, and one statement per batch merges them, deciding each row's upsert and history entry on the server. A batch
+/// tables, and one statement per batch merges them (two when its plain form meets a row it leaves to the replacing form:
+/// `historyWrites`), deciding each row's upsert and history entry on the server. A batch
 /// holds a key once (a repeated key flushes first), so the merge gives what row-by-row saving would. Reads that could
 /// see staged rows flush first; item ids are checked against maps of the reference's, so a conflict is reported for
 /// its row at once. The first product saved takes `PostgresSchema.productWriterLock` and reads the maps afresh, so they
@@ -29,8 +30,10 @@ final class PostgresCatalogWriter: CatalogWriter {
     private var stagingTables = Set<String>()
     /// Whether this transaction holds `PostgresSchema.productWriterLock`.
     private var writesProducts = false
-    /// The batch PostgreSQL is merging while the next one is staged.
-    private var sending: Task<Void, any Error>?
+    /// The batch PostgreSQL is merging while the next one is staged, and its staging table.
+    private var sending: (table: String, task: Task<Bool, any Error>)?
+    /// The staging tables whose last batch needed a merge's replacing form.
+    private var replacingTables = Set<String>()
     /// The reference's GTINs by item id, and item ids by GTIN, staged rows included; each read when first needed (an
     /// inventory import needs only the first). A GTIN is kept as its number (`key(_:)`): a map keyed or valued by
     /// it takes three quarters of one by text, about 50 MB for a million products.
@@ -55,9 +58,9 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// Waits until the batch being sent is merged.
     /// - Throws: what its statements threw.
     private func settle() throws {
-        guard let batch = sending else { return }
+        guard let (table, batch) = sending else { return }
         sending = nil
-        try Blocking.wait { try await batch.value }
+        if try Blocking.wait({ try await batch.value }) { replacingTables.insert(table) } else { replacingTables.remove(table) }
     }
 
     /// Sends every staged row.
@@ -252,35 +255,41 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// web); `sameChannel` matches an entry `h` to a staged row's; `rows` filters the staged rows.
     ///
     /// A key has one entry per second: a change or back-fill at a second that has an entry already takes that entry
-    /// (the pricing it replaces was never in force). Only a row at or before its stored pricing's second can meet one,
-    /// and a batch seldom holds any, so `replacing` is false for a batch without: then the entries are inserted as
-    /// before the rule. With rows that can, each one's entry is looked up by a lateral join, through the index; as a
-    /// NOT EXISTS under OR, PostgreSQL hashed the whole history for every batch (a re-import of a million repriced
-    /// products took 64-75 s instead of 24 s); the lateral join on every batch made a first load a third slower.
-    /// - Returns: common table expressions to follow the merge's others (none without `replacing`), and the INSERT
-    ///   that ends the merge.
+    /// (the pricing it replaces was never in force). Only a row at or before its stored pricing's second can meet one
+    /// (`atOrBefore`), and a batch seldom holds any, so the plain form (`replacing` false) writes nothing when it holds
+    /// one, and says so: the replacing form then writes the batch. The replacing form looks each such row's entry up by
+    /// a lateral join, through the index; as a NOT EXISTS under OR, PostgreSQL hashed the whole history for every batch
+    /// (a re-import of a million repriced products took 64-75 s instead of 24 s); the lateral join on every batch made
+    /// a first load a third slower.
+    /// - Returns: `gate`, a common table expression to follow `o` and the condition that the merge's upsert takes
+    ///   with its own (the plain form's); `ctes`, common table expressions to follow the merge's others; and `result`,
+    ///   the query that ends the merge: whether the batch holds a row at or before its stored pricing's second (for
+    ///   the plain form: so it wrote nothing).
     private static func historyWrites(staged: String, key: String, sameChannel: String, channel: String, rows: String, replacing: Bool) -> (
-        ctes: String, insert: String
+        gate: (cte: String, condition: String), ctes: String, result: String
     ) {
         func columns(_ table: String) -> String { row(table, pricing) }
         let insertInto = "INSERT INTO price_history (gtin, store_code, currency, price, sale_price, sale_start, sale_end, recorded_at)"
-        guard replacing else {
-            let insert = """
-                \(insertInto)
-                SELECT i.gtin, \(channel), i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
-                FROM \(staged) i LEFT JOIN o USING (\(key))
-                WHERE \(rows) AND (o.present IS NULL
-                    OR i.price_since >= coalesce(o.price_since, 0) AND \(columns("o")) IS DISTINCT FROM \(columns("i"))
-                    OR i.price_since < coalesce(o.price_since, 0) AND NOT EXISTS (
-                        SELECT 1 FROM price_history h WHERE h.gtin = i.gtin AND \(sameChannel)
-                            AND (h.currency, h.price, h.sale_price, h.sale_start, h.sale_end, h.recorded_at) IS NOT DISTINCT FROM
-                                (i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since)))
-                """
-            return ("", insert)
-        }
         let atOrBefore = """
             (i.price_since < coalesce(o.price_since, 0) OR i.price_since = o.price_since AND \(columns("o")) IS DISTINCT FROM \(columns("i")))
             """
+        guard replacing else {
+            // `o` is materialised in this form: the gate reads it from memory. An aggregate, where an EXISTS let the planner
+            // pick a nested loop for its first row: 46 s for a batch of unchanged products.
+            let gate = """
+                ,
+                gate AS (SELECT coalesce(bool_or(\(atOrBefore)), false) AS replaces FROM \(staged) i JOIN o USING (\(key)) WHERE \(rows))
+                """
+            let ctes = """
+                ,
+                entries AS (\(insertInto)
+                    SELECT i.gtin, \(channel), i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
+                    FROM \(staged) i LEFT JOIN o USING (\(key))
+                    WHERE NOT (SELECT replaces FROM gate) AND \(rows)
+                        AND (o.present IS NULL OR i.price_since > coalesce(o.price_since, 0) AND \(columns("o")) IS DISTINCT FROM \(columns("i"))))
+                """
+            return ((gate, "NOT (SELECT replaces FROM gate)"), ctes, "SELECT replaces FROM gate")
+        }
         let ctes = """
             ,
             entries AS MATERIALIZED (
@@ -292,28 +301,22 @@ final class PostgresCatalogWriter: CatalogWriter {
                         WHERE \(atOrBefore) AND h.gtin = i.gtin AND \(sameChannel) AND h.recorded_at = i.price_since LIMIT 1) e ON true
                 WHERE \(rows)),
             replaced AS (UPDATE price_history h SET (currency, price, sale_price, sale_start, sale_end) = \(columns("n"))
-                FROM entries n WHERE h.id = n.entry AND \(columns("h")) IS DISTINCT FROM \(columns("n")))
+                FROM entries n WHERE h.id = n.entry AND \(columns("h")) IS DISTINCT FROM \(columns("n"))),
+            added AS (\(insertInto)
+                SELECT gtin, channel, currency, price, sale_price, sale_start, sale_end, price_since FROM entries
+                WHERE changes OR at_or_before AND entry IS NULL)
             """
-        let insert = """
-            \(insertInto)
-            SELECT gtin, channel, currency, price, sale_price, sale_start, sale_end, price_since FROM entries
-            WHERE changes OR at_or_before AND entry IS NULL
-            """
-        return (ctes, insert)
+        return (("", "true"), ctes, "SELECT coalesce(bool_or(at_or_before), false) FROM entries")
     }
 
     private static let productColumns = PostgresStoredRow.productColumns.joined(separator: ", ")
     private static let offerColumns = PostgresStoredRow.offerColumns.dropLast().joined(separator: ", ")
     private static let reviewColumns = SQLiteCatalogWriter.reviewColumns.joined(separator: ", ")
 
-    /// A batch's merge in its forms, and the query that picks one: it answers whether the reference holds any staged
-    /// row, and whether one is at or before its stored pricing's second.
+    /// A batch's merge in its two forms. Each ends by answering whether the batch holds a row at or before its stored
+    /// pricing's second: the plain form then wrote nothing, and the replacing form wrote the batch.
     private struct Merge {
-        let probe: String
-        /// For a batch the reference holds no row of: nothing to compare, so no look-up of unchanged rows.
-        let fresh: String
         let plain: String
-        /// For a batch with a row at or before its stored pricing's second.
         let replacing: String
     }
 
@@ -321,34 +324,39 @@ final class PostgresCatalogWriter: CatalogWriter {
     private enum MergeStatement {
         /// This statement.
         case fixed(String)
-        /// The merge's form that its probe picks.
-        case probed(Merge)
+        /// The plain form, then the replacing form if the plain one wrote nothing; the replacing form alone when
+        /// `replacingFirst` (the table's batch before needed it: a back-fill's batches all do). Each form reads the stored
+        /// rows once for itself: a query asking which form a batch needs read them once more, a quarter of an unchanged
+        /// re-import.
+        case adaptive(Merge, replacingFirst: Bool)
     }
 
-    /// How a merge reads `o`: once for both the filter and the history in the plain form, where it saves a look-up per
-    /// row; once per use otherwise. The estimates of a materialised `o` led the replacing form to read the whole history
-    /// for every batch: a second per batch of a back-fill.
-    private static func reading(replacing: Bool, filtering: Bool) -> String {
-        filtering && !replacing ? "MATERIALIZED" : "NOT MATERIALIZED"
+    /// How a merge reads `o`: once, for the gate, the filter and the history, in the plain form; once per use in the
+    /// replacing form, where the estimates of a materialised `o` led PostgreSQL to read the whole history for every
+    /// batch: a second per batch of a back-fill.
+    private static func reading(replacing: Bool) -> String {
+        replacing ? "NOT MATERIALIZED" : "MATERIALIZED"
     }
 
     /// `$1`: the staged GTINs the reference holds already. Looked up by key, where a join with the stage let the planner
     /// read the whole table for every batch: a first load of a million products spent a quarter of its time there.
-    /// `filtering` leaves out the rows that change nothing (`changedRows`).
-    private static func productStatement(replacing: Bool, upserting: Bool, filtering: Bool) -> String {
+    /// Without `upserting`, plain inserts: for products the reference does not hold.
+    private static func productStatement(replacing: Bool, upserting: Bool) -> String {
         let history = historyWrites(
             staged: "stage_product", key: "gtin", sameChannel: "h.store_code IS NULL", channel: "NULL", rows: "true", replacing: replacing)
         // In staging order, which the filter's join may not keep: a product that gives up its item id must be saved
         // before the one that takes it. `ctid` is that order, the table being emptied before each COPY.
-        let filter = filtering ? "WHERE \(changedRows(key: ["gtin"], others: productOthers)) ORDER BY i.ctid" : ""
-        let conflicts = "\(filter) ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: productOthers))"
+        let conflicts = """
+             AND \(changedRows(key: ["gtin"], others: productOthers)) ORDER BY i.ctid
+            ON CONFLICT (gtin) DO UPDATE \(upsert(table: "product", others: productOthers))
+            """
         return """
-            WITH o AS \(reading(replacing: replacing, filtering: filtering)) (
+            WITH o AS \(reading(replacing: replacing)) (
                     SELECT p.gtin, \((productOthers + pricing).map { "p.\($0)" }.joined(separator: ", ")), p.price_since, true AS present
-                    FROM product p WHERE p.gtin = ANY($1::text[])),
+                    FROM product p WHERE p.gtin = ANY($1::text[]))\(history.gate.cte),
                 saved AS (INSERT INTO product (\(productColumns)) SELECT \(productColumns) FROM stage_product i
-                    \(upserting ? conflicts : ""))\(history.ctes)
-            \(history.insert)
+                    WHERE \(history.gate.condition)\(upserting ? conflicts : ""))\(history.ctes)
+            \(history.result)
             """
     }
 
@@ -359,41 +367,28 @@ final class PostgresCatalogWriter: CatalogWriter {
     ]
 
     private static let productMerge = Merge(
-        probe: """
-            SELECT EXISTS (SELECT 1 FROM product WHERE gtin = ANY($1::text[])) AS held,
-                EXISTS (SELECT 1 FROM stage_product i JOIN product p ON p.gtin = i.gtin
-                    WHERE p.gtin = ANY($1::text[]) AND i.price_since <= p.price_since) AS found
-            """,
-        fresh: productStatement(replacing: false, upserting: true, filtering: false),
-        plain: productStatement(replacing: false, upserting: true, filtering: true),
-        replacing: productStatement(replacing: true, upserting: true, filtering: true))
+        plain: productStatement(replacing: false, upserting: true), replacing: productStatement(replacing: true, upserting: true))
 
     /// For products the reference does not hold, when no other writer can add them: plain inserts.
-    private static let productInsert = productStatement(replacing: false, upserting: false, filtering: false)
+    private static let productInsert = productStatement(replacing: false, upserting: false)
 
     private static let offerMerge: Merge = {
         let others = ["availability", "pickup_method", "pickup_sla", "on_hand"]
-        func merge(replacing: Bool, filtering: Bool) -> String {
+        func merge(replacing: Bool) -> String {
             let history = historyWrites(
                 staged: "stage_offer", key: "store_code, gtin", sameChannel: "h.store_code = i.store_code", channel: "i.store_code",
                 rows: "i.price IS NOT NULL", replacing: replacing)
             return """
-                WITH o AS \(reading(replacing: replacing, filtering: filtering)) (
+                WITH o AS \(reading(replacing: replacing)) (
                         SELECT s.store_code, s.gtin, \((others + pricing).map { "s.\($0)" }.joined(separator: ", ")), s.price_since, true AS present
-                        FROM store_offer s JOIN stage_offer USING (store_code, gtin)),
+                        FROM store_offer s JOIN stage_offer USING (store_code, gtin))\(history.gate.cte),
                     saved AS (INSERT INTO store_offer (\(offerColumns)) SELECT \(offerColumns) FROM stage_offer i
-                        \(filtering ? "WHERE \(changedRows(key: ["store_code", "gtin"], others: others))" : "")
+                        WHERE \(history.gate.condition) AND \(changedRows(key: ["store_code", "gtin"], others: others))
                         ON CONFLICT (store_code, gtin) DO UPDATE \(upsert(table: "store_offer", others: others)))\(history.ctes)
-                \(history.insert)
+                \(history.result)
                 """
         }
-        return Merge(
-            probe: """
-                SELECT count(*) > 0 AS held, coalesce(bool_or(i.price IS NOT NULL AND i.price_since <= s.price_since), false) AS found
-                FROM stage_offer i JOIN store_offer s USING (store_code, gtin)
-                """,
-            fresh: merge(replacing: false, filtering: false), plain: merge(replacing: false, filtering: true),
-            replacing: merge(replacing: true, filtering: true))
+        return Merge(plain: merge(replacing: false), replacing: merge(replacing: true))
     }()
 
     /// Reviews have no history: one upsert of what differs, whatever the batch (the rows that differ, as `changedRows`).
@@ -419,26 +414,31 @@ final class PostgresCatalogWriter: CatalogWriter {
         var existing = PostgresBindings()
         existing.append(products.existing)
         // Only a product the reference holds can be at or before its stored pricing's second.
-        let statement: MergeStatement =
-            products.existing.isEmpty ? .fixed(writesProducts ? Self.productInsert : Self.productMerge.fresh) : .probed(Self.productMerge)
-        try flush(&products, statement, binds: existing)
+        let inserting = products.existing.isEmpty
+        try flush(&products, binds: existing) { replacedLast in
+            inserting ? .fixed(Self.productInsert) : .adaptive(Self.productMerge, replacingFirst: replacedLast)
+        }
     }
 
     /// Offers name products: staged products go first.
     private func flushOffers() throws {
         try flushProducts()
         // A small batch (a store update) takes the replacing form at once: its lateral look-ups cost less than a query.
-        try flush(&offers, offers.count <= 1_000 ? .fixed(Self.offerMerge.replacing) : .probed(Self.offerMerge), binds: PostgresBindings())
+        let small = offers.count <= 1_000
+        try flush(&offers, binds: PostgresBindings()) { replacedLast in
+            small ? .fixed(Self.offerMerge.replacing) : .adaptive(Self.offerMerge, replacingFirst: replacedLast)
+        }
     }
 
     /// Reviews name products: staged products go first.
     private func flushReviews() throws {
         try flushProducts()
-        try flush(&reviews, .fixed(Self.reviewUpsert), binds: PostgresBindings())
+        try flush(&reviews, binds: PostgresBindings()) { _ in .fixed(Self.reviewUpsert) }
     }
 
-    /// Sends the staged rows by COPY and merges them with `statement`. `binds` go to every query.
-    private func flush(_ staged: inout StagedRows, _ statement: MergeStatement, binds: PostgresBindings) throws {
+    /// Sends the staged rows by COPY and merges them with `statement`, given whether the table's last batch needed a
+    /// merge's replacing form. `binds` go to every query.
+    private func flush(_ staged: inout StagedRows, binds: PostgresBindings, statement: (Bool) -> MergeStatement) throws {
         guard staged.count > 0 else { return }
         let connection = connection
         let logger = logger
@@ -448,19 +448,22 @@ final class PostgresCatalogWriter: CatalogWriter {
         let columns = staged.columns
         let data = staged.take()
         try settle()
-        sending = Task {
+        let statement = statement(replacingTables.contains(table))
+        let task = Task {
             try await PostgresCatalogWriter.send(
                 data, to: table, columns: columns, statement: statement, binds: binds, creatingFrom: making,
                 connection: connection, logger: logger)
         }
+        sending = (table, task)
     }
 
     /// `flush`'s statements, run while the next batch is staged; first the staging table, copying `source`'s columns,
     /// when this is its first batch.
+    /// - Returns: whether the batch needed the replacing form of an adaptive merge.
     private static func send(
         _ data: ByteBuffer, to table: String, columns: [String], statement: MergeStatement, binds: PostgresBindings,
         creatingFrom source: String?, connection: Session, logger: Logger
-    ) async throws {
+    ) async throws -> Bool {
         if let source {
             // Dropped with the transaction: a pooled connection keeps nothing.
             try await connection.query(
@@ -469,17 +472,27 @@ final class PostgresCatalogWriter: CatalogWriter {
         }
         connection.queries.add()
         try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
+        /// Runs a statement and reads the flag its last row ends with, if any.
+        func run(_ sql: String) async throws -> Bool {
+            var flag = false
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+                flag = try row.decode(Bool.self)
+            }
+            return flag
+        }
+        let replaced: Bool
         switch statement {
         case .fixed(let sql):
-            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-        case .probed(let merge):
-            var (held, replaces) = (true, false)
-            let probed = try await connection.query(PostgresQuery(unsafeSQL: merge.probe, binds: binds), logger: logger)
-            for try await row in probed.decode((Bool, Bool).self) { (held, replaces) = row }
-            let form = replaces ? merge.replacing : held ? merge.plain : merge.fresh
-            try await connection.query(PostgresQuery(unsafeSQL: form, binds: binds), logger: logger)
+            _ = try await run(sql)
+            replaced = false
+        case .adaptive(let merge, replacingFirst: true):
+            replaced = try await run(merge.replacing)
+        case .adaptive(let merge, replacingFirst: false):
+            replaced = try await run(merge.plain)
+            if replaced { _ = try await run(merge.replacing) }
         }
         try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(table)"), logger: logger)
+        return replaced
     }
 }
 

@@ -286,7 +286,7 @@ struct ReferenceContractTests {
     }
 
     @Test(
-        "store offers in batches larger than a store update's: a repeat changes nothing, a new price or stock is saved, a back-fill only adds to the history",
+        "store offers in batches larger than a store update's: a repeat changes nothing, a new price or stock is saved, a back-fill only adds to the history, a price at a second already recorded takes its entry, batch after batch in one write",
         arguments: Backend.allCases)
     func largeOfferBatches(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
@@ -302,14 +302,25 @@ struct ReferenceContractTests {
             try await reference.write { writer in
                 for (product, web) in zip(products, webOffers) { try writer.save(product, webOffer: web, recordedAt: first) }
             }
-            func save(at text: String, cents: (Int) -> Int64, onHand: (Int) -> Int) async throws {
-                let at = try time(text)
-                let offers = try (0..<count).map { index in
-                    StoreOffer(
-                        storeCode: "PAR01", gtin: gtins[index], pricing: try Pricing(price: Money(minorUnits: cents(index), currency: Currency(code: "EUR"))),
-                        availability: StoreAvailability(quantity: onHand(index)), pickupMethod: nil, pickupSLA: nil, stock: Stock(onHand: onHand(index)))
+            /// Every offer at `text`'s time, saved by one write per pass; passes in one write each make a batch of their own
+            /// (a key staged again sends the batch before).
+            func save(passes: [(at: String, cents: (Int) -> Int64)], onHand: (Int) -> Int) async throws {
+                let batches = try passes.map { pass in
+                    let at = try time(pass.at)
+                    return try (0..<count).map { index in
+                        let pricing = try Pricing(price: Money(minorUnits: pass.cents(index), currency: Currency(code: "EUR")))
+                        let offer = StoreOffer(
+                            storeCode: "PAR01", gtin: gtins[index], pricing: pricing, availability: StoreAvailability(quantity: onHand(index)),
+                            pickupMethod: nil, pickupSLA: nil, stock: Stock(onHand: onHand(index)))
+                        return (offer, at)
+                    }
                 }
-                try await reference.write { writer in for offer in offers { try writer.save(offer, recordedAt: at) } }
+                try await reference.write { writer in
+                    for batch in batches { for (offer, at) in batch { try writer.save(offer, recordedAt: at) } }
+                }
+            }
+            func save(at text: String, cents: @escaping (Int) -> Int64, onHand: (Int) -> Int) async throws {
+                try await save(passes: [(text, cents)], onHand: onHand)
             }
             /// An offer's price, stock and history (time and price of each entry).
             func offer(_ index: Int) async throws -> (cents: Int64?, onHand: Int, history: [String]) {
@@ -336,6 +347,25 @@ struct ReferenceContractTests {
                 #expect(onHand == (index % 5 == 1 ? 7 : 5), "offer \(index)")
                 let expected =
                     ["\(backFilled) \(900 + index)", "\(loaded) \(original)"] + (repriced ? ["\(changed) \(2_000 + index)"] : [])
+                #expect(history == expected, "offer \(index)")
+            }
+            // One write, three batches: an older back-fill, a new price for some (after a batch that needed PostgreSQL's
+            // replacing form), then another price for some at the second of the first load (after one that did not): it
+            // takes that second's entry, and is the price of those offers still priced from that second.
+            let current: (Int) -> Int64 = { Int64($0 % 3 == 0 ? 2_000 + $0 : 1_000 + $0) }
+            let (older, newer) = ("2026-10-15T06:00:00Z", "2026-11-25T06:00:00Z")
+            try await save(
+                passes: [
+                    (older, { 800 + Int64($0) }), (newer, { $0 % 4 == 0 ? 3_000 + Int64($0) : current($0) }),
+                    (loaded, { $0 % 2 == 0 ? 1_100 + Int64($0) : 1_000 + Int64($0) }),
+                ], onHand: { $0 % 5 == 1 ? 7 : 5 })
+            for index in [0, 1, 2, 3, 4, 6, 10, 11, 12, 746, 749, 1_499] {
+                let (cents, _, history) = try await offer(index)
+                let atLoad = index % 2 == 0 ? 1_100 + index : 1_000 + index
+                #expect(cents == (index % 4 == 0 ? 3_000 + Int64(index) : index % 3 == 0 ? 2_000 + Int64(index) : Int64(atLoad)), "offer \(index)")
+                let expected =
+                    ["\(older) \(800 + index)", "\(backFilled) \(900 + index)", "\(loaded) \(atLoad)"]
+                    + (index % 3 == 0 ? ["\(changed) \(2_000 + index)"] : []) + (index % 4 == 0 ? ["\(newer) \(3_000 + index)"] : [])
                 #expect(history == expected, "offer \(index)")
             }
         }
