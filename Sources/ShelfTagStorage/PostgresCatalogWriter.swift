@@ -423,7 +423,8 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// Offers name products: staged products go first.
     private func flushOffers() throws {
         try flushProducts()
-        // A small batch (a store update) takes the replacing form at once: its lateral look-ups cost less than a query.
+        // A small batch (a store update) takes the replacing form at once: its lateral look-ups cost less than a second
+        // statement would.
         let small = offers.count <= 1_000
         try flush(&offers, binds: PostgresBindings()) { replacedLast in
             small ? .fixed(Self.offerMerge.replacing) : .adaptive(Self.offerMerge, replacingFirst: replacedLast)
@@ -472,7 +473,7 @@ final class PostgresCatalogWriter: CatalogWriter {
         }
         connection.queries.add()
         try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
-        /// Runs a statement and reads the flag its last row ends with, if any.
+        // Runs a statement; its one row, if it answers one, holds a flag.
         func run(_ sql: String) async throws -> Bool {
             var flag = false
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
