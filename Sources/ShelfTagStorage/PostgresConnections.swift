@@ -57,6 +57,44 @@ struct Connector: Sendable {
     }
 }
 
+/// Moves of the catalogue version, one at a time: a writer waits for a move that begins after it asked, so the number
+/// moves after its commit, and every writer that asked while a move ran shares the next one. Under a stream of holds
+/// one `nextval` answers many, where each hold took a round trip of its own.
+final class VersionMoves: @unchecked Sendable {
+    private let lock = NSLock()
+    private var moving = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    /// Returns once a move that began after this call has ended; `move` runs it when no move is running.
+    func afterWrite(_ move: @escaping @Sendable () async -> Void) async {
+        await withCheckedContinuation { continuation in
+            let starts = lock.withLock {
+                waiting.append(continuation)
+                defer { moving = true }
+                return !moving
+            }
+            if starts { Task { await self.run(move) } }
+        }
+    }
+
+    /// Moves until no writer waits.
+    private func run(_ move: @Sendable () async -> Void) async {
+        while true {
+            let covered = lock.withLock {
+                defer { waiting = [] }
+                return waiting
+            }
+            await move()
+            for writer in covered { writer.resume() }
+            let done = lock.withLock {
+                if waiting.isEmpty { moving = false }
+                return !moving
+            }
+            if done { return }
+        }
+    }
+}
+
 /// What this process knows of the shared catalogue version and of the database's health.
 final class Freshness: @unchecked Sendable {
     private let lock = NSLock()

@@ -36,6 +36,8 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
+    private let versionMoves = VersionMoves()
+
     private init(client: PostgresClient, logger: Logger, freshness: Freshness, answerTimeout: Duration) {
         self.client = client
         self.logger = logger
@@ -145,9 +147,15 @@ public final class PostgresProductReference: ProductReference {
     }
 
     /// Moves the catalogue version once a write has committed: another resolver that sees the new number finds the
-    /// data it stands for. A move that fails (the database went away just then) leaves answers cached elsewhere for
-    /// at most their lifetime; the write itself stands.
+    /// data it stands for, and this one has noted it when this returns. Writes that commit while a move runs share the
+    /// next one (`VersionMoves`).
     func moveCatalogVersion() async {
+        await versionMoves.afterWrite { await self.nextCatalogVersion() }
+    }
+
+    /// Takes the catalogue's next version. A move that fails (the database went away just then) leaves answers cached
+    /// elsewhere for at most their lifetime; the write itself stands.
+    private func nextCatalogVersion() async {
         let logger = logger
         do {
             let version = try await database { connection in
