@@ -11,6 +11,7 @@ public final class PostgresProductReference: ProductReference {
     let client: PostgresClient
     let logger: Logger
     let freshness: Freshness
+    private let versionMoves = VersionMoves()
     let queries = QueryCounter()
     /// How long a query may wait for an answer before the database counts as unavailable.
     let answerTimeout: Duration
@@ -35,8 +36,6 @@ public final class PostgresProductReference: ProductReference {
             self.answerTimeout = answerTimeout
         }
     }
-
-    private let versionMoves = VersionMoves()
 
     private init(client: PostgresClient, logger: Logger, freshness: Freshness, answerTimeout: Duration) {
         self.client = client
