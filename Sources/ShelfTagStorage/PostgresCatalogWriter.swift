@@ -273,6 +273,10 @@ final class PostgresCatalogWriter: CatalogWriter {
         let atOrBefore = """
             (i.price_since < coalesce(o.price_since, 0) OR i.price_since = o.price_since AND \(columns("o")) IS DISTINCT FROM \(columns("i")))
             """
+        // A new row, or a pricing newer than the stored one and different.
+        let changes = """
+            (o.present IS NULL OR i.price_since > coalesce(o.price_since, 0) AND \(columns("o")) IS DISTINCT FROM \(columns("i")))
+            """
         guard replacing else {
             // `o` is materialised in this form: the gate reads it from memory. An aggregate, where an EXISTS let the planner
             // pick a nested loop for its first row: 46 s for a batch of unchanged products.
@@ -285,8 +289,7 @@ final class PostgresCatalogWriter: CatalogWriter {
                 entries AS (\(insertInto)
                     SELECT i.gtin, \(channel), i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since
                     FROM \(staged) i LEFT JOIN o USING (\(key))
-                    WHERE NOT (SELECT replaces FROM gate) AND \(rows)
-                        AND (o.present IS NULL OR i.price_since > coalesce(o.price_since, 0) AND \(columns("o")) IS DISTINCT FROM \(columns("i"))))
+                    WHERE NOT (SELECT replaces FROM gate) AND \(rows) AND \(changes))
                 """
             return ((gate, "NOT (SELECT replaces FROM gate)"), ctes, "SELECT replaces FROM gate")
         }
@@ -294,7 +297,7 @@ final class PostgresCatalogWriter: CatalogWriter {
             ,
             entries AS MATERIALIZED (
                 SELECT i.gtin, \(channel) AS channel, i.currency, i.price, i.sale_price, i.sale_start, i.sale_end, i.price_since,
-                    (o.present IS NULL OR i.price_since > coalesce(o.price_since, 0) AND \(columns("o")) IS DISTINCT FROM \(columns("i"))) AS changes,
+                    \(changes) AS changes,
                     \(atOrBefore) AS at_or_before, e.id AS entry
                 FROM \(staged) i LEFT JOIN o USING (\(key))
                     LEFT JOIN LATERAL (SELECT h.id FROM price_history h
