@@ -8,16 +8,30 @@ public struct GTIN: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Parses a GTIN-8, -12, -13 or -14 and verifies its check digit.
     /// - Throws: `GTINError` for an empty value, a non-digit, a wrong length or a bad check digit.
     public init(_ text: String) throws(GTINError) {
-        let count = text.utf8.count
-        guard count > 0 else { throw GTINError.empty }
-        // Read in place, with no buffer: every request and imported row parses one.
+        // Read in place as one buffer: every request and imported row parses one.
+        var bytes = text
+        digits = try bytes.withUTF8 { Self.normalized($0, of: text) }.get()
+    }
+
+    /// The 14 digits `text` (whose bytes `bytes` holds) stands for, or why it is no GTIN.
+    private static func normalized(_ bytes: UnsafeBufferPointer<UInt8>, of text: String) -> Result<String, GTINError> {
+        let count = bytes.count
+        guard count > 0 else { return .failure(.empty) }
         // Only ASCII digits count: Character.isNumber would accept Arabic-Indic and fullwidth digits.
-        for byte in text.utf8 where byte &- UInt8(ascii: "0") > 9 { throw GTINError.notADigit(text) }
-        guard count == 8 || count == 12 || count == 13 || count == 14 else { throw GTINError.wrongLength(count) }
-        let expected = GTIN.checkDigit(forBody: text.utf8.dropLast().lazy.map { $0 &- UInt8(ascii: "0") })
-        let found = text.utf8.last! &- UInt8(ascii: "0")
-        guard expected == found else { throw GTINError.badCheckDigit(expected: Int(expected), found: Int(found)) }
-        digits = count == 14 ? text : String(repeating: "0", count: 14 - count) + text
+        for byte in bytes where byte &- UInt8(ascii: "0") > 9 { return .failure(.notADigit(text)) }
+        guard count == 8 || count == 12 || count == 13 || count == 14 else { return .failure(.wrongLength(count)) }
+        let expected = checkDigit(forBody: bytes[..<(count - 1)].lazy.map { $0 &- UInt8(ascii: "0") })
+        let found = bytes[count - 1] &- UInt8(ascii: "0")
+        guard expected == found else { return .failure(.badCheckDigit(expected: Int(expected), found: Int(found))) }
+        guard count < 14 else { return .success(text) }
+        // Padded in place: a 14-byte string is stored inline, so this allocates nothing.
+        return .success(
+            String(unsafeUninitializedCapacity: 14) { padded in
+                let zeros = 14 - count
+                padded[..<zeros].update(repeating: UInt8(ascii: "0"))
+                _ = padded[zeros...].initialize(fromContentsOf: bytes)
+                return 14
+            })
     }
 
     /// The mod-10 check digit of `body` (weights 3,1,3,… from the right). Bidirectional, so that it reads `body`

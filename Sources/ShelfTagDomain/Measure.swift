@@ -48,10 +48,7 @@ public struct Measure: Hashable, Sendable, CustomStringConvertible {
         }
         guard digitCount > 0 else { throw MeasureError.malformed(text) }
         guard significand > 0 else { throw MeasureError.notPositive(text) }
-        var unitText = Substring(text.utf8[index...])
-        while unitText.first == " " { unitText.removeFirst() }
-        while unitText.last == " " { unitText.removeLast() }
-        guard let unit = MeasureUnit(rawValue: unitText.lowercased()) else { throw MeasureError.unknownUnit(text) }
+        guard let unit = MeasureUnit(named: utf8[index...]) else { throw MeasureError.unknownUnit(text) }
         // The canonical text, built from the digits (Decimal's description is slow).
         let exponent = max(fractionDigits, 0)
         var digits = String(significand)
@@ -109,6 +106,35 @@ public enum MeasureUnit: String, Sendable, CaseIterable {
     case ct, sheet, item
 
     public enum Dimension: Sendable { case weight, volume, length, area, count }
+
+    /// The unit `name` spells in any case, spaces around it ignored.
+    init?(named name: Substring.UTF8View) {
+        var name = name
+        while name.first == UInt8(ascii: " ") { name.removeFirst() }
+        while name.last == UInt8(ascii: " ") { name.removeLast() }
+        // Found without building a string: every row with unit pricing names two units.
+        guard let key = Self.asciiKey(name) else {
+            self.init(rawValue: String(Substring(name)).lowercased())
+            return
+        }
+        guard let unit = Self.byASCIIKey[key] else { return nil }
+        self = unit
+    }
+
+    /// The name's bytes, upper-case letters lowered, packed into one number; nil unless at most 8 printable ASCII
+    /// bytes (a zero byte would pack like none).
+    private static func asciiKey<Name: Collection<UInt8>>(_ name: Name) -> UInt64? {
+        var key: UInt64 = 0
+        var count = 0
+        for byte in name {
+            guard byte > 0x20, byte < 0x7F, count < 8 else { return nil }
+            key = key << 8 | UInt64(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte)
+            count += 1
+        }
+        return key
+    }
+
+    private static let byASCIIKey = Dictionary(uniqueKeysWithValues: allCases.map { (asciiKey($0.rawValue.utf8)!, $0) })
 
     public var dimension: Dimension {
         switch self {

@@ -142,9 +142,12 @@ struct FieldParser {
     }
 
     func gtin(_ field: String, _ value: String) throws(RowError) -> GTIN {
-        // Merchant Center accepts spaces and dashes in a GTIN and ignores them.
-        let digits = value.utf8.contains { $0 == 0x20 || $0 == 0x2D } ? value.filter { $0 != " " && $0 != "-" } : value
-        do { return try GTIN(digits) } catch { throw fail(field, .gtin(error)) }
+        do { return try GTIN(value) } catch {
+            // Merchant Center accepts spaces and dashes in a GTIN and ignores them: looked for only when the value
+            // as it stands is no GTIN, which a space or dash makes it.
+            guard value.utf8.contains(where: { $0 == 0x20 || $0 == 0x2D }) else { throw fail(field, .gtin(error)) }
+            do { return try GTIN(value.filter { $0 != " " && $0 != "-" }) } catch { throw fail(field, .gtin(error)) }
+        }
     }
 
     func money(_ field: String, _ value: String) throws(RowError) -> Money {

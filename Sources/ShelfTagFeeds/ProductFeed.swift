@@ -50,7 +50,7 @@ public enum ProductFeed {
             priceField: "price", price: price, saleField: "sale_price", sale: values[7], windowField: "sale_price_effective_date", window: values[8])
         // A repeated gtin comes comma-separated; the first one keys the product.
         let gtinText = try fields.required("gtin", values[9])
-        let gtin = try fields.gtin("gtin", String(gtinText.split(byte: UInt8(ascii: ",")).first ?? ""))
+        let gtin = try fields.gtin("gtin", firstListed(in: gtinText))
         var unitPricing: UnitPricing?
         if let measureText = values[12], !measureText.isEmpty {
             let measure = try fields.measure("unit_pricing_measure", measureText)
@@ -75,6 +75,15 @@ public enum ProductFeed {
             brand: try fields.optional("brand", values[10], .line(70)), imageLink: try fields.optional("image_link", values[4], .line(2000)),
             productType: try fields.optional("product_type", values[11], .line(750)), unitPricing: unitPricing, ecoParticipation: ecoParticipation)
         return ProductFeedRow(product: product, webOffer: WebOffer(gtin: gtin, pricing: pricing, availability: availability, link: link))
+    }
+
+    /// The first non-empty item of a comma-separated value; the value itself, not a copy, when it has no comma.
+    private static func firstListed(in text: String) -> String {
+        let utf8 = text.utf8
+        guard let comma = utf8.firstIndex(of: UInt8(ascii: ",")) else { return text }
+        let start = comma == utf8.startIndex ? (utf8.firstIndex { $0 != UInt8(ascii: ",") } ?? utf8.endIndex) : utf8.startIndex
+        let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+        return String(Substring(utf8[start..<end]))
     }
 
     private static func defaultBaseUnit(for unit: MeasureUnit) -> MeasureUnit {

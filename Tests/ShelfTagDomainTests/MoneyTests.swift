@@ -37,6 +37,16 @@ struct MoneyTests {
         #expect(throws: MoneyError.notPositive("0.00 EUR")) { try Money(feedValue: "0.00 EUR") }
         #expect(throws: MoneyError.tooPrecise("3.499 EUR", currency: "EUR", places: 2)) { try Money(feedValue: "3.499 EUR") }
         #expect(throws: MoneyError.tooPrecise("3.5 JPY", currency: "JPY", places: 0)) { try Money(feedValue: "3.5 JPY") }
+        for malformed in ["3.49EUR", "3.49 EUR EUR", "3.49 eur", "3.49 EU", "3.49 EURO", "", " ", "3.49 E\u{301}UR"] {
+            #expect(throws: MoneyError.malformed(malformed)) { try Money(feedValue: malformed) }
+        }
+    }
+
+    @Test("an amount and a code, however many spaces stand around them")
+    func spacesAroundTheWords() throws {
+        for text in ["3.49 EUR", "  3.49 EUR", "3.49   EUR", "3.49 EUR  ", " 3.49  EUR "] {
+            #expect(try Money(feedValue: text) == Money(minorUnits: 349, currency: .euro), "\(text)")
+        }
     }
 
     @Test func formatsPerLocale() async throws {
@@ -131,6 +141,13 @@ struct MoneyTests {
         #expect(throws: MeasureError.unknownUnit("750 grams")) { try Measure(feedValue: "750 grams") }
         #expect(throws: MeasureError.notPositive("0g")) { try Measure(feedValue: "0g") }
         #expect(throws: MeasureError.malformed("g")) { try Measure(feedValue: "g") }
+        // Units in any case, spaces around them ignored; nothing else around or inside them.
+        for (text, canonical) in [("750 G", "750g"), ("1 KG ", "1kg"), ("75Cl", "75cl"), ("2 SqFt", "2sqft"), ("12  ct", "12ct")] {
+            #expect(try Measure(feedValue: text).feedValue == canonical)
+        }
+        for text in ["1 k g", "1 kg.", "1 \u{0}g", "1 g\u{0}", "1 kgkgkgkgkg", "1 ", "1 é"] {
+            #expect(throws: MeasureError.unknownUnit(text)) { try Measure(feedValue: text) }
+        }
         #expect(throws: MeasureError.mismatchedDimensions(measure: "750g", base: "1l")) {
             try UnitPricing(measure: Measure(feedValue: "750g"), base: Measure(feedValue: "1l"))
         }

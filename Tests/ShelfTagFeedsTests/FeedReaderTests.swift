@@ -147,6 +147,26 @@ struct FeedReaderTests {
         #expect(errors == ["stores.csv:4: opening_hours: 'Mo-Sx 10:00-19:00': 'Sx' is not a day (Mo Tu We Th Fr Sa Su)"])
     }
 
+    @Test("gtin: the first of a comma-separated list keys the product; spaces and dashes inside it are ignored")
+    func gtinLists() throws {
+        let header = "id\ttitle\tlink\tavailability\tprice\tgtin\n"
+        let gtins = [
+            "3760001039986,3760001039092", ",,3760001039986,", "376-0001-03998-6", "3760001039986 ,3760001039092", "3760001039985", ",",
+            "376 0001 03998 5",
+        ]
+        let path = try temporaryFile(
+            header + gtins.enumerated().map { "I\($0.offset)\tT\thttps://s/\($0.offset)\tin_stock\t1.00 EUR\t\($0.element)\n" }.joined())
+        var rows: [ProductFeedRow] = []
+        var errors: [String] = []
+        try ProductFeed.read(path: path, displayName: "feed.tsv", row: { row, _ in rows.append(row) }, rejected: { errors.append($0.description) })
+        #expect(rows.map(\.product.gtin.digits) == Array(repeating: "03760001039986", count: 4))
+        #expect(
+            errors == [
+                "feed.tsv:6: gtin: bad check digit 5, expected 6", "feed.tsv:7: gtin: GTIN is empty",
+                "feed.tsv:8: gtin: bad check digit 5, expected 6",
+            ])
+    }
+
     @Test("eco_participation: the fee in the price, in its currency and less than it; otherwise rejected on its line")
     func ecoParticipation() throws {
         let header = "id\ttitle\tlink\tavailability\tprice\tgtin\teco_participation\n"
