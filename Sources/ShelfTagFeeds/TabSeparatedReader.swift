@@ -31,8 +31,10 @@ struct TabSeparatedReader {
         }
         let wanted = columns.map { indexOf[$0] }
         var fieldStarts = [Int](repeating: 0, count: names.count + 1)
+        // One array for every row: each row sets every slot of a column the file has, and `row` gets a copy only
+        // if it keeps the values.
+        var values = [String?](repeating: nil, count: columns.count)
         while true {
-            var values = [String?](repeating: nil, count: columns.count)
             var failure: RowError?
             let skip: Bool? = reader.nextLine { bytes in
                 let location = SourceLocation(file: displayName, line: reader.lineNumber)
@@ -62,7 +64,7 @@ struct TabSeparatedReader {
                         failure = RowError(location: location, field: columns[slot], problem: .invalidUTF8)
                         return true
                     }
-                    values[slot] = text.utf8.first == 0x20 || text.utf8.last == 0x20 ? text.trimmingCharacters(in: .whitespaces) : text
+                    values[slot] = field.first == 0x20 || field.last == 0x20 ? text.trimmingCharacters(in: .whitespaces) : text
                 }
                 return false
             }
