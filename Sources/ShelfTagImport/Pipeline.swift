@@ -51,7 +51,11 @@ final class ReadAhead<Row: Sendable>: @unchecked Sendable {
         thread.start()
         do {
             while let batch = try pipe.dequeue() {
-                for index in batch.indices { try consume(batch[index]) }
+                // Lent through the buffer, not copied out of the array: a copy retains and releases every field of
+                // a row that the reader's thread allocated.
+                try batch.withUnsafeBufferPointer { events in
+                    for index in events.indices { try consume(events[index]) }
+                }
                 pipe.giveBack(batch)
             }
         } catch {
