@@ -8,12 +8,13 @@ public struct GTIN: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Parses a GTIN-8, -12, -13 or -14 and verifies its check digit.
     /// - Throws: `GTINError` for an empty value, a non-digit, a wrong length or a bad check digit.
     public init(_ text: String) throws(GTINError) {
-        // Read in place as one buffer: every request and imported row parses one.
-        var bytes = text
-        digits = try bytes.withUTF8 { Self.normalized($0, of: text) }.get()
+        // Read in place as one buffer: every request and imported row parses one. (withUTF8 is mutating: it would make
+        // a bridged string contiguous first.)
+        var contiguous = text
+        digits = try contiguous.withUTF8 { Self.normalized($0, of: text) }.get()
     }
 
-    /// The 14 digits `text` (whose bytes `bytes` holds) stands for, or why it is no GTIN.
+    /// The 14 digits that `text`, whose UTF-8 is `bytes`, stands for, or why it is no GTIN.
     private static func normalized(_ bytes: UnsafeBufferPointer<UInt8>, of text: String) -> Result<String, GTINError> {
         let count = bytes.count
         guard count > 0 else { return .failure(.empty) }
