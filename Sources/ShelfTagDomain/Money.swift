@@ -48,15 +48,11 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     /// Parses a feed price such as `15.00 EUR` (amount, one space, ISO 4217 code).
     /// - Throws: `MoneyError` when malformed, negative, zero, over-precise or in an unknown currency.
     public init(feedValue text: String) throws(MoneyError) {
-        // Two words, an amount and a currency code, with any spaces around them; found in place, since every row of a
-        // feed has a price or two.
+        // Two words, an amount and a currency code, with any spaces around them.
+        let space = UInt8(ascii: " ")
         let utf8 = text.utf8
-        func word(from start: String.Index) -> Range<String.Index>? {
-            guard let first = utf8[start...].firstIndex(where: { $0 != UInt8(ascii: " ") }) else { return nil }
-            return first..<(utf8[first...].firstIndex(of: UInt8(ascii: " ")) ?? utf8.endIndex)
-        }
-        guard let amount = word(from: utf8.startIndex), let code = word(from: amount.upperBound), word(from: code.upperBound) == nil,
-            utf8[code].count == 3, utf8[code].allSatisfy({ $0 >= 65 && $0 <= 90 })
+        guard let amount = text.nextPiece(splitBy: space, from: text.startIndex), let code = text.nextPiece(splitBy: space, from: amount.upperBound),
+            text.nextPiece(splitBy: space, from: code.upperBound) == nil, utf8[code].count == 3, utf8[code].allSatisfy({ $0 >= 65 && $0 <= 90 })
         else { throw MoneyError.malformed(text) }
         let currency = try Currency(code: String(Substring(utf8[code])))
         self = try Money(amount: Substring(utf8[amount]), currency: currency, original: text)

@@ -77,13 +77,10 @@ public enum ProductFeed {
         return ProductFeedRow(product: product, webOffer: WebOffer(gtin: gtin, pricing: pricing, availability: availability, link: link))
     }
 
-    /// The first non-empty item of a comma-separated value; the value itself, not a copy, when it has no comma.
+    /// The first non-empty item of a comma-separated value; the value itself when it is the only one.
     private static func firstListed(in text: String) -> String {
-        let utf8 = text.utf8
-        guard let comma = utf8.firstIndex(of: UInt8(ascii: ",")) else { return text }
-        let start = comma == utf8.startIndex ? (utf8.firstIndex { $0 != UInt8(ascii: ",") } ?? utf8.endIndex) : utf8.startIndex
-        let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
-        return String(Substring(utf8[start..<end]))
+        guard let first = text.nextPiece(splitBy: UInt8(ascii: ","), from: text.startIndex) else { return "" }
+        return first == text.startIndex..<text.endIndex ? text : String(Substring(text.utf8[first]))
     }
 
     private static func defaultBaseUnit(for unit: MeasureUnit) -> MeasureUnit {
