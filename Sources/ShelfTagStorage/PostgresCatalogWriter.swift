@@ -39,6 +39,10 @@ final class PostgresCatalogWriter: CatalogWriter {
     /// it takes three quarters of one by text, about 50 MB for a million products.
     private var gtinByItem: [String: UInt64]?
     private var itemByGTIN: [UInt64: String]?
+    /// Whether products go by the first load's path (`beginFirstLoad()`).
+    private var firstLoad = FirstLoad.undecided
+    /// A first load's history entries, one per product staged: COPYed beside them.
+    private var firstHistory = StagedRows(table: "price_history", columns: PostgresCatalogWriter.historyColumns)
 
     /// Rows sent per COPY: enough to amortise the merge statement, few enough to keep memory flat.
     static let batchRows = 20_000
@@ -65,6 +69,7 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     /// Sends every staged row.
     func finish() throws {
+        try endFirstLoad()
         try flushOffers()
         try flushReviews()
         try settle()
@@ -141,16 +146,26 @@ final class PostgresCatalogWriter: CatalogWriter {
         if let owner = gtinByItem?[product.itemID], owner != key {
             throw ItemIDConflict(itemID: product.itemID, existingGTIN: Self.digits(owner))
         }
+        if case .undecided = firstLoad { try beginFirstLoad() }
+        // A product saved twice is the first load's end: its second row takes the merge.
+        if itemByGTIN?[key] != nil { try endFirstLoad() }
         if products.keys.contains(gtin) { try flushProducts() }
         let pricing = PricingValues(webOffer.pricing)
+        let (price, salePrice, saleStart, saleEnd, since) = (
+            pricing.price.map(String.init), pricing.salePrice.map(String.init), pricing.saleStart.map(String.init),
+            pricing.saleEnd.map(String.init), String(Int64(recordedAt.timeIntervalSince1970))
+        )
         products.append(
             key: gtin,
             [
                 gtin, product.itemID, product.title, product.description, product.brand, product.imageLink, product.productType,
                 product.unitPricing?.measure.feedValue, product.unitPricing?.base.feedValue, webOffer.link, webOffer.availability.rawValue,
-                pricing.currency, pricing.price.map(String.init), pricing.salePrice.map(String.init), pricing.saleStart.map(String.init),
-                pricing.saleEnd.map(String.init), String(Int64(recordedAt.timeIntervalSince1970)), product.ecoParticipation?.feedValue,
+                pricing.currency, price, salePrice, saleStart, saleEnd, since, product.ecoParticipation?.feedValue,
             ])
+        if case .loading = firstLoad {
+            // The entry the merge would write for a new product: its web pricing since the import's time.
+            firstHistory.append(key: gtin, [gtin, nil, pricing.currency, price, salePrice, saleStart, saleEnd, since])
+        }
         // Changed in place: a copy of the maps per row would cost a million copies.
         if let previous = itemByGTIN?[key] {
             products.existing.append(gtin)
@@ -209,6 +224,85 @@ final class PostgresCatalogWriter: CatalogWriter {
         let deleted = try rows(
             "WITH gone AS (DELETE FROM review WHERE NOT (id = ANY(\(Array(ids))::text[])) RETURNING 1) SELECT count(*) AS deleted FROM gone")
         return Int(deleted.first?.integer("deleted") ?? 0)
+    }
+
+    // MARK: A first load
+
+    /// Whether products go straight to their tables.
+    private enum FirstLoad {
+        /// No product saved yet.
+        case undecided
+        /// Products and their history entries are COPYed into their tables, with the checks that PostgreSQL would
+        /// make row by row dropped; `restore` re-creates them, each checking every row at once.
+        case loading(restore: [String])
+        /// Products take the merge.
+        case off
+    }
+
+    static let historyColumns = ["gtin", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
+
+    /// What a first load drops, with what re-creates it: the history's foreign key to its product (a key-share lock
+    /// and a write-ahead-log record per row: 9 s of a million rows' 14 s when COPYed straight into the tables), the
+    /// history's index and the item ids' unique index (built once from sorted rows rather than row by row). The
+    /// products' key stays: offers and reviews name it. Read from the catalogue, so whatever a migration made is
+    /// re-created the same.
+    private static let firstLoadObjects = """
+        SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)),
+            format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname)
+        FROM pg_constraint
+        WHERE (conrelid, conname) IN (('product'::regclass, 'product_item_id_key'), ('price_history'::regclass, 'price_history_gtin_fkey'))
+        UNION ALL
+        SELECT pg_get_indexdef(indexrelid), format('DROP INDEX %s', indexrelid::regclass)
+        FROM pg_index WHERE indexrelid = 'price_history_by_product'::regclass
+        """
+
+    /// Decides how products go, at the first one, under the product writers' lock. Into a reference with no product
+    /// (and so no history, offer or review, which name one), they go by the first load's path; the objects it drops
+    /// are part of this transaction, so a failed or killed import leaves them as they were. Readers of products
+    /// wait for its commit meanwhile: a reference without products has nothing to show them.
+    private func beginFirstLoad() throws {
+        guard itemByGTIN?.isEmpty == true else {
+            firstLoad = .off
+            return
+        }
+        let definitions = try rows(PostgresQuery(unsafeSQL: Self.firstLoadObjects))
+        var restore: [String] = []
+        for row in definitions {
+            guard let create = row.text(at: 0), let drop = row.text(at: 1) else { continue }
+            _ = try rows(PostgresQuery(unsafeSQL: drop))
+            restore.append(create)
+        }
+        firstLoad = .loading(restore: restore)
+    }
+
+    /// Sends the first load's staged products and their history entries, while the next ones are staged.
+    private func sendFirstLoad() throws {
+        guard products.count > 0 else { return }
+        let connection = connection
+        let logger = logger
+        let productRows = products.take()
+        let historyRows = firstHistory.take()
+        let (productTable, productColumns) = ("product", products.columns)
+        let (historyTable, historyColumns) = (firstHistory.table, firstHistory.columns)
+        try settle()
+        let task = Task {
+            for (table, columns, data) in [(productTable, productColumns, productRows), (historyTable, historyColumns, historyRows)] {
+                connection.queries.add()
+                try await connection.connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
+            }
+            return false
+        }
+        sending = (productTable, task)
+    }
+
+    /// Ends a first load: sends what is staged and re-creates what it dropped (a duplicate item id or a history entry
+    /// without its product would fail here, failing the import). Products that follow take the merge.
+    private func endFirstLoad() throws {
+        guard case .loading(let restore) = firstLoad else { return }
+        try sendFirstLoad()
+        try settle()
+        firstLoad = .off
+        for statement in restore { _ = try rows(PostgresQuery(unsafeSQL: statement)) }
     }
 
     // MARK: Staging
@@ -414,6 +508,10 @@ final class PostgresCatalogWriter: CatalogWriter {
     }
 
     private func flushProducts() throws {
+        if case .loading = firstLoad {
+            try sendFirstLoad()
+            return
+        }
         var existing = PostgresBindings()
         existing.append(products.existing)
         // Only a product the reference holds can be at or before its stored pricing's second.
@@ -425,6 +523,7 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     /// Offers name products: staged products go first.
     private func flushOffers() throws {
+        try endFirstLoad()
         try flushProducts()
         // A small batch (a store update) takes the replacing form at once: its lateral look-ups cost less than a second
         // statement would.
@@ -436,6 +535,7 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     /// Reviews name products: staged products go first.
     private func flushReviews() throws {
+        try endFirstLoad()
         try flushProducts()
         try flush(&reviews, binds: PostgresBindings()) { _ in .fixed(Self.reviewUpsert) }
     }

@@ -89,6 +89,37 @@ struct ReferenceContractTests {
     }
 
     @Test(
+        "a first load into an empty reference: a product saved twice in it keeps its last row, one history entry at the import's time, and products saved after it are loaded as usual",
+        arguments: Backend.allCases)
+    func firstLoadWithARepeat(_ backend: Backend) async throws {
+        try await withNewReference(backend) { reference in
+            let gtins = try ["04006381333931", "03760001001983", "05901234123457"].map { try GTIN($0) }
+            // One time, as an import's rows carry.
+            let asOf = try time("2026-11-24T06:00Z")
+            try await reference.importing { writer in
+                try writer.save(Product(gtin: gtins[0], itemID: "A", title: "Crayons"), webOffer: try euroOffer(of: gtins[0], cents: 450), recordedAt: asOf)
+                try writer.save(Product(gtin: gtins[1], itemID: "B", title: "Café"), webOffer: try euroOffer(of: gtins[1], cents: 300), recordedAt: asOf)
+                try writer.save(
+                    Product(gtin: gtins[0], itemID: "A", title: "Crayons de couleur"), webOffer: try euroOffer(of: gtins[0], cents: 399), recordedAt: asOf)
+                try writer.save(Product(gtin: gtins[2], itemID: "C", title: "Gomme"), webOffer: try euroOffer(of: gtins[2], cents: 120), recordedAt: asOf)
+                #expect(throws: ItemIDConflict.self) {
+                    try writer.save(
+                        Product(gtin: try GTIN("00012345600012"), itemID: "B", title: "Autre"), webOffer: try euroOffer(of: gtins[2], cents: 1),
+                        recordedAt: asOf)
+                }
+            }
+            let repeated = try #require(try await reference.details(of: gtins[0]))
+            #expect(repeated.product.title == "Crayons de couleur" && repeated.webOffer.pricing.price.minorUnits == 399)
+            #expect(repeated.webHistory.changes.map(\.pricing.price.minorUnits) == [399])
+            for (gtin, cents) in [(gtins[1], Int64(300)), (gtins[2], 120)] {
+                let details = try #require(try await reference.details(of: gtin))
+                #expect(details.webOffer.pricing.price.minorUnits == cents && details.webHistory.changes.count == 1)
+            }
+            #expect(try await reference.summaries(at: now).count == 3)
+        }
+    }
+
+    @Test(
         "two imports of the same new product at once, through two references (two pools, as two processes hold): both commit, the newer price is current, the history holds both",
         arguments: Backend.allCases)
     func concurrentImportsOfOneNewProduct(_ backend: Backend) async throws {

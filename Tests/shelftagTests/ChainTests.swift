@@ -180,15 +180,12 @@ struct ChainTests {
         await cluster.remove()
     }
 
-    @Test("a SIGKILLed import into PostgreSQL, killed with its products written, leaves the reference as it was")
-    func killedImport() async throws {
-        let name = try await TestCluster.createDatabase()
-        let url = try TestCluster.url(database: name)
-        #expect(try await CommandLine.importSamples(into: url).status == 0)
-        let before = try await CommandLine.run(["products", "list", "--db", url]).output
+    /// A product feed of `count` new products (GTINs 200…), in a new file.
+    /// - Returns: its path.
+    private func newProductFeed(count: Int) throws -> String {
         let feed = try CommandLine.temporaryDatabase() + ".tsv"
         var lines = ["id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand"]
-        for index in 0..<5_000 {
+        for index in 0..<count {
             let digits = String(format: "200%010d", index)
             let check = (10 - digits.enumerated().reduce(0) { sum, pair in sum + Int(String(pair.element))! * (pair.offset % 2 == 0 ? 3 : 1) } % 10) % 10
             lines.append(
@@ -196,6 +193,70 @@ struct ChainTests {
             )
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: feed))
+        return feed
+    }
+
+    @Test(
+        "a first load into an empty PostgreSQL reference drops the history's foreign key and two indexes within its transaction: SIGKILLed meanwhile, it leaves them and no product; committed, it leaves them as migrated"
+    )
+    func firstLoadKeepsSchema() async throws {
+        let name = try await TestCluster.createDatabase()
+        let url = try TestCluster.url(database: name)
+        #expect(try await CommandLine.run(["products", "list", "--db", url]).status == 0, "the reference is migrated")
+        // Every constraint and index of the reference, as PostgreSQL would re-create it.
+        func schema() async throws -> String {
+            try await TestCluster.psql(
+                """
+                SELECT string_agg(definition, E'\n' ORDER BY definition) FROM (
+                    SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition
+                    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+                    UNION ALL
+                    SELECT pg_get_indexdef(indexrelid) FROM pg_index JOIN pg_class c ON c.oid = indexrelid
+                    WHERE c.relnamespace = 'public'::regnamespace) d
+                """, database: name)
+        }
+        let migrated = try await schema()
+        #expect(migrated.contains("price_history_gtin_fkey FOREIGN KEY (gtin) REFERENCES product(gtin) ON DELETE CASCADE"))
+        #expect(migrated.contains("CREATE INDEX price_history_by_product"))
+        #expect(migrated.contains("product_item_id_key UNIQUE (item_id)"))
+
+        let feed = try newProductFeed(count: 200_000)
+        let process = Process()
+        process.executableURL = CommandLine.binary
+        process.arguments = ["import", "--db", url, feed]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The import holds the history table alone from the moment it drops its foreign key until it ends.
+        var loading = false
+        for _ in 0..<1500 where !loading && process.isRunning {
+            try await Task.sleep(for: .milliseconds(10))
+            loading =
+                try await TestCluster.psql(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'price_history'::regclass AND mode = 'AccessExclusiveLock' AND granted",
+                    database: name) == "1"
+        }
+        #expect(loading, "the import was killed during its first load")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(try await TestCluster.psql("SELECT count(*) FROM product", database: name) == "0")
+        #expect(try await schema() == migrated)
+
+        let imported = try await CommandLine.run(["import", "--db", url, feed])
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(try await TestCluster.psql("SELECT count(*) FROM product", database: name) == "200000")
+        #expect(try await TestCluster.psql("SELECT count(*) FROM price_history", database: name) == "200000")
+        #expect(try await schema() == migrated)
+        await TestCluster.drop(name)
+    }
+
+    @Test("a SIGKILLed import into PostgreSQL, killed with its products written, leaves the reference as it was")
+    func killedImport() async throws {
+        let name = try await TestCluster.createDatabase()
+        let url = try TestCluster.url(database: name)
+        #expect(try await CommandLine.importSamples(into: url).status == 0)
+        let before = try await CommandLine.run(["products", "list", "--db", url]).output
+        let feed = try newProductFeed(count: 5_000)
         // Another session holds the reviews table: the import writes its products, then waits at its first review.
         // (Held until this test cancels it, however slow the machine.)
         let holder = Task { try await TestCluster.psql("BEGIN; LOCK TABLE review IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;", database: name) }
