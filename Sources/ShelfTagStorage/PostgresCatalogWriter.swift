@@ -164,7 +164,7 @@ final class PostgresCatalogWriter: CatalogWriter {
             ])
         if case .loading = firstLoad {
             // The entry the merge would write for a new product: its web pricing since the import's time.
-            firstHistory.append(key: gtin, [gtin, nil, pricing.currency, price, salePrice, saleStart, saleEnd, since])
+            firstHistory.append([gtin, nil, pricing.currency, price, salePrice, saleStart, saleEnd, since])
         }
         // Changed in place: a copy of the maps per row would cost a million copies.
         if let previous = itemByGTIN?[key] {
@@ -618,8 +618,9 @@ struct StagedRows {
         self.columns = columns
     }
 
-    mutating func append(key: String, _ values: [String?]) {
-        keys.insert(key)
+    /// Adds a row; `key`, if given, to `keys`.
+    mutating func append(key: String? = nil, _ values: [String?]) {
+        if let key { keys.insert(key) }
         count += 1
         for (index, value) in values.enumerated() {
             if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }

@@ -76,7 +76,7 @@ public enum ReferenceMigration {
                 var staged = StagedRows(table: table, columns: columns)
                 let cursor = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table)")
                 while let row = try cursor.next() {
-                    staged.append(key: "", (0..<columns.count).map { index in Self.text(row[index] as DatabaseValue) })
+                    staged.append((0..<columns.count).map { index in Self.text(row[index] as DatabaseValue) })
                     if staged.count >= 20_000 { batches.push(staged.count, staged.take()) }
                 }
                 if staged.count > 0 { batches.push(staged.count, staged.take()) }
