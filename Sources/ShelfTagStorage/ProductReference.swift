@@ -24,9 +24,10 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func details(of gtin: GTIN) async throws -> ProductDetails?
 
-    /// One line per product, ordered by GTIN, for listings.
-    /// - Throws: a storage error.
-    func summaries(at time: Date) async throws -> [ProductSummary]
+    /// One line per product, ordered by GTIN, for listings: each passed to `each` as it is read, so memory stays flat,
+    /// in one snapshot, with no time bound (a chain's million products take as long as their rows).
+    /// - Throws: a storage error, or what `each` throws (which ends the walk).
+    func summaries(at time: Date, each: @escaping (ProductSummary) throws -> Void) async throws
 
     /// Every store, ordered by code.
     /// - Throws: a storage error.

@@ -184,9 +184,9 @@ public final class SQLiteProductReference: ProductReference {
         try await reading { db in try Self.details(of: gtin, in: db) }
     }
 
-    public func summaries(at time: Date) async throws -> [ProductSummary] {
+    public func summaries(at time: Date, each: @escaping (ProductSummary) throws -> Void) async throws {
         try await reading { db in
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT p.gtin, p.title, p.currency, p.price, p.sale_price, p.sale_start, p.sale_end,
@@ -196,14 +196,7 @@ public final class SQLiteProductReference: ProductReference {
                         (SELECT count(*) FROM review r WHERE r.gtin = p.gtin) AS review_count
                     FROM product p ORDER BY p.gtin
                     """)
-            return try rows.map { row in
-                let gtin = try StoredRows.gtin(row["gtin"])
-                let pricing = try StoredRows.pricing(row, table: "product", key: gtin.digits)!
-                let reviewCount: Int = row["review_count"]
-                return ProductSummary(
-                    gtin: gtin, title: row["title"], webPrice: pricing.effectivePrice(at: time), storeCount: row["store_count"],
-                    unitsOnHand: row["on_hand"], rating: reviewCount > 0 ? RatingSummary(average: row["rating"], count: reviewCount) : nil)
-            }
+            while let row = try rows.next() { try each(StoredRows.summary(row, at: time)) }
         }
     }
 

@@ -33,6 +33,19 @@ extension StoredRow {
 
 /// Rows into domain values, for both drivers.
 enum StoredRows {
+    /// A listing's row: the product's GTIN, title and pricing, `store_count`, `on_hand`, `rating`, `review_count`.
+    static func summary(_ row: some StoredRow, at time: Date) throws -> ProductSummary {
+        let gtin = try gtin(row.text("gtin") ?? "")
+        guard let pricing = try pricing(row, table: "product", key: gtin.digits) else {
+            throw StorageError.corruptRow(table: "product", key: gtin.digits, reason: "no price")
+        }
+        let reviewCount = Int(row.integer("review_count") ?? 0)
+        return ProductSummary(
+            gtin: gtin, title: row.text("title") ?? "", webPrice: pricing.effectivePrice(at: time), storeCount: Int(row.integer("store_count") ?? 0),
+            unitsOnHand: Int(row.integer("on_hand") ?? 0),
+            rating: reviewCount > 0 ? RatingSummary(average: row.real("rating") ?? 0, count: reviewCount) : nil)
+    }
+
     static func gtin(_ text: String, table: String = "product") throws -> GTIN {
         do { return try GTIN(text) } catch { throw StorageError.corruptRow(table: table, key: text, reason: error.description) }
     }

@@ -17,11 +17,16 @@ struct ProductsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let now = Date()
-            for summary in try await database.with({ try await $0.summaries(at: now) }) {
-                let rating = summary.rating.map { String(format: "%.1f★ (%d)", $0.average, $0.count) } ?? "no reviews"
-                print(
-                    [summary.gtin.digits, summary.webPrice.feedValue, "\(summary.storeCount) stores", "\(summary.unitsOnHand) on hand", rating, summary.title]
+            try await database.with { reference in
+                try await reference.summaries(at: now) { summary in
+                    let rating = summary.rating.map { String(format: "%.1f★ (%d)", $0.average, $0.count) } ?? "no reviews"
+                    print(
+                        [
+                            summary.gtin.digits, summary.webPrice.feedValue, "\(summary.storeCount) stores", "\(summary.unitsOnHand) on hand", rating,
+                            summary.title,
+                        ]
                         .map(TextRule.escaped).joined(separator: "\t"))
+                }
             }
         }
     }

@@ -241,3 +241,16 @@ public final class PrivateCluster: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+extension ProductReference {
+    /// Every product's summary, in one array: a test's references are small.
+    public func summaries(at time: Date) async throws -> [ProductSummary] {
+        let collected = CollectedSummaries()
+        try await summaries(at: time) { collected.summaries.append($0) }
+        return collected.summaries
+    }
+}
+
+private final class CollectedSummaries {
+    var summaries: [ProductSummary] = []
+}

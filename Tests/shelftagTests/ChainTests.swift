@@ -250,6 +250,27 @@ struct ChainTests {
         await TestCluster.drop(name)
     }
 
+    @Test("products list reads a PostgreSQL reference with no request's time bound: it waits out a lock held 4 s, then lists every product")
+    func listingWaits() async throws {
+        let name = try await TestCluster.createDatabase()
+        let url = try TestCluster.url(database: name)
+        #expect(try await CommandLine.importSamples(into: url).status == 0)
+        let holder = Task { try await TestCluster.psql("BEGIN; LOCK TABLE product IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;", database: name) }
+        var locked = false
+        for _ in 0..<100 where !locked {
+            try await Task.sleep(for: .milliseconds(20))
+            locked =
+                try await TestCluster.psql(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'product'::regclass AND mode = 'AccessExclusiveLock' AND granted", database: name) == "1"
+        }
+        #expect(locked)
+        let listed = try await CommandLine.run(["products", "list", "--db", url])
+        _ = try await holder.value
+        #expect(listed.status == 0, "\(listed.errors)")
+        #expect(listed.output.split(separator: "\n").count == 212)
+        await TestCluster.drop(name)
+    }
+
     @Test("a SIGKILLed import into PostgreSQL, killed with its products written, leaves the reference as it was")
     func killedImport() async throws {
         let name = try await TestCluster.createDatabase()
