@@ -108,7 +108,7 @@ public final class PostgresProductReference: ProductReference {
 
     /// Runs `work` with a pooled connection; refused at once while the database is known to be down.
     /// - Parameter bounded: whether the whole of `work` must end within `answerTimeout` (a request's queries, not an
-    ///   import or a streamed walk, which take as long as their data).
+    ///   import, a streamed walk or a report, which take as long as their data).
     /// - Throws: `StorageError.unavailable` when the database cannot be reached or does not answer in time; a
     ///   PostgreSQL error.
     @discardableResult
@@ -338,7 +338,8 @@ public final class PostgresProductReference: ProductReference {
 
     public func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag] {
         let logger = logger
-        return try await database { connection in
+        // A print run's read of a store's whole ledger: as long as its rows take.
+        return try await database(bounded: false) { connection in
             var latest: [GTIN: PrintedTag] = [:]
             for row in try await Self.rows(
                 connection.query(
@@ -395,7 +396,8 @@ public final class PostgresProductReference: ProductReference {
 
     public func scanCounts(store storeCode: String?, since: Date?) async throws -> [ScanCount] {
         let logger = logger
-        return try await database { connection in
+        // A report over every scan since a time: as long as its rows take.
+        return try await database(bounded: false) { connection in
             try await Self.rows(
                 connection.query(
                     """
@@ -440,7 +442,8 @@ public final class PostgresProductReference: ProductReference {
         _ sql: String, store storeCode: String?, since: Date?, _ decode: @escaping @Sendable ([PostgresStoredRow]) throws -> T
     ) async throws -> T {
         let logger = logger
-        return try await database { connection in
+        // A report over every scan, reservation or help request since a time: as long as its rows take.
+        return try await database(bounded: false) { connection in
             var bindings = PostgresBindings()
             bindings.append(storeCode)
             bindings.append(Int64(since?.timeIntervalSince1970 ?? 0))
