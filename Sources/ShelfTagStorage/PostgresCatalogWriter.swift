@@ -241,20 +241,14 @@ final class PostgresCatalogWriter: CatalogWriter {
 
     static let historyColumns = ["gtin", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
 
-    /// What a first load drops, with what re-creates it: the history's foreign key to its product (a key-share lock
-    /// and a write-ahead-log record per row: 9 s of a million rows' 14 s when COPYed straight into the tables), the
-    /// history's index and the item ids' unique index (built once from sorted rows rather than row by row). The
-    /// products' key stays: offers and reviews name it. Read from the catalogue, so whatever a migration made is
-    /// re-created the same.
-    private static let firstLoadObjects = """
-        SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)),
-            format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname)
-        FROM pg_constraint
-        WHERE (conrelid, conname) IN (('product'::regclass, 'product_item_id_key'), ('price_history'::regclass, 'price_history_gtin_fkey'))
-        UNION ALL
-        SELECT pg_get_indexdef(indexrelid), format('DROP INDEX %s', indexrelid::regclass)
-        FROM pg_index WHERE indexrelid = 'price_history_by_product'::regclass
-        """
+    /// What a first load drops (`PostgresSchema.dropForBulkLoad`): the history's foreign key to its product (a
+    /// key-share lock and a write-ahead-log record per row: 9 s of a million rows' 14 s when COPYed straight into the
+    /// tables), the history's index and the item ids' unique index (built once from sorted rows rather than row by
+    /// row). The products' key stays: offers and reviews name it.
+    private static let firstLoadObjects = (
+        constraints: "(c.conrelid, c.conname) IN (('product'::regclass, 'product_item_id_key'), ('price_history'::regclass, 'price_history_gtin_fkey'))",
+        indexes: "i.indexrelid = 'price_history_by_product'::regclass"
+    )
 
     /// Decides how products go, at the first one, under the product writers' lock. Into a reference with no product
     /// (and so no history, offer or review, which name one), they go by the first load's path; the objects it drops
@@ -265,12 +259,12 @@ final class PostgresCatalogWriter: CatalogWriter {
             firstLoad = .off
             return
         }
-        let definitions = try rows(PostgresQuery(unsafeSQL: Self.firstLoadObjects))
-        var restore: [String] = []
-        for row in definitions {
-            guard let create = row.text(at: 0), let drop = row.text(at: 1) else { continue }
-            _ = try rows(PostgresQuery(unsafeSQL: drop))
-            restore.append(create)
+        try settle()
+        let connection = connection
+        let logger = logger
+        let restore = try Blocking.wait {
+            try await PostgresSchema.dropForBulkLoad(
+                constraints: Self.firstLoadObjects.constraints, indexes: Self.firstLoadObjects.indexes, on: connection, logger: logger)
         }
         firstLoad = .loading(restore: restore)
     }

@@ -215,6 +215,39 @@ enum PostgresSchema {
     /// at the start then stay the reference's until it commits.
     static let productWriterLock: Int64 = 0x5348_454C_4650_524F
 
+    /// For a bulk load into empty tables (a first import, a migration): drops, within its transaction, the foreign keys,
+    /// unique constraints and indexes that `constraints` (a condition on `pg_constraint c`) and `indexes` (on
+    /// `pg_index i`, for indexes that back no constraint) select, so that rows go in without a check or an index entry
+    /// each, and answers the statements that re-create them as the catalogue defines them, to run in order once the
+    /// rows are in: each then checks or indexes every row at once. Foreign keys go first and come back last (they rely on
+    /// the unique indexes of the tables they name). A failed or killed load rolls the drops back with its rows.
+    /// - Throws: what PostgreSQL answers.
+    static func dropForBulkLoad(constraints: String, indexes: String, on connection: Session, logger: Logger) async throws -> [String] {
+        let objects = try await PostgresProductReference.rows(
+            connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT drop, restore FROM (
+                            SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS drop,
+                                format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)) AS restore,
+                                CASE c.contype WHEN 'f' THEN 0 ELSE 1 END AS rank
+                            FROM pg_constraint c WHERE \(constraints)
+                            UNION ALL
+                            SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid), 1
+                            FROM pg_index i
+                            WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid)
+                                AND \(indexes)
+                        ) o ORDER BY rank, drop
+                        """), logger: logger))
+        var restore: [String] = []
+        for object in objects {
+            guard let drop = object.text(at: 0), let create = object.text(at: 1) else { continue }
+            try await connection.query(PostgresQuery(unsafeSQL: drop), logger: logger)
+            restore.insert(create, at: 0)
+        }
+        return restore
+    }
+
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: processes starting together
     /// against an empty database take turns, and the later ones find everything applied.
     /// - Throws: what PostgreSQL answers.

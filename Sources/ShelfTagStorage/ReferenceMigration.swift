@@ -47,12 +47,19 @@ public enum ReferenceMigration {
             ).decode(Int64.self) where present > 0 {
                 throw MigrationError.targetNotEmpty("the PostgreSQL reference")
             }
+            // Into empty tables: their checks and indexes are rebuilt once the rows are in (a million products with
+            // two million offers and three million history entries: 22 s instead of 79).
+            let tableList = "ARRAY[\(tables.map { "'\($0)'" }.joined(separator: ", "))]::regclass[]"
+            let restore = try await PostgresSchema.dropForBulkLoad(
+                constraints: "c.contype IN ('f', 'u') AND c.conrelid = ANY(\(tableList))", indexes: "i.indrelid = ANY(\(tableList))", on: connection,
+                logger: logger)
             var counts: [(String, Int)] = []
             for table in tables {
                 let count = try await copyTable(table, from: source, into: connection, logger: logger)
                 progress(table, count)
                 counts.append((table, count))
             }
+            for statement in restore { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
             for table in serialTables {
                 try await connection.query(
                     PostgresQuery(

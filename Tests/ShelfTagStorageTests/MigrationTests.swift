@@ -31,7 +31,9 @@ struct MigrationTests {
         let name = try await TestCluster.createDatabase()
         guard case .postgres(let location) = try ReferenceLocation(try TestCluster.url(database: name)) else { throw TestCluster.Missing() }
         try await PostgresProductReference.with(location) { postgres in
+            let migrated = try await TestCluster.schemaDefinitions(database: name)
             let report = try await ReferenceMigration.copy(from: sqlite, to: postgres)
+            #expect(try await TestCluster.schemaDefinitions(database: name) == migrated, "the constraints and indexes dropped for the copy are back")
             #expect(
                 report.rows.map(\.table) == [
                     "store", "product", "store_offer", "review", "price_history", "print_ledger", "scan", "api_token", "reservation", "idempotency_key",

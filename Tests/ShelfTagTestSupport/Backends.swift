@@ -84,6 +84,19 @@ public enum TestCluster {
         return name
     }
 
+    /// Every constraint and index of database `name`, as PostgreSQL would re-create it, one per line, sorted.
+    public static func schemaDefinitions(database name: String) async throws -> String {
+        try await psql(
+            """
+            SELECT string_agg(definition, E'\\n' ORDER BY definition) FROM (
+                SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition
+                FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+                UNION ALL
+                SELECT pg_get_indexdef(indexrelid) FROM pg_index JOIN pg_class c ON c.oid = indexrelid
+                WHERE c.relnamespace = 'public'::regnamespace) d
+            """, database: name)
+    }
+
     public static func drop(_ name: String) async {
         _ = try? await psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }

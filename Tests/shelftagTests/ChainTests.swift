@@ -203,18 +203,7 @@ struct ChainTests {
         let name = try await TestCluster.createDatabase()
         let url = try TestCluster.url(database: name)
         #expect(try await CommandLine.run(["products", "list", "--db", url]).status == 0, "the reference is migrated")
-        // Every constraint and index of the reference, as PostgreSQL would re-create it.
-        func schema() async throws -> String {
-            try await TestCluster.psql(
-                """
-                SELECT string_agg(definition, E'\n' ORDER BY definition) FROM (
-                    SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition
-                    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-                    UNION ALL
-                    SELECT pg_get_indexdef(indexrelid) FROM pg_index JOIN pg_class c ON c.oid = indexrelid
-                    WHERE c.relnamespace = 'public'::regnamespace) d
-                """, database: name)
-        }
+        func schema() async throws -> String { try await TestCluster.schemaDefinitions(database: name) }
         let migrated = try await schema()
         #expect(migrated.contains("price_history_gtin_fkey FOREIGN KEY (gtin) REFERENCES product(gtin) ON DELETE CASCADE"))
         #expect(migrated.contains("CREATE INDEX price_history_by_product"))
