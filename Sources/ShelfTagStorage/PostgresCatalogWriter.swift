@@ -16,7 +16,8 @@ import ShelfTagDomain
 /// its row at once. The first product saved takes `PostgresSchema.productWriterLock` and reads the maps afresh, so they
 /// stay exact: a batch of products the maps do not hold is then inserted without the upsert's conflict checks (which
 /// cost a third of a first load's inserts into `product`). A batch is sent while the next one is staged; anything else
-/// that uses the connection waits for it first. `finish()` sends what is left.
+/// that uses the connection waits for it first. `finish()` sends what is left. Into a reference with no product, new
+/// products and their history entries skip the stage and the merge (`beginFirstLoad()`).
 ///
 /// Its methods block the calling thread until PostgreSQL answers: `PostgresProductReference.write` runs them on
 /// threads of their own.
@@ -239,7 +240,7 @@ final class PostgresCatalogWriter: CatalogWriter {
         case off
     }
 
-    static let historyColumns = ["gtin", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
+    private static let historyColumns = ["gtin", "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "recorded_at"]
 
     /// What a first load drops (`PostgresSchema.dropForBulkLoad`): the history's foreign key to its product (a
     /// key-share lock and a write-ahead-log record per row: 9 s of a million rows' 14 s when COPYed straight into the
