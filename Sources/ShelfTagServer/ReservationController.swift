@@ -34,7 +34,16 @@ struct ReservationController: Sendable {
             let store = try context.parameters.require("store")
             try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
             let now = configuration.now()
-            return Response.json(object: ["reservations": try await reference.reservations(store: store).map { document($0, at: now) }])
+            var closedSince: Date?
+            if let text = RawQuery(request)["closed_since"] {
+                guard let time = try? Timestamp.parse(text).date else {
+                    throw ResolverError(
+                        status: 400, title: "Bad Request", detail: "closed_since: '\(text)' is not an ISO 8601 time or date (2026-11-20T06:00Z).")
+                }
+                closedSince = time
+            }
+            let reservations = try await reference.reservations(store: store, closedSince: closedSince)
+            return Response.json(object: ["reservations": reservations.map { document($0, at: now) }])
         }
         // A reservation made for a shopper: a store token, or any associate's session (credited, in any store).
         router.post("/api/stores/:store/reservations") { request, context in

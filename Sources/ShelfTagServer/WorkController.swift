@@ -11,6 +11,9 @@ import ShelfTagStorage
 /// under https) of which the reference keeps the hash; every form carries an anti-forgery token.
 struct WorkController: Sendable {
     static let sessionCookie = "shelftag_session"
+    /// How long the queue still shows a closed reservation: a week, for a shopper back about last weekend's. Older ones
+    /// are not read at all (`reservations list` and the API give every one).
+    static let closedShownFor: TimeInterval = 7 * 24 * 3600
 
     /// `5` → `05`, minutes after hours.
     static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
@@ -64,7 +67,7 @@ struct WorkController: Sendable {
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: store).map { ($0.code, $0.name) })
         var titles: [String: String] = [:]
         let order = ["held": 0, "ready": 1, "collected": 2, "cancelled": 3, "expired": 4]
-        let reservations = try await reference.reservations(store: store)
+        let reservations = try await reference.reservations(store: store, closedSince: now.addingTimeInterval(-Self.closedShownFor))
             .filter { !mine || $0.associateCode == session.associate.code }
             .sorted { (order[$0.state(at: now)] ?? 9, $0.createdAt) < (order[$1.state(at: now)] ?? 9, $1.createdAt) }
         var lines: [[String: Any]] = []

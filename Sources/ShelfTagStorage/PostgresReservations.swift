@@ -107,13 +107,15 @@ extension PostgresProductReference {
         }
     }
 
-    public func reservations(store storeCode: String) async throws -> [Reservation] {
+    public func reservations(store storeCode: String, closedSince: Date?) async throws -> [Reservation] {
         let logger = logger
-        return try await database { connection in
-            try await Self.rows(
-                connection.query("SELECT * FROM reservation WHERE store_code = \(storeCode) ORDER BY created_at DESC, code", logger: logger)
-            ).map(StoredRows.reservation)
-        }
+        var bindings = PostgresBindings()
+        bindings.append(storeCode)
+        bindings.append(closedSince.map { Int64($0.timeIntervalSince1970) })
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT * FROM reservation WHERE store_code = $1 AND \(Schema.openOrClosedSince("$2::bigint")) ORDER BY created_at DESC, code",
+            binds: bindings)
+        return try await database { connection in try await Self.rows(connection.query(query, logger: logger)).map(StoredRows.reservation) }
     }
 
     public func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int] {

@@ -42,9 +42,10 @@ public protocol ReservationStore: Sendable {
     /// - Throws: a storage error.
     func reservation(code: String) async throws -> Reservation?
 
-    /// A store's reservations, newest first.
+    /// A store's reservations, newest first: every one, or with `closedSince`, those still open and those closed since
+    /// then (a lapsed hold closes when it expires), so that a store's years of reservations do not all come back.
     /// - Throws: a storage error.
-    func reservations(store storeCode: String) async throws -> [Reservation]
+    func reservations(store storeCode: String, closedSince: Date?) async throws -> [Reservation]
 
     /// Units held per store for a product at `time`.
     /// - Throws: a storage error.
@@ -168,10 +169,12 @@ extension SQLiteProductReference {
         try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code]).map(StoredRows.reservation) }
     }
 
-    public func reservations(store storeCode: String) async throws -> [Reservation] {
+    public func reservations(store storeCode: String, closedSince: Date?) async throws -> [Reservation] {
         try await reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM reservation WHERE store_code = ? ORDER BY created_at DESC, code", arguments: [storeCode]).map(
-                StoredRows.reservation)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM reservation WHERE store_code = ?1 AND \(Schema.openOrClosedSince("?2")) ORDER BY created_at DESC, code",
+                arguments: [storeCode, closedSince.map { Int64($0.timeIntervalSince1970) }]
+            ).map(StoredRows.reservation)
         }
     }
 

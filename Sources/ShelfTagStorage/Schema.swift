@@ -239,6 +239,12 @@ enum Schema {
         "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 
+    /// The condition on a reservation row that it is open or closed at or after `time` (a parameter in either
+    /// dialect, NULL for every reservation). A lapsed hold not swept yet closed when it expired.
+    static func openOrClosedSince(_ time: String) -> String {
+        "(\(time) IS NULL OR (CASE WHEN status = 'held' THEN expires_at ELSE closed_at END) >= \(time))"
+    }
+
     /// The recycling fee in a product's price, as the feed wrote it ("0.50 EUR"), NULL when it gave none.
     static let ecoParticipationDDL = ["ALTER TABLE product ADD COLUMN eco_participation TEXT"]
 

@@ -19,14 +19,27 @@ struct ReservationsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every reservation of the store, newest first: code, state, GTIN, quantity, total, name, contact, hold end.",
+            abstract: "The store's reservations, newest first: code, state, GTIN, quantity, total, name, contact, hold end.",
             discussion: TextRule.escapingNote)
 
         @OptionGroup var options: StoreOptions
 
+        @Option(
+            help: ArgumentHelp(
+                "Only those still open and those closed (collected, cancelled, expired) from this ISO 8601 time or date on; every one by default.",
+                valueName: "time"))
+        var closedSince: String?
+
+        func validate() throws {
+            if let closedSince, (try? Timestamp.parse(closedSince)) == nil {
+                throw ValidationError("--closed-since: '\(closedSince)' is not an ISO 8601 time or date")
+            }
+        }
+
         func run() async throws {
             let now = Date()
-            for reservation in try await options.database.with({ try await $0.reservations(store: options.store) }) {
+            let since = try closedSince.map { try Timestamp.parse($0).date }
+            for reservation in try await options.database.with({ try await $0.reservations(store: options.store, closedSince: since) }) {
                 print(
                     [
                         reservation.code, reservation.state(at: now), reservation.gtin.digits, String(reservation.quantity), reservation.total.feedValue,

@@ -46,7 +46,7 @@ struct ReservationTests {
             let document = try await server.json("/01/\(promotion)?s=PAR01")
             #expect(((document["store"] as? [String: Any])?["stock"] as? [String: Any])?["available"] as? Int == 0)
         }
-        let held = try await reference.reservations(store: "PAR01").filter { $0.isActive(at: testNow) }.map(\.quantity).reduce(0, +)
+        let held = try await reference.reservations(store: "PAR01", closedSince: nil).filter { $0.isActive(at: testNow) }.map(\.quantity).reduce(0, +)
         #expect(held == 10)
     }
 
@@ -59,7 +59,7 @@ struct ReservationTests {
             let retry = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 2))
             #expect(first.status == 201 && retry.status == 201)
             #expect(first.json?["code"] as? String == retry.json?["code"] as? String)
-            #expect(try await reference.reservations(store: "PAR01").count == 1)
+            #expect(try await reference.reservations(store: "PAR01", closedSince: nil).count == 1)
             let other = try await server.request(path, method: "POST", headers: headers, body: reserveBody(quantity: 3))
             #expect(other.status == 422)
 
@@ -104,7 +104,7 @@ struct ReservationTests {
             let neither = try await server.request(
                 path, method: "POST", headers: headers, body: Data("s=PAR01&quantity=1&name=Cy&phone=&email=&token=f3".utf8))
             #expect(neither.status == 400)
-            let contacts = try await server.reference.reservations(store: "PAR01").map(\.contact)
+            let contacts = try await server.reference.reservations(store: "PAR01", closedSince: nil).map(\.contact)
             #expect(contacts.contains("06 12 34 56 78") && contacts.contains("bo@example.com"))
         }
     }
@@ -131,7 +131,7 @@ struct ReservationTests {
             let typoEnglish = try await server.request(
                 path, method: "POST", headers: english, body: Data("s=PAR01&quantity=1&name=&phone=&email=&token=t11".utf8))
             #expect(typoEnglish.status == 400 && typoEnglish.text.contains("Give your name"), "\(typoEnglish.text)")
-            #expect(try await server.reference.reservations(store: "PAR01").isEmpty, "nothing was held")
+            #expect(try await server.reference.reservations(store: "PAR01", closedSince: nil).isEmpty, "nothing was held")
         }
     }
 
@@ -245,7 +245,7 @@ struct ReservationTests {
             let afterExpiry = try await reserve()
             #expect(first == 201 && whileHeld == 409 && afterExpiry == 201)
         }
-        #expect(try await reference.reservations(store: "PAR01").map { $0.state(at: clock.now) }.sorted() == ["expired", "held"])
+        #expect(try await reference.reservations(store: "PAR01", closedSince: nil).map { $0.state(at: clock.now) }.sorted() == ["expired", "held"])
     }
 
     @Test("staff: collect takes the quantity off stock, cancel releases it, a token of another store sees nothing")

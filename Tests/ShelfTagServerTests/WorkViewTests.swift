@@ -215,6 +215,47 @@ struct WorkViewTests {
         }
     }
 
+    @Test("the queue shows the open reservations and those closed within a week; older ones are not read, and the API gives them all")
+    func queueWindow() async throws {
+        try await withAssociates { server in
+            let gtin = try GTIN(promotion)
+            func hold(_ name: String, at time: Date) async throws -> Reservation {
+                let request = try HoldRequest(storeCode: "PAR01", gtin: gtin, quantity: "1", customerName: name, contact: "shopper@example.com")
+                let outcome = try await server.reference.hold(request, at: time, until: time.addingTimeInterval(3600), key: nil)
+                guard case .held(let reservation) = outcome else { throw HoldRefused(outcome: outcome) }
+                return reservation
+            }
+            let day: TimeInterval = 24 * 3600
+            let old = try await hold("Olga Old", at: testNow.addingTimeInterval(-9 * day))
+            #expect(try await server.reference.collect(code: old.code, store: "PAR01", at: testNow.addingTimeInterval(-8 * day)) != .notFound)
+            let recent = try await hold("Rita Recent", at: testNow.addingTimeInterval(-2 * day))
+            #expect(try await server.reference.cancel(code: recent.code, store: "PAR01", at: testNow.addingTimeInterval(-day)) != .notFound)
+            let lapsed = try await hold("Lena Lapsed", at: testNow.addingTimeInterval(-10 * day))
+            _ = try await hold("Omar Open", at: testNow.addingTimeInterval(-60))
+
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            let queue = try await server.request("/work/queue", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(queue.status == 200)
+            #expect(queue.text.contains("Omar Open") && queue.text.contains("Rita Recent"))
+            #expect(!queue.text.contains("Olga Old") && !queue.text.contains("Lena Lapsed"), "closed over a week ago")
+
+            let token = AccessToken.generate()
+            try await server.reference.saveToken(
+                hash: SecretHash.of(token), grant: TokenGrant(storeCode: "PAR01", scopes: [.reservations]), createdAt: testNow, expiresAt: nil)
+            let all = try await server.request("/api/stores/PAR01/reservations", accept: "application/json", headers: ["Authorization": "Bearer \(token)"])
+            let codes = (all.json?["reservations"] as? [[String: Any]])?.compactMap { $0["code"] as? String } ?? []
+            #expect(Set([old.code, recent.code, lapsed.code]).isSubset(of: Set(codes)))
+            let since = try await server.request(
+                "/api/stores/PAR01/reservations?closed_since=\(Timestamp.format(testNow.addingTimeInterval(-7 * day)))", accept: "application/json",
+                headers: ["Authorization": "Bearer \(token)"])
+            let recentCodes = (since.json?["reservations"] as? [[String: Any]])?.compactMap { $0["code"] as? String } ?? []
+            #expect(recentCodes.count == 2 && recentCodes.contains(recent.code) && !recentCodes.contains(old.code))
+            let bad = try await server.request(
+                "/api/stores/PAR01/reservations?closed_since=yesterday", accept: "application/json", headers: ["Authorization": "Bearer \(token)"])
+            #expect(bad.status == 400 && bad.text.contains("closed_since"))
+        }
+    }
+
     @Test("reserving for a named shopper in another store: the same hold rules, credited to the associate, the shopper's QR shown")
     func reserveForShopper() async throws {
         try await withAssociates { server in
@@ -377,4 +418,9 @@ struct WorkAPITests {
                     == 401)
         }
     }
+}
+
+/// A hold a test needed was refused.
+private struct HoldRefused: Error {
+    let outcome: HoldOutcome
 }

@@ -41,7 +41,7 @@ struct MigrationTests {
                 ])
             #expect(report.rows.allSatisfy { $0.count > 0 })
             #expect(try await readings(of: postgres) == readings(of: sqlite))
-            #expect(try await postgres.reservations(store: "PAR01") == sqlite.reservations(store: "PAR01"))
+            #expect(try await postgres.reservations(store: "PAR01", closedSince: nil) == sqlite.reservations(store: "PAR01", closedSince: nil))
             #expect(try await postgres.claim(key: "key-1", fingerprint: "f", at: now, abandonedAfter: 60) == .completed(held))
             #expect(try await postgres.grant(forTokenHash: "hash-1", at: Date()) == TokenGrant(storeCode: "PAR01", scopes: [.stock]))
             #expect(try await postgres.associate(code: "LEA23") == lea)

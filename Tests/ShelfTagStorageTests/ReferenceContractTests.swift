@@ -489,8 +489,16 @@ struct ReferenceContractTests {
             #expect(try await reference.claim(key: "key-2", fingerprint: "f", at: later, abandonedAfter: 60) == .started)
             try await reference.release(key: "key-2")
             #expect(try await reference.claim(key: "key-2", fingerprint: "f", at: later, abandonedAfter: 60) == .started)
-            #expect(try await reference.reservations(store: "PAR01").count == 12)
-            #expect(try await reference.reservations(store: "LYO02").isEmpty)
+            #expect(try await reference.reservations(store: "PAR01", closedSince: nil).count == 12)
+            #expect(try await reference.reservations(store: "LYO02", closedSince: nil).isEmpty)
+            // Since a time: the open ones and those closed from then on; a lapsed hold closed when it expired.
+            #expect(try await reference.reservations(store: "PAR01", closedSince: now).count == 12)
+            let afterFirstClosings = try await reference.reservations(store: "PAR01", closedSince: now.addingTimeInterval(1))
+            #expect(
+                Set(afterFirstClosings.map(\.code))
+                    == Set(try await reference.reservations(store: "PAR01", closedSince: nil).map(\.code)).subtracting([held[0].code, held[1].code]))
+            let open = try await reference.reservations(store: "PAR01", closedSince: later)
+            #expect(open.count == 2 && open.allSatisfy { $0.isActive(at: later) })
         }
     }
 

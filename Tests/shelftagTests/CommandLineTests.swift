@@ -166,6 +166,13 @@ struct CommandLineTests {
         #expect(fields.count == 8)
         #expect(fields.count > 6 && fields[5] == #"Léa\r\nFAKE\tROW \u{202E}05,1 \\"#)
         #expect(fields.count > 6 && fields[6] == #"lea@example.com\tx"#)
+        // Held until 2100: open from 2099 on, lapsed by 2101.
+        let open = try await CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01", "--closed-since", "2099-01-01"])
+        #expect(open.output == list.output)
+        let lapsed = try await CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01", "--closed-since", "2101-01-01"])
+        #expect(lapsed.status == 0 && lapsed.output.isEmpty)
+        let wrong = try await CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01", "--closed-since", "soon"])
+        #expect(wrong.status == 2 && wrong.errors.contains("--closed-since: 'soon' is not an ISO 8601 time or date"), "\(wrong.status) \(wrong.errors)")
 
         let products = try await CommandLine.run(["products", "list", "--db", db])
         #expect(products.output.contains(#"Café\nnoir"#))
