@@ -38,7 +38,8 @@ struct ReservationController: Sendable {
             if let text = RawQuery(request)["closed_since"] {
                 guard let time = try? Timestamp.parse(text).date else {
                     throw ResolverError(
-                        status: 400, title: "Bad Request", detail: "closed_since: '\(text)' is not an ISO 8601 time or date (2026-11-20T06:00Z).")
+                        status: 422, title: "Unprocessable content",
+                        detail: "closed_since: '\(text)' is not an ISO 8601 date or time (2026-11-20, 2026-11-20T06:00Z).")
                 }
                 closedSince = time
             }
