@@ -105,10 +105,12 @@ extension PostgresProductReference {
             var bindings = PostgresBindings()
             for word in words { bindings.append(Schema.containsPattern(word)) }
             bindings.append(Int64(limit))
-            // SQLite's LIKE folds the case of ASCII letters only: the same folding here, not ILIKE's.
-            let fold = { (text: String) in "translate(\(text), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')" }
+            // SQLite's LIKE folds the case of ASCII letters only, and it orders text byte by byte: so does `lower` under the
+            // C collation, and the order here. (`translate` of the 26 letters cost 4.2 s over a million titles where
+            // this costs 0.23 s, beyond a request's bound.)
+            let fold = { (text: String) in "lower(\(text) COLLATE \"C\")" }
             let condition = (1...words.count).map { "\(fold("title")) LIKE \(fold("$\($0)")) ESCAPE '\\'" }.joined(separator: " AND ")
-            let sql = "SELECT gtin, title FROM product WHERE \(condition) ORDER BY title, gtin LIMIT $\(words.count + 1)"
+            let sql = "SELECT gtin, title FROM product WHERE \(condition) ORDER BY title COLLATE \"C\", gtin LIMIT $\(words.count + 1)"
             return try await Self.rows(connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)).map {
                 (try StoredRows.gtin($0.text("gtin") ?? ""), $0.text("title") ?? "")
             }

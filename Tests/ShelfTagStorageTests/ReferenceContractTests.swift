@@ -647,6 +647,8 @@ struct ReferenceContractTests {
             let coffees = try await reference.searchProducts(words: ["café", "MOULU"], limit: 50)
             #expect(!coffees.isEmpty && coffees.allSatisfy { $0.title.contains("Café") && $0.title.lowercased().contains("moulu") })
             #expect(coffees.contains { $0.gtin == coffee })
+            let titles = coffees.map { Array($0.title.utf8) }
+            #expect(zip(titles, titles.dropFirst()).allSatisfy { !$1.lexicographicallyPrecedes($0) }, "titles in byte order, as SQLite sorts")
             let percent = try await reference.searchProducts(words: ["%"], limit: 50)
             #expect(!percent.isEmpty && percent.allSatisfy { $0.title.contains("%") }, "a wildcard typed is a character")
             #expect(try await reference.searchProducts(words: ["_"], limit: 5).isEmpty)
