@@ -58,7 +58,7 @@ struct HelpController: Sendable {
         }
         var context: [String: Any] = [
             "lang": language.language, "title": words.title, "message": message, "store": store?.name ?? help.storeCode,
-            "product": try await reference.details(of: help.gtin)?.product.title ?? help.gtin.digits,
+            "product": try await reference.titles(of: [help.gtin])[help.gtin] ?? help.gtin.digits,
         ]
         if help.state != "closed" { context["refresh"] = Self.refreshSeconds }
         var headers = HTTPFields()

@@ -65,20 +65,19 @@ struct WorkController: Sendable {
         let locale = PageLanguage.locale(preferred: language, storeLocale: storeLocale)
         let words = pages.wording(locale).work
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: store).map { ($0.code, $0.name) })
-        var titles: [String: String] = [:]
         let order = ["held": 0, "ready": 1, "collected": 2, "cancelled": 3, "expired": 4]
         let reservations = try await reference.reservations(store: store, closedSince: now.addingTimeInterval(-Self.closedShownFor))
             .filter { !mine || $0.associateCode == session.associate.code }
             .sorted { (order[$0.state(at: now)] ?? 9, $0.createdAt) < (order[$1.state(at: now)] ?? 9, $1.createdAt) }
+        // My shoppers also are those whose call for help I took.
+        let myHelp = mine ? try await reference.openHelpRequests(store: store).filter { $0.takenBy == session.associate.code } : []
+        let titles = try await reference.titles(of: Set(reservations.map(\.gtin) + myHelp.map(\.gtin)))
         var lines: [[String: Any]] = []
         for reservation in reservations {
-            if titles[reservation.gtin.digits] == nil {
-                titles[reservation.gtin.digits] = try await reference.details(of: reservation.gtin)?.product.title ?? reservation.gtin.digits
-            }
             let state = reservation.state(at: now)
             let minutes = Int(reservation.expiresAt.timeIntervalSince(now) / 60)
             lines.append([
-                "code": reservation.code, "product": titles[reservation.gtin.digits] ?? "", "quantity": reservation.quantity,
+                "code": reservation.code, "product": titles[reservation.gtin] ?? reservation.gtin.digits, "quantity": reservation.quantity,
                 "shopper": reservation.customerName, "contact": reservation.contact,
                 "associate": reservation.associateCode.map { names[$0] ?? $0 } ?? "", "state": words.table["state." + state] ?? state,
                 "stateClass": state,
@@ -89,10 +88,9 @@ struct WorkController: Sendable {
         }
         var context: [String: Any] = ["lines": lines, "empty": lines.isEmpty, "mine": mine]
         if mine {
-            // My shoppers also are those whose call for help I took.
-            context["myHelp"] = try await reference.openHelpRequests(store: store).filter { $0.takenBy == session.associate.code }.map { help in
+            context["myHelp"] = myHelp.map { help in
                 [
-                    "product": titles[help.gtin.digits] ?? help.gtin.digits, "tag": help.tagID ?? "",
+                    "product": titles[help.gtin] ?? help.gtin.digits, "tag": help.tagID ?? "",
                     "waited": Int(now.timeIntervalSince(help.createdAt) / 60), "id": help.id, "base": configuration.baseURL,
                 ] as [String: Any]
             }
@@ -274,10 +272,12 @@ struct WorkController: Sendable {
         let now = configuration.now()
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: session.associate.storeCode).map { ($0.code, $0.name) })
         var requests: [[String: Any]] = []
-        for help in try await reference.openHelpRequests(store: session.associate.storeCode) {
+        let helpRequests = try await reference.openHelpRequests(store: session.associate.storeCode)
+        let titles = try await reference.titles(of: Set(helpRequests.map(\.gtin)))
+        for help in helpRequests {
             let waited = Int(now.timeIntervalSince(help.createdAt) / 60)
             var line: [String: Any] = [
-                "id": help.id, "product": try await reference.details(of: help.gtin)?.product.title ?? help.gtin.digits, "gtin": help.gtin.digits,
+                "id": help.id, "product": titles[help.gtin] ?? help.gtin.digits, "gtin": help.gtin.digits,
                 "waited": waited, "late": help.takenBy == nil && waited >= configuration.helpAlertMinutes, "canTake": help.takenBy == nil,
                 "base": configuration.baseURL,
             ]

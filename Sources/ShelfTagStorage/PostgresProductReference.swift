@@ -241,6 +241,16 @@ public final class PostgresProductReference: ProductReference {
 
     public var serverRoundTrips: Int { queries.value }
 
+    public func titles(of gtins: Set<GTIN>) async throws -> [GTIN: String] {
+        guard !gtins.isEmpty else { return [:] }
+        let logger = logger
+        return try await database { connection in
+            let rows = try await Self.rows(
+                connection.query("SELECT gtin, title FROM product WHERE gtin = ANY(\(gtins.map(\.digits))::text[])", logger: logger))
+            return try Dictionary(uniqueKeysWithValues: rows.map { (try StoredRows.gtin($0.text("gtin") ?? ""), $0.text("title") ?? "") })
+        }
+    }
+
     public func summaries(at time: Date, each: @escaping (ProductSummary) throws -> Void) async throws {
         let logger = logger
         let each = UncheckedSendable(each)

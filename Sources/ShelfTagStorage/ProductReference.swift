@@ -24,6 +24,11 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func details(of gtin: GTIN) async throws -> ProductDetails?
 
+    /// The titles of the products among `gtins` that the reference holds, in one read: for lists that name products
+    /// (a store's reservations, its help requests) rather than a page read per product.
+    /// - Throws: a storage error.
+    func titles(of gtins: Set<GTIN>) async throws -> [GTIN: String]
+
     /// One line per product, ordered by GTIN, for listings: each passed to `each` as it is read, so memory stays flat,
     /// in one snapshot, with no time bound (a chain's million products take as long as their rows).
     /// - Throws: a storage error, or what `each` throws (which ends the walk).

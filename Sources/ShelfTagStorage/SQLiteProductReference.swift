@@ -184,6 +184,16 @@ public final class SQLiteProductReference: ProductReference {
         try await reading { db in try Self.details(of: gtin, in: db) }
     }
 
+    public func titles(of gtins: Set<GTIN>) async throws -> [GTIN: String] {
+        guard !gtins.isEmpty else { return [:] }
+        return try await reading { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT gtin, title FROM product WHERE gtin IN (SELECT value FROM json_each(?))",
+                arguments: [String(decoding: try JSONEncoder().encode(gtins.map(\.digits)), as: UTF8.self)])
+            return try Dictionary(uniqueKeysWithValues: rows.map { (try StoredRows.gtin($0["gtin"]), $0["title"] as String) })
+        }
+    }
+
     public func summaries(at time: Date, each: @escaping (ProductSummary) throws -> Void) async throws {
         try await reading { db in
             let rows = try Row.fetchCursor(

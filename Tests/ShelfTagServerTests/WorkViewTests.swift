@@ -301,7 +301,7 @@ struct WorkViewTests {
 
             let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
             let home = try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"])
-            #expect(home.text.contains("Help requests") && home.text.contains("Tag T9"))
+            #expect(home.text.contains("Help requests") && home.text.contains("Tag T9") && home.text.contains("Café moulu pur arabica Brésil 1 kg"))
             let id = try #require(mine.split(separator: "/").last.map(String.init))
             let token = try csrf(in: home)
 
@@ -314,6 +314,7 @@ struct WorkViewTests {
             #expect(try await post(server, "/work/help/\(id)/take", session: session, fields: "csrf=\(token)").status == 303)
             let myShoppers = try await server.request("/work/queue?mine=1", headers: ["Cookie": session, "Accept-Language": "en"])
             #expect(myShoppers.text.contains("Tag T9"), "my shoppers include the call for help I took")
+            #expect(myShoppers.text.contains("Café moulu pur arabica Brésil 1 kg"), "named by its product, though no reservation names it")
             let coming = try await server.request(String(mine.dropFirst(publicBase.count)), headers: ["Accept-Language": "en"])
             #expect(coming.text.contains("Léa is coming") && coming.text.contains("http-equiv=\"refresh\""))
             #expect(try await post(server, "/work/help/\(id)/close", session: session, fields: "csrf=\(token)").status == 303)

@@ -642,6 +642,9 @@ struct ReferenceContractTests {
             let tags = try await reference.tagScans(store: "PAR01", since: nil)
             #expect(tags == [TagScanCount(storeCode: "PAR01", gtin: coffee, tagID: "T1", scans: 2, staleScans: 1)])
 
+            let unknown = try GTIN("04006381333931")
+            #expect(try await reference.titles(of: [coffee, unknown]) == [coffee: "Café moulu pur arabica Brésil 1 kg"], "known products only")
+            #expect(try await reference.titles(of: []).isEmpty)
             let found = try await reference.searchProducts(words: ["CAFÉ", "moulu"], limit: 5)
             #expect(found.isEmpty, "accents as typed: É is not é")
             let coffees = try await reference.searchProducts(words: ["café", "MOULU"], limit: 50)
