@@ -20,14 +20,20 @@ public struct ParityOptions: Sendable {
     public var crawl: Bool
     /// Requests in flight at once.
     public var concurrency: Int
+    /// Mismatches listed per rule (all are counted); nil lists every one.
+    public var listLimit: Int?
 
-    public init(stores: [String]? = nil, at: Date, webFeeds: [String] = [], resolver: URL? = nil, crawl: Bool = false, concurrency: Int = 16) {
+    public init(
+        stores: [String]? = nil, at: Date, webFeeds: [String] = [], resolver: URL? = nil, crawl: Bool = false, concurrency: Int = 16,
+        listLimit: Int? = nil
+    ) {
         self.stores = stores
         self.at = at
         self.webFeeds = webFeeds
         self.resolver = resolver
         self.crawl = crawl
         self.concurrency = max(1, concurrency)
+        self.listLimit = listLimit
     }
 }
 
@@ -62,30 +68,30 @@ public struct ParityChecker: Sendable {
         if options.resolver != nil { rules.append(.resolverAnswer) }
         if options.crawl { rules.append(.webPagePrice) }
         let web = try readWebFeeds(options.webFeeds)
-        let walk: OfferInspection<OfferCheck>
+        let tally = MismatchTally(limit: options.listLimit)
+        // The offers themselves are kept only for the resolver's rule, which asks the resolver about each.
+        let walk: OfferInspection<OfferSnapshot>
         do {
             let known = Set(try await reference.stores().map(\.code))
             if let unknown = options.stores?.first(where: { !known.contains($0) }) { throw ParityError.unknownStore(unknown) }
             let keepOffers = options.resolver != nil
             let at = options.at
             walk = try await reference.inspectOffers(stores: options.stores, at: at) { offer in
-                let found = Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: at) + Self.tagRules(offer)
-                return found.isEmpty && !keepOffers ? nil : OfferCheck(mismatches: found, offer: keepOffers ? offer : nil)
+                tally.add(Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: at) + Self.tagRules(offer))
+                return keepOffers ? offer : nil
             }
         } catch let error as ParityError {
             throw error
         } catch {
             throw .storage("\(error)")
         }
-        var mismatches = walk.findings.flatMap(\.mismatches)
         if let resolver = options.resolver {
-            mismatches += try await resolverRule(
-                walk.findings.compactMap(\.offer), resolver: resolver, at: options.at, concurrency: options.concurrency)
+            tally.add(try await resolverRule(walk.findings, resolver: resolver, at: options.at, concurrency: options.concurrency))
         }
         if options.crawl {
-            mismatches += try await crawlRule(web: web, stores: options.stores, at: options.at, concurrency: options.concurrency)
+            tally.add(try await crawlRule(web: web, stores: options.stores, at: options.at, concurrency: options.concurrency))
         }
-        return ParityReport(at: options.at, rules: rules, mismatches: mismatches, offersChecked: walk.offers)
+        return tally.report(at: options.at, rules: rules, offersChecked: walk.offers)
     }
 
     // MARK: Store offers against the web
@@ -253,12 +259,6 @@ public struct ParityChecker: Sendable {
         }
         return found
     }
-}
-
-/// What the walk keeps of an offer: its mismatches, and the offer itself when the resolver is compared too.
-private struct OfferCheck: Sendable {
-    let mismatches: [Mismatch]
-    let offer: OfferSnapshot?
 }
 
 /// The products a walk has kept one offer of, for an `inspect` that runs on several threads at once.

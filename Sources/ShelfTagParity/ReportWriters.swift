@@ -24,17 +24,19 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     private static func text(_ report: ParityReport) -> String {
         var lines: [String] = []
         for rule in report.rules {
-            let found = report.mismatches.filter { $0.rule == rule }
-            guard !found.isEmpty else { continue }
-            lines.append("\(rule.rawValue) (\(rule.severity.rawValue)): \(rule.title): \(found.count)")
+            let count = report.counts[rule] ?? 0
+            guard count > 0 else { continue }
+            lines.append("\(rule.rawValue) (\(rule.severity.rawValue)): \(rule.title): \(count)")
             var store: String?? = .none
-            for mismatch in found {
+            for mismatch in report.mismatches where mismatch.rule == rule {
                 if store != .some(mismatch.storeCode) {
                     store = .some(mismatch.storeCode)
                     lines.append("  \(mismatch.storeCode ?? "web")")
                 }
                 lines.append(line(mismatch))
             }
+            let unlisted = report.unlisted(rule)
+            if unlisted > 0 { lines.append("  … and \(unlisted) more, not listed (--max-listed)") }
             lines.append("")
         }
         lines.append(
@@ -59,8 +61,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
             "at": Timestamp.format(report.at), "offersChecked": report.offersChecked,
             "rules": report.rules.map { rule in
                 [
-                    "id": rule.rawValue, "severity": rule.severity.rawValue, "title": rule.title,
-                    "mismatches": report.mismatches.filter { $0.rule == rule }.map(document),
+                    "id": rule.rawValue, "severity": rule.severity.rawValue, "title": rule.title, "count": report.counts[rule] ?? 0,
+                    "unlisted": report.unlisted(rule), "mismatches": report.mismatches.filter { $0.rule == rule }.map(document),
                 ]
                     as [String: Any]
             },
@@ -72,13 +74,15 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 
     private static func junit(_ report: ParityReport) -> String {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        let failures = report.mismatches.filter { $0.rule.severity == .error }.count
+        // A test case per mismatch listed, and one for those a limit left out.
+        func cases(_ rule: ParityRule) -> Int { report.mismatches.count { $0.rule == rule } + (report.unlisted(rule) > 0 ? 1 : 0) }
+        let failures = report.rules.filter { $0.severity == .error }.map(cases).reduce(0, +)
         xml += "<testsuites name=\"shelftag parity\" tests=\"\(report.rules.count)\" failures=\"\(failures)\" timestamp=\"\(Timestamp.format(report.at))\">\n"
         for rule in report.rules {
             let found = report.mismatches.filter { $0.rule == rule }
-            let failing = rule.severity == .error ? found.count : 0
-            xml += "  <testsuite name=\"\(escape(rule.rawValue))\" tests=\"\(max(1, found.count))\" failures=\"\(failing)\" errors=\"0\" skipped=\"0\">\n"
-            if found.isEmpty {
+            let failing = rule.severity == .error ? cases(rule) : 0
+            xml += "  <testsuite name=\"\(escape(rule.rawValue))\" tests=\"\(max(1, cases(rule)))\" failures=\"\(failing)\" errors=\"0\" skipped=\"0\">\n"
+            if cases(rule) == 0 {
                 xml += "    <testcase classname=\"\(escape(rule.rawValue))\" name=\"\(escape(rule.title))\"/>\n"
             }
             for mismatch in found {
@@ -88,6 +92,17 @@ public enum ReportFormat: String, Sendable, CaseIterable {
                     + (mismatch.difference.map { " (\($0))" } ?? "")
                 xml += "    <testcase classname=\"\(escape(rule.rawValue))\" name=\"\(escape(name))\">\n"
                 // Warnings are reported without failing: JUnit has no warning state, system-out carries them.
+                if rule.severity == .error {
+                    xml += "      <failure type=\"\(escape(rule.rawValue))\" message=\"\(escape(message))\">\(escape(rule.title))</failure>\n"
+                } else {
+                    xml += "      <system-out>warning: \(escape(message))</system-out>\n"
+                }
+                xml += "    </testcase>\n"
+            }
+            let unlisted = report.unlisted(rule)
+            if unlisted > 0 {
+                let message = "\(unlisted) more mismatches, not listed (--max-listed); \(report.counts[rule] ?? 0) in all"
+                xml += "    <testcase classname=\"\(escape(rule.rawValue))\" name=\"\(escape("\(unlisted) more"))\">\n"
                 if rule.severity == .error {
                     xml += "      <failure type=\"\(escape(rule.rawValue))\" message=\"\(escape(message))\">\(escape(rule.title))</failure>\n"
                 } else {

@@ -149,6 +149,46 @@ struct ParityTests {
         #expect(found.count == 1 && found.first?.expected.value == "0.10 EUR")
     }
 
+    @Test("a limit lists each rule's first mismatches in the report's order and counts them all, in every format")
+    func listLimit() async throws {
+        let path = try await sampleDatabase()
+        let all = try await check(try SQLiteProductReference(path: path))
+        let limited = try await check(try SQLiteProductReference(path: path), ParityOptions(at: now, listLimit: 2))
+        #expect(all.mismatches.count == 4 && limited.mismatches == Array(all.mismatches.prefix(2)))
+        #expect(limited.counts == all.counts && limited.counts[.storeWebPrice] == 4 && limited.unlisted(.storeWebPrice) == 2)
+        #expect(limited.errors == 4 && limited.fails(strict: false))
+        #expect(ReportFormat.text.render(limited).contains("store-web-price (error): store price differs from the web price (P5): 4\n"))
+        #expect(ReportFormat.text.render(limited).contains("  … and 2 more, not listed (--max-listed)\n"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(limited).utf8)) as? [String: Any])
+        let rule = try #require((json["rules"] as? [[String: Any]])?.first { $0["id"] as? String == "store-web-price" })
+        #expect(rule["count"] as? Int == 4 && rule["unlisted"] as? Int == 2 && (rule["mismatches"] as? [Any])?.count == 2)
+        #expect((json["summary"] as? [String: Int])?["errors"] == 4)
+        let document = try XMLDocument(data: Data(ReportFormat.junit.render(limited).utf8))
+        #expect(try document.nodes(forXPath: "//testsuite[@name='store-web-price']/testcase/failure").count == 3, "two listed, one for the rest")
+        #expect(try document.nodes(forXPath: "//testsuite[@name='store-web-price']/testcase[@name='2 more']/failure").count == 1)
+    }
+
+    @Test("the tally keeps, of many mismatches added at once from several tasks, the first of each rule in the report's order")
+    func tallyKeepsTheFirst() async throws {
+        let gtins = try (0..<5_000).map { index in
+            let body = Array(String(format: "376%09d", index).utf8.map { $0 - 48 })
+            return try GTIN(body.map(String.init).joined() + String(GTIN.checkDigit(forBody: body)))
+        }
+        func mismatch(_ gtin: GTIN, _ rule: ParityRule) -> Mismatch {
+            Mismatch(rule: rule, storeCode: "PAR01", gtin: gtin, name: "P", shown: ("store", "1.00 EUR"), expected: ("web", "2.00 EUR"))
+        }
+        let tally = MismatchTally(limit: 10)
+        await withTaskGroup(of: Void.self) { group in
+            for chunk in stride(from: 0, to: gtins.count, by: 250) {
+                let slice = Array(gtins[chunk..<min(chunk + 250, gtins.count)].shuffled())
+                group.addTask { for gtin in slice { tally.add([mismatch(gtin, .storeWebPrice), mismatch(gtin, .staleTag)]) } }
+            }
+        }
+        let report = tally.report(at: now, rules: [.storeWebPrice, .staleTag], offersChecked: gtins.count)
+        #expect(report.counts == [.storeWebPrice: 5_000, .staleTag: 5_000])
+        #expect(report.mismatches == gtins.prefix(10).map { mismatch($0, .storeWebPrice) } + gtins.prefix(10).map { mismatch($0, .staleTag) })
+    }
+
     @Test("report formats: JSON parses, JUnit parses as XML with a suite per rule, output is deterministic")
     func formats() async throws {
         let report = try await check(try SQLiteProductReference(path: try await sampleDatabase()))
