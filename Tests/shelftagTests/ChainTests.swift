@@ -180,6 +180,18 @@ struct ChainTests {
         await cluster.remove()
     }
 
+    /// Starts `shelftag` with `arguments` in the repository, its output discarded: for a test that kills it midway.
+    private func startShelftag(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = CommandLine.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = CommandLine.repository
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// A product feed of `count` new products (GTINs 200…), in a new file.
     /// - Returns: its path.
     private func newProductFeed(count: Int) throws -> String {
@@ -210,12 +222,7 @@ struct ChainTests {
         #expect(migrated.contains("product_item_id_key UNIQUE (item_id)"))
 
         let feed = try newProductFeed(count: 200_000)
-        let process = Process()
-        process.executableURL = CommandLine.binary
-        process.arguments = ["import", "--db", url, feed]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startShelftag(["import", "--db", url, feed])
         // The import holds the history table alone from the moment it drops its foreign key until it ends.
         var loading = false
         for _ in 0..<1500 where !loading && process.isRunning {
@@ -296,13 +303,7 @@ struct ChainTests {
                     "SELECT count(*) FROM pg_locks WHERE relation = 'review'::regclass AND mode = 'AccessExclusiveLock' AND granted", database: name) == "1"
         }
         #expect(locked)
-        let process = Process()
-        process.executableURL = CommandLine.binary
-        process.arguments = ["import", "--db", url, feed, "Samples/product_reviews.xml"]
-        process.currentDirectoryURL = CommandLine.repository
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startShelftag(["import", "--db", url, feed, "Samples/product_reviews.xml"])
         var waiting = false
         for _ in 0..<1500 where !waiting && process.isRunning {
             try await Task.sleep(for: .milliseconds(20))
