@@ -20,7 +20,7 @@ public struct ParityOptions: Sendable {
     public var crawl: Bool
     /// Requests in flight at once.
     public var concurrency: Int
-    /// Mismatches listed per rule (all are counted); nil lists every one.
+    /// Mismatches listed per rule (all are counted; 0 lists none); nil lists every one.
     public var listLimit: Int?
 
     public init(

@@ -117,7 +117,7 @@ final class MismatchTally: Sendable {
     /// mismatch after it in the report's order cannot be listed).
     private let state = Mutex<(kept: [ParityRule: [Mismatch]], counts: [ParityRule: Int], last: [ParityRule: Mismatch])>(([:], [:], [:]))
 
-    /// - Parameter limit: mismatches listed per rule; nil lists every one.
+    /// - Parameter limit: mismatches listed per rule (0: none, only counted); nil lists every one.
     init(limit: Int?) {
         self.limit = limit
     }
@@ -128,10 +128,11 @@ final class MismatchTally: Sendable {
             for mismatch in found {
                 let rule = mismatch.rule
                 state.counts[rule, default: 0] += 1
+                if limit == 0 { continue }
                 if let last = state.last[rule], !Mismatch.order(mismatch, last) { continue }
                 state.kept[rule, default: []].append(mismatch)
                 // Trimmed in batches: a sort per limit's worth of additions.
-                if let limit, limit > 0, state.kept[rule]!.count >= 2 * limit {
+                if let limit, state.kept[rule]!.count >= 2 * limit {
                     let kept = state.kept[rule]!.sorted(by: Mismatch.order).prefix(limit)
                     state.kept[rule] = Array(kept)
                     state.last[rule] = kept.last

@@ -187,6 +187,10 @@ struct ParityTests {
         let report = tally.report(at: now, rules: [.storeWebPrice, .staleTag], offersChecked: gtins.count)
         #expect(report.counts == [.storeWebPrice: 5_000, .staleTag: 5_000])
         #expect(report.mismatches == gtins.prefix(10).map { mismatch($0, .storeWebPrice) } + gtins.prefix(10).map { mismatch($0, .staleTag) })
+        let counting = MismatchTally(limit: 0)
+        counting.add(gtins.map { mismatch($0, .storeWebPrice) })
+        let counted = counting.report(at: now, rules: [.storeWebPrice], offersChecked: gtins.count)
+        #expect(counted.mismatches.isEmpty && counted.counts == [.storeWebPrice: 5_000] && counted.unlisted(.storeWebPrice) == 5_000)
     }
 
     @Test("report formats: JSON parses, JUnit parses as XML with a suite per rule, output is deterministic")
