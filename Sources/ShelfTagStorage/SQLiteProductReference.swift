@@ -188,8 +188,8 @@ public final class SQLiteProductReference: ProductReference {
         guard !gtins.isEmpty else { return [:] }
         return try await reading { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT gtin, title FROM product WHERE gtin IN (SELECT value FROM json_each(?))",
-                arguments: [String(decoding: try JSONEncoder().encode(gtins.map(\.digits)), as: UTF8.self)])
+                db, sql: "SELECT gtin, title FROM product WHERE gtin IN (\(databaseQuestionMarks(count: gtins.count)))",
+                arguments: StatementArguments(gtins.map(\.digits)))
             return try Dictionary(uniqueKeysWithValues: rows.map { (try StoredRows.gtin($0["gtin"]), $0["title"] as String) })
         }
     }
