@@ -16,7 +16,9 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// out while `body` runs: SQLite stages `body`'s rows in a file of their own and applies those that change
     /// anything in one short transaction at the end; PostgreSQL's transactions never keep writers out of rows they
     /// do not touch. Rows are compared with the reference as it was when `body` started: a row another writer changes
-    /// meanwhile keeps that change unless the import changes the row too.
+    /// meanwhile keeps that change unless the import changes the row too. Every row of an import carries one time (its
+    /// `--as-of`): a key saved twice keeps its last row (SQLite's stage holds one row per key, so a key saved at two
+    /// times would keep one history entry there, where PostgreSQL records two).
     /// - Throws: what `body` throws, `StorageError.busy` when the database stays locked, or a storage error.
     func importing<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result
 
