@@ -33,16 +33,14 @@ struct ImportCommand: AsyncParsableCommand {
     var files: [String]
 
     func validate() throws {
-        if let asOf, (try? Timestamp.parse(asOf)) == nil {
-            throw ValidationError("--as-of: '\(asOf)' is not an ISO 8601 time such as 2026-10-01T08:00Z")
-        }
+        _ = try timeOption(asOf, name: "as-of")
         for file in files where !FileManager.default.isReadableFile(atPath: file) {
             throw ValidationError("\(file): no such readable file")
         }
     }
 
     func run() async throws {
-        let asOfDate = try asOf.map { try Timestamp.parse($0).date } ?? Date()
+        let asOfDate = try timeOption(asOf, name: "as-of") ?? Date()
         let progress = showsProgress
         var outcome: ImportReport?
         do {

@@ -47,7 +47,7 @@ struct ParityCommand: AsyncParsableCommand {
     var maxListed = 1_000
 
     func validate() throws {
-        if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }
+        _ = try timeOption(at, name: "at")
         if let resolver, URL(string: resolver)?.host == nil { throw ValidationError("--resolver: '\(resolver)' is not an http(s) URL") }
         for feed in webFeeds where !FileManager.default.isReadableFile(atPath: feed) { throw ValidationError("--web: \(feed): no such readable file") }
         if maxListed < 0 { throw ValidationError("--max-listed: \(maxListed) is negative (0 lists every mismatch)") }
@@ -55,7 +55,7 @@ struct ParityCommand: AsyncParsableCommand {
 
     func run() async throws {
         let options = ParityOptions(
-            stores: stores.isEmpty ? nil : stores, at: try at.map { try Timestamp.parse($0).date } ?? Date(), webFeeds: webFeeds,
+            stores: stores.isEmpty ? nil : stores, at: try timeOption(at, name: "at") ?? Date(), webFeeds: webFeeds,
             resolver: resolver.flatMap(URL.init(string:)), crawl: crawl, listLimit: maxListed == 0 ? nil : maxListed)
         let report: ParityReport
         do {

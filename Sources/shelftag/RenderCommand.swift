@@ -99,7 +99,7 @@ struct RenderCommand: AsyncParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
-        if let at, (try? Timestamp.parse(at)) == nil { throw ValidationError("--at: '\(at)' is not an ISO 8601 time") }
+        _ = try timeOption(at, name: "at")
         // Tags printed for a shelf must not point at this computer by default.
         if !preview && !baseURL.isGiven {
             throw ValidationError(
@@ -118,7 +118,7 @@ struct RenderCommand: AsyncParsableCommand {
             settings: RenderSettings(
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
                 printer: try printer.map { try PrinterAddress($0) }, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
-            time: try at.map { try Timestamp.parse($0).date } ?? Date())
+            time: try timeOption(at, name: "at") ?? Date())
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
         if let layout { request.layout = try Self.readLayout(layout) }

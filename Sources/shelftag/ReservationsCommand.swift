@@ -31,14 +31,12 @@ struct ReservationsCommand: AsyncParsableCommand {
         var closedSince: String?
 
         func validate() throws {
-            if let closedSince, (try? Timestamp.parse(closedSince)) == nil {
-                throw ValidationError("--closed-since: '\(closedSince)' is not an ISO 8601 time or date")
-            }
+            _ = try timeOption(closedSince, name: "closed-since")
         }
 
         func run() async throws {
             let now = Date()
-            let since = try closedSince.map { try Timestamp.parse($0).date }
+            let since = try timeOption(closedSince, name: "closed-since")
             for reservation in try await options.database.with({ try await $0.reservations(store: options.store, closedSince: since) }) {
                 print(
                     [

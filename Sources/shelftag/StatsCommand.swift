@@ -39,11 +39,11 @@ struct StatsCommand: AsyncParsableCommand {
     var format = Format.text
 
     func validate() throws {
-        if let since, (try? Timestamp.parse(since)) == nil { throw ValidationError("--since: '\(since)' is not an ISO 8601 time or date") }
+        _ = try timeOption(since, name: "since")
     }
 
     func run() async throws {
-        let since = try since.map { try Timestamp.parse($0).date }
+        let since = try timeOption(since, name: "since")
         let store = store
         let table = try await database.with { reference -> ReportTable in
             switch by {
