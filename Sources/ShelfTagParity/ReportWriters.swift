@@ -74,15 +74,18 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 
     private static func junit(_ report: ParityReport) -> String {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        let listed = Dictionary(grouping: report.mismatches, by: \.rule)
         // A test case per mismatch listed, and one for those a limit left out.
-        func cases(_ rule: ParityRule) -> Int { report.mismatches.count { $0.rule == rule } + (report.unlisted(rule) > 0 ? 1 : 0) }
+        func cases(_ rule: ParityRule) -> Int { (listed[rule]?.count ?? 0) + (report.unlisted(rule) > 0 ? 1 : 0) }
         let failures = report.rules.filter { $0.severity == .error }.map(cases).reduce(0, +)
         xml += "<testsuites name=\"shelftag parity\" tests=\"\(report.rules.count)\" failures=\"\(failures)\" timestamp=\"\(Timestamp.format(report.at))\">\n"
         for rule in report.rules {
-            let found = report.mismatches.filter { $0.rule == rule }
-            let failing = rule.severity == .error ? cases(rule) : 0
-            xml += "  <testsuite name=\"\(escape(rule.rawValue))\" tests=\"\(max(1, cases(rule)))\" failures=\"\(failing)\" errors=\"0\" skipped=\"0\">\n"
-            if cases(rule) == 0 {
+            let found = listed[rule] ?? []
+            let unlisted = report.unlisted(rule)
+            let count = cases(rule)
+            xml +=
+                "  <testsuite name=\"\(escape(rule.rawValue))\" tests=\"\(max(1, count))\" failures=\"\(rule.severity == .error ? count : 0)\" errors=\"0\" skipped=\"0\">\n"
+            if count == 0 {
                 xml += "    <testcase classname=\"\(escape(rule.rawValue))\" name=\"\(escape(rule.title))\"/>\n"
             }
             for mismatch in found {
@@ -99,7 +102,6 @@ public enum ReportFormat: String, Sendable, CaseIterable {
                 }
                 xml += "    </testcase>\n"
             }
-            let unlisted = report.unlisted(rule)
             if unlisted > 0 {
                 let message = "\(unlisted) more mismatches, not listed (--max-listed); \(report.counts[rule] ?? 0) in all"
                 xml += "    <testcase classname=\"\(escape(rule.rawValue))\" name=\"\(escape("\(unlisted) more"))\">\n"
