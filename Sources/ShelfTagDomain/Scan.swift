@@ -29,6 +29,11 @@ public struct Scan: Sendable, Equatable {
     }
 }
 
+extension Scan {
+    /// The `User-Agent` of `shelftag parity`'s requests: they check the resolver and are no shopper's scan.
+    public static let parityUserAgent = "shelftag-parity"
+}
+
 /// Scans of one product in one store on one day (UTC).
 public struct ScanCount: Sendable, Equatable {
     public let day: String

@@ -1,12 +1,10 @@
 import Foundation
+import NIOCore
+import NIOFoundationCompat
 import ShelfTagDomain
 import ShelfTagFeeds
 import ShelfTagStorage
 import Synchronization
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// What to check.
 public struct ParityOptions: Sendable {
@@ -22,6 +20,8 @@ public struct ParityOptions: Sendable {
     public var concurrency: Int
     /// Mismatches listed per rule (all are counted; 0 lists none); nil lists every one.
     public var listLimit: Int?
+    /// Told of each live answer: the step (`resolver` or `web pages`), answers so far, requests in all.
+    public var progress: (@Sendable (_ step: String, _ done: Int, _ total: Int) -> Void)?
 
     public init(
         stores: [String]? = nil, at: Date, webFeeds: [String] = [], resolver: URL? = nil, crawl: Bool = false, concurrency: Int = 16,
@@ -69,8 +69,8 @@ public struct ParityChecker: Sendable {
         if options.crawl { rules.append(.webPagePrice) }
         let web = try readWebFeeds(options.webFeeds)
         let tally = MismatchTally(limit: options.listLimit)
-        // The offers themselves are kept only for the resolver's rule, which asks the resolver about each.
-        let walk: OfferInspection<OfferSnapshot>
+        // What the resolver should answer is kept only for its rule, which asks the resolver about each offer.
+        let walk: OfferInspection<ResolverExpectation>
         do {
             let known = Set(try await reference.stores().map(\.code))
             if let unknown = options.stores?.first(where: { !known.contains($0) }) { throw ParityError.unknownStore(unknown) }
@@ -78,7 +78,7 @@ public struct ParityChecker: Sendable {
             let at = options.at
             walk = try await reference.inspectOffers(stores: options.stores, at: at) { offer in
                 tally.add(Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: at) + Self.tagRules(offer))
-                return keepOffers ? offer : nil
+                return keepOffers ? ResolverExpectation(offer, at: at) : nil
             }
         } catch let error as ParityError {
             throw error
@@ -86,10 +86,10 @@ public struct ParityChecker: Sendable {
             throw .storage("\(error)")
         }
         if let resolver = options.resolver {
-            tally.add(try await resolverRule(walk.findings, resolver: resolver, at: options.at, concurrency: options.concurrency))
+            try await resolverRule(walk.findings, resolver: resolver, options: options, into: tally)
         }
         if options.crawl {
-            tally.add(try await crawlRule(web: web, stores: options.stores, at: options.at, concurrency: options.concurrency))
+            try await crawlRule(web: web, options: options, into: tally)
         }
         return tally.report(at: options.at, rules: rules, offersChecked: walk.offers)
     }
@@ -195,69 +195,50 @@ public struct ParityChecker: Sendable {
 
     // MARK: Live sources
 
-    private func resolverRule(_ offers: [OfferSnapshot], resolver: URL, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
+    /// Asks the resolver for each offer's answer and checks it as it comes.
+    private func resolverRule(_ expected: [ResolverExpectation], resolver: URL, options: ParityOptions, into tally: MismatchTally) async throws(ParityError) {
         let base = resolver.absoluteString.hasSuffix("/") ? String(resolver.absoluteString.dropLast()) : resolver.absoluteString
-        let fetched = try await Fetcher.fetchAll(
-            offers.map { "\(base)/01/\($0.gtin.digits)?s=\(DigitalLink.percentEncoded($0.storeCode))" }, accept: "application/json", concurrency: concurrency)
-        var found: [Mismatch] = []
-        for (offer, answer) in zip(offers, fetched) {
-            func mismatch(_ shown: String, _ expected: String, _ difference: String? = nil) {
-                found.append(
-                    Mismatch(
-                        rule: .resolverAnswer, storeCode: offer.storeCode, gtin: offer.gtin, name: offer.title, shown: ("resolver", shown),
-                        expected: ("reference", expected), difference: difference))
-            }
-            let price = offer.shelfPricing.effectivePrice(at: time)
-            guard answer.status == 200, let document = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any],
-                let store = document["store"] as? [String: Any], let shownPrice = store["price"] as? [String: Any]
-            else {
-                mismatch("HTTP \(answer.status), no store price", price.feedValue)
-                continue
-            }
-            let shown = "\(shownPrice["amount"] as? String ?? "?") \(shownPrice["currency"] as? String ?? "?")"
-            if shown != price.feedValue {
-                mismatch(shown, price.feedValue, (try? Money(feedValue: shown)).flatMap { Mismatch.difference($0, price) })
-            }
-            let unit = offer.unitPricing?.unitPrice(of: price)
-            let shownUnit = (store["unitPrice"] as? [String: Any])?["amount"] as? String
-            if shownUnit != unit?.price.decimalString {
-                mismatch("unit price \(shownUnit ?? "none")", "unit price \(unit?.price.decimalString ?? "none")")
-            }
-            let available = offer.onHand - offer.held
-            let status = (store["stock"] as? [String: Any])?["status"] as? String
-            if (status == "out_of_stock") != (available <= 0) {
-                mismatch("stock \(status ?? "none")", "available \(max(0, available))")
-            }
-        }
-        return found
+        var done = 0
+        try await Fetcher.fetch(
+            count: expected.count, url: { expected[$0].address(base: base) }, accept: "application/json", concurrency: options.concurrency,
+            receive: { index, answer in
+                tally.add(expected[index].mismatches(in: answer))
+                done += 1
+                options.progress?("resolver", done, expected.count)
+            })
     }
 
-    private func crawlRule(web: [GTIN: WebOffer], stores: [String]?, at time: Date, concurrency: Int) async throws(ParityError) -> [Mismatch] {
+    private func crawlRule(web: [GTIN: WebOffer], options: ParityOptions, into tally: MismatchTally) async throws(ParityError) {
+        let time = options.at
         // The web side: the feeds given, else every imported web offer of the products the stores list.
         let products: [(key: GTIN, value: (WebOffer, String))]
         do {
             let listed = ListedProducts()
-            let walk = try await reference.inspectOffers(stores: stores, at: time) { offer in
+            let walk = try await reference.inspectOffers(stores: options.stores, at: time) { offer in
                 listed.isNew(offer.gtin) ? (offer.gtin, (web[offer.gtin] ?? offer.webOffer, offer.title)) : nil
             }
             products = walk.findings.map { (key: $0.0, value: $0.1) }
         } catch {
             throw .storage("\(error)")
         }
-        let pages = try await Fetcher.fetchAll(products.map { $0.value.0.link }, accept: "text/html", concurrency: concurrency)
-        var found: [Mismatch] = []
-        for ((gtin, (offer, name)), page) in zip(products, pages) {
-            let expected = offer.pricing.effectivePrice(at: time)
-            let shown = page.status == 200 ? JSONLD.offerPrice(in: String(decoding: page.body, as: UTF8.self)) : nil
-            if shown != expected.feedValue {
-                found.append(
-                    Mismatch(
-                        rule: .webPagePrice, storeCode: nil, gtin: gtin, name: name, shown: ("page", shown ?? "HTTP \(page.status), no JSON-LD offer price"),
-                        expected: ("feed", expected.feedValue),
-                        difference: shown.flatMap { try? Money(feedValue: $0) }.flatMap { Mismatch.difference($0, expected) }))
-            }
-        }
-        return found
+        var done = 0
+        try await Fetcher.fetch(
+            count: products.count, url: { products[$0].value.0.link }, accept: "text/html", concurrency: options.concurrency,
+            receive: { index, page in
+                done += 1
+                options.progress?("web pages", done, products.count)
+                let (gtin, (offer, name)) = products[index]
+                let expected = offer.pricing.effectivePrice(at: time)
+                let shown = page.status == 200 ? JSONLD.offerPrice(in: String(buffer: page.body)) : nil
+                if shown != expected.feedValue {
+                    tally.add([
+                        Mismatch(
+                            rule: .webPagePrice, storeCode: nil, gtin: gtin, name: name,
+                            shown: ("page", shown ?? "HTTP \(page.status), no JSON-LD offer price"), expected: ("feed", expected.feedValue),
+                            difference: shown.flatMap { try? Money(feedValue: $0) }.flatMap { Mismatch.difference($0, expected) })
+                    ])
+                }
+            })
     }
 }
 
@@ -266,4 +247,74 @@ private final class ListedProducts: Sendable {
     private let seen = Mutex(Set<GTIN>())
 
     func isNew(_ gtin: GTIN) -> Bool { seen.withLock { $0.insert(gtin).inserted } }
+}
+
+/// What the resolver should answer for one offer: only what its rule compares and names, since a run may keep a
+/// million of them while it asks.
+struct ResolverExpectation: Sendable {
+    let storeCode: String
+    let gtin: GTIN
+    let title: String
+    let price: Money
+    let unitPrice: Money?
+    let available: Int
+
+    init(_ offer: OfferSnapshot, at time: Date) {
+        storeCode = offer.storeCode
+        gtin = offer.gtin
+        title = offer.title
+        price = offer.shelfPricing.effectivePrice(at: time)
+        unitPrice = offer.unitPricing?.unitPrice(of: price).price
+        available = offer.onHand - offer.held
+    }
+
+    /// The Digital Link of the offer's product in its store, under the resolver's `base`.
+    func address(base: String) -> String { "\(base)/01/\(gtin.digits)?s=\(DigitalLink.percentEncoded(storeCode))" }
+
+    /// Where the resolver's JSON `answer` differs from the reference: price, unit price, stock.
+    func mismatches(in answer: Fetcher.Answer) -> [Mismatch] {
+        var found: [Mismatch] = []
+        func mismatch(_ shown: String, _ expected: String, _ difference: String? = nil) {
+            found.append(
+                Mismatch(
+                    rule: .resolverAnswer, storeCode: storeCode, gtin: gtin, name: title, shown: ("resolver", shown), expected: ("reference", expected),
+                    difference: difference))
+        }
+        guard answer.status == 200, let store = (try? JSONDecoder().decode(ResolverAnswer.self, from: answer.body))?.store, let shownPrice = store.price
+        else {
+            mismatch("HTTP \(answer.status), no store price", price.feedValue)
+            return found
+        }
+        let shown = "\(shownPrice.amount) \(shownPrice.currency)"
+        if shown != price.feedValue {
+            mismatch(shown, price.feedValue, (try? Money(feedValue: shown)).flatMap { Mismatch.difference($0, price) })
+        }
+        if store.unitPrice?.amount != unitPrice?.decimalString {
+            mismatch("unit price \(store.unitPrice?.amount ?? "none")", "unit price \(unitPrice?.decimalString ?? "none")")
+        }
+        if (store.stock?.status == "out_of_stock") != (available <= 0) {
+            mismatch("stock \(store.stock?.status ?? "none")", "available \(max(0, available))")
+        }
+        return found
+    }
+}
+
+/// The fields of the resolver's JSON answer that parity reads.
+private struct ResolverAnswer: Decodable {
+    struct Store: Decodable {
+        let price: Amount?
+        let unitPrice: Amount?
+        let stock: Stock?
+    }
+
+    struct Amount: Decodable {
+        let amount: String
+        let currency: String
+    }
+
+    struct Stock: Decodable {
+        let status: String?
+    }
+
+    let store: Store?
 }

@@ -172,7 +172,9 @@ struct ResolverController: Sendable {
         let advisor =
             Advisors.carriesCode(request, linkCode: linkCode)
             ? try await advisors.advisor(for: request, linkCode: linkCode, store: storeCode)?.associate : nil
+        let isParityCheck = request.headers[.userAgent]?.hasPrefix(Scan.parityUserAgent) == true
         func record(_ format: ScanFormat, _ answer: AnswerCache.Answer) {
+            guard !isParityCheck else { return }
             scans.append(
                 Scan(
                     time: configuration.now(), storeCode: answer.storeCode, gtin: gtin, tagID: tagID, stale: answer.stale, format: format,

@@ -64,11 +64,6 @@ enum FileStream {
     }
 }
 
-/// Whether progress can be drawn: standard error is a terminal and not CI.
-var showsProgress: Bool {
-    isatty(2) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
-}
-
 /// `--base-url`: the resolver's public address, which QR codes and links carry.
 struct BaseURLOption: ParsableArguments {
     @Option(

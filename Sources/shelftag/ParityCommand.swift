@@ -28,6 +28,9 @@ struct ParityCommand: AsyncParsableCommand {
     @Flag(help: "Fetch each web product page and compare the JSON-LD offer price with the web feed.")
     var crawl = false
 
+    @Option(help: ArgumentHelp("Requests in flight at once to the resolver and to web pages.", valueName: "requests"))
+    var concurrency = 16
+
     @Option(name: .customLong("store"), help: ArgumentHelp("Only this store (repeatable).", valueName: "code"))
     var stores: [String] = []
 
@@ -50,17 +53,23 @@ struct ParityCommand: AsyncParsableCommand {
         _ = try timeOption(at, name: "at")
         if let resolver, URL(string: resolver)?.host == nil { throw ValidationError("--resolver: '\(resolver)' is not an http(s) URL") }
         for feed in webFeeds where !FileManager.default.isReadableFile(atPath: feed) { throw ValidationError("--web: \(feed): no such readable file") }
+        if concurrency < 1 { throw ValidationError("--concurrency: \(concurrency) is less than 1") }
         if maxListed < 0 { throw ValidationError("--max-listed: \(maxListed) is negative (0 lists every mismatch)") }
     }
 
     func run() async throws {
-        let options = ParityOptions(
+        var options = ParityOptions(
             stores: stores.isEmpty ? nil : stores, at: try timeOption(at, name: "at") ?? Date(), webFeeds: webFeeds,
-            resolver: resolver.flatMap(URL.init(string:)), crawl: crawl, listLimit: maxListed == 0 ? nil : maxListed)
+            resolver: resolver.flatMap(URL.init(string:)), crawl: crawl, concurrency: concurrency,
+            listLimit: maxListed == 0 ? nil : maxListed)
+        let bar = ProgressBar(enabled: showsProgress)
+        options.progress = { bar.update(done: $1, total: $2, label: $0) }
         let report: ParityReport
         do {
-            report = try await database.with { try await ParityChecker(reference: $0).run(options) }
+            report = try await database.with { [options] in try await ParityChecker(reference: $0).run(options) }
+            bar.finish()
         } catch {
+            bar.finish()
             FileStream.standardError.write("parity: \(error)\n")
             throw ExitCode.unusableInput
         }

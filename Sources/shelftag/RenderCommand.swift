@@ -175,27 +175,3 @@ extension RenderCommand {
 extension ErrorCorrection: ExpressibleByArgument {}
 extension TagFileFormat: ExpressibleByArgument {}
 extension ManifestFormat: ExpressibleByArgument {}
-
-/// A one-line progress bar on standard error, drawn at most every 1 %.
-final class ProgressBar: @unchecked Sendable {
-    private let enabled: Bool
-    private let lock = NSLock()
-    private var shownPercent = -1
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(done: Int, total: Int) {
-        guard enabled, total > 0 else { return }
-        let percent = done * 100 / total
-        lock.lock()
-        defer { lock.unlock() }
-        guard percent != shownPercent else { return }
-        shownPercent = percent
-        let filled = percent * 30 / 100
-        FileStream.standardError.write("\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(done)/\(total)")
-    }
-
-    func finish() {
-        if enabled && shownPercent >= 0 { FileStream.standardError.write("\r\u{1B}[K") }
-    }
-}

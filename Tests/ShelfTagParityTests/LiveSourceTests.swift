@@ -10,11 +10,16 @@ import Testing
 
 @testable import ShelfTagParity
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 @Suite("Parity against live sources")
 struct LiveSourceTests {
-    @Test("resolver: a resolver serving other data is reported; an unreachable one is an error, not a pass")
+    @Test("resolver: a resolver serving other data is reported, and counts no scan; an unreachable one is an error, not a pass")
     func resolver() async throws {
         let served = try await sampleDatabase()
+        let servedReference = try SQLiteProductReference(path: served)
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         // The reference moves on; the resolver still serves the old data.
         try await importText(
@@ -24,7 +29,7 @@ struct LiveSourceTests {
         logger.logLevel = .critical
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, baseURL: "https://s.example", templatesDirectory: repository.appendingPathComponent("Templates"), now: { now })
-        let application = try await buildApplication(configuration: configuration, reference: try SQLiteProductReference(path: served), logger: logger) {
+        let application = try await buildApplication(configuration: configuration, reference: servedReference, logger: logger) {
             continuation.yield($0)
         }
         try await withRunning(application, ports: ports) { port in
@@ -33,9 +38,19 @@ struct LiveSourceTests {
             #expect(found.map(\.gtin.digits) == ["03760001001983", "03760001001983"], "price and unit price: \(found)")
             #expect(found.contains { $0.shown.value == "11.65 EUR" && $0.expected.value == "9.99 EUR" && $0.difference == "+1.66 EUR" })
             #expect(report.rules.contains(.resolverAnswer))
+            // A shopper's scan, for comparison: the resolver counts it, and none of parity's requests.
+            var shopper = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/01/03760001001983?s=PAR01")!)
+            shopper.setValue("application/json", forHTTPHeaderField: "Accept")
+            #expect((try await URLSession.shared.data(for: shopper).1 as? HTTPURLResponse)?.statusCode == 200)
         }
-        await #expect(throws: ParityError.self) {
+        let scans = try await servedReference.scanCounts(store: nil, since: nil).reduce(0) { $0 + $1.scans }
+        #expect(scans == 1, "parity's requests are no shopper's scans")
+        do {
             _ = try await check(reference, ParityOptions(stores: ["PAR01"], at: now, resolver: URL(string: "http://127.0.0.1:9")!))
+            Issue.record("an unreachable resolver passed")
+        } catch let error as ParityError {
+            #expect(error.description.hasPrefix("http://127.0.0.1:9/01/"), "\(error)")
+            #expect(error.description.hasSuffix("is unreachable: connection refused"), "\(error)")
         }
     }
 
@@ -75,5 +90,22 @@ struct LiveSourceTests {
         }
         // The pages are gone: an unreachable site is an error.
         await #expect(throws: ParityError.self) { _ = try await check(reference, ParityOptions(at: now, crawl: true)) }
+    }
+
+    @Test("proxies come from the environment as curl reads them")
+    func proxies() {
+        let settings = ProxySettings(environment: [
+            "http_proxy": "proxy.corp:3128", "HTTPS_PROXY": "http://secure.corp:8443", "no_proxy": "localhost, .internal.example,127.0.0.1",
+        ])
+        #expect(settings.proxy(for: "http://shop.example/p/1") == .init(host: "proxy.corp", port: 3128))
+        #expect(settings.proxy(for: "https://shop.example/p/1") == .init(host: "secure.corp", port: 8443))
+        #expect(settings.proxy(for: "https://s.internal.example/01/03760001001983") == nil, "a subdomain of a domain no_proxy names")
+        #expect(settings.proxy(for: "https://internal.example/") == nil)
+        #expect(settings.proxy(for: "https://notinternal.example/") == .init(host: "secure.corp", port: 8443))
+        #expect(settings.proxy(for: "http://127.0.0.1:8080/01/03760001001983") == nil)
+        // curl reads no upper-case HTTP_PROXY (a CGI script's request header could set it), and takes port 1080 when none is given.
+        #expect(ProxySettings(environment: ["HTTP_PROXY": "proxy.corp:3128"]).proxy(for: "http://shop.example/") == nil)
+        #expect(ProxySettings(environment: ["https_proxy": "proxy.corp"]).proxy(for: "https://shop.example/") == .init(host: "proxy.corp", port: 1080))
+        #expect(ProxySettings(environment: ["https_proxy": "proxy.corp", "NO_PROXY": "*"]).proxy(for: "https://shop.example/") == nil)
     }
 }
