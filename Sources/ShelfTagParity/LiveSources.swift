@@ -6,7 +6,8 @@ import ShelfTagDomain
 /// GETs many URLs over kept-alive connections, at most `concurrency` in flight, and hands each answer to `receive` as it
 /// comes, so that no more bodies are held than requests are in flight (URLSession on Linux spent 660 µs of CPU a request
 /// and held every body to the end: 863 MB for 250,000 resolver answers). A connection failure or a timeout is an
-/// error, an HTTP error status an answer. The resolver counts no scan for these requests. Proxies are taken from the environment as curl takes them.
+/// error, and so is a transient status (429, 502, 503, 504) still answered after `attempts` asks; any other HTTP status
+/// is an answer. The resolver counts no scan for these requests. Proxies are taken from the environment as curl takes them.
 enum Fetcher {
     struct Answer: Sendable {
         let status: Int
@@ -52,14 +53,31 @@ enum Fetcher {
         if let failure { throw failure }
     }
 
+    /// Statuses that say "not now" rather than answer: a resolver without its database answers 503.
+    static let transientStatuses: Set<Int> = [429, 502, 503, 504]
+    /// Asks made of a URL that answers a transient status, the first included.
+    static let attempts = 4
+    /// The longest `Retry-After` waited for; without one, 1, 2 then 4 s.
+    static let longestWait = 10
+
     private static func get(_ address: String, accept: String, with client: HTTPClient) async -> Result<Answer, ParityError> {
         var request = HTTPClientRequest(url: address)
         request.headers.add(name: "Accept", value: accept)
         request.headers.add(name: "User-Agent", value: Scan.parityUserAgent)
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(readTimeout)))
-            let body = try await response.body.collect(upTo: bodyLimit)
-            return .success(Answer(status: Int(response.status.code), body: body))
+            var attempt = 1
+            while true {
+                let response = try await client.execute(request, timeout: .seconds(Int64(readTimeout)))
+                let body = try await response.body.collect(upTo: bodyLimit)
+                let status = Int(response.status.code)
+                guard transientStatuses.contains(status) else { return .success(Answer(status: status, body: body)) }
+                guard attempt < attempts else {
+                    return .failure(.unreachable(url: address, reason: "answered HTTP \(status) \(response.status.reasonPhrase) \(attempt) times"))
+                }
+                let asked = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                try await Task.sleep(for: .seconds(min(longestWait, max(0, asked ?? 1 << (attempt - 1)))))
+                attempt += 1
+            }
         } catch is NIOTooManyBytesError {
             return .failure(.unreachable(url: address, reason: "an answer larger than \(bodyLimit >> 20) MiB"))
         } catch {

@@ -6,6 +6,7 @@ import ShelfTagDomain
 import ShelfTagServer
 import ShelfTagStorage
 import ShelfTagTestSupport
+import Synchronization
 import Testing
 
 @testable import ShelfTagParity
@@ -90,6 +91,57 @@ struct LiveSourceTests {
         }
         // The pages are gone: an unreachable site is an error.
         await #expect(throws: ParityError.self) { _ = try await check(reference, ParityOptions(at: now, crawl: true)) }
+    }
+
+    @Test("a page answering 503 is asked again after its Retry-After; one that keeps answering it is an error, not a mismatch")
+    func transientStatuses() async throws {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let asks = Mutex([String: Int]())
+        let router = Router()
+        router.get("/p/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            let ask = asks.withLock { counts in
+                counts[name, default: 0] += 1
+                return counts[name]!
+            }
+            guard name == "steady" || (name == "flaky" && ask > 1) else {
+                return Response(status: .serviceUnavailable, headers: [.retryAfter: "0"])
+            }
+            let html = """
+                <script type="application/ld+json">{"@type": "Product", "offers": {"price": "2.50", "priceCurrency": "EUR"}}</script>
+                """
+            return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: html)))
+        }
+        var logger = Logger(label: "parity.pages")
+        logger.logLevel = .critical
+        let pages = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { continuation.yield($0.localAddress!.port!) },
+            logger: logger)
+        let reference = try SQLiteProductReference(path: try newDatabasePath())
+        try await withRunning(pages, ports: ports) { port in
+            func products(_ second: String) -> String {
+                "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
+                    + "A\tSteady\td\thttp://127.0.0.1:\(port)/p/steady\thttps://img/a.jpg\tin_stock\t2.50 EUR\t3760001001983\tB\n"
+                    + "B\tOther\td\thttp://127.0.0.1:\(port)/p/\(second)\thttps://img/b.jpg\tin_stock\t2.50 EUR\t3760001018189\tB\n"
+            }
+            try await importText(
+                "code,name,address,latitude,longitude,timezone,locale\nPAR01,Paris,1 rue,48.86,2.35,Europe/Paris,fr-FR\n", name: "stores.csv", into: reference)
+            try await importText(products("flaky"), name: "products.tsv", into: reference)
+            try await importText(
+                "store_code\tid\tquantity\tavailability\nPAR01\tA\t5\tin_stock\nPAR01\tB\t5\tin_stock\n", name: "inventory.tsv", into: reference)
+            let report = try await check(reference, ParityOptions(at: now, crawl: true))
+            #expect(report.mismatches.isEmpty, "\(report.mismatches)")
+            #expect(asks.withLock { $0 } == ["steady": 1, "flaky": 2])
+
+            try await importText(products("down"), name: "products.tsv", into: reference)
+            do {
+                _ = try await check(reference, ParityOptions(at: now, crawl: true))
+                Issue.record("a page that never answered passed")
+            } catch let error as ParityError {
+                #expect(error.description == "http://127.0.0.1:\(port)/p/down is unreachable: answered HTTP 503 Service Unavailable 4 times")
+            }
+            #expect(asks.withLock { $0["down"] } == Fetcher.attempts)
+        }
     }
 
     @Test("proxies come from the environment as curl reads them")
