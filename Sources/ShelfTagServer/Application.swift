@@ -48,16 +48,17 @@ public func buildApplication(
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)
     let advisors = Advisors(reference: reference, configuration: configuration)
-    let signInFailures = RateLimiter(perMinute: 5, clock: configuration.now)
+    let clients = ClientAddresses(trustedProxies: configuration.trustedProxies)
+    let signInFailures = RateLimiter(perMinute: 5, clients: clients, clock: configuration.now)
     WorkController(reference: reference, configuration: configuration, pages: pages, failures: signInFailures).addRoutes(to: router)
     HelpController(
         reference: reference, configuration: configuration, pages: pages,
-        limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clock: configuration.now)
+        limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clients: clients, clock: configuration.now)
     ).addRoutes(to: router)
     ReservationController(
         reference: reference, configuration: configuration, pages: pages,
-        limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clock: configuration.now),
-        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute, clock: configuration.now), advisors: advisors
+        limiter: RateLimiter(perMinute: configuration.reservationsPerMinute, clients: clients, clock: configuration.now),
+        lookups: RateLimiter(perMinute: configuration.unknownCodeLookupsPerMinute, clients: clients, clock: configuration.now), advisors: advisors
     )
     .addRoutes(to: router)
     ResolverController(

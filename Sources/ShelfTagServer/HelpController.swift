@@ -21,7 +21,7 @@ struct HelpController: Sendable {
     }
 
     func ask(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
-        if let wait = limiter.take(for: context) {
+        if let wait = limiter.take(for: request, context: context) {
             throw ResolverError.tooManyRequests("Too many help requests from this phone; try again in \(wait) s.", wait: wait)
         }
         var request = request

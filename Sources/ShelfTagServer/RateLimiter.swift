@@ -6,26 +6,27 @@ import NIOCore
 final class RateLimiter: @unchecked Sendable {
     private let lock = NSLock()
     private let perMinute: Int
+    private let clients: ClientAddresses
     /// The server's clock (`ServerConfiguration.now`): a test that pins it sees no refill while it runs.
     private let clock: @Sendable () -> Date
     private var buckets: [String: (tokens: Double, updated: Double)] = [:]
 
-    init(perMinute: Int, clock: @escaping @Sendable () -> Date) {
+    init(perMinute: Int, clients: ClientAddresses, clock: @escaping @Sendable () -> Date) {
         self.perMinute = perMinute
+        self.clients = clients
         self.clock = clock
     }
 
-    /// Takes a token for the client of `context` (its IP address); nil when allowed, else the seconds to wait.
-    func take(for context: ShelfTagRequestContext) -> Int? {
-        use(client: Self.client(of: context), taking: true)
+    /// Takes a token for the request's client (its IP address, `ClientAddresses`); nil when allowed, else the seconds
+    /// to wait.
+    func take(for request: Request, context: ShelfTagRequestContext) -> Int? {
+        use(client: clients.client(of: request, context: context), taking: true)
     }
 
-    /// The seconds the client of `context` must wait before its next token, or nil when it has one; takes nothing.
-    func waiting(for context: ShelfTagRequestContext) -> Int? {
-        use(client: Self.client(of: context), taking: false)
+    /// The seconds the request's client must wait before its next token, or nil when it has one; takes nothing.
+    func waiting(for request: Request, context: ShelfTagRequestContext) -> Int? {
+        use(client: clients.client(of: request, context: context), taking: false)
     }
-
-    private static func client(of context: ShelfTagRequestContext) -> String { context.remoteAddress?.ipAddress ?? "unknown" }
 
     private func use(client: String, taking: Bool) -> Int? {
         guard perMinute > 0 else { return nil }

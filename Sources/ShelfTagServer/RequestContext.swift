@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The resolver's request context: Hummingbird's basics plus the client address, which only the rate limiter reads
-/// (it is never stored or logged).
+/// The resolver's request context: Hummingbird's basics plus the peer's address, which only the rate limiter reads
+/// (`ClientAddresses`; it is never stored or logged).
 struct ShelfTagRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?

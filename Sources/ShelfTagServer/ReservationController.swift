@@ -22,13 +22,13 @@ struct ReservationController: Sendable {
         router.post("/products/:gtin/reserve") { request, context in try await reserve(request, context: context, gtin: try context.parameters.require("gtin"))
         }
         router.get("/reservations/:code") { request, context in
-            try await confirmation(request, reservation: try await lookUp(try context.parameters.require("code"), context: context))
+            try await confirmation(request, reservation: try await lookUp(try context.parameters.require("code"), request: request, context: context))
         }
         router.post("/reservations/:code/cancel") { request, context in
-            try await shopperCancel(request, reservation: try await lookUp(try context.parameters.require("code"), context: context))
+            try await shopperCancel(request, reservation: try await lookUp(try context.parameters.require("code"), request: request, context: context))
         }
-        router.get("/reservations/:code/qr.png") { _, context in
-            try qrImage(reservation: try await lookUp(try context.parameters.require("code"), context: context))
+        router.get("/reservations/:code/qr.png") { request, context in
+            try qrImage(reservation: try await lookUp(try context.parameters.require("code"), request: request, context: context))
         }
         router.get("/api/stores/:store/reservations") { request, context in
             let store = try context.parameters.require("store")
@@ -191,7 +191,7 @@ struct ReservationController: Sendable {
     }
 
     func reserve(_ request: Request, context: ShelfTagRequestContext, gtin gtinText: String) async throws -> Response {
-        if let wait = limiter.take(for: context) {
+        if let wait = limiter.take(for: request, context: context) {
             throw ResolverError.tooManyRequests("Too many reservations from this client; try again in \(wait) s.", wait: wait)
         }
         var request = request
@@ -278,10 +278,10 @@ struct ReservationController: Sendable {
 
     /// The reservation with this pickup code. A client that asked for too many codes that do not exist waits (429),
     /// whatever it asks next: codes cannot be guessed at full speed.
-    private func lookUp(_ code: String, context: ShelfTagRequestContext) async throws -> Reservation {
-        if let wait = lookups.waiting(for: context) { throw Self.tooManyLookups(wait) }
+    private func lookUp(_ code: String, request: Request, context: ShelfTagRequestContext) async throws -> Reservation {
+        if let wait = lookups.waiting(for: request, context: context) { throw Self.tooManyLookups(wait) }
         guard let reservation = try await reference.reservation(code: code) else {
-            if let wait = lookups.take(for: context) { throw Self.tooManyLookups(wait) }
+            if let wait = lookups.take(for: request, context: context) { throw Self.tooManyLookups(wait) }
             throw ResolverError.notFound("No reservation \(code).")
         }
         return reservation

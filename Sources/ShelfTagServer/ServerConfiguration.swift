@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
     public var associateParameter = "associate"
     /// The query parameter that tells the web shop which store a pickup ordered online is for.
     public var storeParameter = "store"
+    /// Load balancers and reverse proxies whose `X-Forwarded-For` names the client the per-client limits count
+    /// (`ClientAddresses`); empty: the connection's peer is the client.
+    public var trustedProxies: [AddressRange] = []
     /// The clock, injected so tests can pin "now".
     public var now: @Sendable () -> Date
 

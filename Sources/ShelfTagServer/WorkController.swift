@@ -208,7 +208,7 @@ struct WorkController: Sendable {
     }
 
     func signIn(_ request: Request, context: ShelfTagRequestContext) async throws -> Response {
-        if let wait = failures.waiting(for: context) {
+        if let wait = failures.waiting(for: request, context: context) {
             throw ResolverError.tooManyRequests("Too many failed sign-ins from this device; try again in \(wait) s.", wait: wait)
         }
         var request = request
@@ -227,7 +227,7 @@ struct WorkController: Sendable {
                 code: code, secretHash: SecretHash.of(fields["secret"] ?? ""))
         }
         guard opened != nil else {
-            _ = failures.take(for: context)
+            _ = failures.take(for: request, context: context)
             return signInForm(request, problem: words.wrongSecret, status: .unauthorized)
         }
         var headers = HTTPFields()

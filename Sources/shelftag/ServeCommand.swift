@@ -69,7 +69,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Unknown pickup codes one client may look up per minute; 0 for no limit.", valueName: "count"))
     var unknownCodesPerMinute = 20
 
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "A load balancer's address or CIDR range (repeatable): behind it, the per-client limits count the client X-Forwarded-For names.",
+            valueName: "range"))
+    var trustedProxies: [String] = []
+
     func validate() throws {
+        for proxy in trustedProxies {
+            do { _ = try AddressRange(proxy) } catch { throw ValidationError("--trusted-proxy: \(error)") }
+        }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else { throw ValidationError("--log-level: one of \(levels.joined(separator: ", "))") }
         guard holdHours > 0 else { throw ValidationError("--hold-hours: must be more than 0") }
@@ -104,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.storeParameter = storeParam
         configuration.helpAlertMinutes = helpAlertMinutes
         configuration.nearbyRadiusKilometres = nearbyRadius
+        configuration.trustedProxies = try trustedProxies.map { try AddressRange($0) }
         do {
             try await database.with { reference in
                 try await runResolver(configuration: configuration, reference: reference, logLevel: logLevel) { port in
