@@ -86,7 +86,8 @@ let package = Package(
             name: "ShelfTagParity",
             dependencies: [
                 "ShelfTagDomain", "ShelfTagStorage", "ShelfTagFeeds", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
         .executableTarget(

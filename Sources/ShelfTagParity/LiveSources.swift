@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import ShelfTagDomain
 
 /// GETs many URLs over kept-alive connections, at most `concurrency` in flight, and hands each answer to `receive` as it
@@ -91,6 +92,12 @@ enum Fetcher {
     /// A failed request's cause in words (`connection refused`), where AsyncHTTPClient's would name its types.
     static func reason(_ error: any Error) -> String {
         if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? NIOConnectionError {
+            if let unknown = (error.dnsAError ?? error.dnsAAAAError) as? SocketAddressError.UnknownHost {
+                return "no address for \(unknown.host) (\(unknown.errorDescription.lowercased()))"
+            }
+            if let first = error.connectionErrors.first?.error { return reason(first) }
+        }
         guard let error = error as? HTTPClientError else { return "\(error)" }
         switch error {
         case .connectTimeout: return "no connection within \(connectTimeout) s"
