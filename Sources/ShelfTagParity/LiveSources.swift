@@ -129,7 +129,9 @@ enum Fetcher {
                 timeout: .init(connect: .seconds(Int64(connectTimeout)), read: .seconds(Int64(readTimeout))),
                 connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency),
                 decompression: .enabled(limit: .ratio(100)))
-            configuration.proxy = proxy.map { .server(host: $0.host, port: $0.port) }
+            configuration.proxy = proxy.map { proxy in
+                .server(host: proxy.host, port: proxy.port, authorization: proxy.user.map { .basic(username: $0, password: proxy.password ?? "") })
+            }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             made[key] = client
             return client
@@ -143,11 +145,14 @@ enum Fetcher {
 
 /// The proxy a request goes through, read from the environment as curl reads it: `http_proxy` for http URLs,
 /// `https_proxy` (or `HTTPS_PROXY`) for https ones, except for the hosts `no_proxy` (or `NO_PROXY`) names, a domain
-/// covering its subdomains and `*` every host.
+/// covering its subdomains and `*` every host. A user and password in the proxy's URL are sent to it (never printed).
 struct ProxySettings: Equatable {
     struct Proxy: Equatable {
         let host: String
         let port: Int
+        /// From the proxy's URL, sent as Basic authorization.
+        var user: String? = nil
+        var password: String? = nil
     }
 
     let http: Proxy?
@@ -158,8 +163,9 @@ struct ProxySettings: Equatable {
         func proxy(_ names: String...) -> Proxy? {
             guard let value = names.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) else { return nil }
             let address = URL(string: value.contains("://") ? value : "http://" + value)
-            guard let host = address?.host, !host.isEmpty else { return nil }
-            return Proxy(host: host, port: address?.port ?? 1080)
+            guard let address, let host = address.host, !host.isEmpty else { return nil }
+            func decoded(_ part: String?) -> String? { part.map { $0.removingPercentEncoding ?? $0 } }
+            return Proxy(host: host, port: address.port ?? 1080, user: decoded(address.user), password: decoded(address.password))
         }
         http = proxy("http_proxy")
         https = proxy("https_proxy", "HTTPS_PROXY")

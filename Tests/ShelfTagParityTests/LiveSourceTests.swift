@@ -159,5 +159,8 @@ struct LiveSourceTests {
         #expect(ProxySettings(environment: ["HTTP_PROXY": "proxy.corp:3128"]).proxy(for: "http://shop.example/") == nil)
         #expect(ProxySettings(environment: ["https_proxy": "proxy.corp"]).proxy(for: "https://shop.example/") == .init(host: "proxy.corp", port: 1080))
         #expect(ProxySettings(environment: ["https_proxy": "proxy.corp", "NO_PROXY": "*"]).proxy(for: "https://shop.example/") == nil)
+        #expect(
+            ProxySettings(environment: ["https_proxy": "http://ci%40shop:s%3Acret@proxy.corp:3128"]).proxy(for: "https://shop.example/")
+                == .init(host: "proxy.corp", port: 3128, user: "ci@shop", password: "s:cret"))
     }
 }
