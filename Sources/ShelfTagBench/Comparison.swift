@@ -21,14 +21,15 @@ struct Comparison {
         return ours / baseline
     }
 
-    /// `ratio     import / sqlite3 .import: median 0.71 (0.68–0.74) over 3 runs; target ≥ 1.50: not met`
-    func summary(target: Double) -> String {
+    /// `ratio     import / sqlite3 .import: median 0.71 (0.68–0.74) over 3 runs; target ≥ 1.50: not met`; without a
+    /// target, `…; reported`.
+    func summary(target: Double?) -> String {
         let sorted = ratios.sorted()
         guard let low = sorted.first, let high = sorted.last else { return "ratio     \(name): no run" }
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let spread = String(format: "ratio     %@: median %.2f (%.2f–%.2f) over %d runs", name, median, low, high, ratios.count)
+        guard let target else { return spread + "; reported" }
         let met = higherIsBetter ? median >= target : median <= target
-        return String(
-            format: "ratio     %@: median %.2f (%.2f–%.2f) over %d runs; target %@ %.2f: %@", name, median, low, high, ratios.count,
-            higherIsBetter ? "≥" : "≤", target, met ? "met" : "not met")
+        return spread + String(format: "; target %@ %.2f: %@", higherIsBetter ? "≥" : "≤", target, met ? "met" : "not met")
     }
 }

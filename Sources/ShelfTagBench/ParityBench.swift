@@ -14,22 +14,7 @@ func benchParity(_ options: BenchOptions) throws {
         var stores = "code,name,address,latitude,longitude,timezone,locale\n"
         for store in 1...4 { stores += "S\(store),Store \(store),\(store) rue,48.\(store),2.3,Europe/Paris,fr-FR\n" }
         try stores.write(toFile: "\(directory)/stores.csv", atomically: true, encoding: .utf8)
-        guard FileManager.default.createFile(atPath: "\(directory)/inventory.tsv", contents: nil) else { throw CocoaError(.fileWriteUnknown) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/inventory.tsv"))
-        var chunk = "store_code\tid\tquantity\tprice\tavailability\n"
-        for store in 1...4 {
-            for index in 0..<products {
-                // Every 1,000th offer in store 4 has its own price: mismatches to report.
-                let price = store == 4 && index % 1000 == 0 ? "0.50 EUR" : ""
-                chunk += "S\(store)\tBENCH-\(index)\t\(index % 9)\t\(price)\t\(index % 9 == 0 ? "out_of_stock" : "in_stock")\n"
-                if chunk.utf8.count > 1 << 20 {
-                    handle.write(Data(chunk.utf8))
-                    chunk = ""
-                }
-            }
-        }
-        handle.write(Data(chunk.utf8))
-        try handle.close()
+        try writeParityInventory(stores: 1...4, products: products, to: "\(directory)/inventory.tsv")
         let loaded = try run(
             options.shelftag,
             ["import", "--db", database, "--as-of", "2026-11-20T06:00Z", "\(directory)/stores.csv", "\(directory)/products.tsv", "\(directory)/inventory.tsv"])
@@ -65,6 +50,93 @@ func benchParity(_ options: BenchOptions) throws {
     print(
         "report    \(report.components(separatedBy: "\"rule\" : \"stale-tag\"").count - 1) stale-tag mismatches (planted: every 1,000th tag of store S1, 250)")
     print("target    < 10 s and < 500 MB")
+    try benchParityAgainstResolver(options, directory: directory)
+}
+
+/// `parity --resolver` over 10,000 offers of one store, beside wrk asking the same resolver for the same answers with
+/// as many requests in flight (16), each against a resolver started afresh (no answer cached): what parity's client
+/// and checks cost over the resolver's own work.
+func benchParityAgainstResolver(_ options: BenchOptions, directory: String) throws {
+    guard let wrk = which("wrk") else { return print("\n== Parity against a live resolver: wrk is not installed (make bench installs it)") }
+    let offers = 10_000
+    let database = "\(directory)/live.sqlite"
+    if !FileManager.default.fileExists(atPath: database) {
+        // The parity bench's first products, in store S4 alone.
+        try writeProductFeed(rows: offers, to: "\(directory)/live-products.tsv")
+        try writeParityInventory(stores: 4...4, products: offers, to: "\(directory)/live-inventory.tsv")
+        let loaded = try run(
+            options.shelftag,
+            [
+                "import", "--db", database, "--as-of", "2026-11-20T06:00Z", "\(directory)/stores.csv", "\(directory)/live-products.tsv",
+                "\(directory)/live-inventory.tsv",
+            ])
+        guard loaded.status == 0 else { throw POSIXError(.EIO) }
+    }
+    // The same answers parity asks for, each with a tag id of its own: every one computed, as parity's are from a
+    // resolver just started.
+    let gtins = (0..<offers).map { "\"0\(benchGTIN($0))\"" }.joined(separator: ",")
+    try """
+    local gtins = {\(gtins)}
+    local n = 0
+    request = function()
+      n = n + 1
+      return wrk.format("GET", "/01/" .. gtins[(n - 1) % #gtins + 1] .. "?s=S4&t=W" .. n, {["Accept"] = "application/json"})
+    end
+    """.write(toFile: "\(directory)/live.lua", atomically: true, encoding: .utf8)
+    let port = 18_085
+    let base = "http://127.0.0.1:\(port)"
+    func withResolver<T>(_ body: () throws -> T) throws -> T {
+        let log = "\(directory)/serve.log"
+        let server = try spawn(options.shelftag, ["serve", "--db", database, "--port", String(port), "--log-level", "error"], stderrTo: log)
+        defer {
+            kill(server, SIGTERM)
+            var status: Int32 = 0
+            waitpid(server, &status, 0)
+        }
+        for _ in 0..<100 where (try? String(contentsOfFile: log, encoding: .utf8))?.contains("listening") != true { usleep(100_000) }
+        return try body()
+    }
+    print("\n== Parity against a live resolver: \(offers) offers of store S4, 16 requests in flight, a fresh resolver each time, all on 2 cores")
+    var comparison = Comparison("parity --resolver answers/s / wrk on the same URLs", higherIsBetter: true)
+    for attempt in 1...3 {
+        let measured = try withResolver {
+            try run(
+                options.shelftag, ["parity", "--db", database, "--resolver", base, "--store", "S4", "--format", "json"],
+                stdoutTo: "\(directory)/live-report.json")
+        }
+        let perSecond = Double(offers) / measured.seconds
+        print(
+            String(
+                format: "shelftag  parity --resolver (run %d)  %6.2f s   %7.0f answers/s   %6.1f MB peak   exit %d", attempt, measured.seconds, perSecond,
+                measured.peakMegabytes, measured.status))
+        let baseline = try withResolver {
+            try runWrk(wrk, url: base, script: "\(directory)/live.lua", seconds: 4, threads: 1, connections: 16, work: directory)
+        }
+        print(
+            String(
+                format: "baseline  wrk, the same answers, 4 s           %7.0f req/s   %d requests, %d errors", baseline.perSecond, baseline.requests,
+                baseline.non2xx))
+        print(String(format: "run %d     ratio %.2f", attempt, comparison.add(ours: perSecond, baseline: baseline.perSecond)))
+    }
+    print(comparison.summary(target: nil))
+    let report = (try? String(contentsOfFile: "\(directory)/live-report.json", encoding: .utf8)) ?? ""
+    print(
+        "report    \(report.components(separatedBy: "\"rule\" : \"resolver-answer\"").count - 1) resolver-answer mismatches (the resolver serves the same reference: 0)"
+    )
+}
+
+/// The inventory of `products` bench products in each of `stores` (`S1`…): every 1,000th offer in store 4 has its own
+/// price, a mismatch to report.
+func writeParityInventory(stores: ClosedRange<Int>, products: Int, to path: String) throws {
+    let file = try ChunkedFile(path)
+    file.append("store_code\tid\tquantity\tprice\tavailability\n")
+    for store in stores {
+        for index in 0..<products {
+            let price = store == 4 && index % 1000 == 0 ? "0.50 EUR" : ""
+            file.append("S\(store)\tBENCH-\(index)\t\(index % 9)\t\(price)\t\(index % 9 == 0 ? "out_of_stock" : "in_stock")\n")
+        }
+    }
+    try file.close()
 }
 
 /// Fills the print ledger as if every store had printed every tag through the storage interface that

@@ -33,9 +33,11 @@ struct LoadResult {
 }
 
 /// Runs wrk for `seconds` against `url` (with a Lua `script`), its report kept in `work/name`.
-func runWrk(_ wrk: String, url: String, script: String?, seconds: Int = 10, output name: String = "wrk.out", work: String) throws -> LoadResult {
+func runWrk(
+    _ wrk: String, url: String, script: String?, seconds: Int = 10, threads: Int = 2, connections: Int = 64, output name: String = "wrk.out", work: String
+) throws -> LoadResult {
     let output = "\(work)/\(name)"
-    var arguments = ["-t2", "-c64", "-d\(seconds)s", "--latency"]
+    var arguments = ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency"]
     if let script { arguments += ["-s", script] }
     arguments.append(url)
     // wrk prints to standard output: send it to a file to read back.
