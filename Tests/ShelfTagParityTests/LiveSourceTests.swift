@@ -57,7 +57,6 @@ struct LiveSourceTests {
 
     @Test("crawl: each product page's JSON-LD price against the web feed")
     func crawl() async throws {
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let router = Router()
         router.get("/p/:price") { _, context -> Response in
             let price = try context.parameters.require("price")
@@ -67,13 +66,8 @@ struct LiveSourceTests {
                 """
             return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: html)))
         }
-        var logger = Logger(label: "parity.pages")
-        logger.logLevel = .critical
-        let pages = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { continuation.yield($0.localAddress!.port!) },
-            logger: logger)
         let reference = try SQLiteProductReference(path: try newDatabasePath())
-        try await withRunning(pages, ports: ports) { port in
+        try await serving(router) { port in
             try await importText(
                 "code,name,address,latitude,longitude,timezone,locale\nPAR01,Paris,1 rue,48.86,2.35,Europe/Paris,fr-FR\n", name: "stores.csv", into: reference)
             try await importText(
@@ -95,7 +89,6 @@ struct LiveSourceTests {
 
     @Test("a page answering 503 is asked again after its Retry-After; one that keeps answering it is an error, not a mismatch")
     func transientStatuses() async throws {
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let asks = Mutex([String: Int]())
         let router = Router()
         router.get("/p/:name") { _, context -> Response in
@@ -112,13 +105,8 @@ struct LiveSourceTests {
                 """
             return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: html)))
         }
-        var logger = Logger(label: "parity.pages")
-        logger.logLevel = .critical
-        let pages = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { continuation.yield($0.localAddress!.port!) },
-            logger: logger)
         let reference = try SQLiteProductReference(path: try newDatabasePath())
-        try await withRunning(pages, ports: ports) { port in
+        try await serving(router) { port in
             func products(_ second: String) -> String {
                 "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tgtin\tbrand\n"
                     + "A\tSteady\td\thttp://127.0.0.1:\(port)/p/steady\thttps://img/a.jpg\tin_stock\t2.50 EUR\t3760001001983\tB\n"
@@ -162,5 +150,16 @@ struct LiveSourceTests {
         #expect(
             ProxySettings(environment: ["https_proxy": "http://ci%40shop:s%3Acret@proxy.corp:3128"]).proxy(for: "https://shop.example/")
                 == .init(host: "proxy.corp", port: 3128, user: "ci@shop", password: "s:cret"))
+    }
+
+    /// Runs `body` while a web shop's pages are served by `router` on a free port of 127.0.0.1.
+    private func serving(_ router: Router<BasicRequestContext>, _ body: (Int) async throws -> Void) async throws {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "parity.pages")
+        logger.logLevel = .critical
+        let pages = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { continuation.yield($0.localAddress!.port!) },
+            logger: logger)
+        try await withRunning(pages, ports: ports, body)
     }
 }
