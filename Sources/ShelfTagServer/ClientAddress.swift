@@ -81,7 +81,7 @@ struct ClientAddresses: Sendable {
     func client(peer: String?, forwardedFor fields: [String]) -> String {
         guard let peer else { return "unknown" }
         guard isTrusted(peer) else { return peer }
-        let chain = fields.flatMap { $0.split(separator: ",") }.map { Self.address(in: $0.trimmingCharacters(in: .whitespaces)) }
+        let chain = fields.flatMap { $0.split(separator: ",") }.map { Self.address(in: $0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
         return chain.last { !isTrusted($0) } ?? chain.first ?? peer
     }
 

@@ -33,6 +33,7 @@ struct ClientAddressTests {
         #expect(behind.client(peer: "10.0.0.2", forwardedFor: ["2001:db8::1"]) == "2001:db8::1")
         #expect(behind.client(peer: "10.0.0.2", forwardedFor: ["10.0.0.9, 10.0.0.5"]) == "10.0.0.9", "every hop trusted: the first")
         #expect(behind.client(peer: "10.0.0.2", forwardedFor: []) == "10.0.0.2")
+        #expect(behind.client(peer: "10.0.0.2", forwardedFor: ["203.0.113.9, ", " "]) == "203.0.113.9", "empty entries are no address")
         // A client that connects directly and claims another address is counted as itself.
         #expect(behind.client(peer: "203.0.113.50", forwardedFor: ["198.51.100.1"]) == "203.0.113.50")
         #expect(ClientAddresses(trustedProxies: []).client(peer: "10.0.0.2", forwardedFor: ["203.0.113.9"]) == "10.0.0.2")
