@@ -172,9 +172,10 @@ struct ResolverController: Sendable {
         let advisor =
             Advisors.carriesCode(request, linkCode: linkCode)
             ? try await advisors.advisor(for: request, linkCode: linkCode, store: storeCode)?.associate : nil
-        let isParityCheck = request.headers[.userAgent]?.hasPrefix(Scan.parityUserAgent) == true
         func record(_ format: ScanFormat, _ answer: AnswerCache.Answer) {
-            guard !isParityCheck else { return }
+            // A parity run's requests are no shopper's scans. The fields walked, not looked up by name: this runs on
+            // every cached answer.
+            guard !request.headers.contains(where: { $0.name == .userAgent && $0.value.hasPrefix(Scan.parityUserAgent) }) else { return }
             scans.append(
                 Scan(
                     time: configuration.now(), storeCode: answer.storeCode, gtin: gtin, tagID: tagID, stale: answer.stale, format: format,
