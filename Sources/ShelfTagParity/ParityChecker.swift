@@ -78,7 +78,7 @@ public struct ParityChecker: Sendable {
             let at = options.at
             walk = try await reference.inspectOffers(stores: options.stores, at: at) { offer in
                 tally.add(Self.offerRules(offer, web: web[offer.gtin] ?? offer.webOffer, at: at) + Self.tagRules(offer))
-                return keepOffers ? ResolverExpectation(offer, at: at) : nil
+                return keepOffers ? ResolverExpectation(offer) : nil
             }
         } catch let error as ParityError {
             throw error
@@ -249,29 +249,37 @@ private final class ListedProducts: Sendable {
     func isNew(_ gtin: GTIN) -> Bool { seen.withLock { $0.insert(gtin).inserted } }
 }
 
-/// What the resolver should answer for one offer: only what its rule compares and names, since a run may keep a
-/// million of them while it asks.
+/// What the resolver should answer for one offer: the price display a tag due now shows (selling, regular, prior and
+/// unit price, the promotion's end) and its stock. Only what its rule compares and names is kept, since a run may keep
+/// a million of them while it asks.
 struct ResolverExpectation: Sendable {
     let storeCode: String
     let gtin: GTIN
     let title: String
     let price: Money
+    let regularPrice: Money?
+    let priorPrice: Money?
     let unitPrice: Money?
+    let promotionEnd: Date?
     let available: Int
 
-    init(_ offer: OfferSnapshot, at time: Date) {
+    init(_ offer: OfferSnapshot) {
         storeCode = offer.storeCode
         gtin = offer.gtin
         title = offer.title
-        price = offer.shelfPricing.effectivePrice(at: time)
-        unitPrice = offer.unitPricing?.unitPrice(of: price).price
+        let label = offer.label
+        price = label.price
+        regularPrice = label.regularPrice
+        priorPrice = label.priorPrice
+        unitPrice = label.unitPrice?.price
+        promotionEnd = label.promotionEnd
         available = offer.onHand - offer.held
     }
 
     /// The Digital Link of the offer's product in its store, under the resolver's `base`.
     func address(base: String) -> String { "\(base)/01/\(gtin.digits)?s=\(DigitalLink.percentEncoded(storeCode))" }
 
-    /// Where the resolver's JSON `answer` differs from the reference: price, unit price, stock.
+    /// Where the resolver's JSON `answer` differs from the reference: each part of the price display, and the stock.
     func mismatches(in answer: Fetcher.Answer) -> [Mismatch] {
         var found: [Mismatch] = []
         func mismatch(_ shown: String, _ expected: String, _ difference: String? = nil) {
@@ -279,6 +287,9 @@ struct ResolverExpectation: Sendable {
                 Mismatch(
                     rule: .resolverAnswer, storeCode: storeCode, gtin: gtin, name: title, shown: ("resolver", shown), expected: ("reference", expected),
                     difference: difference))
+        }
+        func compare(_ part: String, shown: String?, expected: String?) {
+            if shown != expected { mismatch("\(part) \(shown ?? "none")", "\(part) \(expected ?? "none")") }
         }
         guard answer.status == 200, let store = (try? JSONDecoder().decode(ResolverAnswer.self, from: answer.body))?.store, let shownPrice = store.price
         else {
@@ -289,9 +300,10 @@ struct ResolverExpectation: Sendable {
         if shown != price.feedValue {
             mismatch(shown, price.feedValue, (try? Money(feedValue: shown)).flatMap { Mismatch.difference($0, price) })
         }
-        if store.unitPrice?.amount != unitPrice?.decimalString {
-            mismatch("unit price \(store.unitPrice?.amount ?? "none")", "unit price \(unitPrice?.decimalString ?? "none")")
-        }
+        compare("regular price", shown: store.regularPrice?.amount, expected: regularPrice?.decimalString)
+        compare("prior price", shown: store.priorPrice?.amount, expected: priorPrice?.decimalString)
+        compare("unit price", shown: store.unitPrice?.amount, expected: unitPrice?.decimalString)
+        compare("promotion end", shown: store.promotionEnd, expected: promotionEnd.map(Timestamp.format))
         if (store.stock?.status == "out_of_stock") != (available <= 0) {
             mismatch("stock \(store.stock?.status ?? "none")", "available \(max(0, available))")
         }
@@ -303,7 +315,10 @@ struct ResolverExpectation: Sendable {
 private struct ResolverAnswer: Decodable {
     struct Store: Decodable {
         let price: Amount?
+        let regularPrice: Amount?
+        let priorPrice: Amount?
         let unitPrice: Amount?
+        let promotionEnd: String?
         let stock: Stock?
     }
 

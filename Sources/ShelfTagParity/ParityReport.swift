@@ -26,7 +26,8 @@ public enum ParityRule: String, CaseIterable, Sendable, Codable {
         case .staleTag: "printed tag no longer shows the current price: reprint with render --stale (P12)"
         case .tagPriorPrice: "promotion tag's prior price is not the lowest price of the 30 days before it began (P9)"
         case .tagUnitPrice: "tag's unit price does not match its price and the pack size (P8)"
-        case .resolverAnswer: "resolver answers another price, unit price or availability than the reference (P5)"
+        case .resolverAnswer:
+            "resolver answers another price display (price, regular, prior or unit price, promotion end) or availability than the reference (P5)"
         case .webPagePrice: "web product page's JSON-LD price differs from the web feed (P4)"
         case .storeAvailability: "store availability or pickup offer contradicts the stock (P6, P7)"
         case .smallDiscount: "sale discount of 5 % or less, or 90 % or more: no sale annotation (P3)"
