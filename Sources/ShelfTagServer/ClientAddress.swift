@@ -71,7 +71,7 @@ struct ClientAddresses: Sendable {
 
     func client(of request: Request, context: ShelfTagRequestContext) -> String {
         let peer = context.remoteAddress?.ipAddress
-        guard !trustedProxies.isEmpty, peer != nil else { return peer ?? "unknown" }
+        guard !trustedProxies.isEmpty else { return peer ?? "unknown" }
         return client(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor])
     }
 

@@ -173,9 +173,8 @@ struct ResolverController: Sendable {
             Advisors.carriesCode(request, linkCode: linkCode)
             ? try await advisors.advisor(for: request, linkCode: linkCode, store: storeCode)?.associate : nil
         func record(_ format: ScanFormat, _ answer: AnswerCache.Answer) {
-            // A parity run's requests are no shopper's scans. The fields walked, not looked up by name: this runs on
-            // every cached answer.
-            guard !request.headers.contains(where: { $0.name == .userAgent && $0.value.hasPrefix(Scan.parityUserAgent) }) else { return }
+            // A parity run's requests are no shopper's scans.
+            guard request.headers.value(of: .userAgent)?.hasPrefix(Scan.parityUserAgent) != true else { return }
             scans.append(
                 Scan(
                     time: configuration.now(), storeCode: answer.storeCode, gtin: gtin, tagID: tagID, stale: answer.stale, format: format,
