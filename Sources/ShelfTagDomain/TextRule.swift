@@ -71,6 +71,30 @@ public struct TextRule: Sendable {
         }
     }
 
+    /// Whether `displayable` keeps `text` as it is: no character `isForbidden` with line breaks allowed. Read from the
+    /// UTF-8 bytes, where those characters are U+0000–U+001F but tab and line feed, U+007F (one byte), U+0080–U+009F
+    /// (C2 80–9F), U+202A–U+202E (E2 80 AA–AE) and U+2066–U+2069 (E2 81 A6–A9): `€`, `é` and a narrow no-break space
+    /// pass undecoded (a page checks every value it shows).
+    public static func isDisplayable(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x09, 0x0A: break
+                case 0x00...0x1F, 0x7F: return false
+                case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]): return false
+                case 0xE2 where index + 2 < bytes.count:
+                    let (second, third) = (bytes[index + 1], bytes[index + 2])
+                    if second == 0x80 && (0xAA...0xAE).contains(third) || second == 0x81 && (0xA6...0xA9).contains(third) { return false }
+                default: break
+                }
+                index += 1
+            }
+            return true
+        }
+    }
+
     /// `text` as one field of a line a person or a program reads (tab-separated lists, terminal output): a backslash,
     /// tab and line breaks become `\\`, `\t`, `\n`, `\r`, and every other character a field may not hold `\u{…}`, so a
     /// stored value (from before these rules, or written by other software) can neither split a record nor reorder
@@ -94,7 +118,7 @@ public struct TextRule: Sendable {
     /// `text` without the characters no field may hold but line breaks and tabs: what a page shows of stored text
     /// (from before these rules, or written by other software), where a bidirectional override would reorder it.
     public static func displayable(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { isForbidden($0, allowsLineBreaks: true) }) else { return text }
+        guard !isDisplayable(text) else { return text }
         var kept = String.UnicodeScalarView()
         kept.append(contentsOf: text.unicodeScalars.lazy.filter { !isForbidden($0, allowsLineBreaks: true) })
         return String(kept)

@@ -287,27 +287,8 @@ struct ShopperHTML: MustacheContentType {
         return String(escaped)
     }
 
-    /// Whether `text` holds a character HTML escapes, or one `TextRule.displayable` drops: a control character
-    /// (U+0000–U+001F but tab and line feed, U+007F–U+009F) or a bidirectional embedding, override or isolate
-    /// (U+202A–U+202E, U+2066–U+2069). Read from the UTF-8 bytes: `€`, `é` and a narrow no-break space pass.
+    /// Whether `text` holds a character HTML escapes, or one `TextRule.displayable` drops.
     static func needsEscaping(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
-            var index = 0
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x26, 0x3C, 0x3E, 0x22, 0x27: return true
-                case 0x09, 0x0A: break
-                case 0x00...0x1F, 0x7F: return true
-                case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]): return true
-                case 0xE2 where index + 2 < bytes.count:
-                    let (second, third) = (bytes[index + 1], bytes[index + 2])
-                    if second == 0x80 && (0xAA...0xAE).contains(third) || second == 0x81 && (0xA6...0xA9).contains(third) { return true }
-                default: break
-                }
-                index += 1
-            }
-            return false
-        }
+        text.utf8.contains { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 } || !TextRule.isDisplayable(text)
     }
 }

@@ -42,4 +42,16 @@ struct TextRuleTests {
             try TextRule.line(3).check(first + "bc")
         }
     }
+
+    @Test("the byte check of what a page may show agrees with the scalar rule, over every scalar to U+2FFF and beyond")
+    func displayableByBytes() {
+        var scalars = (0...0x2FFF).compactMap(Unicode.Scalar.init)
+        scalars += ["\u{FEFF}", "\u{1F600}", "\u{10FFFF}"]
+        for scalar in scalars {
+            let forbidden = TextRule.isForbidden(scalar, allowsLineBreaks: true)
+            #expect(TextRule.isDisplayable("a" + String(scalar) + "b") == !forbidden, "U+\(String(scalar.value, radix: 16))")
+            #expect(TextRule.isDisplayable(String(scalar)) == !forbidden, "U+\(String(scalar.value, radix: 16)) alone")
+        }
+        #expect(TextRule.displayable("Paris \u{202E}ilovir\u{202C}\r") == "Paris ilovir")
+    }
 }
