@@ -63,8 +63,16 @@ final class AnswerCache: @unchecked Sendable {
     /// rule). Never across a version: a write always shows on the next request.
     static let refreshGrace: TimeInterval = 1
 
+    /// Answers served from the cache (or from another request's computation), and computed (for `/metrics`: a chain's
+    /// hit rate, and what its writes cost it).
+    struct Counts {
+        var cached = 0
+        var computed = 0
+    }
+
     private let lock = NSLock()
     private var entries: [Key: Entry] = [:]
+    private var tally = Counts()
     /// Keys hold client-chosen values (tag ids): bound the memory they can take.
     private let capacity: Int
     private let lifetime: TimeInterval
@@ -93,7 +101,10 @@ final class AnswerCache: @unchecked Sendable {
     /// their own: a cold start does not send every connection to the database for the same page.
     func refresh(_ key: Key, version: Int, now: Date, make: () async throws -> Answer) async rethrows -> Answer {
         let flight = Flight(key: key, version: version)
-        if case .joined(let answer?) = await join(flight) { return answer }
+        if case .joined(let answer?) = await join(flight) {
+            lock.withLock { tally.cached += 1 }
+            return answer
+        }
         do {
             let answer = try await make()
             store(answer, for: key, version: version, now: now)
@@ -140,15 +151,23 @@ final class AnswerCache: @unchecked Sendable {
         for waiter in waiting { waiter.resume(returning: .joined(answer)) }
     }
 
+    var counts: Counts { lock.withLock { tally } }
+
     /// A fresh answer; or the expiring one while another request refreshes it; nil when this request must compute.
     private func lookUp(_ key: Key, version: Int, now: Date) -> Answer? {
         lock.withLock {
-            guard let entry = entries[key], entry.version == version else { return nil }
-            if entry.expires > now { return entry.answer }
-            if entry.refreshing { return now.timeIntervalSince(entry.expires) < Self.refreshGrace ? entry.answer : nil }
-            entries[key]?.refreshing = true
-            return nil
+            let answer = unlockedLookUp(key, version: version, now: now)
+            if answer != nil { tally.cached += 1 }
+            return answer
         }
+    }
+
+    private func unlockedLookUp(_ key: Key, version: Int, now: Date) -> Answer? {
+        guard let entry = entries[key], entry.version == version else { return nil }
+        if entry.expires > now { return entry.answer }
+        if entry.refreshing { return now.timeIntervalSince(entry.expires) < Self.refreshGrace ? entry.answer : nil }
+        entries[key]?.refreshing = true
+        return nil
     }
 
     private func store(_ answer: Answer, for key: Key, version: Int, now: Date) {
@@ -157,6 +176,7 @@ final class AnswerCache: @unchecked Sendable {
         let spread = 0.5 + Double(UInt(bitPattern: key.hashValue) % 1024) / 2048
         let expires = min(now.addingTimeInterval(lifetime * spread), answer.changesAt ?? .distantFuture)
         lock.withLock {
+            tally.computed += 1
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = Entry(version: version, expires: expires, answer: answer)
         }

@@ -42,7 +42,10 @@ public func buildApplication(
             return Response.text("database unavailable: \(error)\n", status: .serviceUnavailable, contentType: "text/plain", headers: headers)
         }
     }
-    router.get("/metrics") { _, _ in Response.text(metrics.text(databaseRoundTrips: reference.serverRoundTrips), contentType: "text/plain; version=0.0.4") }
+    let answers = AnswerCache()
+    router.get("/metrics") { _, _ in
+        Response.text(metrics.text(databaseRoundTrips: reference.serverRoundTrips, answers: answers.counts), contentType: "text/plain; version=0.0.4")
+    }
     router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
     var shopSearch = configuration.shopSearchURL
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
@@ -63,7 +66,7 @@ public func buildApplication(
     .addRoutes(to: router)
     ResolverController(
         reference: reference, configuration: configuration, pages: pages, scans: scans, metrics: metrics, shopSearch: shopSearch, advisors: advisors,
-        logger: logger
+        logger: logger, cache: answers
     ).addRoutes(to: router)
     let flusher = ScanFlusher(buffer: scans, reference: reference, interval: configuration.scanFlushInterval, metrics: metrics, logger: logger)
     let headerTimeout = TimeAmount(configuration.headerTimeout)

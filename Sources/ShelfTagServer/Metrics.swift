@@ -47,14 +47,18 @@ final class Metrics: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// The metrics; `databaseRoundTrips` is the storage's count of queries sent to a database server.
-    func text(databaseRoundTrips: Int) -> String {
+    /// The metrics; `databaseRoundTrips` is the storage's count of queries sent to a database server, `answers` the
+    /// answer cache's counts.
+    func text(databaseRoundTrips: Int, answers: AnswerCache.Counts) -> String {
         lock.lock()
         defer { lock.unlock() }
         var lines: [String] = []
         lines += [
             "# HELP shelftag_database_round_trips_total Queries sent to a database server (0 on SQLite).",
             "# TYPE shelftag_database_round_trips_total counter", "shelftag_database_round_trips_total \(databaseRoundTrips)",
+            "# HELP shelftag_answers_total Product answers served from the cache, and computed from the database.",
+            "# TYPE shelftag_answers_total counter", "shelftag_answers_total{source=\"cache\"} \(answers.cached)",
+            "shelftag_answers_total{source=\"database\"} \(answers.computed)",
         ]
         func family(_ name: String, _ type: String, _ help: String, _ values: [String: Int]) {
             lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)"]

@@ -47,7 +47,7 @@ struct ResolverController: Sendable {
     let shopSearch: String?
     let advisors: Advisors
     let logger: Logger
-    let cache = AnswerCache()
+    let cache: AnswerCache
 
     /// The namespace of ShelfTag's own link types: the base URL without its port, which GS1's linkset schema does
     /// not allow in a link type's key (`^https?://[a-zA-Z0-9./]+$`).
@@ -184,7 +184,7 @@ struct ResolverController: Sendable {
         // JSON is answered from its cached body. Redirects and linksets need the product (404 when unknown) and the
         // scan's store and staleness, and no body: they are written per request from the summary's fields.
         let key = AnswerCache.Key(kind: answersJSON ? .json : .redirect, gtin: gtin.digits, store: storeCode, tag: tagID, language: language)
-        let (hit, version) = try cachedAnswer(key)
+        let (hit, version) = try cachedAnswer(key, gtin: gtin)
         let summary: AnswerCache.Answer
         if let hit {
             summary = hit
@@ -229,11 +229,11 @@ struct ResolverController: Sendable {
         return .redirect(to: target(.defaultLink, gtin: gtin, webLink: webLink, query: passedQuery), headers: headers)
     }
 
-    /// The cache's answer for `key` at the catalogue's current version, and that version. Synchronous, so a request
-    /// served from the cache never leaves its event loop, and a handler that calls it first takes no async step on a
-    /// hit (each allocates a frame: a measurable share of a cached page).
-    private func cachedAnswer(_ key: AnswerCache.Key) throws -> (answer: AnswerCache.Answer?, version: Int) {
-        let version = try reference.catalogVersion()
+    /// The cache's answer for `key` at its product's current version, and that version: writes to other products do
+    /// not retire it. Synchronous, so a request served from the cache never leaves its event loop, and a handler that
+    /// calls it first takes no async step on a hit (each allocates a frame: a measurable share of a cached page).
+    private func cachedAnswer(_ key: AnswerCache.Key, gtin: GTIN) throws -> (answer: AnswerCache.Answer?, version: Int) {
+        let version = try reference.catalogVersion(of: gtin)
         return (cache.cached(key, version: version, now: configuration.now()), version)
     }
 
@@ -308,7 +308,7 @@ struct ResolverController: Sendable {
         let asJSON = ResponseFormat.preferred(by: request, offered: [.html, .json]) == .json
         let key = AnswerCache.Key(
             kind: asJSON ? .pageJSON : .page, gtin: gtin.digits, store: storeCode, tag: tagID, language: language, advisor: advisor?.associate.code)
-        let (hit, version) = try cachedAnswer(key)
+        let (hit, version) = try cachedAnswer(key, gtin: gtin)
         let answer: AnswerCache.Answer
         if let hit {
             answer = hit

@@ -108,7 +108,7 @@ extension SQLiteProductReference {
                         ])
                     guard db.changesCount == 1 else { throw Refusal(outcome: .codeTaken(associate.code)) }
                 }
-                try Self.bumpCatalogVersion(db)
+                try Self.bumpCatalogVersion(db, .everything)
                 return .added
             }
         } catch let refusal as Refusal {
@@ -223,7 +223,7 @@ extension SQLiteProductReference {
         try await writing { db in
             try db.execute(sql: sql, arguments: [code])
             guard db.changesCount == 1 else { return false }
-            try Self.bumpCatalogVersion(db)
+            try Self.bumpCatalogVersion(db, .everything)
             return true
         }
     }

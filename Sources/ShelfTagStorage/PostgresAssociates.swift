@@ -28,7 +28,7 @@ extension PostgresProductReference {
         } catch let refusal as Refusal {
             return refusal.outcome
         }
-        await moveCatalogVersion()
+        await moveCatalogVersion(.everything)
         return .added
     }
 
@@ -165,7 +165,7 @@ extension PostgresProductReference {
     private func changeAssociate(_ query: PostgresQuery) async throws -> Bool {
         let logger = logger
         let changed = try await database { connection in try await !Self.rows(connection.query(query, logger: logger)).isEmpty }
-        if changed { await moveCatalogVersion() }
+        if changed { await moveCatalogVersion(.everything) }
         return changed
     }
 }

@@ -24,6 +24,8 @@ import ShelfTagDomain
 final class PostgresCatalogWriter: CatalogWriter {
     private let connection: Session
     private let logger: Logger
+    /// What this transaction changed, logged with the version it moves to.
+    let changes = ChangeTracker()
     private var products = StagedRows(table: "stage_product", source: "product", columns: PostgresStoredRow.productColumns)
     private var offers = StagedRows(table: "stage_offer", source: "store_offer", columns: Array(PostgresStoredRow.offerColumns.dropLast()))
     private var reviews = StagedRows(table: "stage_review", source: "review", columns: SQLiteCatalogWriter.reviewColumns)
@@ -122,6 +124,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     }
 
     func save(_ store: Store) throws {
+        changes.noteEverything()
         _ = try rows(
             """
             INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation, opening_hours)
@@ -142,6 +145,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
         try lockProducts()
         try loadProductKeys(byItem: true, byGTIN: true)
+        changes.note(product.gtin)
         let gtin = product.gtin.digits
         let key = Self.key(product.gtin)
         if let owner = gtinByItem?[product.itemID], owner != key {
@@ -189,6 +193,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     }
 
     func save(_ offer: StoreOffer, recordedAt: Date) throws {
+        changes.note(offer.gtin)
         let key = offer.storeCode + "\t" + offer.gtin.digits
         if offers.keys.contains(key) { try flushOffers() }
         let pricing = PricingValues(offer.pricing)
@@ -210,6 +215,7 @@ final class PostgresCatalogWriter: CatalogWriter {
     }
 
     func save(_ review: Review) throws {
+        changes.note(review.gtin)
         if reviews.keys.contains(review.id) { try flushReviews() }
         reviews.append(
             key: review.id,
@@ -224,7 +230,9 @@ final class PostgresCatalogWriter: CatalogWriter {
         try flushReviews()
         let deleted = try rows(
             "WITH gone AS (DELETE FROM review WHERE NOT (id = ANY(\(Array(ids))::text[])) RETURNING 1) SELECT count(*) AS deleted FROM gone")
-        return Int(deleted.first?.integer("deleted") ?? 0)
+        let count = Int(deleted.first?.integer("deleted") ?? 0)
+        if count > 0 { changes.noteEverything() }
+        return count
     }
 
     // MARK: A first load

@@ -58,18 +58,21 @@ struct Connector: Sendable {
 }
 
 /// Moves of the catalogue version, one at a time: a writer waits for a move that begins after it asked, so the number
-/// moves after its commit, and every writer that asked while a move ran shares the next one. Under a stream of holds
-/// one `nextval` answers many, where each hold took a round trip of its own.
+/// moves after its commit, and every writer that asked while a move ran shares the next one, which logs all their
+/// changes. Under a stream of holds one move answers many, where each hold took a round trip of its own.
 final class VersionMoves: @unchecked Sendable {
     private let lock = NSLock()
     private var moving = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// What the waiting writers changed.
+    private var changed = CatalogChange.products([])
 
     /// Returns once a move that began after this call has ended; `move` runs it when no move is running.
-    func afterWrite(_ move: @escaping @Sendable () async -> Void) async {
+    func afterWrite(_ change: CatalogChange, _ move: @escaping @Sendable (CatalogChange) async -> Void) async {
         await withCheckedContinuation { continuation in
             let starts = lock.withLock {
                 waiting.append(continuation)
+                changed = changed.merged(with: change)
                 defer { moving = true }
                 return !moving
             }
@@ -78,13 +81,13 @@ final class VersionMoves: @unchecked Sendable {
     }
 
     /// Moves until no writer waits.
-    private func run(_ move: @Sendable () async -> Void) async {
+    private func run(_ move: @Sendable (CatalogChange) async -> Void) async {
         while true {
-            let covered = lock.withLock {
-                defer { waiting = [] }
-                return waiting
+            let (covered, change) = lock.withLock {
+                defer { (waiting, changed) = ([], .products([])) }
+                return (waiting, changed)
             }
-            await move()
+            await move(change)
             for writer in covered { writer.resume() }
             let done = lock.withLock {
                 if waiting.isEmpty { moving = false }
@@ -95,26 +98,39 @@ final class VersionMoves: @unchecked Sendable {
     }
 }
 
-/// What this process knows of the shared catalogue version and of the database's health.
+/// What this process knows of the shared catalogue version, per product, and of the database's health.
 final class Freshness: @unchecked Sendable {
+    let changes: ChangeVersions
     private let lock = NSLock()
-    private var known: Int64 = 0
     private var heardAt: ContinuousClock.Instant?
     private var down: String?
     private let bound: Duration
 
-    init(bound: Duration) {
+    init(bound: Duration, newest: Int64) {
         self.bound = bound
+        changes = ChangeVersions(newest: newest)
+        heardAt = ContinuousClock.now
     }
 
-    /// The version read from the database, or written by this process since.
+    /// The newest version read from the database, or written by this process since.
     /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
     func version() throws -> Int {
+        try checkFresh()
+        return Int(changes.latest)
+    }
+
+    /// The version of the last change to what the channels show of the product with these digits.
+    /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
+    func version(of gtin: String) throws -> Int {
+        try checkFresh()
+        return changes.version(of: gtin)
+    }
+
+    private func checkFresh() throws {
         try lock.withLock {
             guard let heardAt, ContinuousClock.now - heardAt <= bound else {
                 throw StorageError.unavailable(down ?? "no news from the database within \(bound)")
             }
-            return Int(known)
         }
     }
 
@@ -123,16 +139,12 @@ final class Freshness: @unchecked Sendable {
         if let reason = lock.withLock({ down }) { throw StorageError.unavailable(reason) }
     }
 
-    func heard(_ version: Int64) {
+    /// The database answered the watch, whose news is noted in `changes`.
+    func heard() {
         lock.withLock {
-            known = max(known, version)
             heardAt = ContinuousClock.now
             down = nil
         }
-    }
-
-    func noteWrite(_ version: Int64) {
-        lock.withLock { known = max(known, version) }
     }
 
     func lost(_ reason: String) {
@@ -140,19 +152,22 @@ final class Freshness: @unchecked Sendable {
     }
 }
 
-/// Reads the catalogue version every `interval` on a connection of its own (not the pool's, so a full pool cannot
-/// starve it), and reconnects by itself when the database comes back. A version row polled rather than LISTEN/NOTIFY:
-/// the poll also proves the database answers, which is what the freshness bound needs, and a lost notification or a
-/// reconnect cannot leave a resolver serving old answers.
+/// Reads the catalogue's change log every `interval` on a connection of its own (not the pool's, so a full pool cannot
+/// starve it), and reconnects by itself when the database comes back. A log polled rather than LISTEN/NOTIFY: the poll
+/// also proves the database answers, which is what the freshness bound needs, and a lost notification or a reconnect
+/// cannot leave a resolver serving old answers.
 struct VersionWatch: Sendable {
     let connector: Connector
     let connection: PostgresConnection
     let freshness: Freshness
+    /// The newest version of the log read so far.
+    let readThrough: Int64
     let interval: Duration
     let logger: Logger
 
     func run() async {
         var current: PostgresConnection? = connection
+        var readThrough = readThrough
         while !Task.isCancelled {
             do {
                 let connection: PostgresConnection
@@ -160,14 +175,24 @@ struct VersionWatch: Sendable {
                 current = connection
                 // Bounded: a server that stops answering (a partition, a stopped host) must count as lost.
                 let logger = logger
-                let version = try await Deadline.run(within: interval * 5 + .seconds(1)) {
-                    var version: Int64?
-                    for try await value in try await connection.query(PostgresSchema.versionQuery, logger: logger).decode(Int64.self) {
-                        version = value
+                let after = readThrough
+                let rows = try await Deadline.run(within: interval * 5 + .seconds(1)) {
+                    var rows: [(version: Int64, gtin: String?)] = []
+                    for try await row in try await connection.query(PostgresSchema.changesQuery(after: after), logger: logger).decode((Int64, String?).self) {
+                        rows.append(row)
                     }
-                    return version
+                    return rows
                 }
-                if let version { freshness.heard(version) }
+                if let newest = rows.last?.version {
+                    // Further behind than the log reaches: its oldest rows may be gone.
+                    if newest - readThrough >= CatalogChange.loggedVersions {
+                        freshness.changes.everythingChanged(at: newest)
+                    } else {
+                        freshness.changes.apply(rows, through: newest)
+                    }
+                    readThrough = newest
+                }
+                freshness.heard()
             } catch {
                 if !Task.isCancelled {
                     freshness.lost(PostgresProductReference.reason(error))

@@ -55,11 +55,11 @@ public final class PostgresProductReference: ProductReference {
         let connector = try Connector(location: location, logger: logger)
         // The first connection says plainly why it cannot connect, and migrates.
         let first = try await connector.connect()
-        let freshness = Freshness(bound: settings.freshnessBound)
+        var newest: Int64 = 0
         do {
             try await PostgresSchema.migrate(first, logger: logger)
-            for try await version in try await first.query(PostgresSchema.versionQuery, logger: logger).decode(Int64.self) {
-                freshness.heard(version)
+            for try await version in try await first.query(PostgresSchema.newestVersionQuery, logger: logger).decode(Int64.self) {
+                newest = version
             }
         } catch {
             try? await first.close()
@@ -74,11 +74,15 @@ public final class PostgresProductReference: ProductReference {
         var poolLogger = logger
         poolLogger.logLevel = .error
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: poolLogger)
+        let readThrough = newest
+        let freshness = Freshness(bound: settings.freshnessBound, newest: readThrough)
         let reference = PostgresProductReference(client: client, logger: logger, freshness: freshness, answerTimeout: settings.answerTimeout)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             group.addTask {
-                await VersionWatch(connector: connector, connection: first, freshness: freshness, interval: settings.pollInterval, logger: logger).run()
+                await VersionWatch(
+                    connector: connector, connection: first, freshness: freshness, readThrough: readThrough, interval: settings.pollInterval, logger: logger
+                ).run()
             }
             do {
                 let result = try await body(reference)
@@ -145,25 +149,30 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
-    /// Moves the catalogue version once a write has committed: another resolver that sees the new number finds the
-    /// data it stands for, and this one has noted it when this returns. Writes that commit while a move runs share the
-    /// next one (`VersionMoves`).
-    func moveCatalogVersion() async {
-        await versionMoves.afterWrite { await self.nextCatalogVersion() }
+    /// Moves the catalogue version once a write has committed, logging what it changed: another resolver that sees
+    /// the new number finds the data it stands for, and this one has noted it when this returns. Writes that commit
+    /// while a move runs share the next one (`VersionMoves`). A write that changed nothing moves nothing.
+    func moveCatalogVersion(_ change: CatalogChange) async {
+        if change == .products([]) { return }
+        await versionMoves.afterWrite(change) { await self.nextCatalogVersion($0) }
     }
 
-    /// Takes the catalogue's next version. A move that fails (the database went away just then) leaves answers cached
-    /// elsewhere for at most their lifetime; the write itself stands.
-    private func nextCatalogVersion() async {
+    /// Takes the catalogue's next version for `change`. A move that fails (the database went away just then) leaves
+    /// answers cached elsewhere for at most their lifetime; the write itself stands.
+    private func nextCatalogVersion(_ change: CatalogChange) async {
         let logger = logger
+        let everything = change == .everything
+        let gtins = change.loggedGTINs.compactMap { $0 }
         do {
             let version = try await database { connection in
-                for try await version in try await connection.query("SELECT nextval('catalog_version_seq')", logger: logger).decode(Int64.self) {
+                for try await version in try await connection.query(
+                    "SELECT shelftag_move_catalog_version(\(everything), \(gtins))", logger: logger
+                ).decode(Int64.self) {
                     return version
                 }
                 return Int64(0)
             }
-            freshness.noteWrite(version)
+            freshness.changes.apply(change, at: version)
         } catch {
             logger.warning("a write committed but the catalogue version did not move: \(Self.reason(error))")
         }
@@ -184,7 +193,7 @@ public final class PostgresProductReference: ProductReference {
 
     public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
         let logger = logger
-        let result = try await transaction(bounded: false) { connection in
+        let (result, change) = try await transaction(bounded: false) { connection in
             // A batch's merge runs in tens of milliseconds, but its estimated cost can pass JIT's threshold: compiling
             // it took a second per batch of unchanged products.
             try await connection.query("SET LOCAL jit = off", logger: logger)
@@ -194,14 +203,14 @@ public final class PostgresProductReference: ProductReference {
                 do {
                     let result = try body(writer)
                     try writer.finish()
-                    return result
+                    return (result, writer.changes.change)
                 } catch {
                     writer.abandon()
                     throw error
                 }
             }
         }
-        await moveCatalogVersion()
+        await moveCatalogVersion(change)
         return result
     }
 
@@ -343,7 +352,7 @@ public final class PostgresProductReference: ProductReference {
                     \(tags.map { Int64($0.printedAt.timeIntervalSince1970) })::bigint[]) AS x(s, g, t, c, p, r, o, u, b, e, m, a)
                 """, logger: logger)
         }
-        await moveCatalogVersion()
+        await moveCatalogVersion(.changed(tags.map(\.label.gtin.digits)))
     }
 
     public func latestPrints(in storeCode: String) async throws -> [GTIN: PrintedTag] {
@@ -508,6 +517,10 @@ public final class PostgresProductReference: ProductReference {
 
     public func catalogVersion() throws -> Int {
         try freshness.version()
+    }
+
+    public func catalogVersion(of gtin: GTIN) throws -> Int {
+        try freshness.version(of: gtin.digits)
     }
 
     public func webShopOrigin() async throws -> String? {

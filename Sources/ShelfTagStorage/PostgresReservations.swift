@@ -46,7 +46,7 @@ extension PostgresProductReference {
             }
             throw StorageError.corruptRow(table: "reservation", key: store, reason: "no free pickup code after 8 draws")
         }
-        if case .held = outcome { await moveCatalogVersion() }
+        if case .held = outcome { await moveCatalogVersion(.product(request.gtin)) }
         return outcome
     }
 
@@ -164,14 +164,14 @@ extension PostgresProductReference {
 
     private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
         let logger = logger
-        let (change, moved) = try await transaction { connection -> (ReservationChange, Bool) in
+        let (change, moved) = try await transaction { connection -> (ReservationChange, GTIN?) in
             guard
                 let row = try await Self.rows(
                     connection.query("SELECT * FROM reservation WHERE code = \(code) AND store_code = \(storeCode) FOR UPDATE", logger: logger)
                 ).first
-            else { return (.notFound, false) }
+            else { return (.notFound, nil) }
             let reservation = try StoredRows.reservation(row)
-            guard reservation.isActive(at: time) else { return (.notHeld(state: reservation.state(at: time)), false) }
+            guard reservation.isActive(at: time) else { return (.notHeld(state: reservation.state(at: time)), nil) }
             var onHand =
                 try await Self.rows(
                     connection.query(
@@ -179,7 +179,7 @@ extension PostgresProductReference {
                 ).first?.integer("on_hand") ?? 0
             let quantity = Int64(reservation.quantity)
             if status == .collected {
-                guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), false) }
+                guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), nil) }
                 onHand -= quantity
             }
             try await connection.query(
@@ -192,10 +192,10 @@ extension PostgresProductReference {
                     """
                     UPDATE reservation SET status = \(status.rawValue), closed_at = \(Int64(time.timeIntervalSince1970)) WHERE code = \(code) RETURNING *
                     """, logger: logger))
-            guard let closedRow = closed.first else { return (.notFound, false) }
-            return (.done(try StoredRows.reservation(closedRow)), true)
+            guard let closedRow = closed.first else { return (.notFound, nil) }
+            return (.done(try StoredRows.reservation(closedRow)), reservation.gtin)
         }
-        if moved { await moveCatalogVersion() }
+        if let moved { await moveCatalogVersion(.product(moved)) }
         return change
     }
 }

@@ -175,6 +175,7 @@ enum PostgresSchema {
         ("v15: stores' opening hours", Schema.openingHoursDDL),
         ("v16: products' eco-participation", Schema.ecoParticipationDDL),
         ("v17: identifiers compared byte by byte", byteOrderedIdentifiers),
+        ("v18: what each catalogue version changed", Schema.catalogChangeDDL + [moveCatalogVersionDDL]),
     ]
 
     /// Identifiers (GTINs, item ids, codes, ids, hashes) compare byte by byte, as SQLite compares all text: lists
@@ -204,9 +205,38 @@ enum PostgresSchema {
         }
     }()
 
-    /// Reads the catalogue version: the sequence's last value (moved after each commit, so a number seen means its
-    /// data is visible).
-    static let versionQuery: PostgresQuery = "SELECT last_value FROM catalog_version_seq"
+    /// Moves the catalogue version after a write has committed, and logs what the write changed under the new number,
+    /// in one statement. Moves take turns (an advisory lock held to their commit), so they commit in the order of their
+    /// numbers: a reader that sees a version in the log has seen every version before it, and reads the log from the
+    /// last number it saw. Rows older than `CatalogChange.loggedVersions` versions go.
+    static let moveCatalogVersionDDL = """
+        CREATE FUNCTION shelftag_move_catalog_version(everything BOOLEAN, changed TEXT[]) RETURNS BIGINT LANGUAGE plpgsql AS $$
+        DECLARE
+            moved BIGINT;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(catalogVersionLock));
+            moved := nextval('catalog_version_seq');
+            IF everything THEN
+                INSERT INTO catalog_change (version, gtin) VALUES (moved, NULL);
+            ELSE
+                INSERT INTO catalog_change (version, gtin) SELECT moved, unnest(changed);
+            END IF;
+            DELETE FROM catalog_change WHERE version <= moved - \(CatalogChange.loggedVersions);
+            RETURN moved;
+        END
+        $$
+        """
+
+    /// The newest version in the change log (0 for none): where a reader starts.
+    static let newestVersionQuery: PostgresQuery = "SELECT coalesce(max(version), 0)::bigint FROM catalog_change"
+
+    /// The change log past the version a reader has seen, oldest first.
+    static func changesQuery(after version: Int64) -> PostgresQuery {
+        "SELECT version, gtin FROM catalog_change WHERE version > \(version) ORDER BY version"
+    }
+
+    /// The advisory lock that makes catalogue version moves take turns.
+    static let catalogVersionLock: Int64 = 0x5348_454C_4643_5653
 
     /// Any number, the same in every ShelfTag process: the advisory lock that lets one process migrate at a time.
     static let migrationLock: Int64 = 0x5348_454C_4654_4147

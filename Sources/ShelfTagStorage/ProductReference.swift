@@ -101,13 +101,20 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func revokeToken(id: String, at time: Date) async throws -> TokenRevocation
 
-    /// A number that moves with every committed write through this interface to what the channels show (catalogue,
-    /// stock, reviews, print ledger; not scans), from this process or another: equal numbers mean answers computed
+    /// A number that moves with every committed write through this interface that changes what the channels show
+    /// (catalogue, stock, holds, reviews, print ledger, associates; not scans, not a write that saved nothing), from
+    /// this process or another: equal numbers mean answers computed
     /// from the data can be reused. Synchronous and never waits on the database (SQLite compares a mapped header and
     /// reads without waiting for writers; PostgreSQL returns the last poll's number): the resolver asks on every
     /// request, before any hop to another thread.
     /// - Throws: `StorageError.unavailable` when the database cannot vouch that the number is fresh, or a storage error.
     func catalogVersion() throws -> Int
+
+    /// Like `catalogVersion()`, for what the channels show of one product: it moves with the writes that change that
+    /// product (its prices, stock, holds, reviews, printed tags) and with those that change everything (stores,
+    /// associates, imports), not with writes to other products, so answers about it stay reusable while others change.
+    /// - Throws: `StorageError.unavailable` when the database cannot vouch that the number is fresh, or a storage error.
+    func catalogVersion(of gtin: GTIN) throws -> Int
 
     /// The scheme and host of the web shop's product links (`https://shop.example`), or nil with no products.
     /// - Throws: a storage error.

@@ -68,7 +68,7 @@ public enum ReferenceMigration {
             }
             return counts
         }
-        await target.moveCatalogVersion()
+        await target.moveCatalogVersion(.everything)
         return MigrationReport(rows: counts)
     }
 

@@ -72,7 +72,7 @@ extension SQLiteProductReference {
                 try db.execute(
                     sql: "UPDATE idempotency_key SET state = 'done', outcome = ? WHERE key = ?", arguments: [StoredRows.encode(outcome), key])
             }
-            if case .held = outcome { try Self.bumpCatalogVersion(db) }
+            if case .held = outcome { try Self.bumpCatalogVersion(db, .product(request.gtin)) }
             return outcome
         }
     }
@@ -233,7 +233,7 @@ extension SQLiteProductReference {
                 arguments: [onHand, StoreAvailability(quantity: onHand).rawValue, reservation.quantity, storeCode, reservation.gtin.digits])
             try db.execute(
                 sql: "UPDATE reservation SET status = ?, closed_at = ? WHERE code = ?", arguments: [status.rawValue, Int64(time.timeIntervalSince1970), code])
-            try Self.bumpCatalogVersion(db)
+            try Self.bumpCatalogVersion(db, .product(reservation.gtin))
             return .done(try StoredRows.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
         }
     }

@@ -27,6 +27,8 @@ public struct ItemIDConflict: Error, CustomStringConvertible {
 /// end. A row of another time records what is pending, then the writer goes row by row.
 struct SQLiteCatalogWriter: CatalogWriter {
     let db: Database
+    /// What this transaction changed, logged with the version it moves to.
+    let changes = ChangeTracker()
     private let statements = PreparedStatements<Query>()
     /// What a first load has deferred; nil for a writer that records history row by row.
     private let firstLoad: FirstLoad?
@@ -184,6 +186,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ store: Store) throws {
+        changes.noteEverything()
         try db.cachedStatement(sql: Self.storeUpsertSQL()).execute(arguments: Self.storeArguments(store))
     }
 
@@ -247,6 +250,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ product: Product, webOffer: WebOffer, recordedAt: Date) throws {
+        changes.note(product.gtin)
         let pricing = PricingValues(webOffer.pricing)
         let time = Int64(recordedAt.timeIntervalSince1970)
         let deferred = try defersHistory(at: time)
@@ -284,6 +288,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ offer: StoreOffer, recordedAt: Date) throws {
+        changes.note(offer.gtin)
         let pricing = PricingValues(offer.pricing)
         let time = Int64(recordedAt.timeIntervalSince1970)
         let deferred = try defersHistory(at: time)
@@ -302,6 +307,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     }
 
     func save(_ review: Review) throws {
+        changes.note(review.gtin)
         try db.cachedStatement(sql: Self.reviewUpsertSQL()).execute(arguments: [
             review.id, review.gtin.digits, review.rating, review.author, review.isAnonymous,
             Int64(review.publishedAt.timeIntervalSince1970), review.title, review.content,
@@ -314,6 +320,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
         for id in ids { try insert.execute(arguments: [id]) }
         try db.execute(sql: "DELETE FROM review WHERE id NOT IN (SELECT id FROM kept_review)")
         let deleted = db.changesCount
+        if deleted > 0 { changes.noteEverything() }
         try db.execute(sql: "DELETE FROM kept_review")
         return deleted
     }

@@ -155,8 +155,9 @@ public final class SQLiteProductReference: ProductReference {
 
     public func write<Result: Sendable>(_ body: @escaping (any CatalogWriter) throws -> Result) async throws -> Result {
         try await writing { db in
-            let result = try body(SQLiteCatalogWriter(db: db))
-            try Self.bumpCatalogVersion(db)
+            let writer = SQLiteCatalogWriter(db: db)
+            let result = try body(writer)
+            try Self.bumpCatalogVersion(db, writer.changes.change)
             return result
         }
     }
@@ -169,15 +170,23 @@ public final class SQLiteProductReference: ProductReference {
                 let writer = empty ? SQLiteCatalogWriter(firstLoadInto: db) : SQLiteCatalogWriter(db: db)
                 let result = try body(writer)
                 try writer.finishFirstLoad()
-                try Self.bumpCatalogVersion(db)
+                try Self.bumpCatalogVersion(db, .everything)
                 return result
             }
         }
         return try await SQLiteStagedImport.run(path: path, reference: self, body)
     }
 
-    static func bumpCatalogVersion(_ db: Database) throws {
-        try db.execute(sql: "UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+    /// Moves the catalogue version in the write's transaction and logs what the write changed under the new number
+    /// (`CatalogChange`); rows older than the log keeps go. A write that changed nothing moves nothing.
+    static func bumpCatalogVersion(_ db: Database, _ change: CatalogChange) throws {
+        if change == .products([]) { return }
+        guard let version = try Int64.fetchOne(db, sql: "UPDATE catalog_version SET version = version + 1 WHERE id = 1 RETURNING version") else {
+            throw StorageError.corruptRow(table: "catalog_version", key: "1", reason: "missing")
+        }
+        let log = try db.cachedStatement(sql: "INSERT INTO catalog_change (version, gtin) VALUES (?, ?)")
+        for gtin in change.loggedGTINs { try log.execute(arguments: [version, gtin]) }
+        try db.cachedStatement(sql: "DELETE FROM catalog_change WHERE version <= ?").execute(arguments: [version - CatalogChange.loggedVersions])
     }
 
     public func details(of gtin: GTIN) async throws -> ProductDetails? {
@@ -280,7 +289,7 @@ public final class SQLiteProductReference: ProductReference {
                     Int64(tag.printedAt.timeIntervalSince1970),
                 ])
             }
-            try Self.bumpCatalogVersion(db)
+            try Self.bumpCatalogVersion(db, .changed(tags.map(\.label.gtin.digits)))
         }
     }
 
@@ -447,6 +456,11 @@ public final class SQLiteProductReference: ProductReference {
         if let versionProbe { return try versionProbe.version() }
         // A database being built aside: only its own loader reads it.
         return try database.read { db in try Int.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") ?? 0 }
+    }
+
+    public func catalogVersion(of gtin: GTIN) throws -> Int {
+        if let versionProbe { return try versionProbe.version(of: gtin.digits) }
+        return try catalogVersion()
     }
 
     public func webShopOrigin() async throws -> String? {

@@ -58,7 +58,7 @@ enum SQLiteStagedImport {
         try staging.close()
         try await reference.writing(attaching: (path: stagingPath, name: "stage")) { db in
             try db.execute(sql: applying)
-            try SQLiteProductReference.bumpCatalogVersion(db)
+            try SQLiteProductReference.bumpCatalogVersion(db, .everything)
         }
         return result
     }

@@ -226,6 +226,9 @@ enum Schema {
         migrator.registerMigration("v15: products' eco-participation") { db in
             for statement in ecoParticipationDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v16: what each catalogue version changed") { db in
+            for statement in catalogChangeDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -244,6 +247,14 @@ enum Schema {
     static func openOrClosedSince(_ time: String) -> String {
         "(\(time) IS NULL OR (CASE WHEN status = 'held' THEN expires_at ELSE closed_at END) >= \(time))"
     }
+
+    /// Per catalogue version, the products it changed (a row each) or everything (one row, NULL): what lets a resolver
+    /// keep the cached answers of every other product (`CatalogChange`). Rows older than
+    /// `CatalogChange.loggedVersions` versions are dropped as new ones come.
+    static let catalogChangeDDL = [
+        "CREATE TABLE catalog_change (version BIGINT NOT NULL, gtin TEXT)",
+        "CREATE INDEX catalog_change_by_version ON catalog_change(version)",
+    ]
 
     /// The recycling fee in a product's price, as the feed wrote it ("0.50 EUR"), NULL when it gave none.
     static let ecoParticipationDDL = ["ALTER TABLE product ADD COLUMN eco_participation TEXT"]

@@ -1,14 +1,16 @@
 import CSQLiteSettings
 import Foundation
 
-/// Reads the catalogue version on its own SQLite connection, through the C API: the resolver asks on every request,
-/// and a locked C call costs a microsecond where a GRDB queue hop costs tens.
+/// Reads the catalogue version, and its change log when it moves, on its own SQLite connection, through the C API: the
+/// resolver asks on every request, and a locked C call costs a microsecond where a GRDB queue hop costs tens.
 final class VersionProbe: @unchecked Sendable {
     private let lock = NSLock()
     private var connection: OpaquePointer?
     private var dataVersion: OpaquePointer?
     private var catalogVersion: OpaquePointer?
+    private var changeLog: OpaquePointer?
     private var last: (data: Int64, catalog: Int64) = (-1, -1)
+    private let changes = ChangeVersions()
     /// Lets a call skip the probe's read transaction (two file-lock calls under this lock, 8% of the server's CPU)
     /// while no commit happened; nil where the header cannot be mapped.
     private var walIndex: WALIndexHeader?
@@ -20,11 +22,15 @@ final class VersionProbe: @unchecked Sendable {
         guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
             sqlite3_busy_timeout(connection, 10_000) == SQLITE_OK,
             sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &dataVersion, nil) == SQLITE_OK,
-            sqlite3_prepare_v2(connection, "SELECT version FROM catalog_version WHERE id = 1", -1, &catalogVersion, nil) == SQLITE_OK
+            sqlite3_prepare_v2(connection, "SELECT version FROM catalog_version WHERE id = 1", -1, &catalogVersion, nil) == SQLITE_OK,
+            sqlite3_prepare_v2(
+                connection, "SELECT version, gtin FROM catalog_change WHERE version > ?1 AND version <= ?2 ORDER BY version", -1, &changeLog, nil)
+                == SQLITE_OK
         else {
             let reason = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_finalize(dataVersion)
             sqlite3_finalize(catalogVersion)
+            sqlite3_finalize(changeLog)
             sqlite3_close(connection)
             throw StorageError.probe(reason)
         }
@@ -36,23 +42,64 @@ final class VersionProbe: @unchecked Sendable {
     deinit {
         sqlite3_finalize(dataVersion)
         sqlite3_finalize(catalogVersion)
+        sqlite3_finalize(changeLog)
         sqlite3_close(connection)
     }
 
     /// Whether calls can skip the probe while no commit happened (a test checks the fast path is taken).
     var readsWALIndexHeader: Bool { walIndex != nil }
 
-    /// PRAGMA data_version moves when another connection commits; only then is catalog_version read again.
+    /// The newest catalogue version.
     func version() throws -> Int {
-        lock.lock()
-        defer { lock.unlock() }
+        try lock.withLock {
+            try refresh()
+            return Int(last.catalog)
+        }
+    }
+
+    /// The version of the last change to what the channels show of the product with these digits.
+    func version(of gtin: String) throws -> Int {
+        try lock.withLock { try refresh() }
+        return changes.version(of: gtin)
+    }
+
+    /// PRAGMA data_version moves when another connection commits; only then is catalog_version read again, and the
+    /// change log when it moved.
+    private func refresh() throws {
         // Read before the probe: a commit landing in between is seen by the probe, and again by the next call.
         let header = walIndex?.read()
-        if let header, header == lastHeader { return Int(last.catalog) }
+        if let header, header == lastHeader { return }
         lastHeader = header
         let data = try step(dataVersion)
-        if data != last.data { last = (data, try step(catalogVersion)) }
-        return Int(last.catalog)
+        guard data != last.data else { return }
+        let catalog = try step(catalogVersion)
+        if catalog != last.catalog { try readChanges(after: last.catalog, through: catalog) }
+        last = (data, catalog)
+    }
+
+    /// Notes the log's rows in (`after`, `through`]: each committed with its version, so every row of a version seen
+    /// is there. A first read, or one further behind than the log reaches, counts as a change to everything.
+    private func readChanges(after old: Int64, through new: Int64) throws {
+        guard old >= 0, new - old < CatalogChange.loggedVersions else {
+            changes.everythingChanged(at: new)
+            return
+        }
+        defer { sqlite3_reset(changeLog) }
+        sqlite3_bind_int64(changeLog, 1, old)
+        sqlite3_bind_int64(changeLog, 2, new)
+        var rows: [(version: Int64, gtin: String?)] = []
+        while true {
+            switch sqlite3_step(changeLog) {
+            case SQLITE_ROW:
+                let gtin = sqlite3_column_text(changeLog, 1).map { String(cString: $0) }
+                rows.append((sqlite3_column_int64(changeLog, 0), gtin))
+            case SQLITE_DONE:
+                changes.apply(rows, through: new)
+                return
+            default:
+                throw StorageError.probe(String(cString: sqlite3_errmsg(connection)))
+            }
+        }
     }
 
     private func step(_ statement: OpaquePointer?) throws -> Int64 {

@@ -488,12 +488,16 @@ struct CatalogVersionTests {
         let reference = try SQLiteProductReference(path: path)
         let writer = try SQLiteProductReference(path: path)
         var expected = try reference.catalogVersion()
+        let store = Store(code: "PAR01", name: "Paris", address: "1 rue", latitude: 48.8, longitude: 2.3, timeZone: "Europe/Paris", locale: "fr-FR")
         for round in 0..<200 {
-            try await writer.write { _ in }
+            try await writer.write { try $0.save(store) }
             expected += 1
             #expect(try reference.catalogVersion() == expected, "round \(round)")
             #expect(try reference.catalogVersion() == expected, "round \(round), read again")
         }
+        // A write that changed nothing moves nothing.
+        try await writer.write { _ in }
+        #expect(try reference.catalogVersion() == expected)
         // A write that does not touch what channels show (scans) moves the file, not the version.
         try await writer.recordScans([Scan(time: Date(), storeCode: nil, gtin: try GTIN("03760001018189"), tagID: nil, stale: false, format: .json)])
         #expect(try reference.catalogVersion() == expected)

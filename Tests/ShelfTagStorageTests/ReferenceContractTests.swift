@@ -444,6 +444,62 @@ struct ReferenceContractTests {
         }
     }
 
+    @Test(
+        "a write moves the version of the products it changed, seen by another process's reference, and no other product's",
+        arguments: Backend.allCases)
+    func versionsPerProduct(_ backend: Backend) async throws {
+        let jam = try GTIN("3760001001150")
+        try await withSampleDatabase(backend) { location in
+            try await openForTests(location) { writer in
+                try await openForTests(location) { reader in
+                    /// The reader's versions of the coffee, of the jam, and of the catalogue once they differ from `old`
+                    /// (PostgreSQL's reader hears of a write at its next poll).
+                    func versions(after old: (Int, Int, Int)?) async throws -> (coffee: Int, jam: Int, all: Int) {
+                        for _ in 0..<100 {
+                            let now = (try reader.catalogVersion(of: coffee), try reader.catalogVersion(of: jam), try reader.catalogVersion())
+                            if let old, now == old {
+                                try await Task.sleep(for: .milliseconds(50))
+                                continue
+                            }
+                            return now
+                        }
+                        throw StorageError.unavailable("the reader heard of no write within 5 s")
+                    }
+                    let start = try await versions(after: nil)
+
+                    try await setStock(writer, 7)
+                    let afterStock = try await versions(after: start)
+                    #expect(afterStock.coffee > start.coffee, "a stock update moves its product's version")
+                    #expect(afterStock.jam == start.jam, "and not another product's")
+                    #expect(afterStock.all > start.all)
+                    #expect(try writer.catalogVersion(of: coffee) == afterStock.coffee, "the writer has noted its own write")
+
+                    let hold = try HoldRequest(storeCode: "PAR01", gtin: jam, quantity: "1", customerName: "Léa", contact: "lea@example.com")
+                    guard case .held(let reservation) = try await writer.hold(hold, at: now, until: now.addingTimeInterval(3600), key: nil) else {
+                        Issue.record("no hold")
+                        return
+                    }
+                    let afterHold = try await versions(after: afterStock)
+                    #expect(afterHold.jam > afterStock.jam, "a hold moves its product's version")
+                    #expect(afterHold.coffee == afterStock.coffee)
+
+                    #expect(try await writer.cancel(code: reservation.code, store: "PAR01", at: now) != .notFound)
+                    let afterCancel = try await versions(after: afterHold)
+                    #expect(afterCancel.jam > afterHold.jam, "so does its cancellation")
+                    #expect(afterCancel.coffee == afterStock.coffee)
+
+                    try await writer.write { catalog in
+                        try catalog.save(
+                            Store(code: "NEW01", name: "New", address: "1 rue", latitude: 1, longitude: 1, timeZone: "UTC", locale: "fr-FR", maxReservation: 5))
+                    }
+                    let afterStore = try await versions(after: afterCancel)
+                    #expect(afterStore.coffee > afterCancel.coffee && afterStore.jam > afterCancel.jam, "a store changes every page")
+                    #expect(afterStore.coffee == afterStore.all && afterStore.jam == afterStore.all)
+                }
+            }
+        }
+    }
+
     @Test("holds: 60 at once on a stock of 10 give exactly 10; collect and cancel; idempotency keys replay the first answer", arguments: Backend.allCases)
     func reservations(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in

@@ -70,6 +70,15 @@ struct Chain {
         #"{"store": "PAR01", "quantity": 1, "name": "Client \#(index)", "contact": "c\#(index)@example.com"}"#
     }
 
+    /// Resolver `index`'s answers so far: served from its cache, and computed from the database.
+    func answerCounts(_ index: Int) async throws -> (cached: Int, computed: Int) {
+        let lines = String(decoding: try await request(index, "/metrics").body, as: UTF8.self).split(separator: "\n")
+        func count(_ source: String) -> Int {
+            lines.first { $0.hasPrefix("shelftag_answers_total{source=\"\(source)\"} ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        return (count("cache"), count("database"))
+    }
+
     /// The coffee's price in PAR01 as resolver `index` answers it.
     func shownPrice(_ index: Int) async throws -> String? {
         let document = try await request(index, "/01/\(Self.coffee)?s=PAR01").json
@@ -103,6 +112,10 @@ struct ChainTests {
         // The price, posted to the first resolver, read from the second (whose answer was cached before).
         let before = try await chain.shownPrice(1)
         #expect(before != nil && before != "7.77")
+        // Another product's answer, cached on the second resolver before the price is posted.
+        let jam = "/01/03760001001150?s=PAR01"
+        #expect(try await chain.request(1, jam).status == 200)
+        let jamCached = try await chain.answerCounts(1)
         let clock = ContinuousClock()
         #expect(try await chain.update(0, "prices", token: token, #"{"gtin": "\#(Chain.coffee)", "price": "7.77 EUR"}"#).status == 200)
         // From the moment the write is done: the first resolver has answered it.
@@ -116,6 +129,11 @@ struct ChainTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(seenAfter != nil && seenAfter! < .seconds(1), "the other resolver showed the new price after \(String(describing: seenAfter))")
+        // The coffee's new price retired the coffee's answers only: the jam's is still served from the cache.
+        #expect(try await chain.request(1, jam).status == 200)
+        let jamAgain = try await chain.answerCounts(1)
+        let coffeeAnswers = jamAgain.computed - jamCached.computed
+        #expect(jamAgain.cached > jamCached.cached && jamAgain.computed - jamCached.computed <= 1, "computed since: \(coffeeAnswers)")
 
         // The same request with one key, sent to both resolvers at once: one reservation, the same answer twice.
         #expect(try await chain.update(0, "stock", token: token, #"{"gtin": "\#(Chain.coffee)", "onHand": 20}"#).status == 200)

@@ -1,0 +1,120 @@
+import Foundation
+import ShelfTagDomain
+
+/// What a committed write changed of what the channels show: some products, or everything (a store, an associate,
+/// an import). Each write logs it with the catalogue version it moved to, so that a resolver retires the cached
+/// answers of the products a write changed and keeps the others: a chain's stream of reservations and store updates
+/// no longer empties every resolver's cache many times a second.
+enum CatalogChange: Sendable, Equatable {
+    case everything
+    /// GTINs (their 14 digits).
+    case products(Set<String>)
+
+    /// Past this many products a write counts as a change to everything: one log row rather than thousands, and a
+    /// reader's map stays small.
+    static let productLimit = 256
+
+    /// How many versions the log keeps: a reader further behind (a resolver that lost its database for a while) takes
+    /// the gap as a change to everything.
+    static let loggedVersions: Int64 = 10_000
+
+    static func product(_ gtin: GTIN) -> CatalogChange { .products([gtin.digits]) }
+
+    /// The products with these digits, or everything past `productLimit`.
+    static func changed<Digits: Sequence<String>>(_ gtins: Digits) -> CatalogChange {
+        var set = Set<String>()
+        for gtin in gtins {
+            set.insert(gtin)
+            if set.count > productLimit { return .everything }
+        }
+        return .products(set)
+    }
+
+    /// Both changes at once (writes whose version moves are shared).
+    func merged(with other: CatalogChange) -> CatalogChange {
+        guard case .products(let mine) = self, case .products(let theirs) = other else { return .everything }
+        return Self.changed(mine.union(theirs))
+    }
+
+    /// The log's rows: a GTIN each, or one nil for everything.
+    var loggedGTINs: [String?] {
+        switch self {
+        case .everything: [nil]
+        case .products(let gtins): gtins.sorted()
+        }
+    }
+}
+
+/// Collects what a `CatalogWriter` changes, row by row, until it is everything.
+final class ChangeTracker {
+    private(set) var change = CatalogChange.products([])
+
+    func note(_ gtin: GTIN) {
+        guard case .products(var gtins) = change else { return }
+        change = .everything  // Released while it is changed, so the insert does not copy the set.
+        gtins.insert(gtin.digits)
+        change = gtins.count > CatalogChange.productLimit ? .everything : .products(gtins)
+    }
+
+    func noteEverything() {
+        change = .everything
+    }
+}
+
+/// The catalogue versions this process knows of: the newest, and per product the version of its last change.
+/// Equal numbers for a product mean its answers computed from the data can be reused.
+final class ChangeVersions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var newest: Int64
+    /// The last version that changed everything.
+    private var everything: Int64
+    private var products: [String: Int64] = [:]
+    /// Products changed since `everything`, past which the map starts again (as a change to everything).
+    private let capacity: Int
+
+    init(newest: Int64 = 0, capacity: Int = 100_000) {
+        self.newest = newest
+        everything = newest
+        self.capacity = capacity
+    }
+
+    var latest: Int64 { lock.withLock { newest } }
+
+    func version(of gtin: String) -> Int {
+        lock.withLock { Int(max(everything, products[gtin] ?? 0)) }
+    }
+
+    /// Notes `change` at `version`. A version at or below one noted already still counts for its products (writes
+    /// are noted by the writer and again by the reader of the log, in either order).
+    func apply(_ change: CatalogChange, at version: Int64) {
+        lock.withLock { unlockedApply(change.loggedGTINs, at: version) }
+    }
+
+    /// Notes the log's rows (a GTIN, or nil for everything) up to `version`, and `version` as the newest.
+    func apply(_ rows: [(version: Int64, gtin: String?)], through version: Int64) {
+        lock.withLock {
+            for row in rows { unlockedApply([row.gtin], at: row.version) }
+            newest = max(newest, version)
+        }
+    }
+
+    /// Notes a change to everything at `version`: the log does not reach back far enough.
+    func everythingChanged(at version: Int64) {
+        apply(.everything, at: version)
+    }
+
+    private func unlockedApply(_ gtins: [String?], at version: Int64) {
+        newest = max(newest, version)
+        for gtin in gtins {
+            guard let gtin else {
+                everything = max(everything, version)
+                continue
+            }
+            products[gtin] = max(products[gtin] ?? 0, version)
+        }
+        if products.count > capacity {
+            everything = newest
+            products.removeAll()
+        }
+    }
+}
