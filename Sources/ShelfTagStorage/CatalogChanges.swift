@@ -62,10 +62,10 @@ final class ChangeTracker {
 }
 
 /// The catalogue versions this process knows of: the newest, and per product the version of its last change.
-/// Equal numbers for a product mean its answers computed from the data can be reused.
-final class ChangeVersions: @unchecked Sendable {
-    private let lock = NSLock()
-    private var newest: Int64
+/// Equal numbers for a product mean its answers computed from the data can be reused. A value: its owner (the SQLite
+/// probe, PostgreSQL's `Freshness`) guards it with the lock it takes anyway, one lock per request rather than two.
+struct ChangeVersions {
+    private(set) var latest: Int64
     /// The last version that changed everything.
     private var everything: Int64
     private var products: [String: Int64] = [:]
@@ -73,38 +73,31 @@ final class ChangeVersions: @unchecked Sendable {
     private let capacity: Int
 
     init(newest: Int64 = 0, capacity: Int = 100_000) {
-        self.newest = newest
+        latest = newest
         everything = newest
         self.capacity = capacity
     }
 
-    var latest: Int64 { lock.withLock { newest } }
-
     func version(of gtin: String) -> Int {
-        lock.withLock { Int(max(everything, products[gtin] ?? 0)) }
+        // No product changed on its own since the last change to everything: no key to hash.
+        if products.isEmpty { return Int(everything) }
+        return Int(max(everything, products[gtin] ?? 0))
     }
 
     /// Notes `change` at `version`. A version at or below one noted already still counts for its products (writes
     /// are noted by the writer and again by the reader of the log, in either order).
-    func apply(_ change: CatalogChange, at version: Int64) {
-        lock.withLock { unlockedApply(change.loggedGTINs, at: version) }
+    mutating func apply(_ change: CatalogChange, at version: Int64) {
+        note(change.loggedGTINs, at: version)
     }
 
     /// Notes the log's rows (a GTIN, or nil for everything) up to `version`, and `version` as the newest.
-    func apply(_ rows: [(version: Int64, gtin: String?)], through version: Int64) {
-        lock.withLock {
-            for row in rows { unlockedApply([row.gtin], at: row.version) }
-            newest = max(newest, version)
-        }
+    mutating func apply(_ rows: [(version: Int64, gtin: String?)], through version: Int64) {
+        for row in rows { note([row.gtin], at: row.version) }
+        latest = max(latest, version)
     }
 
-    /// Notes a change to everything at `version`: the log does not reach back far enough.
-    func everythingChanged(at version: Int64) {
-        apply(.everything, at: version)
-    }
-
-    private func unlockedApply(_ gtins: [String?], at version: Int64) {
-        newest = max(newest, version)
+    private mutating func note(_ gtins: [String?], at version: Int64) {
+        latest = max(latest, version)
         for gtin in gtins {
             guard let gtin else {
                 everything = max(everything, version)
@@ -113,7 +106,7 @@ final class ChangeVersions: @unchecked Sendable {
             products[gtin] = max(products[gtin] ?? 0, version)
         }
         if products.count > capacity {
-            everything = newest
+            everything = latest
             products.removeAll()
         }
     }

@@ -100,8 +100,8 @@ final class VersionMoves: @unchecked Sendable {
 
 /// What this process knows of the shared catalogue version, per product, and of the database's health.
 final class Freshness: @unchecked Sendable {
-    let changes: ChangeVersions
     private let lock = NSLock()
+    private var changes: ChangeVersions
     private var heardAt: ContinuousClock.Instant?
     private var down: String?
     private let bound: Duration
@@ -115,22 +115,25 @@ final class Freshness: @unchecked Sendable {
     /// The newest version read from the database, or written by this process since.
     /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
     func version() throws -> Int {
-        try checkFresh()
-        return Int(changes.latest)
+        try lock.withLock {
+            try checkFresh()
+            return Int(changes.latest)
+        }
     }
 
     /// The version of the last change to what the channels show of the product with these digits.
     /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
     func version(of gtin: String) throws -> Int {
-        try checkFresh()
-        return changes.version(of: gtin)
+        try lock.withLock {
+            try checkFresh()
+            return changes.version(of: gtin)
+        }
     }
 
+    /// With the lock held.
     private func checkFresh() throws {
-        try lock.withLock {
-            guard let heardAt, ContinuousClock.now - heardAt <= bound else {
-                throw StorageError.unavailable(down ?? "no news from the database within \(bound)")
-            }
+        guard let heardAt, ContinuousClock.now - heardAt <= bound else {
+            throw StorageError.unavailable(down ?? "no news from the database within \(bound)")
         }
     }
 
@@ -139,9 +142,22 @@ final class Freshness: @unchecked Sendable {
         if let reason = lock.withLock({ down }) { throw StorageError.unavailable(reason) }
     }
 
-    /// The database answered the watch, whose news is noted in `changes`.
-    func heard() {
+    /// A write of this process, moved to `version`.
+    func noteWrite(_ change: CatalogChange, at version: Int64) {
+        lock.withLock { changes.apply(change, at: version) }
+    }
+
+    /// The database answered the watch with these rows of the change log (oldest first), read after `readThrough`.
+    func heard(_ rows: [(version: Int64, gtin: String?)], after readThrough: Int64) {
         lock.withLock {
+            if let newest = rows.last?.version {
+                // Further behind than the log reaches: its oldest rows may be gone.
+                if newest - readThrough >= CatalogChange.loggedVersions {
+                    changes.apply(.everything, at: newest)
+                } else {
+                    changes.apply(rows, through: newest)
+                }
+            }
             heardAt = ContinuousClock.now
             down = nil
         }
@@ -183,16 +199,8 @@ struct VersionWatch: Sendable {
                     }
                     return rows
                 }
-                if let newest = rows.last?.version {
-                    // Further behind than the log reaches: its oldest rows may be gone.
-                    if newest - readThrough >= CatalogChange.loggedVersions {
-                        freshness.changes.everythingChanged(at: newest)
-                    } else {
-                        freshness.changes.apply(rows, through: newest)
-                    }
-                    readThrough = newest
-                }
-                freshness.heard()
+                freshness.heard(rows, after: readThrough)
+                readThrough = rows.last?.version ?? readThrough
             } catch {
                 if !Task.isCancelled {
                     freshness.lost(PostgresProductReference.reason(error))

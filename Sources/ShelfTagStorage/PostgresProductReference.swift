@@ -172,7 +172,7 @@ public final class PostgresProductReference: ProductReference {
                 }
                 return Int64(0)
             }
-            freshness.changes.apply(change, at: version)
+            freshness.noteWrite(change, at: version)
         } catch {
             logger.warning("a write committed but the catalogue version did not move: \(Self.reason(error))")
         }

@@ -10,7 +10,7 @@ final class VersionProbe: @unchecked Sendable {
     private var catalogVersion: OpaquePointer?
     private var changeLog: OpaquePointer?
     private var last: (data: Int64, catalog: Int64) = (-1, -1)
-    private let changes = ChangeVersions()
+    private var changes = ChangeVersions()
     /// Lets a call skip the probe's read transaction (two file-lock calls under this lock, 8% of the server's CPU)
     /// while no commit happened; nil where the header cannot be mapped.
     private var walIndex: WALIndexHeader?
@@ -59,8 +59,10 @@ final class VersionProbe: @unchecked Sendable {
 
     /// The version of the last change to what the channels show of the product with these digits.
     func version(of gtin: String) throws -> Int {
-        try lock.withLock { try refresh() }
-        return changes.version(of: gtin)
+        try lock.withLock {
+            try refresh()
+            return changes.version(of: gtin)
+        }
     }
 
     /// PRAGMA data_version moves when another connection commits; only then is catalog_version read again, and the
@@ -81,7 +83,7 @@ final class VersionProbe: @unchecked Sendable {
     /// is there. A first read, or one further behind than the log reaches, counts as a change to everything.
     private func readChanges(after old: Int64, through new: Int64) throws {
         guard old >= 0, new - old < CatalogChange.loggedVersions else {
-            changes.everythingChanged(at: new)
+            changes.apply(.everything, at: new)
             return
         }
         defer { sqlite3_reset(changeLog) }

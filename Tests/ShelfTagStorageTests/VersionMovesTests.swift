@@ -81,7 +81,7 @@ private final class Logged: @unchecked Sendable {
 struct ChangeVersionsTests {
     @Test("a product's version is its last change or the last change to everything, whichever is newer; past capacity, everything")
     func versionsPerProduct() {
-        let versions = ChangeVersions(newest: 3, capacity: 3)
+        var versions = ChangeVersions(newest: 3, capacity: 3)
         #expect(versions.version(of: "A") == 3, "everything is as new as the start")
         versions.apply([(4, "A"), (5, "B")], through: 6)
         #expect(versions.version(of: "A") == 4 && versions.version(of: "B") == 5 && versions.version(of: "C") == 3)
