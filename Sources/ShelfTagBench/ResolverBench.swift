@@ -36,35 +36,46 @@ struct LoadResult {
 func runWrk(
     _ wrk: String, url: String, script: String?, seconds: Int = 10, threads: Int = 2, connections: Int = 64, output name: String = "wrk.out", work: String
 ) throws -> LoadResult {
+    try startWrk(wrk, url: url, script: script, seconds: seconds, threads: threads, connections: connections, output: name, work: work).result()
+}
+
+/// A wrk run going on beside other work.
+struct RunningWrk {
+    let pid: pid_t
+    let output: String
+
+    /// Waits for the run to end and reads its report.
+    func result() throws -> LoadResult {
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        func number(after label: String) -> Double? {
+            guard let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }) else { return nil }
+            let value = line.trimmingCharacters(in: .whitespaces).dropFirst(label.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? ""
+            if value.hasSuffix("ms") { return Double(value.dropLast(2)) }
+            if value.hasSuffix("us") { return Double(value.dropLast(2)).map { $0 / 1000 } }
+            if value.hasSuffix("s") { return Double(value.dropLast(1)).map { $0 * 1000 } }
+            return Double(value)
+        }
+        let requests =
+            text.split(separator: "\n").first { $0.contains("requests in") }.flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) }
+            ?? 0
+        return LoadResult(
+            requests: requests, perSecond: number(after: "Requests/sec:") ?? 0, p99Milliseconds: number(after: "99%") ?? 0,
+            non2xx: Int(number(after: "Non-2xx or 3xx responses:") ?? 0))
+    }
+}
+
+/// Starts wrk like `runWrk` without waiting for it.
+func startWrk(
+    _ wrk: String, url: String, script: String?, seconds: Int, threads: Int = 2, connections: Int = 64, output name: String, work: String
+) throws -> RunningWrk {
     let output = "\(work)/\(name)"
     var arguments = ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency"]
     if let script { arguments += ["-s", script] }
     arguments.append(url)
-    // wrk prints to standard output: send it to a file to read back.
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let argv = ([wrk] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, wrk, &actions, nil, argv, environ) == 0 else { throw POSIXError(.ENOENT) }
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
-    let text = try String(contentsOfFile: output, encoding: .utf8)
-    func number(after label: String) -> Double? {
-        guard let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }) else { return nil }
-        let value = line.trimmingCharacters(in: .whitespaces).dropFirst(label.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? ""
-        if value.hasSuffix("ms") { return Double(value.dropLast(2)) }
-        if value.hasSuffix("us") { return Double(value.dropLast(2)).map { $0 / 1000 } }
-        if value.hasSuffix("s") { return Double(value.dropLast(1)).map { $0 * 1000 } }
-        return Double(value)
-    }
-    let requests =
-        text.split(separator: "\n").first { $0.contains("requests in") }.flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) } ?? 0
-    return LoadResult(
-        requests: requests, perSecond: number(after: "Requests/sec:") ?? 0, p99Milliseconds: number(after: "99%") ?? 0,
-        non2xx: Int(number(after: "Non-2xx or 3xx responses:") ?? 0))
+    // wrk prints its report to standard output.
+    return RunningWrk(pid: try spawn(wrk, arguments, stdoutTo: output), output: output)
 }
 
 /// The resolver under wrk: /healthz as the ceiling, then JSON resolves and store pages for random GTINs of one store.
@@ -167,6 +178,28 @@ func benchResolver(_ options: BenchOptions) throws {
     print(
         String(
             format: "p99       store page: %@ ms; target < 5 ms", pageP99.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
+    // Pages while one client posts holds on one product back to back: a hold retires that product's answers only, so
+    // the others stay cached. Each run beside a run of pages alone, against their mean.
+    var alongsideRatio = Comparison("store page req/s while holds stream / alone", higherIsBetter: true)
+    var holdRates: [Double] = []
+    for round in 1...3 {
+        let alone = try runWrk(wrk, url: base, script: "\(directory)/html.lua", seconds: 4, work: options.work)
+        let holding = try startWrk(
+            wrk, url: base, script: "\(directory)/reserve-plenty.lua", seconds: 4, threads: 1, connections: 1, output: "wrk-holds.out", work: options.work)
+        let pages = try runWrk(wrk, url: base, script: "\(directory)/html.lua", seconds: 4, work: options.work)
+        let holds = try holding.result()
+        let aloneAgain = try runWrk(wrk, url: base, script: "\(directory)/html.lua", seconds: 4, work: options.work)
+        print(line("page      alone, before                (run \(round))", alone))
+        print(line("page      while holds stream           (run \(round))", pages))
+        print(line("reserve   POST alongside, 1 connection (run \(round))", holds))
+        print(line("page      alone, after                 (run \(round))", aloneAgain))
+        holdRates.append(holds.perSecond)
+        print(
+            String(
+                format: "run %d     ratio page while holds stream %.2f", round,
+                alongsideRatio.add(ours: pages.perSecond, baseline: (alone.perSecond + aloneAgain.perSecond) / 2)))
+    }
+    print(alongsideRatio.summary(target: nil) + String(format: " (%.0f holds/s alongside)", holdRates.reduce(0, +) / Double(holdRates.count)))
     let plenty = try runWrk(wrk, url: base, script: "\(directory)/reserve-plenty.lua", work: options.work)
     print(line("reserve   POST, stock never runs out  ", plenty))
     let contended = try runWrk(wrk, url: base, script: "\(directory)/reserve-contended.lua", seconds: 5, work: options.work)
