@@ -26,7 +26,7 @@ struct Chain {
         var servers: [Process] = []
         var ports: [Int] = []
         for _ in 0..<2 {
-            let port = 22_000 + Int.random(in: 0..<6000)
+            let port = try freeLocalPort()
             servers.append(try await CommandLine.startServer(db: url, port: port, options: serveOptions))
             ports.append(port)
         }

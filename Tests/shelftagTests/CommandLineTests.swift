@@ -311,7 +311,7 @@ struct ServeCommandTests {
         #expect(try await CommandLine.run(["token", "create", "--db", db, "--store", "NOPE", "--scope", "stock"]).status == 2)
         #expect(try await CommandLine.run(["token", "create", "--db", db, "--store", "PAR01"]).status == 2)
 
-        let port = 18_000 + Int.random(in: 0..<2000)
+        let port = try freeLocalPort()
         let errors = Pipe()
         let server = try await CommandLine.startServer(db: db, port: port, options: ["--base-url", "https://s.example"], errors: errors)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/01/03760001001983?s=PAR01&t=x")!)
@@ -338,7 +338,7 @@ struct ServeCommandTests {
         #expect(try await CommandLine.importSamples(into: db).status == 0)
         let added = try await CommandLine.run(["associates", "add", "--db", db, "--store", "PAR01", "--name", "Léa, M.", "--languages", "fr"])
         let code = String(added.output.prefix(5))
-        let port = 18_000 + Int.random(in: 0..<2000)
+        let port = try freeLocalPort()
         let server = try await CommandLine.startServer(
             db: db, port: port, options: ["--reservations-per-minute", "0", "--associate-param", "vendeur", "--log-level", "warning"])
         let base = "http://127.0.0.1:\(port)"
@@ -399,7 +399,7 @@ struct ReservationCrashTests {
     func killDuringBurst() async throws {
         let db = try CommandLine.temporaryDatabase()
         #expect(try await CommandLine.importSamples(into: db).status == 0)
-        let port = 20_000 + Int.random(in: 0..<2000)
+        let port = try freeLocalPort()
         let server = try await CommandLine.startServer(db: db, port: port, options: Self.serveOptions)
         let gtin = "03760001001983"  // 32 on hand in PAR01
         let confirmed = ConfirmedCodes()
