@@ -55,7 +55,8 @@ struct Advisors: Sendable {
     private var secure: String { configuration.baseURL.hasPrefix("https:") ? "; Secure" : "" }
 
     private func look(up code: String) async throws -> Associate? {
-        let version = try reference.catalogVersion()
+        // Associates change with what every page shares, not with a product's price, stock or holds.
+        let version = try reference.commonVersion()
         if let known = directory.entry(code, version: version) { return known.associate }
         let associate = try await reference.associate(code: code)
         directory.store(code, associate, version: version)
@@ -63,7 +64,7 @@ struct Advisors: Sendable {
     }
 }
 
-/// Associates looked up by code, unknown ones included, until the catalogue version moves (every change to an
+/// Associates looked up by code, unknown ones included, until the common catalogue version moves (every change to an
 /// associate moves it, on every resolver of the reference).
 final class AdvisorDirectory: @unchecked Sendable {
     struct Entry {

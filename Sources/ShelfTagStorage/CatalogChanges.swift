@@ -78,6 +78,9 @@ struct ChangeVersions {
         self.capacity = capacity
     }
 
+    /// The version of the last change to everything.
+    var common: Int { Int(everything) }
+
     func version(of gtin: String) -> Int {
         // No product changed on its own since the last change to everything: no key to hash.
         if products.isEmpty { return Int(everything) }

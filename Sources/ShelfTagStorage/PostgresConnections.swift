@@ -130,6 +130,15 @@ final class Freshness: @unchecked Sendable {
         }
     }
 
+    /// The version of the last change to everything.
+    /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
+    func commonVersion() throws -> Int {
+        try lock.withLock {
+            try checkFresh()
+            return changes.common
+        }
+    }
+
     /// With the lock held.
     private func checkFresh() throws {
         guard let heardAt, ContinuousClock.now - heardAt <= bound else {

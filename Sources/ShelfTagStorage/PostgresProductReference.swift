@@ -523,6 +523,10 @@ public final class PostgresProductReference: ProductReference {
         try freshness.version(of: gtin.digits)
     }
 
+    public func commonVersion() throws -> Int {
+        try freshness.commonVersion()
+    }
+
     public func webShopOrigin() async throws -> String? {
         let logger = logger
         return try await database { connection in

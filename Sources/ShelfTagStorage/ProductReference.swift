@@ -116,6 +116,12 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: `StorageError.unavailable` when the database cannot vouch that the number is fresh, or a storage error.
     func catalogVersion(of gtin: GTIN) throws -> Int
 
+    /// Like `catalogVersion()`, for what every product's answers share (stores, associates): it moves with the writes
+    /// that change everything, not with writes to single products, so what is read of those stays reusable while
+    /// prices, stock and holds change.
+    /// - Throws: `StorageError.unavailable` when the database cannot vouch that the number is fresh, or a storage error.
+    func commonVersion() throws -> Int
+
     /// The scheme and host of the web shop's product links (`https://shop.example`), or nil with no products.
     /// - Throws: a storage error.
     func webShopOrigin() async throws -> String?

@@ -463,6 +463,11 @@ public final class SQLiteProductReference: ProductReference {
         return try catalogVersion()
     }
 
+    public func commonVersion() throws -> Int {
+        if let versionProbe { return try versionProbe.commonVersion() }
+        return try catalogVersion()
+    }
+
     public func webShopOrigin() async throws -> String? {
         try await reading { db in
             try String.fetchOne(db, sql: "SELECT link FROM product WHERE link LIKE 'http%' LIMIT 1").flatMap(StoredRows.origin(ofLink:))

@@ -65,6 +65,14 @@ final class VersionProbe: @unchecked Sendable {
         }
     }
 
+    /// The version of the last change to everything.
+    func commonVersion() throws -> Int {
+        try lock.withLock {
+            try refresh()
+            return changes.common
+        }
+    }
+
     /// PRAGMA data_version moves when another connection commits; only then is catalog_version read again, and the
     /// change log when it moved.
     private func refresh() throws {

@@ -452,11 +452,14 @@ struct ReferenceContractTests {
         try await withSampleDatabase(backend) { location in
             try await openForTests(location) { writer in
                 try await openForTests(location) { reader in
-                    /// The reader's versions of the coffee, of the jam, and of the catalogue once they differ from `old`
-                    /// (PostgreSQL's reader hears of a write at its next poll).
-                    func versions(after old: (Int, Int, Int)?) async throws -> (coffee: Int, jam: Int, all: Int) {
+                    /// The reader's versions of the coffee, of the jam, of the catalogue and of what every product shares,
+                    /// once they differ from `old` (PostgreSQL's reader hears of a write at its next poll).
+                    func versions(after old: (Int, Int, Int, Int)?) async throws -> (coffee: Int, jam: Int, all: Int, common: Int) {
                         for _ in 0..<100 {
-                            let now = (try reader.catalogVersion(of: coffee), try reader.catalogVersion(of: jam), try reader.catalogVersion())
+                            let now = (
+                                try reader.catalogVersion(of: coffee), try reader.catalogVersion(of: jam), try reader.catalogVersion(),
+                                try reader.commonVersion()
+                            )
                             if let old, now == old {
                                 try await Task.sleep(for: .milliseconds(50))
                                 continue
@@ -472,6 +475,7 @@ struct ReferenceContractTests {
                     #expect(afterStock.coffee > start.coffee, "a stock update moves its product's version")
                     #expect(afterStock.jam == start.jam, "and not another product's")
                     #expect(afterStock.all > start.all)
+                    #expect(afterStock.common == start.common, "nor what every product shares")
                     #expect(try writer.catalogVersion(of: coffee) == afterStock.coffee, "the writer has noted its own write")
 
                     let hold = try HoldRequest(storeCode: "PAR01", gtin: jam, quantity: "1", customerName: "Léa", contact: "lea@example.com")
@@ -494,7 +498,7 @@ struct ReferenceContractTests {
                     }
                     let afterStore = try await versions(after: afterCancel)
                     #expect(afterStore.coffee > afterCancel.coffee && afterStore.jam > afterCancel.jam, "a store changes every page")
-                    #expect(afterStore.coffee == afterStore.all && afterStore.jam == afterStore.all)
+                    #expect(afterStore.coffee == afterStore.all && afterStore.jam == afterStore.all && afterStore.common == afterStore.all)
                 }
             }
         }
@@ -647,8 +651,10 @@ struct ReferenceContractTests {
         try await withSampleReference(backend) { reference in
             let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: ["fr", "en"])
             let version = try reference.catalogVersion()
+            let common = try reference.commonVersion()
             #expect(try await reference.addAssociates([NewAssociate(lea, secretHash: "secret-1")], at: now) == .added)
             #expect(try reference.catalogVersion() > version, "a new associate moves the catalogue version")
+            #expect(try reference.commonVersion() > common, "and what every page shares")
             let max = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
             #expect(
                 try await reference.addAssociates([NewAssociate(max, secretHash: "secret-4"), NewAssociate(lea, secretHash: "secret-2")], at: now)
