@@ -186,6 +186,36 @@ func benchChain(_ options: BenchOptions) throws {
         String(
             format: "two       two PostgreSQL resolvers at once: %.0f + %.0f = %.0f req/s (2 cores for both servers, both wrk and PostgreSQL)", a.perSecond,
             b.perSecond, a.perSecond + b.perSecond))
+    // Answers while one client posts holds on one product back to back, on the same resolver and on the other one:
+    // a hold retires that product's answers only, at once on its own resolver and through the change log on the other
+    // (which, before the log, heard of a move at its next poll and retired every answer then: at most 5 times a second).
+    // Each run beside runs alone, against their mean.
+    var sameResolver = Comparison("resolve req/s while the same resolver takes holds / alone", higherIsBetter: true)
+    var otherResolver = Comparison("resolve req/s while the other resolver takes holds / alone", higherIsBetter: true)
+    var holdRates: [Double] = []
+    for round in 1...2 {
+        for (holdPort, name) in [(18_091, "same"), (18_092, "other")] {
+            let alone = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/json.lua", seconds: 4, work: options.work)
+            let holding = try startWrk(
+                wrk, url: "http://127.0.0.1:\(holdPort)", script: "\(directory)/reserve-plenty.lua", seconds: 4, threads: 1, connections: 1,
+                output: "wrk-holds.out", work: options.work)
+            let beside = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/json.lua", seconds: 4, work: options.work)
+            let holds = try holding.result()
+            let aloneAgain = try runWrk(wrk, url: "http://127.0.0.1:18091", script: "\(directory)/json.lua", seconds: 4, work: options.work)
+            holdRates.append(holds.perSecond)
+            let baseline = (alone.perSecond + aloneAgain.perSecond) / 2
+            let ratio =
+                name == "same" ? sameResolver.add(ours: beside.perSecond, baseline: baseline) : otherResolver.add(ours: beside.perSecond, baseline: baseline)
+            let label = name.padding(toLength: 5, withPad: " ", startingAt: 0)
+            print(
+                line("holds     run \(round) \(label) alone       ", alone) + "\n" + line("holds     run \(round) \(label) while holds ", beside) + "\n"
+                    + line("holds     run \(round) \(label) the holds   ", holds) + "\n" + line("holds     run \(round) \(label) alone again ", aloneAgain)
+                    + String(format: "   ratio %.2f", ratio))
+        }
+    }
+    let meanHolds = holdRates.reduce(0, +) / Double(holdRates.count)
+    print(sameResolver.summary(target: nil) + String(format: " (%.0f holds/s alongside, over all runs)", meanHolds))
+    print(otherResolver.summary(target: nil))
     let (p, q) = try both("\(directory)/reserve-plenty.lua", seconds: 5)
     print(
         String(
