@@ -42,6 +42,8 @@ enum SQLiteStagedImport {
         let staging = try DatabaseQueue(path: stagingPath, configuration: configuration)
         defer { try? staging.close() }
         let body = UncheckedSendable(body)
+        // What the staged rows change, logged with the version the import moves to.
+        let changes = UncheckedSendable(ChangeTracker())
         let result = try await staging.writeWithoutTransaction { db -> Result in
             try db.execute(sql: stagingTables)
             try db.execute(sql: "ATTACH DATABASE ? AS ref", arguments: [path])
@@ -49,7 +51,7 @@ enum SQLiteStagedImport {
             var result: Result?
             // One read transaction: every lookup in the reference sees the same snapshot.
             try db.inTransaction(.deferred) {
-                result = try body.value(StagingWriter(db: db))
+                result = try body.value(StagingWriter(db: db, changes: changes.value))
                 try db.execute(sql: pruning)
                 return .commit
             }
@@ -58,7 +60,7 @@ enum SQLiteStagedImport {
         try staging.close()
         try await reference.writing(attaching: (path: stagingPath, name: "stage")) { db in
             try db.execute(sql: applying)
-            try SQLiteProductReference.bumpCatalogVersion(db, .everything)
+            try SQLiteProductReference.bumpCatalogVersion(db, changes.value.change)
         }
         return result
     }
@@ -182,12 +184,14 @@ enum SQLiteStagedImport {
     /// Writes to the staging tables; reads see them over the reference (`ref`).
     private struct StagingWriter: CatalogWriter {
         let db: Database
+        let changes: ChangeTracker
         private let statements = PreparedStatements<Query>()
         private let unchangedProducts = UnchangedRows()
         private let unchangedOffers = UnchangedRows()
 
-        init(db: Database) {
+        init(db: Database, changes: ChangeTracker) {
             self.db = db
+            self.changes = changes
         }
 
         /// The statements a row runs.
@@ -238,6 +242,7 @@ enum SQLiteStagedImport {
         }
 
         func save(_ store: Store) throws {
+            changes.noteEverything()
             try statements.statement(.stageStore, in: db).execute(arguments: SQLiteCatalogWriter.storeArguments(store))
         }
 
@@ -265,6 +270,7 @@ enum SQLiteStagedImport {
                 return
             }
             if let owner = try owner(of: product.itemID), owner != gtin { throw ItemIDConflict(itemID: product.itemID, existingGTIN: owner) }
+            changes.note(product.gtin)
             let binder = try binder(.stageProduct)
             binder.bindProductRow(product, webOffer: webOffer, pricing: pricing, time: time)
             try binder.step(connection: db.sqliteConnection)
@@ -293,6 +299,7 @@ enum SQLiteStagedImport {
             let pricing = PricingValues(offer.pricing)
             let time = Int64(recordedAt.timeIntervalSince1970)
             if try isUnchanged(.offerUnchanged, skipping: unchangedOffers, bind: { $0.bindOfferRow(offer, pricing: pricing, time: time) }) { return }
+            changes.note(offer.gtin)
             let binder = try binder(.stageOffer)
             binder.bindOfferRow(offer, pricing: pricing, time: time)
             try binder.step(connection: db.sqliteConnection)
@@ -310,6 +317,7 @@ enum SQLiteStagedImport {
         }
 
         func save(_ review: Review) throws {
+            changes.note(review.gtin)
             try statements.statement(.stageReview, in: db).execute(
                 arguments: [
                     review.id, review.gtin.digits, review.rating, review.author, review.isAnonymous,
@@ -321,7 +329,9 @@ enum SQLiteStagedImport {
             try db.execute(sql: "DELETE FROM stage_kept_review; INSERT OR IGNORE INTO stage_full_reviews VALUES (1)")
             let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stage_kept_review (id) VALUES (?)")
             for id in ids { try insert.execute(arguments: [id]) }
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM ref.review WHERE id NOT IN (SELECT id FROM stage_kept_review)") ?? 0
+            let deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM ref.review WHERE id NOT IN (SELECT id FROM stage_kept_review)") ?? 0
+            if deleted > 0 { changes.noteEverything() }
+            return deleted
         }
     }
 }

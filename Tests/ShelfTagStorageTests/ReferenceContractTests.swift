@@ -499,6 +499,18 @@ struct ReferenceContractTests {
                     let afterStore = try await versions(after: afterCancel)
                     #expect(afterStore.coffee > afterCancel.coffee && afterStore.jam > afterCancel.jam, "a store changes every page")
                     #expect(afterStore.coffee == afterStore.all && afterStore.jam == afterStore.all && afterStore.common == afterStore.all)
+
+                    // An import (SQLite stages it aside) of one changed offer: that product only.
+                    try await writer.importing { catalog in
+                        let offer = try #require(try catalog.offer(store: "PAR01", gtin: jam))
+                        try catalog.save(
+                            StoreOffer(
+                                storeCode: "PAR01", gtin: jam, pricing: offer.pricing, availability: StoreAvailability(quantity: 3), pickupMethod: .reserve,
+                                pickupSLA: offer.pickupSLA, stock: Stock(onHand: 3)), recordedAt: now)
+                    }
+                    let afterImport = try await versions(after: afterStore)
+                    #expect(afterImport.jam > afterStore.jam, "an import moves the version of the products it changed")
+                    #expect(afterImport.coffee == afterStore.coffee && afterImport.common == afterStore.common, "and no other")
                 }
             }
         }
