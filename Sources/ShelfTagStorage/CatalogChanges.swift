@@ -61,6 +61,26 @@ final class ChangeTracker {
     }
 }
 
+/// Where a reference reads the versions this process knows of: each owner reads them under its own lock, after its
+/// own check that they are fresh (the SQLite probe reads the database's header, PostgreSQL's `Freshness` the age of the
+/// last poll).
+protocol KnownVersions {
+    /// `read`'s answer from the versions, once they are known to be fresh.
+    /// - Throws: `StorageError` when they cannot be vouched for.
+    func withVersions<T>(_ read: (ChangeVersions) -> T) throws -> T
+}
+
+extension KnownVersions {
+    /// The newest catalogue version.
+    func version() throws -> Int { try withVersions { Int($0.latest) } }
+
+    /// The version of the last change to what the channels show of the product with these digits.
+    func version(of gtin: String) throws -> Int { try withVersions { $0.version(of: gtin) } }
+
+    /// The version of the last change to everything.
+    func commonVersion() throws -> Int { try withVersions { $0.common } }
+}
+
 /// The catalogue versions this process knows of: the newest, and per product the version of its last change.
 /// Equal numbers for a product mean its answers computed from the data can be reused. A value: its owner (the SQLite
 /// probe, PostgreSQL's `Freshness`) guards it with the lock it takes anyway, one lock per request rather than two.

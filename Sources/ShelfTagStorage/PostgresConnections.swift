@@ -99,7 +99,7 @@ final class VersionMoves: @unchecked Sendable {
 }
 
 /// What this process knows of the shared catalogue version, per product, and of the database's health.
-final class Freshness: @unchecked Sendable {
+final class Freshness: KnownVersions, @unchecked Sendable {
     private let lock = NSLock()
     private var changes: ChangeVersions
     private var heardAt: ContinuousClock.Instant?
@@ -112,37 +112,14 @@ final class Freshness: @unchecked Sendable {
         heardAt = ContinuousClock.now
     }
 
-    /// The newest version read from the database, or written by this process since.
+    /// The versions read from the database, or written by this process since.
     /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
-    func version() throws -> Int {
+    func withVersions<T>(_ read: (ChangeVersions) -> T) throws -> T {
         try lock.withLock {
-            try checkFresh()
-            return Int(changes.latest)
-        }
-    }
-
-    /// The version of the last change to what the channels show of the product with these digits.
-    /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
-    func version(of gtin: String) throws -> Int {
-        try lock.withLock {
-            try checkFresh()
-            return changes.version(of: gtin)
-        }
-    }
-
-    /// The version of the last change to everything.
-    /// - Throws: `StorageError.unavailable` when the last news from the database is older than the bound.
-    func commonVersion() throws -> Int {
-        try lock.withLock {
-            try checkFresh()
-            return changes.common
-        }
-    }
-
-    /// With the lock held.
-    private func checkFresh() throws {
-        guard let heardAt, ContinuousClock.now - heardAt <= bound else {
-            throw StorageError.unavailable(down ?? "no news from the database within \(bound)")
+            guard let heardAt, ContinuousClock.now - heardAt <= bound else {
+                throw StorageError.unavailable(down ?? "no news from the database within \(bound)")
+            }
+            return read(changes)
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 
 /// Reads the catalogue version, and its change log when it moves, on its own SQLite connection, through the C API: the
 /// resolver asks on every request, and a locked C call costs a microsecond where a GRDB queue hop costs tens.
-final class VersionProbe: @unchecked Sendable {
+final class VersionProbe: KnownVersions, @unchecked Sendable {
     private let lock = NSLock()
     private var connection: OpaquePointer?
     private var dataVersion: OpaquePointer?
@@ -49,27 +49,10 @@ final class VersionProbe: @unchecked Sendable {
     /// Whether calls can skip the probe while no commit happened (a test checks the fast path is taken).
     var readsWALIndexHeader: Bool { walIndex != nil }
 
-    /// The newest catalogue version.
-    func version() throws -> Int {
+    func withVersions<T>(_ read: (ChangeVersions) -> T) throws -> T {
         try lock.withLock {
             try refresh()
-            return Int(last.catalog)
-        }
-    }
-
-    /// The version of the last change to what the channels show of the product with these digits.
-    func version(of gtin: String) throws -> Int {
-        try lock.withLock {
-            try refresh()
-            return changes.version(of: gtin)
-        }
-    }
-
-    /// The version of the last change to everything.
-    func commonVersion() throws -> Int {
-        try lock.withLock {
-            try refresh()
-            return changes.common
+            return read(changes)
         }
     }
 
