@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ShelfTagSecrets
 
 /// Answers computed from the data, reused while the data is unchanged (its catalogue version), until the answer
 /// changes by itself (a sale window of a price it shows opens or closes), and for at most `lifetime` (half of it to all
@@ -23,6 +24,8 @@ final class AnswerCache: @unchecked Sendable {
     final class Answer: Sendable {
         /// The body as it is sent: made once, shared by every response that carries it (no copy per request).
         let bytes: ByteBuffer
+        /// The body's entity tag (quoted, strong), nil with no body: a client holding this body gets a 304.
+        let entityTag: String?
         let storeCode: String?
         let stale: Bool
         /// The page's locale, for the linkset's hreflang.
@@ -42,6 +45,7 @@ final class AnswerCache: @unchecked Sendable {
 
         init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "", webLink: String = "") {
             bytes = ByteBuffer(string: body)
+            entityTag = body.isEmpty ? nil : "\"" + ContentFingerprint.of(body) + "\""
             self.title = title
             self.webLink = webLink
             self.storeCode = storeCode

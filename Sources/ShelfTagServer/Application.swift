@@ -46,7 +46,7 @@ public func buildApplication(
     router.get("/metrics") { _, _ in
         Response.text(metrics.text(databaseRoundTrips: reference.serverRoundTrips, answers: answers.counts), contentType: "text/plain; version=0.0.4")
     }
-    router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json") }
+    router.get("/openapi.json") { _, _ in Response.text(openAPI, contentType: "application/json", headers: [.cacheControl: CachePolicy.published]) }
     var shopSearch = configuration.shopSearchURL
     if shopSearch == nil { shopSearch = try await reference.webShopOrigin().map { $0 + "/search?q={gtin}" } }
     StoreUpdateController(reference: reference, configuration: configuration).addRoutes(to: router)

@@ -58,10 +58,24 @@ private let securityHeaders: [HTTPField] = [
     HTTPField(name: .accessControlExposeHeaders, value: "Link, Location"),
 ]
 
-/// Security and CORS headers on every answer.
+/// What caches between the resolver and its clients (a chain's CDN, a browser) may keep (RFC 9111). An answer
+/// that names none gets `none`: only what a handler marks as shareable is ever stored.
+enum CachePolicy {
+    /// Product answers: live prices, so every cache asks again before reuse (a 304 while the entity tag matches).
+    static let revalidate = "no-cache"
+    /// Store pages: the same, but a page names the associate a shopper's cookie remembers, so only the browser keeps it.
+    static let revalidatePrivately = "private, no-cache"
+    /// Documents that change only when the server restarts (its description, its OpenAPI document).
+    static let published = "public, max-age=300"
+    /// Everything else: personal data (reservations, associates' views, cookies set), writes, errors, health.
+    static let none = "no-store"
+}
+
+/// Security and CORS headers on every answer, and `Cache-Control: no-store` on those that name no cache policy.
 struct HeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
+        if response.headers[.cacheControl] == nil { response.headers.append(HTTPField(name: .cacheControl, value: CachePolicy.none)) }
         // Appended, not set one by one: no handler sets them, and each setting searches the fields.
         response.headers.append(contentsOf: securityHeaders)
         return response

@@ -89,3 +89,25 @@ enum PageLanguage {
         return parts.count > 1 ? "\(preferred)-\(parts[1])" : preferred
     }
 }
+
+extension Request {
+    /// Whether the client already holds the representation tagged `entityTag` (quoted): its `If-None-Match` lists
+    /// that tag, weakly compared (`W/"x"` matches `"x"`), or is `*` (RFC 9110, 13.1.2).
+    func holds(entityTag: String) -> Bool {
+        guard let field = headers.value(of: .ifNoneMatch) else { return false }
+        let wanted = entityTag.utf8.dropFirst().dropLast()
+        var rest = Substring(field).utf8[...]
+        while true {
+            rest = rest.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: ",") }
+            if rest.isEmpty { return false }
+            if rest.first == UInt8(ascii: "*") { return true }
+            if rest.starts(with: "W/".utf8) { rest = rest.dropFirst(2) }
+            // A malformed member ends the list: nothing after it can be read reliably.
+            guard rest.first == UInt8(ascii: "\"") else { return false }
+            rest = rest.dropFirst()
+            guard let close = rest.firstIndex(of: UInt8(ascii: "\"")) else { return false }
+            if rest[..<close].elementsEqual(wanted) { return true }
+            rest = rest[rest.index(after: close)...]
+        }
+    }
+}

@@ -124,7 +124,7 @@ struct ResolverController: Sendable {
             ],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return .text(String(decoding: data, as: UTF8.self), contentType: "application/json")
+        return .text(String(decoding: data, as: UTF8.self), contentType: "application/json", headers: [.cacheControl: CachePolicy.published])
     }
 
     // MARK: Digital Link resolution
@@ -161,6 +161,7 @@ struct ResolverController: Sendable {
         let anchor = anchor(of: link, gtin: gtin)
         var headers = HTTPFields()
         headers[.vary] = "Accept, Accept-Language"
+        headers[.cacheControl] = CachePolicy.revalidate
         headers[.link] = Self.linksetLink(anchor: anchor) + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
 
         let requested = link.extensionValue("linkType")
@@ -195,7 +196,8 @@ struct ResolverController: Sendable {
         }
         if answersJSON {
             record(.json, summary)
-            return .text(summary.bytes, contentType: "application/json", headers: headers)
+            headers[.contentType] = "application/json"
+            return Self.respond(with: summary, headers: headers, to: request)
         }
         let webLink = summary.webLink
         if asLinkset {
@@ -320,11 +322,27 @@ struct ResolverController: Sendable {
         // The fields every page answer has, built once: each field set per request searched and copied the list.
         var headers = asJSON ? Self.pageJSONFields : Self.pageFields
         if let advisor, advisor.fromLink { headers.append(HTTPField(name: .setCookie, value: advisors.rememberCookie(advisor.associate))) }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: answer.bytes))
+        return Self.respond(with: answer, headers: headers, to: request)
     }
 
-    private static let pageFields: HTTPFields = [.contentType: "text/html; charset=utf-8", .vary: "Accept, Accept-Language, Cookie"]
-    private static let pageJSONFields: HTTPFields = [.contentType: "application/json", .vary: "Accept, Accept-Language, Cookie"]
+    private static let pageFields: HTTPFields = [
+        .contentType: "text/html; charset=utf-8", .vary: "Accept, Accept-Language, Cookie", .cacheControl: CachePolicy.revalidatePrivately,
+    ]
+    private static let pageJSONFields: HTTPFields = [
+        .contentType: "application/json", .vary: "Accept, Accept-Language, Cookie", .cacheControl: CachePolicy.revalidatePrivately,
+    ]
+
+    /// A cached answer's body with its entity tag, or a 304 without the body when the client holds it already (a
+    /// reload, a back button, a CDN revalidating).
+    private static func respond(with answer: AnswerCache.Answer, headers: HTTPFields, to request: Request) -> Response {
+        guard let entityTag = answer.entityTag else { return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: answer.bytes)) }
+        var headers = headers
+        headers.append(HTTPField(name: .eTag, value: entityTag))
+        guard request.holds(entityTag: entityTag) else { return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: answer.bytes)) }
+        // A 304 carries what a 200 would have said of caching, not of a body it does not have.
+        headers[.contentType] = nil
+        return Response(status: .notModified, headers: headers)
+    }
 
     /// An associate's own page: who they are, where, the languages they speak; it remembers them on the phone.
     func advisorPage(_ request: Request, code: String) async throws -> Response {

@@ -1,7 +1,7 @@
 import ShelfTagSecrets
 import Testing
 
-@Suite("Secrets: hashed with swift-crypto, compared in constant time")
+@Suite("Secrets and fingerprints: hashed with swift-crypto, secrets compared in constant time")
 struct SecretHashTests {
     @Test("SHA-256 of FIPS 180-4's test messages")
     func fipsVectors() {
@@ -20,5 +20,11 @@ struct SecretHashTests {
         #expect(!SecretHash.matches("st_ab", "st_abc"))
         #expect(!SecretHash.matches("", "st_abc"))
         #expect(SecretHash.matches("", ""))
+    }
+
+    @Test("a content fingerprint is the first 128 bits of the SHA-256, so every resolver gives the same")
+    func fingerprint() {
+        #expect(ContentFingerprint.of("abc") == "ba7816bf8f01cfea414140de5dae2223")
+        #expect(ContentFingerprint.of("") == "e3b0c44298fc1c149afbf4c8996fb924")
     }
 }

@@ -406,4 +406,57 @@ struct ResolverTests {
             #expect(((after["store"] as? [String: Any])?["price"] as? [String: Any])?["amount"] as? String == "5.39")
         }
     }
+
+    @Test(
+        "product answers carry an entity tag and ask caches to revalidate: If-None-Match gets a 304 with no body until the price changes; everything else is no-store"
+    )
+    func answersRevalidate() async throws {
+        try await TestServer.with { server in
+            let page = "/products/03760001018189?s=PAR01"
+            let json = "/01/03760001018189?s=PAR01"
+            let first = try await server.request(page, accept: "text/html")
+            #expect(first.status == 200)
+            #expect(first.header("Cache-Control") == "private, no-cache", "a page names the associate a cookie remembers: no shared cache keeps it")
+            let tag = try #require(first.header("ETag"))
+            #expect(tag.count == 34 && tag.hasPrefix("\"") && tag.hasSuffix("\""), "\(tag)")
+            let again = try await server.request(page, accept: "text/html", headers: ["If-None-Match": tag])
+            #expect(again.status == 304 && again.body.isEmpty)
+            #expect(again.header("ETag") == tag && again.header("Cache-Control") == "private, no-cache")
+            #expect(again.header("Vary") == "Accept, Accept-Language, Cookie")
+            // Weak comparison, lists and the wildcard; anything else gets the page.
+            for held in ["\"other\", W/\(tag)", "*", " \(tag) "] {
+                #expect(try await server.request(page, accept: "text/html", headers: ["If-None-Match": held]).status == 304, "\(held)")
+            }
+            for held in ["\"other\"", "abc", "W/\"\(tag)", String(tag.dropLast())] {
+                let reply = try await server.request(page, accept: "text/html", headers: ["If-None-Match": held])
+                #expect(reply.status == 200 && reply.body.count == first.body.count, "\(held)")
+            }
+            let document = try await server.request(json, accept: "application/json")
+            #expect(document.header("Cache-Control") == "no-cache")
+            let jsonTag = try #require(document.header("ETag"))
+            #expect(jsonTag != tag, "the JSON and the page are two representations")
+            #expect(try await server.request(json, accept: "application/json", headers: ["If-None-Match": jsonTag]).status == 304)
+            #expect(try await server.request(json, accept: "text/html").header("Cache-Control") == "no-cache", "the redirect is asked again too")
+
+            // A new price is a new representation: the held tags no longer match.
+            let feed = try newDirectory().appendingPathComponent("inventory.tsv")
+            try Data("store_code\tid\tquantity\tprice\tavailability\nPAR01\tFR-EPI-0042\t5\t5.39 EUR\tin_stock\n".utf8).write(to: feed)
+            _ = try await runImport([feed.path], into: server.reference, asOf: "2026-11-23T09:00Z")
+            let changed = try await server.request(page, accept: "text/html", headers: ["If-None-Match": tag])
+            #expect(changed.status == 200 && changed.text.contains("5,39"))
+            #expect(changed.header("ETag").map { $0 != tag } == true)
+            let changedJSON = try await server.request(json, accept: "application/json", headers: ["If-None-Match": jsonTag])
+            #expect(changedJSON.status == 200 && changedJSON.header("ETag").map { $0 != jsonTag } == true)
+
+            // Personal data, errors and health are never stored; documents that change only with a restart are.
+            for path in ["/healthz", "/products/03760001018189/reserve?s=PAR01", "/work/sign-in", "/products/03760009999999?s=PAR01", "/01/12345"] {
+                let reply = try await server.request(path, accept: "text/html")
+                #expect(reply.header("Cache-Control") == "no-store", "\(path): \(reply.status)")
+                #expect(reply.header("ETag") == nil, "\(path)")
+            }
+            for path in ["/openapi.json", "/.well-known/gs1resolver"] {
+                #expect(try await server.request(path).header("Cache-Control") == "public, max-age=300", "\(path)")
+            }
+        }
+    }
 }

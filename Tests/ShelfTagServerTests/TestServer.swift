@@ -107,6 +107,9 @@ struct TestServer {
         // Tests send the cookies they mean to: none is kept between requests.
         configuration.httpCookieStorage = nil
         configuration.httpShouldSetCookies = false
+        // Tests read the server's own answers (a 304 included), never a cached copy.
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }()
 }
