@@ -1,6 +1,6 @@
 # ShelfTag front door. `make demo` and `make test` work on a fresh Debian machine with the Swift toolchain, as root.
 SHELL := /bin/bash
-APT_PACKAGES := libqrencode-dev libpng-dev libsqlite3-dev libfreetype-dev libfontconfig-dev libcairo2-dev fonts-dejavu-core zbar-tools poppler-utils curl postgresql python3 python3-venv
+APT_PACKAGES := libqrencode-dev libpng-dev zlib1g-dev libsqlite3-dev libfreetype-dev libfontconfig-dev libcairo2-dev fonts-dejavu-core zbar-tools poppler-utils curl postgresql python3 python3-venv
 BENCH_PACKAGES := sqlite3 qrencode wrk
 SCREENSHOT_PACKAGES := chromium python3-pip
 DEMO_DIR := demo

@@ -26,11 +26,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.9.0"),
         // Parity's live checks: kept-alive connections over NIO (URLSession on Linux spent 660 µs of CPU a request).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // gzip of cached answers, made once per answer (zlib, Hummingbird's author's NIO wrapper): phones on a store's
+        // weak signal and a chain's CDN carry half the bytes.
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // Values and rules every channel shares: Foundation only.
         .target(name: "ShelfTagDomain"),
-        // Secrets hashed and compared: the one module that imports swift-crypto.
+        // Secrets hashed and compared, content fingerprinted: the one module that imports swift-crypto.
         .target(name: "ShelfTagSecrets", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Streaming readers of the retailer formats, each row to a domain value or a located error.
         .target(name: "ShelfTagFeeds", dependencies: ["ShelfTagDomain"]),
@@ -44,6 +47,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // Feeds into storage: kind detection, dependency order, one transaction.
@@ -144,6 +148,9 @@ let package = Package(
                 "ShelfTagSecrets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // A client that decompresses nothing itself, and the decoder to read what it got.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import NIOCore
 import ShelfTagSecrets
@@ -26,6 +27,9 @@ final class AnswerCache: @unchecked Sendable {
         let bytes: ByteBuffer
         /// The body's entity tag (quoted, strong), nil with no body: a client holding this body gets a 304.
         let entityTag: String?
+        /// The body gzipped once for every client that takes it, and its own entity tag (another representation); nil
+        /// for a body too short to gain.
+        let gzipped: (bytes: ByteBuffer, entityTag: String)?
         let storeCode: String?
         let stale: Bool
         /// The page's locale, for the linkset's hreflang.
@@ -45,7 +49,11 @@ final class AnswerCache: @unchecked Sendable {
 
         init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "", webLink: String = "") {
             bytes = ByteBuffer(string: body)
-            entityTag = body.isEmpty ? nil : "\"" + ContentFingerprint.of(body) + "\""
+            let fingerprint = ContentFingerprint.of(body)
+            entityTag = body.isEmpty ? nil : "\"" + fingerprint + "\""
+            var plain = bytes
+            gzipped =
+                body.utf8.count < AnswerCache.shortestGzipped ? nil : (try? plain.compress(with: .gzip())).map { ($0, "\"" + fingerprint + "-gzip\"") }
             self.title = title
             self.webLink = webLink
             self.storeCode = storeCode
@@ -54,6 +62,9 @@ final class AnswerCache: @unchecked Sendable {
             self.changesAt = changesAt
         }
     }
+
+    /// Below this many bytes gzip's header and the client's work outweigh what it saves (a body fits one packet).
+    static let shortestGzipped = 1_024
 
     private struct Entry {
         let version: Int

@@ -111,3 +111,25 @@ extension Request {
         }
     }
 }
+
+extension Request {
+    /// Whether the client takes a gzipped body: its `Accept-Encoding` lists `gzip` (or `x-gzip`), else `*`, with a
+    /// quality above 0 (RFC 9110, 12.5.3). Read over the bytes: every phone's browser sends the header.
+    var acceptsGzip: Bool {
+        guard let field = headers.value(of: .acceptEncoding) else { return false }
+        var wildcard = false
+        for member in field.utf8.split(separator: UInt8(ascii: ",")) {
+            let parts = member.split(separator: UInt8(ascii: ";"))
+            guard let first = parts.first else { continue }
+            let coding = String(decoding: first.drop { $0 == UInt8(ascii: " ") }.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self).lowercased()
+            var quality = 1.0
+            for parameter in parts.dropFirst() {
+                let text = String(decoding: parameter, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                if text.hasPrefix("q=") || text.hasPrefix("Q=") { quality = Double(text.dropFirst(2)) ?? 0 }
+            }
+            if coding == "gzip" || coding == "x-gzip" { return quality > 0 }
+            if coding == "*" { wildcard = quality > 0 }
+        }
+        return wildcard
+    }
+}

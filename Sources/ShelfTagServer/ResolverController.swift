@@ -197,6 +197,7 @@ struct ResolverController: Sendable {
         if answersJSON {
             record(.json, summary)
             headers[.contentType] = "application/json"
+            headers[.vary] = "Accept, Accept-Language, Accept-Encoding"
             return Self.respond(with: summary, headers: headers, to: request)
         }
         let webLink = summary.webLink
@@ -326,21 +327,31 @@ struct ResolverController: Sendable {
     }
 
     private static let pageFields: HTTPFields = [
-        .contentType: "text/html; charset=utf-8", .vary: "Accept, Accept-Language, Cookie", .cacheControl: CachePolicy.revalidatePrivately,
+        .contentType: "text/html; charset=utf-8", .vary: "Accept, Accept-Language, Cookie, Accept-Encoding",
+        .cacheControl: CachePolicy.revalidatePrivately,
     ]
     private static let pageJSONFields: HTTPFields = [
-        .contentType: "application/json", .vary: "Accept, Accept-Language, Cookie", .cacheControl: CachePolicy.revalidatePrivately,
+        .contentType: "application/json", .vary: "Accept, Accept-Language, Cookie, Accept-Encoding", .cacheControl: CachePolicy.revalidatePrivately,
     ]
 
-    /// A cached answer's body with its entity tag, or a 304 without the body when the client holds it already (a
-    /// reload, a back button, a CDN revalidating).
+    /// A cached answer's body, gzipped when the client takes it, with its entity tag; or a 304 without the body when
+    /// the client holds it already (a reload, a back button, a CDN revalidating).
     private static func respond(with answer: AnswerCache.Answer, headers: HTTPFields, to request: Request) -> Response {
-        guard let entityTag = answer.entityTag else { return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: answer.bytes)) }
         var headers = headers
+        let body: ByteBuffer
+        let entityTag: String?
+        if let gzipped = answer.gzipped, request.acceptsGzip {
+            (body, entityTag) = gzipped
+            headers.append(HTTPField(name: .contentEncoding, value: "gzip"))
+        } else {
+            (body, entityTag) = (answer.bytes, answer.entityTag)
+        }
+        guard let entityTag else { return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body)) }
         headers.append(HTTPField(name: .eTag, value: entityTag))
-        guard request.holds(entityTag: entityTag) else { return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: answer.bytes)) }
+        guard request.holds(entityTag: entityTag) else { return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body)) }
         // A 304 carries what a 200 would have said of caching, not of a body it does not have.
         headers[.contentType] = nil
+        headers[.contentEncoding] = nil
         return Response(status: .notModified, headers: headers)
     }
 

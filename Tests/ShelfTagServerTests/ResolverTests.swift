@@ -211,7 +211,7 @@ struct ResolverTests {
             let english = try await server.request(
                 "/products/\(promotion)?s=PAR01", accept: "text/html", headers: ["Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"])
             // The page also shows the advisor a cookie remembers.
-            #expect(english.status == 200 && english.header("Vary") == "Accept, Accept-Language, Cookie")
+            #expect(english.status == 200 && english.header("Vary") == "Accept, Accept-Language, Cookie, Accept-Encoding")
             for expected in ["<html lang=\"en\"", "In stock in this store", englishPrice, "Reserve for pickup here"] {
                 #expect(english.text.contains(expected), "English page lacks \(expected)")
             }
@@ -418,11 +418,11 @@ struct ResolverTests {
             #expect(first.status == 200)
             #expect(first.header("Cache-Control") == "private, no-cache", "a page names the associate a cookie remembers: no shared cache keeps it")
             let tag = try #require(first.header("ETag"))
-            #expect(tag.count == 34 && tag.hasPrefix("\"") && tag.hasSuffix("\""), "\(tag)")
+            #expect(tag.count > 32 && tag.hasPrefix("\"") && tag.hasSuffix("\""), "\(tag)")
             let again = try await server.request(page, accept: "text/html", headers: ["If-None-Match": tag])
             #expect(again.status == 304 && again.body.isEmpty)
             #expect(again.header("ETag") == tag && again.header("Cache-Control") == "private, no-cache")
-            #expect(again.header("Vary") == "Accept, Accept-Language, Cookie")
+            #expect(again.header("Vary") == "Accept, Accept-Language, Cookie, Accept-Encoding")
             // Weak comparison, lists and the wildcard; anything else gets the page.
             for held in ["\"other\", W/\(tag)", "*", " \(tag) "] {
                 #expect(try await server.request(page, accept: "text/html", headers: ["If-None-Match": held]).status == 304, "\(held)")
