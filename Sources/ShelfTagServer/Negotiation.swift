@@ -114,22 +114,52 @@ extension Request {
 
 extension Request {
     /// Whether the client takes a gzipped body: its `Accept-Encoding` lists `gzip` (or `x-gzip`), else `*`, with a
-    /// quality above 0 (RFC 9110, 12.5.3). Read over the bytes: every phone's browser sends the header.
+    /// quality above 0 (RFC 9110, 12.5.3).
     var acceptsGzip: Bool {
-        guard let field = headers.value(of: .acceptEncoding) else { return false }
+        guard var field = headers.value(of: .acceptEncoding) else { return false }
+        return field.withUTF8 { AcceptEncoding.takesGzip($0) }
+    }
+}
+
+/// `Accept-Encoding`, read over its bytes with no allocation: every phone's browser sends it with every page.
+enum AcceptEncoding {
+    static func takesGzip(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        let (comma, semicolon, space, tab) = (UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"))
         var wildcard = false
-        for member in field.utf8.split(separator: UInt8(ascii: ",")) {
-            let parts = member.split(separator: UInt8(ascii: ";"))
-            guard let first = parts.first else { continue }
-            let coding = String(decoding: first.drop { $0 == UInt8(ascii: " ") }.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self).lowercased()
-            var quality = 1.0
-            for parameter in parts.dropFirst() {
-                let text = String(decoding: parameter, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                if text.hasPrefix("q=") || text.hasPrefix("Q=") { quality = Double(text.dropFirst(2)) ?? 0 }
+        var index = 0
+        while index < field.count {
+            while index < field.count && (field[index] == space || field[index] == tab || field[index] == comma) { index += 1 }
+            let start = index
+            while index < field.count && field[index] != comma && field[index] != semicolon && field[index] != space && field[index] != tab { index += 1 }
+            let coding = UnsafeBufferPointer(rebasing: field[start..<index])
+            // Its parameters, up to the next member: only q matters, and only whether it is above 0.
+            var accepted = true
+            while index < field.count && field[index] != comma {
+                if field[index] == semicolon {
+                    index += 1
+                    while index < field.count && (field[index] == space || field[index] == tab) { index += 1 }
+                    if index + 1 < field.count && field[index] | 0x20 == UInt8(ascii: "q") && field[index + 1] == UInt8(ascii: "=") {
+                        index += 2
+                        accepted = false
+                        while index < field.count && field[index] != comma && field[index] != semicolon {
+                            if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(field[index]) { accepted = true }
+                            index += 1
+                        }
+                        continue
+                    }
+                }
+                index += 1
             }
-            if coding == "gzip" || coding == "x-gzip" { return quality > 0 }
-            if coding == "*" { wildcard = quality > 0 }
+            if equalsIgnoringCase(coding, "gzip") || equalsIgnoringCase(coding, "x-gzip") { return accepted }
+            if coding.count == 1 && coding[0] == UInt8(ascii: "*") { wildcard = accepted }
         }
         return wildcard
+    }
+
+    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        for index in bytes.indices where bytes[index] | 0x20 != expected[index] | 0x20 { return false }
+        return true
     }
 }

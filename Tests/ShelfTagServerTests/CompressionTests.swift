@@ -63,7 +63,8 @@ struct CompressionTests {
             let path = "/products/\(promotion)?s=PAR01"
             let cases: [(String, String?)] = [
                 ("gzip;q=0", nil), ("GZIP", "gzip"), ("x-gzip", "gzip"), ("*", "gzip"), ("*, gzip;q=0", nil), ("br, zstd", nil),
-                ("identity", nil), ("deflate;q=0.5, gzip;q=0.001", "gzip"), ("*;q=0", nil),
+                ("identity", nil), ("deflate;q=0.5, gzip;q=0.001", "gzip"), ("*;q=0", nil), ("gzip;q=0.000", nil), ("GZip ; Q=0.5", "gzip"),
+                ("br;q=1, gzip;q=0, *", nil), ("gzip, deflate, br, zstd", "gzip"),
             ]
             for (header, expected) in cases {
                 let answer = try await Self.fetch(server, path, accept: "text/html", encoding: header)
