@@ -55,7 +55,7 @@ let contentSecurityPolicy =
 private let securityHeaders: [HTTPField] = [
     HTTPField(name: .contentSecurityPolicy, value: contentSecurityPolicy), HTTPField(name: .xContentTypeOptions, value: "nosniff"),
     HTTPField(name: .referrerPolicy, value: "no-referrer"), HTTPField(name: .accessControlAllowOrigin, value: "*"),
-    HTTPField(name: .accessControlExposeHeaders, value: "Link, Location"),
+    HTTPField(name: .accessControlExposeHeaders, value: "Link, Location, ETag"),
 ]
 
 /// What caches between the resolver and its clients (a chain's CDN, a browser) may keep (RFC 9111). An answer
