@@ -243,8 +243,14 @@ public final class PrivateCluster: @unchecked Sendable {
 /// A free port on 127.0.0.1: the one the kernel gives a socket closed at once. Servers started by tests listen on
 /// it; ports drawn at random from a fixed range collided between tests running at once.
 public func freeLocalPort() throws -> Int {
+    let (socket, port) = try boundLocalSocket()
+    close(socket)
+    return port
+}
+
+/// A TCP socket bound to 127.0.0.1 on a port the kernel chose, and that port; the caller listens on it or closes it.
+public func boundLocalSocket() throws -> (socket: Int32, port: Int) {
     let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -252,8 +258,11 @@ public func freeLocalPort() throws -> Int {
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
     }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        close(socket)
+        throw POSIXError(.EADDRINUSE)
+    }
+    return (socket, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 extension ProductReference {

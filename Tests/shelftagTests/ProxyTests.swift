@@ -15,17 +15,13 @@ private final class TestProxy: @unchecked Sendable {
 
     init(page: @escaping @Sendable (String) -> String) throws {
         self.page = page
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        let (listener, port) = try boundLocalSocket()
+        guard listen(listener, 16) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
         }
-        guard bound, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         self.listener = listener
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         let proxy = self
         Thread { proxy.acceptConnections() }.start()
     }
