@@ -49,11 +49,15 @@ final class AnswerCache: @unchecked Sendable {
 
         init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "", webLink: String = "") {
             bytes = ByteBuffer(string: body)
-            let fingerprint = ContentFingerprint.of(body)
-            entityTag = body.isEmpty ? nil : "\"" + fingerprint + "\""
+            // A redirect's or a linkset's summary has no body: nothing to tag or compress.
+            let fingerprint = body.isEmpty ? nil : ContentFingerprint.of(body)
+            entityTag = fingerprint.map { "\"" + $0 + "\"" }
             var plain = bytes
-            gzipped =
-                body.utf8.count < AnswerCache.shortestGzipped ? nil : (try? plain.compress(with: AnswerCache.gzip)).map { ($0, "\"" + fingerprint + "-gzip\"") }
+            if let fingerprint, body.utf8.count >= AnswerCache.shortestGzipped, let compressed = try? plain.compress(with: AnswerCache.gzip) {
+                gzipped = (compressed, "\"" + fingerprint + "-gzip\"")
+            } else {
+                gzipped = nil
+            }
             self.title = title
             self.webLink = webLink
             self.storeCode = storeCode
