@@ -22,14 +22,17 @@ final class AnswerCache: @unchecked Sendable {
 
     /// What a resolve needs besides the body: the scan's store and staleness. A class: a cached answer goes out
     /// with one retain, where a struct of these fields took one per field on every look-up.
-    final class Answer: Sendable {
+    final class Answer: @unchecked Sendable {
         /// The body as it is sent: made once, shared by every response that carries it (no copy per request).
         let bytes: ByteBuffer
         /// The body's entity tag (quoted, strong), nil with no body: a client holding this body gets a 304.
         let entityTag: String?
-        /// The body gzipped once for every client that takes it, and its own entity tag (another representation); nil
-        /// for a body too short to gain.
-        let gzipped: (bytes: ByteBuffer, entityTag: String)?
+        /// The gzipped body, made by the first request that takes gzip and kept for the others (guarded by
+        /// `gzipLock`): a client that asks for no coding (a machine, wrk, a CI job) costs no compression.
+        private var gzippedBody: Gzipped = .notYet
+        private let gzipLock = NSLock()
+        /// The body's fingerprint, which both entity tags carry.
+        private let fingerprint: String?
         let storeCode: String?
         let stale: Bool
         /// The page's locale, for the linkset's hreflang.
@@ -50,14 +53,9 @@ final class AnswerCache: @unchecked Sendable {
         init(body: String, storeCode: String?, stale: Bool, locale: String, changesAt: Date?, title: String = "", webLink: String = "") {
             bytes = ByteBuffer(string: body)
             // A redirect's or a linkset's summary has no body: nothing to tag or compress.
-            let fingerprint = body.isEmpty ? nil : ContentFingerprint.of(body)
+            fingerprint = body.isEmpty ? nil : ContentFingerprint.of(body)
             entityTag = fingerprint.map { "\"" + $0 + "\"" }
-            var plain = bytes
-            if let fingerprint, body.utf8.count >= AnswerCache.shortestGzipped, let compressed = try? plain.compress(with: AnswerCache.gzip) {
-                gzipped = (compressed, "\"" + fingerprint + "-gzip\"")
-            } else {
-                gzipped = nil
-            }
+            if body.utf8.count < AnswerCache.shortestGzipped { gzippedBody = .notWorthIt }
             self.title = title
             self.webLink = webLink
             self.storeCode = storeCode
@@ -65,14 +63,36 @@ final class AnswerCache: @unchecked Sendable {
             self.locale = locale
             self.changesAt = changesAt
         }
+
+        private enum Gzipped {
+            case notYet, notWorthIt
+            case made(bytes: ByteBuffer, entityTag: String)
+        }
+
+        /// The body gzipped, with its own entity tag (another representation); nil for a body too short to gain.
+        var gzipped: (bytes: ByteBuffer, entityTag: String)? {
+            gzipLock.withLock {
+                if case .notYet = gzippedBody {
+                    var plain = bytes
+                    if let fingerprint, let compressed = try? plain.compress(with: AnswerCache.gzip) {
+                        gzippedBody = .made(bytes: compressed, entityTag: "\"" + fingerprint + "-gzip\"")
+                    } else {
+                        gzippedBody = .notWorthIt
+                    }
+                }
+                guard case .made(let bytes, let entityTag) = gzippedBody else { return nil }
+                return (bytes, entityTag)
+            }
+        }
     }
 
     /// Below this many bytes gzip's header and the client's work outweigh what it saves (a body fits one packet).
     static let shortestGzipped = 1_024
 
-    /// gzip for bodies of a few kilobytes, made once per computed answer, which most scans are (each tag is its own
-    /// answer): zlib's fastest level, an 8 KiB window and a small state. zlib's default state (256 KiB made and
-    /// cleared per body) and level cost about twice the CPU for 3 % fewer bytes on the samples' page.
+    /// gzip for bodies of a few kilobytes, made once per computed answer that a client takes gzipped, which most
+    /// scans are (each tag is its own answer): zlib's fastest level, an 8 KiB window and a small state. zlib's default
+    /// state (256 KiB made and cleared per body) and level cost about twice the CPU for 3 % fewer bytes on the samples'
+    /// page.
     static let gzip = CompressionAlgorithm.gzip(configuration: ZlibConfiguration(windowSize: 13, compressionLevel: 1, memoryLevel: 5))
 
     private struct Entry {

@@ -340,7 +340,8 @@ struct ResolverController: Sendable {
         var headers = headers
         let body: ByteBuffer
         let entityTag: String?
-        if let gzipped = answer.gzipped, request.acceptsGzip {
+        // The client first: the answer gzips its body at the first request that takes it.
+        if request.acceptsGzip, let gzipped = answer.gzipped {
             (body, entityTag) = gzipped
             headers.append(HTTPField(name: .contentEncoding, value: "gzip"))
         } else {
