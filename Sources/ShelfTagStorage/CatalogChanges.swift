@@ -113,10 +113,18 @@ struct ChangeVersions {
         note(change.loggedGTINs, at: version)
     }
 
-    /// Notes the log's rows (a GTIN, or nil for everything) up to `version`, and `version` as the newest.
-    mutating func apply(_ rows: [(version: Int64, gtin: String?)], through version: Int64) {
+    /// Whether the log still holds every row after `old` through `new`: a first reading (`old` below 0), or one
+    /// further behind than the log reaches, cannot rely on it.
+    static func logCovers(after old: Int64, through new: Int64) -> Bool {
+        old >= 0 && new - old < CatalogChange.loggedVersions
+    }
+
+    /// Notes the log's rows (a GTIN, or nil for everything) read after `old` through `new`, and `new` as the newest;
+    /// when the log cannot cover that span (`logCovers`), a change to everything at `new` instead.
+    mutating func apply(_ rows: [(version: Int64, gtin: String?)], after old: Int64, through new: Int64) {
+        guard Self.logCovers(after: old, through: new) else { return apply(.everything, at: new) }
         for row in rows { note([row.gtin], at: row.version) }
-        latest = max(latest, version)
+        latest = max(latest, new)
     }
 
     private mutating func note(_ gtins: [String?], at version: Int64) {

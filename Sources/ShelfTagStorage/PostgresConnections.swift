@@ -136,14 +136,7 @@ final class Freshness: KnownVersions, @unchecked Sendable {
     /// The database answered the watch with these rows of the change log (oldest first), read after `readThrough`.
     func heard(_ rows: [(version: Int64, gtin: String?)], after readThrough: Int64) {
         lock.withLock {
-            if let newest = rows.last?.version {
-                // Further behind than the log reaches: its oldest rows may be gone.
-                if newest - readThrough >= CatalogChange.loggedVersions {
-                    changes.apply(.everything, at: newest)
-                } else {
-                    changes.apply(rows, through: newest)
-                }
-            }
+            if let newest = rows.last?.version { changes.apply(rows, after: readThrough, through: newest) }
             heardAt = ContinuousClock.now
             down = nil
         }

@@ -71,12 +71,9 @@ final class VersionProbe: KnownVersions, @unchecked Sendable {
     }
 
     /// Notes the log's rows in (`after`, `through`]: each committed with its version, so every row of a version seen
-    /// is there. A first read, or one further behind than the log reaches, counts as a change to everything.
+    /// is there. A span the log cannot cover is not read: it counts as a change to everything (`ChangeVersions`).
     private func readChanges(after old: Int64, through new: Int64) throws {
-        guard old >= 0, new - old < CatalogChange.loggedVersions else {
-            changes.apply(.everything, at: new)
-            return
-        }
+        guard ChangeVersions.logCovers(after: old, through: new) else { return changes.apply([], after: old, through: new) }
         defer { sqlite3_reset(changeLog) }
         sqlite3_bind_int64(changeLog, 1, old)
         sqlite3_bind_int64(changeLog, 2, new)
@@ -87,7 +84,7 @@ final class VersionProbe: KnownVersions, @unchecked Sendable {
                 let gtin = sqlite3_column_text(changeLog, 1).map { String(cString: $0) }
                 rows.append((sqlite3_column_int64(changeLog, 0), gtin))
             case SQLITE_DONE:
-                changes.apply(rows, through: new)
+                changes.apply(rows, after: old, through: new)
                 return
             default:
                 throw StorageError.probe(String(cString: sqlite3_errmsg(connection)))

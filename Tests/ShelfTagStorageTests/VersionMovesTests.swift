@@ -83,17 +83,25 @@ struct ChangeVersionsTests {
     func versionsPerProduct() {
         var versions = ChangeVersions(newest: 3, capacity: 3)
         #expect(versions.version(of: "A") == 3, "everything is as new as the start")
-        versions.apply([(4, "A"), (5, "B")], through: 6)
+        versions.apply([(4, "A"), (5, "B")], after: 3, through: 6)
         #expect(versions.version(of: "A") == 4 && versions.version(of: "B") == 5 && versions.version(of: "C") == 3)
         #expect(versions.latest == 6, "a version with no row of its own still counts as seen")
         // The writer notes its own write before the log's reader sees it: the older number changes nothing.
         versions.apply(.product(try! GTIN("03760001001983")), at: 8)
-        versions.apply([(8, "03760001001983")], through: 8)
+        versions.apply([(8, "03760001001983")], after: 6, through: 8)
         #expect(versions.version(of: "03760001001983") == 8 && versions.version(of: "A") == 4)
         versions.apply(.everything, at: 9)
         #expect(versions.version(of: "A") == 9 && versions.version(of: "C") == 9)
         versions.apply(.changed(["D", "E", "F"]), at: 10)
         #expect(versions.version(of: "A") == 10, "six products, past a capacity of three, count as everything")
+        // A span the log no longer holds whole, or a first reading, is a change to everything, whatever rows came.
+        let far = 10 + CatalogChange.loggedVersions
+        versions.apply([(far, "A")], after: 10, through: far)
+        #expect(versions.version(of: "C") == Int(far))
+        versions.apply([(far + 1, "A")], after: -1, through: far + 1)
+        #expect(versions.version(of: "C") == Int(far + 1))
+        versions.apply([(far + 2, "A")], after: far + 1, through: far + 2)
+        #expect(versions.version(of: "C") == Int(far + 1) && versions.version(of: "A") == Int(far + 2), "a covered span: its rows only")
     }
 
     @Test("changes merge into one; more than the limit of products is everything")
