@@ -159,15 +159,15 @@ struct ResolverController: Sendable {
         let passed = (query ?? "").split(byte: UInt8(ascii: "&")).filter { !$0.hasPrefix("linkType=") }.joined(separator: "&")
         let passedQuery = passed.isEmpty ? "" : "?" + passed
         let anchor = anchor(of: link, gtin: gtin)
-        var headers = HTTPFields()
-        headers[.vary] = "Accept, Accept-Language"
-        headers[.cacheControl] = CachePolicy.revalidate
-        headers[.link] = Self.linksetLink(anchor: anchor) + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
-
         let requested = link.extensionValue("linkType")
         let wanted = requested == nil ? ResponseFormat.preferred(by: request, offered: [.html, .json, .linkset]) : .html
         let asLinkset = requested == "linkset" || requested == "all" || wanted == .linkset
         let answersJSON = !asLinkset && requested == nil && wanted == .json
+        var headers = HTTPFields()
+        // Only the JSON has a body that may go gzipped.
+        headers[.vary] = answersJSON ? "Accept, Accept-Language, Accept-Encoding" : "Accept, Accept-Language"
+        headers[.cacheControl] = CachePolicy.revalidate
+        headers[.link] = Self.linksetLink(anchor: anchor) + (sameAs.map { ", <\($0)>; rel=\"owl:sameAs\"" } ?? "")
         // Only a link or a phone that carries a code costs a look-up (cached until the catalogue moves), and an async step.
         let linkCode = link.extensionValue("a")
         let advisor =
@@ -197,7 +197,6 @@ struct ResolverController: Sendable {
         if answersJSON {
             record(.json, summary)
             headers[.contentType] = "application/json"
-            headers[.vary] = "Accept, Accept-Language, Accept-Encoding"
             return Self.respond(with: summary, headers: headers, to: request)
         }
         let webLink = summary.webLink
