@@ -276,12 +276,17 @@ struct ChainTests {
             try await TestCluster.psql(
                 "BEGIN; LOCK TABLE \(tables.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;", database: name)
         }
+        // This database's locks only: the suite's other tests hold locks of their own in theirs (a first load's
+        // dropped indexes) at the same time.
         var locked = false
         for _ in 0..<100 where !locked {
             try await Task.sleep(for: .milliseconds(20))
             locked =
                 try await TestCluster.psql(
-                    "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted AND relation IS NOT NULL", database: name)
+                    """
+                    SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted AND relation IS NOT NULL
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """, database: name)
                 == String(tables.count)
         }
         #expect(locked)
@@ -313,6 +318,8 @@ struct ChainTests {
         // Another session holds the reviews table: the import writes its products, then waits at its first review.
         // (Held until this test cancels it, however slow the machine.)
         let holder = Task { try await TestCluster.psql("BEGIN; LOCK TABLE review IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;", database: name) }
+        // This database's locks only: the suite's other tests hold locks of their own in theirs (a first load's
+        // dropped indexes) at the same time.
         var locked = false
         for _ in 0..<100 where !locked {
             try await Task.sleep(for: .milliseconds(20))
