@@ -32,6 +32,9 @@ public struct Store: Hashable, Sendable {
         self.locale = locale
     }
 
+    /// The mean Earth radius (IUGG), in kilometres.
+    static let earthRadiusKilometres = 6371.0088
+
     /// Great-circle distance in kilometres (haversine, mean Earth radius).
     public func distanceKilometres(to other: Store) -> Double {
         let radians = Double.pi / 180
@@ -40,7 +43,14 @@ public struct Store: Hashable, Sendable {
         let a =
             sin(dLat / 2) * sin(dLat / 2)
             + cos(latitude * radians) * cos(other.latitude * radians) * sin(dLon / 2) * sin(dLon / 2)
-        return 6371.0088 * 2 * atan2(a.squareRoot(), (1 - a).squareRoot())
+        return Self.earthRadiusKilometres * 2 * atan2(a.squareRoot(), (1 - a).squareRoot())
+    }
+
+    /// The degrees of latitude that `kilometres` spans along a meridian, rounded up: a store farther than that in
+    /// latitude is farther than `kilometres` away, whatever its longitude (no great circle is shorter than its change
+    /// of latitude). What a read of the stores near one can filter on without trigonometry.
+    public static func latitudeDegrees(spanning kilometres: Double) -> Double {
+        kilometres / earthRadiusKilometres * 180 / .pi * (1 + 1e-9)
     }
 }
 

@@ -117,12 +117,15 @@ struct ReservationController: Sendable {
 
     private func listing(_ gtinText: String, store: String?) async throws -> (ProductDetails, StoreListing, available: Int, holds: [String: Int]) {
         let gtin = try ResolverError.gtin(gtinText)
-        guard let details = try await reference.details(of: gtin) else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
-        guard let store, let listing = details.stores.first(where: { $0.store.code == store }) else {
+        // The store's listing, those near it (where else to reserve) and the holds, in one read.
+        guard
+            let page = try await reference.page(
+                of: gtin, store: store, tagID: nil, reviewLimit: 0, storesWithin: configuration.nearbyRadiusKilometres, at: configuration.now())
+        else { throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.") }
+        guard let store, let listing = page.details.stores.first(where: { $0.store.code == store }) else {
             throw ResolverError.notFound("Store \(store ?? "(none)") does not sell this product; reservations are made in a store that does.")
         }
-        let holds = try await reference.activeHolds(of: gtin, at: configuration.now())
-        return (details, listing, max(0, listing.offer.stock.onHand - (holds[listing.store.code] ?? 0)), holds)
+        return (page.details, listing, max(0, listing.offer.stock.onHand - (page.holds[listing.store.code] ?? 0)), page.holds)
     }
 
     /// Where else the shopper can reserve when nothing is left here: the stores within the nearby radius that have
@@ -337,8 +340,9 @@ struct ReservationController: Sendable {
     }
 
     private func confirmationPage(_ reservation: Reservation, language: String?) async throws -> String {
-        let details = try await reference.details(of: reservation.gtin)
-        let store = details?.stores.first { $0.store.code == reservation.storeCode }?.store
+        let page = try await reference.page(
+            of: reservation.gtin, store: reservation.storeCode, tagID: nil, reviewLimit: 0, storesWithin: 0, at: configuration.now())
+        let store = page?.details.stores.first { $0.store.code == reservation.storeCode }?.store
         let locale = PageLanguage.locale(preferred: language, storeLocale: store?.locale ?? "en-US")
         let language = pages.wording(locale)
         let words = language.reservation
@@ -347,7 +351,7 @@ struct ReservationController: Sendable {
         let state = reservation.state(at: configuration.now())
         var context: [String: Any] = [
             "lang": language.language, "title": words.title(state), "code": reservation.code, "quantity": reservation.quantity,
-            "product": details?.product.title ?? reservation.gtin.digits, "totalLabel": words.total, "total": reservation.total.formatted(locale: locale),
+            "product": page?.details.product.title ?? reservation.gtin.digits, "totalLabel": words.total, "total": reservation.total.formatted(locale: locale),
             "store": store?.name ?? reservation.storeCode, "address": store?.address ?? "",
         ]
         // Absent, not nil: Mustache writes an Optional's "nil".

@@ -248,7 +248,10 @@ struct ResolverController: Sendable {
             let now = configuration.now()
             // One read for the page: one round trip on a database server.
             let reviewLimit = key.kind == .redirect ? 0 : configuration.reviewLimit
-            guard let page = try await reference.page(of: gtin, store: key.store, tagID: key.tag, reviewLimit: reviewLimit, at: now) else {
+            guard
+                let page = try await reference.page(
+                    of: gtin, store: key.store, tagID: key.tag, reviewLimit: reviewLimit, storesWithin: configuration.nearbyRadiusKilometres, at: now)
+            else {
                 throw unknownProduct(gtin)
             }
             return try make(
@@ -384,7 +387,9 @@ struct ResolverController: Sendable {
         let query = RawQuery(request)
         let storeCode = query["s"]
         let now = configuration.now()
-        guard let page = try await reference.page(of: gtin, store: storeCode, tagID: nil, reviewLimit: 0, at: now) else { throw unknownProduct(gtin) }
+        guard let page = try await reference.page(of: gtin, store: storeCode, tagID: nil, reviewLimit: 0, storesWithin: 0, at: now) else {
+            throw unknownProduct(gtin)
+        }
         let advisor = try await advisors.advisor(for: request, linkCode: query["a"], store: storeCode)?.associate
         let view = ProductView(
             details: page.details, storeCode: storeCode, tagID: nil, printedTag: nil, reviews: [], holds: page.holds, advisor: advisor,

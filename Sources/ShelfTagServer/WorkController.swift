@@ -317,7 +317,8 @@ struct WorkController: Sendable {
         let tagID = RawQuery(request)["t"]
         let now = configuration.now()
         let here = session.associate.storeCode
-        guard let page = try await reference.page(of: gtin, store: here, tagID: tagID, reviewLimit: 0, at: now) else {
+        // Every store's listing: the staff view lists them all by distance.
+        guard let page = try await reference.page(of: gtin, store: here, tagID: tagID, reviewLimit: 0, storesWithin: nil, at: now) else {
             throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
         }
         let view = ProductView(

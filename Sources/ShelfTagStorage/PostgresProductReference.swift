@@ -215,14 +215,18 @@ public final class PostgresProductReference: ProductReference {
     }
 
     public func details(of gtin: GTIN) async throws -> ProductDetails? {
-        try await page(of: gtin, store: nil, tagID: nil, reviewLimit: 0, at: Date()).map(\.details)
+        try await page(of: gtin, store: nil, tagID: nil, reviewLimit: 0, storesWithin: nil, at: Date()).map(\.details)
     }
 
-    public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage? {
+    public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, storesWithin nearbyKilometres: Double?, at time: Date)
+        async throws -> ProductPage?
+    {
         let logger = logger
         return try await database { connection in
             let rows = try await connection.execute(
-                PageStatement(gtin: gtin.digits, store: store, tagID: tagID, reviewLimit: Int64(reviewLimit), time: Int64(time.timeIntervalSince1970)),
+                PageStatement(
+                    gtin: gtin.digits, store: store, tagID: tagID, reviewLimit: Int64(reviewLimit), time: Int64(time.timeIntervalSince1970),
+                    latitudeBand: nearbyKilometres.map(Store.latitudeDegrees(spanning:))),
                 logger: logger)
             guard let row = rows.first else { return nil }
             var histories: [String: [PriceChange]] = [:]
@@ -628,17 +632,24 @@ struct PageStatement: StoredRowStatement {
                 WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= $5), 0)), '{}')
              FROM store_offer o WHERE o.gtin = p.gtin AND o.held > 0)::text AS holds
         FROM product p
-        \(PriceHistoryArrays.join(where: "x.gtin = p.gtin"))
+        \(PriceHistoryArrays.join(
+            where: "x.gtin = p.gtin AND (x.store_code IS NULL OR $6 IS NULL OR EXISTS (SELECT 1 FROM store s WHERE s.code = x.store_code AND \(nearStore)))"))
         LEFT JOIN LATERAL (
             SELECT \(listingColumns.aggregates)
             FROM (SELECT o.store_code, o.currency, o.price, o.sale_price, o.sale_start, o.sale_end, o.availability, o.pickup_method,
                       o.pickup_sla, o.on_hand, s.code, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation,
                       s.opening_hours
-                  FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin) x) l ON true
+                  FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin AND \(nearStore)) x) l ON true
         WHERE p.gtin = $1
         """
-    /// Declared, not inferred from the first call's values: a NULL store or tag has no type of its own.
-    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8]
+    /// Whether the store `s` is one a read near store `$2` takes, `$6` degrees of latitude either side of it (`$6` NULL,
+    /// or no such store: every one).
+    private static let nearStore = """
+        ($6 IS NULL OR s.code = $2 OR NOT EXISTS (SELECT 1 FROM store WHERE code = $2)
+            OR abs(s.latitude - (SELECT latitude FROM store WHERE code = $2)) <= $6)
+        """
+    /// Declared, not inferred from the first call's values: a NULL store, tag or band has no type of its own.
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8, .float8]
 
     let gtin: String
     let store: String?
@@ -646,14 +657,17 @@ struct PageStatement: StoredRowStatement {
     let reviewLimit: Int64
     /// Unix seconds: holds that lapsed by then no longer count.
     let time: Int64
+    /// Degrees of latitude either side of the store whose listings are read; nil for every store's.
+    let latitudeBand: Double?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5)
+        var bindings = PostgresBindings(capacity: 6)
         bindings.append(gtin)
         bindings.append(store)
         bindings.append(tagID)
         bindings.append(reviewLimit)
         bindings.append(time)
+        bindings.append(latitudeBand)
         return bindings
     }
 }

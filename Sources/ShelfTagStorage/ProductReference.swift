@@ -142,8 +142,13 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
 
     /// Everything a product page shows, read together (one query on PostgreSQL): the product, the ledger's tag with
     /// `tagID` in `store`, the newest reviews, and the units held per store at `time`. Nil for an unknown product.
+    /// - Parameter nearbyKilometres: with a known `store`, only its listing and those of the stores within this
+    ///   distance of it in latitude are read, with their histories (a superset of the stores this near it; the page
+    ///   measures the distances): a page that shows five nearby stores does not decode a chain's hundreds of listings.
+    ///   Nil, or a store the reference does not know: every store's.
     /// - Throws: a storage error.
-    func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage?
+    func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, storesWithin nearbyKilometres: Double?, at time: Date) async throws
+        -> ProductPage?
 
     /// Queries sent to a database server by this process (what a chain's resolvers cost their shared database); 0 for
     /// an embedded database.

@@ -190,7 +190,7 @@ public final class SQLiteProductReference: ProductReference {
     }
 
     public func details(of gtin: GTIN) async throws -> ProductDetails? {
-        try await reading { db in try Self.details(of: gtin, in: db) }
+        try await reading { db in try Self.details(of: gtin, near: nil, latitudeBand: nil, in: db) }
     }
 
     public func titles(of gtins: Set<GTIN>) async throws -> [GTIN: String] {
@@ -335,9 +335,12 @@ public final class SQLiteProductReference: ProductReference {
         }
     }
 
-    public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, at time: Date) async throws -> ProductPage? {
+    public func page(of gtin: GTIN, store: String?, tagID: String?, reviewLimit: Int, storesWithin nearbyKilometres: Double?, at time: Date)
+        async throws -> ProductPage?
+    {
         try await reading { db in
-            guard let details = try Self.details(of: gtin, in: db) else { return nil }
+            let band = nearbyKilometres.map(Store.latitudeDegrees(spanning:))
+            guard let details = try Self.details(of: gtin, near: store, latitudeBand: band, in: db) else { return nil }
             var printed: PrintedTag?
             if let store, let tagID { printed = try Self.printedTag(store: store, gtin: gtin, tagID: tagID, in: db) }
             return ProductPage(
@@ -491,25 +494,40 @@ public final class SQLiteProductReference: ProductReference {
 
     /// The page's reads use statements prepared once per connection (`cachedStatement`): preparing them on every call
     /// took a sixth of an uncached store page's CPU.
-    private static func details(of gtin: GTIN, in db: Database) throws -> ProductDetails? {
+    /// Whether the store `s` is one a read near store `?2` takes, `?3` degrees of latitude either side of it (`?3` NULL,
+    /// or no such store: every one).
+    private static let nearStore = """
+        (?3 IS NULL OR s.code = ?2 OR NOT EXISTS (SELECT 1 FROM store WHERE code = ?2)
+            OR abs(s.latitude - (SELECT latitude FROM store WHERE code = ?2)) <= ?3)
+        """
+
+    /// The product with its listings and price histories: every store's, or with `store` and `latitudeBand` (degrees),
+    /// that store's and those within the band around it.
+    private static func details(of gtin: GTIN, near store: String?, latitudeBand: Double?, in db: Database) throws -> ProductDetails? {
         guard
             let row = try ValueRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM product WHERE gtin = ?"), arguments: [gtin.digits]).first
         else {
             return nil
         }
+        let arguments: StatementArguments = [gtin.digits, store, latitudeBand]
         var histories: [String: [PriceChange]] = [:]
         let changes = try ValueRow.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM price_history WHERE gtin = ? ORDER BY recorded_at, id"), arguments: [gtin.digits])
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM price_history h WHERE h.gtin = ?1
+                        AND (h.store_code IS NULL OR ?3 IS NULL OR EXISTS (SELECT 1 FROM store s WHERE s.code = h.store_code AND \(nearStore)))
+                    ORDER BY h.recorded_at, h.id
+                    """), arguments: arguments)
         for change in changes {
             histories[change.text("store_code") ?? "", default: []].append(try StoredRows.priceChange(change))
         }
-        // Every store that lists the product (a chain's hundreds), for its stock nearby.
+        // The stores that list the product (a chain's hundreds, or those near the page's store), for its stock nearby.
         let listings = try ValueRow.fetchAll(
             db.cachedStatement(
                 sql: """
                     SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
-                    FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ? ORDER BY o.store_code
-                    """), arguments: [gtin.digits]
+                    FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ?1 AND \(nearStore) ORDER BY o.store_code
+                    """), arguments: arguments
         ).map { offerRow in
             StoreListing(
                 store: try StoredRows.store(offerRow), offer: try StoredRows.storeOffer(offerRow, gtin: gtin),

@@ -18,8 +18,12 @@ func readings(of reference: any ProductReference) async throws -> [String] {
         lines.append("details \(String(describing: try await reference.details(of: summary.gtin)))")
         lines.append("reviews \(try await reference.latestReviews(of: summary.gtin, limit: 3))")
         lines.append("holds \(try await reference.activeHolds(of: summary.gtin, at: now).sorted { $0.key < $1.key })")
-        if let page = try await reference.page(of: summary.gtin, store: "PAR01", tagID: "x", reviewLimit: 3, at: now) {
+        if let page = try await reference.page(of: summary.gtin, store: "PAR01", tagID: "x", reviewLimit: 3, storesWithin: nil, at: now) {
             lines.append("page \(page.details) \(page.reviews) \(page.holds.sorted { $0.key < $1.key }) \(String(describing: page.printedTag))")
+        }
+        // Paris's listing and Lille's (1.8° north), not Lyon's or Bordeaux's.
+        if let page = try await reference.page(of: summary.gtin, store: "PAR01", tagID: nil, reviewLimit: 0, storesWithin: 250, at: now) {
+            lines.append("near \(page.details.stores)")
         }
     }
     for store in try await reference.stores() {
@@ -85,6 +89,38 @@ struct ReferenceContractTests {
             let (conflict, reasons) = try await runImport([file.path], into: reference, asOf: "2026-11-22T06:00Z")
             #expect(!conflict.committed)
             #expect(reasons.count == 1 && reasons[0].contains("reused.tsv:2") && reasons[0].contains("id") && reasons[0].contains("03760001001983"))
+        }
+    }
+
+    @Test(
+        "a page near a store reads that store's listing and those within the distance in latitude, with their histories; every store's without a distance or for an unknown store",
+        arguments: Backend.allCases)
+    func pageNearAStore(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let every = try #require(try await reference.details(of: coffee))
+            let codes = { (page: ProductPage?) in page?.details.stores.map(\.store.code) ?? [] }
+            #expect(every.stores.map(\.store.code) == ["BDX03", "LIL04", "LYO02", "PAR01"])
+            // Paris 48.86° N, Lille 50.63° (about 200 km of latitude), Lyon 45.76°, Bordeaux 44.84°.
+            for (kilometres, expected) in [(0.0, ["PAR01"]), (150, ["PAR01"]), (250, ["LIL04", "PAR01"]), (400, ["LIL04", "LYO02", "PAR01"])] {
+                let page = try await reference.page(of: coffee, store: "PAR01", tagID: nil, reviewLimit: 0, storesWithin: kilometres, at: now)
+                #expect(codes(page) == expected, "within \(kilometres) km")
+                let details = try #require(page).details
+                for listing in details.stores {
+                    let full = try #require(every.stores.first { $0.store.code == listing.store.code })
+                    #expect("\(listing)" == "\(full)", "\(listing.store.code)'s listing and history as every store's read gives them")
+                }
+                #expect("\(details.webHistory)" == "\(every.webHistory)")
+                // No store within the distance is left out.
+                let paris = try #require(every.stores.first { $0.store.code == "PAR01" }).store
+                for listing in every.stores where paris.distanceKilometres(to: listing.store) <= kilometres {
+                    #expect(details.stores.contains { $0.store.code == listing.store.code })
+                }
+            }
+            for store in ["NOPE", nil] {
+                let page = try await reference.page(of: coffee, store: store, tagID: nil, reviewLimit: 0, storesWithin: 50, at: now)
+                #expect(codes(page) == every.stores.map(\.store.code), "store \(store ?? "none"): every store's")
+            }
+            #expect(codes(try await reference.page(of: coffee, store: "PAR01", tagID: nil, reviewLimit: 0, storesWithin: nil, at: now)).count == 4)
         }
     }
 
@@ -588,7 +624,8 @@ struct ReferenceContractTests {
             let reviewed = try #require(try await reference.summaries(at: now).first { $0.rating != nil && latest[$0.gtin] != nil }?.gtin)
             let reviewedTag = try #require(latest[reviewed])
             let roundTrips = reference.serverRoundTrips
-            let page = try #require(try await reference.page(of: reviewed, store: "PAR01", tagID: reviewedTag.label.tagID, reviewLimit: 2, at: now))
+            let page = try #require(
+                try await reference.page(of: reviewed, store: "PAR01", tagID: reviewedTag.label.tagID, reviewLimit: 2, storesWithin: 50, at: now))
             #expect(reference.serverRoundTrips - roundTrips == (backend == .postgres ? 1 : 0), "a page is one query on a database server")
             let reviews = try await reference.latestReviews(of: reviewed, limit: 2)
             #expect(page.printedTag == reviewedTag && page.reviews == reviews && !reviews.isEmpty)
