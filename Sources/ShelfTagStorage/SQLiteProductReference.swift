@@ -492,8 +492,6 @@ public final class SQLiteProductReference: ProductReference {
         return token.grant
     }
 
-    /// The page's reads use statements prepared once per connection (`cachedStatement`): preparing them on every call
-    /// took a sixth of an uncached store page's CPU.
     /// Whether the store `s` is one a read near store `?2` takes, `?3` degrees of latitude either side of it (`?3` NULL,
     /// or no such store: every one).
     private static let nearStore = """
@@ -502,7 +500,8 @@ public final class SQLiteProductReference: ProductReference {
         """
 
     /// The product with its listings and price histories: every store's, or with `store` and `latitudeBand` (degrees),
-    /// that store's and those within the band around it.
+    /// that store's and those within the band around it. The page's reads use statements prepared once per connection
+    /// (`cachedStatement`): preparing them on every call took a sixth of an uncached store page's CPU.
     private static func details(of gtin: GTIN, near store: String?, latitudeBand: Double?, in db: Database) throws -> ProductDetails? {
         guard
             let row = try ValueRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM product WHERE gtin = ?"), arguments: [gtin.digits]).first
