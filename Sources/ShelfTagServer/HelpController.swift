@@ -30,7 +30,7 @@ struct HelpController: Sendable {
         guard let store = fields["s"], !store.isEmpty else {
             throw ResolverError(status: 400, title: "Bad request", detail: "store: a help request is made in a store.", field: "s")
         }
-        guard try await reference.stores().contains(where: { $0.code == store }) else {
+        guard try await reference.store(code: store) != nil else {
             throw ResolverError(status: 404, title: "Not found", detail: "store: no store \(store) here.", field: "s")
         }
         let tag = fields["t"].flatMap { $0.isEmpty ? nil : $0 }
@@ -44,7 +44,7 @@ struct HelpController: Sendable {
 
     func status(_ request: Request, id: String) async throws -> Response {
         guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
-        let store = try await reference.stores().first { $0.code == help.storeCode }
+        let store = try await reference.store(code: help.storeCode)
         let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: store?.locale ?? "en-US")
         let language = pages.wording(locale)
         let words = language.help

@@ -234,7 +234,7 @@ struct ReservationController: Sendable {
         let now = configuration.now()
         var end = now.addingTimeInterval(configuration.holdDuration)
         // A phone number is checked against the store's country once the store is known; the hold ends while it is open.
-        if let store = try await reference.stores().first(where: { $0.code == hold.storeCode }) {
+        if let store = try await reference.store(code: hold.storeCode) {
             do { try hold.checkPhone(storeLocale: store.locale) } catch {
                 throw ResolverError(status: 400, title: "Bad request", detail: error.description, field: error.field)
             }

@@ -363,7 +363,7 @@ struct ResolverController: Sendable {
         guard let normalized = Associate.normalizedCode(code), let associate = try await reference.associate(code: normalized) else {
             throw ResolverError.notFound("No associate with code \(code) works here any more.")
         }
-        let store = try await reference.stores().first { $0.code == associate.storeCode }
+        let store = try await reference.store(code: associate.storeCode)
         let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: store?.locale ?? "en-US")
         let language = pages.wording(locale)
         let words = language.page

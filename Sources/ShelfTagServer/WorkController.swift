@@ -61,7 +61,7 @@ struct WorkController: Sendable {
         let mine = query["mine"] == "1"
         let highlighted = query["code"]
         let language = pages.wording.preferred(by: request)
-        let storeLocale = try await reference.stores().first { $0.code == store }?.locale ?? "en-US"
+        let storeLocale = try await reference.store(code: store)?.locale ?? "en-US"
         let locale = PageLanguage.locale(preferred: language, storeLocale: storeLocale)
         let words = pages.wording(locale).work
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: store).map { ($0.code, $0.name) })
@@ -386,7 +386,7 @@ struct WorkController: Sendable {
     }
 
     private func render(_ name: String, session: (associate: Associate, csrf: String), request: Request, _ context: [String: Any]) async throws -> Response {
-        let store = try await reference.stores().first { $0.code == session.associate.storeCode }
+        let store = try await reference.store(code: session.associate.storeCode)
         let locale = PageLanguage.locale(preferred: pages.wording.preferred(by: request), storeLocale: store?.locale ?? "en-US")
         let language = pages.wording(locale)
         let words = language.work

@@ -291,6 +291,13 @@ public final class PostgresProductReference: ProductReference {
         }
     }
 
+    public func store(code: String) async throws -> Store? {
+        let logger = logger
+        return try await database { connection in
+            try await Self.rows(connection.query("SELECT * FROM store WHERE code = \(code)", logger: logger)).first.map(StoredRows.store)
+        }
+    }
+
     public func readShelf(
         of storeCode: String, opening: @escaping (Store, Int) throws -> Void, item: @escaping (ShelfItem) throws -> Void
     ) async throws -> Bool {

@@ -40,6 +40,10 @@ public protocol ProductReference: ReservationStore, AssociateStore, Sendable {
     /// - Throws: a storage error.
     func stores() async throws -> [Store]
 
+    /// The store with this code, or nil: one row, where a chain has hundreds (a reservation, a page's language).
+    /// - Throws: a storage error.
+    func store(code: String) async throws -> Store?
+
     /// Reads a store's shelf as a stream: `opening` gets the store and how many products it lists, then `item` each
     /// of them in GTIN order, with its prices and their histories, as it is read. False, calling neither, when the
     /// store is unknown.

@@ -223,6 +223,12 @@ public final class SQLiteProductReference: ProductReference {
         try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM store ORDER BY code").map(StoredRows.store) }
     }
 
+    public func store(code: String) async throws -> Store? {
+        try await reading { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM store WHERE code = ?"), arguments: [code]).map(StoredRows.store)
+        }
+    }
+
     public func readShelf(
         of storeCode: String, opening: @escaping (Store, Int) throws -> Void, item: @escaping (ShelfItem) throws -> Void
     ) async throws -> Bool {

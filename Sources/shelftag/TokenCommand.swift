@@ -35,7 +35,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await database.with { reference in
-                guard try await reference.stores().contains(where: { $0.code == store }) else {
+                guard try await reference.store(code: store) != nil else {
                     FileStream.standardError.write("unknown store '\(store)'\n")
                     throw ExitCode.unusableInput
                 }

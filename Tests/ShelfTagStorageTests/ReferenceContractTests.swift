@@ -92,6 +92,17 @@ struct ReferenceContractTests {
         }
     }
 
+    @Test("a store read by its code is the one the list of stores holds; an unknown code reads nil", arguments: Backend.allCases)
+    func storeByCode(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let stores = try await reference.stores()
+            #expect(stores.count == 4)
+            for store in stores { #expect(try await reference.store(code: store.code) == store) }
+            #expect(try await reference.store(code: "par01") == nil, "codes are case-sensitive")
+            #expect(try await reference.store(code: "NOPE") == nil)
+        }
+    }
+
     @Test(
         "a page near a store reads that store's listing and those within the distance in latitude, with their histories; every store's without a distance or for an unknown store",
         arguments: Backend.allCases)
