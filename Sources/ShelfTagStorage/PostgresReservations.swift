@@ -118,25 +118,6 @@ extension PostgresProductReference {
         return try await database { connection in try await Self.rows(connection.query(query, logger: logger)).map(StoredRows.reservation) }
     }
 
-    public func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int] {
-        let logger = logger
-        return try await database { connection in
-            // The counter, less the lapsed holds not swept yet (few: the next hold on the product sweeps them).
-            var holds: [String: Int] = [:]
-            for row in try await Self.rows(
-                connection.query(
-                    """
-                    SELECT o.store_code, o.held - coalesce((SELECT sum(quantity) FROM reservation r WHERE r.store_code = o.store_code
-                        AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= \(Int64(time.timeIntervalSince1970))), 0)::bigint AS held
-                    FROM store_offer o WHERE o.gtin = \(gtin.digits) AND o.held > 0
-                    """, logger: logger))
-            {
-                holds[row.text("store_code") ?? ""] = Int(row.integer("held") ?? 0)
-            }
-            return holds
-        }
-    }
-
     public func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
         try await close(code: code, store: storeCode, at: time, as: .collected)
     }

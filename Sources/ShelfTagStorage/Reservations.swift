@@ -47,10 +47,6 @@ public protocol ReservationStore: Sendable {
     /// - Throws: a storage error.
     func reservations(store storeCode: String, closedSince: Date?) async throws -> [Reservation]
 
-    /// Units held per store for a product at `time`.
-    /// - Throws: a storage error.
-    func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int]
-
     /// Hands a held reservation over: its quantity leaves the stock on hand.
     /// - Throws: a storage error.
     func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
@@ -176,10 +172,6 @@ extension SQLiteProductReference {
                 arguments: [storeCode, closedSince.map { Int64($0.timeIntervalSince1970) }]
             ).map(StoredRows.reservation)
         }
-    }
-
-    public func activeHolds(of gtin: GTIN, at time: Date) async throws -> [String: Int] {
-        try await reading { db in try Self.activeHolds(of: gtin, at: time, in: db) }
     }
 
     static func activeHolds(of gtin: GTIN, at time: Date, in db: Database) throws -> [String: Int] {
