@@ -52,6 +52,18 @@ public struct Store: Hashable, Sendable {
     public static func latitudeDegrees(spanning kilometres: Double) -> Double {
         kilometres / earthRadiusKilometres * 180 / .pi * (1 + 1e-9)
     }
+
+    /// The degrees of longitude either side of a point at `latitude` that hold every point within `kilometres` of it,
+    /// rounded up: the circle of that radius touches the meridians asin(sin δ / cos φ) away, δ its angular radius. Nil
+    /// when a pole lies within `kilometres`, and so does every longitude. Readers compare it with the difference of
+    /// longitudes the short way round (across ±180° where that is shorter).
+    public static func longitudeDegrees(spanning kilometres: Double, atLatitude latitude: Double) -> Double? {
+        let angle = kilometres / earthRadiusKilometres
+        let radians = Double.pi / 180
+        guard abs(latitude) * radians + angle < .pi / 2 else { return nil }
+        // The absolute margin covers asin's rounding where its argument nears 1 (a circle that nearly reaches a pole).
+        return asin(sin(angle) / cos(latitude * radians)) / radians * (1 + 1e-9) + 1e-6
+    }
 }
 
 /// What is sold: one GTIN, described as the web channel's primary feed describes it.

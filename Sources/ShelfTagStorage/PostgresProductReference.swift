@@ -639,6 +639,9 @@ struct PageStatement: StoredRowStatement {
                 WHERE r.store_code = o.store_code AND r.gtin = o.gtin AND r.status = 'held' AND r.expires_at <= $5), 0)), '{}')
              FROM store_offer o WHERE o.gtin = p.gtin AND o.held > 0)::text AS holds
         FROM product p
+        LEFT JOIN (SELECT latitude, longitude,
+                CASE WHEN abs(latitude) + $6 < 90 THEN asind(sind($6) / cosd(latitude)) * (1 + 1e-9) + 1e-6 END AS longitude_band
+            FROM store WHERE code = $2) origin ON true
         \(PriceHistoryArrays.join(
             where: "x.gtin = p.gtin AND (x.store_code IS NULL OR $6 IS NULL OR EXISTS (SELECT 1 FROM store s WHERE s.code = x.store_code AND \(nearStore)))"))
         LEFT JOIN LATERAL (
@@ -649,11 +652,14 @@ struct PageStatement: StoredRowStatement {
                   FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin AND \(nearStore)) x) l ON true
         WHERE p.gtin = $1
         """
-    /// Whether the store `s` is one a read near store `$2` takes, `$6` degrees of latitude either side of it (`$6` NULL,
-    /// or no such store: every one).
+    /// Whether the store `s` is one a read near store `$2` (`origin`) takes: `$6` degrees of latitude either side of
+    /// it, and `origin.longitude_band` of longitude the short way round (NULL: a pole is near). `$6` NULL, or no such
+    /// store: every one. The band is `Store.longitudeDegrees(spanning:atLatitude:)` (SQLite's reader calls it), here in
+    /// SQL so that the page stays one round trip; the storage contract tests hold both to the same stores.
     private static let nearStore = """
-        ($6 IS NULL OR s.code = $2 OR NOT EXISTS (SELECT 1 FROM store WHERE code = $2)
-            OR abs(s.latitude - (SELECT latitude FROM store WHERE code = $2)) <= $6)
+        ($6 IS NULL OR origin.latitude IS NULL OR s.code = $2 OR (abs(s.latitude - origin.latitude) <= $6
+            AND (origin.longitude_band IS NULL
+                OR least(abs(s.longitude - origin.longitude), 360 - abs(s.longitude - origin.longitude)) <= origin.longitude_band)))
         """
     /// Declared, not inferred from the first call's values: a NULL store, tag or band has no type of its own.
     static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8, .float8]

@@ -190,7 +190,7 @@ public final class SQLiteProductReference: ProductReference {
     }
 
     public func details(of gtin: GTIN) async throws -> ProductDetails? {
-        try await reading { db in try Self.details(of: gtin, near: nil, latitudeBand: nil, in: db) }
+        try await reading { db in try Self.details(of: gtin, near: nil, within: nil, in: db) }
     }
 
     public func titles(of gtins: Set<GTIN>) async throws -> [GTIN: String] {
@@ -345,8 +345,7 @@ public final class SQLiteProductReference: ProductReference {
         async throws -> ProductPage?
     {
         try await reading { db in
-            let band = nearbyKilometres.map(Store.latitudeDegrees(spanning:))
-            guard let details = try Self.details(of: gtin, near: store, latitudeBand: band, in: db) else { return nil }
+            guard let details = try Self.details(of: gtin, near: store, within: nearbyKilometres, in: db) else { return nil }
             var printed: PrintedTag?
             if let store, let tagID { printed = try Self.printedTag(store: store, gtin: gtin, tagID: tagID, in: db) }
             return ProductPage(
@@ -498,23 +497,34 @@ public final class SQLiteProductReference: ProductReference {
         return token.grant
     }
 
-    /// Whether the store `s` is one a read near store `?2` takes, `?3` degrees of latitude either side of it (`?3` NULL,
-    /// or no such store: every one).
+    /// Whether the store `s` is one a read near store `?2` takes: `?3` degrees of latitude either side of `?2`'s (`?4`),
+    /// and `?6` of longitude either side of its `?5` the short way round (`?6` NULL: a pole is near, every longitude).
+    /// `?3` NULL: every store.
     private static let nearStore = """
-        (?3 IS NULL OR s.code = ?2 OR NOT EXISTS (SELECT 1 FROM store WHERE code = ?2)
-            OR abs(s.latitude - (SELECT latitude FROM store WHERE code = ?2)) <= ?3)
+        (?3 IS NULL OR s.code = ?2 OR (abs(s.latitude - ?4) <= ?3
+            AND (?6 IS NULL OR min(abs(s.longitude - ?5), 360 - abs(s.longitude - ?5)) <= ?6)))
         """
 
-    /// The product with its listings and price histories: every store's, or with `store` and `latitudeBand` (degrees),
-    /// that store's and those within the band around it. The page's reads use statements prepared once per connection
-    /// (`cachedStatement`): preparing them on every call took a sixth of an uncached store page's CPU.
-    private static func details(of gtin: GTIN, near store: String?, latitudeBand: Double?, in db: Database) throws -> ProductDetails? {
+    /// The product with its listings and price histories: every store's, or with `store` and `kilometres`, that store's
+    /// and those in the band of latitude and longitude that holds every point within `kilometres` of it. The page's
+    /// reads use statements prepared once per connection (`cachedStatement`): preparing them on every call took a
+    /// sixth of an uncached store page's CPU.
+    private static func details(of gtin: GTIN, near store: String?, within kilometres: Double?, in db: Database) throws -> ProductDetails? {
         guard
             let row = try ValueRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM product WHERE gtin = ?"), arguments: [gtin.digits]).first
         else {
             return nil
         }
-        let arguments: StatementArguments = [gtin.digits, store, latitudeBand]
+        var arguments: StatementArguments = [gtin.digits, store, nil, nil, nil, nil]
+        if let store, let kilometres,
+            let origin = try Row.fetchOne(db.cachedStatement(sql: "SELECT latitude, longitude FROM store WHERE code = ?"), arguments: [store])
+        {
+            let (latitude, longitude): (Double, Double) = (origin[0], origin[1])
+            arguments = [
+                gtin.digits, store, Store.latitudeDegrees(spanning: kilometres), latitude, longitude,
+                Store.longitudeDegrees(spanning: kilometres, atLatitude: latitude),
+            ]
+        }
         var histories: [String: [PriceChange]] = [:]
         let changes = try ValueRow.fetchAll(
             db.cachedStatement(

@@ -109,34 +109,78 @@ struct ReferenceContractTests {
     }
 
     @Test(
-        "a page near a store reads that store's listing and those within the distance in latitude, with their histories; every store's without a distance or for an unknown store",
+        "a page near a store reads that store's listing and those within the distance, with their histories; every store's without a distance or for an unknown store",
         arguments: Backend.allCases)
     func pageNearAStore(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
             let every = try #require(try await reference.details(of: coffee))
-            let codes = { (page: ProductPage?) in page?.details.stores.map(\.store.code) ?? [] }
             #expect(every.stores.map(\.store.code) == ["BDX03", "LIL04", "LYO02", "PAR01"])
             // Paris 48.86° N, Lille 50.63° (about 200 km of latitude), Lyon 45.76°, Bordeaux 44.84°.
             for (kilometres, expected) in [(0.0, ["PAR01"]), (150, ["PAR01"]), (250, ["LIL04", "PAR01"]), (400, ["LIL04", "LYO02", "PAR01"])] {
-                let page = try await reference.page(of: coffee, store: "PAR01", tagID: nil, reviewLimit: 0, storesWithin: kilometres, at: now)
-                #expect(codes(page) == expected, "within \(kilometres) km")
-                let details = try #require(page).details
-                for listing in details.stores {
-                    let full = try #require(every.stores.first { $0.store.code == listing.store.code })
-                    #expect("\(listing)" == "\(full)", "\(listing.store.code)'s listing and history as every store's read gives them")
-                }
-                #expect("\(details.webHistory)" == "\(every.webHistory)")
-                // No store within the distance is left out.
-                let paris = try #require(every.stores.first { $0.store.code == "PAR01" }).store
-                for listing in every.stores where paris.distanceKilometres(to: listing.store) <= kilometres {
-                    #expect(details.stores.contains { $0.store.code == listing.store.code })
-                }
+                try await expectNearRead(of: reference, every: every, around: "PAR01", within: kilometres, reads: expected)
             }
             for store in ["NOPE", nil] {
                 let page = try await reference.page(of: coffee, store: store, tagID: nil, reviewLimit: 0, storesWithin: 50, at: now)
-                #expect(codes(page) == every.stores.map(\.store.code), "store \(store ?? "none"): every store's")
+                #expect(page?.details.stores.map(\.store.code) == every.stores.map(\.store.code), "store \(store ?? "none"): every store's")
             }
-            #expect(codes(try await reference.page(of: coffee, store: "PAR01", tagID: nil, reviewLimit: 0, storesWithin: nil, at: now)).count == 4)
+            let all = try await reference.page(of: coffee, store: "PAR01", tagID: nil, reviewLimit: 0, storesWithin: nil, at: now)
+            #expect(all?.details.stores.count == 4)
+        }
+    }
+
+    @Test(
+        "a page near a store leaves out the stores of its latitude too far east or west, measures longitude the short way across ±180°, and takes every longitude near a pole",
+        arguments: Backend.allCases)
+    func pageNearAStoreAlongItsLatitude(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let extra = [
+                // On Paris's parallel, 3° and 4° east: about 220 and 293 km away, 73 km apart.
+                ("EST1", 48.8606, 5.3412), ("EST2", 48.8606, 6.3412),
+                // Across the antimeridian: about 21 km between the first two, 106 km to the third.
+                ("FJI1", -17.0, 179.9), ("FJI2", -17.0, -179.9), ("FJI3", -17.0, -179.0),
+                // Around the North Pole: 16 and 22 km apart across it.
+                ("NOR1", 89.9, 0.0), ("NOR2", 89.9, 90.0), ("NOR3", 89.9, 180.0),
+            ]
+            try await reference.write { writer in
+                for (code, latitude, longitude) in extra {
+                    try writer.save(
+                        Store(code: code, name: code, address: "", latitude: latitude, longitude: longitude, timeZone: "UTC", locale: "en-US"))
+                    let pricing = try Pricing(price: Money(minorUnits: 389, currency: Currency(code: "EUR")))
+                    try writer.save(
+                        StoreOffer(
+                            storeCode: code, gtin: coffee, pricing: pricing, availability: StoreAvailability(quantity: 3), pickupMethod: nil,
+                            pickupSLA: nil, stock: Stock(onHand: 3)), recordedAt: now)
+                }
+            }
+            let every = try #require(try await reference.details(of: coffee))
+            #expect(every.stores.count == 12)
+            for (origin, kilometres, expected) in [
+                ("PAR01", 250.0, ["EST1", "LIL04", "PAR01"]), ("PAR01", 400, ["EST1", "EST2", "LIL04", "LYO02", "PAR01"]),
+                ("EST2", 50, ["EST2"]), ("EST2", 80, ["EST1", "EST2"]), ("FJI1", 50, ["FJI1", "FJI2"]), ("FJI2", 50, ["FJI1", "FJI2"]),
+                ("FJI1", 150, ["FJI1", "FJI2", "FJI3"]),
+                ("NOR1", 50, ["NOR1", "NOR2", "NOR3"]), ("NOR1", 10, ["NOR1"]),
+            ] {
+                try await expectNearRead(of: reference, every: every, around: origin, within: kilometres, reads: expected)
+            }
+        }
+    }
+
+    /// Reads the coffee's page near `origin` and expects exactly the stores `expected`, each listing and history as the
+    /// read of every store gives it, and none of the stores within `kilometres` left out.
+    private func expectNearRead(
+        of reference: any ProductReference, every: ProductDetails, around origin: String, within kilometres: Double, reads expected: [String]
+    ) async throws {
+        let page = try await reference.page(of: coffee, store: origin, tagID: nil, reviewLimit: 0, storesWithin: kilometres, at: now)
+        let details = try #require(page).details
+        #expect(details.stores.map(\.store.code) == expected, "near \(origin) within \(kilometres) km")
+        for listing in details.stores {
+            let full = try #require(every.stores.first { $0.store.code == listing.store.code })
+            #expect("\(listing)" == "\(full)", "\(listing.store.code)'s listing and history as every store's read gives them")
+        }
+        #expect("\(details.webHistory)" == "\(every.webHistory)")
+        let here = try #require(every.stores.first { $0.store.code == origin }).store
+        for listing in every.stores where here.distanceKilometres(to: listing.store) <= kilometres {
+            #expect(details.stores.contains { $0.store.code == listing.store.code }, "\(listing.store.code) is within \(kilometres) km of \(origin)")
         }
     }
 
