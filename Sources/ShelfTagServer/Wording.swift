@@ -223,7 +223,9 @@ struct ReservationWords: Sendable {
 /// The associates' work view (`work.*`); `work.table.*` reach the templates as `{{words.…}}`.
 struct WorkWords: Sendable {
     let signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed: String
-    let staleTag, currentTag, unknownTag, timeLeft, lastPrintStale, lastPrintCurrent: Message
+    let staleTag, currentTag, unknownTag, timeLeft, lastPrintStale, lastPrintCurrent, allStores: Message
+    /// The web shop's availability, as the product view states it.
+    let webAvailability: [WebAvailability: String]
     let table: [String: String]
 
     init(_ read: MessageReader) {
@@ -242,6 +244,8 @@ struct WorkWords: Sendable {
         timeLeft = Message(read("work.timeLeft"))
         lastPrintStale = Message(read("work.lastPrintStale"))
         lastPrintCurrent = Message(read("work.lastPrintCurrent"))
+        allStores = Message(read("work.allStores"))
+        webAvailability = Dictionary(uniqueKeysWithValues: WebAvailability.allCases.map { ($0, read("work.web.\($0.rawValue)")) })
         table = read.group("work.table.")
     }
 }

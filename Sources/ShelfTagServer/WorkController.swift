@@ -310,14 +310,22 @@ struct WorkController: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// The staff view of a product: the shelf price as the tag shows it, stock here and in every store by distance.
+    /// The stock table's other stores when the product view is not asked for all of them: a tablet shows about this
+    /// many rows without scrolling, and a chain lists a product in hundreds of stores.
+    static let nearestStoresShown = 10
+
+    /// The staff view of a product: the shelf price as the tag shows it, stock here and in the other stores by distance
+    /// (for a product more than `nearestStoresShown` other stores list, the nearest with some available, and every
+    /// store with `?stores=all`).
     func product(_ request: Request, gtin text: String) async throws -> Response {
         let session = try await requireSignIn(request)
         let gtin = try ResolverError.gtin(text)
-        let tagID = RawQuery(request)["t"]
+        let query = RawQuery(request)
+        let tagID = query["t"]
+        let everyStore = query["stores"] == "all"
         let now = configuration.now()
         let here = session.associate.storeCode
-        // Every store's listing: the staff view lists them all by distance.
+        // Every store's listing: the nearest with stock may be far.
         guard let page = try await reference.page(of: gtin, store: here, tagID: tagID, reviewLimit: 0, storesWithin: nil, at: now) else {
             throw ResolverError.notFound("No product with GTIN \(gtin.digits) is known here.")
         }
@@ -326,27 +334,38 @@ struct WorkController: Sendable {
             language: pages.wording.preferred(by: request), wording: pages.wording, configuration: configuration, at: now)
         let locale = view.locale
         let words = pages.wording(locale).work
-        let origin = view.listing?.store
-        let stores = page.details.stores.map { listing -> (listing: StoreListing, distance: Double?) in
-            (listing, origin.map { $0.distanceKilometres(to: listing.store) })
+        // Distances from the associate's store, whether or not it lists the product.
+        var origin = view.listing?.store
+        if origin == nil { origin = try await reference.store(code: here) }
+        let ranked = page.details.stores.map { listing -> (listing: StoreListing, distance: Double?, available: Int) in
+            let onHand = listing.offer.stock.onHand
+            return (listing, origin.map { $0.distanceKilometres(to: listing.store) }, max(0, onHand - (page.holds[listing.store.code] ?? 0)))
         }.sorted { ($0.listing.store.code == here ? -1 : $0.distance ?? .infinity) < ($1.listing.store.code == here ? -1 : $1.distance ?? .infinity) }
+        let others = ranked.count - (ranked.first?.listing.store.code == here ? 1 : 0)
+        let shortened = !everyStore && others > Self.nearestStoresShown
+        let shown = shortened ? Array(ranked.filter { $0.listing.store.code == here || $0.available > 0 }.prefix(Self.nearestStoresShown + 1)) : ranked
+        var link = "\(configuration.baseURL)/work/products/\(gtin.digits)?"
+        if let tagID { link += "t=\(DigitalLink.percentEncoded(tagID))&" }
         var context: [String: Any] = [
             "reserveAction": "\(configuration.baseURL)/work/products/\(gtin.digits)/reserve",
             "name": page.details.product.title, "gtin": gtin.digits, "brand": page.details.product.brand,
             "webPrice": page.details.webOffer.pricing.effectivePrice(at: now).formatted(locale: locale),
-            "webAvailability": page.details.webOffer.availability.rawValue.replacingOccurrences(of: "_", with: " "),
-            "stores": stores.map { entry -> [String: Any] in
-                let held = page.holds[entry.listing.store.code] ?? 0
-                let onHand = entry.listing.offer.stock.onHand
+            "webAvailability": words.webAvailability[page.details.webOffer.availability] ?? page.details.webOffer.availability.rawValue,
+            "stores": shown.map { entry -> [String: Any] in
+                let isHere = entry.listing.store.code == here
                 return [
-                    "canReserve": onHand - held > 0,
-                    "name": entry.listing.store.name, "code": entry.listing.store.code, "here": entry.listing.store.code == here,
-                    "distance": entry.listing.store.code == here ? "" : entry.distance.map { MeasureText.kilometres($0, locale: locale) } ?? "",
-                    "onHand": onHand, "held": held,
-                    "available": max(0, onHand - held),
+                    "canReserve": entry.available > 0,
+                    "name": entry.listing.store.name, "code": entry.listing.store.code, "here": isHere,
+                    "distance": isHere ? "" : entry.distance.map { MeasureText.kilometres($0, locale: locale) } ?? "",
+                    "onHand": entry.listing.offer.stock.onHand, "held": page.holds[entry.listing.store.code] ?? 0, "available": entry.available,
                 ]
             },
         ]
+        if shortened {
+            context["allStores"] = ["href": link + "stores=all", "text": words.allStores(["count": String(ranked.count)])]
+        } else if everyStore && others > Self.nearestStoresShown {
+            context["nearestStores"] = ["href": String(link.dropLast())]
+        }
         // The associate's own link to this product, to share from the tablet (a=CODE: the shopper's phone remembers them).
         let shared = session.associate.link(base: configuration.baseURL, gtin: gtin)
         let sharedQR = try QRImage.png(shared, modulePixels: 4)

@@ -163,6 +163,70 @@ struct WorkViewTests {
             body: Data(fields.utf8))
     }
 
+    @Test("for a product a chain lists in many stores, the staff view shows its own store and the nearest with some available, with a link to all of them")
+    func nearestStoresWithStock() async throws {
+        try await withAssociates { server in
+            let gtin = try GTIN(promotion)
+            let samples = try #require(try await server.reference.details(of: gtin))
+            // 14 more stores east of Paris, one every 20 km: every third has none on hand, C05's one is held.
+            try await server.reference.write { writer in
+                let pricing = try #require(samples.stores.first).offer.pricing
+                for index in 1...14 {
+                    let code = String(format: "C%02d", index)
+                    try writer.save(
+                        Store(
+                            code: code, name: "Chain \(code)", address: "", latitude: 48.8606, longitude: 2.3412 + Double(index) * 0.2735,
+                            timeZone: "Europe/Paris", locale: "fr-FR"))
+                    let onHand = index % 3 == 0 ? 0 : index == 5 ? 1 : 4
+                    try writer.save(
+                        StoreOffer(
+                            storeCode: code, gtin: gtin, pricing: pricing, availability: StoreAvailability(quantity: onHand), pickupMethod: nil,
+                            pickupSLA: nil, stock: Stock(onHand: onHand)), recordedAt: testNow)
+                }
+            }
+            let hold = try HoldRequest(storeCode: "C05", gtin: gtin, quantity: "1", customerName: "Ana", contact: "ana@example.com")
+            guard case .held = try await server.reference.hold(hold, at: testNow, until: testNow.addingTimeInterval(3600), key: nil) else {
+                Issue.record("no hold in C05")
+                return
+            }
+            let details = try #require(try await server.reference.details(of: gtin))
+            #expect(details.stores.count == 18)
+            let paris = try #require(details.stores.first { $0.store.code == "PAR01" }).store
+            let expected =
+                ["PAR01"]
+                + details.stores.filter { $0.store.code != "PAR01" && $0.offer.stock.onHand > 0 && $0.store.code != "C05" }
+                .sorted { paris.distanceKilometres(to: $0.store) < paris.distanceKilometres(to: $1.store) }.prefix(10).map(\.store.code)
+            let names = Dictionary(uniqueKeysWithValues: details.stores.map { ($0.store.name, $0.store.code) })
+            /// The stores of the stock table, in order, and those the reservation form offers.
+            func listed(_ page: TestServer.Reply) -> (rows: [String], offered: [String]) {
+                let rows = page.text.matches(of: #/<tr(?: class="here")?><td>([^<(]+?)(?: \(here\))?</td>/#).compactMap { names[String($0.output.1)] }
+                let offered = page.text.matches(of: #/<option value="([^"]+)"/#).map { String($0.output.1) }
+                return (rows, offered)
+            }
+
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            let english = ["Cookie": session, "Accept-Language": "en"]
+            let nearest = try await server.request("/work/products/\(promotion)?t=abc", headers: english)
+            #expect(nearest.status == 200)
+            #expect(listed(nearest).rows == expected, "Paris, then the 10 nearest with some available")
+            #expect(!listed(nearest).rows.contains("C03") && !listed(nearest).rows.contains("C05"), "none on hand, or all of it held")
+            let parisHasSome = try #require(details.stores.first { $0.store.code == "PAR01" }).offer.stock.onHand > 0
+            #expect(listed(nearest).offered == (parisHasSome ? expected : Array(expected.dropFirst())), "the form offers the stores shown")
+            let allLink = "/work/products/\(promotion)?t=abc&amp;stores=all"
+            #expect(nearest.text.contains("<a href=\"\(publicBase)\(allLink)\">All 18 stores</a>"))
+
+            let all = try await server.request(allLink.replacingOccurrences(of: "&amp;", with: "&"), headers: english)
+            #expect(Set(listed(all).rows) == Set(details.stores.map(\.store.code)) && listed(all).rows.count == 18 && listed(all).rows.first == "PAR01")
+            #expect(!listed(all).offered.contains("C05") && !listed(all).offered.contains("C03"), "nothing available: nothing to reserve")
+            #expect(all.text.contains("<a href=\"\(publicBase)/work/products/\(promotion)?t=abc\">Nearest with stock</a>"))
+            #expect(!all.text.contains("stores=all"))
+            let french = try await server.request("/work/products/\(promotion)", headers: ["Cookie": session, "Accept-Language": "fr"])
+            #expect(french.text.contains(">Les 18 magasins</a>"))
+            let web = try #require(["in_stock": ("in stock", "en stock")][details.webOffer.availability.rawValue], "the sample sells it online")
+            #expect(nearest.text.contains(" · \(web.0)</p>") && french.text.contains(" · \(web.1)</p>"), "the web shop's availability in the page's language")
+        }
+    }
+
     @Test("the queue: held → ready (the shopper's page and JSON say so) → collected; the pickup QR opens it; another store gets 403")
     func preparationQueue() async throws {
         try await withAssociates { server in
