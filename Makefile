@@ -77,10 +77,12 @@ demo: build
 	@echo "== One A4 sheet of standard tags with cut marks (preview: not recorded)"
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
 		$(DEMO_SHEET_GTINS)
-	@echo "== The same sheet as a PDF for the office printer, and PAR01's tags as ZPL for a 203 dpi thermal printer"
+	@echo "== The same sheet as a PDF for the office printer, and PAR01's tags as ZPL for a 203 dpi thermal printer,"
+	@echo "   in walking order with the store's layout (Samples/layout-PAR01.csv: promotions also on their end caps)"
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/pdf --format pdf --sheet a4 --template standard --preview \
 		$(DEMO_SHEET_GTINS)
-	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/zpl --format zpl --dpi 203 --preview --base-url http://127.0.0.1:$(DEMO_PORT)
+	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/zpl --format zpl --dpi 203 --preview --layout Samples/layout-PAR01.csv \
+		--base-url http://127.0.0.1:$(DEMO_PORT)
 	@echo
 	@echo "== An associate in PAR01 (shelftag associates add): public code, store, name, sign-in secret (shown once)"
 	@$(BIN) associates add --db $(DEMO_DB) --store PAR01 --name "Léa" --languages fr,en | tee $(DEMO_DIR)/associate.csv

@@ -139,7 +139,7 @@ let package = Package(
         // A store's print run: selection, formats, manifest, ledger, and phones reading what it prints.
         .testTarget(
             name: "ShelfTagPrintingTests",
-            dependencies: ["ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagTestSupport"]
+            dependencies: ["ShelfTagPrinting", "ShelfTagRender", "ShelfTagStorage", "ShelfTagDomain", "ShelfTagFeeds", "ShelfTagTestSupport"]
         ),
         .testTarget(
             name: "ShelfTagServerTests",

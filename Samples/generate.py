@@ -327,3 +327,20 @@ body = reviews[:second_end] + "\n  </reviews>\n</feed>\n"
 i = body.index('max="5">', first_end) + len('max="5">')
 write_bad("reviews-bad-rating.xml", body[:i] + "7" + body[i + 1:])
 write_bad("reviews-malformed.xml", body.replace("</title>", "</titel>", 1))
+
+# layout-PAR01.csv: where PAR01's products sit, for `render --layout`: an aisle per category, in shelf order, and each
+# promotion also on an end cap (T1, T2: "têtes de gondole") with two tags there, a long facing.
+aisles = {}
+promo_ids = {p["id"] for p in promos}
+with open(f"{OUT}/layout-PAR01.csv", "w") as f:
+    f.write("gtin,aisle,position,copies\n")
+    caps = 0
+    for i, p in enumerate(products):
+        if i % 11 == 10:
+            continue  # not listed in PAR01 (see inventory())
+        aisle = aisles.setdefault(p["category"], f"{'A' if p['kind'] == 'grocery' else 'B'}{len(aisles) + 1}")
+        position = sum(1 for q in products[:i] if q["category"] == p["category"]) + 1
+        f.write(f"{p['gtin']},{aisle},{position},\n")
+        if p["id"] in promo_ids:
+            caps += 1
+            f.write(f"{p['gtin']},T{1 + (caps - 1) // 8},{1 + (caps - 1) % 8},2\n")

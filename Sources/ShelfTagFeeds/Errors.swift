@@ -54,7 +54,7 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .notInList(let value, let allowed): "'\(value)' is not one of: \(allowed.joined(separator: ", "))"
         case .notANumber(let value): "'\(value)' is not a number"
         case .negative(let value): "'\(value)' must not be negative"
-        case .outOfRange(let value, let range): "'\(value)' is outside \(range.lowerBound)...\(range.upperBound)"
+        case .outOfRange(let value, let range): "'\(value)' is outside \(Self.bound(range.lowerBound))...\(Self.bound(range.upperBound))"
         case .unknownTimeZone(let value): "'\(value)' is not an IANA time zone"
         case .unknownStore(let code): "unknown store '\(code)' (import the stores file first or with it)"
         case .unknownProduct(let id): "no product with id or GTIN '\(id)' (import the product feed first or with it)"
@@ -66,6 +66,11 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .conflict(let reason): reason
         case .invalid(let reason): reason
         }
+    }
+
+    /// A range's bound as people write it: `99`, not `99.0`.
+    private static func bound(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }
 

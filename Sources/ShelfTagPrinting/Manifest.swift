@@ -6,7 +6,8 @@ public enum ManifestFormat: String, Sendable, CaseIterable {
     case csv, json
 }
 
-/// What a run rendered, one row per tag, in the order of the run (GTIN order).
+/// What a run rendered, one row per tag (a product's copies each have theirs), in the order of the run, with where each
+/// hangs when the layout says.
 struct Manifest {
     let rendered: [RenderedTag]
     let skipped: [SkippedProduct]
@@ -14,6 +15,7 @@ struct Manifest {
 
     private static let columns = [
         "gtin", "name", "price", "prior_price", "unit_price", "template", "file", "qr_version", "qr_module_mm", "tag_id", "url", "page",
+        "aisle", "position",
     ]
 
     private func values(_ tag: RenderedTag, moduleSizes: inout [Int: String]) -> [String] {
@@ -30,7 +32,7 @@ struct Manifest {
             label.gtin.digits, tag.content.fields["name"] ?? "", label.price.feedValue, label.priorPrice?.feedValue ?? "",
             label.unitPrice.map { "\($0.price.feedValue)/\($0.baseLabel)" } ?? "", tag.template, tag.file,
             tag.qrCode.map { String($0.version) } ?? "",
-            module, label.tagID, tag.content.uri, tag.page.map(String.init) ?? "",
+            module, label.tagID, tag.content.uri, tag.page.map(String.init) ?? "", tag.spot?.aisle ?? "", tag.spot?.position.map(String.init) ?? "",
         ]
     }
 

@@ -20,8 +20,9 @@ public struct PrintRequest: Sendable {
     public var allowsHiddenPromotions = false
     /// Refuse a tag whose price breaks a parity rule (`PriceRules`) instead of printing it with a warning.
     public var strict = false
-    /// Where the store's products sit (its layout file): tags come out in walking order, unplaced products last.
-    public var layout: [GTIN: ShelfSpot]?
+    /// Where the store's products sit (its layout file): tags come out in walking order, unplaced products last, and a
+    /// product gets a tag for each of its spots' copies.
+    public var layout: [GTIN: [ShelfSpot]]?
     public var baseURL: String
     public var directory: URL
     public var manifestFormat: ManifestFormat
@@ -153,13 +154,19 @@ public enum PrintRun {
                         return
                     }
                     shelf.priceWarnings += breaches.map { PriceWarning(gtin: gtin, breach: $0) }
-                    let job = TagJob(
-                        content: TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording, printedOn: shelf.printedOn),
-                        template: template)
-                    if let layout = request.layout {
-                        shelf.walk.append((layout[gtin], job))
-                    } else {
-                        feed.append(job)
+                    let content = TagContent(item: item, label: label, baseURL: request.baseURL, wording: wording, printedOn: shelf.printedOn)
+                    guard let layout = request.layout else {
+                        feed.append(TagJob(content: content, template: template))
+                        return
+                    }
+                    // A tag for each copy at each of the product's spots; an unplaced product gets one.
+                    let spots = layout[gtin].map { $0.map { (spot: Optional($0), copies: $0.copies) } } ?? [(nil, 1)]
+                    var copy = 0
+                    for (spot, copies) in spots {
+                        for _ in 0..<copies {
+                            copy += 1
+                            shelf.walk.append((spot, TagJob(content: content, template: template, spot: spot, copy: copy)))
+                        }
                     }
                 })
             guard found, shelf.store != nil else { throw PrintRunError.unknownStore(request.storeCode) }
@@ -196,7 +203,7 @@ public enum PrintRun {
             }
             manifest = url
         }
-        let changes = PriceChanges(rendered: outcome.rendered, latest: latest, layout: request.layout ?? [:])
+        let changes = PriceChanges(rendered: outcome.rendered, latest: latest)
         var changesFile: URL?
         if !changes.rows.isEmpty {
             let url = request.directory.appendingPathComponent("\(store.code)/changes.csv")
@@ -207,15 +214,21 @@ public enum PrintRun {
         }
         if !request.preview {
             do {
-                try await reference.recordPrints(outcome.rendered.map { PrintedTag(label: $0.content.label, template: $0.template, printedAt: request.time) })
+                // A product's copies are the same tag: the ledger records it once.
+                var recorded = Set<GTIN>()
+                let printed = outcome.rendered.filter { recorded.insert($0.content.label.gtin).inserted }
+                try await reference.recordPrints(printed.map { PrintedTag(label: $0.content.label, template: $0.template, printedAt: request.time) })
             } catch {
                 throw .storage(error)
             }
         }
-        skipped += outcome.failed.map { SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description) }
+        var failedProducts = Set<GTIN>()
+        skipped += outcome.failed.filter { failedProducts.insert($0.content.label.gtin).inserted }.map {
+            SkippedProduct(gtin: $0.content.label.gtin, reason: $0.reason.description)
+        }
         return PrintReport(
             store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest, wordingProblems: wording.catalog.problems,
-            priceWarnings: shelf.priceWarnings, changes: changesFile, changeCount: changes.rows.count)
+            priceWarnings: shelf.priceWarnings, changes: changesFile, changeCount: changes.productCount)
     }
 
     /// A PDF's title: the store and the day whose prices it prints.

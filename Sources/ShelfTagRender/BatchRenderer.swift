@@ -46,10 +46,22 @@ public struct RenderSettings: Sendable {
 public struct TagJob: Sendable {
     public let content: TagContent
     public let template: TagTemplate
+    /// Where the tag hangs, when the store's layout says.
+    public let spot: ShelfSpot?
+    /// Which of the product's tags in the run this is, from 1: a product at two spots, or with two tags at one, has
+    /// more than one, each its own PNG (`<gtin14>-2.png`), page, label or place on a sheet.
+    public let copy: Int
 
-    public init(content: TagContent, template: TagTemplate) {
+    public init(content: TagContent, template: TagTemplate, spot: ShelfSpot? = nil, copy: Int = 1) {
         self.content = content
         self.template = template
+        self.spot = spot
+        self.copy = copy
+    }
+
+    /// The tag's own PNG's name.
+    var fileName: String {
+        copy == 1 ? "\(content.label.gtin.digits).png" : "\(content.label.gtin.digits)-\(copy).png"
     }
 }
 
@@ -57,6 +69,9 @@ public struct TagJob: Sendable {
 public struct RenderedTag: Sendable {
     public let content: TagContent
     public let template: String
+    /// Where it hangs and which of its product's tags it is (`TagJob`).
+    public let spot: ShelfSpot?
+    public let copy: Int
     /// Path relative to the output directory: the tag's own PNG, the sheet it is on, or the run's PDF or ZPL file.
     public let file: String
     /// The tag's page (PDF) or label (ZPL) in `file`, from 1; nil for a PNG.
@@ -169,7 +184,8 @@ public enum BatchRenderer {
     /// A worker's tags and failures, each with its job's place in the run and its unit's.
     fileprivate typealias WorkerOutcome = (rendered: [(job: Int, unit: Int, tag: RenderedTag)], failed: [(Int, FailedTag)])
 
-    /// Renders the feed's jobs into `directory/<subdirectory>/`: `<gtin14>.png` each, drawn as they arrive, or, with a
+    /// Renders the feed's jobs into `directory/<subdirectory>/`: `<gtin14>.png` each (`<gtin14>-2.png` for a second
+    /// tag of the product), drawn as they arrive, or, with a
     /// layout, `sheets/<template>-NNN.png` once the feed is finished; in PDF, `tags.pdf` (`sheets.pdf`) with a page
     /// each; in ZPL, `tags.zpl` with a label each, sent to the settings' printer too. `templates` are those the jobs
     /// use: their fonts are loaded up front. `title` names the PDF. Nothing is created when the feed finishes empty.
@@ -233,7 +249,7 @@ public enum BatchRenderer {
             let index = taken.add(1) - 1
             if let units { return index < units.count ? units[index] : nil }
             guard let job = jobs.job(at: index) else { return nil }
-            return Unit(index: index, name: "\(job.content.label.gtin.digits).png", jobs: index..<(index + 1), sheet: nil)
+            return Unit(index: index, name: job.fileName, jobs: index..<(index + 1), sheet: nil)
         }
         WorkerThreads.run(settings.workers) { worker in
             do {
@@ -247,7 +263,12 @@ public enum BatchRenderer {
                         guard let job = jobs.job(at: index) else { break }
                         do throws(TagDrawingError) {
                             let qr = try drawn.add(job, drawer: drawer, settings: settings)
-                            outcome.rendered.append((index, unit.index, RenderedTag(content: job.content, template: job.template.name, file: file, qrCode: qr)))
+                            outcome.rendered.append(
+                                (
+                                    index, unit.index,
+                                    RenderedTag(
+                                        content: job.content, template: job.template.name, spot: job.spot, copy: job.copy, file: file, qrCode: qr)
+                                ))
                         } catch {
                             outcome.failed.append((index, FailedTag(content: job.content, reason: error)))
                         }

@@ -50,7 +50,7 @@ struct RenderCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The store's layout CSV (gtin,aisle[,position]): tags come out in aisle order, and changes.csv says where each goes.",
+            "The store's layout CSV (gtin,aisle[,position][,copies]), a row per spot: tags come out in aisle order, as many as each spot asks, and changes.csv says where each goes.",
             valueName: "file"))
     var layout: String?
 
@@ -153,7 +153,7 @@ struct RenderCommand: AsyncParsableCommand {
 
 extension RenderCommand {
     /// The layout file, every bad row said with its line; any one stops the run before it starts.
-    static func readLayout(_ path: String) throws -> [GTIN: ShelfSpot] {
+    static func readLayout(_ path: String) throws -> [GTIN: [ShelfSpot]] {
         var rejected = 0
         do {
             let spots = try StoreLayoutFile.read(path: path, displayName: path) { error in

@@ -129,7 +129,39 @@ struct FeedReaderTests {
         try StoresFile.read(path: path, displayName: "stores.csv", row: { store, _ in stores.append(store) }, rejected: { errors.append($0.description) })
         #expect(stores.map(\.address) == ["1 rue de Rivoli, 75001 Paris"])
         #expect(stores.first?.locale == StoresFile.defaultLocale)
-        #expect(errors == ["stores.csv:3: latitude: '91' is outside -90.0...90.0"])
+        #expect(errors == ["stores.csv:3: latitude: '91' is outside -90...90"])
+    }
+
+    @Test("store layout CSV: a row per spot, copies per spot; the same spot twice, a bad position or copies rejected on their line")
+    func storeLayout() throws {
+        let path = try temporaryFile(
+            """
+            gtin,aisle,position,copies
+            3760001009491,A2,4,2
+            3760001009491,E1,,
+            3760001009484,A3,,
+            3760001009491,a2,4,
+            3760001009477,A4,-1,
+            3760001009477,A4,1,0
+            3760001009477,A4,1,100
+            3760001009477,A4,1,two
+            3760001009460,B1,2,99
+
+            """, name: "layout.csv")
+        var errors: [String] = []
+        let spots = try StoreLayoutFile.read(path: path, displayName: "layout.csv") { errors.append($0.description) }
+        #expect(spots[try GTIN("3760001009491")] == [ShelfSpot(aisle: "A2", position: 4, copies: 2), ShelfSpot(aisle: "E1", position: nil)])
+        #expect(spots[try GTIN("3760001009484")] == [ShelfSpot(aisle: "A3", position: nil)])
+        #expect(spots[try GTIN("3760001009460")] == [ShelfSpot(aisle: "B1", position: 2, copies: 99)])
+        #expect(spots[try GTIN("3760001009477")] == nil)
+        #expect(
+            errors == [
+                "layout.csv:5: gtin: 03760001009491 is placed twice at aisle a2, position 4",
+                "layout.csv:6: position: '-1' must not be negative",
+                "layout.csv:7: copies: '0' is outside 1...99",
+                "layout.csv:8: copies: '100' is outside 1...99",
+                "layout.csv:9: copies: 'two' is not a number",
+            ])
     }
 
     @Test("stores CSV: optional opening_hours in schema.org syntax; a bad one is rejected on its line with the entry and why")

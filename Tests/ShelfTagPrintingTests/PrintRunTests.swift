@@ -1,5 +1,6 @@
 import Foundation
 import ShelfTagDomain
+import ShelfTagFeeds
 import ShelfTagPrinting
 import ShelfTagRender
 import ShelfTagStorage
@@ -119,7 +120,7 @@ struct PrintRunTests {
         #expect(first.changeCount == all.count, "nothing printed before: every tag is new")
         let changes = try String(contentsOf: try #require(stale.changes), encoding: .utf8).split(separator: "\n").map(String.init)
         let oldPrice = try #require(first.rendered.first { $0.content.label.gtin == repriced.gtin }?.content.label.price.feedValue)
-        #expect(changes.first == "gtin,name,aisle,old_price,new_price")
+        #expect(changes.first == "gtin,name,aisle,position,tags,old_price,new_price")
         #expect(changes.contains { $0.hasPrefix(repriced.gtin.digits + ",") && $0.hasSuffix(",\(oldPrice),1234.56 EUR") }, "\(changes)")
         #expect(changes.contains { $0.hasPrefix(neverPrinted.gtin.digits + ",") && $0.contains(",,") })
         #expect(changes.count == 3 && stale.changeCount == 2)
@@ -164,7 +165,7 @@ struct PrintRunTests {
         #expect(try await reference.latestPrints(in: "PAR01").isEmpty)
     }
 
-    @Test("the CSV manifest quotes what needs it: every row reads back as its tag's 12 fields")
+    @Test("the CSV manifest quotes what needs it: every row reads back as its tag's 14 fields")
     func manifestCSVReadsBack() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let report = try await PrintRun.run(request("PAR01", into: try newDirectory()) { $0.preview = true }, reference: reference, library: templates)
@@ -196,11 +197,11 @@ struct PrintRunTests {
             }
         }
         #expect(records.removeLast().isEmpty, "the manifest ends with a line break")
-        #expect(records.first?.count == 12)
+        #expect(records.first?.count == 14)
         let rows = records.dropFirst()
         #expect(rows.count == report.rendered.count)
         for (row, tag) in zip(rows, report.rendered) {
-            #expect(row.count == 12 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[10] == tag.content.uri)
+            #expect(row.count == 14 && row[0] == tag.content.label.gtin.digits && row[1] == tag.content.fields["name"] && row[10] == tag.content.uri)
         }
         #expect(rows.contains { $0[1].contains(",") }, "the samples have names with commas")
     }
@@ -238,9 +239,9 @@ struct PrintRunTests {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let shelf = try #require(try await reference.shelf(of: "PAR01"))
         let gtins = shelf.items.prefix(6).map(\.product.gtin)
-        let layout = [
-            gtins[5]: ShelfSpot(aisle: "A2", position: 1), gtins[0]: ShelfSpot(aisle: "A10", position: 1), gtins[3]: ShelfSpot(aisle: "a2", position: 5),
-            gtins[1]: ShelfSpot(aisle: "A2", position: nil),
+        let layout: [GTIN: [ShelfSpot]] = [
+            gtins[5]: [ShelfSpot(aisle: "A2", position: 1)], gtins[0]: [ShelfSpot(aisle: "A10", position: 1)],
+            gtins[3]: [ShelfSpot(aisle: "a2", position: 5)], gtins[1]: [ShelfSpot(aisle: "A2", position: nil)],
         ]
         let report = try await PrintRun.run(
             request("PAR01", into: try newDirectory()) {
@@ -256,6 +257,101 @@ struct PrintRunTests {
             changes.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init) ?? "?" } == [
                 "A2", "a2", "A2", "A10", "", "",
             ])
+    }
+
+    @Test(
+        "a product at two spots, two tags at one of them: a tag each in walking order (its own PNG, page, label or place on a sheet), one row per spot in changes.csv, one ledger record"
+    )
+    func copiesAtSeveralSpots() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
+        let gtins = shelf.items.prefix(3).map(\.product.gtin)
+        // The first on its shelf (two tags) and on an end cap; the second in A1; the third unplaced.
+        let layout: [GTIN: [ShelfSpot]] = [
+            gtins[0]: [ShelfSpot(aisle: "A2", position: 4, copies: 2), ShelfSpot(aisle: "E1", position: nil)], gtins[1]: [ShelfSpot(aisle: "A1", position: 1)],
+        ]
+        let walk = [gtins[1], gtins[0], gtins[0], gtins[0], gtins[2]]
+        for format in [TagFileFormat.pdf, .zpl, .png] {
+            let directory = try newDirectory()
+            let report = try await PrintRun.run(
+                request("PAR01", into: directory) {
+                    $0.gtins = Array(gtins)
+                    $0.layout = layout
+                    $0.preview = format != .png
+                    $0.settings.fileFormat = format
+                }, reference: reference, library: templates)
+            #expect(report.rendered.map(\.content.label.gtin) == walk, "\(format)")
+            #expect(report.rendered.map(\.copy) == [1, 1, 2, 3, 1])
+            #expect(report.rendered.map { $0.spot?.aisle ?? "" } == ["A1", "A2", "A2", "E1", ""])
+            switch format {
+            case .png:
+                let files = report.rendered.map(\.file)
+                #expect(files == walk.enumerated().map { "PAR01/\($0.element.digits)\([2: "-2", 3: "-3"][$0.offset] ?? "").png" })
+                for file in files { #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path)) }
+                let symbols = try await zbarSymbols(in: files.map { directory.appendingPathComponent($0).path })
+                for (file, tag) in zip(files, report.rendered) {
+                    #expect(symbols[directory.appendingPathComponent(file).path]?.contains("QR-Code:" + tag.content.uri) == true, "\(file)")
+                }
+            case .pdf, .zpl:
+                #expect(report.rendered.map(\.page) == [1, 2, 3, 4, 5], "a page or label each")
+            }
+            let manifest = try String(contentsOf: try #require(report.manifest), encoding: .utf8).split(separator: "\n").map(String.init)
+            #expect(manifest.count == 6 && manifest[0].hasSuffix(",page,aisle,position"))
+            #expect(
+                manifest.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).suffix(2).joined(separator: ",") } == [
+                    "A1,1", "A2,4", "A2,4", "E1,", ",",
+                ])
+            let changes = try String(contentsOf: try #require(report.changes), encoding: .utf8).split(separator: "\n").map(String.init)
+            #expect(changes.first == "gtin,name,aisle,position,tags,old_price,new_price")
+            let places = changes.dropFirst().map { row in
+                let fields = row.split(separator: ",", omittingEmptySubsequences: false)
+                return "\(fields[0]) \(fields[fields.count - 5]) \(fields[fields.count - 4]) \(fields[fields.count - 3])"
+            }
+            #expect(
+                places == ["\(gtins[1].digits) A1 1 1", "\(gtins[0].digits) A2 4 2", "\(gtins[0].digits) E1  1", "\(gtins[2].digits)   1"], "\(changes)")
+            #expect(report.changeCount == 3, "three products")
+        }
+        // The PNG run was recorded: one ledger entry per product, whatever its copies.
+        let printed = try await reference.latestPrints(in: "PAR01")
+        #expect(Set(printed.keys) == Set(gtins))
+
+        // On a sheet: a place each.
+        let sheet = try await PrintRun.run(
+            request("PAR01", into: try newDirectory()) {
+                $0.gtins = Array(gtins)
+                $0.layout = layout
+                $0.sheet = "a4"
+                $0.preview = true
+            }, reference: reference, library: templates)
+        #expect(sheet.rendered.count == 5 && Set(sheet.rendered.map(\.file)).count <= 2)
+    }
+
+    @Test("the sample layout of PAR01: every listed product printed in walking order, each promotion also twice on its end cap")
+    func sampleLayout() async throws {
+        let reference = try SQLiteProductReference(path: try await sampleDatabase())
+        let shelf = try #require(try await reference.shelf(of: "PAR01"))
+        var problems: [String] = []
+        let layout = try StoreLayoutFile.read(path: sample("layout-PAR01.csv"), displayName: "layout-PAR01.csv") { problems.append("\($0)") }
+        #expect(problems.isEmpty)
+        let report = try await PrintRun.run(
+            request("PAR01", into: try newDirectory()) {
+                $0.layout = layout
+                $0.preview = true
+                $0.settings.fileFormat = .zpl
+            }, reference: reference, library: templates)
+        let promotions = Set(shelf.items.filter { $0.label(at: printTime).isPromotion }.map(\.product.gtin))
+        #expect(!promotions.isEmpty && report.skipped.isEmpty)
+        #expect(report.rendered.count == shelf.items.count + 2 * promotions.count)
+        var tags: [GTIN: [String]] = [:]
+        for tag in report.rendered { tags[tag.content.label.gtin, default: []].append(tag.spot?.aisle ?? "none") }
+        for item in shelf.items {
+            let aisles = tags[item.product.gtin] ?? []
+            #expect(promotions.contains(item.product.gtin) ? aisles.count == 3 && aisles.filter { $0.hasPrefix("T") }.count == 2 : aisles.count == 1)
+        }
+        let spots = report.rendered.compactMap(\.spot)
+        #expect(spots.count == report.rendered.count, "every listed product is placed")
+        #expect(zip(spots, spots.dropFirst()).allSatisfy { !($1 < $0) }, "in walking order")
+        #expect(report.rendered.map(\.page) == Array(1...report.rendered.count).map(Optional.some), "a label each")
     }
 
     @Test("a template that cannot show a promotion's prior price and last day refuses those tags, listed with why, unless allowed")
