@@ -1,10 +1,11 @@
 import Foundation
 
-/// Dates as a store writes them, in its locale and time zone: `14/12/2026` (short), `14 décembre 2026` (long), or
-/// `lundi 14 décembre 2026 à 19:00` (a moment: the weekday, the day and the time).
+/// Dates as a store writes them, in its locale and time zone: `14/12/2026` (short), `14 décembre 2026` (long),
+/// `lundi 14 décembre 2026 à 19:00` (a moment: the weekday, the day and the time), or `14 déc., 19:00` (a recent
+/// moment, for a queue).
 public enum DayText {
     public enum Style: Sendable {
-        case short, long, moment
+        case short, long, moment, recent
     }
 
     /// - Parameters:
@@ -57,6 +58,7 @@ public enum DayText {
             case .moment:
                 formatter.dateStyle = .full
                 formatter.timeStyle = .short
+            case .recent: formatter.setLocalizedDateFormatFromTemplate("dMMMjjmm")
             }
             formatters[key] = formatter
             return formatter

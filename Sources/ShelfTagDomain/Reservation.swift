@@ -22,13 +22,23 @@ public struct Reservation: Sendable, Equatable {
     public let associateCode: String?
     /// When staff prepared it and set it aside (still held: "ready for pickup").
     public let readyAt: Date?
+    /// The associate who prepared it (nil: marked ready through a store token, or before this was recorded).
+    public let preparedBy: String?
+    /// When staff last told the shopper it was ready (a message sent from the tablet; again for a reminder).
+    public let toldAt: Date?
+    /// The associate who handed it over or cancelled it.
+    public let closedBy: String?
 
     public init(
         code: String, storeCode: String, gtin: GTIN, quantity: Int, customerName: String, contact: String, unitPrice: Money, status: Status,
-        createdAt: Date, expiresAt: Date, associateCode: String? = nil, readyAt: Date? = nil
+        createdAt: Date, expiresAt: Date, associateCode: String? = nil, readyAt: Date? = nil, preparedBy: String? = nil, toldAt: Date? = nil,
+        closedBy: String? = nil
     ) {
         self.associateCode = associateCode
         self.readyAt = readyAt
+        self.preparedBy = preparedBy
+        self.toldAt = toldAt
+        self.closedBy = closedBy
         self.code = code
         self.storeCode = storeCode
         self.gtin = gtin
@@ -42,6 +52,19 @@ public struct Reservation: Sendable, Equatable {
     }
 
     public var total: Money { Money(minorUnits: unitPrice.minorUnits * Int64(quantity), currency: unitPrice.currency) }
+
+    /// A link that opens the staff device's messages with `body` for the shopper: `mailto:` with `subject` for an
+    /// e-mail address (RFC 6068), `sms:` for a phone number (RFC 5724; its digits and a leading `+` only).
+    public func messageLink(subject: String, body: String) -> String {
+        // RFC 3986's unreserved characters stay; every other byte is percent-encoded.
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "" }
+        if HoldRequest.isEmail(contact) {
+            return "mailto:\(encode(contact).replacingOccurrences(of: "%40", with: "@"))?subject=\(encode(subject))&body=\(encode(body))"
+        }
+        let number = (contact.hasPrefix("+") ? "+" : "") + contact.filter { $0.isASCII && $0.isNumber }
+        return "sms:\(number)?body=\(encode(body))"
+    }
 
     /// Whether it still holds stock at `time`: held and not lapsed. Expiry needs no job: lapsed holds simply stop counting.
     public func isActive(at time: Date) -> Bool { status == .held && time < expiresAt }
@@ -59,6 +82,12 @@ public struct Reservation: Sendable, Equatable {
         var generator = SystemRandomNumberGenerator()
         return String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
+}
+
+/// What staff do to an open reservation: mark it prepared and set aside, record that the shopper was told it is ready,
+/// hand it over, or cancel it. The raw values name the actions in URLs (`/work/queue/CODE/ready`).
+public enum ReservationAction: String, Sendable, CaseIterable {
+    case ready, told, collect, cancel
 }
 
 /// A shopper's request to hold stock, checked field by field.

@@ -44,7 +44,7 @@ struct ReservationController: Sendable {
                 closedSince = time
             }
             let reservations = try await reference.reservations(store: store, closedSince: closedSince)
-            return Response.json(object: ["reservations": reservations.map { document($0, at: now) }])
+            return Response.json(object: ["reservations": reservations.map { document($0, at: now, forStaff: true) }])
         }
         // A reservation made for a shopper: a store token, or any associate's session (credited, in any store).
         router.post("/api/stores/:store/reservations") { request, context in
@@ -96,19 +96,16 @@ struct ReservationController: Sendable {
                 return Response.json(object: Self.document(changed))
             }
         }
-        for action in ["collect", "cancel", "ready"] {
-            router.post("/api/stores/:store/reservations/:code/\(action)") { request, context in
+        for action in ReservationAction.allCases {
+            router.post("/api/stores/:store/reservations/:code/\(action.rawValue)") { request, context in
                 let store = try context.parameters.require("store")
-                try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
+                let associate = try await StoreUpdateController.authorize(
+                    request, store: store, scope: .reservations, reference: reference, at: configuration.now())
                 let code = try context.parameters.require("code")
                 let now = configuration.now()
-                let change =
-                    switch action {
-                    case "collect": try await reference.collect(code: code, store: store, at: now)
-                    case "ready": try await reference.markReady(code: code, store: store, at: now)
-                    default: try await reference.cancel(code: code, store: store, at: now)
-                    }
-                return try Self.response(change, at: now)
+                let change = try await reference.change(reservation: code, store: store, action, by: associate?.code, at: now)
+                guard case .done(let reservation) = change else { throw ResolverError(change) }
+                return Response.json(object: ["code": reservation.code, "state": reservation.state(at: now)])
             }
         }
     }
@@ -320,11 +317,11 @@ struct ReservationController: Sendable {
     /// shows what the reservation is, whatever it was (a collected or lapsed one is not changed).
     func shopperCancel(_ request: Request, reservation: Reservation) async throws -> Response {
         let now = configuration.now()
-        let change = try await reference.cancel(code: reservation.code, store: reservation.storeCode, at: now)
+        let change = try await reference.change(reservation: reservation.code, store: reservation.storeCode, .cancel, by: nil, at: now)
         let current: Reservation
         switch change {
         case .done(let cancelled): current = cancelled
-        case .notHeld, .notEnoughOnHand, .notFound: current = try await reference.reservation(code: reservation.code) ?? reservation
+        case .notHeld, .notReady, .notEnoughOnHand, .notFound: current = try await reference.reservation(code: reservation.code) ?? reservation
         }
         if ResponseFormat.preferred(by: request, offered: [.html, .json]) == .json {
             let state = current.state(at: now)
@@ -385,14 +382,22 @@ struct ReservationController: Sendable {
 
     // MARK: Documents
 
-    func document(_ reservation: Reservation, at time: Date) -> [String: Any] {
-        [
+    /// A reservation as JSON; `forStaff` adds who prepared and closed it and when the shopper was told.
+    func document(_ reservation: Reservation, at time: Date, forStaff: Bool = false) -> [String: Any] {
+        var document: [String: Any] = [
             "code": reservation.code, "state": reservation.state(at: time), "store": reservation.storeCode, "gtin": reservation.gtin.digits,
             "quantity": reservation.quantity, "unitPrice": ["amount": reservation.unitPrice.decimalString, "currency": reservation.unitPrice.currency.code],
             "total": ["amount": reservation.total.decimalString, "currency": reservation.total.currency.code],
             "createdAt": Timestamp.format(reservation.createdAt), "expiresAt": Timestamp.format(reservation.expiresAt),
             "qrCode": pickupURL(reservation.code) + "/qr.png", "pickupURL": pickupURL(reservation.code),
-        ].merging(reservation.associateCode.map { ["associate": $0] } ?? [:]) { first, _ in first }
+        ]
+        if let associate = reservation.associateCode { document["associate"] = associate }
+        if forStaff {
+            if let preparer = reservation.preparedBy { document["preparedBy"] = preparer }
+            if let told = reservation.toldAt { document["toldAt"] = Timestamp.format(told) }
+            if let closer = reservation.closedBy { document["closedBy"] = closer }
+        }
+        return document
     }
 
     static func document(_ help: HelpRequest) -> [String: Any] {
@@ -402,16 +407,6 @@ struct ReservationController: Sendable {
         if let tag = help.tagID { document["tag"] = tag }
         if let taker = help.takenBy { document["takenBy"] = taker }
         return document
-    }
-
-    private static func response(_ change: ReservationChange, at time: Date) throws -> Response {
-        switch change {
-        case .done(let reservation): return .json(object: ["code": reservation.code, "state": reservation.state(at: time)])
-        case .notFound: throw ResolverError.notFound("No such reservation in this store.")
-        case .notHeld(let state): throw ResolverError(status: 409, title: "Conflict", detail: "The reservation is \(state); nothing changed.")
-        case .notEnoughOnHand(let onHand):
-            throw ResolverError(status: 409, title: "Conflict", detail: "Only \(onHand) on hand: update the stock first; nothing changed.")
-        }
     }
 
     // MARK: Bodies

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ShelfTagDomain
+import ShelfTagStorage
 
 /// A failure answered to the client: status, a title and what to do, never a stack trace.
 struct ResolverError: Error, Sendable {
@@ -30,6 +31,17 @@ struct ResolverError: Error, Sendable {
 
     static func badRequest(_ detail: String) -> ResolverError { ResolverError(status: 400, title: "Bad request", detail: detail) }
     static func notFound(_ detail: String) -> ResolverError { ResolverError(status: 404, title: "Not found", detail: detail) }
+
+    /// Why a reservation was not changed: 404 for none in the store, 409 for one in a state that does not allow it.
+    init(_ refused: ReservationChange) {
+        let reason = refused.refusalReason ?? "nothing changed"
+        let sentence = reason.prefix(1).uppercased() + reason.dropFirst() + "."
+        if case .notFound = refused {
+            self.init(status: 404, title: "Not found", detail: sentence)
+        } else {
+            self.init(status: 409, title: "Conflict", detail: sentence)
+        }
+    }
 
     /// 429 with `Retry-After: wait`.
     static func tooManyRequests(_ detail: String, wait: Int) -> ResolverError {

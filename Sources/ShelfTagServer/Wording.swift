@@ -224,6 +224,8 @@ struct ReservationWords: Sendable {
 struct WorkWords: Sendable {
     let signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed: String
     let staleTag, currentTag, unknownTag, timeLeft, lastPrintStale, lastPrintCurrent, allStores: Message
+    /// The queue's record of who did what, and the message that tells a shopper their reservation is ready.
+    let preparedBy, closedBy, toldAt, readySubject, readyMessage: Message
     /// The web shop's availability, as the product view states it.
     let webAvailability: [WebAvailability: String]
     let table: [String: String]
@@ -245,6 +247,11 @@ struct WorkWords: Sendable {
         lastPrintStale = Message(read("work.lastPrintStale"))
         lastPrintCurrent = Message(read("work.lastPrintCurrent"))
         allStores = Message(read("work.allStores"))
+        preparedBy = Message(read("work.preparedBy"))
+        closedBy = Message(read("work.closedBy"))
+        toldAt = Message(read("work.toldAt"))
+        readySubject = Message(read("work.readySubject"))
+        readyMessage = Message(read("work.readyMessage"))
         webAvailability = Dictionary(uniqueKeysWithValues: WebAvailability.allCases.map { ($0, read("work.web.\($0.rawValue)")) })
         table = read.group("work.table.")
     }

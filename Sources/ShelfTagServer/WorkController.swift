@@ -42,8 +42,8 @@ struct WorkController: Sendable {
                 try await help(action, request: request, id: try context.parameters.require("id"))
             }
         }
-        for action in ["ready", "collect", "cancel"] {
-            router.post("/work/queue/:code/\(action)") { request, context in
+        for action in ReservationAction.allCases {
+            router.post("/work/queue/:code/\(action.rawValue)") { request, context in
                 try await act(action, request: request, code: try context.parameters.require("code"))
             }
         }
@@ -61,8 +61,9 @@ struct WorkController: Sendable {
         let mine = query["mine"] == "1"
         let highlighted = query["code"]
         let language = pages.wording.preferred(by: request)
-        let storeLocale = try await reference.store(code: store)?.locale ?? "en-US"
-        let locale = PageLanguage.locale(preferred: language, storeLocale: storeLocale)
+        let storeRecord = try await reference.store(code: store)
+        let locale = PageLanguage.locale(preferred: language, storeLocale: storeRecord?.locale ?? "en-US")
+        let timeZone = storeRecord?.timeZone ?? "UTC"
         let words = pages.wording(locale).work
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: store).map { ($0.code, $0.name) })
         let order = ["held": 0, "ready": 1, "collected": 2, "cancelled": 3, "expired": 4]
@@ -76,15 +77,32 @@ struct WorkController: Sendable {
         for reservation in reservations {
             let state = reservation.state(at: now)
             let minutes = Int(reservation.expiresAt.timeIntervalSince(now) / 60)
-            lines.append([
-                "code": reservation.code, "product": titles[reservation.gtin] ?? reservation.gtin.digits, "quantity": reservation.quantity,
-                "shopper": reservation.customerName, "contact": reservation.contact,
-                "associate": reservation.associateCode.map { names[$0] ?? $0 } ?? "", "state": words.table["state." + state] ?? state,
-                "stateClass": state,
-                "timeLeft": state == "held" || state == "ready" ? words.timeLeft(["hours": "\(minutes / 60)", "minutes": Self.twoDigits(minutes % 60)]) : "",
-                "canReady": state == "held", "canClose": state == "held" || state == "ready", "highlighted": reservation.code == highlighted,
-                "base": configuration.baseURL,
-            ])
+            let product = titles[reservation.gtin] ?? reservation.gtin.digits
+            var line: [String: Any] = [:]
+            if let preparer = reservation.preparedBy { line["preparedBy"] = words.preparedBy(["name": names[preparer] ?? preparer]) }
+            if let closer = reservation.closedBy { line["closedBy"] = words.closedBy(["name": names[closer] ?? closer]) }
+            if let told = reservation.toldAt {
+                line["told"] = words.toldAt(["time": DayText.format(told, locale: locale, timeZone: timeZone, style: .recent)])
+            }
+            if state == "ready" {
+                // The tablet's own mail or SMS app sends it; "Told" then records when (again for a reminder).
+                let fields = [
+                    "name": reservation.customerName, "code": reservation.code, "quantity": String(reservation.quantity), "product": product,
+                    "store": storeRecord?.name ?? store, "link": "\(configuration.baseURL)/reservations/\(reservation.code)",
+                ]
+                line["message"] = reservation.messageLink(subject: words.readySubject(fields), body: words.readyMessage(fields))
+            }
+            lines.append(
+                line.merging([
+                    "code": reservation.code, "product": product, "quantity": reservation.quantity,
+                    "shopper": reservation.customerName, "contact": reservation.contact,
+                    "associate": reservation.associateCode.map { names[$0] ?? $0 } ?? "", "state": words.table["state." + state] ?? state,
+                    "stateClass": state,
+                    "timeLeft": state == "held" || state == "ready"
+                        ? words.timeLeft(["hours": "\(minutes / 60)", "minutes": Self.twoDigits(minutes % 60)]) : "",
+                    "canReady": state == "held", "canClose": state == "held" || state == "ready", "highlighted": reservation.code == highlighted,
+                    "base": configuration.baseURL,
+                ]) { mine, _ in mine })
         }
         var context: [String: Any] = ["lines": lines, "empty": lines.isEmpty, "mine": mine]
         if mine {
@@ -98,31 +116,20 @@ struct WorkController: Sendable {
         return try await render("work-queue", session: session, request: request, context)
     }
 
-    /// Marks ready, collects or cancels one of the associate's store's reservations.
-    func act(_ action: String, request: Request, code: String) async throws -> Response {
+    /// Marks ready, records the shopper told, collects or cancels one of the associate's store's reservations, in the
+    /// associate's name.
+    func act(_ action: ReservationAction, request: Request, code: String) async throws -> Response {
         let (session, _) = try await postedForm(request)
         let store = session.associate.storeCode
         guard let reservation = try await reference.reservation(code: code) else { throw ResolverError.notFound("No reservation \(code).") }
         guard reservation.storeCode == store else {
             throw ResolverError(status: 403, title: "Forbidden", detail: "This reservation belongs to another store's queue.")
         }
-        let now = configuration.now()
-        let change =
-            switch action {
-            case "ready": try await reference.markReady(code: code, store: store, at: now)
-            case "collect": try await reference.collect(code: code, store: store, at: now)
-            default: try await reference.cancel(code: code, store: store, at: now)
-            }
-        switch change {
-        case .done:
-            var headers = HTTPFields()
-            headers[.location] = "\(configuration.baseURL)/work/queue?code=\(code)"
-            return Response(status: .seeOther, headers: headers)
-        case .notFound: throw ResolverError.notFound("No reservation \(code).")
-        case .notHeld(let state): throw ResolverError(status: 409, title: "Conflict", detail: "The reservation is \(state); nothing changed.")
-        case .notEnoughOnHand(let onHand):
-            throw ResolverError(status: 409, title: "Conflict", detail: "Only \(onHand) on hand: update the stock first; nothing changed.")
-        }
+        let change = try await reference.change(reservation: code, store: store, action, by: session.associate.code, at: configuration.now())
+        guard case .done = change else { throw ResolverError(change) }
+        var headers = HTTPFields()
+        headers[.location] = "\(configuration.baseURL)/work/queue?code=\(code)#\(code)"
+        return Response(status: .seeOther, headers: headers)
     }
 
     /// A reservation the associate makes for a named shopper, here or in another store that lists the product: the same

@@ -118,33 +118,11 @@ extension PostgresProductReference {
         return try await database { connection in try await Self.rows(connection.query(query, logger: logger)).map(StoredRows.reservation) }
     }
 
-    public func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
-        try await close(code: code, store: storeCode, at: time, as: .collected)
-    }
-
-    public func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
-        try await close(code: code, store: storeCode, at: time, as: .cancelled)
-    }
-
-    public func markReady(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+    public func change(reservation code: String, store storeCode: String, _ action: ReservationAction, by associateCode: String?, at time: Date)
+        async throws -> ReservationChange
+    {
         let logger = logger
         let now = Int64(time.timeIntervalSince1970)
-        return try await transaction { connection -> ReservationChange in
-            guard
-                let row = try await Self.rows(
-                    connection.query("SELECT * FROM reservation WHERE code = \(code) AND store_code = \(storeCode) FOR UPDATE", logger: logger)
-                ).first
-            else { return .notFound }
-            let reservation = try StoredRows.reservation(row)
-            guard reservation.state(at: time) == "held" else { return .notHeld(state: reservation.state(at: time)) }
-            let ready = try await Self.rows(
-                connection.query("UPDATE reservation SET ready_at = \(now) WHERE code = \(code) RETURNING *", logger: logger))
-            return try ready.first.map { .done(try StoredRows.reservation($0)) } ?? .notFound
-        }
-    }
-
-    private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
-        let logger = logger
         let (change, moved) = try await transaction { connection -> (ReservationChange, GTIN?) in
             guard
                 let row = try await Self.rows(
@@ -152,29 +130,41 @@ extension PostgresProductReference {
                 ).first
             else { return (.notFound, nil) }
             let reservation = try StoredRows.reservation(row)
-            guard reservation.isActive(at: time) else { return (.notHeld(state: reservation.state(at: time)), nil) }
-            var onHand =
-                try await Self.rows(
-                    connection.query(
-                        "SELECT on_hand FROM store_offer WHERE store_code = \(storeCode) AND gtin = \(reservation.gtin.digits) FOR UPDATE", logger: logger)
-                ).first?.integer("on_hand") ?? 0
-            let quantity = Int64(reservation.quantity)
-            if status == .collected {
-                guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), nil) }
-                onHand -= quantity
-            }
-            try await connection.query(
-                """
-                UPDATE store_offer SET on_hand = \(onHand), availability = \(StoreAvailability(quantity: Int(onHand)).rawValue),
-                    held = greatest(0, held - \(quantity)) WHERE store_code = \(storeCode) AND gtin = \(reservation.gtin.digits)
-                """, logger: logger)
-            let closed = try await Self.rows(
-                connection.query(
+            if let refusal = ReservationChange.refusal(of: action, on: reservation, at: time) { return (refusal, nil) }
+            let changed: [PostgresStoredRow]
+            switch action {
+            case .ready:
+                changed = try await Self.rows(
+                    connection.query("UPDATE reservation SET ready_at = \(now), ready_by = \(associateCode) WHERE code = \(code) RETURNING *", logger: logger))
+            case .told:
+                changed = try await Self.rows(connection.query("UPDATE reservation SET told_at = \(now) WHERE code = \(code) RETURNING *", logger: logger))
+            case .collect, .cancel:
+                let status = action == .collect ? Reservation.Status.collected : .cancelled
+                var onHand =
+                    try await Self.rows(
+                        connection.query(
+                            "SELECT on_hand FROM store_offer WHERE store_code = \(storeCode) AND gtin = \(reservation.gtin.digits) FOR UPDATE",
+                            logger: logger)
+                    ).first?.integer("on_hand") ?? 0
+                let quantity = Int64(reservation.quantity)
+                if status == .collected {
+                    guard onHand >= quantity else { return (.notEnoughOnHand(Int(onHand)), nil) }
+                    onHand -= quantity
+                }
+                try await connection.query(
                     """
-                    UPDATE reservation SET status = \(status.rawValue), closed_at = \(Int64(time.timeIntervalSince1970)) WHERE code = \(code) RETURNING *
-                    """, logger: logger))
-            guard let closedRow = closed.first else { return (.notFound, nil) }
-            return (.done(try StoredRows.reservation(closedRow)), reservation.gtin)
+                    UPDATE store_offer SET on_hand = \(onHand), availability = \(StoreAvailability(quantity: Int(onHand)).rawValue),
+                        held = greatest(0, held - \(quantity)) WHERE store_code = \(storeCode) AND gtin = \(reservation.gtin.digits)
+                    """, logger: logger)
+                changed = try await Self.rows(
+                    connection.query(
+                        """
+                        UPDATE reservation SET status = \(status.rawValue), closed_at = \(now), closed_by = \(associateCode) WHERE code = \(code) RETURNING *
+                        """, logger: logger))
+            }
+            guard let changedRow = changed.first else { return (.notFound, nil) }
+            // Closing moves the product's stock: its cached answers must go.
+            return (.done(try StoredRows.reservation(changedRow)), action == .collect || action == .cancel ? reservation.gtin : nil)
         }
         if let moved { await moveCatalogVersion(.product(moved)) }
         return change

@@ -20,6 +20,8 @@ public enum ReservationChange: Sendable, Equatable {
     case notFound
     /// Already collected, cancelled or expired: nothing changed.
     case notHeld(state: String)
+    /// Telling the shopper needs it prepared first.
+    case notReady
     /// Collecting needs the stock on hand.
     case notEnoughOnHand(Int)
 }
@@ -47,17 +49,37 @@ public protocol ReservationStore: Sendable {
     /// - Throws: a storage error.
     func reservations(store storeCode: String, closedSince: Date?) async throws -> [Reservation]
 
-    /// Hands a held reservation over: its quantity leaves the stock on hand.
+    /// Does what staff ask to one of `storeCode`'s open reservations, recording the associate who did it (nil: a store
+    /// token or the command line): `ready` marks a held one prepared and set aside (the shopper's page says "ready for
+    /// pickup"); `told` records that the shopper was told so (again: a reminder); `collect` hands it over, its
+    /// quantity leaving the stock on hand; `cancel` makes its stock available again.
     /// - Throws: a storage error.
-    func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
+    func change(reservation code: String, store storeCode: String, _ action: ReservationAction, by associateCode: String?, at time: Date)
+        async throws -> ReservationChange
+}
 
-    /// Cancels a held reservation: its stock is available again.
-    /// - Throws: a storage error.
-    func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
+extension ReservationChange {
+    /// Why nothing changed, said for whoever asked (a sentence without its capital; nil when done).
+    public var refusalReason: String? {
+        switch self {
+        case .done: nil
+        case .notFound: "no such reservation in this store"
+        case .notHeld(let state): "the reservation is \(state); nothing changed"
+        case .notReady: "the reservation is not ready for pickup yet: mark it ready first; nothing changed"
+        case .notEnoughOnHand(let onHand): "only \(onHand) on hand: update the stock first; nothing changed"
+        }
+    }
 
-    /// Marks a held reservation prepared and set aside: the shopper's page says "ready for pickup".
-    /// - Throws: a storage error.
-    func markReady(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange
+    /// What `action` does to `reservation` at `time`, or why it does nothing: the rule both backends apply to the row
+    /// they read under their write lock.
+    static func refusal(of action: ReservationAction, on reservation: Reservation, at time: Date) -> ReservationChange? {
+        let state = reservation.state(at: time)
+        switch action {
+        case .ready: return state == "held" ? nil : .notHeld(state: state)
+        case .told: return state == "ready" ? nil : state == "held" ? .notReady : .notHeld(state: state)
+        case .collect, .cancel: return reservation.isActive(at: time) ? nil : .notHeld(state: state)
+        }
+    }
 }
 
 extension SQLiteProductReference {
@@ -186,47 +208,48 @@ extension SQLiteProductReference {
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["store_code"] as String, $0["held"] as Int) })
     }
 
-    public func collect(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
-        try await close(code: code, store: storeCode, at: time, as: .collected)
-    }
-
-    public func cancel(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
-        try await close(code: code, store: storeCode, at: time, as: .cancelled)
-    }
-
-    public func markReady(code: String, store storeCode: String, at time: Date) async throws -> ReservationChange {
+    public func change(reservation code: String, store storeCode: String, _ action: ReservationAction, by associateCode: String?, at time: Date)
+        async throws -> ReservationChange
+    {
         try await writing { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
                 return .notFound
             }
             let reservation = try StoredRows.reservation(row)
-            guard reservation.state(at: time) == "held" else { return .notHeld(state: reservation.state(at: time)) }
-            try db.execute(sql: "UPDATE reservation SET ready_at = ? WHERE code = ?", arguments: [Int64(time.timeIntervalSince1970), code])
+            if let refusal = ReservationChange.refusal(of: action, on: reservation, at: time) { return refusal }
+            let now = Int64(time.timeIntervalSince1970)
+            switch action {
+            case .ready:
+                try db.execute(sql: "UPDATE reservation SET ready_at = ?, ready_by = ? WHERE code = ?", arguments: [now, associateCode, code])
+            case .told:
+                try db.execute(sql: "UPDATE reservation SET told_at = ? WHERE code = ?", arguments: [now, code])
+            case .collect, .cancel:
+                if let refusal = try Self.close(reservation, as: action == .collect ? .collected : .cancelled, by: associateCode, at: now, in: db) {
+                    return refusal
+                }
+            }
             return .done(try StoredRows.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
         }
     }
 
-    private func close(code: String, store storeCode: String, at time: Date, as status: Reservation.Status) async throws -> ReservationChange {
-        try await writing { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ? AND store_code = ?", arguments: [code, storeCode]) else {
-                return .notFound
-            }
-            let reservation = try StoredRows.reservation(row)
-            guard reservation.isActive(at: time) else { return .notHeld(state: reservation.state(at: time)) }
-            var onHand =
-                try Int.fetchOne(
-                    db, sql: "SELECT on_hand FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, reservation.gtin.digits]) ?? 0
-            if status == .collected {
-                guard onHand >= reservation.quantity else { return .notEnoughOnHand(onHand) }
-                onHand -= reservation.quantity
-            }
-            try db.execute(
-                sql: "UPDATE store_offer SET on_hand = ?, availability = ?, held = max(0, held - ?) WHERE store_code = ? AND gtin = ?",
-                arguments: [onHand, StoreAvailability(quantity: onHand).rawValue, reservation.quantity, storeCode, reservation.gtin.digits])
-            try db.execute(
-                sql: "UPDATE reservation SET status = ?, closed_at = ? WHERE code = ?", arguments: [status.rawValue, Int64(time.timeIntervalSince1970), code])
-            try Self.bumpCatalogVersion(db, .product(reservation.gtin))
-            return .done(try StoredRows.reservation(try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE code = ?", arguments: [code])!))
+    /// Closes an active reservation in `db`'s write transaction: its hold ends, and a collected one's quantity leaves the
+    /// stock on hand; nil when done, or why not.
+    private static func close(_ reservation: Reservation, as status: Reservation.Status, by associateCode: String?, at now: Int64, in db: Database)
+        throws -> ReservationChange?
+    {
+        let (storeCode, gtin) = (reservation.storeCode, reservation.gtin.digits)
+        var onHand = try Int.fetchOne(db, sql: "SELECT on_hand FROM store_offer WHERE store_code = ? AND gtin = ?", arguments: [storeCode, gtin]) ?? 0
+        if status == .collected {
+            guard onHand >= reservation.quantity else { return .notEnoughOnHand(onHand) }
+            onHand -= reservation.quantity
         }
+        try db.execute(
+            sql: "UPDATE store_offer SET on_hand = ?, availability = ?, held = max(0, held - ?) WHERE store_code = ? AND gtin = ?",
+            arguments: [onHand, StoreAvailability(quantity: onHand).rawValue, reservation.quantity, storeCode, gtin])
+        try db.execute(
+            sql: "UPDATE reservation SET status = ?, closed_at = ?, closed_by = ? WHERE code = ?",
+            arguments: [status.rawValue, now, associateCode, reservation.code])
+        try bumpCatalogVersion(db, .product(reservation.gtin))
+        return nil
     }
 }

@@ -229,6 +229,9 @@ enum Schema {
         migrator.registerMigration("v16: what each catalogue version changed") { db in
             for statement in catalogChangeDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v17: who prepared and closed a reservation, and when the shopper was told") { db in
+            for statement in reservationStaffDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -287,6 +290,13 @@ enum Schema {
 
     /// When staff prepared a held reservation and set it aside.
     static let readyDDL = ["ALTER TABLE reservation ADD COLUMN ready_at BIGINT"]
+
+    /// Which associate prepared a reservation and which handed it over or cancelled it (codes, kept as the credit is:
+    /// an associate's record outlives their access), and when the shopper was last told it was ready.
+    static let reservationStaffDDL = [
+        "ALTER TABLE reservation ADD COLUMN ready_by TEXT", "ALTER TABLE reservation ADD COLUMN closed_by TEXT",
+        "ALTER TABLE reservation ADD COLUMN told_at BIGINT",
+    ]
 
     /// A signed-in associate's session: only the SHA-256 of its cookie is kept. It holds the secret hash it was opened
     /// with: a revoked or replaced secret ends every session at once, on every resolver.

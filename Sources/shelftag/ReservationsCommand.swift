@@ -56,7 +56,8 @@ struct ReservationsCommand: AsyncParsableCommand {
         var code: String
 
         func run() async throws {
-            try report(try await options.database.with { try await $0.collect(code: code.uppercased(), store: options.store, at: Date()) })
+            try report(
+                try await options.database.with { try await $0.change(reservation: code.uppercased(), store: options.store, .collect, by: nil, at: Date()) })
         }
     }
 
@@ -69,23 +70,17 @@ struct ReservationsCommand: AsyncParsableCommand {
         var code: String
 
         func run() async throws {
-            try report(try await options.database.with { try await $0.cancel(code: code.uppercased(), store: options.store, at: Date()) })
+            try report(
+                try await options.database.with { try await $0.change(reservation: code.uppercased(), store: options.store, .cancel, by: nil, at: Date()) })
         }
     }
 
     static func report(_ change: ReservationChange) throws {
-        switch change {
-        case .done(let reservation): print("\(reservation.code): \(reservation.status.rawValue)")
-        case .notFound:
-            FileStream.standardError.write("no such reservation in this store\n")
-            throw ExitCode.rowsRejected
-        case .notHeld(let state):
-            FileStream.standardError.write("the reservation is \(state); nothing changed\n")
-            throw ExitCode.rowsRejected
-        case .notEnoughOnHand(let onHand):
-            FileStream.standardError.write("only \(onHand) on hand: update the stock first; nothing changed\n")
+        guard case .done(let reservation) = change else {
+            FileStream.standardError.write("\(change.refusalReason ?? "")\n")
             throw ExitCode.rowsRejected
         }
+        print("\(reservation.code): \(reservation.status.rawValue)")
     }
 }
 

@@ -216,7 +216,7 @@ struct ReservationTests {
         try await TestServer.with(reference: reference) { server in
             let code = try #require(
                 try await server.request(path, method: "POST", headers: ["Content-Type": "application/json"], body: reserveBody()).json?["code"] as? String)
-            guard case .done = try await reference.collect(code: code, store: "PAR01", at: testNow) else {
+            guard case .done = try await reference.change(reservation: code, store: "PAR01", .collect, by: nil, at: testNow) else {
                 Issue.record("not collected")
                 return
             }

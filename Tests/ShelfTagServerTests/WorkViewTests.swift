@@ -238,11 +238,11 @@ struct WorkViewTests {
                 "/products/\(promotion)/reserve?a=LEA23", method: "POST", accept: "application/json", headers: ["Content-Type": "application/json"],
                 body: body)
             let code = try #require(credited.json?["code"] as? String)
-            let other = Data(#"{"store": "PAR01", "quantity": 1, "name": "Bob", "contact": "bob@example.com"}"#.utf8)
-            #expect(
-                try await server.request(
-                    "/products/\(promotion)/reserve", method: "POST", accept: "application/json", headers: ["Content-Type": "application/json"], body: other
-                ).status == 201)
+            let other = Data(#"{"store": "PAR01", "quantity": 1, "name": "Bob", "contact": "+33 6 12 34 56 78"}"#.utf8)
+            let bob = try await server.request(
+                "/products/\(promotion)/reserve", method: "POST", accept: "application/json", headers: ["Content-Type": "application/json"], body: other)
+            #expect(bob.status == 201)
+            let bobCode = try #require(bob.json?["code"] as? String)
 
             let queue = try await server.request("/work/queue", headers: english)
             #expect(queue.status == 200)
@@ -258,6 +258,26 @@ struct WorkViewTests {
             let shopperPage = try await server.request("/reservations/\(code)", headers: ["Accept-Language": "en"])
             #expect(shopperPage.text.contains("Ready for pickup"))
             #expect(try await post(server, "/work/queue/\(code)/ready", session: session, fields: "csrf=\(token)").status == 409, "ready once")
+            // Ready: prepared by Léa, and a message for the shopper the tablet's mail app sends; "Told" records when.
+            let ready = try await server.request("/work/queue", headers: english)
+            #expect(ready.text.contains("prepared by Léa"))
+            let mailto = try #require(ready.text.firstRange(of: #/href="(mailto:[^"]+)"/#).map { String(ready.text[$0].dropFirst(6).dropLast()) })
+            let decoded = try #require(mailto.replacingOccurrences(of: "&amp;", with: "&").removingPercentEncoding)
+            #expect(decoded.hasPrefix("mailto:ana@example.com?subject=Your reservation \(code) is ready&body=Hello Ana, your reservation \(code) (1 × "))
+            #expect(decoded.hasSuffix("is ready for pickup at Maison Exemple Paris Rivoli. Show this code at the desk: \(publicBase)/reservations/\(code)"))
+            #expect(!ready.text.contains("shopper told"))
+            #expect(
+                try await post(server, "/work/queue/\(bobCode)/told", session: session, fields: "csrf=\(token)").status == 409, "not ready: nothing to tell")
+            #expect(try await post(server, "/work/queue/\(code)/told", session: session, fields: "csrf=\(token)").status == 303)
+            let toldPage = try await server.request("/work/queue", headers: english)
+            #expect(toldPage.text.contains("shopper told "))
+            #expect(try await server.reference.reservation(code: code)?.toldAt == testNow)
+            // A phone number gets an SMS: its digits, and the message.
+            #expect(try await post(server, "/work/queue/\(bobCode)/ready", session: session, fields: "csrf=\(token)").status == 303)
+            let french = try await server.request("/work/queue", headers: ["Cookie": session, "Accept-Language": "fr"])
+            let sms = try #require(french.text.firstRange(of: #/href="(sms:[^"]+)"/#).map { String(french.text[$0].dropFirst(6).dropLast()) })
+            #expect(sms.removingPercentEncoding?.hasPrefix("sms:+33612345678?body=Bonjour Bob, votre réservation \(bobCode) (1 × ") == true, "\(sms)")
+            #expect(french.text.contains("préparée par Léa"))
 
             // The pickup code's QR opened on the tablet lands on the queue entry.
             let scanned = try await server.request("/reservations/\(code)", headers: english)
@@ -272,6 +292,8 @@ struct WorkViewTests {
 
             #expect(try await post(server, "/work/queue/\(code)/collect", session: session, fields: "csrf=\(token)").status == 303)
             #expect(try await server.json("/reservations/\(code)")["state"] as? String == "collected")
+            #expect(try await server.reference.reservation(code: code)?.closedBy == "LEA23", "handed over by Léa")
+            #expect(try await server.request("/work/queue", headers: english).text.contains("by Léa"))
             // The shopper's page says what became of it, with no pickup code to show for nothing.
             let collected = try await server.request("/reservations/\(code)", headers: ["Accept-Language": "en"])
             #expect(collected.text.contains("Reservation collected") && !collected.text.contains("Reservation confirmed"))
@@ -291,9 +313,13 @@ struct WorkViewTests {
             }
             let day: TimeInterval = 24 * 3600
             let old = try await hold("Olga Old", at: testNow.addingTimeInterval(-9 * day))
-            #expect(try await server.reference.collect(code: old.code, store: "PAR01", at: testNow.addingTimeInterval(-8 * day)) != .notFound)
+            #expect(
+                try await server.reference.change(reservation: old.code, store: "PAR01", .collect, by: nil, at: testNow.addingTimeInterval(-8 * day))
+                    != .notFound)
             let recent = try await hold("Rita Recent", at: testNow.addingTimeInterval(-2 * day))
-            #expect(try await server.reference.cancel(code: recent.code, store: "PAR01", at: testNow.addingTimeInterval(-day)) != .notFound)
+            #expect(
+                try await server.reference.change(reservation: recent.code, store: "PAR01", .cancel, by: nil, at: testNow.addingTimeInterval(-day)) != .notFound
+            )
             let lapsed = try await hold("Lena Lapsed", at: testNow.addingTimeInterval(-10 * day))
             _ = try await hold("Omar Open", at: testNow.addingTimeInterval(-60))
 
@@ -448,6 +474,15 @@ struct WorkAPITests {
                 "/api/stores/PAR01/reservations/\(reservation.code)/ready", method: "POST", accept: "application/json",
                 headers: json.merging(["Cookie": paris]) { $1 })
             #expect(ready.status == 200 && ready.json?["state"] as? String == "ready")
+            let told = try await server.request(
+                "/api/stores/PAR01/reservations/\(reservation.code)/told", method: "POST", accept: "application/json",
+                headers: json.merging(["Cookie": paris]) { $1 })
+            #expect(told.status == 200 && told.json?["state"] as? String == "ready")
+            let staffView = try await server.request("/api/stores/PAR01/reservations", accept: "application/json", headers: ["Cookie": paris])
+            let listed = try #require((staffView.json?["reservations"] as? [[String: Any]])?.first)
+            #expect(listed["preparedBy"] as? String == "LEA23" && listed["toldAt"] as? String == Timestamp.format(testNow) && listed["closedBy"] == nil)
+            let shopperView = try await server.json("/reservations/\(reservation.code)")
+            #expect(shopperView["preparedBy"] == nil && shopperView["toldAt"] == nil, "who prepared it is for staff")
 
             let help = try await server.request("/api/stores/PAR01/help-requests", accept: "application/json", headers: ["Cookie": paris])
             #expect((help.json?["helpRequests"] as? [[String: Any]])?.first?["id"] as? String == "help-1")
@@ -463,7 +498,7 @@ struct WorkAPITests {
             #expect(closed.json?["state"] as? String == "closed")
             // Held to the OpenAPI document.
             let validator = try SchemaValidator()
-            for document in (queue.json?["reservations"] as? [[String: Any]]) ?? [] {
+            for document in ((queue.json?["reservations"] as? [[String: Any]]) ?? []) + [listed] {
                 #expect(validator.violations(of: document, against: validator.schema("Reservation")).isEmpty)
             }
             for document in [taken.json, closed.json].compactMap({ $0 }) {

@@ -185,6 +185,55 @@ struct ReferenceContractTests {
     }
 
     @Test(
+        "staff actions record who and when: prepared by, the shopper told (again for a reminder, never before it is ready), closed by",
+        arguments: Backend.allCases)
+    func reservationStaffRecords(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            try await setStock(reference, 5)
+            let until = now.addingTimeInterval(3600)
+            guard case .held(let first) = try await reference.hold(try request(), at: now, until: until, key: nil),
+                case .held(let second) = try await reference.hold(try request(name: "Noé"), at: now, until: until, key: nil)
+            else {
+                Issue.record("no holds")
+                return
+            }
+            let change = { (code: String, action: ReservationAction, by: String?, at: Date) in
+                try await reference.change(reservation: code, store: "PAR01", action, by: by, at: at)
+            }
+            #expect(try await change(first.code, .told, "LEA23", now) == .notReady, "not prepared yet")
+            guard case .done(let ready) = try await change(first.code, .ready, "LEA23", now) else {
+                Issue.record("not marked ready")
+                return
+            }
+            #expect(ready.preparedBy == "LEA23" && ready.toldAt == nil && ready.closedBy == nil)
+            let (told, reminded) = (now.addingTimeInterval(60), now.addingTimeInterval(600))
+            guard case .done(let toldOnce) = try await change(first.code, .told, "LEA23", told) else {
+                Issue.record("not told")
+                return
+            }
+            #expect(toldOnce.toldAt == told && toldOnce.state(at: told) == "ready")
+            guard case .done(let toldAgain) = try await change(first.code, .told, nil, reminded) else {
+                Issue.record("no reminder")
+                return
+            }
+            #expect(toldAgain.toldAt == reminded && toldAgain.preparedBy == "LEA23")
+            guard case .done(let collected) = try await change(first.code, .collect, "MAX67", reminded) else {
+                Issue.record("not collected")
+                return
+            }
+            #expect(collected.status == .collected && collected.closedBy == "MAX67" && collected.preparedBy == "LEA23" && collected.toldAt == reminded)
+            #expect(try await change(first.code, .told, "LEA23", reminded) == .notHeld(state: "collected"))
+            #expect(try await reference.reservation(code: first.code) == collected, "read back as written")
+            guard case .done(let cancelled) = try await change(second.code, .cancel, nil, now) else {
+                Issue.record("not cancelled")
+                return
+            }
+            #expect(cancelled.closedBy == nil && cancelled.preparedBy == nil && cancelled.status == .cancelled)
+            #expect(try await change(second.code, .told, nil, now) == .notHeld(state: "cancelled"))
+        }
+    }
+
+    @Test(
         "a first load into an empty reference: a product saved twice in it keeps its last row, one history entry at the import's time, and products saved after it are loaded as usual",
         arguments: Backend.allCases)
     func firstLoadWithARepeat(_ backend: Backend) async throws {
@@ -583,7 +632,7 @@ struct ReferenceContractTests {
                     #expect(afterHold.jam > afterStock.jam, "a hold moves its product's version")
                     #expect(afterHold.coffee == afterStock.coffee)
 
-                    #expect(try await writer.cancel(code: reservation.code, store: "PAR01", at: now) != .notFound)
+                    #expect(try await writer.change(reservation: reservation.code, store: "PAR01", .cancel, by: nil, at: now) != .notFound)
                     let afterCancel = try await versions(after: afterHold)
                     #expect(afterCancel.jam > afterHold.jam, "so does its cancellation")
                     #expect(afterCancel.coffee == afterStock.coffee)
@@ -628,16 +677,16 @@ struct ReferenceContractTests {
             #expect(try await holds(in: reference, of: coffee, at: now)["PAR01"] == 10)
 
             #expect(
-                try await reference.collect(code: held[0].code, store: "PAR01", at: now)
+                try await reference.change(reservation: held[0].code, store: "PAR01", .collect, by: nil, at: now)
                     == .done(try #require(try await reference.reservation(code: held[0].code))))
             #expect(try await reference.details(of: coffee)?.stores.first { $0.store.code == "PAR01" }?.offer.stock.onHand == 9)
-            guard case .done(let cancelled) = try await reference.cancel(code: held[1].code, store: "PAR01", at: now) else {
+            guard case .done(let cancelled) = try await reference.change(reservation: held[1].code, store: "PAR01", .cancel, by: nil, at: now) else {
                 Issue.record("cancel did not go through")
                 return
             }
             #expect(cancelled.status == .cancelled)
-            #expect(try await reference.cancel(code: held[1].code, store: "PAR01", at: now) == .notHeld(state: "cancelled"))
-            #expect(try await reference.cancel(code: held[2].code, store: "LYO02", at: now) == .notFound)
+            #expect(try await reference.change(reservation: held[1].code, store: "PAR01", .cancel, by: nil, at: now) == .notHeld(state: "cancelled"))
+            #expect(try await reference.change(reservation: held[2].code, store: "LYO02", .cancel, by: nil, at: now) == .notFound)
             #expect(try await holds(in: reference, of: coffee, at: now)["PAR01"] == 8)
             // Lapsed holds stop counting at once, and the next hold sweeps them.
             let later = now.addingTimeInterval(7200)
@@ -786,13 +835,13 @@ struct ReferenceContractTests {
             }
             #expect(reservation.associateCode == "LEA23")
             #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23")
-            guard case .done(let ready) = try await reference.markReady(code: reservation.code, store: "PAR01", at: now) else {
+            guard case .done(let ready) = try await reference.change(reservation: reservation.code, store: "PAR01", .ready, by: nil, at: now) else {
                 Issue.record("not marked ready")
                 return
             }
             #expect(ready.state(at: now) == "ready" && ready.readyAt == now)
-            #expect(try await reference.markReady(code: reservation.code, store: "PAR01", at: now) == .notHeld(state: "ready"))
-            #expect(try await reference.markReady(code: reservation.code, store: "LYO02", at: now) == .notFound)
+            #expect(try await reference.change(reservation: reservation.code, store: "PAR01", .ready, by: nil, at: now) == .notHeld(state: "ready"))
+            #expect(try await reference.change(reservation: reservation.code, store: "LYO02", .ready, by: nil, at: now) == .notFound)
             #expect(try await reference.reservation(code: reservation.code)?.state(at: now) == "ready")
 
             try await reference.recordScans([
