@@ -1,11 +1,11 @@
 import Foundation
 
 /// Dates as a store writes them, in its locale and time zone: `14/12/2026` (short), `14 décembre 2026` (long),
-/// `lundi 14 décembre 2026 à 19:00` (a moment: the weekday, the day and the time), or `14 déc., 19:00` (a recent
-/// moment, for a queue).
+/// `lundi 14 décembre 2026 à 19:00` (a moment: the weekday, the day and the time), `14 déc., 19:00` (a recent
+/// moment, for a queue), `19:00` (a time today) or `lundi 19:00` (a time this week).
 public enum DayText {
     public enum Style: Sendable {
-        case short, long, moment, recent
+        case short, long, moment, recent, time, weekdayTime
     }
 
     /// - Parameters:
@@ -59,6 +59,8 @@ public enum DayText {
                 formatter.dateStyle = .full
                 formatter.timeStyle = .short
             case .recent: formatter.setLocalizedDateFormatFromTemplate("dMMMjjmm")
+            case .time: formatter.setLocalizedDateFormatFromTemplate("jjmm")
+            case .weekdayTime: formatter.setLocalizedDateFormatFromTemplate("EEEEjjmm")
             }
             formatters[key] = formatter
             return formatter

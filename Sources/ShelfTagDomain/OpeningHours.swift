@@ -44,6 +44,21 @@ public struct OpeningHours: Hashable, Sendable, CustomStringConvertible {
         return periods.filter { $0.start > end }.map(\.end).min() ?? end
     }
 
+    /// Whether the store is open at `date`, and until when, or when it opens next (nil: no opening within a week).
+    /// Openings that meet or overlap (`Mo 18:00-24:00; Tu 00:00-02:00`) count as one.
+    public func status(at date: Date, timeZone: String) -> OpeningStatus {
+        var merged: [(start: Date, end: Date)] = []
+        for period in openings(around: date, timeZone: timeZone).sorted(by: { $0.start < $1.start }) {
+            if let last = merged.last, period.start <= last.end {
+                merged[merged.count - 1].end = max(last.end, period.end)
+            } else {
+                merged.append(period)
+            }
+        }
+        if let current = merged.first(where: { $0.start <= date && date < $0.end }) { return .open(until: current.end) }
+        return .closed(opensAt: merged.first { $0.start > date }?.start)
+    }
+
     /// Every opening from the day before `date` to eight days after, as absolute times in the store's zone.
     private func openings(around date: Date, timeZone: String) -> [(start: Date, end: Date)] {
         var calendar = Calendar(identifier: .gregorian)
@@ -105,6 +120,21 @@ public struct OpeningHours: Hashable, Sendable, CustomStringConvertible {
             (0...24).contains(hour), (0..<60).contains(minute), hour < 24 || minute == 0
         else { return nil }
         return hour * 60 + minute
+    }
+}
+
+/// Whether a store is open at a given moment.
+public enum OpeningStatus: Hashable, Sendable {
+    case open(until: Date)
+    /// Closed; nil when no opening comes within a week.
+    case closed(opensAt: Date?)
+
+    /// When the status next changes: the closing or the opening.
+    public var nextChange: Date? {
+        switch self {
+        case .open(let until): until
+        case .closed(let opensAt): opensAt
+        }
     }
 }
 

@@ -87,6 +87,15 @@ struct Pages: Sendable {
             ]
             if let unit = store.unitPrice { block["unitPrice"] = unit.formatted }
             if let ecoParticipation { block["ecoParticipation"] = ecoParticipation }
+            // Where the store is, on an open map, and whether it is open: a shopper sent on from a store nearby goes there.
+            block["address"] = store.address
+            if let place = view.listing?.store {
+                block["map"] = [
+                    "href": "https://www.openstreetmap.org/?mlat=\(place.latitude)&mlon=\(place.longitude)#map=17/\(place.latitude)/\(place.longitude)",
+                    "label": words.map,
+                ]
+            }
+            if let opening = view.openingText { block["opening"] = opening }
             if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
             // What the tag shows: the reduction against the prior price.
             if let percent = view.label?.discountPercent { block["discount"] = ShelfLabel.discountText(percent) }

@@ -40,6 +40,9 @@ struct ProductDocument: Codable {
         let code: String
         let name: String
         let address: String
+        /// schema.org `openingHours`, and whether the store is open at the answer's time, when the stores file gives them.
+        let openingHours: String?
+        let open: Bool?
         let price: MoneyDocument
         let regularPrice: MoneyDocument?
         let priorPrice: MoneyDocument?
@@ -141,6 +144,8 @@ struct ProductView {
     let askedForStore: Bool
     /// The price the scanned tag shows, when the print ledger knows it.
     let tagPrice: Money?
+    /// Whether the page's store is open now, and until when or when it opens, when its opening hours are known.
+    let openingText: String?
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
@@ -164,7 +169,16 @@ struct ProductView {
         webPromotionEnd = webPricing.isOnSale(at: time) ? webPricing.saleWindow?.end : nil
         askedForStore = storeCode != nil
         tagPrice = printedTag?.label.price
-        changesAt = [details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }.min()
+        let opening = listing.flatMap { listing in listing.store.openingHours.map { $0.status(at: time, timeZone: listing.store.timeZone) } }
+        // A sale window opening or closing, or the store opening or closing, changes the page with no write.
+        changesAt =
+            ([details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }
+            + [opening?.nextChange].compactMap { $0 }).min()
+        if let opening, let listing {
+            openingText = wording(locale).page.opening(opening, at: time, locale: locale, timeZone: listing.store.timeZone)
+        } else {
+            openingText = nil
+        }
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
         self.stale = stale
@@ -235,7 +249,9 @@ struct ProductView {
             store: listing.flatMap { listing in
                 label.map { label in
                     ProductDocument.StoreDocument(
-                        code: listing.store.code, name: listing.store.name, address: listing.store.address, price: MoneyDocument(label.price, locale: locale),
+                        code: listing.store.code, name: listing.store.name, address: listing.store.address,
+                        openingHours: listing.store.openingHours?.description, open: opening.map { if case .open = $0 { true } else { false } },
+                        price: MoneyDocument(label.price, locale: locale),
                         regularPrice: label.regularPrice.map { MoneyDocument($0, locale: locale) },
                         priorPrice: label.priorPrice.map { MoneyDocument($0, locale: locale) },
                         unitPrice: label.unitPrice.map {

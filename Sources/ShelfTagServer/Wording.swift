@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import ShelfTagDomain
 
@@ -70,7 +71,9 @@ struct PageWords: Sendable {
     let inStock, fewLeft, outOfStock, nearbyInStock, nearbyFewLeft, nearby, reviews, noReviews: String
     let reserve, buyOnlinePickUp, shipToStore, deliver, anonymous, priorPrice, until: String
     let unavailable, webPrice, storeNotFound, advisor, forget: String
-    let deliverDetail, pickupUntimed: String
+    let deliverDetail, pickupUntimed, closedNow, map: String
+    /// Whether the store is open: until when, or when it opens (today, tomorrow, or a day this week).
+    let openUntil, opensToday, opensTomorrow, opensOn: Message
     let noneNearby, reviewCount, reviewsShown, visit, speaks, askFor, remembered, ecoParticipation: Message
     /// The tag shows another price than today's: the higher one now, the lower shelf price applies (France), or ask.
     let staleNotice, staleLowerApplies, staleLowerAsk: Message
@@ -114,9 +117,31 @@ struct PageWords: Sendable {
         reserveNote = Message(read("page.reserveNote"))
         pickupNote = Message(read("page.pickupNote"))
         shipNote = Message(read("page.shipNote"))
+        closedNow = read("page.closedNow")
+        map = read("page.map")
+        openUntil = Message(read("page.openUntil"))
+        opensToday = Message(read("page.opensToday"))
+        opensTomorrow = Message(read("page.opensTomorrow"))
+        opensOn = Message(read("page.opensOn"))
         var slas: [PickupSLA: String] = [:]
         for sla in PickupSLA.allCases { slas[sla] = read("page.sla." + Self.key(sla)) }
         self.slas = slas
+    }
+
+    /// The store's opening status at `time`, said in `locale` and the store's time zone.
+    func opening(_ status: OpeningStatus, at time: Date, locale: String, timeZone: String) -> String {
+        switch status {
+        case .open(let until): return openUntil(["time": DayText.format(until, locale: locale, timeZone: timeZone, style: .time)])
+        case .closed(nil): return closedNow
+        case .closed(let opensAt?):
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+            let days = calendar.dateComponents([.day], from: calendar.startOfDay(for: time), to: calendar.startOfDay(for: opensAt)).day ?? 2
+            let hour = DayText.format(opensAt, locale: locale, timeZone: timeZone, style: .time)
+            if days == 0 { return opensToday(["time": hour]) }
+            if days == 1 { return opensTomorrow(["time": hour]) }
+            return opensOn(["day": DayText.format(opensAt, locale: locale, timeZone: timeZone, style: .weekdayTime)])
+        }
     }
 
     func reserveDetail(hours: Int) -> String { reserveNote(["hours": "\(hours)"]) }

@@ -26,6 +26,23 @@ struct OpeningHoursTests {
         #expect(hours.pickupDeadline(holding: try paris("2026-12-07 08:00"), timeZone: "Europe/Paris") == (try paris("2026-12-07 20:00")))
     }
 
+    @Test("open now and until when, or when it opens next; openings that meet count as one; none within a week")
+    func status() throws {
+        let zone = "Europe/Paris"
+        let hours = try OpeningHours("Mo-Sa 10:00-20:00; Su 11:00-13:00")
+        #expect(hours.status(at: try paris("2026-12-05 19:30"), timeZone: zone) == .open(until: try paris("2026-12-05 20:00")))
+        #expect(hours.status(at: try paris("2026-12-05 20:00"), timeZone: zone) == .closed(opensAt: try paris("2026-12-06 11:00")), "shut at closing")
+        #expect(hours.status(at: try paris("2026-12-06 15:00"), timeZone: zone) == .closed(opensAt: try paris("2026-12-07 10:00")))
+        #expect(hours.status(at: try paris("2026-12-07 08:00"), timeZone: zone) == .closed(opensAt: try paris("2026-12-07 10:00")))
+        #expect(hours.status(at: try paris("2026-12-07 10:00"), timeZone: zone).nextChange == (try paris("2026-12-07 20:00")), "open at opening")
+        let lunch = try OpeningHours("Mo 09:00-12:00,14:00-18:00")
+        #expect(lunch.status(at: try paris("2026-12-07 12:30"), timeZone: zone) == .closed(opensAt: try paris("2026-12-07 14:00")))
+        let night = try OpeningHours("Fr 18:00-24:00; Sa 00:00-02:00")
+        #expect(night.status(at: try paris("2026-12-04 23:00"), timeZone: zone) == .open(until: try paris("2026-12-05 02:00")), "through midnight")
+        #expect(try OpeningHours("Mo-Su 00:00-24:00").status(at: try paris("2026-12-07 03:00"), timeZone: zone).nextChange != nil)
+        #expect(OpeningStatus.closed(opensAt: nil).nextChange == nil)
+    }
+
     @Test("lists, ranges round the week, several hours a day, closing after midnight, and across a daylight-saving change")
     func forms() throws {
         let split = try OpeningHours("Mo,We,Fr 09:00-12:00,14:00-18:00")

@@ -1,0 +1,66 @@
+import Foundation
+import ShelfTagDomain
+import ShelfTagStorage
+import ShelfTagTestSupport
+import Testing
+
+@Suite("The store page says where the store is and whether it is open")
+struct StoreOpeningTests {
+    /// A Paris wall-clock time as a moment (`2026-11-23` is a Monday).
+    private func paris(_ text: String) throws -> Date {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Europe/Paris")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return try #require(formatter.date(from: text))
+    }
+
+    @Test("open until closing, then closed with the next opening, the cached page retired at closing; address and a map link; the JSON says so too")
+    func openingAndClosing() async throws {
+        let clock = TestClock(try paris("2026-11-23 19:59:30"))
+        try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
+            let path = "/products/\(promotion)?s=PAR01"
+            let open = try await server.request(path, headers: ["Accept-Language": "en"])
+            #expect(open.text.contains("<p class=\"small\">Open until 20:00</p>"))
+            #expect(
+                open.text.contains(
+                    "120 rue de Rivoli, 75001 Paris · <a href=\"https://www.openstreetmap.org/?mlat=48.8606&amp;mlon=2.3412#map=17/48.8606/2.3412\">Map</a>"))
+            let french = try await server.request(path, headers: ["Accept-Language": "fr"])
+            #expect(french.text.contains("Ouvert jusqu’à 20:00") || french.text.contains("Ouvert jusqu&#39;à 20:00"), "\(french.text.count)")
+            let answer = try await server.request("/products/\(promotion)?s=PAR01", accept: "application/json")
+            let store = try #require(answer.json?["store"] as? [String: Any])
+            #expect(store["open"] as? Bool == true && store["openingHours"] as? String == "Mo-Sa 10:00-20:00; Su 11:00-19:00")
+
+            // A minute later the doors are shut: the cached page does not outlive the closing.
+            clock.advance(by: 60)
+            let closed = try await server.request(path, headers: ["Accept-Language": "en"])
+            #expect(closed.text.contains("Closed now · opens tomorrow at 10:00"), "\(closed.text)")
+            let closedAnswer = try await server.request("/products/\(promotion)?s=PAR01", accept: "application/json")
+            #expect((closedAnswer.json?["store"] as? [String: Any])?["open"] as? Bool == false)
+        }
+    }
+
+    @Test("closed on Saturday night with Sunday shut: the next opening's weekday; a store without opening hours says nothing of them")
+    func nextOpeningDays() async throws {
+        // LYO02 opens Mo-Sa 10:00-20:00; PAR01 also on Sunday 11:00-19:00.
+        let clock = TestClock(try paris("2026-11-28 21:00:00"))
+        try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
+            let lyon = try await server.request("/products/\(promotion)?s=LYO02", headers: ["Accept-Language": "en"])
+            #expect(lyon.text.contains("Closed now · opens Monday 10:00"), "\(lyon.text)")
+            let paris = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
+            #expect(paris.text.contains("Closed now · opens tomorrow at 11:00"))
+            clock.advance(by: 11 * 3600)
+            let morning = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
+            #expect(morning.text.contains("Closed now · opens at 11:00"), "Sunday 08:00")
+            let store = try #require(try await server.reference.store(code: "PAR01"))
+            try await server.reference.write { writer in
+                try writer.save(
+                    Store(
+                        code: store.code, name: store.name, address: store.address, latitude: store.latitude, longitude: store.longitude,
+                        timeZone: store.timeZone, locale: store.locale, maxReservation: store.maxReservation))
+            }
+            let unknown = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
+            #expect(!unknown.text.contains("Closed now") && !unknown.text.contains("Open until"))
+        }
+    }
+}
