@@ -169,16 +169,17 @@ struct ProductView {
         webPromotionEnd = webPricing.isOnSale(at: time) ? webPricing.saleWindow?.end : nil
         askedForStore = storeCode != nil
         tagPrice = printedTag?.label.price
-        let opening = listing.flatMap { listing in listing.store.openingHours.map { $0.status(at: time, timeZone: listing.store.timeZone) } }
-        // A sale window opening or closing, or the store opening or closing, changes the page with no write.
+        let pageLocale = locale
+        let opening = listing.flatMap { listing in
+            listing.store.openingHours.map {
+                OpeningNotes.shared.note($0, timeZone: listing.store.timeZone, locale: pageLocale, words: wording(pageLocale).page, at: time)
+            }
+        }
+        openingText = opening?.text
+        // A sale window opening or closing, or the words on the store's opening ceasing to be true, changes the page with no write.
         changesAt =
             ([details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }
-            + [opening?.nextChange].compactMap { $0 }).min()
-        if let opening, let listing {
-            openingText = wording(locale).page.opening(opening, at: time, locale: locale, timeZone: listing.store.timeZone)
-        } else {
-            openingText = nil
-        }
+            + [opening?.until].compactMap { $0 }).min()
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
         self.stale = stale
@@ -250,7 +251,7 @@ struct ProductView {
                 label.map { label in
                     ProductDocument.StoreDocument(
                         code: listing.store.code, name: listing.store.name, address: listing.store.address,
-                        openingHours: listing.store.openingHours?.description, open: opening.map { if case .open = $0 { true } else { false } },
+                        openingHours: listing.store.openingHours?.description, open: opening.map { if case .open = $0.status { true } else { false } },
                         price: MoneyDocument(label.price, locale: locale),
                         regularPrice: label.regularPrice.map { MoneyDocument($0, locale: locale) },
                         priorPrice: label.priorPrice.map { MoneyDocument($0, locale: locale) },

@@ -128,19 +128,22 @@ struct PageWords: Sendable {
         self.slas = slas
     }
 
-    /// The store's opening status at `time`, said in `locale` and the store's time zone.
-    func opening(_ status: OpeningStatus, at time: Date, locale: String, timeZone: String) -> String {
+    /// The store's opening status at `time`, said in `locale` and the store's time zone, and when the words stop
+    /// being true: at the closing or opening they name, or at midnight for "opens tomorrow" and "opens Monday".
+    func opening(_ status: OpeningStatus, at time: Date, locale: String, timeZone: String) -> (text: String, until: Date?) {
         switch status {
-        case .open(let until): return openUntil(["time": DayText.format(until, locale: locale, timeZone: timeZone, style: .time)])
-        case .closed(nil): return closedNow
+        case .open(let until): return (openUntil(["time": DayText.format(until, locale: locale, timeZone: timeZone, style: .time)]), until)
+        case .closed(nil): return (closedNow, nil)
         case .closed(let opensAt?):
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
-            let days = calendar.dateComponents([.day], from: calendar.startOfDay(for: time), to: calendar.startOfDay(for: opensAt)).day ?? 2
+            let today = calendar.startOfDay(for: time)
+            let days = calendar.dateComponents([.day], from: today, to: calendar.startOfDay(for: opensAt)).day ?? 2
             let hour = DayText.format(opensAt, locale: locale, timeZone: timeZone, style: .time)
-            if days == 0 { return opensToday(["time": hour]) }
-            if days == 1 { return opensTomorrow(["time": hour]) }
-            return opensOn(["day": DayText.format(opensAt, locale: locale, timeZone: timeZone, style: .weekdayTime)])
+            if days == 0 { return (opensToday(["time": hour]), opensAt) }
+            let midnight = calendar.date(byAdding: .day, value: 1, to: today) ?? opensAt
+            if days == 1 { return (opensTomorrow(["time": hour]), midnight) }
+            return (opensOn(["day": DayText.format(opensAt, locale: locale, timeZone: timeZone, style: .weekdayTime)]), midnight)
         }
     }
 

@@ -40,7 +40,9 @@ struct StoreOpeningTests {
         }
     }
 
-    @Test("closed on Saturday night with Sunday shut: the next opening's weekday; a store without opening hours says nothing of them")
+    @Test(
+        "closed on Saturday night with Sunday shut: the next opening's weekday, tomorrow once past midnight; a store without opening hours says nothing of them"
+    )
     func nextOpeningDays() async throws {
         // LYO02 opens Mo-Sa 10:00-20:00; PAR01 also on Sunday 11:00-19:00.
         let clock = TestClock(try paris("2026-11-28 21:00:00"))
@@ -52,6 +54,9 @@ struct StoreOpeningTests {
             clock.advance(by: 11 * 3600)
             let morning = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
             #expect(morning.text.contains("Closed now · opens at 11:00"), "Sunday 08:00")
+            // Past midnight, Monday is tomorrow: the page and the note kept for it did not outlive the day.
+            let lyonSunday = try await server.request("/products/\(promotion)?s=LYO02", headers: ["Accept-Language": "en"])
+            #expect(lyonSunday.text.contains("Closed now · opens tomorrow at 10:00"))
             let store = try #require(try await server.reference.store(code: "PAR01"))
             try await server.reference.write { writer in
                 try writer.save(
