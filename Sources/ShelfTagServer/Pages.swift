@@ -132,7 +132,9 @@ struct Pages: Sendable {
         let nearby = document.nearby.map { store -> [String: Any] in
             let (text, style) = store.stock.status == "few_left" ? (words.nearbyFewLeft, "few") : (words.nearbyInStock, "in")
             let distance = MeasureText.kilometres(store.distanceKm, locale: view.locale)
-            return ["name": store.name, "distance": distance, "stockText": text, "stockClass": style, "href": store.href]
+            var entry: [String: Any] = ["name": store.name, "distance": distance, "stockText": text, "stockClass": style, "href": store.href]
+            if let closed = view.nearbyClosed[store.code] { entry["closed"] = closed }
+            return entry
         }
         context["hasNearby"] = !nearby.isEmpty
         context["nearby"] = nearby

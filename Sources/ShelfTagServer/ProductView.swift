@@ -146,6 +146,8 @@ struct ProductView {
     let tagPrice: Money?
     /// Whether the page's store is open now, and until when or when it opens, when its opening hours are known.
     let openingText: String?
+    /// The shown nearby stores that are shut now, by code: when each opens.
+    let nearbyClosed: [String: String]
 
     init(
         details: ProductDetails, storeCode: String?, tagID: String?, printedTag: PrintedTag?, reviews: [Review], holds: [String: Int] = [:],
@@ -176,10 +178,6 @@ struct ProductView {
             }
         }
         openingText = opening?.text
-        // A sale window opening or closing, or the words on the store's opening ceasing to be true, changes the page with no write.
-        changesAt =
-            ([details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }
-            + [opening?.until].compactMap { $0 }).min()
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
         self.stale = stale
@@ -192,6 +190,19 @@ struct ProductView {
         func available(_ listing: StoreListing) -> Int { max(0, listing.offer.stock.onHand - (holds[listing.store.code] ?? 0)) }
         let nearby = listing.map { details.nearbyStock(from: $0, holds: holds, within: configuration.nearbyRadiusKilometres) } ?? []
         let shownNearby = Array(nearby.prefix(configuration.nearbyLimit))
+        // A store nearby that is shut says when it opens: a shopper sent there should not find the doors closed.
+        var nearbyNotes: [String: OpeningNotes.Note] = [:]
+        for other in shownNearby {
+            guard let hours = other.store.openingHours else { continue }
+            nearbyNotes[other.store.code] = OpeningNotes.shared.note(
+                hours, timeZone: other.store.timeZone, locale: pageLocale, words: wording(pageLocale).page, at: time)
+        }
+        nearbyClosed = nearbyNotes.compactMapValues { note in if case .closed = note.status { note.text } else { nil } }
+        // A sale window opening or closing, or the words on a shown store's opening ceasing to be true, changes the
+        // page with no write.
+        changesAt =
+            ([details.webOffer.pricing, listing.map { details.shelfPricing(at: $0).pricing }].compactMap { $0?.nextChange(after: time) }
+            + ([opening?.until] + nearbyNotes.values.map(\.until)).compactMap { $0 }).min()
         let base = configuration.baseURL
         let availableHere = listing.map { available($0) } ?? 0
         let steps = NextStep.choose(here: listing?.offer, availableHere: availableHere, web: details.webOffer, nearby: shownNearby)

@@ -17,7 +17,7 @@ struct StoreOpeningTests {
 
     @Test("open until closing, then closed with the next opening, the cached page retired at closing; address and a map link; the JSON says so too")
     func openingAndClosing() async throws {
-        let clock = TestClock(try paris("2026-11-23 19:59:30"))
+        let clock = TestClock(try paris("2026-11-23 19:59:58"))
         try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
             let path = "/products/\(promotion)?s=PAR01"
             let open = try await server.request(path, headers: ["Accept-Language": "en"])
@@ -31,8 +31,8 @@ struct StoreOpeningTests {
             let store = try #require(answer.json?["store"] as? [String: Any])
             #expect(store["open"] as? Bool == true && store["openingHours"] as? String == "Mo-Sa 10:00-20:00; Su 11:00-19:00")
 
-            // A minute later the doors are shut: the cached page does not outlive the closing.
-            clock.advance(by: 60)
+            // Three seconds later the doors are shut: the cached page (kept 5 to 10 s otherwise) does not outlive the closing.
+            clock.advance(by: 3)
             let closed = try await server.request(path, headers: ["Accept-Language": "en"])
             #expect(closed.text.contains("Closed now · opens tomorrow at 10:00"), "\(closed.text)")
             let closedAnswer = try await server.request("/products/\(promotion)?s=PAR01", accept: "application/json")
@@ -45,18 +45,18 @@ struct StoreOpeningTests {
     )
     func nextOpeningDays() async throws {
         // LYO02 opens Mo-Sa 10:00-20:00; PAR01 also on Sunday 11:00-19:00.
-        let clock = TestClock(try paris("2026-11-28 21:00:00"))
+        let clock = TestClock(try paris("2026-11-28 23:59:58"))
         try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
             let lyon = try await server.request("/products/\(promotion)?s=LYO02", headers: ["Accept-Language": "en"])
             #expect(lyon.text.contains("Closed now · opens Monday 10:00"), "\(lyon.text)")
             let paris = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
             #expect(paris.text.contains("Closed now · opens tomorrow at 11:00"))
-            clock.advance(by: 11 * 3600)
-            let morning = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
-            #expect(morning.text.contains("Closed now · opens at 11:00"), "Sunday 08:00")
-            // Past midnight, Monday is tomorrow: the page and the note kept for it did not outlive the day.
+            // Past midnight, Monday is tomorrow and Sunday today: neither the cached pages nor the notes outlive the day.
+            clock.advance(by: 3)
             let lyonSunday = try await server.request("/products/\(promotion)?s=LYO02", headers: ["Accept-Language": "en"])
             #expect(lyonSunday.text.contains("Closed now · opens tomorrow at 10:00"))
+            let parisSunday = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
+            #expect(parisSunday.text.contains("Closed now · opens at 11:00"))
             let store = try #require(try await server.reference.store(code: "PAR01"))
             try await server.reference.write { writer in
                 try writer.save(
@@ -66,6 +66,31 @@ struct StoreOpeningTests {
             }
             let unknown = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
             #expect(!unknown.text.contains("Closed now") && !unknown.text.contains("Open until"))
+        }
+    }
+
+    @Test("a store nearby that is shut says when it opens; once it opens, the page drops the note")
+    func nearbyStoreClosed() async throws {
+        let clock = TestClock(try paris("2026-11-23 11:59:58"))
+        try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
+            let gtin = try GTIN(promotion)
+            let paris = try #require(try await server.reference.details(of: gtin)?.stores.first { $0.store.code == "PAR01" })
+            try await server.reference.write { writer in
+                try writer.save(
+                    Store(
+                        code: "PAR02", name: "Maison Exemple Paris Bastille", address: "2 place de la Bastille, 75011 Paris", latitude: 48.8532,
+                        longitude: 2.3691, timeZone: "Europe/Paris", locale: "fr-FR", openingHours: try OpeningHours("Mo-Fr 12:00-14:00")))
+                try writer.save(
+                    StoreOffer(
+                        storeCode: "PAR02", gtin: gtin, pricing: paris.offer.pricing, availability: StoreAvailability(quantity: 9), pickupMethod: nil,
+                        pickupSLA: nil, stock: Stock(onHand: 9)), recordedAt: clock.now)
+            }
+            let shut = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
+            #expect(shut.text.contains("Maison Exemple Paris Bastille</a>"), "PAR02 is nearby")
+            #expect(shut.text.contains("<br><span class=\"small\">Closed now · opens at 12:00</span></li>"))
+            clock.advance(by: 3)
+            let open = try await server.request("/products/\(promotion)?s=PAR01", headers: ["Accept-Language": "en"])
+            #expect(open.text.contains("Maison Exemple Paris Bastille</a>") && !open.text.contains("opens at 12:00"))
         }
     }
 }
