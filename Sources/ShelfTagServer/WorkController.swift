@@ -360,12 +360,19 @@ struct WorkController: Sendable {
             "webAvailability": words.webAvailability[page.details.webOffer.availability] ?? page.details.webOffer.availability.rawValue,
             "stores": shown.map { entry -> [String: Any] in
                 let isHere = entry.listing.store.code == here
-                return [
+                let store = entry.listing.store
+                // A store that is shut now says when it opens: the shopper sent there should find it open.
+                let note = store.openingHours.map {
+                    OpeningNotes.shared.note($0, timeZone: store.timeZone, locale: locale, words: pages.wording(locale).page, at: now)
+                }
+                var row: [String: Any] = [:]
+                if let note, case .closed = note.status { row["closed"] = note.text }
+                return row.merging([
                     "canReserve": entry.available > 0,
                     "name": entry.listing.store.name, "code": entry.listing.store.code, "here": isHere,
                     "distance": isHere ? "" : entry.distance.map { MeasureText.kilometres($0, locale: locale) } ?? "",
                     "onHand": entry.listing.offer.stock.onHand, "held": page.holds[entry.listing.store.code] ?? 0, "available": entry.available,
-                ]
+                ]) { mine, _ in mine }
             },
         ]
         if shortened {

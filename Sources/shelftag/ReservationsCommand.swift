@@ -6,8 +6,8 @@ import ShelfTagStorage
 struct ReservationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reservations",
-        abstract: "Store staff: list, collect or cancel a store's reservations.",
-        subcommands: [List.self, Collect.self, Cancel.self]
+        abstract: "Store staff: list a store's reservations, mark one ready, collect or cancel it.",
+        subcommands: [List.self, Ready.self, Collect.self, Cancel.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -19,7 +19,8 @@ struct ReservationsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The store's reservations, newest first: code, state, GTIN, quantity, total, name, contact, hold end.",
+            abstract:
+                "The store's reservations, newest first: code, state, GTIN, quantity, total, name, contact, hold end, prepared by, shopper told at, closed by.",
             discussion: TextRule.escapingNote)
 
         @OptionGroup var options: StoreOptions
@@ -41,10 +42,23 @@ struct ReservationsCommand: AsyncParsableCommand {
                 print(
                     [
                         reservation.code, reservation.state(at: now), reservation.gtin.digits, String(reservation.quantity), reservation.total.feedValue,
-                        reservation.customerName, reservation.contact, Timestamp.format(reservation.expiresAt),
+                        reservation.customerName, reservation.contact, Timestamp.format(reservation.expiresAt), reservation.preparedBy ?? "",
+                        reservation.toldAt.map(Timestamp.format) ?? "", reservation.closedBy ?? "",
                     ].map(TextRule.escaped).joined(separator: "\t"))
             }
         }
+    }
+
+    struct Ready: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark a reservation prepared and set aside: the shopper's page says it is ready for pickup.")
+
+        @OptionGroup var options: StoreOptions
+
+        @Argument(help: ArgumentHelp("The pickup code.", valueName: "pickup-code"))
+        var code: String
+
+        func run() async throws { try await change(code, .ready, options) }
     }
 
     struct Collect: AsyncParsableCommand {
@@ -55,10 +69,7 @@ struct ReservationsCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The pickup code.", valueName: "pickup-code"))
         var code: String
 
-        func run() async throws {
-            try report(
-                try await options.database.with { try await $0.change(reservation: code.uppercased(), store: options.store, .collect, by: nil, at: Date()) })
-        }
+        func run() async throws { try await change(code, .collect, options) }
     }
 
     struct Cancel: AsyncParsableCommand {
@@ -69,19 +80,23 @@ struct ReservationsCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The pickup code.", valueName: "pickup-code"))
         var code: String
 
-        func run() async throws {
-            try report(
-                try await options.database.with { try await $0.change(reservation: code.uppercased(), store: options.store, .cancel, by: nil, at: Date()) })
-        }
+        func run() async throws { try await change(code, .cancel, options) }
     }
 
-    static func report(_ change: ReservationChange) throws {
+    /// Does `action` to the reservation `code` in the store, as the command line (no associate), and says what became
+    /// of it, or why nothing changed (exit 1).
+    static func change(_ code: String, _ action: ReservationAction, _ options: StoreOptions) async throws {
+        let change = try await options.database.with {
+            try await $0.change(reservation: code.uppercased(), store: options.store, action, by: nil, at: Date())
+        }
         guard case .done(let reservation) = change else {
             FileStream.standardError.write("\(change.refusalReason ?? "")\n")
             throw ExitCode.rowsRejected
         }
-        print("\(reservation.code): \(reservation.status.rawValue)")
+        print("\(reservation.code): \(reservation.state(at: Date()))")
     }
 }
 
-private func report(_ change: ReservationChange) throws { try ReservationsCommand.report(change) }
+private func change(_ code: String, _ action: ReservationAction, _ options: ReservationsCommand.StoreOptions) async throws {
+    try await ReservationsCommand.change(code, action, options)
+}

@@ -173,10 +173,11 @@ struct WorkViewTests {
                 let pricing = try #require(samples.stores.first).offer.pricing
                 for index in 1...14 {
                     let code = String(format: "C%02d", index)
+                    // C01 opens on Sundays only.
                     try writer.save(
                         Store(
                             code: code, name: "Chain \(code)", address: "", latitude: 48.8606, longitude: 2.3412 + Double(index) * 0.2735,
-                            timeZone: "Europe/Paris", locale: "fr-FR"))
+                            timeZone: "Europe/Paris", locale: "fr-FR", openingHours: index == 1 ? try OpeningHours("Su 10:00-12:00") : nil))
                     let onHand = index % 3 == 0 ? 0 : index == 5 ? 1 : 4
                     try writer.save(
                         StoreOffer(
@@ -199,7 +200,7 @@ struct WorkViewTests {
             let names = Dictionary(uniqueKeysWithValues: details.stores.map { ($0.store.name, $0.store.code) })
             /// The stores of the stock table, in order, and those the reservation form offers.
             func listed(_ page: TestServer.Reply) -> (rows: [String], offered: [String]) {
-                let rows = page.text.matches(of: #/<tr(?: class="here")?><td>([^<(]+?)(?: \(here\))?</td>/#).compactMap { names[String($0.output.1)] }
+                let rows = page.text.matches(of: #/<tr(?: class="here")?><td>([^<(]+?)(?: \(here\))?(?:<br>|</td>)/#).compactMap { names[String($0.output.1)] }
                 let offered = page.text.matches(of: #/<option value="([^"]+)"/#).map { String($0.output.1) }
                 return (rows, offered)
             }
@@ -214,6 +215,8 @@ struct WorkViewTests {
             #expect(listed(nearest).offered == (parisHasSome ? expected : Array(expected.dropFirst())), "the form offers the stores shown")
             let allLink = "/work/products/\(promotion)?t=abc&amp;stores=all"
             #expect(nearest.text.contains("<a href=\"\(publicBase)\(allLink)\">All 18 stores</a>"))
+            #expect(nearest.text.contains("Chain C01<br><span class=\"small\">Closed now · opens Sunday 10:00</span></td>"), "shut on Monday")
+            #expect(!nearest.text.contains("Chain C02<br>"), "no opening hours known: nothing said")
 
             let all = try await server.request(allLink.replacingOccurrences(of: "&amp;", with: "&"), headers: english)
             #expect(Set(listed(all).rows) == Set(details.stores.map(\.store.code)) && listed(all).rows.count == 18 && listed(all).rows.first == "PAR01")

@@ -163,7 +163,7 @@ struct CommandLineTests {
         let lines = list.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 1, "\(list.output)")
         let fields = lines.first?.split(separator: "\t", omittingEmptySubsequences: false) ?? []
-        #expect(fields.count == 8)
+        #expect(fields.count == 11 && fields[8...].allSatisfy(\.isEmpty), "prepared by, told at, closed by: none yet")
         #expect(fields.count > 6 && fields[5] == #"Léa\r\nFAKE\tROW \u{202E}05,1 \\"#)
         #expect(fields.count > 6 && fields[6] == #"lea@example.com\tx"#)
         // Held until 2100: open from 2099 on, lapsed by 2101.
@@ -173,6 +173,17 @@ struct CommandLineTests {
         #expect(lapsed.status == 0 && lapsed.output.isEmpty)
         let wrong = try await CommandLine.run(["reservations", "list", "--db", db, "--store", "PAR01", "--closed-since", "soon"])
         #expect(wrong.status == 2 && wrong.errors.contains("--closed-since: 'soon' is not an ISO 8601 time or date"), "\(wrong.status) \(wrong.errors)")
+        // Ready, once; not collected with none on hand; cancelled: the state each time, or why nothing changed (exit 1).
+        let ready = try await CommandLine.run(["reservations", "ready", "--db", db, "--store", "PAR01", "abcd2345"])
+        #expect(ready.status == 0 && ready.output == "ABCD2345: ready\n", "\(ready.errors)")
+        let again = try await CommandLine.run(["reservations", "ready", "--db", db, "--store", "PAR01", "ABCD2345"])
+        #expect(again.status == 1 && again.errors == "the reservation is ready; nothing changed\n")
+        let elsewhere = try await CommandLine.run(["reservations", "collect", "--db", db, "--store", "LYO02", "ABCD2345"])
+        #expect(elsewhere.status == 1 && elsewhere.errors == "no such reservation in this store\n")
+        let uncollectable = try await CommandLine.run(["reservations", "collect", "--db", db, "--store", "PAR01", "ABCD2345"])
+        #expect(uncollectable.status == 1 && uncollectable.errors == "only 0 on hand: update the stock first; nothing changed\n")
+        let cancelled = try await CommandLine.run(["reservations", "cancel", "--db", db, "--store", "PAR01", "ABCD2345"])
+        #expect(cancelled.status == 0 && cancelled.output == "ABCD2345: cancelled\n", "\(cancelled.errors)")
 
         let products = try await CommandLine.run(["products", "list", "--db", db])
         #expect(products.output.contains(#"Café\nnoir"#))
