@@ -89,12 +89,7 @@ struct Pages: Sendable {
             if let ecoParticipation { block["ecoParticipation"] = ecoParticipation }
             // Where the store is, on an open map, and whether it is open: a shopper sent on from a store nearby goes there.
             block["address"] = store.address
-            if let place = view.listing?.store {
-                block["map"] = [
-                    "href": "https://www.openstreetmap.org/?mlat=\(place.latitude)&mlon=\(place.longitude)#map=17/\(place.latitude)/\(place.longitude)",
-                    "label": words.map,
-                ]
-            }
+            if let place = view.listing?.store { block["map"] = ["href": place.mapURL, "label": words.map] }
             if let opening = view.openingText { block["opening"] = opening }
             if let prior = store.priorPrice { block["priorPrice"] = prior.formatted }
             // What the tag shows: the reduction against the prior price.
@@ -302,4 +297,9 @@ struct ShopperHTML: MustacheContentType {
     static func needsEscaping(_ text: String) -> Bool {
         text.utf8.contains { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 } || !TextRule.isDisplayable(text)
     }
+}
+
+extension Store {
+    /// The store on OpenStreetMap, marked: an open map every phone opens, for the shopper on their way.
+    var mapURL: String { "https://www.openstreetmap.org/?mlat=\(latitude)&mlon=\(longitude)#map=17/\(latitude)/\(longitude)" }
 }

@@ -354,7 +354,13 @@ struct ReservationController: Sendable {
         // Absent, not nil: Mustache writes an Optional's "nil".
         if let advisor { context["advisor"] = words.advisor(["name": advisor.name]) }
         // A pickup code and its hold time only while the hold exists: never a code to show for nothing.
+        if let store { context["map"] = ["href": store.mapURL, "label": language.page.map] }
         if state == "held" || state == "ready" {
+            // Whether the store is open now, for the shopper on their way (a page made for each request: never cached).
+            if let hours = store?.openingHours, let store {
+                context["opening"] =
+                    OpeningNotes.shared.note(hours, timeZone: store.timeZone, locale: locale, words: language.page, at: configuration.now()).text
+            }
             let png = try Self.qrPNG(payload: pickupURL(reservation.code))
             context["pickup"] = [
                 "qr": "data:image/png;base64," + png.data.base64EncodedString(), "qrSize": png.size, "untilLabel": words.until,

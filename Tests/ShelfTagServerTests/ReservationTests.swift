@@ -191,6 +191,9 @@ struct ReservationTests {
             #expect(french.contains("action=\"\(publicBase)/reservations/\(code)/cancel\"") && french.contains("Annuler cette réservation"))
             let english = try await server.request("/reservations/\(code)", accept: "text/html", headers: ["Accept-Language": "en"]).text
             #expect(english.contains("Held until Sunday 29 November 2026 at 19:00"), "the en-FR way: \(english)")
+            #expect(
+                english.contains(
+                    "<a href=\"https://www.openstreetmap.org/?mlat=48.8606&amp;mlon=2.3412#map=17/48.8606/2.3412\">Map</a><br>Open until 20:00</p>"))
 
             // The shopper cancels: back to the page, which now says so; again changes nothing and says the same.
             for _ in 0..<2 {
@@ -198,6 +201,7 @@ struct ReservationTests {
                 #expect(cancel.status == 303 && cancel.header("Location") == "\(publicBase)/reservations/\(code)?shopper=1")
                 let page = try await server.request("/reservations/\(code)?shopper=1", accept: "text/html").text
                 #expect(page.contains("Réservation annulée") && !page.contains("/cancel\"") && !page.contains("data:image/png"))
+                #expect(!page.contains("Ouvert jusqu"), "no opening hours for a reservation that holds nothing")
                 #expect(!page.contains("nil"), "no advisor: nothing said, not Swift's nil")
             }
             let json = try await server.request("/reservations/\(code)/cancel", method: "POST", accept: "application/json")
