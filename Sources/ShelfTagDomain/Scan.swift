@@ -64,6 +64,9 @@ public struct AssociateFigures: Sendable, Equatable {
     /// Reserved value per currency.
     public var value: [Money] = []
     public var clickOuts = 0
+    /// Reservations they marked ready, and those they handed over, from the time asked on.
+    public var prepared = 0
+    public var handedOver = 0
 
     public init(code: String, name: String?, storeCode: String?) {
         self.code = code

@@ -329,8 +329,9 @@ enum Schema {
         "CREATE INDEX scan_by_associate ON scan(associate_code, scanned_at) WHERE associate_code IS NOT NULL",
     ]
 
-    /// Per associate: scans, reservations, units and value per currency, click-outs, from `since` on, in one store
-    /// or all; `store` and `since` are the dialect's placeholders (one row per associate and currency).
+    /// Per associate: scans, reservations credited, units and value per currency, click-outs, reservations prepared and
+    /// handed over, from `since` on, in one store or all; `store` and `since` are the dialect's placeholders (one row
+    /// per associate and currency).
     static func associateFiguresSQL(store: String, since: String) -> String {
         """
         WITH s AS (SELECT associate_code AS code, count(*) AS scans FROM scan
@@ -341,11 +342,16 @@ enum Schema {
                    GROUP BY associate_code, currency),
              c AS (SELECT associate_code AS code, count(*) AS clickouts FROM clickout
                    WHERE (\(store) IS NULL OR store_code = \(store)) AND clicked_at >= \(since) GROUP BY associate_code),
-             codes AS (SELECT code FROM s UNION SELECT code FROM r UNION SELECT code FROM c)
-        SELECT codes.code, a.name, a.store_code, s.scans, c.clickouts, r.currency, r.reservations, r.units, r.value
+             p AS (SELECT ready_by AS code, count(*) AS prepared FROM reservation
+                   WHERE ready_by IS NOT NULL AND (\(store) IS NULL OR store_code = \(store)) AND ready_at >= \(since) GROUP BY ready_by),
+             h AS (SELECT closed_by AS code, count(*) AS handed_over FROM reservation
+                   WHERE closed_by IS NOT NULL AND status = 'collected' AND (\(store) IS NULL OR store_code = \(store)) AND closed_at >= \(since)
+                   GROUP BY closed_by),
+             codes AS (SELECT code FROM s UNION SELECT code FROM r UNION SELECT code FROM c UNION SELECT code FROM p UNION SELECT code FROM h)
+        SELECT codes.code, a.name, a.store_code, s.scans, c.clickouts, p.prepared, h.handed_over, r.currency, r.reservations, r.units, r.value
         FROM codes LEFT JOIN associate a ON a.code = codes.code LEFT JOIN s ON s.code = codes.code LEFT JOIN c ON c.code = codes.code
-            LEFT JOIN r ON r.code = codes.code
-        ORDER BY a.store_code, a.name, codes.code, r.currency
+            LEFT JOIN p ON p.code = codes.code LEFT JOIN h ON h.code = codes.code LEFT JOIN r ON r.code = codes.code
+        ORDER BY a.store_code NULLS LAST, a.name NULLS LAST, codes.code, r.currency
         """
     }
 

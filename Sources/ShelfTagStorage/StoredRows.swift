@@ -188,6 +188,8 @@ enum StoredRows {
                 var entry = AssociateFigures(code: code, name: row.text("name"), storeCode: row.text("store_code"))
                 entry.scans = Int(row.integer("scans") ?? 0)
                 entry.clickOuts = Int(row.integer("clickouts") ?? 0)
+                entry.prepared = Int(row.integer("prepared") ?? 0)
+                entry.handedOver = Int(row.integer("handed_over") ?? 0)
                 figures.append(entry)
             }
             guard let currency = row.text("currency") else { continue }

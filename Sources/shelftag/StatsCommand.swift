@@ -5,11 +5,11 @@ import ShelfTagDomain
 struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
-        abstract: "What shoppers did: tag scans per day, per printed tag, or per associate (scans, reservations, click-outs).",
+        abstract: "What shoppers did: tag scans per day, per printed tag, or per associate (scans, reservations, click-outs, preparations).",
         discussion: """
             --by day: day (UTC), store, GTIN, scans, stale-tag scans. --by tag: store, GTIN, tag id, scans, stale-tag scans. \
             --by associate: code, store, name, scans of pages that carried them, reservations credited, units, reserved value \
-            (per currency), click-outs to the web shop. --by help: store, help requests, taken, average and longest wait \
+            (per currency), click-outs to the web shop, reservations they prepared and handed over. --by help: store, help requests, taken, average and longest wait \
             (seconds) before an associate took one. No shopper's name or contact is ever shown. The resolver writes scans \
             within a second.
 
@@ -62,14 +62,14 @@ struct StatsCommand: AsyncParsableCommand {
             case .associate:
                 let figures = try await reference.associateFigures(store: store, since: since)
                 return ReportTable(
-                    columns: ["associate", "store", "name", "scans", "reservations", "units", "value", "click_outs"],
+                    columns: ["associate", "store", "name", "scans", "reservations", "units", "value", "click_outs", "prepared", "handed_over"],
                     rows: figures.map {
                         [
                             .text($0.code), .text($0.storeCode ?? "-"), .text($0.name ?? "(removed)"), .number($0.scans), .number($0.reservations),
-                            .number($0.units), .money($0.value), .number($0.clickOuts),
+                            .number($0.units), .money($0.value), .number($0.clickOuts), .number($0.prepared), .number($0.handedOver),
                         ]
                     },
-                    summary: "\(figures.count) associates credited")
+                    summary: "\(figures.count) associates")
             case .help:
                 let figures = try await reference.helpFigures(store: store, since: since)
                 return ReportTable(

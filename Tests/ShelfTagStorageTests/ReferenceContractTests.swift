@@ -835,7 +835,7 @@ struct ReferenceContractTests {
             }
             #expect(reservation.associateCode == "LEA23")
             #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23")
-            guard case .done(let ready) = try await reference.change(reservation: reservation.code, store: "PAR01", .ready, by: nil, at: now) else {
+            guard case .done(let ready) = try await reference.change(reservation: reservation.code, store: "PAR01", .ready, by: "MAX67", at: now) else {
                 Issue.record("not marked ready")
                 return
             }
@@ -851,13 +851,16 @@ struct ReferenceContractTests {
             ])
             try await reference.recordClickOut(store: "PAR01", gtin: coffee, associateCode: "LEA23", at: now)
             let figures = try await reference.associateFigures(store: nil, since: nil)
-            #expect(figures.count == 1)
-            let credited = try #require(figures.first)
+            #expect(figures.count == 2, "Léa credited, Max who prepared it")
+            let preparer = try #require(figures.first { $0.code == "MAX67" })
+            #expect(preparer.prepared == 1 && preparer.handedOver == 0 && preparer.reservations == 0 && preparer.scans == 0)
+            let credited = try #require(figures.first { $0.code == "LEA23" })
+            #expect(credited.prepared == 0)
             #expect(
                 credited.code == "LEA23" && credited.name == "Léa" && credited.scans == 2 && credited.reservations == 1 && credited.units == 1
                     && credited.clickOuts == 1)
             #expect(credited.value == [reservation.total])
-            #expect(try await reference.associateFigures(store: "LYO02", since: nil).isEmpty)
+            #expect(try await reference.associateFigures(store: "LYO02", since: nil).isEmpty, "Max prepared a Paris reservation")
             #expect(try await reference.associateFigures(store: nil, since: now.addingTimeInterval(1)).isEmpty)
             let tags = try await reference.tagScans(store: "PAR01", since: nil)
             #expect(tags == [TagScanCount(storeCode: "PAR01", gtin: coffee, tagID: "T1", scans: 2, staleScans: 1)])
@@ -913,7 +916,9 @@ struct ReferenceContractTests {
             #expect(try await !reference.removeAssociate(code: "LEA23"))
             #expect(try await !reference.revokeAssociate(code: "LEA23"))
             #expect(try await reference.reservation(code: reservation.code)?.associateCode == "LEA23", "the credit outlives the associate")
-            #expect(try await reference.associateFigures(store: nil, since: nil).first?.name == nil, "a removed associate's figures stay, nameless")
+            let remaining = try await reference.associateFigures(store: nil, since: nil)
+            #expect(remaining.map(\.code) == ["MAX67", "LEA23"], "a removed associate last, on both backends")
+            #expect(remaining.last?.name == nil && remaining.last?.reservations == 1, "a removed associate's figures stay, nameless")
         }
     }
 }

@@ -383,7 +383,8 @@ struct ServeCommandTests {
         server.waitUntilExit()
 
         let text = try await CommandLine.run(["stats", "--db", db, "--by", "associate"])
-        #expect(text.output.split(separator: "\n").first == "associate\tstore\tname\tscans\treservations\tunits\tvalue\tclick_outs")
+        #expect(
+            text.output.split(separator: "\n").first == "associate\tstore\tname\tscans\treservations\tunits\tvalue\tclick_outs\tprepared\thanded_over")
         #expect(text.output.contains("\(code)\tPAR01\tLéa, M.\t3\t1\t2\t"), "\(text.output)")
         #expect(!text.output.contains("Ana") && !text.output.contains("ana@"), "no shopper's name or contact")
         let csv = try await CommandLine.run(["stats", "--db", db, "--by", "associate", "--format", "csv"])
