@@ -91,6 +91,7 @@ struct WorkController: Sendable {
                     "store": storeRecord?.name ?? store, "link": "\(configuration.baseURL)/reservations/\(reservation.code)",
                 ]
                 line["message"] = reservation.messageLink(subject: words.readySubject(fields), body: words.readyMessage(fields))
+                line["notTold"] = reservation.toldAt == nil
             }
             lines.append(
                 line.merging([
