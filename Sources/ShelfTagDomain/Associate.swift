@@ -100,8 +100,17 @@ public struct HelpRequest: Sendable, Equatable {
         self.closedAt = closedAt
     }
 
-    /// open (nobody yet), taken (someone is coming) or closed.
-    public var state: String { closedAt != nil ? "closed" : takenBy != nil ? "taken" : "open" }
+    /// How long a request stays open unless closed: the shopper who asked has long left the aisle by then, and a
+    /// forgotten request should neither clutter the work view nor tell them forever that someone is coming.
+    public static let lapsesAfter: TimeInterval = 3600
+
+    /// open (nobody yet), taken (someone is coming), closed, or lapsed (nobody closed it within `lapsesAfter`). No job
+    /// closes lapsed requests: they stop being open, as lapsed holds stop counting.
+    public func state(at time: Date) -> String {
+        if closedAt != nil { return "closed" }
+        if time >= createdAt.addingTimeInterval(Self.lapsesAfter) { return "lapsed" }
+        return takenBy != nil ? "taken" : "open"
+    }
 
     public static func newID() -> String {
         String(AccessToken.generate().dropFirst(3).prefix(22))

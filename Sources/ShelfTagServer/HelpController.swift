@@ -49,18 +49,21 @@ struct HelpController: Sendable {
         let language = pages.wording(locale)
         let words = language.help
         let message: String
-        switch help.state {
+        let state = help.state(at: configuration.now())
+        switch state {
         case "open": message = words.waiting
         case "taken":
             let name = try await help.takenBy.asyncFlatMap { try await reference.associate(code: $0)?.name }
             message = words.coming(["name": name ?? words.someone])
+        case "lapsed": message = words.lapsed
         default: message = words.closed
         }
         var context: [String: Any] = [
             "lang": language.language, "title": words.title, "message": message, "store": store?.name ?? help.storeCode,
             "product": try await reference.titles(of: [help.gtin])[help.gtin] ?? help.gtin.digits,
         ]
-        if help.state != "closed" { context["refresh"] = Self.refreshSeconds }
+        // Waiting or someone coming: the page refreshes itself until the request ends.
+        if state == "open" || state == "taken" { context["refresh"] = Self.refreshSeconds }
         var headers = HTTPFields()
         headers[.cacheControl] = "no-store"
         return .text(pages.render("help", context), contentType: "text/html; charset=utf-8", headers: headers)

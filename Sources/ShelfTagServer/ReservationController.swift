@@ -75,7 +75,8 @@ struct ReservationController: Sendable {
         router.get("/api/stores/:store/help-requests") { request, context in
             let store = try context.parameters.require("store")
             try await StoreUpdateController.authorize(request, store: store, scope: .reservations, reference: reference, at: configuration.now())
-            return Response.json(object: ["helpRequests": try await reference.openHelpRequests(store: store).map(Self.document)])
+            let now = configuration.now()
+            return Response.json(object: ["helpRequests": try await reference.openHelpRequests(store: store, at: now).map { Self.document($0, at: now) }])
         }
         for action in ["take", "close"] {
             router.post("/api/stores/:store/help-requests/:id/\(action)") { request, context in
@@ -92,8 +93,10 @@ struct ReservationController: Sendable {
                 guard
                     let changed = try await reference.changeHelpRequest(
                         id: id, store: store, taking: action == "take" ? associate?.code : nil, at: configuration.now())
-                else { throw ResolverError(status: 409, title: "Conflict", detail: "The request is \(help.state); nothing changed.") }
-                return Response.json(object: Self.document(changed))
+                else {
+                    throw ResolverError(status: 409, title: "Conflict", detail: "The request is \(help.state(at: configuration.now())); nothing changed.")
+                }
+                return Response.json(object: Self.document(changed, at: configuration.now()))
             }
         }
         for action in ReservationAction.allCases {
@@ -406,9 +409,9 @@ struct ReservationController: Sendable {
         return document
     }
 
-    static func document(_ help: HelpRequest) -> [String: Any] {
+    static func document(_ help: HelpRequest, at time: Date) -> [String: Any] {
         var document: [String: Any] = [
-            "id": help.id, "store": help.storeCode, "gtin": help.gtin.digits, "state": help.state, "createdAt": Timestamp.format(help.createdAt),
+            "id": help.id, "store": help.storeCode, "gtin": help.gtin.digits, "state": help.state(at: time), "createdAt": Timestamp.format(help.createdAt),
         ]
         if let tag = help.tagID { document["tag"] = tag }
         if let taker = help.takenBy { document["takenBy"] = taker }

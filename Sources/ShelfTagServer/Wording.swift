@@ -287,7 +287,7 @@ struct WorkWords: Sendable {
 
 /// The help request's pages (`help.*`).
 struct HelpWords: Sendable {
-    let title, waiting, someone, closed, ask: String
+    let title, waiting, someone, closed, lapsed, ask: String
     let coming: Message
 
     init(_ read: MessageReader) {
@@ -295,6 +295,7 @@ struct HelpWords: Sendable {
         waiting = read("help.waiting")
         someone = read("help.someone")
         closed = read("help.closed")
+        lapsed = read("help.lapsed")
         ask = read("help.ask")
         coming = Message(read("help.coming"))
     }

@@ -71,7 +71,7 @@ struct WorkController: Sendable {
             .filter { !mine || $0.associateCode == session.associate.code }
             .sorted { (order[$0.state(at: now)] ?? 9, $0.createdAt) < (order[$1.state(at: now)] ?? 9, $1.createdAt) }
         // My shoppers also are those whose call for help I took.
-        let myHelp = mine ? try await reference.openHelpRequests(store: store).filter { $0.takenBy == session.associate.code } : []
+        let myHelp = mine ? try await reference.openHelpRequests(store: store, at: now).filter { $0.takenBy == session.associate.code } : []
         let titles = try await reference.titles(of: Set(reservations.map(\.gtin) + myHelp.map(\.gtin)))
         var lines: [[String: Any]] = []
         for reservation in reservations {
@@ -280,7 +280,7 @@ struct WorkController: Sendable {
         let now = configuration.now()
         let names = Dictionary(uniqueKeysWithValues: try await reference.associates(store: session.associate.storeCode).map { ($0.code, $0.name) })
         var requests: [[String: Any]] = []
-        let helpRequests = try await reference.openHelpRequests(store: session.associate.storeCode)
+        let helpRequests = try await reference.openHelpRequests(store: session.associate.storeCode, at: configuration.now())
         let titles = try await reference.titles(of: Set(helpRequests.map(\.gtin)))
         for help in helpRequests {
             let waited = Int(now.timeIntervalSince(help.createdAt) / 60)
@@ -310,8 +310,9 @@ struct WorkController: Sendable {
         guard let help = try await reference.helpRequest(id: id) else { throw ResolverError.notFound("No help request \(id).") }
         guard help.storeCode == store else { throw ResolverError(status: 403, title: "Forbidden", detail: "This request was made in another store.") }
         let taker = action == "take" ? session.associate.code : nil
-        guard try await reference.changeHelpRequest(id: id, store: store, taking: taker, at: configuration.now()) != nil else {
-            throw ResolverError(status: 409, title: "Conflict", detail: "This request is \(help.state); nothing changed.")
+        let now = configuration.now()
+        guard try await reference.changeHelpRequest(id: id, store: store, taking: taker, at: now) != nil else {
+            throw ResolverError(status: 409, title: "Conflict", detail: "This request is \(help.state(at: now)); nothing changed.")
         }
         var headers = HTTPFields()
         headers[.location] = "\(configuration.baseURL)/work"

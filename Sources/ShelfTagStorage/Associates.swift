@@ -66,12 +66,13 @@ public protocol AssociateStore: Sendable {
     /// - Throws: a storage error.
     func helpRequest(id: String) async throws -> HelpRequest?
 
-    /// A store's help requests not closed yet, oldest first.
+    /// A store's help requests still open at `time` (not closed, not lapsed), oldest first.
     /// - Throws: a storage error.
-    func openHelpRequests(store storeCode: String) async throws -> [HelpRequest]
+    func openHelpRequests(store storeCode: String, at time: Date) async throws -> [HelpRequest]
 
     /// Records that an associate of the store takes an open request (`take`) or closes it (`close`).
-    /// - Returns: the request after the change, nil when it is not the store's or not in a state for it.
+    /// - Returns: the request after the change, nil when it is not the store's or not in a state for it (closed or
+    ///   lapsed at `time`, or, to take it, taken already).
     /// - Throws: a storage error.
     func changeHelpRequest(id: String, store storeCode: String, taking associateCode: String?, at time: Date) async throws -> HelpRequest?
 }
@@ -195,10 +196,11 @@ extension SQLiteProductReference {
         try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM help_request WHERE id = ?", arguments: [id]).map(StoredRows.helpRequest) }
     }
 
-    public func openHelpRequests(store storeCode: String) async throws -> [HelpRequest] {
+    public func openHelpRequests(store storeCode: String, at time: Date) async throws -> [HelpRequest] {
         try await reading { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM help_request WHERE store_code = ? AND closed_at IS NULL ORDER BY created_at, id", arguments: [storeCode]
+                db, sql: "SELECT * FROM help_request WHERE store_code = ? AND closed_at IS NULL AND created_at > ? ORDER BY created_at, id",
+                arguments: [storeCode, HelpRequest.openSince(time)]
             ).map(StoredRows.helpRequest)
         }
     }
@@ -208,11 +210,15 @@ extension SQLiteProductReference {
             let now = Int64(time.timeIntervalSince1970)
             if let associateCode {
                 try db.execute(
-                    sql: "UPDATE help_request SET taken_by = ?, taken_at = ? WHERE id = ? AND store_code = ? AND closed_at IS NULL AND taken_by IS NULL",
-                    arguments: [associateCode, now, id, storeCode])
+                    sql: """
+                        UPDATE help_request SET taken_by = ?, taken_at = ?
+                        WHERE id = ? AND store_code = ? AND closed_at IS NULL AND taken_by IS NULL AND created_at > ?
+                        """,
+                    arguments: [associateCode, now, id, storeCode, HelpRequest.openSince(time)])
             } else {
                 try db.execute(
-                    sql: "UPDATE help_request SET closed_at = ? WHERE id = ? AND store_code = ? AND closed_at IS NULL", arguments: [now, id, storeCode])
+                    sql: "UPDATE help_request SET closed_at = ? WHERE id = ? AND store_code = ? AND closed_at IS NULL AND created_at > ?",
+                    arguments: [now, id, storeCode, HelpRequest.openSince(time)])
             }
             guard db.changesCount == 1 else { return nil }
             return try Row.fetchOne(db, sql: "SELECT * FROM help_request WHERE id = ?", arguments: [id]).map(StoredRows.helpRequest)
@@ -232,4 +238,9 @@ extension SQLiteProductReference {
 /// Thrown inside a transaction to roll it back with an outcome to report.
 struct Refusal: Error {
     let outcome: AssociateAdded
+}
+
+extension HelpRequest {
+    /// Unix seconds after which a request made is still open at `time` (one made at or before it has lapsed).
+    static func openSince(_ time: Date) -> Int64 { Int64(time.addingTimeInterval(-lapsesAfter).timeIntervalSince1970) }
 }

@@ -135,12 +135,14 @@ extension PostgresProductReference {
         }
     }
 
-    public func openHelpRequests(store storeCode: String) async throws -> [HelpRequest] {
+    public func openHelpRequests(store storeCode: String, at time: Date) async throws -> [HelpRequest] {
         let logger = logger
+        let since = HelpRequest.openSince(time)
         return try await database { connection in
             try await Self.rows(
                 connection.query(
-                    "SELECT * FROM help_request WHERE store_code = \(storeCode) AND closed_at IS NULL ORDER BY created_at, id", logger: logger)
+                    "SELECT * FROM help_request WHERE store_code = \(storeCode) AND closed_at IS NULL AND created_at > \(since) ORDER BY created_at, id",
+                    logger: logger)
             ).map(StoredRows.helpRequest)
         }
     }
@@ -148,15 +150,19 @@ extension PostgresProductReference {
     public func changeHelpRequest(id: String, store storeCode: String, taking associateCode: String?, at time: Date) async throws -> HelpRequest? {
         let logger = logger
         let now = Int64(time.timeIntervalSince1970)
+        let since = HelpRequest.openSince(time)
         return try await database { connection in
             let query: PostgresQuery =
                 if let associateCode {
                     """
                     UPDATE help_request SET taken_by = \(associateCode), taken_at = \(now)
-                    WHERE id = \(id) AND store_code = \(storeCode) AND closed_at IS NULL AND taken_by IS NULL RETURNING *
+                    WHERE id = \(id) AND store_code = \(storeCode) AND closed_at IS NULL AND taken_by IS NULL AND created_at > \(since) RETURNING *
                     """
                 } else {
-                    "UPDATE help_request SET closed_at = \(now) WHERE id = \(id) AND store_code = \(storeCode) AND closed_at IS NULL RETURNING *"
+                    """
+                    UPDATE help_request SET closed_at = \(now)
+                    WHERE id = \(id) AND store_code = \(storeCode) AND closed_at IS NULL AND created_at > \(since) RETURNING *
+                    """
                 }
             return try await Self.rows(connection.query(query, logger: logger)).first.map(StoredRows.helpRequest)
         }

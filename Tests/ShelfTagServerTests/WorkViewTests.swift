@@ -1,13 +1,14 @@
 import Foundation
 import ShelfTagDomain
 import ShelfTagSecrets
+import ShelfTagServer
 import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
 
 @Suite("The associates' work view: sign-in, sessions, the staff view of a product")
 struct WorkViewTests {
-    private func withAssociates(_ body: (TestServer) async throws -> Void) async throws {
+    private func withAssociates(configuration: ServerConfiguration = TestServer.configuration(), _ body: (TestServer) async throws -> Void) async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let lea = Associate(code: "LEA23", storeCode: "PAR01", name: "Léa", languages: ["fr"])
         let max = Associate(code: "MAX67", storeCode: "LYO02", name: "Max", languages: [])
@@ -15,7 +16,7 @@ struct WorkViewTests {
             try await reference.addAssociates(
                 [NewAssociate(lea, secretHash: SecretHash.of("sa_lea")), NewAssociate(max, secretHash: SecretHash.of("sa_max"))], at: testNow)
                 == .added)
-        try await TestServer.with(reference: reference) { server in try await body(server) }
+        try await TestServer.with(reference: reference, configuration: configuration) { server in try await body(server) }
     }
 
     /// Opens the sign-in form, then posts it: the session cookie, or the reply when refused.
@@ -376,6 +377,29 @@ struct WorkViewTests {
             let forged = try await post(
                 server, "/work/products/\(promotion)/reserve", session: session, fields: "csrf=forged&store=PAR01&quantity=1&name=X&contact=x%40example.com")
             #expect(forged.status == 403)
+        }
+    }
+
+    @Test("a help request nobody closed lapses after an hour: the shopper's page says so and stops refreshing, the work view drops it, taking it is refused")
+    func helpRequestLapses() async throws {
+        let clock = TestClock(testNow)
+        try await withAssociates(configuration: TestServer.configuration(clock: clock)) { server in
+            let asked = try await server.request(
+                "/help", method: "POST", headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "en"],
+                body: Data("gtin=\(promotion)&s=PAR01&t=T9".utf8))
+            let mine = String(try #require(asked.header("Location")).dropFirst(publicBase.count))
+            let id = try #require(mine.split(separator: "/").last.map(String.init))
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            clock.advance(by: HelpRequest.lapsesAfter - 1)
+            #expect(
+                try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"]).text.contains("Tag T9"), "open to the last second")
+            clock.advance(by: 1)
+            let page = try await server.request(mine, headers: ["Accept-Language": "en"])
+            #expect(page.text.contains("Nobody could come in time") && !page.text.contains("http-equiv=\"refresh\""))
+            let home = try await server.request("/work", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(!home.text.contains("Tag T9"))
+            let taking = try await post(server, "/work/help/\(id)/take", session: session, fields: "csrf=\(try csrf(in: home))")
+            #expect(taking.status == 409 && taking.text.contains("lapsed"))
         }
     }
 
