@@ -4,20 +4,12 @@ import ShelfTagStorage
 import ShelfTagTestSupport
 import Testing
 
+/// Times are Paris wall-clock times (UTC+1 in November); 2026-11-23 is a Monday.
 @Suite("The store page says where the store is and whether it is open")
 struct StoreOpeningTests {
-    /// A Paris wall-clock time as a moment (`2026-11-23` is a Monday).
-    private func paris(_ text: String) throws -> Date {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Europe/Paris")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return try #require(formatter.date(from: text))
-    }
-
     @Test("open until closing, then closed with the next opening, the cached page retired at closing; address and a map link; the JSON says so too")
     func openingAndClosing() async throws {
-        let clock = TestClock(try paris("2026-11-23 19:59:58"))
+        let clock = TestClock(try time("2026-11-23T19:59:58+01:00"))
         try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
             let path = "/products/\(promotion)?s=PAR01"
             let open = try await server.request(path, headers: ["Accept-Language": "en"])
@@ -45,7 +37,7 @@ struct StoreOpeningTests {
     )
     func nextOpeningDays() async throws {
         // LYO02 opens Mo-Sa 10:00-20:00; PAR01 also on Sunday 11:00-19:00.
-        let clock = TestClock(try paris("2026-11-28 23:59:58"))
+        let clock = TestClock(try time("2026-11-28T23:59:58+01:00"))
         try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
             let lyon = try await server.request("/products/\(promotion)?s=LYO02", headers: ["Accept-Language": "en"])
             #expect(lyon.text.contains("Closed now · opens Monday 10:00"), "\(lyon.text)")
@@ -71,7 +63,7 @@ struct StoreOpeningTests {
 
     @Test("a store nearby that is shut says when it opens; once it opens, the page drops the note")
     func nearbyStoreClosed() async throws {
-        let clock = TestClock(try paris("2026-11-23 11:59:58"))
+        let clock = TestClock(try time("2026-11-23T11:59:58+01:00"))
         try await TestServer.with(configuration: TestServer.configuration(clock: clock)) { server in
             let gtin = try GTIN(promotion)
             let paris = try #require(try await server.reference.details(of: gtin)?.stores.first { $0.store.code == "PAR01" })
