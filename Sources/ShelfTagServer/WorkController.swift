@@ -332,6 +332,10 @@ struct WorkController: Sendable {
         let query = RawQuery(request)
         let tagID = query["t"]
         let everyStore = query["stores"] == "all"
+        // Words that every store listed must have in its name, code or address (all stores view), from a form's GET
+        // query ("+" is a space), bounded as the product search is.
+        let filter = (ReservationController.formFields(request.uri.query ?? "")["filter"] ?? "").split(whereSeparator: \.isWhitespace).prefix(8)
+            .map { String($0.prefix(50)) }
         let now = configuration.now()
         let here = session.associate.storeCode
         // Every store's listing: the nearest with stock may be far.
@@ -352,7 +356,16 @@ struct WorkController: Sendable {
         }.sorted { ($0.listing.store.code == here ? -1 : $0.distance ?? .infinity) < ($1.listing.store.code == here ? -1 : $1.distance ?? .infinity) }
         let others = ranked.count - (ranked.first?.listing.store.code == here ? 1 : 0)
         let shortened = !everyStore && others > Self.nearestStoresShown
-        let shown = shortened ? Array(ranked.filter { $0.listing.store.code == here || $0.available > 0 }.prefix(Self.nearestStoresShown + 1)) : ranked
+        let shown =
+            shortened
+            ? Array(ranked.filter { $0.listing.store.code == here || $0.available > 0 }.prefix(Self.nearestStoresShown + 1))
+            : ranked.filter { entry in
+                let store = entry.listing.store
+                return store.code == here
+                    || filter.allSatisfy { word in
+                        [store.name, store.code, store.address].contains { $0.range(of: word, options: [.caseInsensitive, .diacriticInsensitive]) != nil }
+                    }
+            }
         var link = "\(configuration.baseURL)/work/products/\(gtin.digits)?"
         if let tagID { link += "t=\(DigitalLink.percentEncoded(tagID))&" }
         var context: [String: Any] = [
@@ -381,6 +394,9 @@ struct WorkController: Sendable {
             context["allStores"] = ["href": link + "stores=all", "text": words.allStores(["count": String(ranked.count)])]
         } else if everyStore && others > Self.nearestStoresShown {
             context["nearestStores"] = ["href": String(link.dropLast())]
+            var form: [String: Any] = ["action": "\(configuration.baseURL)/work/products/\(gtin.digits)", "filter": filter.joined(separator: " ")]
+            if let tagID { form["tag"] = tagID }
+            context["storeFilter"] = form
         }
         // The associate's own link to this product, to share from the tablet (a=CODE: the shopper's phone remembers them).
         let shared = session.associate.link(base: configuration.baseURL, gtin: gtin)
