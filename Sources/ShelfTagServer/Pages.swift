@@ -193,7 +193,12 @@ struct Pages: Sendable {
             offers: .init(
                 price: price.amount, priceCurrency: price.currency, url: document.uri,
                 availability: "https://schema.org/" + ((document.store?.stock.status ?? "in_stock") == "out_of_stock" ? "OutOfStock" : "InStock"),
-                seller: document.store.map { .init(type: "Store", name: shown($0.name), address: shown($0.address)) }),
+                seller: view.listing.map { listing in
+                    let store = listing.store
+                    return .init(
+                        type: "Store", name: shown(store.name), address: shown(store.address), geo: .init(latitude: store.latitude, longitude: store.longitude),
+                        openingHours: store.openingHours.map { $0.description.components(separatedBy: "; ") })
+                }),
             aggregateRating: document.rating.map { .init(ratingValue: $0.average, reviewCount: $0.count) })
         return scriptSafe(Response.jsonText(product))
     }
@@ -220,9 +225,21 @@ struct Pages: Sendable {
             let type: String
             let name: String
             var address: String? = nil
+            /// A store's place and hours, for search engines' local results: schema.org's own opening-hours syntax.
+            var geo: Geo? = nil
+            var openingHours: [String]? = nil
             enum CodingKeys: String, CodingKey {
                 case type = "@type"
-                case name, address
+                case name, address, geo, openingHours
+            }
+        }
+        struct Geo: Encodable {
+            let type = "GeoCoordinates"
+            let latitude: Double
+            let longitude: Double
+            enum CodingKeys: String, CodingKey {
+                case type = "@type"
+                case latitude, longitude
             }
         }
         struct Offer: Encodable {
