@@ -355,6 +355,10 @@ struct WorkController: Sendable {
             return (listing, origin.map { $0.distanceKilometres(to: listing.store) }, max(0, onHand - (page.holds[listing.store.code] ?? 0)))
         }.sorted { ($0.listing.store.code == here ? -1 : $0.distance ?? .infinity) < ($1.listing.store.code == here ? -1 : $1.distance ?? .infinity) }
         let others = ranked.count - (ranked.first?.listing.store.code == here ? 1 : 0)
+        func openingNote(_ store: Store) -> OpeningNotes.Note? {
+            store.openingHours.map { OpeningNotes.shared.note($0, timeZone: store.timeZone, locale: locale, words: pages.wording(locale).page, at: now) }
+        }
+        let hereNote = origin.flatMap(openingNote)
         let shortened = !everyStore && others > Self.nearestStoresShown
         let shown =
             shortened
@@ -375,13 +379,12 @@ struct WorkController: Sendable {
             "webAvailability": words.webAvailability[page.details.webOffer.availability] ?? page.details.webOffer.availability.rawValue,
             "stores": shown.map { entry -> [String: Any] in
                 let isHere = entry.listing.store.code == here
-                let store = entry.listing.store
-                // A store that is shut now says when it opens: the shopper sent there should find it open.
-                let note = store.openingHours.map {
-                    OpeningNotes.shared.note($0, timeZone: store.timeZone, locale: locale, words: pages.wording(locale).page, at: now)
-                }
+                // A store that is shut now says when it opens (the shopper sent there should find it open); another
+                // store saying what the associate's own says does not repeat it: at night a whole chain is shut.
                 var row: [String: Any] = [:]
-                if let note, case .closed = note.status { row["closed"] = note.text }
+                if let note = isHere ? hereNote : openingNote(entry.listing.store), case .closed = note.status, isHere || note.text != hereNote?.text {
+                    row["closed"] = note.text
+                }
                 return row.merging([
                     "canReserve": entry.available > 0,
                     "name": entry.listing.store.name, "code": entry.listing.store.code, "here": isHere,

@@ -387,6 +387,21 @@ struct WorkViewTests {
         }
     }
 
+    @Test("at night the associate's own store says when it opens, and the other stores only where they open otherwise")
+    func storesShutAtNight() async throws {
+        // Monday 23:00 in Paris: PAR01 and LYO02 both open at 10:00 tomorrow, LIL04 and BDX03 too (Tuesday).
+        let clock = TestClock(try time("2026-11-23T23:00:00+01:00"))
+        try await withAssociates(configuration: TestServer.configuration(clock: clock)) { server in
+            let session = try #require(try await signIn(server, code: "LEA23", secret: "sa_lea").cookie)
+            let night = try await server.request("/work/products/\(promotion)", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(night.text.components(separatedBy: "Closed now · opens tomorrow at 10:00").count == 2, "once, on the associate's own store")
+            // Tuesday 09:45: every sample store opens at 10:00 on a weekday (Lille at 09:30 on Saturdays only): said once.
+            clock.advance(by: 10.75 * 3600)
+            let morning = try await server.request("/work/products/\(promotion)", headers: ["Cookie": session, "Accept-Language": "en"])
+            #expect(morning.text.components(separatedBy: "Closed now · opens at 10:00").count == 2)
+        }
+    }
+
     @Test("a help request nobody closed lapses after an hour: the shopper's page says so and stops refreshing, the work view drops it, taking it is refused")
     func helpRequestLapses() async throws {
         let clock = TestClock(testNow)
