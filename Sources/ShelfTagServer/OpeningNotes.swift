@@ -24,8 +24,12 @@ final class OpeningNotes: @unchecked Sendable {
     private let lock = NSLock()
     private var notes: [Key: (note: Note, from: Date)] = [:]
 
-    /// The note for a store open `hours` in `timeZone`, in `locale`'s `words`, at `time`.
-    func note(_ hours: OpeningHours, timeZone: String, locale: String, words: PageWords, at time: Date) -> Note {
+    /// The note for `store` at `time`, in `locale`'s `words`; nil when the stores file gave it no opening hours.
+    func note(for store: Store, locale: String, words: PageWords, at time: Date) -> Note? {
+        store.openingHours.map { note($0, timeZone: store.timeZone, locale: locale, words: words, at: time) }
+    }
+
+    private func note(_ hours: OpeningHours, timeZone: String, locale: String, words: PageWords, at time: Date) -> Note {
         let key = Key(hours: hours, timeZone: timeZone, locale: locale)
         lock.lock()
         if let kept = notes[key], kept.from <= time, time < kept.note.until ?? .distantFuture {

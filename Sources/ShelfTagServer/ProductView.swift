@@ -172,11 +172,8 @@ struct ProductView {
         askedForStore = storeCode != nil
         tagPrice = printedTag?.label.price
         let pageLocale = locale
-        let opening = listing.flatMap { listing in
-            listing.store.openingHours.map {
-                OpeningNotes.shared.note($0, timeZone: listing.store.timeZone, locale: pageLocale, words: wording(pageLocale).page, at: time)
-            }
-        }
+        let words = wording(pageLocale).page
+        let opening = listing.flatMap { OpeningNotes.shared.note(for: $0.store, locale: pageLocale, words: words, at: time) }
         openingText = opening?.text
         // A tag is stale when the ledger knows it and it shows another display than today's.
         let stale = printedTag.map { $0.label.tagID != label?.tagID } ?? false
@@ -193,9 +190,7 @@ struct ProductView {
         // A store nearby that is shut says when it opens: a shopper sent there should not find the doors closed.
         var nearbyNotes: [String: OpeningNotes.Note] = [:]
         for other in shownNearby {
-            guard let hours = other.store.openingHours else { continue }
-            nearbyNotes[other.store.code] = OpeningNotes.shared.note(
-                hours, timeZone: other.store.timeZone, locale: pageLocale, words: wording(pageLocale).page, at: time)
+            nearbyNotes[other.store.code] = OpeningNotes.shared.note(for: other.store, locale: pageLocale, words: words, at: time)
         }
         nearbyClosed = nearbyNotes.compactMapValues { note in if case .closed = note.status { note.text } else { nil } }
         // A sale window opening or closing, or the words on a shown store's opening ceasing to be true, changes the
@@ -206,7 +201,6 @@ struct ProductView {
         let base = configuration.baseURL
         let availableHere = listing.map { available($0) } ?? 0
         let steps = NextStep.choose(here: listing?.offer, availableHere: availableHere, web: details.webOffer, nearby: shownNearby)
-        let words = wording(locale).page
         // The advisor's code goes with the shopper: to the reservation (credited there) and to the web shop.
         let advisorQuery = advisor.map { "&a=" + $0.code } ?? ""
         let storeQuery = listing.map { "?s=" + DigitalLink.percentEncoded($0.store.code) + advisorQuery } ?? ""

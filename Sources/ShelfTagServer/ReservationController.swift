@@ -360,9 +360,8 @@ struct ReservationController: Sendable {
         if let store { context["map"] = ["href": store.mapURL, "label": language.page.map] }
         if state == "held" || state == "ready" {
             // Whether the store is open now, for the shopper on their way (a page made for each request: never cached).
-            if let hours = store?.openingHours, let store {
-                context["opening"] =
-                    OpeningNotes.shared.note(hours, timeZone: store.timeZone, locale: locale, words: language.page, at: configuration.now()).text
+            if let store, let note = OpeningNotes.shared.note(for: store, locale: locale, words: language.page, at: configuration.now()) {
+                context["opening"] = note.text
             }
             let png = try Self.qrPNG(payload: pickupURL(reservation.code))
             context["pickup"] = [

@@ -355,9 +355,8 @@ struct WorkController: Sendable {
             return (listing, origin.map { $0.distanceKilometres(to: listing.store) }, max(0, onHand - (page.holds[listing.store.code] ?? 0)))
         }.sorted { ($0.listing.store.code == here ? -1 : $0.distance ?? .infinity) < ($1.listing.store.code == here ? -1 : $1.distance ?? .infinity) }
         let others = ranked.count - (ranked.first?.listing.store.code == here ? 1 : 0)
-        func openingNote(_ store: Store) -> OpeningNotes.Note? {
-            store.openingHours.map { OpeningNotes.shared.note($0, timeZone: store.timeZone, locale: locale, words: pages.wording(locale).page, at: now) }
-        }
+        let pageWords = pages.wording(locale).page
+        func openingNote(_ store: Store) -> OpeningNotes.Note? { OpeningNotes.shared.note(for: store, locale: locale, words: pageWords, at: now) }
         let hereNote = origin.flatMap(openingNote)
         let shortened = !everyStore && others > Self.nearestStoresShown
         let shown =
