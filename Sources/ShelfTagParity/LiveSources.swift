@@ -7,7 +7,7 @@ import ShelfTagDomain
 /// GETs many URLs over kept-alive connections, at most `concurrency` in flight, and hands each answer to `receive` as it
 /// comes, so that no more bodies are held than requests are in flight (URLSession on Linux spent 660 µs of CPU a request
 /// and held every body to the end: 863 MB for 250,000 resolver answers). A connection failure or a timeout is an
-/// error, and so is a transient status (429, 502, 503, 504) still answered after `attempts` asks; any other HTTP status
+/// error (a kept-alive connection the server closed as a request went out is tried again on a new one), and so is a transient status (429, 502, 503, 504) still answered after `attempts` asks; any other HTTP status
 /// is an answer. The resolver counts no scan for these requests. Proxies are taken from the environment as curl takes them.
 enum Fetcher {
     struct Answer: Sendable {
@@ -68,7 +68,15 @@ enum Fetcher {
         do {
             var attempt = 1
             while true {
-                let response = try await client.execute(request, timeout: .seconds(Int64(readTimeout)))
+                let response: HTTPClientResponse
+                do {
+                    response = try await client.execute(request, timeout: .seconds(Int64(readTimeout)))
+                } catch let error where attempt < attempts && closedBeforeAnswer(error) {
+                    // A kept-alive connection the server closed as the request went out (its idle timeout): a GET may
+                    // be asked again on a new one (RFC 9110, 9.2.2). A server that keeps doing so is unreachable.
+                    attempt += 1
+                    continue
+                }
                 let body = try await response.body.collect(upTo: bodyLimit)
                 let status = Int(response.status.code)
                 guard transientStatuses.contains(status) else { return .success(Answer(status: status, body: body)) }
@@ -84,6 +92,13 @@ enum Fetcher {
         } catch {
             return .failure(.unreachable(url: address, reason: reason(error)))
         }
+    }
+
+    /// Whether `error` is a connection closed before any answer came on it.
+    static func closedBeforeAnswer(_ error: any Error) -> Bool {
+        if let error = error as? ChannelError, error == .ioOnClosedChannel || error == .eof { return true }
+        if let error = error as? HTTPClientError, error == .remoteConnectionClosed { return true }
+        return false
     }
 
     static let connectTimeout = 5
