@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 APT_PACKAGES := libqrencode-dev libpng-dev zlib1g-dev libsqlite3-dev libfreetype-dev libfontconfig-dev libcairo2-dev fonts-dejavu-core zbar-tools poppler-utils curl postgresql python3 python3-venv
 BENCH_PACKAGES := sqlite3 qrencode wrk
+# A print server the office-printer tests send PDFs to (a throwaway cupsd per test; the system's is left alone).
+TEST_PACKAGES := cups-daemon
 SCREENSHOT_PACKAGES := chromium python3-pip
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
@@ -20,22 +22,25 @@ TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy ope
 TEST_PYTHON_READY := .build/test-python/installed-$(shell echo '$(TEST_PYTHON_PACKAGES)' | cksum | cut -d' ' -f1)
 CHAIN_PORTS := 8081 8082
 
-.PHONY: deps bench-deps build test demo demo-chain bench soak fuzz screenshots lint clean
+.PHONY: deps test-deps bench-deps build test demo demo-chain bench soak fuzz screenshots lint clean
 
-# Installs only the Debian packages that are missing.
+# Installs the Debian packages of a list that are missing.
+define install-missing
+@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+	echo "Installing:" $$missing; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+fi
+endef
+
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install-missing,$(APT_PACKAGES))
+
+test-deps: deps
+	$(call install-missing,$(TEST_PACKAGES))
 
 bench-deps: deps
-	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install-missing,$(BENCH_PACKAGES))
 
 build: deps
 	swift build -c release --product shelftag
@@ -50,7 +55,7 @@ $(TEST_PYTHON_READY): | deps
 
 # Every test's temporary files go to one folder per run (TMPDIR), removed whatever the outcome: a test that fails
 # half-way, or a child process it kills, leaves nothing in /tmp. Readable by the `postgres` user, whose clusters live there.
-test: deps $(TEST_PYTHON_READY)
+test: test-deps $(TEST_PYTHON_READY)
 	swift build --build-tests
 	@export TMPDIR=$$(mktemp -d /tmp/shelftag-test.XXXXXX) && chmod 755 "$$TMPDIR" && trap 'rm -rf "$$TMPDIR"' EXIT && \
 		$(WITH_POSTGRES) sh -c 'swift test --skip-build --parallel --skip ChainTests && swift test --skip-build --filter ChainTests'
@@ -164,11 +169,7 @@ fuzz: deps
 
 # The pages people look at, as headless Chromium shows them: the work view at 1024 px, the shopper's page at 390 px.
 screenshots: build
-	@missing=$$(for p in $(SCREENSHOT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install-missing,$(SCREENSHOT_PACKAGES))
 	@python3 -c 'import websocket' 2>/dev/null || pip install -q --break-system-packages websocket-client
 	python3 Tests/screenshots.py --shelftag $(BIN) --out screenshots
 

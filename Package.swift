@@ -68,8 +68,14 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
-        // A store's print run: selection (all, stale, chosen GTINs), rendering, manifest, print ledger.
-        .target(name: "ShelfTagPrinting", dependencies: ["ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender"]),
+        // A store's print run: selection (all, stale, chosen GTINs), rendering, manifest, print ledger; office printers
+        // over IPP.
+        .target(
+            name: "ShelfTagPrinting",
+            dependencies: [
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagRender", "ShelfTagHTTPClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // The resolver: Digital Link routes, store page, JSON, linksets, store-update API, scans, metrics.
         .target(
             name: "ShelfTagServer",
@@ -85,11 +91,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // AsyncHTTPClient's failures in words, for parity's live checks and office printers.
+        .target(
+            name: "ShelfTagHTTPClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Price parity for CI: rules over the reference, the print ledger, web feeds, a live resolver and web pages.
         .target(
             name: "ShelfTagParity",
             dependencies: [
-                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagFeeds", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "ShelfTagDomain", "ShelfTagStorage", "ShelfTagFeeds", "ShelfTagHTTPClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import ShelfTagDomain
+import ShelfTagHTTPClient
 
 /// GETs many URLs over kept-alive connections, at most `concurrency` in flight, and hands each answer to `receive` as it
 /// comes, so that no more bodies are held than requests are in flight (URLSession on Linux spent 660 µs of CPU a request
@@ -71,7 +72,7 @@ enum Fetcher {
                 let response: HTTPClientResponse
                 do {
                     response = try await client.execute(request, timeout: .seconds(Int64(readTimeout)))
-                } catch let error where attempt < attempts && closedBeforeAnswer(error) {
+                } catch let error where attempt < attempts && FailureReason.isClosedBeforeAnswer(error) {
                     // A kept-alive connection the server closed as the request went out (its idle timeout): a GET may
                     // be asked again on a new one (RFC 9110, 9.2.2). A server that keeps doing so is unreachable.
                     attempt += 1
@@ -90,39 +91,12 @@ enum Fetcher {
         } catch is NIOTooManyBytesError {
             return .failure(.unreachable(url: address, reason: "an answer larger than \(bodyLimit >> 20) MiB"))
         } catch {
-            return .failure(.unreachable(url: address, reason: reason(error)))
+            return .failure(.unreachable(url: address, reason: FailureReason.describe(error, connectTimeout: connectTimeout, readTimeout: readTimeout)))
         }
-    }
-
-    /// Whether `error` is a connection closed before any answer came on it.
-    static func closedBeforeAnswer(_ error: any Error) -> Bool {
-        if let error = error as? ChannelError, error == .ioOnClosedChannel || error == .eof { return true }
-        if let error = error as? HTTPClientError, error == .remoteConnectionClosed { return true }
-        return false
     }
 
     static let connectTimeout = 5
     static let readTimeout = 30
-
-    /// A failed request's cause in words (`connection refused`), where AsyncHTTPClient's would name its types.
-    static func reason(_ error: any Error) -> String {
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
-        if let error = error as? NIOConnectionError {
-            if let unknown = (error.dnsAError ?? error.dnsAAAAError) as? SocketAddressError.UnknownHost {
-                return "no address for \(unknown.host) (\(unknown.errorDescription.lowercased()))"
-            }
-            if let first = error.connectionErrors.first?.error { return reason(first) }
-        }
-        guard let error = error as? HTTPClientError else { return "\(error)" }
-        switch error {
-        case .connectTimeout: return "no connection within \(connectTimeout) s"
-        case .readTimeout, .deadlineExceeded: return "no answer within \(readTimeout) s"
-        case .remoteConnectionClosed: return "the server closed the connection before it answered"
-        case .redirectLimitReached, .redirectCycleDetected: return "redirected more than 5 times, or in a loop"
-        case .invalidURL, .emptyHost, .emptyScheme: return "not an http(s) URL"
-        default: return "\(error)"
-        }
-    }
 
     /// One client per proxy the requests need (most runs: one, with none).
     private final class Clients {

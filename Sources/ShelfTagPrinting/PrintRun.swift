@@ -27,6 +27,9 @@ public struct PrintRequest: Sendable {
     public var directory: URL
     public var manifestFormat: ManifestFormat
     public var settings: RenderSettings
+    /// An office printer the run's PDF is sent to once it is complete; the ledger records the tags only once the
+    /// printer has taken the job.
+    public var officePrinter: IPPPrinterAddress?
     /// The time whose prices are printed.
     public var time: Date
 
@@ -77,6 +80,8 @@ public struct PrintReport: Sendable {
     /// The run's price changes against the store's last printed tags (`changes.csv`), nil when none changed.
     public let changes: URL?
     public let changeCount: Int
+    /// The job the office printer took, when the run was sent to one.
+    public let printJob: PrintJob?
 }
 
 /// Why a print run stopped before writing anything (or, for `render`, part-way through writing).
@@ -86,6 +91,9 @@ public enum PrintRunError: Error, CustomStringConvertible {
     case messages(MessageCatalogError)
     case render(RenderError)
     case storage(any Error)
+    case printer(OfficePrinterError)
+    /// An office printer takes the run's PDF.
+    case printerNeedsPDF(IPPPrinterAddress)
 
     public var description: String {
         switch self {
@@ -94,6 +102,8 @@ public enum PrintRunError: Error, CustomStringConvertible {
         case .messages(let error): "messages: \(error)"
         case .render(let error): error.description
         case .storage(let error): "database: \(error)"
+        case .printer(let error): error.description
+        case .printerNeedsPDF(let printer): "printer \(printer): an office printer is sent the run's PDF: render with --format pdf"
         }
     }
 }
@@ -109,6 +119,12 @@ public enum PrintRun {
         let wording: TagWording
         do { wording = TagWording(catalog: try library.messages()) } catch { throw .messages(error) }
         let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
+        // The printer first: one that is off, or takes no PDF, fails the run before anything is drawn.
+        let printer = request.officePrinter.map(OfficePrinter.init)
+        if let printer {
+            guard request.settings.fileFormat == .pdf else { throw .printerNeedsPDF(printer.address) }
+            do { _ = try await printer.check() } catch { throw .printer(error) }
+        }
         // The store's last printed tags: what a stale-only run skips, and the old side of the run's price changes.
         let latest: [GTIN: PrintedTag]
         do { latest = try await reference.latestPrints(in: request.storeCode) } catch { throw .storage(error) }
@@ -212,6 +228,17 @@ public enum PrintRun {
             }
             changesFile = url
         }
+        var printJob: PrintJob?
+        if let printer, let file = outcome.rendered.first?.file {
+            let pages = outcome.rendered.compactMap(\.page).max() ?? 0
+            do {
+                printJob = try await printer.print(
+                    pdf: request.directory.appendingPathComponent(file).path, pages: pages, jobName: documentTitle(store, time: request.time),
+                    media: sheet.flatMap { OfficePrinter.media(width: $0.width, height: $0.height) })
+            } catch {
+                throw .printer(error)
+            }
+        }
         if !request.preview {
             do {
                 // A product's copies are the same tag: the ledger records it once.
@@ -228,7 +255,7 @@ public enum PrintRun {
         }
         return PrintReport(
             store: store, rendered: outcome.rendered, skipped: skipped, failed: outcome.failed, manifest: manifest, wordingProblems: wording.catalog.problems,
-            priceWarnings: shelf.priceWarnings, changes: changesFile, changeCount: changes.productCount)
+            priceWarnings: shelf.priceWarnings, changes: changesFile, changeCount: changes.productCount, printJob: printJob)
     }
 
     /// A PDF's title: the store and the day whose prices it prints.

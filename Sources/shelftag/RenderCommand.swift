@@ -16,10 +16,13 @@ struct RenderCommand: AsyncParsableCommand {
             DIR/STORE/sheets/ with --sheet) with a manifest, and into the print ledger unless --preview.
             --format pdf writes DIR/STORE/tags.pdf (sheets.pdf with --sheet) for office printers: a page per tag \
             (or sheet), vector bars and modules, searchable text. --format zpl writes DIR/STORE/tags.zpl for \
-            Zebra-compatible thermal printers, a label per tag, and with --printer sends each label as it is \
-            rendered.
+            Zebra-compatible thermal printers, a label per tag, and with --printer tcp://HOST sends each label as it is \
+            rendered. With --printer ipp://HOST/PATH, the run's PDF goes to an office printer or a CUPS queue once it \
+            is complete, its pages at their true size (on the sheet's paper with --sheet); the ledger records the \
+            tags once the printer has taken the job.
             Templates are looked up in $SHELFTAG_TEMPLATES, ./Templates or the checkout's Templates folder.
-            Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template or store.
+            Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template, store \
+            or printer.
             """
     )
 
@@ -72,7 +75,10 @@ struct RenderCommand: AsyncParsableCommand {
     @Flag(name: .customLong("zpl-graphic"), help: "ZPL: each tag as one image of its raster, for printers whose fonts lack a glyph.")
     var zplGraphic = false
 
-    @Option(help: ArgumentHelp("ZPL: also send the labels to this raw-socket printer as they are rendered.", valueName: "tcp://host[:9100]"))
+    @Option(
+        help: ArgumentHelp(
+            "Also print: ZPL labels to a raw-socket printer as they are rendered (tcp://host[:9100]), or the PDF to an IPP printer or CUPS queue (ipp://host[:631]/printers/NAME, ipps://…).",
+            valueName: "url"))
     var printer: String?
 
     @Option(help: ArgumentHelp("QR error correction: L, M, Q or H.", valueName: "level"))
@@ -91,12 +97,10 @@ struct RenderCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard RenderSettings.supportedResolutions.contains(dpi) else { throw ValidationError("--dpi: \(dpi) is not one of 203, 300, 600") }
-        if format != .zpl && (zplGraphic || printer != nil) { throw ValidationError("--zpl-graphic and --printer need --format zpl") }
+        if format != .zpl && zplGraphic { throw ValidationError("--zpl-graphic needs --format zpl") }
         if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
         if format != .png && bilevel { throw ValidationError("--bilevel: a PNG option (ZPL labels are 1-bit already)") }
-        if let printer {
-            do { _ = try PrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
-        }
+        _ = try printerDestination()
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
         _ = try timeOption(at, name: "at")
@@ -117,8 +121,9 @@ struct RenderCommand: AsyncParsableCommand {
             preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
             settings: RenderSettings(
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
-                printer: try printer.map { try PrinterAddress($0) }, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
+                printer: try printerDestination()?.labelPrinter, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try timeOption(at, name: "at") ?? Date())
+        request.officePrinter = try printerDestination()?.officePrinter
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
         if let layout { request.layout = try Self.readLayout(layout) }
@@ -142,6 +147,9 @@ struct RenderCommand: AsyncParsableCommand {
         let manifestNote =
             (report.manifest.map { ", manifest \($0.relativePath)" } ?? "")
             + (report.changes.map { ", \(report.changeCount) price \(report.changeCount == 1 ? "change" : "changes") in \($0.relativePath)" } ?? "")
+        if let job = report.printJob {
+            print("sent \(job.pages) \(job.pages == 1 ? "page" : "pages") to \(job.printer) as job \(job.id) (\(job.state))")
+        }
         print(
             "\(report.store.code): \(report.rendered.count) \(report.rendered.count == 1 ? "tag" : "tags") rendered in \(directory)/\(report.store.code)\(manifestNote), "
                 + "\(report.skipped.count) skipped, \(seconds) s\(preview ? " (preview: not recorded)" : "")")
@@ -152,6 +160,31 @@ struct RenderCommand: AsyncParsableCommand {
 }
 
 extension RenderCommand {
+    /// Where --printer sends the run: a raw-socket label printer takes ZPL, an IPP printer the PDF.
+    private enum PrinterDestination {
+        case labels(PrinterAddress)
+        case office(IPPPrinterAddress)
+
+        var labelPrinter: PrinterAddress? { if case .labels(let address) = self { address } else { nil } }
+        var officePrinter: IPPPrinterAddress? { if case .office(let address) = self { address } else { nil } }
+    }
+
+    /// --printer read by its scheme, and held to the format it takes.
+    private func printerDestination() throws -> PrinterDestination? {
+        guard let printer else { return nil }
+        let scheme = printer.prefix { $0 != ":" }.lowercased()
+        switch scheme {
+        case "tcp":
+            guard format == .zpl else { throw ValidationError("--printer \(printer): a raw-socket printer takes ZPL: add --format zpl") }
+            do { return .labels(try PrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
+        case "ipp", "ipps":
+            guard format == .pdf else { throw ValidationError("--printer \(printer): an IPP printer is sent the run's PDF: add --format pdf") }
+            do { return .office(try IPPPrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
+        default:
+            throw ValidationError("--printer '\(printer)': tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF")
+        }
+    }
+
     /// The layout file, every bad row said with its line; any one stops the run before it starts.
     static func readLayout(_ path: String) throws -> [GTIN: [ShelfSpot]] {
         var rejected = 0

@@ -229,7 +229,7 @@ struct CommandLineTests {
         for option in [
             "--store <code>", "--template <name|path>", "--sheet <layout>", "--gtin <gtin>", "--stale", "--preview", "--out <dir>", "--dpi <dpi>",
             "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>", "--format <format>", "--zpl-graphic",
-            "--printer <tcp://host[:9100]>",
+            "--printer <url>",
         ] {
             #expect(help.output.contains(option), "render --help lacks \(option)")
         }
@@ -292,10 +292,14 @@ struct CommandLineTests {
             ["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "zpl", "--dpi", "203", "--gtin", "3760001009491"] + base)
         #expect(zpl.status == 0 && FileManager.default.fileExists(atPath: out + "/LYO02/tags.zpl"), "\(zpl.errors)")
         for (arguments, message) in [
-            (["--zpl-graphic"], "--zpl-graphic and --printer need --format zpl"),
+            (["--zpl-graphic"], "--zpl-graphic needs --format zpl"),
             (["--format", "zpl", "--sheet", "a4"], "--sheet: thermal labels are printed one by one"),
             (["--format", "pdf", "--bilevel"], "--bilevel: a PNG option"),
-            (["--format", "zpl", "--printer", "10.0.0.7"], "printer '10.0.0.7': not tcp://HOST[:PORT]"),
+            (["--format", "zpl", "--printer", "10.0.0.7"], "--printer '10.0.0.7': tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH"),
+            (["--format", "zpl", "--printer", "tcp://10.0.0.7/queue"], "printer 'tcp://10.0.0.7/queue': not tcp://HOST[:PORT]"),
+            (["--format", "pdf", "--printer", "tcp://10.0.0.7"], "--printer tcp://10.0.0.7: a raw-socket printer takes ZPL: add --format zpl"),
+            (["--printer", "ipp://10.0.0.7/ipp/print"], "--printer ipp://10.0.0.7/ipp/print: an IPP printer is sent the run's PDF: add --format pdf"),
+            (["--format", "pdf", "--printer", "ipp://10.0.0.7/ipp/print?x"], "printer 'ipp://10.0.0.7/ipp/print?x': not ipp://HOST[:PORT]/PATH"),
             (["--format", "tiff"], "--format"),
         ] {
             let refused = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out] + arguments)
@@ -308,6 +312,29 @@ struct CommandLineTests {
             ] + base)
         #expect(noPrinter.status == 2 && noPrinter.errors == "printer no-such-printer.invalid: no such host\n", "\(noPrinter.errors)")
         #expect(!FileManager.default.fileExists(atPath: out + "-unsent/LYO02/tags.zpl"))
+        // A password in a printer's address is refused without being repeated.
+        let secret = try await CommandLine.run(
+            ["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--printer", "ipp://clerk:hunter2@10.0.0.7/ipp/print"])
+        #expect(secret.status == 2 && secret.errors.contains("printer 'ipp://…@10.0.0.7/ipp/print': not ipp://"), "\(secret.errors)")
+        #expect(!secret.errors.contains("hunter2") && !secret.output.contains("hunter2"))
+    }
+
+    @Test("render --printer ipp://: the sheets go to a CUPS queue, one line says which job; the ledger then has nothing stale")
+    func renderToPrintServer() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let out = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("tags").path
+        let base = ["--base-url", "https://s.shelftag.example"]
+        try await withPrintServer([.init("office")]) { server in
+            let arguments = ["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--sheet", "a4", "--printer", server.uri("office")]
+            let printed = try await CommandLine.run(arguments + ["--gtin", "3760001001983"] + base)
+            #expect(printed.status == 0, "\(printed.errors)")
+            #expect(printed.output.hasPrefix("sent 1 page to \(server.uri("office")) as job 1 ("), "\(printed.output)")
+            #expect(try server.documents() == [try Data(contentsOf: URL(fileURLWithPath: out + "/LYO02/sheets.pdf"))])
+            let again = try await CommandLine.run(arguments + ["--gtin", "3760001001983", "--stale"] + base)
+            #expect(again.status == 0 && again.output.contains("0 tags rendered"), "\(again.output)")
+            #expect(try server.documents().count == 1, "a run with nothing to print sends no job")
+        }
     }
 }
 

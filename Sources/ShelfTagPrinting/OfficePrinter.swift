@@ -1,0 +1,240 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ShelfTagHTTPClient
+
+/// An office printer or a print server's queue, reached over IPP: `ipp://HOST[:631]/PATH` (CUPS names a queue
+/// `/printers/NAME`; a network printer's IPP Everywhere queue is `/ipp/print`, taken when the path is left out), or
+/// `ipps://` for the same over TLS.
+public struct IPPPrinterAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The printer's URI as IPP names it (`printer-uri`), with its port.
+    public let uri: String
+    /// Where the requests go: the same place over HTTP (RFC 8010, 4.1).
+    let httpURL: String
+
+    public static let defaultPort = 631
+    public static let defaultPath = "/ipp/print"
+
+    /// - Throws: `OfficePrinterError.badAddress` for anything but `ipp://` or `ipps://` with a host, and no user,
+    ///   query or fragment.
+    public init(_ text: String) throws(OfficePrinterError) {
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "ipp" || scheme == "ipps",
+            let host = url.host, !host.isEmpty, url.user == nil, url.password == nil, url.query == nil, url.fragment == nil
+        else { throw .badAddress(Self.withoutCredentials(text)) }
+        let port = url.port ?? Self.defaultPort
+        guard (1...65_535).contains(port) else { throw .badAddress(Self.withoutCredentials(text)) }
+        let path = url.percentEncodedPath.isEmpty || url.percentEncodedPath == "/" ? Self.defaultPath : url.percentEncodedPath
+        // An IPv6 literal keeps its brackets in a URI.
+        let authority = "\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host):\(port)"
+        uri = "\(scheme)://\(authority)\(path)"
+        httpURL = "\(scheme == "ipps" ? "https" : "http")://\(authority)\(path)"
+    }
+
+    public var description: String { uri }
+
+    /// `text` with a user and password before its host left out (`ipp://…@host/…`): an error repeats the address.
+    private static func withoutCredentials(_ text: String) -> String {
+        guard let start = text.range(of: "://"), let at = text[start.upperBound...].firstIndex(of: "@"),
+            !text[start.upperBound..<at].contains("/")
+        else { return text }
+        return text[..<start.upperBound] + "…" + text[at...]
+    }
+}
+
+/// Why an office printer did not take a run's PDF.
+public enum OfficePrinterError: Error, Equatable, CustomStringConvertible {
+    case badAddress(String)
+    case unreachable(IPPPrinterAddress, reason: String)
+    /// It answered HTTP, not IPP: a status other than 200.
+    case httpStatus(IPPPrinterAddress, code: Int)
+    /// It answered IPP with an error status; `message` is its own words (`status-message`), when it gave some.
+    case refused(IPPPrinterAddress, status: UInt16, message: String?)
+    case notAcceptingJobs(IPPPrinterAddress, reasons: [String])
+    case takesNoPDF(IPPPrinterAddress, formats: [String])
+    case malformedAnswer(IPPPrinterAddress, reason: String)
+
+    public var description: String {
+        switch self {
+        case .badAddress(let text):
+            "printer '\(text)': not ipp://HOST[:PORT]/PATH or ipps://… (a CUPS queue: ipp://HOST:631/printers/NAME; a network printer: ipp://HOST/ipp/print)"
+        case .unreachable(let printer, let reason): "printer \(printer): \(reason)"
+        case .httpStatus(let printer, let code):
+            switch code {
+            case 401, 403: "printer \(printer): asks for a user name and password (HTTP \(code)); shelftag render cannot give one yet"
+            case 404: "printer \(printer): no such printer or queue (HTTP 404)"
+            case 426: "printer \(printer): asks for an encrypted connection (HTTP 426): use ipps://"
+            default: "printer \(printer): answered HTTP \(code), not IPP"
+            }
+        case .refused(let printer, let status, let message):
+            "printer \(printer): refused: \(status == 0x0406 ? "no such printer or queue" : IPP.statusName(status))"
+                + (message.map { " (\($0))" } ?? "")
+        case .notAcceptingJobs(let printer, let reasons):
+            "printer \(printer): is not accepting jobs" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))")
+        case .takesNoPDF(let printer, let formats):
+            "printer \(printer): does not take PDF (it takes \(formats.joined(separator: ", "))); send the PDF through a print server such as CUPS"
+        case .malformedAnswer(let printer, let reason): "printer \(printer): an answer that is not IPP (\(reason))"
+        }
+    }
+}
+
+/// What a printer said of itself before a run.
+public struct OfficePrinterStatus: Sendable, Equatable {
+    /// `printer-make-and-model`, or its name when it gives none.
+    public let model: String?
+}
+
+/// A job the printer took.
+public struct PrintJob: Sendable, Equatable {
+    public let printer: IPPPrinterAddress
+    public let id: Int
+    /// `job-state` as RFC 8011 names it: pending, processing, completed…
+    public let state: String
+    /// How many pages the document holds.
+    public let pages: Int
+}
+
+/// Sends a run's PDF to an office printer over IPP: asked first whether it is there, takes jobs and takes PDF, so a
+/// run fails before drawing anything; then the PDF as one Print-Job, with its pages printed at their true size.
+public struct OfficePrinter: Sendable {
+    public let address: IPPPrinterAddress
+
+    static let connectTimeout = 10
+    /// A printer takes the whole document before it answers: long enough for a large run's PDF on a slow network.
+    static let answerTimeout = 120
+    static let pdf = "application/pdf"
+
+    public init(_ address: IPPPrinterAddress) { self.address = address }
+
+    /// Whether the printer is there, takes jobs, and takes PDF.
+    /// - Throws: `OfficePrinterError`.
+    public func check() async throws(OfficePrinterError) -> OfficePrinterStatus {
+        let request = IPP.Request(
+            operation: .getPrinterAttributes, requestID: 1,
+            operationAttributes: [
+                IPP.Attribute("printer-uri", .text(.uri, address.uri)), IPP.Attribute("requesting-user-name", .text(.nameWithoutLanguage, Self.user)),
+                IPP.Attribute(
+                    "requested-attributes",
+                    values: [
+                        "printer-is-accepting-jobs", "printer-state-message", "printer-state-reasons", "document-format-supported", "printer-make-and-model",
+                    ].map {
+                        .text(.keyword, $0)
+                    }),
+            ])
+        let answer = try await send(request, document: nil)
+        if answer.attribute("printer-is-accepting-jobs")?.values.first?.boolean == false {
+            // Its own words first ("Out of paper"), then its state's keywords.
+            let said = answer.attribute("printer-state-message")?.values.compactMap(\.text).filter { !$0.isEmpty } ?? []
+            let reasons = said + (answer.attribute("printer-state-reasons")?.values.compactMap(\.text).filter { $0 != "none" } ?? [])
+            throw .notAcceptingJobs(address, reasons: reasons)
+        }
+        // A printer that lists its formats must list PDF, or take anything (`application/octet-stream`: it sniffs).
+        if let formats = answer.attribute("document-format-supported")?.values.compactMap(\.text), !formats.isEmpty,
+            !formats.contains(Self.pdf), !formats.contains("application/octet-stream")
+        {
+            throw .takesNoPDF(address, formats: formats)
+        }
+        return OfficePrinterStatus(model: answer.attribute("printer-make-and-model")?.values.first?.text)
+    }
+
+    /// Sends the PDF at `path` as one job named `jobName`, every page at its true size (`print-scaling` none), on
+    /// `media` when given (a PWG name such as `iso_a4_210x297mm`).
+    /// - Throws: `OfficePrinterError`, or `.unreachable` when the file cannot be read.
+    public func print(pdf path: String, pages: Int, jobName: String, media: String?) async throws(OfficePrinterError) -> PrintJob {
+        let document: Data
+        do { document = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreachable(address, reason: "cannot read \(path): \(error.localizedDescription)")
+        }
+        var jobAttributes = [IPP.Attribute("print-scaling", .text(.keyword, "none"))]
+        if let media { jobAttributes.append(IPP.Attribute("media", .text(.keyword, media))) }
+        let request = IPP.Request(
+            operation: .printJob, requestID: 2,
+            operationAttributes: [
+                IPP.Attribute("printer-uri", .text(.uri, address.uri)), IPP.Attribute("requesting-user-name", .text(.nameWithoutLanguage, Self.user)),
+                IPP.Attribute("job-name", .text(.nameWithoutLanguage, jobName)),
+                IPP.Attribute("document-name", .text(.nameWithoutLanguage, URL(fileURLWithPath: path).lastPathComponent)),
+                IPP.Attribute("document-format", .text(.mimeMediaType, Self.pdf)),
+            ],
+            jobAttributes: jobAttributes)
+        let answer = try await send(request, document: document)
+        guard let id = answer.attribute("job-id", in: .job)?.values.first?.integer else {
+            throw .malformedAnswer(address, reason: "no job-id in its answer to Print-Job")
+        }
+        let state = answer.attribute("job-state", in: .job)?.values.first?.integer.map(Self.jobStateName) ?? "pending"
+        return PrintJob(printer: address, id: Int(id), state: state, pages: pages)
+    }
+
+    /// The media names (PWG 5101.1) of the paper sizes sheets are made for, by their size in whole tenths of a mm.
+    private static let mediaNames: [String: String] = [
+        "2100x2970": "iso_a4_210x297mm", "1480x2100": "iso_a5_148x210mm", "2970x4200": "iso_a3_297x420mm", "2159x2794": "na_letter_8.5x11in",
+        "2159x3556": "na_legal_8.5x14in",
+    ]
+
+    /// The media to ask for a sheet of `width` × `height` mm; nil for a size without a standard name (the printer's
+    /// loaded paper is used).
+    public static func media(width: Double, height: Double) -> String? {
+        mediaNames["\(Int((width * 10).rounded()))x\(Int((height * 10).rounded()))"]
+    }
+
+    /// Who the job is for, as print queues list it.
+    private static var user: String {
+        let name = ProcessInfo.processInfo.userName
+        return name.isEmpty ? "shelftag" : name
+    }
+
+    private static func jobStateName(_ state: Int32) -> String {
+        switch state {
+        case 3: "pending"
+        case 4: "pending-held"
+        case 5: "processing"
+        case 6: "processing-stopped"
+        case 7: "canceled"
+        case 8: "aborted"
+        case 9: "completed"
+        default: "state \(state)"
+        }
+    }
+
+    /// Posts one request (and its document) and reads the answer; an error status is thrown.
+    private func send(_ request: IPP.Request, document: Data?) async throws(OfficePrinterError) -> IPP.Response {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(Int64(Self.connectTimeout)), read: .seconds(Int64(Self.answerTimeout))))
+        // One connection to one printer: a refused one is said at once, not retried until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        do {
+            let answer = try await post(request, document: document, with: client)
+            try? await client.shutdown()
+            return answer
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func post(_ request: IPP.Request, document: Data?, with client: HTTPClient) async throws(OfficePrinterError) -> IPP.Response {
+        let header = request.encoded()
+        var body = ByteBuffer()
+        body.reserveCapacity(header.count + (document?.count ?? 0))
+        body.writeBytes(header)
+        if let document { body.writeBytes(document) }
+        var post = HTTPClientRequest(url: address.httpURL)
+        post.method = .POST
+        post.headers.add(name: "Content-Type", value: "application/ipp")
+        post.body = .bytes(body)
+        let bytes: ByteBuffer
+        do {
+            let response = try await client.execute(post, timeout: .seconds(Int64(Self.answerTimeout)))
+            guard response.status.code == 200 else { throw OfficePrinterError.httpStatus(address, code: Int(response.status.code)) }
+            bytes = try await response.body.collect(upTo: 1 << 20)
+        } catch let error as OfficePrinterError {
+            throw error
+        } catch {
+            throw .unreachable(address, reason: FailureReason.describe(error, connectTimeout: Self.connectTimeout, readTimeout: Self.answerTimeout))
+        }
+        let answer: IPP.Response
+        do { answer = try IPP.Response(Array(bytes.readableBytesView)) } catch { throw .malformedAnswer(address, reason: error.reason) }
+        guard answer.succeeded else {
+            throw .refused(address, status: answer.status, message: answer.attribute("status-message", in: .operation)?.values.first?.text)
+        }
+        return answer
+    }
+}
