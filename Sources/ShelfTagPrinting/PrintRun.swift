@@ -92,6 +92,8 @@ public enum PrintRunError: Error, CustomStringConvertible {
     case render(RenderError)
     case storage(any Error)
     case printer(OfficePrinterError)
+    /// The printer refused the complete PDF, which stays at `pdf` (not recorded as printed).
+    case notPrinted(OfficePrinterError, pdf: String)
     /// An office printer takes the run's PDF.
     case printerNeedsPDF(IPPPrinterAddress)
 
@@ -103,6 +105,7 @@ public enum PrintRunError: Error, CustomStringConvertible {
         case .render(let error): error.description
         case .storage(let error): "database: \(error)"
         case .printer(let error): error.description
+        case .notPrinted(let error, let pdf): "\(error); the tags are in \(pdf), not recorded as printed"
         case .printerNeedsPDF(let printer): "printer \(printer): an office printer is sent the run's PDF: render with --format pdf"
         }
     }
@@ -231,12 +234,13 @@ public enum PrintRun {
         var printJob: PrintJob?
         if let printer, let file = outcome.rendered.first?.file {
             let pages = outcome.rendered.compactMap(\.page).max() ?? 0
+            let pdf = request.directory.appendingPathComponent(file).path
             do {
                 printJob = try await printer.print(
-                    pdf: request.directory.appendingPathComponent(file).path, pages: pages, jobName: documentTitle(store, time: request.time),
+                    pdf: pdf, pages: pages, jobName: documentTitle(store, time: request.time),
                     media: sheet.flatMap { OfficePrinter.media(width: $0.width, height: $0.height) })
             } catch {
-                throw .printer(error)
+                throw .notPrinted(error, pdf: pdf)
             }
         }
         if !request.preview {

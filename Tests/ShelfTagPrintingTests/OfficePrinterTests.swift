@@ -88,6 +88,35 @@ struct OfficePrinterTests {
         #expect(try await reference.latestPrints(in: "LYO02") == before)
     }
 
+    @Test("a printer that refuses the finished PDF: the PDF stays, the error says where, the ledger records nothing")
+    func jobRefusedAfterRendering() async throws {
+        // A stopped queue keeps its one allowed active job pending: the next Print-Job is refused, though the
+        // queue says it accepts jobs when the run starts.
+        try await withPrintServer([.init("jammed", stopped: true)], maxJobs: 1) { server in
+            let reference = try await writableSamples()
+            func run(_ gtin: GTIN, into directory: URL) async throws -> PrintReport {
+                try await PrintRun.run(
+                    request("LYO02", into: directory) {
+                        $0.gtins = [gtin]
+                        $0.settings.fileFormat = .pdf
+                        $0.officePrinter = try! IPPPrinterAddress(server.uri("jammed"))
+                    }, reference: reference, library: templates)
+            }
+            let first = try await run(twoTemplates[0], into: try newDirectory())
+            #expect(first.printJob?.state == "pending", "a stopped queue holds the job")
+            let recorded = try await reference.latestPrints(in: "LYO02")
+            let directory = try newDirectory()
+            let pdf = directory.appendingPathComponent("LYO02/tags.pdf").path
+            let error = await #expect(throws: PrintRunError.self) { _ = try await run(twoTemplates[1], into: directory) }
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.hasPrefix("printer \(server.uri("jammed")): refused: "), "\(message)")
+            #expect(message.hasSuffix("; the tags are in \(pdf), not recorded as printed"), "\(message)")
+            #expect(FileManager.default.fileExists(atPath: pdf))
+            #expect(try await reference.latestPrints(in: "LYO02") == recorded)
+            #expect(try server.documents().count == 1)
+        }
+    }
+
     @Test("an office printer is sent the run's PDF: another format is refused before anything is drawn")
     func officePrinterNeedsPDF() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())

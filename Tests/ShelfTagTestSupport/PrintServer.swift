@@ -8,11 +8,14 @@ public final class PrintServer: @unchecked Sendable {
     public struct Queue: Sendable {
         public let name: String
         public let accepting: Bool
+        /// A stopped queue takes jobs and keeps them pending.
+        public let stopped: Bool
         public let message: String?
 
-        public init(_ name: String, accepting: Bool = true, message: String? = nil) {
+        public init(_ name: String, accepting: Bool = true, stopped: Bool = false, message: String? = nil) {
             self.name = name
             self.accepting = accepting
+            self.stopped = stopped
             self.message = message
         }
     }
@@ -24,7 +27,8 @@ public final class PrintServer: @unchecked Sendable {
 
     static let cupsd = "/usr/sbin/cupsd"
 
-    init(queues: [Queue]) throws {
+    /// - Parameter maxJobs: how many jobs may be active (pending or printing) at once; 0 for no limit.
+    init(queues: [Queue], maxJobs: Int) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.cupsd) else { throw PrintServerError.missing }
         folder = try newDirectory()
         port = try freeLocalPort()
@@ -40,6 +44,7 @@ public final class PrintServer: @unchecked Sendable {
         DefaultAuthType None
         PreserveJobFiles Yes
         DirtyCleanInterval 0
+        MaxJobs \(maxJobs)
         <Location />
           Order allow,deny
           Allow all
@@ -64,7 +69,7 @@ public final class PrintServer: @unchecked Sendable {
         try queues.map { queue in
             """
             <Printer \(queue.name)>
-            State Idle
+            State \(queue.stopped ? "Stopped" : "Idle")
             Accepting \(queue.accepting ? "Yes" : "No")
             \(queue.message.map { "StateMessage \($0)" } ?? "")
             DeviceURI file:///dev/null
@@ -165,8 +170,8 @@ public enum PrintServerError: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a CUPS server holding `queues`, stopped afterwards whatever the outcome.
-public func withPrintServer(_ queues: [PrintServer.Queue], _ body: (PrintServer) async throws -> Void) async throws {
-    let server = try PrintServer(queues: queues)
+public func withPrintServer(_ queues: [PrintServer.Queue], maxJobs: Int = 0, _ body: (PrintServer) async throws -> Void) async throws {
+    let server = try PrintServer(queues: queues, maxJobs: maxJobs)
     defer { server.stop() }
     try await server.waitUntilListening()
     try await body(server)
