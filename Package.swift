@@ -96,7 +96,7 @@ let package = Package(
             name: "ShelfTagHTTPClient",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Price parity for CI: rules over the reference, the print ledger, web feeds, a live resolver and web pages.

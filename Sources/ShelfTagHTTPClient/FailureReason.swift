@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Why a request through AsyncHTTPClient failed, in words (`connection refused`), where its errors would name their
 /// types: parity's live checks and office printers say it the same way.
@@ -15,6 +16,12 @@ public enum FailureReason {
             }
             if let first = error.connectionErrors.first?.error { return describe(first, connectTimeout: connectTimeout, readTimeout: readTimeout) }
         }
+        if let error = error as? NIOSSLError, case .handshakeFailed(let cause) = error {
+            return "\(cause)".contains("CERTIFICATE_VERIFY_FAILED")
+                ? "its TLS certificate is not trusted here (self-signed, or signed by an authority this machine does not trust)"
+                : "the TLS handshake failed (\(cause))"
+        }
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname { return "its TLS certificate names another host" }
         guard let error = error as? HTTPClientError else { return "\(error)" }
         switch error {
         case .connectTimeout: return "no connection within \(connectTimeout) s"

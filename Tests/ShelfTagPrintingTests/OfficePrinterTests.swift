@@ -55,7 +55,7 @@ struct OfficePrinterTests {
         }
     }
 
-    @Test("a queue that takes no jobs, an unknown queue, no server: the run stops before drawing, says why in the printer's words, records nothing")
+    @Test("a queue that takes no jobs, an unknown queue, an untrusted certificate, no server: the run stops before drawing, says why, records nothing")
     func refusingPrinters() async throws {
         let reference = try await writableSamples()
         let before = try await reference.latestPrints(in: "LYO02")
@@ -81,6 +81,11 @@ struct OfficePrinterTests {
             #expect(try await attempt(server.uri("closed")) == "printer \(server.uri("closed")): is not accepting jobs (Out of paper)")
             let unknown = try await attempt(server.uri("nope"))
             #expect(unknown.hasPrefix("printer \(server.uri("nope")): refused: no such printer or queue"), "\(unknown)")
+            // Over TLS, a print server's own certificate is not one this machine trusts.
+            let tls = server.uri("shelf").replacingOccurrences(of: "ipp://", with: "ipps://")
+            #expect(
+                try await attempt(tls)
+                    == "printer \(tls): its TLS certificate is not trusted here (self-signed, or signed by an authority this machine does not trust)")
             #expect(try server.documents().isEmpty)
             gone = server.uri("shelf")
         }

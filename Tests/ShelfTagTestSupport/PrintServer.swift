@@ -1,7 +1,7 @@
 import Foundation
 
 /// A throwaway CUPS print server (Debian's `cupsd`) on a free 127.0.0.1 port, its configuration, queues and spool in
-/// a folder of its own. Each queue prints to /dev/null and the spool keeps every job's document and attributes as
+/// a folder of its own; it answers `ipps://` too, with a self-signed certificate it makes at the first. Each queue prints to /dev/null and the spool keeps every job's document and attributes as
 /// CUPS received them (`PreserveJobFiles`), for a test to read.
 public final class PrintServer: @unchecked Sendable {
     /// A queue and whether it takes jobs; `message` is what it says of itself (`printer-state-message`).
@@ -33,11 +33,12 @@ public final class PrintServer: @unchecked Sendable {
         folder = try newDirectory()
         port = try freeLocalPort()
         let root = folder.path
-        for sub in ["spool", "cache", "state", "tmp"] {
+        for sub in ["spool", "cache", "state", "tmp", "ssl"] {
             try FileManager.default.createDirectory(atPath: "\(root)/\(sub)", withIntermediateDirectories: true)
         }
         try """
         Listen 127.0.0.1:\(port)
+        ServerName 127.0.0.1
         LogLevel warn
         Browsing No
         WebInterface No
@@ -64,6 +65,8 @@ public final class PrintServer: @unchecked Sendable {
         AccessLog \(root)/access_log
         PageLog \(root)/page_log
         FileDevice Yes
+        ServerKeychain \(root)/ssl
+        CreateSelfSignedCerts Yes
 
         """.write(toFile: "\(root)/cups-files.conf", atomically: true, encoding: .utf8)
         try queues.map { queue in
