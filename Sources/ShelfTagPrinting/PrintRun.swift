@@ -27,9 +27,9 @@ public struct PrintRequest: Sendable {
     public var directory: URL
     public var manifestFormat: ManifestFormat
     public var settings: RenderSettings
-    /// An office printer the run's PDF is sent to once it is complete; the ledger records the tags only once the
-    /// printer has taken the job.
-    public var officePrinter: IPPPrinterAddress?
+    /// An IPP printer or print server's queue the run's PDF or ZPL file is sent to once it is complete; the ledger
+    /// records the tags only once the printer has taken the job.
+    public var ippPrinter: IPPPrinterAddress?
     /// The time whose prices are printed.
     public var time: Date
 
@@ -91,11 +91,11 @@ public enum PrintRunError: Error, CustomStringConvertible {
     case messages(MessageCatalogError)
     case render(RenderError)
     case storage(any Error)
-    case printer(OfficePrinterError)
-    /// The printer refused the complete PDF, which stays at `pdf` (not recorded as printed).
-    case notPrinted(OfficePrinterError, pdf: String)
-    /// An office printer takes the run's PDF.
-    case printerNeedsPDF(IPPPrinterAddress)
+    case printer(IPPPrinterError)
+    /// The printer refused the complete file, which stays at `file` (not recorded as printed).
+    case notPrinted(IPPPrinterError, file: String)
+    /// An IPP printer is sent the run's one file: PDF or ZPL.
+    case printerTakesNoPNG(IPPPrinterAddress)
 
     public var description: String {
         switch self {
@@ -105,8 +105,8 @@ public enum PrintRunError: Error, CustomStringConvertible {
         case .render(let error): error.description
         case .storage(let error): "database: \(error)"
         case .printer(let error): error.description
-        case .notPrinted(let error, let pdf): "\(error); the tags are in \(pdf), not recorded as printed"
-        case .printerNeedsPDF(let printer): "printer \(printer): an office printer is sent the run's PDF: render with --format pdf"
+        case .notPrinted(let error, let file): "\(error); the tags are in \(file), not recorded as printed"
+        case .printerTakesNoPNG(let printer): "printer \(printer): an IPP printer is sent the run's PDF or ZPL file: render with --format pdf or zpl"
         }
     }
 }
@@ -123,10 +123,15 @@ public enum PrintRun {
         do { wording = TagWording(catalog: try library.messages()) } catch { throw .messages(error) }
         let sheet = try request.sheet.map { name throws(PrintRunError) in try loadSheet(name, library: library, templates: templates) }
         // The printer first: one that is off, or takes no PDF, fails the run before anything is drawn.
-        let printer = request.officePrinter.map(OfficePrinter.init)
-        if let printer {
-            guard request.settings.fileFormat == .pdf else { throw .printerNeedsPDF(printer.address) }
-            do { _ = try await printer.check() } catch { throw .printer(error) }
+        var printer: IPPPrinter.Ready?
+        if let address = request.ippPrinter {
+            let document: IPPDocument
+            switch request.settings.fileFormat {
+            case .pdf: document = .pdf
+            case .zpl: document = .zpl
+            case .png: throw .printerTakesNoPNG(address)
+            }
+            do { printer = try await IPPPrinter(address, document: document).check() } catch { throw .printer(error) }
         }
         // The store's last printed tags: what a stale-only run skips, and the old side of the run's price changes.
         let latest: [GTIN: PrintedTag]
@@ -234,13 +239,13 @@ public enum PrintRun {
         var printJob: PrintJob?
         if let printer, let file = outcome.rendered.first?.file {
             let pages = outcome.rendered.compactMap(\.page).max() ?? 0
-            let pdf = request.directory.appendingPathComponent(file).path
+            let path = request.directory.appendingPathComponent(file).path
             do {
                 printJob = try await printer.print(
-                    pdf: pdf, pages: pages, jobName: documentTitle(store, time: request.time),
-                    media: sheet.flatMap { OfficePrinter.media(width: $0.width, height: $0.height) })
+                    path, pages: pages, jobName: documentTitle(store, time: request.time),
+                    media: sheet.flatMap { IPPPrinter.media(width: $0.width, height: $0.height) })
             } catch {
-                throw .notPrinted(error, pdf: pdf)
+                throw .notPrinted(error, file: path)
             }
         }
         if !request.preview {
@@ -262,7 +267,7 @@ public enum PrintRun {
             priceWarnings: shelf.priceWarnings, changes: changesFile, changeCount: changes.productCount, printJob: printJob)
     }
 
-    /// A PDF's title: the store and the day whose prices it prints.
+    /// A PDF's title and a print job's name: the store and the day whose prices it prints.
     private static func documentTitle(_ store: Store, time: Date) -> String {
         "Shelf tags, store \(store.code) (\(store.name)), \(DayText.format(time, locale: store.locale, timeZone: store.timeZone, style: .long))"
     }

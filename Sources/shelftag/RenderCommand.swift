@@ -17,9 +17,9 @@ struct RenderCommand: AsyncParsableCommand {
             --format pdf writes DIR/STORE/tags.pdf (sheets.pdf with --sheet) for office printers: a page per tag \
             (or sheet), vector bars and modules, searchable text. --format zpl writes DIR/STORE/tags.zpl for \
             Zebra-compatible thermal printers, a label per tag, and with --printer tcp://HOST sends each label as it is \
-            rendered. With --printer ipp://HOST/PATH, the run's PDF goes to an office printer or a CUPS queue once it \
-            is complete, its pages at their true size (on the sheet's paper with --sheet); the ledger records the \
-            tags once the printer has taken the job.
+            rendered. With --printer ipp://HOST/PATH, the run's PDF (or ZPL) goes to an IPP printer or a CUPS queue \
+            once it is complete, a PDF's pages at their true size (on the sheet's paper with --sheet); the ledger \
+            records the tags once the printer has taken the job.
             Templates are looked up in $SHELFTAG_TEMPLATES, ./Templates or the checkout's Templates folder.
             Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template, store \
             or printer.
@@ -77,7 +77,7 @@ struct RenderCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Also print: ZPL labels to a raw-socket printer as they are rendered (tcp://host[:9100]), or the PDF to an IPP printer or CUPS queue (ipp://host[:631]/printers/NAME, ipps://…).",
+            "Also print: ZPL labels to a raw-socket printer as they are rendered (tcp://host[:9100]), or the run's PDF or ZPL to an IPP printer or CUPS queue (ipp://host[:631]/printers/NAME, ipps://…).",
             valueName: "url"))
     var printer: String?
 
@@ -123,7 +123,7 @@ struct RenderCommand: AsyncParsableCommand {
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
                 printer: try printerDestination()?.labelPrinter, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try timeOption(at, name: "at") ?? Date())
-        request.officePrinter = try printerDestination()?.officePrinter
+        request.ippPrinter = try printerDestination()?.ippPrinter
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
         if let layout { request.layout = try Self.readLayout(layout) }
@@ -148,7 +148,8 @@ struct RenderCommand: AsyncParsableCommand {
             (report.manifest.map { ", manifest \($0.relativePath)" } ?? "")
             + (report.changes.map { ", \(report.changeCount) price \(report.changeCount == 1 ? "change" : "changes") in \($0.relativePath)" } ?? "")
         if let job = report.printJob {
-            print("sent \(job.pages) \(job.pages == 1 ? "page" : "pages") to \(job.printer) as job \(job.id) (\(job.state))")
+            let unit = format == .zpl ? "label" : "page"
+            print("sent \(job.pages) \(unit)\(job.pages == 1 ? "" : "s") to \(job.printer) as job \(job.id) (\(job.state))")
         }
         print(
             "\(report.store.code): \(report.rendered.count) \(report.rendered.count == 1 ? "tag" : "tags") rendered in \(directory)/\(report.store.code)\(manifestNote), "
@@ -160,13 +161,14 @@ struct RenderCommand: AsyncParsableCommand {
 }
 
 extension RenderCommand {
-    /// Where --printer sends the run: a raw-socket label printer takes ZPL, an IPP printer the PDF.
+    /// Where --printer sends the run: a raw-socket label printer takes ZPL as it is drawn, an IPP printer the run's
+    /// complete file.
     private enum PrinterDestination {
         case labels(PrinterAddress)
-        case office(IPPPrinterAddress)
+        case ipp(IPPPrinterAddress)
 
         var labelPrinter: PrinterAddress? { if case .labels(let address) = self { address } else { nil } }
-        var officePrinter: IPPPrinterAddress? { if case .office(let address) = self { address } else { nil } }
+        var ippPrinter: IPPPrinterAddress? { if case .ipp(let address) = self { address } else { nil } }
     }
 
     /// --printer read by its scheme, and held to the format it takes.
@@ -178,8 +180,8 @@ extension RenderCommand {
             guard format == .zpl else { throw ValidationError("--printer \(printer): a raw-socket printer takes ZPL: add --format zpl") }
             do { return .labels(try PrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
         case "ipp", "ipps":
-            guard format == .pdf else { throw ValidationError("--printer \(printer): an IPP printer is sent the run's PDF: add --format pdf") }
-            do { return .office(try IPPPrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
+            guard format != .png else { throw ValidationError("--printer \(printer): an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl") }
+            do { return .ipp(try IPPPrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
         default:
             throw ValidationError("--printer '\(printer)': tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF")
         }

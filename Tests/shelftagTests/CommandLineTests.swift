@@ -298,7 +298,10 @@ struct CommandLineTests {
             (["--format", "zpl", "--printer", "10.0.0.7"], "--printer '10.0.0.7': tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH"),
             (["--format", "zpl", "--printer", "tcp://10.0.0.7/queue"], "printer 'tcp://10.0.0.7/queue': not tcp://HOST[:PORT]"),
             (["--format", "pdf", "--printer", "tcp://10.0.0.7"], "--printer tcp://10.0.0.7: a raw-socket printer takes ZPL: add --format zpl"),
-            (["--printer", "ipp://10.0.0.7/ipp/print"], "--printer ipp://10.0.0.7/ipp/print: an IPP printer is sent the run's PDF: add --format pdf"),
+            (
+                ["--printer", "ipp://10.0.0.7/ipp/print"],
+                "--printer ipp://10.0.0.7/ipp/print: an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl"
+            ),
             (["--format", "pdf", "--printer", "ipp://10.0.0.7/ipp/print?x"], "printer 'ipp://10.0.0.7/ipp/print?x': not ipp://HOST[:PORT]/PATH"),
             (["--format", "tiff"], "--format"),
         ] {

@@ -15,9 +15,9 @@ public struct IPPPrinterAddress: Sendable, Equatable, CustomStringConvertible {
     public static let defaultPort = 631
     public static let defaultPath = "/ipp/print"
 
-    /// - Throws: `OfficePrinterError.badAddress` for anything but `ipp://` or `ipps://` with a host, and no user,
+    /// - Throws: `IPPPrinterError.badAddress` for anything but `ipp://` or `ipps://` with a host, and no user,
     ///   query or fragment.
-    public init(_ text: String) throws(OfficePrinterError) {
+    public init(_ text: String) throws(IPPPrinterError) {
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "ipp" || scheme == "ipps",
             let host = url.host, !host.isEmpty, url.user == nil, url.password == nil, url.query == nil, url.fragment == nil
         else { throw .badAddress(Self.withoutCredentials(text)) }
@@ -41,8 +41,38 @@ public struct IPPPrinterAddress: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Why an office printer did not take a run's PDF.
-public enum OfficePrinterError: Error, Equatable, CustomStringConvertible {
+/// What a run sends an IPP printer: its one PDF or ZPL file.
+public enum IPPDocument: Sendable, Equatable {
+    case pdf
+    /// ZPL II, passed to the printer untouched: CUPS's raw format (a thermal printer on USB shared as a queue), or a
+    /// printer's own ZPL type.
+    case zpl
+
+    /// The document formats that carry it, in the order they are asked for.
+    var formats: [String] {
+        switch self {
+        // `application/octet-stream`: a printer that takes anything and sniffs it.
+        case .pdf: ["application/pdf", "application/octet-stream"]
+        case .zpl: ["application/vnd.cups-raw", "application/vnd.zebra-zpl"]
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .pdf: "PDF"
+        case .zpl: "raw ZPL"
+        }
+    }
+
+    /// The format to send it as, of those a printer lists (the first of its own when the list is empty); nil when
+    /// none carries it.
+    func format(among supported: [String]) -> String? {
+        supported.isEmpty ? formats.first : formats.first(where: supported.contains)
+    }
+}
+
+/// Why an IPP printer did not take a run's file.
+public enum IPPPrinterError: Error, Equatable, CustomStringConvertible {
     case badAddress(String)
     case unreachable(IPPPrinterAddress, reason: String)
     /// It answered HTTP, not IPP: a status other than 200.
@@ -50,7 +80,8 @@ public enum OfficePrinterError: Error, Equatable, CustomStringConvertible {
     /// It answered IPP with an error status; `message` is its own words (`status-message`), when it gave some.
     case refused(IPPPrinterAddress, status: UInt16, message: String?)
     case notAcceptingJobs(IPPPrinterAddress, reasons: [String])
-    case takesNoPDF(IPPPrinterAddress, formats: [String])
+    /// It lists the document formats it takes, and none carries the run's file.
+    case takesNot(IPPPrinterAddress, document: IPPDocument, formats: [String])
     case malformedAnswer(IPPPrinterAddress, reason: String)
 
     public var description: String {
@@ -70,17 +101,13 @@ public enum OfficePrinterError: Error, Equatable, CustomStringConvertible {
                 + (message.map { " (\($0))" } ?? "")
         case .notAcceptingJobs(let printer, let reasons):
             "printer \(printer): is not accepting jobs" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))")
-        case .takesNoPDF(let printer, let formats):
-            "printer \(printer): does not take PDF (it takes \(formats.joined(separator: ", "))); send the PDF through a print server such as CUPS"
+        case .takesNot(let printer, let document, let formats):
+            "printer \(printer): does not take \(document.name) (it takes \(formats.joined(separator: ", ")))"
+                + (document == .pdf
+                    ? "; send the PDF through a print server such as CUPS" : "; send the labels to its raw port instead (tcp://HOST:9100)")
         case .malformedAnswer(let printer, let reason): "printer \(printer): an answer that is not IPP (\(reason))"
         }
     }
-}
-
-/// What a printer said of itself before a run.
-public struct OfficePrinterStatus: Sendable, Equatable {
-    /// `printer-make-and-model`, or its name when it gives none.
-    public let model: String?
 }
 
 /// A job the printer took.
@@ -89,25 +116,70 @@ public struct PrintJob: Sendable, Equatable {
     public let id: Int
     /// `job-state` as RFC 8011 names it: pending, processing, completed…
     public let state: String
-    /// How many pages the document holds.
+    /// How many pages (PDF) or labels (ZPL) the document holds.
     public let pages: Int
 }
 
-/// Sends a run's PDF to an office printer over IPP: asked first whether it is there, takes jobs and takes PDF, so a
-/// run fails before drawing anything; then the PDF as one Print-Job, with its pages printed at their true size.
-public struct OfficePrinter: Sendable {
+/// A printer or a print server's queue reached over IPP, for a run's PDF or ZPL: asked first whether it is there,
+/// takes jobs and takes that document (`check`), so that a run fails before drawing anything; then sent the complete
+/// file as one Print-Job.
+public struct IPPPrinter: Sendable {
     public let address: IPPPrinterAddress
+    public let document: IPPDocument
 
     static let connectTimeout = 10
     /// A printer takes the whole document before it answers: long enough for a large run's PDF on a slow network.
     static let answerTimeout = 120
-    static let pdf = "application/pdf"
 
-    public init(_ address: IPPPrinterAddress) { self.address = address }
+    public init(_ address: IPPPrinterAddress, document: IPPDocument) {
+        self.address = address
+        self.document = document
+    }
 
-    /// Whether the printer is there, takes jobs, and takes PDF.
-    /// - Throws: `OfficePrinterError`.
-    public func check() async throws(OfficePrinterError) -> OfficePrinterStatus {
+    /// A printer that said it is there, takes jobs and takes the run's document, in the format it named.
+    public struct Ready: Sendable {
+        public let printer: IPPPrinter
+        /// The `document-format` the file goes as.
+        public let format: String
+        /// `printer-make-and-model`, when it gives one.
+        public let model: String?
+
+        /// Sends the file at `path` as one job named `jobName`. A PDF's pages print at their true size
+        /// (`print-scaling` none), on `media` when given (a PWG name such as `iso_a4_210x297mm`).
+        /// - Throws: `IPPPrinterError`, or `.unreachable` when the file cannot be read.
+        public func print(_ path: String, pages: Int, jobName: String, media: String?) async throws(IPPPrinterError) -> PrintJob {
+            let address = printer.address
+            let document: Data
+            do { document = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw .unreachable(address, reason: "cannot read \(path): \(error.localizedDescription)")
+            }
+            var jobAttributes: [IPP.Attribute] = []
+            if printer.document == .pdf {
+                jobAttributes.append(IPP.Attribute("print-scaling", .text(.keyword, "none")))
+                if let media { jobAttributes.append(IPP.Attribute("media", .text(.keyword, media))) }
+            }
+            let request = IPP.Request(
+                operation: .printJob, requestID: 2,
+                operationAttributes: [
+                    IPP.Attribute("printer-uri", .text(.uri, address.uri)),
+                    IPP.Attribute("requesting-user-name", .text(.nameWithoutLanguage, IPPPrinter.user)),
+                    IPP.Attribute("job-name", .text(.nameWithoutLanguage, jobName)),
+                    IPP.Attribute("document-name", .text(.nameWithoutLanguage, URL(fileURLWithPath: path).lastPathComponent)),
+                    IPP.Attribute("document-format", .text(.mimeMediaType, format)),
+                ],
+                jobAttributes: jobAttributes)
+            let answer = try await printer.send(request, document: document)
+            guard let id = answer.attribute("job-id", in: .job)?.values.first?.integer else {
+                throw .malformedAnswer(address, reason: "no job-id in its answer to Print-Job")
+            }
+            let state = answer.attribute("job-state", in: .job)?.values.first?.integer.map(IPPPrinter.jobStateName) ?? "pending"
+            return PrintJob(printer: address, id: Int(id), state: state, pages: pages)
+        }
+    }
+
+    /// Whether the printer is there, takes jobs, and takes the run's document.
+    /// - Throws: `IPPPrinterError`.
+    public func check() async throws(IPPPrinterError) -> Ready {
         let request = IPP.Request(
             operation: .getPrinterAttributes, requestID: 1,
             operationAttributes: [
@@ -127,40 +199,11 @@ public struct OfficePrinter: Sendable {
             let reasons = said + (answer.attribute("printer-state-reasons")?.values.compactMap(\.text).filter { $0 != "none" } ?? [])
             throw .notAcceptingJobs(address, reasons: reasons)
         }
-        // A printer that lists its formats must list PDF, or take anything (`application/octet-stream`: it sniffs).
-        if let formats = answer.attribute("document-format-supported")?.values.compactMap(\.text), !formats.isEmpty,
-            !formats.contains(Self.pdf), !formats.contains("application/octet-stream")
-        {
-            throw .takesNoPDF(address, formats: formats)
+        let formats = answer.attribute("document-format-supported")?.values.compactMap(\.text) ?? []
+        guard let format = document.format(among: formats) else {
+            throw .takesNot(address, document: document, formats: formats)
         }
-        return OfficePrinterStatus(model: answer.attribute("printer-make-and-model")?.values.first?.text)
-    }
-
-    /// Sends the PDF at `path` as one job named `jobName`, every page at its true size (`print-scaling` none), on
-    /// `media` when given (a PWG name such as `iso_a4_210x297mm`).
-    /// - Throws: `OfficePrinterError`, or `.unreachable` when the file cannot be read.
-    public func print(pdf path: String, pages: Int, jobName: String, media: String?) async throws(OfficePrinterError) -> PrintJob {
-        let document: Data
-        do { document = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreachable(address, reason: "cannot read \(path): \(error.localizedDescription)")
-        }
-        var jobAttributes = [IPP.Attribute("print-scaling", .text(.keyword, "none"))]
-        if let media { jobAttributes.append(IPP.Attribute("media", .text(.keyword, media))) }
-        let request = IPP.Request(
-            operation: .printJob, requestID: 2,
-            operationAttributes: [
-                IPP.Attribute("printer-uri", .text(.uri, address.uri)), IPP.Attribute("requesting-user-name", .text(.nameWithoutLanguage, Self.user)),
-                IPP.Attribute("job-name", .text(.nameWithoutLanguage, jobName)),
-                IPP.Attribute("document-name", .text(.nameWithoutLanguage, URL(fileURLWithPath: path).lastPathComponent)),
-                IPP.Attribute("document-format", .text(.mimeMediaType, Self.pdf)),
-            ],
-            jobAttributes: jobAttributes)
-        let answer = try await send(request, document: document)
-        guard let id = answer.attribute("job-id", in: .job)?.values.first?.integer else {
-            throw .malformedAnswer(address, reason: "no job-id in its answer to Print-Job")
-        }
-        let state = answer.attribute("job-state", in: .job)?.values.first?.integer.map(Self.jobStateName) ?? "pending"
-        return PrintJob(printer: address, id: Int(id), state: state, pages: pages)
+        return Ready(printer: self, format: format, model: answer.attribute("printer-make-and-model")?.values.first?.text)
     }
 
     /// The media names (PWG 5101.1) of the paper sizes sheets are made for, by their size in whole tenths of a mm.
@@ -176,12 +219,12 @@ public struct OfficePrinter: Sendable {
     }
 
     /// Who the job is for, as print queues list it.
-    private static var user: String {
+    fileprivate static var user: String {
         let name = ProcessInfo.processInfo.userName
         return name.isEmpty ? "shelftag" : name
     }
 
-    private static func jobStateName(_ state: Int32) -> String {
+    fileprivate static func jobStateName(_ state: Int32) -> String {
         switch state {
         case 3: "pending"
         case 4: "pending-held"
@@ -195,7 +238,7 @@ public struct OfficePrinter: Sendable {
     }
 
     /// Posts one request (and its document) and reads the answer; an error status is thrown.
-    private func send(_ request: IPP.Request, document: Data?) async throws(OfficePrinterError) -> IPP.Response {
+    fileprivate func send(_ request: IPP.Request, document: Data?) async throws(IPPPrinterError) -> IPP.Response {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(Int64(Self.connectTimeout)), read: .seconds(Int64(Self.answerTimeout))))
         // One connection to one printer: a refused one is said at once, not retried until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -210,7 +253,7 @@ public struct OfficePrinter: Sendable {
         }
     }
 
-    private func post(_ request: IPP.Request, document: Data?, with client: HTTPClient) async throws(OfficePrinterError) -> IPP.Response {
+    private func post(_ request: IPP.Request, document: Data?, with client: HTTPClient) async throws(IPPPrinterError) -> IPP.Response {
         let header = request.encoded()
         var body = ByteBuffer()
         body.reserveCapacity(header.count + (document?.count ?? 0))
@@ -223,9 +266,9 @@ public struct OfficePrinter: Sendable {
         let bytes: ByteBuffer
         do {
             let response = try await client.execute(post, timeout: .seconds(Int64(Self.answerTimeout)))
-            guard response.status.code == 200 else { throw OfficePrinterError.httpStatus(address, code: Int(response.status.code)) }
+            guard response.status.code == 200 else { throw IPPPrinterError.httpStatus(address, code: Int(response.status.code)) }
             bytes = try await response.body.collect(upTo: 1 << 20)
-        } catch let error as OfficePrinterError {
+        } catch let error as IPPPrinterError {
             throw error
         } catch {
             throw .unreachable(address, reason: FailureReason.describe(error, connectTimeout: Self.connectTimeout, readTimeout: Self.answerTimeout))

@@ -26,7 +26,7 @@ private func writableSamples() async throws -> SQLiteProductReference {
 }
 
 @Suite("Office printers over IPP")
-struct OfficePrinterTests {
+struct IPPPrinterTests {
     @Test("--printer ipp://: a real CUPS queue takes the run's PDF byte for byte, at true size on the sheet's paper; the ledger records the tags")
     func cupsQueueTakesThePDF() async throws {
         try await withPrintServer([.init("shelf")]) { server in
@@ -37,7 +37,7 @@ struct OfficePrinterTests {
                     $0.gtins = twoTemplates
                     $0.sheet = "a4"
                     $0.settings.fileFormat = .pdf
-                    $0.officePrinter = try! IPPPrinterAddress(server.uri("shelf"))
+                    $0.ippPrinter = try! IPPPrinterAddress(server.uri("shelf"))
                 }, reference: reference, library: templates)
             let job = try #require(report.printJob)
             let pdf = try Data(contentsOf: directory.appendingPathComponent("LYO02/sheets.pdf"))
@@ -66,7 +66,7 @@ struct OfficePrinterTests {
                     request("LYO02", into: directory) {
                         $0.gtins = twoTemplates
                         $0.settings.fileFormat = .pdf
-                        $0.officePrinter = try! IPPPrinterAddress(uri)
+                        $0.ippPrinter = try! IPPPrinterAddress(uri)
                     }, reference: reference, library: templates)
                 Issue.record("\(uri) must fail the run")
             } catch {
@@ -93,6 +93,44 @@ struct OfficePrinterTests {
         #expect(try await reference.latestPrints(in: "LYO02") == before)
     }
 
+    @Test("--format zpl --printer ipp://: a CUPS raw queue (a thermal printer shared by a PC) takes the labels byte for byte")
+    func cupsRawQueueTakesZPL() async throws {
+        try await withPrintServer([.init("zebra")]) { server in
+            let reference = try await writableSamples()
+            let directory = try newDirectory()
+            let report = try await PrintRun.run(
+                request("LYO02", into: directory, dpi: 203) {
+                    $0.gtins = twoTemplates
+                    $0.settings.fileFormat = .zpl
+                    $0.ippPrinter = try! IPPPrinterAddress(server.uri("zebra"))
+                }, reference: reference, library: templates)
+            let job = try #require(report.printJob)
+            #expect(job.pages == 2, "a label per tag")
+            #expect(try server.documents() == [try Data(contentsOf: directory.appendingPathComponent("LYO02/tags.zpl"))])
+            let stored = try await server.jobAttributes(job.id)
+            #expect(contains(stored, encodedAttribute(0x49, "document-format", "application/vnd.cups-raw")), "passed to the printer unfiltered")
+            #expect(!contains(stored, Array("print-scaling".utf8)), "labels are not scaled: nothing to ask")
+        }
+    }
+
+    @Test("the document format: the first the printer lists of those that carry the file; none is an error that says what it takes")
+    func documentFormats() {
+        let cups = ["application/octet-stream", "application/pdf", "application/vnd.cups-raw", "image/pwg-raster"]
+        #expect(IPPDocument.pdf.format(among: cups) == "application/pdf")
+        #expect(IPPDocument.zpl.format(among: cups) == "application/vnd.cups-raw")
+        #expect(IPPDocument.pdf.format(among: ["application/octet-stream", "image/urf"]) == "application/octet-stream")
+        #expect(IPPDocument.pdf.format(among: []) == "application/pdf")
+        let airPrint = ["image/urf", "image/pwg-raster", "image/jpeg"]
+        #expect(IPPDocument.pdf.format(among: airPrint) == nil && IPPDocument.zpl.format(among: airPrint) == nil)
+        let printer = try! IPPPrinterAddress("ipp://10.0.0.9/ipp/print")
+        #expect(
+            "\(IPPPrinterError.takesNot(printer, document: .pdf, formats: airPrint))"
+                == "printer ipp://10.0.0.9:631/ipp/print: does not take PDF (it takes image/urf, image/pwg-raster, image/jpeg); "
+                + "send the PDF through a print server such as CUPS")
+        #expect(
+            "\(IPPPrinterError.takesNot(printer, document: .zpl, formats: airPrint))".hasSuffix("send the labels to its raw port instead (tcp://HOST:9100)"))
+    }
+
     @Test("a printer that refuses the finished PDF: the PDF stays, the error says where, the ledger records nothing")
     func jobRefusedAfterRendering() async throws {
         // A stopped queue keeps its one allowed active job pending: the next Print-Job is refused, though the
@@ -104,7 +142,7 @@ struct OfficePrinterTests {
                     request("LYO02", into: directory) {
                         $0.gtins = [gtin]
                         $0.settings.fileFormat = .pdf
-                        $0.officePrinter = try! IPPPrinterAddress(server.uri("jammed"))
+                        $0.ippPrinter = try! IPPPrinterAddress(server.uri("jammed"))
                     }, reference: reference, library: templates)
             }
             let first = try await run(twoTemplates[0], into: try newDirectory())
@@ -123,7 +161,7 @@ struct OfficePrinterTests {
     }
 
     @Test("an office printer is sent the run's PDF: another format is refused before anything is drawn")
-    func officePrinterNeedsPDF() async throws {
+    func ippPrinterNeedsPDF() async throws {
         let reference = try SQLiteProductReference(path: try await sampleDatabase())
         let printer = try IPPPrinterAddress("ipp://127.0.0.1:9/printers/shelf")
         let directory = try newDirectory()
@@ -131,10 +169,10 @@ struct OfficePrinterTests {
             _ = try await PrintRun.run(
                 request("LYO02", into: directory) {
                     $0.preview = true
-                    $0.officePrinter = printer
+                    $0.ippPrinter = printer
                 }, reference: reference, library: templates)
         }
-        #expect(error.map { "\($0)" } == "printer \(printer): an office printer is sent the run's PDF: render with --format pdf")
+        #expect(error.map { "\($0)" } == "printer \(printer): an IPP printer is sent the run's PDF or ZPL file: render with --format pdf or zpl")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("LYO02").path))
     }
 
@@ -146,17 +184,17 @@ struct OfficePrinterTests {
         #expect(printer.uri == "ipps://10.0.0.9:8631/ipp/print" && printer.httpURL == "https://10.0.0.9:8631/ipp/print")
         #expect(try IPPPrinterAddress("ipp://[fe80::1]/ipp/print").httpURL == "http://[fe80::1]:631/ipp/print")
         for bad in ["print.store.example", "http://h/ipp/print", "tcp://h:9100", "ipp://", "ipp://h/p?x=1", "ipp://h:70000/p"] {
-            #expect(throws: OfficePrinterError.badAddress(bad)) { try IPPPrinterAddress(bad) }
+            #expect(throws: IPPPrinterError.badAddress(bad)) { try IPPPrinterAddress(bad) }
         }
         // Refused without repeating its password.
-        #expect(throws: OfficePrinterError.badAddress("ipp://…@h/ipp/print")) { try IPPPrinterAddress("ipp://me:secret@h/ipp/print") }
+        #expect(throws: IPPPrinterError.badAddress("ipp://…@h/ipp/print")) { try IPPPrinterAddress("ipp://me:secret@h/ipp/print") }
     }
 
     @Test("a sheet's paper by its PWG media name; a size without one is left to the printer")
     func mediaNames() {
-        #expect(OfficePrinter.media(width: 210, height: 297) == "iso_a4_210x297mm")
-        #expect(OfficePrinter.media(width: 215.9, height: 279.4) == "na_letter_8.5x11in")
-        #expect(OfficePrinter.media(width: 100, height: 150) == nil)
+        #expect(IPPPrinter.media(width: 210, height: 297) == "iso_a4_210x297mm")
+        #expect(IPPPrinter.media(width: 215.9, height: 279.4) == "na_letter_8.5x11in")
+        #expect(IPPPrinter.media(width: 100, height: 150) == nil)
     }
 
     @Test("IPP messages: a request laid out as RFC 8010 says; an answer read group by group, multi-valued; a cut answer refused")
