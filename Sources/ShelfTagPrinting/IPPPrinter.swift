@@ -150,7 +150,8 @@ public struct IPPPrinter: Sendable {
         public func print(_ path: String, pages: Int, jobName: String, media: String?) async throws(IPPPrinterError) -> PrintJob {
             let address = printer.address
             let document: Data
-            do { document = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            // Mapped, not read: the pages are the file's own, and a large run's file is not held in memory twice.
+            do { document = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
                 throw .unreachable(address, reason: "cannot read \(path): \(error.localizedDescription)")
             }
             var jobAttributes: [IPP.Attribute] = []
@@ -254,15 +255,11 @@ public struct IPPPrinter: Sendable {
     }
 
     private func post(_ request: IPP.Request, document: Data?, with client: HTTPClient) async throws(IPPPrinterError) -> IPP.Response {
-        let header = request.encoded()
-        var body = ByteBuffer()
-        body.reserveCapacity(header.count + (document?.count ?? 0))
-        body.writeBytes(header)
-        if let document { body.writeBytes(document) }
+        let message = RequestBytes(header: request.encoded(), document: document ?? Data())
         var post = HTTPClientRequest(url: address.httpURL)
         post.method = .POST
         post.headers.add(name: "Content-Type", value: "application/ipp")
-        post.body = .bytes(body)
+        post.body = .stream(message, length: .known(Int64(message.count)))
         let bytes: ByteBuffer
         do {
             let response = try await client.execute(post, timeout: .seconds(Int64(Self.answerTimeout)))
@@ -280,4 +277,37 @@ public struct IPPPrinter: Sendable {
         }
         return answer
     }
+}
+
+/// A request's bytes as the client sends them: the IPP message, then its document a piece at a time, each copied
+/// into a buffer only as the connection takes it.
+private struct RequestBytes: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    let header: [UInt8]
+    let document: Data
+
+    static let pieceSize = 1 << 20
+
+    var count: Int { header.count + document.count }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let bytes: RequestBytes
+        /// Nil before the header is sent; then the document's offset.
+        var offset: Int?
+
+        mutating func next() async -> ByteBuffer? {
+            guard let start = offset else {
+                offset = 0
+                return ByteBuffer(bytes: bytes.header)
+            }
+            guard start < bytes.document.count else { return nil }
+            let end = Swift.min(start + RequestBytes.pieceSize, bytes.document.count)
+            offset = end
+            let base = bytes.document.startIndex
+            return ByteBuffer(bytes: bytes.document[(base + start)..<(base + end)])
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: self, offset: nil) }
 }
