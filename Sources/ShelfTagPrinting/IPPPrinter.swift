@@ -92,6 +92,8 @@ public enum IPPPrinterError: Error, Equatable, CustomStringConvertible {
         case .httpStatus(let printer, let code):
             switch code {
             case 401, 403: "printer \(printer): asks for a user name and password (HTTP \(code)); shelftag render cannot give one yet"
+            case 400:
+                "printer \(printer): answered HTTP 400 (a CUPS server refuses a name it does not know itself by: add it to its ServerAlias, or use its address)"
             case 404: "printer \(printer): no such printer or queue (HTTP 404)"
             case 426: "printer \(printer): asks for an encrypted connection (HTTP 426): use ipps://"
             default: "printer \(printer): answered HTTP \(code), not IPP"
@@ -128,8 +130,12 @@ public struct IPPPrinter: Sendable {
     public let document: IPPDocument
 
     static let connectTimeout = 10
-    /// A printer takes the whole document before it answers: long enough for a large run's PDF on a slow network.
-    static let answerTimeout = 120
+    /// The longest silence: a printer reads the whole document before it answers, and may pause while its queue
+    /// spools.
+    static let answerTimeout = 60
+    /// The whole exchange may take the silence allowed, plus a second per 256 KiB sent: a 50 MB run's PDF gets 260 s,
+    /// enough for a printer on a slow network.
+    static func deadline(sending bytes: Int) -> Int64 { Int64(answerTimeout + bytes / (256 << 10)) }
 
     public init(_ address: IPPPrinterAddress, document: IPPDocument) {
         self.address = address
@@ -262,7 +268,7 @@ public struct IPPPrinter: Sendable {
         post.body = .stream(message, length: .known(Int64(message.count)))
         let bytes: ByteBuffer
         do {
-            let response = try await client.execute(post, timeout: .seconds(Int64(Self.answerTimeout)))
+            let response = try await client.execute(post, timeout: .seconds(Self.deadline(sending: message.count)))
             guard response.status.code == 200 else { throw IPPPrinterError.httpStatus(address, code: Int(response.status.code)) }
             bytes = try await response.body.collect(upTo: 1 << 20)
         } catch let error as IPPPrinterError {

@@ -55,7 +55,7 @@ struct IPPPrinterTests {
         }
     }
 
-    @Test("a queue that takes no jobs, an unknown queue, an untrusted certificate, no server: the run stops before drawing, says why, records nothing")
+    @Test("a queue that takes no jobs, an unknown queue or name, an untrusted certificate, no server: the run stops before drawing, says why, records nothing")
     func refusingPrinters() async throws {
         let reference = try await writableSamples()
         let before = try await reference.latestPrints(in: "LYO02")
@@ -81,6 +81,9 @@ struct IPPPrinterTests {
             #expect(try await attempt(server.uri("closed")) == "printer \(server.uri("closed")): is not accepting jobs (Out of paper)")
             let unknown = try await attempt(server.uri("nope"))
             #expect(unknown.hasPrefix("printer \(server.uri("nope")): refused: no such printer or queue"), "\(unknown)")
+            // 127.1 is 127.0.0.1, by a name CUPS does not know itself by.
+            let alias = server.uri("shelf").replacingOccurrences(of: "127.0.0.1", with: "127.1")
+            #expect(try await attempt(alias).hasPrefix("printer \(alias): answered HTTP 400 (a CUPS server refuses a name it does not know"))
             // Over TLS, a print server's own certificate is not one this machine trusts.
             let tls = server.uri("shelf").replacingOccurrences(of: "ipp://", with: "ipps://")
             #expect(
