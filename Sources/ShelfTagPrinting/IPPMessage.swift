@@ -8,6 +8,7 @@ enum IPP {
 
     enum Operation: UInt16 {
         case printJob = 0x0002
+        case getJobAttributes = 0x0009
         case getPrinterAttributes = 0x000B
     }
 

@@ -83,6 +83,10 @@ public enum IPPPrinterError: Error, Equatable, CustomStringConvertible {
     /// It lists the document formats it takes, and none carries the run's file.
     case takesNot(IPPPrinterAddress, document: IPPDocument, formats: [String])
     case malformedAnswer(IPPPrinterAddress, reason: String)
+    /// It took the job, then did not print it: canceled or aborted; `reasons` are its words and keywords.
+    case jobEnded(IPPPrinterAddress, job: Int, state: String, reasons: [String])
+    /// The job was not printed within the time waited for it.
+    case stillPrinting(IPPPrinterAddress, job: Int, state: String, seconds: Int)
 
     public var description: String {
         switch self {
@@ -108,6 +112,9 @@ public enum IPPPrinterError: Error, Equatable, CustomStringConvertible {
                 + (document == .pdf
                     ? "; send the PDF through a print server such as CUPS" : "; send the labels to its raw port instead (tcp://HOST:9100)")
         case .malformedAnswer(let printer, let reason): "printer \(printer): an answer that is not IPP (\(reason))"
+        case .jobEnded(let printer, let job, let state, let reasons):
+            "printer \(printer): job \(job) \(state), not printed" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))")
+        case .stillPrinting(let printer, let job, let state, let seconds): "printer \(printer): job \(job) still \(state) after \(seconds) s"
         }
     }
 }
@@ -181,6 +188,39 @@ public struct IPPPrinter: Sendable {
             }
             let state = answer.attribute("job-state", in: .job)?.values.first?.integer.map(IPPPrinter.jobStateName) ?? "pending"
             return PrintJob(printer: address, id: Int(id), state: state, pages: pages)
+        }
+    }
+
+    /// Waits until the printer has printed `job` (its state `completed`), asking twice a second, for at most `seconds`.
+    /// - Throws: `IPPPrinterError.jobEnded` when it was canceled or aborted, `.stillPrinting` when time ran out.
+    public func waitUntilPrinted(_ job: PrintJob, seconds: Int) async throws(IPPPrinterError) -> PrintJob {
+        let request = IPP.Request(
+            operation: .getJobAttributes, requestID: 3,
+            operationAttributes: [
+                IPP.Attribute("printer-uri", .text(.uri, address.uri)), IPP.Attribute("job-id", .integer(Int32(job.id))),
+                IPP.Attribute("requesting-user-name", .text(.nameWithoutLanguage, Self.user)),
+                IPP.Attribute(
+                    "requested-attributes",
+                    values: ["job-state", "job-state-message", "job-printer-state-message", "job-state-reasons"].map { .text(.keyword, $0) }),
+            ])
+        let until = ContinuousClock.now + .seconds(seconds)
+        while true {
+            let answer = try await send(request, document: nil)
+            let state = answer.attribute("job-state", in: .job)?.values.first?.integer ?? 3
+            let name = Self.jobStateName(state)
+            switch state {
+            case 9: return PrintJob(printer: address, id: job.id, state: name, pages: job.pages)
+            case 7, 8:
+                // Its words of the job, then of the printer as the job ended ("paper jam"), then the state's keywords.
+                let said = ["job-state-message", "job-printer-state-message"].flatMap {
+                    answer.attribute($0, in: .job)?.values.compactMap(\.text).filter { !$0.isEmpty } ?? []
+                }
+                let reasons = answer.attribute("job-state-reasons", in: .job)?.values.compactMap(\.text).filter { $0 != "none" } ?? []
+                throw .jobEnded(address, job: job.id, state: name, reasons: said + reasons)
+            default:
+                guard ContinuousClock.now < until else { throw .stillPrinting(address, job: job.id, state: name, seconds: seconds) }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
         }
     }
 

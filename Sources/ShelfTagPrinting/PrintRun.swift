@@ -30,6 +30,9 @@ public struct PrintRequest: Sendable {
     /// An IPP printer or print server's queue the run's PDF or ZPL file is sent to once it is complete; the ledger
     /// records the tags only once the printer has taken the job.
     public var ippPrinter: IPPPrinterAddress?
+    /// Seconds to wait for the IPP printer to print the job (state `completed`) before the ledger records the tags;
+    /// nil: recorded once it takes the job. A job it cancels, aborts or has not printed in time is not recorded.
+    public var waitForPrinting: Int?
     /// The time whose prices are printed.
     public var time: Date
 
@@ -241,9 +244,11 @@ public enum PrintRun {
             let pages = outcome.rendered.compactMap(\.page).max() ?? 0
             let path = request.directory.appendingPathComponent(file).path
             do {
-                printJob = try await printer.print(
+                var job = try await printer.print(
                     path, pages: pages, jobName: documentTitle(store, time: request.time),
                     media: sheet.flatMap { IPPPrinter.media(width: $0.width, height: $0.height) })
+                if let seconds = request.waitForPrinting { job = try await printer.printer.waitUntilPrinted(job, seconds: seconds) }
+                printJob = job
             } catch {
                 throw .notPrinted(error, file: path)
             }

@@ -81,6 +81,13 @@ struct RenderCommand: AsyncParsableCommand {
             valueName: "url"))
     var printer: String?
 
+    @Option(
+        name: .customLong("wait"),
+        help: ArgumentHelp(
+            "With --printer ipp://: wait up to this many seconds for the printer to print the job; the tags are recorded only if it did.",
+            valueName: "seconds"))
+    var waitSeconds: Int?
+
     @Option(help: ArgumentHelp("QR error correction: L, M, Q or H.", valueName: "level"))
     var ecc: ErrorCorrection = .medium
 
@@ -100,6 +107,12 @@ struct RenderCommand: AsyncParsableCommand {
         if format != .zpl && zplGraphic { throw ValidationError("--zpl-graphic needs --format zpl") }
         if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
         if format != .png && bilevel { throw ValidationError("--bilevel: a PNG option (ZPL labels are 1-bit already)") }
+        if let waitSeconds {
+            guard try printerDestination()?.ippPrinter != nil else {
+                throw ValidationError("--wait: only an IPP printer says when it has printed (--printer ipp://…)")
+            }
+            guard waitSeconds > 0 else { throw ValidationError("--wait: must be at least 1 second") }
+        }
         _ = try printerDestination()
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
@@ -124,6 +137,7 @@ struct RenderCommand: AsyncParsableCommand {
                 printer: try printerDestination()?.labelPrinter, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try timeOption(at, name: "at") ?? Date())
         request.ippPrinter = try printerDestination()?.ippPrinter
+        request.waitForPrinting = waitSeconds
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
         if let layout { request.layout = try Self.readLayout(layout) }

@@ -134,6 +134,34 @@ struct IPPPrinterTests {
             "\(IPPPrinterError.takesNot(printer, document: .zpl, formats: airPrint))".hasSuffix("send the labels to its raw port instead (tcp://HOST:9100)"))
     }
 
+    @Test("waiting for the printer: a printed job is recorded; an aborted one or one still pending is not, and says why")
+    func waitingForPrinting() async throws {
+        let queues: [PrintServer.Queue] = [.init("shelf"), .init("broken", broken: true), .init("jammed", stopped: true)]
+        try await withPrintServer(queues) { server in
+            let reference = try await writableSamples()
+            func run(_ queue: String, _ gtin: GTIN, wait: Int) async throws -> PrintReport {
+                try await PrintRun.run(
+                    request("LYO02", into: try newDirectory()) {
+                        $0.gtins = [gtin]
+                        $0.settings.fileFormat = .pdf
+                        $0.ippPrinter = try! IPPPrinterAddress(server.uri(queue))
+                        $0.waitForPrinting = wait
+                    }, reference: reference, library: templates)
+            }
+            let printed = try await run("shelf", twoTemplates[0], wait: 20)
+            #expect(printed.printJob?.state == "completed")
+            let recorded = try await reference.latestPrints(in: "LYO02")
+            #expect(Set(recorded.keys) == [twoTemplates[0]])
+            for (queue, wait, expected) in [("broken", 20, "aborted, not printed (paper jam"), ("jammed", 1, "still pending after 1 s")] {
+                let error = await #expect(throws: PrintRunError.self) { _ = try await run(queue, twoTemplates[1], wait: wait) }
+                let message = error.map { "\($0)" } ?? ""
+                #expect(message.hasPrefix("printer \(server.uri(queue)): job ") && message.contains(expected), "\(message)")
+                #expect(message.contains("not recorded as printed"), "\(message)")
+            }
+            #expect(try await reference.latestPrints(in: "LYO02") == recorded)
+        }
+    }
+
     @Test("a printer that refuses the finished PDF: the PDF stays, the error says where, the ledger records nothing")
     func jobRefusedAfterRendering() async throws {
         // A stopped queue keeps its one allowed active job pending: the next Print-Job is refused, though the

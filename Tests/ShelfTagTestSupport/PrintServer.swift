@@ -10,12 +10,15 @@ public final class PrintServer: @unchecked Sendable {
         public let accepting: Bool
         /// A stopped queue takes jobs and keeps them pending.
         public let stopped: Bool
+        /// A broken queue's device fails every job ("paper jam"), which the queue then aborts.
+        public let broken: Bool
         public let message: String?
 
-        public init(_ name: String, accepting: Bool = true, stopped: Bool = false, message: String? = nil) {
+        public init(_ name: String, accepting: Bool = true, stopped: Bool = false, broken: Bool = false, message: String? = nil) {
             self.name = name
             self.accepting = accepting
             self.stopped = stopped
+            self.broken = broken
             self.message = message
         }
     }
@@ -33,9 +36,22 @@ public final class PrintServer: @unchecked Sendable {
         folder = try newDirectory()
         port = try freeLocalPort()
         let root = folder.path
-        for sub in ["spool", "cache", "state", "tmp", "ssl"] {
+        for sub in ["spool", "cache", "state", "tmp", "ssl", "bin/backend"] {
             try FileManager.default.createDirectory(atPath: "\(root)/\(sub)", withIntermediateDirectories: true)
         }
+        // CUPS's programs, and beside its backends one more: `jam`, a device that fails whatever it is sent.
+        let programs = "/usr/lib/cups"
+        for name in try FileManager.default.contentsOfDirectory(atPath: programs) where name != "backend" {
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/bin/\(name)", withDestinationPath: "\(programs)/\(name)")
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: "\(programs)/backend") {
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/bin/backend/\(name)", withDestinationPath: "\(programs)/backend/\(name)")
+        }
+        // Run with no argument, a backend lists the devices it finds: none.
+        try "#!/bin/sh\n[ $# -eq 0 ] && exit 0\necho 'ERROR: paper jam' >&2\nexit 1\n".write(
+            toFile: "\(root)/bin/backend/jam", atomically: true, encoding: .utf8)
+        // CUPS runs a backend only if no one but its owner may change it (0700: as root).
+        chmod("\(root)/bin/backend/jam", 0o700)
         try """
         Listen 127.0.0.1:\(port)
         ServerName 127.0.0.1
@@ -58,7 +74,7 @@ public final class PrintServer: @unchecked Sendable {
         CacheDir \(root)/cache
         StateDir \(root)/state
         TempDir \(root)/tmp
-        ServerBin /usr/lib/cups
+        ServerBin \(root)/bin
         DataDir /usr/share/cups
         DocumentRoot /usr/share/cups/doc-root
         ErrorLog \(root)/error_log
@@ -75,7 +91,7 @@ public final class PrintServer: @unchecked Sendable {
             State \(queue.stopped ? "Stopped" : "Idle")
             Accepting \(queue.accepting ? "Yes" : "No")
             \(queue.message.map { "StateMessage \($0)" } ?? "")
-            DeviceURI file:///dev/null
+            \(queue.broken ? "ErrorPolicy abort-job\nDeviceURI jam://here" : "DeviceURI file:///dev/null")
             </Printer>
 
             """

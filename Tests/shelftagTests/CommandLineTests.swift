@@ -229,7 +229,7 @@ struct CommandLineTests {
         for option in [
             "--store <code>", "--template <name|path>", "--sheet <layout>", "--gtin <gtin>", "--stale", "--preview", "--out <dir>", "--dpi <dpi>",
             "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>", "--format <format>", "--zpl-graphic",
-            "--printer <url>",
+            "--printer <url>", "--wait <seconds>",
         ] {
             #expect(help.output.contains(option), "render --help lacks \(option)")
         }
@@ -302,6 +302,8 @@ struct CommandLineTests {
                 ["--printer", "ipp://10.0.0.7/ipp/print"],
                 "--printer ipp://10.0.0.7/ipp/print: an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl"
             ),
+            (["--format", "zpl", "--printer", "tcp://10.0.0.7", "--wait", "30"], "--wait: only an IPP printer says when it has printed"),
+            (["--format", "pdf", "--printer", "ipp://10.0.0.7/ipp/print", "--wait", "0"], "--wait: must be at least 1 second"),
             (["--format", "pdf", "--printer", "ipp://10.0.0.7/ipp/print?x"], "printer 'ipp://10.0.0.7/ipp/print?x': not ipp://HOST[:PORT]/PATH"),
             (["--format", "tiff"], "--format"),
         ] {
