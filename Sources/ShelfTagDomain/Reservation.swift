@@ -26,18 +26,21 @@ public struct Reservation: Sendable, Equatable {
     public let preparedBy: String?
     /// When staff last told the shopper it was ready (a message sent from the tablet; again for a reminder).
     public let toldAt: Date?
+    /// The associate who last told the shopper (nil: through a store token, or before this was recorded).
+    public let toldBy: String?
     /// The associate who handed it over or cancelled it.
     public let closedBy: String?
 
     public init(
         code: String, storeCode: String, gtin: GTIN, quantity: Int, customerName: String, contact: String, unitPrice: Money, status: Status,
         createdAt: Date, expiresAt: Date, associateCode: String? = nil, readyAt: Date? = nil, preparedBy: String? = nil, toldAt: Date? = nil,
-        closedBy: String? = nil
+        toldBy: String? = nil, closedBy: String? = nil
     ) {
         self.associateCode = associateCode
         self.readyAt = readyAt
         self.preparedBy = preparedBy
         self.toldAt = toldAt
+        self.toldBy = toldBy
         self.closedBy = closedBy
         self.code = code
         self.storeCode = storeCode

@@ -390,7 +390,7 @@ struct ReservationController: Sendable {
 
     // MARK: Documents
 
-    /// A reservation as JSON; `forStaff` adds who prepared and closed it and when the shopper was told.
+    /// A reservation as JSON; `forStaff` adds who prepared and closed it, and when and by whom the shopper was told.
     func document(_ reservation: Reservation, at time: Date, forStaff: Bool = false) -> [String: Any] {
         var document: [String: Any] = [
             "code": reservation.code, "state": reservation.state(at: time), "store": reservation.storeCode, "gtin": reservation.gtin.digits,
@@ -403,6 +403,7 @@ struct ReservationController: Sendable {
         if forStaff {
             if let preparer = reservation.preparedBy { document["preparedBy"] = preparer }
             if let told = reservation.toldAt { document["toldAt"] = Timestamp.format(told) }
+            if let teller = reservation.toldBy { document["toldBy"] = teller }
             if let closer = reservation.closedBy { document["closedBy"] = closer }
         }
         return document

@@ -253,7 +253,7 @@ struct WorkWords: Sendable {
     let signInTitle, code, secret, signIn, wrongSecret, signOut, search, show, notListed: String
     let staleTag, currentTag, unknownTag, timeLeft, lastPrintStale, lastPrintCurrent, allStores: Message
     /// The queue's record of who did what, and the message that tells a shopper their reservation is ready.
-    let preparedBy, closedBy, toldAt, readySubject, readyMessage: Message
+    let preparedBy, closedBy, toldAt, toldAtBy, readySubject, readyMessage: Message
     /// The web shop's availability, as the product view states it.
     let webAvailability: [WebAvailability: String]
     let table: [String: String]
@@ -278,6 +278,7 @@ struct WorkWords: Sendable {
         preparedBy = Message(read("work.preparedBy"))
         closedBy = Message(read("work.closedBy"))
         toldAt = Message(read("work.toldAt"))
+        toldAtBy = Message(read("work.toldAtBy"))
         readySubject = Message(read("work.readySubject"))
         readyMessage = Message(read("work.readyMessage"))
         webAvailability = Dictionary(uniqueKeysWithValues: WebAvailability.allCases.map { ($0, read("work.web.\($0.rawValue)")) })

@@ -82,7 +82,8 @@ struct WorkController: Sendable {
             if let preparer = reservation.preparedBy { line["preparedBy"] = words.preparedBy(["name": names[preparer] ?? preparer]) }
             if let closer = reservation.closedBy { line["closedBy"] = words.closedBy(["name": names[closer] ?? closer]) }
             if let told = reservation.toldAt {
-                line["told"] = words.toldAt(["time": DayText.format(told, locale: locale, timeZone: timeZone, style: .recent)])
+                let time = DayText.format(told, locale: locale, timeZone: timeZone, style: .recent)
+                line["told"] = reservation.toldBy.map { words.toldAtBy(["time": time, "name": names[$0] ?? $0]) } ?? words.toldAt(["time": time])
             }
             if state == "ready" {
                 // The tablet's own mail or SMS app sends it; "Told" then records when (again for a reminder).

@@ -137,7 +137,8 @@ extension PostgresProductReference {
                 changed = try await Self.rows(
                     connection.query("UPDATE reservation SET ready_at = \(now), ready_by = \(associateCode) WHERE code = \(code) RETURNING *", logger: logger))
             case .told:
-                changed = try await Self.rows(connection.query("UPDATE reservation SET told_at = \(now) WHERE code = \(code) RETURNING *", logger: logger))
+                changed = try await Self.rows(
+                    connection.query("UPDATE reservation SET told_at = \(now), told_by = \(associateCode) WHERE code = \(code) RETURNING *", logger: logger))
             case .collect, .cancel:
                 let status = action == .collect ? Reservation.Status.collected : .cancelled
                 var onHand =

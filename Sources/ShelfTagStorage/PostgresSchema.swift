@@ -177,6 +177,7 @@ enum PostgresSchema {
         ("v17: identifiers compared byte by byte", byteOrderedIdentifiers),
         ("v18: what each catalogue version changed", Schema.catalogChangeDDL + [moveCatalogVersionDDL]),
         ("v19: who prepared and closed a reservation, and when the shopper was told", Schema.reservationStaffDDL),
+        ("v20: who told the shopper", Schema.toldByDDL),
     ]
 
     /// Identifiers (GTINs, item ids, codes, ids, hashes) compare byte by byte, as SQLite compares all text: lists

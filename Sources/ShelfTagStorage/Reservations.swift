@@ -222,7 +222,7 @@ extension SQLiteProductReference {
             case .ready:
                 try db.execute(sql: "UPDATE reservation SET ready_at = ?, ready_by = ? WHERE code = ?", arguments: [now, associateCode, code])
             case .told:
-                try db.execute(sql: "UPDATE reservation SET told_at = ? WHERE code = ?", arguments: [now, code])
+                try db.execute(sql: "UPDATE reservation SET told_at = ?, told_by = ? WHERE code = ?", arguments: [now, associateCode, code])
             case .collect, .cancel:
                 if let refusal = try Self.close(reservation, as: action == .collect ? .collected : .cancelled, by: associateCode, at: now, in: db) {
                     return refusal

@@ -232,6 +232,9 @@ enum Schema {
         migrator.registerMigration("v17: who prepared and closed a reservation, and when the shopper was told") { db in
             for statement in reservationStaffDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v18: who told the shopper") { db in
+            for statement in toldByDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -297,6 +300,9 @@ enum Schema {
         "ALTER TABLE reservation ADD COLUMN ready_by TEXT", "ALTER TABLE reservation ADD COLUMN closed_by TEXT",
         "ALTER TABLE reservation ADD COLUMN told_at BIGINT",
     ]
+
+    /// Which associate last told the shopper a reservation was ready.
+    static let toldByDDL = ["ALTER TABLE reservation ADD COLUMN told_by TEXT"]
 
     /// A signed-in associate's session: only the SHA-256 of its cookie is kept. It holds the secret hash it was opened
     /// with: a revoked or replaced secret ends every session at once, on every resolver.

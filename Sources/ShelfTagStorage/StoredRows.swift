@@ -237,7 +237,7 @@ enum StoredRows {
                 status: status, createdAt: try row.date("created_at", table: table), expiresAt: try row.date("expires_at", table: table),
                 associateCode: row.text("associate_code"), readyAt: row.integer("ready_at").map { Date(timeIntervalSince1970: TimeInterval($0)) },
                 preparedBy: row.text("ready_by"), toldAt: row.integer("told_at").map { Date(timeIntervalSince1970: TimeInterval($0)) },
-                closedBy: row.text("closed_by"))
+                toldBy: row.text("told_by"), closedBy: row.text("closed_by"))
         } catch let error as StorageError {
             throw error
         } catch {

@@ -20,7 +20,7 @@ struct ReservationsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "The store's reservations, newest first: code, state, GTIN, quantity, total, name, contact, hold end, prepared by, shopper told at, closed by.",
+                "The store's reservations, newest first: code, state, GTIN, quantity, total, name, contact, hold end, prepared by, shopper told at, told by, closed by.",
             discussion: TextRule.escapingNote)
 
         @OptionGroup var options: StoreOptions
@@ -43,7 +43,7 @@ struct ReservationsCommand: AsyncParsableCommand {
                     [
                         reservation.code, reservation.state(at: now), reservation.gtin.digits, String(reservation.quantity), reservation.total.feedValue,
                         reservation.customerName, reservation.contact, Timestamp.format(reservation.expiresAt), reservation.preparedBy ?? "",
-                        reservation.toldAt.map(Timestamp.format) ?? "", reservation.closedBy ?? "",
+                        reservation.toldAt.map(Timestamp.format) ?? "", reservation.toldBy ?? "", reservation.closedBy ?? "",
                     ].map(TextRule.escaped).joined(separator: "\t"))
             }
         }

@@ -281,8 +281,9 @@ struct WorkViewTests {
                 try await post(server, "/work/queue/\(bobCode)/told", session: session, fields: "csrf=\(token)").status == 409, "not ready: nothing to tell")
             #expect(try await post(server, "/work/queue/\(code)/told", session: session, fields: "csrf=\(token)").status == 303)
             let toldPage = try await server.request("/work/queue", headers: english)
-            #expect(toldPage.text.contains("shopper told ") && !toldPage.text.contains("shopper not told yet"))
+            #expect(toldPage.text.contains("shopper told ") && toldPage.text.contains(" by Léa") && !toldPage.text.contains("shopper not told yet"))
             #expect(try await server.reference.reservation(code: code)?.toldAt == testNow)
+            #expect(try await server.reference.reservation(code: code)?.toldBy == "LEA23")
             // A phone number gets an SMS: its digits, and the message.
             #expect(try await post(server, "/work/queue/\(bobCode)/ready", session: session, fields: "csrf=\(token)").status == 303)
             let french = try await server.request("/work/queue", headers: ["Cookie": session, "Accept-Language": "fr"])
@@ -530,8 +531,9 @@ struct WorkAPITests {
             let staffView = try await server.request("/api/stores/PAR01/reservations", accept: "application/json", headers: ["Cookie": paris])
             let listed = try #require((staffView.json?["reservations"] as? [[String: Any]])?.first)
             #expect(listed["preparedBy"] as? String == "LEA23" && listed["toldAt"] as? String == Timestamp.format(testNow) && listed["closedBy"] == nil)
+            #expect(listed["toldBy"] as? String == "LEA23")
             let shopperView = try await server.json("/reservations/\(reservation.code)")
-            #expect(shopperView["preparedBy"] == nil && shopperView["toldAt"] == nil, "who prepared it is for staff")
+            #expect(shopperView["preparedBy"] == nil && shopperView["toldAt"] == nil && shopperView["toldBy"] == nil, "who prepared it is for staff")
 
             let help = try await server.request("/api/stores/PAR01/help-requests", accept: "application/json", headers: ["Cookie": paris])
             #expect((help.json?["helpRequests"] as? [[String: Any]])?.first?["id"] as? String == "help-1")

@@ -185,7 +185,7 @@ struct ReferenceContractTests {
     }
 
     @Test(
-        "staff actions record who and when: prepared by, the shopper told (again for a reminder, never before it is ready), closed by",
+        "staff actions record who and when: prepared by, the shopper told and by whom (again for a reminder, never before it is ready), closed by",
         arguments: Backend.allCases)
     func reservationStaffRecords(_ backend: Backend) async throws {
         try await withSampleReference(backend) { reference in
@@ -205,18 +205,19 @@ struct ReferenceContractTests {
                 Issue.record("not marked ready")
                 return
             }
-            #expect(ready.preparedBy == "LEA23" && ready.toldAt == nil && ready.closedBy == nil)
+            #expect(ready.preparedBy == "LEA23" && ready.toldAt == nil && ready.toldBy == nil && ready.closedBy == nil)
             let (told, reminded) = (now.addingTimeInterval(60), now.addingTimeInterval(600))
             guard case .done(let toldOnce) = try await change(first.code, .told, "LEA23", told) else {
                 Issue.record("not told")
                 return
             }
-            #expect(toldOnce.toldAt == told && toldOnce.state(at: told) == "ready")
+            #expect(toldOnce.toldAt == told && toldOnce.toldBy == "LEA23" && toldOnce.state(at: told) == "ready")
             guard case .done(let toldAgain) = try await change(first.code, .told, nil, reminded) else {
                 Issue.record("no reminder")
                 return
             }
-            #expect(toldAgain.toldAt == reminded && toldAgain.preparedBy == "LEA23")
+            // A reminder through a store token: no associate to name.
+            #expect(toldAgain.toldAt == reminded && toldAgain.toldBy == nil && toldAgain.preparedBy == "LEA23")
             guard case .done(let collected) = try await change(first.code, .collect, "MAX67", reminded) else {
                 Issue.record("not collected")
                 return

@@ -163,7 +163,7 @@ struct CommandLineTests {
         let lines = list.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 1, "\(list.output)")
         let fields = lines.first?.split(separator: "\t", omittingEmptySubsequences: false) ?? []
-        #expect(fields.count == 11 && fields[8...].allSatisfy(\.isEmpty), "prepared by, told at, closed by: none yet")
+        #expect(fields.count == 12 && fields[8...].allSatisfy(\.isEmpty), "prepared by, told at, told by, closed by: none yet")
         #expect(fields.count > 6 && fields[5] == #"Léa\r\nFAKE\tROW \u{202E}05,1 \\"#)
         #expect(fields.count > 6 && fields[6] == #"lea@example.com\tx"#)
         // Held until 2100: open from 2099 on, lapsed by 2101.
