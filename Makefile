@@ -144,17 +144,19 @@ bench: bench-deps
 	swift build -c release --product ShelfTagBench
 	$(WITH_POSTGRES) .build/release/ShelfTagBench --shelftag $(BIN) --work bench-out $(BENCH_ARGS)
 
-# libFuzzer on the Digital Link parser (plain and compressed), every feed reader and the JSON request bodies, each for
+# libFuzzer on the Digital Link parser (plain and compressed), every feed reader, the JSON request bodies and a printer's
+# IPP answers, each for
 # FUZZ_SECONDS (not part of make test). The domain and feed modules are built instrumented apart from the normal
 # build; new inputs go to .build/fuzz/corpus/NAME, crashes to .build/fuzz/crashes/NAME (make it a regression test).
 FUZZ_SECONDS ?= 180
-FUZZ_TARGETS := digital-link feeds bodies
+FUZZ_TARGETS := digital-link feeds bodies ipp
 fuzz: deps
 	swift build --scratch-path .build/fuzz --target ShelfTagFeeds -Xswiftc -sanitize=fuzzer,address
 	@for target in $(FUZZ_TARGETS); do \
 		objects=".build/fuzz/debug/ShelfTagDomain.build/*.o"; \
 		[ $$target = feeds ] && objects="$$objects .build/fuzz/debug/ShelfTagFeeds.build/*.o"; \
-		swiftc -sanitize=fuzzer,address -parse-as-library -I .build/fuzz/debug/Modules Tests/Fuzz/$$target.swift $$objects \
+		sources=""; [ $$target = ipp ] && sources="Sources/ShelfTagPrinting/IPPMessage.swift"; \
+		swiftc -sanitize=fuzzer,address -parse-as-library -I .build/fuzz/debug/Modules Tests/Fuzz/$$target.swift $$sources $$objects \
 			-o .build/fuzz/$$target 2>&1 | grep -v "Cannot export local symbol" || true; \
 	done
 	@for target in $(FUZZ_TARGETS); do \
