@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Internet Printing Protocol's binary messages (RFC 8010): what an office printer or a print server (CUPS) is
+/// The Internet Printing Protocol's binary messages (RFC 8010): what a printer or a print server (CUPS) is
 /// sent, and what ShelfTag reads of its answers. Only the operations and value types a print run needs.
 enum IPP {
     /// IPP/1.1: every IPP printer and CUPS take it (IPP/2.0 adds nothing a print run uses).

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import ShelfTagHTTPClient
 
-/// An office printer or a print server's queue, reached over IPP: `ipp://HOST[:631]/PATH` (CUPS names a queue
+/// A printer or a print server's queue, reached over IPP: `ipp://HOST[:631]/PATH` (CUPS names a queue
 /// `/printers/NAME`; a network printer's IPP Everywhere queue is `/ipp/print`, taken when the path is left out), or
 /// `ipps://` for the same over TLS.
 public struct IPPPrinterAddress: Sendable, Equatable, CustomStringConvertible {

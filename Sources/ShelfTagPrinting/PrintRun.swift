@@ -83,7 +83,7 @@ public struct PrintReport: Sendable {
     /// The run's price changes against the store's last printed tags (`changes.csv`), nil when none changed.
     public let changes: URL?
     public let changeCount: Int
-    /// The job the office printer took, when the run was sent to one.
+    /// The job the IPP printer took, when the run was sent to one.
     public let printJob: PrintJob?
 }
 

@@ -25,7 +25,7 @@ private func writableSamples() async throws -> SQLiteProductReference {
     return try SQLiteProductReference(path: copy)
 }
 
-@Suite("Office printers over IPP")
+@Suite("Printers and CUPS queues over IPP")
 struct IPPPrinterTests {
     @Test("--printer ipp://: a real CUPS queue takes the run's PDF byte for byte, at true size on the sheet's paper; the ledger records the tags")
     func cupsQueueTakesThePDF() async throws {
