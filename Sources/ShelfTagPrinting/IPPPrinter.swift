@@ -154,8 +154,6 @@ public struct IPPPrinter: Sendable {
         public let printer: IPPPrinter
         /// The `document-format` the file goes as.
         public let format: String
-        /// `printer-make-and-model`, when it gives one.
-        public let model: String?
 
         /// Sends the file at `path` as one job named `jobName`. A PDF's pages print at their true size
         /// (`print-scaling` none), on `media` when given (a PWG name such as `iso_a4_210x297mm`).
@@ -211,12 +209,9 @@ public struct IPPPrinter: Sendable {
             switch state {
             case 9: return PrintJob(printer: address, id: job.id, state: name, pages: job.pages)
             case 7, 8:
-                // Its words of the job, then of the printer as the job ended ("paper jam"), then the state's keywords.
-                let said = ["job-state-message", "job-printer-state-message"].flatMap {
-                    answer.attribute($0, in: .job)?.values.compactMap(\.text).filter { !$0.isEmpty } ?? []
-                }
-                let reasons = answer.attribute("job-state-reasons", in: .job)?.values.compactMap(\.text).filter { $0 != "none" } ?? []
-                throw .jobEnded(address, job: job.id, state: name, reasons: said + reasons)
+                // Its words of the job, then of the printer as the job ended ("paper jam").
+                let reasons = Self.said(in: answer, messages: ["job-state-message", "job-printer-state-message"], keywords: "job-state-reasons")
+                throw .jobEnded(address, job: job.id, state: name, reasons: reasons)
             default:
                 guard ContinuousClock.now < until else { throw .stillPrinting(address, job: job.id, state: name, seconds: seconds) }
                 try? await Task.sleep(for: .milliseconds(500))
@@ -234,23 +229,27 @@ public struct IPPPrinter: Sendable {
                 IPP.Attribute(
                     "requested-attributes",
                     values: [
-                        "printer-is-accepting-jobs", "printer-state-message", "printer-state-reasons", "document-format-supported", "printer-make-and-model",
+                        "printer-is-accepting-jobs", "printer-state-message", "printer-state-reasons", "document-format-supported",
                     ].map {
                         .text(.keyword, $0)
                     }),
             ])
         let answer = try await send(request, document: nil)
         if answer.attribute("printer-is-accepting-jobs")?.values.first?.boolean == false {
-            // Its own words first ("Out of paper"), then its state's keywords.
-            let said = answer.attribute("printer-state-message")?.values.compactMap(\.text).filter { !$0.isEmpty } ?? []
-            let reasons = said + (answer.attribute("printer-state-reasons")?.values.compactMap(\.text).filter { $0 != "none" } ?? [])
-            throw .notAcceptingJobs(address, reasons: reasons)
+            throw .notAcceptingJobs(address, reasons: Self.said(in: answer, messages: ["printer-state-message"], keywords: "printer-state-reasons"))
         }
         let formats = answer.attribute("document-format-supported")?.values.compactMap(\.text) ?? []
         guard let format = document.format(among: formats) else {
             throw .takesNot(address, document: document, formats: formats)
         }
-        return Ready(printer: self, format: format, model: answer.attribute("printer-make-and-model")?.values.first?.text)
+        return Ready(printer: self, format: format)
+    }
+
+    /// What a printer said of a state in `answer`: its own words first (the `messages` attributes: "Out of paper"),
+    /// then the state's keywords (`keywords`), leaving out the empty and `none`.
+    private static func said(in answer: IPP.Response, messages: [String], keywords: String) -> [String] {
+        let words = messages.flatMap { answer.attribute($0)?.values.compactMap(\.text) ?? [] }
+        return words.filter { !$0.isEmpty } + (answer.attribute(keywords)?.values.compactMap(\.text).filter { $0 != "none" } ?? [])
     }
 
     /// The media names (PWG 5101.1) of the paper sizes sheets are made for, by their size in whole tenths of a mm.
