@@ -107,13 +107,13 @@ struct RenderCommand: AsyncParsableCommand {
         if format != .zpl && zplGraphic { throw ValidationError("--zpl-graphic needs --format zpl") }
         if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
         if format != .png && bilevel { throw ValidationError("--bilevel: a PNG option (ZPL labels are 1-bit already)") }
+        let destination = try printerDestination()
         if let waitSeconds {
-            guard try printerDestination()?.ippPrinter != nil else {
+            guard destination?.ippPrinter != nil else {
                 throw ValidationError("--wait: only an IPP printer says when it has printed (--printer ipp://…)")
             }
             guard waitSeconds > 0 else { throw ValidationError("--wait: must be at least 1 second") }
         }
-        _ = try printerDestination()
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
         _ = try timeOption(at, name: "at")
@@ -129,14 +129,15 @@ struct RenderCommand: AsyncParsableCommand {
         if !preview && baseURL.isLocal {
             FileStream.standardError.write("warning: \(baseURL.value) is this machine or a private network: phones elsewhere cannot open these tags\n")
         }
+        let destination = try printerDestination()
         var request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
             settings: RenderSettings(
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
-                printer: try printerDestination()?.labelPrinter, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
+                printer: destination?.labelPrinter, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try timeOption(at, name: "at") ?? Date())
-        request.ippPrinter = try printerDestination()?.ippPrinter
+        request.ippPrinter = destination?.ippPrinter
         request.waitForPrinting = waitSeconds
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
@@ -185,19 +186,25 @@ extension RenderCommand {
         var ippPrinter: IPPPrinterAddress? { if case .ipp(let address) = self { address } else { nil } }
     }
 
-    /// --printer read by its scheme, and held to the format it takes.
+    /// --printer read by its scheme, and held to the format it takes. The address is read before anything is said
+    /// of it: an error then repeats it without a password.
     private func printerDestination() throws -> PrinterDestination? {
         guard let printer else { return nil }
         let scheme = printer.prefix { $0 != ":" }.lowercased()
         switch scheme {
         case "tcp":
-            guard format == .zpl else { throw ValidationError("--printer \(printer): a raw-socket printer takes ZPL: add --format zpl") }
-            do { return .labels(try PrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
+            let address: PrinterAddress
+            do { address = try PrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
+            guard format == .zpl else { throw ValidationError("--printer tcp://\(address): a raw-socket printer takes ZPL: add --format zpl") }
+            return .labels(address)
         case "ipp", "ipps":
-            guard format != .png else { throw ValidationError("--printer \(printer): an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl") }
-            do { return .ipp(try IPPPrinterAddress(printer)) } catch { throw ValidationError("--printer: \(error)") }
+            let address: IPPPrinterAddress
+            do { address = try IPPPrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
+            guard format != .png else { throw ValidationError("--printer \(address): an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl") }
+            return .ipp(address)
         default:
-            throw ValidationError("--printer '\(printer)': tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF")
+            let given = printer.contains("://") ? "\(scheme)://" : "a URL"
+            throw ValidationError("--printer: tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF or ZPL; not \(given)")
         }
     }
 

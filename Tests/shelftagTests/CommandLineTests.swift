@@ -295,12 +295,15 @@ struct CommandLineTests {
             (["--zpl-graphic"], "--zpl-graphic needs --format zpl"),
             (["--format", "zpl", "--sheet", "a4"], "--sheet: thermal labels are printed one by one"),
             (["--format", "pdf", "--bilevel"], "--bilevel: a PNG option"),
-            (["--format", "zpl", "--printer", "10.0.0.7"], "--printer '10.0.0.7': tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH"),
+            (
+                ["--format", "zpl", "--printer", "10.0.0.7"],
+                "--printer: tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF or ZPL; not a URL"
+            ),
             (["--format", "zpl", "--printer", "tcp://10.0.0.7/queue"], "printer 'tcp://10.0.0.7/queue': not tcp://HOST[:PORT]"),
-            (["--format", "pdf", "--printer", "tcp://10.0.0.7"], "--printer tcp://10.0.0.7: a raw-socket printer takes ZPL: add --format zpl"),
+            (["--format", "pdf", "--printer", "tcp://10.0.0.7"], "--printer tcp://10.0.0.7:9100: a raw-socket printer takes ZPL: add --format zpl"),
             (
                 ["--printer", "ipp://10.0.0.7/ipp/print"],
-                "--printer ipp://10.0.0.7/ipp/print: an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl"
+                "--printer ipp://10.0.0.7:631/ipp/print: an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl"
             ),
             (["--format", "zpl", "--printer", "tcp://10.0.0.7", "--wait", "30"], "--wait: only an IPP printer says when it has printed"),
             (["--format", "pdf", "--printer", "ipp://10.0.0.7/ipp/print", "--wait", "0"], "--wait: must be at least 1 second"),
@@ -322,6 +325,11 @@ struct CommandLineTests {
             ["render", "--db", db, "--store", "LYO02", "--out", out, "--format", "pdf", "--printer", "ipp://clerk:hunter2@10.0.0.7/ipp/print"])
         #expect(secret.status == 2 && secret.errors.contains("printer 'ipp://…@10.0.0.7/ipp/print': not ipp://"), "\(secret.errors)")
         #expect(!secret.errors.contains("hunter2") && !secret.output.contains("hunter2"))
+        // Nor when the format is the wrong one, nor the scheme.
+        for arguments in [["--printer", "ipp://clerk:hunter2@10.0.0.7/ipp/print"], ["--printer", "lpd://clerk:hunter2@10.0.0.7/queue"]] {
+            let refused = try await CommandLine.run(["render", "--db", db, "--store", "LYO02", "--out", out] + arguments)
+            #expect(refused.status == 2 && !refused.errors.contains("hunter2"), "\(refused.errors)")
+        }
     }
 
     @Test("render --printer ipp://: the sheets go to a CUPS queue, one line says which job; the ledger then has nothing stale")
