@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 APT_PACKAGES := libqrencode-dev libpng-dev zlib1g-dev libsqlite3-dev libfreetype-dev libfontconfig-dev libcairo2-dev fonts-dejavu-core zbar-tools poppler-utils curl postgresql python3 python3-venv
 BENCH_PACKAGES := sqlite3 qrencode wrk
-# A print server the office-printer tests send PDFs to (a throwaway cupsd per test; the system's is left alone).
-TEST_PACKAGES := cups-daemon
-SCREENSHOT_PACKAGES := chromium python3-pip
+# A print server the office-printer tests send PDFs to (a throwaway cupsd per test; the system's is left alone), and the
+# browser the page-layout tests and the screenshots look through.
+TEST_PACKAGES := cups-daemon chromium
 DEMO_DIR := demo
 DEMO_DB := $(DEMO_DIR)/shelftag.sqlite
 DEMO_PORT := 8080
@@ -15,9 +15,10 @@ BIN := .build/release/shelftag
 
 WITH_POSTGRES := Tests/with-postgres.sh
 # The Python test helpers' packages, pinned: a ZPL renderer (zplkit) reads the labels back, OpenCV reads the QR codes
-# of simulated phone frames (a newer OpenCV detects differently), openapi-spec-validator and schemathesis check the API.
+# of simulated phone frames (a newer OpenCV detects differently), openapi-spec-validator and schemathesis check the API,
+# websocket-client speaks Chromium's DevTools protocol.
 TEST_PYTHON := .build/test-python/bin/python
-TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy openapi-spec-validator==0.9.0 schemathesis==4.32.5
+TEST_PYTHON_PACKAGES := zplkit==0.3.2 opencv-python-headless==5.1.0.95 numpy openapi-spec-validator==0.9.0 schemathesis==4.32.5 websocket-client==1.9.2
 # Made once the packages are in, named for the list: an interrupted install, or a changed list, installs again.
 TEST_PYTHON_READY := .build/test-python/installed-$(shell echo '$(TEST_PYTHON_PACKAGES)' | cksum | cut -d' ' -f1)
 CHAIN_PORTS := 8081 8082
@@ -170,10 +171,8 @@ fuzz: deps
 	done
 
 # The pages people look at, as headless Chromium shows them: the work view at 1024 px, the shopper's page at 390 px.
-screenshots: build
-	$(call install-missing,$(SCREENSHOT_PACKAGES))
-	@python3 -c 'import websocket' 2>/dev/null || pip install -q --break-system-packages websocket-client
-	python3 Tests/screenshots.py --shelftag $(BIN) --out screenshots
+screenshots: build test-deps $(TEST_PYTHON_READY)
+	$(TEST_PYTHON) Tests/chromium_pages.py --shelftag $(BIN) --out screenshots
 
 # The reliability campaign, bounded (a few minutes): killed imports, an import under load, hostile feeds, slow clients.
 soak: bench-deps

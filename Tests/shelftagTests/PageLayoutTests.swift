@@ -1,0 +1,18 @@
+import ShelfTagTestSupport
+import Testing
+
+/// The pages people look at, laid out by a real browser: `Tests/chromium_pages.py --check` serves the samples with the
+/// built `shelftag` and loads each shopper page at 390 and 320 px and each work-view page at 1024 and 768 px, in every
+/// language of `Templates/messages`, in headless Chromium.
+@Suite("Page layout in headless Chromium")
+struct PageLayoutTests {
+    @Test("no page runs past the window or its margin, no box cuts its content, the work view's header fits one line at 1024 px")
+    func pagesFitTheirScreens() async throws {
+        let run = try await runTool(
+            try testPython(),
+            [CommandLine.repository.appendingPathComponent("Tests/chromium_pages.py").path, "--check", "--shelftag", CommandLine.binary.path])
+        #expect(run.status == 0, "\(run.output)\(run.errors)")
+        // The summary names how many pages were looked at: a run that loaded none cannot pass.
+        #expect(run.output.contains("108 pages in 6 languages") && run.output.contains("no layout problem"), "\(run.output)")
+    }
+}
