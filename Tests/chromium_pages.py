@@ -2,9 +2,9 @@
 
 Loads the samples into a throwaway database, adds an associate, starts `shelftag serve`, makes a credited
 reservation and a help request, signs the associate in, then drives Chromium over the DevTools protocol:
-the work view at 1024 px (home with the help request, staff product view, preparation queue) and the
-shopper's page with an advisor, out of stock, the reservation form, an error page and a held and a cancelled
-reservation at 390 px.
+the shopper's pages at 390 px (a product with an advisor, out of stock, the reservation form, an error page, a held
+and a cancelled reservation, the help request, the associate's own page) and the work view at 1024 px (sign-in,
+home with the help request, staff product view, preparation queue, the associate's own reservations).
 
 --out DIR: a PNG of each page in French, English and German, and where each went.
 --check: each page in every language of Templates/messages, laid out as a person sees it: nothing runs past the
@@ -201,8 +201,9 @@ def main():
             headers={"Content-Type": "application/x-www-form-urlencoded"})
         try:
             urllib.request.build_opener(NoRedirect()).open(help_request)
-        except urllib.error.HTTPError:
-            pass
+            sys.exit("chromium_pages: a help request answered without sending the shopper to its page")
+        except urllib.error.HTTPError as answer:
+            help_page = urllib.parse.urlsplit(answer.headers["Location"]).path
         session = sign_in(base, code, secret)
         # A third, by phone, prepared by Léa and its shopper told: the queue's message link and record.
         third = urllib.request.Request(
@@ -213,9 +214,9 @@ def main():
             urllib.request.urlopen(urllib.request.Request(
                 f"{base}/api/stores/PAR01/reservations/{ready}/{action}", method="POST", data=b"{}",
                 headers={"Content-Type": "application/json", "Accept": "application/json", "Cookie": f"shelftag_session={session}"})).read()
-        # (name, path, on a phone); the work view's pages need the associate's session. Screenshots at a phone's usual
+        # (name, path, on a phone); the work view's pages, after the sign-in page, need the associate's session. Screenshots at a phone's usual
         # 390 px and a tablet's 1024 px held sideways; the check also at a small phone's 320 px and a tablet upright.
-        shopper_pages = [
+        signed_out_pages = [
             ("shopper-advisor", f"/products/{GTIN}?s=PAR01&a={code}", True),
             # Out of stock in Paris: the options with what, when and at which price; the form; an error page.
             ("shopper-out-of-stock", "/products/03760001045956?s=PAR01", True),
@@ -223,11 +224,15 @@ def main():
             ("shopper-error", "/01/03760001999990", True),
             ("shopper-reservation-held", f"/reservations/{held}?shopper=1", True),
             ("shopper-reservation-cancelled", f"/reservations/{cancelled}?shopper=1", True),
+            ("shopper-help", help_page, True),
+            ("shopper-associate", f"/associates/{code}", True),
+            ("work-sign-in", "/work/sign-in", False),
         ]
-        work_pages = [
+        signed_in_pages = [
             ("work-home", "/work", False),
             ("work-product", f"/work/products/{GTIN}?t=T42", False),
             ("work-queue", "/work/queue", False),
+            ("work-mine", "/work/queue?mine=1", False),
         ]
         if options.check:
             languages = sorted(name[:-5] for name in os.listdir(os.path.join(REPOSITORY, "Templates", "messages")) if name.endswith(".json"))
@@ -241,8 +246,8 @@ def main():
         pages = 0
         for language in languages:
             chromium = Chromium(options.chromium, language)
-            for index, (name, path, mobile) in enumerate(shopper_pages + work_pages):
-                if index == len(shopper_pages):
+            for index, (name, path, mobile) in enumerate(signed_out_pages + signed_in_pages):
+                if index == len(signed_out_pages):
                     chromium.call("Network.setCookie", name="shelftag_session", value=session, url=base + "/", httpOnly=True, sameSite="Strict")
                 for width in widths[mobile]:
                     pages += 1
