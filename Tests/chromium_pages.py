@@ -9,7 +9,9 @@ home with the help request, staff product view, preparation queue, the associate
 --out DIR: a PNG of each page in French, English and German, and where each went.
 --check: each page in every language of Templates/messages, laid out as a person sees it: nothing runs past the
 window's edge or the page's margin, no box cuts or scrolls its content, the work view's header on one line at
-1024 px; at 390 and 320 px for the shopper's pages, 1024 and 768 px for the work view. Prints each problem (page,
+1024 px; and WCAG 2.2 AA's measurable rules: every control, link and picture named, text contrast, 24 px targets,
+zoom allowed, the page's language and title. At 390 and 320 px for the shopper's pages, 1024 and 768 px for the
+work view. Prints each problem (page,
 width, language, element, by how much) and exits 1 if there is one.
 """
 
@@ -148,6 +150,74 @@ LAYOUT_CHECK = r"""(() => {
     if (["INPUT", "SELECT", "TEXTAREA"].includes(e.tagName)) continue;
     if (style.overflowX !== "visible" && e.scrollWidth > e.clientWidth + 1)
       report(e, `cuts or scrolls its content (${e.scrollWidth} px in ${e.clientWidth})`);
+  }
+  // WCAG 2.2 AA, which the European Accessibility Act asks of shops: a name for every control, image and link,
+  // text contrast (1.4.3), targets of 24 px (2.5.8), zoom left on, the page's language and title.
+  const accessibleName = e => {
+    const labelled = (e.getAttribute("aria-labelledby") || "").split(/\s+/).map(id => document.getElementById(id)).filter(Boolean);
+    const label = e.id ? document.querySelector(`label[for="${CSS.escape(e.id)}"]`) : null;
+    return [e.getAttribute("aria-label"), ...labelled.map(l => l.innerText), label && label.innerText, e.closest("label") && e.closest("label").innerText,
+      e.getAttribute("title"), e.getAttribute("alt"), ["BUTTON", "A"].includes(e.tagName) ? e.innerText : "",
+      e.tagName === "INPUT" && ["submit", "button"].includes(e.type) ? e.value : ""].some(text => text && text.trim());
+  };
+  const luminance = ([r, g, b]) => {
+    const linear = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  };
+  const rgba = text => (text.match(/[\d.]+/g) || []).map(Number);
+  const background = e => {
+    for (let at = e; at; at = at.parentElement) {
+      const [r, g, b, a = 1] = rgba(getComputedStyle(at).backgroundColor);
+      if (a >= 0.99) return [r, g, b];
+      if (getComputedStyle(at).backgroundImage !== "none") return null;  // text on a picture: not measurable here
+    }
+    return [255, 255, 255];
+  };
+  if (!document.documentElement.lang) problems.push("<html> names no language");
+  if (!document.title.trim()) problems.push("the page has no title");
+  const viewport = document.querySelector('meta[name="viewport"]');
+  if (viewport && /user-scalable\s*=\s*(no|0)|maximum-scale\s*=\s*1(\.0*)?\b/.test(viewport.content)) problems.push("the page stops the reader zooming");
+  for (const e of document.body.querySelectorAll("input:not([type=hidden]), select, textarea, button, a[href], img")) {
+    if (!e.getClientRects().length) continue;
+    // alt="" says a picture is decoration (the product's photo beside its name): a choice, not an omission.
+    if (!(e.tagName === "IMG" && e.hasAttribute("alt")) && !accessibleName(e)) problems.push(`${name(e)} has no name a screen reader can say`);
+  }
+  // A target under 24 px passes when it is a link in a sentence, or when a 24 px circle on its centre touches no other
+  // target and no other small target's circle (WCAG's spacing exception).
+  const targets = [...document.body.querySelectorAll("button, input:not([type=hidden]), select, a[href]")]
+    .map(e => ({ e, box: e.getBoundingClientRect() })).filter(t => t.box.width);
+  const centre = box => [(box.left + box.right) / 2, (box.top + box.bottom) / 2];
+  const small = targets.filter(t => t.box.width < 24 || t.box.height < 24);
+  for (const t of small) {
+    const inText = t.e.tagName === "A" && getComputedStyle(t.e).display === "inline" && (t.e.parentElement.innerText || "").trim() !== t.e.innerText.trim();
+    if (inText) continue;
+    const [x, y] = centre(t.box);
+    const crowded = targets.some(other => {
+      if (other === t) return false;
+      const dx = Math.max(other.box.left - x, 0, x - other.box.right), dy = Math.max(other.box.top - y, 0, y - other.box.bottom);
+      if (Math.hypot(dx, dy) < 12) return true;
+      const [ox, oy] = centre(other.box);
+      return small.includes(other) && Math.hypot(ox - x, oy - y) < 24;
+    });
+    if (crowded) problems.push(`${name(t.e)} is a ${Math.round(t.box.width)} × ${Math.round(t.box.height)} px target too near another (24 × 24 at least, or room around it)`);
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, { acceptNode: t => t.textContent.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT });
+  const measured = new Set();
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const e = text.parentElement;
+    if (measured.has(e) || !e.getClientRects().length) continue;
+    measured.add(e);
+    const style = getComputedStyle(e);
+    if (style.visibility === "hidden" || e.closest("[aria-hidden=true]")) continue;
+    const back = background(e);
+    if (!back) continue;
+    const [r, g, b, a = 1] = rgba(style.color);
+    const fore = [r, g, b].map((c, i) => c * a + back[i] * (1 - a));
+    const [light, dark] = [luminance(fore), luminance(back)].sort((x, y) => y - x);
+    const ratio = (light + 0.05) / (dark + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < needed) report(e, `has a contrast of ${ratio.toFixed(2)}:1 (${needed}:1 at least): ${style.color} on rgb(${back.join(", ")})`);
   }
   // A tablet held sideways has room for the work view's header on one line.
   const header = document.querySelector("body > header");
