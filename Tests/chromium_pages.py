@@ -2,7 +2,7 @@
 
 Loads the samples into a throwaway database, adds an associate, starts `shelftag serve`, makes a credited
 reservation and a help request, signs the associate in, then drives Chromium over the DevTools protocol:
-the shopper's pages at 390 px (a product with an advisor, out of stock, the reservation form, an error page, a held
+the shopper's pages at 390 px (a product with an advisor, out of stock, the reservation form, sent empty, an error page, a held
 and a cancelled reservation, the help request, the associate's own page) and the work view at 1024 px (sign-in,
 home with the help request, staff product view, preparation queue, the associate's own reservations).
 
@@ -88,10 +88,22 @@ class Chromium:
                 return message.get("result", {})
 
     def load(self, url, width, mobile):
+        """Opens the page; a URL ending in #submit then sends its form empty, as a shopper who pressed the button
+        at once would (the browser's own checks skipped), and shows the page the server answers."""
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=800, deviceScaleFactor=1, mobile=mobile)
-        self.call("Page.navigate", url=url)
-        while json.loads(self.socket.recv()).get("method") != "Page.loadEventFired":
-            pass
+        page = url.removesuffix("#submit")
+        self.call("Page.navigate", url=page)
+        self.wait_for_load(page)
+        if page != url:
+            self.call("Runtime.evaluate", expression='document.querySelector("form[method=post]").submit()')
+            self.wait_for_load(url)
+
+    def wait_for_load(self, url):
+        try:
+            while json.loads(self.socket.recv()).get("method") != "Page.loadEventFired":
+                pass
+        except websocket.WebSocketTimeoutException:
+            sys.exit(f"chromium_pages: {url} did not finish loading in 30 s")
 
     def shoot(self, url, path, width, mobile):
         self.load(url, width, mobile)
@@ -291,6 +303,7 @@ def main():
             # Out of stock in Paris: the options with what, when and at which price; the form; an error page.
             ("shopper-out-of-stock", "/products/03760001045956?s=PAR01", True),
             ("shopper-reserve", f"/products/{GTIN}/reserve?s=PAR01", True),
+            ("shopper-reserve-refused", f"/products/{GTIN}/reserve?s=PAR01#submit", True),
             ("shopper-error", "/01/03760001999990", True),
             ("shopper-reservation-held", f"/reservations/{held}?shopper=1", True),
             ("shopper-reservation-cancelled", f"/reservations/{cancelled}?shopper=1", True),
