@@ -79,8 +79,8 @@ struct AcceptHeader {
 }
 
 /// The locale a page is written in: the client's preferred language among the message catalog's (`Wording.preferred`),
-/// else the store's. Numbers and money keep the store's region: English in a French store writes `€3.49`, the `en-FR`
-/// locale.
+/// else the store's. Numbers and money keep the store's region: English in a French store writes `€3,49`, CLDR's
+/// `en-FR` (a decimal comma, as the shelf shows).
 enum PageLanguage {
     /// The locale a page uses: `preferred` in the store's region, or the store's own locale.
     static func locale(preferred: String?, storeLocale: String) -> String {
