@@ -16,13 +16,19 @@ public struct Store: Hashable, Sendable {
     public let maxReservation: Int
     /// When the doors are open, if the stores file says: a hold never ends while they are shut.
     public let openingHours: OpeningHours?
+    /// Where `render --printer store` sends this store's tags, if the stores file says: the thermal label printer that
+    /// takes ZPL (`tcp://HOST[:9100]` or `ipp://…`) and the office printer that takes PDF (`ipp://…`, `ipps://…`).
+    public let labelPrinter: String?
+    public let officePrinter: String?
 
     public init(
         code: String, name: String, address: String, latitude: Double, longitude: Double, timeZone: String, locale: String, maxReservation: Int = 5,
-        openingHours: OpeningHours? = nil
+        openingHours: OpeningHours? = nil, labelPrinter: String? = nil, officePrinter: String? = nil
     ) {
         self.maxReservation = maxReservation
         self.openingHours = openingHours
+        self.labelPrinter = labelPrinter
+        self.officePrinter = officePrinter
         self.code = code
         self.name = name
         self.address = address

@@ -29,6 +29,9 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
     case negative(String)
     case outOfRange(String, range: ClosedRange<Double>)
     case unknownTimeZone(String)
+    /// Not a printer address of the kinds named; the text is kept out of the message, which might repeat a password.
+    case notAPrinter(allowed: String)
+    case printerCredentials
     case unknownStore(String)
     case unknownProduct(String)
     case tooLong(max: Int)
@@ -56,6 +59,9 @@ public enum FieldProblem: Error, Sendable, CustomStringConvertible {
         case .negative(let value): "'\(value)' must not be negative"
         case .outOfRange(let value, let range): "'\(value)' is outside \(Self.bound(range.lowerBound))...\(Self.bound(range.upperBound))"
         case .unknownTimeZone(let value): "'\(value)' is not an IANA time zone"
+        case .notAPrinter(let allowed): "not a printer address: \(allowed)"
+        case .printerCredentials:
+            "a printer address with a user or password is not stored in the reference (a printer that asks for one is not supported yet)"
         case .unknownStore(let code): "unknown store '\(code)' (import the stores file first or with it)"
         case .unknownProduct(let id): "no product with id or GTIN '\(id)' (import the product feed first or with it)"
         case .tooLong(let max): "longer than \(max) characters"

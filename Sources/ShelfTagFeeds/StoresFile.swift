@@ -2,7 +2,8 @@ import Foundation
 import ShelfTagDomain
 
 /// Reads the stores CSV: `code,name,address,latitude,longitude,timezone[,locale][,max_reservation]
-/// [,opening_hours]` (schema.org syntax, `Mo-Sa 09:00-19:00; Su 10:00-13:00`).
+/// [,opening_hours][,label_printer][,office_printer]` (opening hours in schema.org syntax, `Mo-Sa 09:00-19:00;
+/// Su 10:00-13:00`; printers as `render --printer` takes them).
 public enum StoresFile {
     /// Locale used when the file has no `locale` column or leaves it empty.
     public static let defaultLocale = "en-US"
@@ -45,6 +46,19 @@ public enum StoresFile {
         return Store(
             code: code, name: try fields.required("name", values["name"], .line(100)), address: try fields.required("address", values["address"], .line(300)),
             latitude: try coordinate("latitude", within: -90...90), longitude: try coordinate("longitude", within: -180...180),
-            timeZone: timeZone, locale: locale, maxReservation: maxReservation, openingHours: openingHours)
+            timeZone: timeZone, locale: locale, maxReservation: maxReservation, openingHours: openingHours,
+            labelPrinter: try printer("label_printer", values["label_printer"], schemes: ["tcp", "ipp", "ipps"], fields: fields),
+            officePrinter: try printer("office_printer", values["office_printer"], schemes: ["ipp", "ipps"], fields: fields))
+    }
+
+    /// A printer address in one of `schemes`, with a host and no user or password; nil when the column is absent or
+    /// empty. Its form only: `render` reaches the printer.
+    private static func printer(_ field: String, _ value: String?, schemes: [String], fields: FieldParser) throws(RowError) -> String? {
+        guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        let allowed = schemes.map { $0 == "tcp" ? "tcp://HOST[:9100]" : "\($0)://HOST[:631]/PATH" }.joined(separator: " or ")
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), schemes.contains(scheme), let host = url.host, !host.isEmpty
+        else { throw fields.fail(field, .notAPrinter(allowed: allowed)) }
+        guard url.user == nil, url.password == nil else { throw fields.fail(field, .printerCredentials) }
+        return text
     }
 }

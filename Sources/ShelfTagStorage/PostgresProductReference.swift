@@ -624,7 +624,8 @@ struct PageStatement: StoredRowStatement {
     static let listingColumns = ArrayColumns(
         [
             "store_code", "currency", "price", "sale_price", "sale_start", "sale_end", "availability", "pickup_method", "pickup_sla", "on_hand",
-            "code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours",
+            "code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours", "label_printer",
+            "office_printer",
         ], prefix: "l_")
     static let sql = """
         SELECT \(PostgresStoredRow.productColumns.map { "p.\($0)" }.joined(separator: ", ")),
@@ -648,7 +649,7 @@ struct PageStatement: StoredRowStatement {
             SELECT \(listingColumns.aggregates)
             FROM (SELECT o.store_code, o.currency, o.price, o.sale_price, o.sale_start, o.sale_end, o.availability, o.pickup_method,
                       o.pickup_sla, o.on_hand, s.code, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation,
-                      s.opening_hours
+                      s.opening_hours, s.label_printer, s.office_printer
                   FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = p.gtin AND \(nearStore)) x) l ON true
         WHERE p.gtin = $1
         """

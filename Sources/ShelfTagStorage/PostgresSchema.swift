@@ -178,6 +178,7 @@ enum PostgresSchema {
         ("v18: what each catalogue version changed", Schema.catalogChangeDDL + [moveCatalogVersionDDL]),
         ("v19: who prepared and closed a reservation, and when the shopper was told", Schema.reservationStaffDDL),
         ("v20: who told the shopper", Schema.toldByDDL),
+        ("v21: stores' printers", Schema.storePrintersDDL),
     ]
 
     /// Identifiers (GTINs, item ids, codes, ids, hashes) compare byte by byte, as SQLite compares all text: lists

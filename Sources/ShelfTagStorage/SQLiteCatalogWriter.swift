@@ -85,7 +85,9 @@ struct SQLiteCatalogWriter: CatalogWriter {
             """
     }
 
-    static let storeColumns = ["code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours"]
+    static let storeColumns = [
+        "code", "name", "address", "latitude", "longitude", "time_zone", "locale", "max_reservation", "opening_hours", "label_printer", "office_printer",
+    ]
     static let reviewColumns = ["id", "gtin", "rating", "author", "is_anonymous", "published_at", "title", "content"]
 
     /// Upserts that write only what differs; `source` as in `upsertSQL`.
@@ -194,7 +196,7 @@ struct SQLiteCatalogWriter: CatalogWriter {
     static func storeArguments(_ store: Store) -> StatementArguments {
         [
             store.code, store.name, store.address, store.latitude, store.longitude, store.timeZone, store.locale, store.maxReservation,
-            store.openingHours?.description,
+            store.openingHours?.description, store.labelPrinter, store.officePrinter,
         ]
     }
 

@@ -540,7 +540,8 @@ public final class SQLiteProductReference: ProductReference {
         let listings = try ValueRow.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.code
+                    SELECT o.*, s.name, s.address, s.latitude, s.longitude, s.time_zone, s.locale, s.max_reservation, s.opening_hours, s.label_printer,
+                        s.office_printer, s.code
                     FROM store_offer o JOIN store s ON s.code = o.store_code WHERE o.gtin = ?1 AND \(nearStore) ORDER BY o.store_code
                     """), arguments: arguments
         ).map { offerRow in

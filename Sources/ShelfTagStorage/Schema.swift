@@ -235,6 +235,9 @@ enum Schema {
         migrator.registerMigration("v18: who told the shopper") { db in
             for statement in toldByDDL { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v19: stores' printers") { db in
+            for statement in storePrintersDDL { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
@@ -267,6 +270,10 @@ enum Schema {
 
     /// A store's opening hours as the stores file wrote them (schema.org syntax), NULL when it gave none.
     static let openingHoursDDL = ["ALTER TABLE store ADD COLUMN opening_hours TEXT"]
+
+    /// A store's label and office printers as the stores file names them (`render --printer store`), NULL when it
+    /// names none.
+    static let storePrintersDDL = ["ALTER TABLE store ADD COLUMN label_printer TEXT", "ALTER TABLE store ADD COLUMN office_printer TEXT"]
 
     /// A token's optional expiry, its revocation and its last use (stamped at most once a minute).
     static let tokenLifecycleDDL = [

@@ -159,7 +159,8 @@ enum StoredRows {
             code: try row.requiredText("code", table: table), name: try row.requiredText("name", table: table),
             address: try row.requiredText("address", table: table), latitude: row.real("latitude") ?? 0, longitude: row.real("longitude") ?? 0,
             timeZone: try row.requiredText("time_zone", table: table), locale: try row.requiredText("locale", table: table),
-            maxReservation: Int(try row.requiredInteger("max_reservation", table: table)), openingHours: openingHours)
+            maxReservation: Int(try row.requiredInteger("max_reservation", table: table)), openingHours: openingHours,
+            labelPrinter: row.text("label_printer"), officePrinter: row.text("office_printer"))
     }
 
     static func review(_ row: some StoredRow, gtin: GTIN) throws -> Review {

@@ -4,6 +4,7 @@ import ShelfTagDomain
 import ShelfTagFeeds
 import ShelfTagPrinting
 import ShelfTagRender
+import ShelfTagStorage
 
 struct RenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +20,8 @@ struct RenderCommand: AsyncParsableCommand {
             Zebra-compatible thermal printers, a label per tag, and with --printer tcp://HOST sends each label as it is \
             rendered. With --printer ipp://HOST/PATH, the run's PDF (or ZPL) goes to an IPP printer or a CUPS queue \
             once it is complete, a PDF's pages at their true size (on the sheet's paper with --sheet); the ledger \
-            records the tags once the printer has taken the job.
+            records the tags once the printer has taken the job. --printer store sends them to the printer the \
+            stores file names for the store: label_printer for ZPL, office_printer for PDF.
             Templates are looked up in $SHELFTAG_TEMPLATES, ./Templates or the checkout's Templates folder.
             Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template, store \
             or printer.
@@ -77,8 +79,8 @@ struct RenderCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Also print: ZPL labels to a raw-socket printer as they are rendered (tcp://host[:9100]), or the run's PDF or ZPL to an IPP printer or CUPS queue (ipp://host[:631]/printers/NAME, ipps://…).",
-            valueName: "url"))
+            "Also print: ZPL labels to a raw-socket printer as they are rendered (tcp://host[:9100]), or the run's PDF or ZPL to an IPP printer or CUPS queue (ipp://host[:631]/printers/NAME, ipps://…); 'store': the store's own printer from the stores file.",
+            valueName: "url|store"))
     var printer: String?
 
     @Option(
@@ -107,12 +109,14 @@ struct RenderCommand: AsyncParsableCommand {
         if format != .zpl && zplGraphic { throw ValidationError("--zpl-graphic needs --format zpl") }
         if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
         if format != .png && bilevel { throw ValidationError("--bilevel: a PNG option (ZPL labels are 1-bit already)") }
-        let destination = try printerDestination()
-        if let waitSeconds {
-            guard destination?.ippPrinter != nil else {
-                throw ValidationError("--wait: only an IPP printer says when it has printed (--printer ipp://…)")
-            }
-            guard waitSeconds > 0 else { throw ValidationError("--wait: must be at least 1 second") }
+        if printer == Self.storePrinter {
+            // Which printer, and so whether --wait holds, is read from the reference when the run starts.
+            guard format != .png else { throw ValidationError("--printer store: PNG is not sent to printers: add --format zpl or pdf") }
+            if let waitSeconds, waitSeconds < 1 { throw ValidationError("--wait: must be at least 1 second") }
+        } else if let printer {
+            try checkWait(try Self.destination(printer, named: "--printer", format: format))
+        } else if waitSeconds != nil {
+            throw ValidationError("--wait: only an IPP printer says when it has printed (--printer ipp://…)")
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
         for gtin in gtins where (try? GTIN(gtin)) == nil { throw ValidationError("--gtin: '\(gtin)' is not a valid GTIN") }
@@ -129,15 +133,13 @@ struct RenderCommand: AsyncParsableCommand {
         if !preview && baseURL.isLocal {
             FileStream.standardError.write("warning: \(baseURL.value) is this machine or a private network: phones elsewhere cannot open these tags\n")
         }
-        let destination = try printerDestination()
         var request = PrintRequest(
             storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
             settings: RenderSettings(
-                dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic,
-                printer: destination?.labelPrinter, workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
+                dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic, printer: nil,
+                workers: jobs ?? ProcessInfo.processInfo.activeProcessorCount),
             time: try timeOption(at, name: "at") ?? Date())
-        request.ippPrinter = destination?.ippPrinter
         request.waitForPrinting = waitSeconds
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
@@ -147,7 +149,10 @@ struct RenderCommand: AsyncParsableCommand {
         let report: PrintReport
         do {
             report = try await database.with { reference in
-                try await PrintRun.run(request, reference: reference, library: TemplateLibrary.locate(), progress: bar.update)
+                let destination = try await printerDestination(in: reference)
+                request.settings.printer = destination?.labelPrinter
+                request.ippPrinter = destination?.ippPrinter
+                return try await PrintRun.run(request, reference: reference, library: TemplateLibrary.locate(), progress: bar.update)
             }
         } catch {
             bar.finish()
@@ -186,25 +191,50 @@ extension RenderCommand {
         var ippPrinter: IPPPrinterAddress? { if case .ipp(let address) = self { address } else { nil } }
     }
 
-    /// --printer read by its scheme, and held to the format it takes. The address is read before anything is said
-    /// of it: an error then repeats it without a password.
-    private func printerDestination() throws -> PrinterDestination? {
+    /// `--printer store`: the store's own printer, from the stores file.
+    private static let storePrinter = "store"
+
+    /// Where the run prints, if anywhere: --printer's address, or with `store` the store's printer for the format
+    /// (its label printer for ZPL, its office printer for PDF), read from the reference.
+    private func printerDestination(in reference: any ProductReference) async throws -> PrinterDestination? {
         guard let printer else { return nil }
+        guard printer == Self.storePrinter else { return try Self.destination(printer, named: "--printer", format: format) }
+        // An unknown store is left to the print run, which says so in its words.
+        guard let record = try await reference.store(code: store) else { return nil }
+        let (column, address) = format == .zpl ? ("label_printer", record.labelPrinter) : ("office_printer", record.officePrinter)
+        guard let address else { throw StorePrinterError(store: store, column: column) }
+        let destination = try Self.destination(address, named: "--printer store: \(store)'s \(column)", format: format)
+        try checkWait(destination)
+        return destination
+    }
+
+    /// --wait holds only for an IPP printer, which says when it has printed.
+    private func checkWait(_ destination: PrinterDestination) throws {
+        guard let waitSeconds else { return }
+        guard destination.ippPrinter != nil else { throw ValidationError("--wait: only an IPP printer says when it has printed (--printer ipp://…)") }
+        guard waitSeconds > 0 else { throw ValidationError("--wait: must be at least 1 second") }
+    }
+
+    /// A printer address read by its scheme, and held to the format it takes; `named` says where the address came
+    /// from in an error. The address is read before anything is said of it: an error then repeats it without a
+    /// password.
+    private static func destination(_ printer: String, named: String, format: TagFileFormat) throws -> PrinterDestination {
         let scheme = printer.prefix { $0 != ":" }.lowercased()
         switch scheme {
         case "tcp":
             let address: PrinterAddress
-            do { address = try PrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
-            guard format == .zpl else { throw ValidationError("--printer tcp://\(address): a raw-socket printer takes ZPL: add --format zpl") }
+            do { address = try PrinterAddress(printer) } catch { throw ValidationError("\(named): \(error)") }
+            guard format == .zpl else { throw ValidationError("\(named) tcp://\(address): a raw-socket printer takes ZPL: add --format zpl") }
             return .labels(address)
         case "ipp", "ipps":
             let address: IPPPrinterAddress
-            do { address = try IPPPrinterAddress(printer) } catch { throw ValidationError("--printer: \(error)") }
-            guard format != .png else { throw ValidationError("--printer \(address): an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl") }
+            do { address = try IPPPrinterAddress(printer) } catch { throw ValidationError("\(named): \(error)") }
+            guard format != .png else { throw ValidationError("\(named) \(address): an IPP printer is sent the run's PDF or ZPL: add --format pdf or zpl") }
             return .ipp(address)
         default:
             let given = printer.contains("://") ? "\(scheme)://" : "a URL"
-            throw ValidationError("--printer: tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF or ZPL; not \(given)")
+            throw ValidationError(
+                "\(named): tcp://HOST[:9100] for ZPL labels, ipp://HOST[:631]/PATH (ipps://…) for the PDF or ZPL, or 'store' for the store's own; not \(given)")
         }
     }
 
@@ -226,6 +256,14 @@ extension RenderCommand {
             throw ExitCode.unusableInput
         }
     }
+}
+
+/// `--printer store` for a store whose record names no printer of the kind the format needs.
+struct StorePrinterError: Error, CustomStringConvertible {
+    let store: String
+    let column: String
+
+    var description: String { "--printer store: the stores file names no \(column) for \(store) (add the column and import it again)" }
 }
 
 extension ErrorCorrection: ExpressibleByArgument {}

@@ -109,6 +109,33 @@ struct ReferenceContractTests {
     }
 
     @Test(
+        "a store's printers from the stores file: read by its code, in the list and in a product's listings alike; a stores file without them clears them",
+        arguments: Backend.allCases)
+    func storePrinters(_ backend: Backend) async throws {
+        try await withSampleReference(backend) { reference in
+            let file = try newDirectory().appendingPathComponent("stores.csv")
+            try Data(
+                """
+                code,name,address,latitude,longitude,timezone,locale,opening_hours,label_printer,office_printer
+                PAR01,Maison Exemple Paris Rivoli,"120 rue de Rivoli, 75001 Paris",48.8606,2.3412,Europe/Paris,fr-FR,Mo-Sa 10:00-20:00; Su 11:00-19:00,tcp://10.1.0.20,ipp://cups.par01.example/printers/office
+
+                """.utf8
+            ).write(to: file)
+            let (report, rejected) = try await runImport([file.path], into: reference, asOf: "2026-11-22T06:00Z")
+            #expect(report.committed && rejected.isEmpty, "\(rejected)")
+            let paris = try #require(try await reference.store(code: "PAR01"))
+            #expect(paris.labelPrinter == "tcp://10.1.0.20" && paris.officePrinter == "ipp://cups.par01.example/printers/office")
+            #expect(try await reference.stores().first { $0.code == "PAR01" } == paris)
+            #expect(try await reference.details(of: coffee)?.stores.first { $0.store.code == "PAR01" }?.store == paris)
+            #expect(try await reference.store(code: "LYO02")?.labelPrinter == nil)
+            let (again, _) = try await runImport([sample("stores.csv")], into: reference, asOf: "2026-11-23T06:00Z")
+            #expect(again.committed)
+            let cleared = try #require(try await reference.store(code: "PAR01"))
+            #expect(cleared.labelPrinter == nil && cleared.officePrinter == nil)
+        }
+    }
+
+    @Test(
         "a page near a store reads that store's listing and those within the distance, with their histories; every store's without a distance or for an unknown store",
         arguments: Backend.allCases)
     func pageNearAStore(_ backend: Backend) async throws {

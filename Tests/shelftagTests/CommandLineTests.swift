@@ -229,7 +229,7 @@ struct CommandLineTests {
         for option in [
             "--store <code>", "--template <name|path>", "--sheet <layout>", "--gtin <gtin>", "--stale", "--preview", "--out <dir>", "--dpi <dpi>",
             "--bilevel", "--ecc <level>", "--base-url <url>", "--manifest <format>", "--format <format>", "--zpl-graphic",
-            "--printer <url>", "--wait <seconds>",
+            "--printer <url|store>", "--wait <seconds>",
         ] {
             #expect(help.output.contains(option), "render --help lacks \(option)")
         }
@@ -297,7 +297,7 @@ struct CommandLineTests {
             (["--format", "pdf", "--bilevel"], "--bilevel: a PNG option"),
             (
                 ["--format", "zpl", "--printer", "10.0.0.7"],
-                "--printer: tcp://HOST[:9100] for ZPL labels, or ipp://HOST[:631]/PATH (ipps://…) for the PDF or ZPL; not a URL"
+                "--printer: tcp://HOST[:9100] for ZPL labels, ipp://HOST[:631]/PATH (ipps://…) for the PDF or ZPL, or 'store' for the store's own; not a URL"
             ),
             (["--format", "zpl", "--printer", "tcp://10.0.0.7/queue"], "printer 'tcp://10.0.0.7/queue': not tcp://HOST[:PORT]"),
             (["--format", "pdf", "--printer", "tcp://10.0.0.7"], "--printer tcp://10.0.0.7:9100: a raw-socket printer takes ZPL: add --format zpl"),
@@ -347,6 +347,56 @@ struct CommandLineTests {
             let again = try await CommandLine.run(arguments + ["--gtin", "3760001001983", "--stale"] + base)
             #expect(again.status == 0 && again.output.contains("0 tags rendered"), "\(again.output)")
             #expect(try server.documents().count == 1, "a run with nothing to print sends no job")
+        }
+    }
+
+    @Test(
+        "render --printer store: each store's own printers from the stores file, the label printer for ZPL and the office printer for PDF; a store with none, PNG, or --wait to a raw socket refused before anything is drawn"
+    )
+    func renderToStorePrinters() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let folder = URL(fileURLWithPath: db).deletingLastPathComponent()
+        let out = folder.appendingPathComponent("tags").path
+        let base = ["--base-url", "https://s.shelftag.example", "--gtin", "3760001001983"]
+        try await withPrintServer([.init("office"), .init("labels")]) { server in
+            let stores = folder.appendingPathComponent("stores.csv")
+            try Data(
+                """
+                code,name,address,latitude,longitude,timezone,locale,opening_hours,label_printer,office_printer
+                LYO02,Maison Exemple Lyon Part-Dieu,"17 rue du Docteur Bouchut, 69003 Lyon",45.7609,4.8566,Europe/Paris,fr-FR,Mo-Sa 10:00-20:00,\(server.uri("labels")),\(server.uri("office"))
+                BDX03,Maison Exemple Bordeaux Mériadeck,"57 rue du Château d'Eau, 33000 Bordeaux",44.8378,-0.5845,Europe/Paris,fr-FR,Mo-Sa 10:00-19:30,tcp://127.0.0.1:9,
+
+                """.utf8
+            ).write(to: stores)
+            #expect(try await CommandLine.run(["import", "--db", db, stores.path]).status == 0)
+            let lyon = ["render", "--db", db, "--store", "LYO02", "--out", out, "--printer", "store"] + base
+
+            let pdf = try await CommandLine.run(lyon + ["--format", "pdf"])
+            #expect(pdf.status == 0, "\(pdf.errors)")
+            #expect(pdf.output.hasPrefix("sent 1 page to \(server.uri("office")) as job 1 ("), "\(pdf.output)")
+            let zpl = try await CommandLine.run(lyon + ["--format", "zpl", "--preview"])
+            #expect(zpl.status == 0, "\(zpl.errors)")
+            #expect(zpl.output.hasPrefix("sent 1 label to \(server.uri("labels")) as job 2 ("), "\(zpl.output)")
+            let documents = try server.documents()
+            #expect(documents.count == 2)
+            #expect(documents.last == (try Data(contentsOf: URL(fileURLWithPath: out + "/LYO02/tags.zpl"))), "the label queue got the ZPL as written")
+
+            // Refused before anything is drawn: no printer of the kind, PNG, --wait on a printer that cannot say.
+            let paris = try await CommandLine.run(["render", "--db", db, "--store", "PAR01", "--out", out, "--format", "zpl", "--printer", "store"] + base)
+            #expect(paris.status == 2 && paris.errors.contains("--printer store: the stores file names no label_printer for PAR01"), "\(paris.errors)")
+            let bordeauxOffice = try await CommandLine.run(
+                ["render", "--db", db, "--store", "BDX03", "--out", out, "--format", "pdf", "--printer", "store"] + base)
+            #expect(bordeauxOffice.status == 2 && bordeauxOffice.errors.contains("names no office_printer for BDX03"), "\(bordeauxOffice.errors)")
+            let wait = try await CommandLine.run(
+                ["render", "--db", db, "--store", "BDX03", "--out", out, "--format", "zpl", "--printer", "store", "--wait", "5"] + base)
+            #expect(wait.status == 2 && wait.errors.contains("--wait: only an IPP printer says when it has printed"), "\(wait.errors)")
+            let png = try await CommandLine.run(lyon)
+            #expect(png.status == 2 && png.errors.contains("--printer store: PNG is not sent to printers"), "\(png.errors)")
+            for store in ["PAR01", "BDX03"] {
+                #expect(!FileManager.default.fileExists(atPath: out + "/" + store), "\(store): nothing drawn")
+            }
+            #expect(try server.documents().count == 2, "no other job")
         }
     }
 }
