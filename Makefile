@@ -79,7 +79,7 @@ demo: build
 	@$(BIN) products show --db $(DEMO_DB) $$(sed -n 2p Samples/planted.tsv | cut -f2)
 	@echo
 	@echo "== Shelf tags for every sample store (shelftag render), recorded in the print ledger"
-	@for store in PAR01 LYO02 BDX03 LIL04; do $(BIN) render --db $(DEMO_DB) --store $$store --out $(DEMO_DIR)/tags --base-url http://127.0.0.1:$(DEMO_PORT) || exit 1; done
+	@$(BIN) render --db $(DEMO_DB) --all-stores --out $(DEMO_DIR)/tags --base-url http://127.0.0.1:$(DEMO_PORT)
 	@echo "== One A4 sheet of standard tags with cut marks (preview: not recorded)"
 	@$(BIN) render --db $(DEMO_DB) --store PAR01 --out $(DEMO_DIR)/sheets --sheet a4 --template standard --preview \
 		$(DEMO_SHEET_GTINS)

@@ -10,6 +10,7 @@ struct RenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Render a store's shelf tags as PNG, PDF or ZPL that print at their true size.",
+        usage: "shelftag render (--store <code> | --all-stores) [<options>]",
         discussion: """
             Each tag shows the product, the selling price, the unit price, a promotion's prior price and end date, \
             the barcode and a QR code with the tag's GS1 Digital Link. Without --template, products on promotion \
@@ -22,16 +23,21 @@ struct RenderCommand: AsyncParsableCommand {
             once it is complete, a PDF's pages at their true size (on the sheet's paper with --sheet); the ledger \
             records the tags once the printer has taken the job. --printer store sends them to the printer the \
             stores file names for the store: label_printer for ZPL, office_printer for PDF.
+            --all-stores renders every store of the reference in turn (with --stale --printer store, a chain's \
+            nightly run); a store that fails is said and the others go on.
             Templates are looked up in $SHELFTAG_TEMPLATES, ./Templates or the checkout's Templates folder.
             Exit status: 0 all rendered, 1 some products skipped or failed (listed), 2 bad arguments, template, store \
-            or printer.
+            or printer (with --all-stores: any store's).
             """
     )
 
     @OptionGroup var database: DatabaseOptions
 
     @Option(help: ArgumentHelp("The store whose tags to render.", valueName: "code"))
-    var store: String
+    var store: String?
+
+    @Flag(name: .customLong("all-stores"), help: "Render every store's tags, store by store (instead of --store).")
+    var allStores = false
 
     @Option(help: ArgumentHelp("A template name (Templates/tags/NAME.json) or path, for every tag.", valueName: "name|path"))
     var template: String?
@@ -105,6 +111,8 @@ struct RenderCommand: AsyncParsableCommand {
     var jobs: Int?
 
     func validate() throws {
+        guard (store != nil) != allStores else { throw ValidationError("give --store CODE or --all-stores") }
+        if allStores && layout != nil { throw ValidationError("--layout: a layout file is one store's: give --store with it") }
         guard RenderSettings.supportedResolutions.contains(dpi) else { throw ValidationError("--dpi: \(dpi) is not one of 203, 300, 600") }
         if format != .zpl && zplGraphic { throw ValidationError("--zpl-graphic needs --format zpl") }
         if format == .zpl && sheet != nil { throw ValidationError("--sheet: thermal labels are printed one by one; impose sheets in png or pdf") }
@@ -134,7 +142,7 @@ struct RenderCommand: AsyncParsableCommand {
             FileStream.standardError.write("warning: \(baseURL.value) is this machine or a private network: phones elsewhere cannot open these tags\n")
         }
         var request = PrintRequest(
-            storeCode: store, template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
+            storeCode: store ?? "", template: template, sheet: sheet, gtins: gtins.isEmpty ? nil : try gtins.map { try GTIN($0) }, staleOnly: stale,
             preview: preview, baseURL: baseURL.value, directory: URL(fileURLWithPath: directory), manifestFormat: manifest,
             settings: RenderSettings(
                 dpi: dpi, fileFormat: format, format: bilevel ? .bilevel : .grey, correction: ecc, zplGraphic: zplGraphic, printer: nil,
@@ -144,25 +152,66 @@ struct RenderCommand: AsyncParsableCommand {
         request.allowsHiddenPromotions = allowsHiddenPromotions
         request.strict = strict
         if let layout { request.layout = try Self.readLayout(layout) }
+        let library = TemplateLibrary.locate()
+        let outcome = try await database.with { reference in
+            guard allStores else {
+                let report: PrintReport
+                do { report = try await render(request, reference: reference, library: library) } catch {
+                    FileStream.standardError.write("\(error)\n")
+                    return RunOutcome.failed
+                }
+                // The process ends here, with the report still held: freeing its tags one by one (their fields,
+                // labels and strings) took 20 ms of a 10,000-tag run, for memory the exit returns anyway.
+                Self.exit(withError: report.skipped.isEmpty ? nil : ExitCode.rowsRejected)
+            }
+            // Store by store: one that fails is said, and the others go on.
+            var worst = RunOutcome.rendered
+            for code in try await reference.stores().map(\.code) {
+                request.storeCode = code
+                do {
+                    let report = try await render(request, reference: reference, library: library)
+                    worst = max(worst, report.skipped.isEmpty ? .rendered : .skippedSome)
+                } catch {
+                    FileStream.standardError.write("\(code): \(error)\n")
+                    worst = .failed
+                }
+            }
+            return worst
+        }
+        switch outcome {
+        case .rendered: return
+        case .skippedSome: throw ExitCode.rowsRejected
+        case .failed: throw ExitCode.unusableInput
+        }
+    }
+
+    /// How a run went, the worst last: a run of many stores ends with its worst.
+    enum RunOutcome: Comparable {
+        case rendered, skippedSome, failed
+    }
+
+    /// One store's run, and what it says on the terminal.
+    /// - Throws: why the run could not be made (its printer, template or store), said by the caller.
+    private func render(_ base: PrintRequest, reference: any ProductReference, library: TemplateLibrary) async throws -> PrintReport {
+        var request = base
         let started = Date()
         let bar = ProgressBar(enabled: showsProgress)
         let report: PrintReport
         do {
-            report = try await database.with { reference in
-                let destination = try await printerDestination(in: reference)
-                request.settings.printer = destination?.labelPrinter
-                request.ippPrinter = destination?.ippPrinter
-                return try await PrintRun.run(request, reference: reference, library: TemplateLibrary.locate(), progress: bar.update)
-            }
+            let destination = try await printerDestination(for: request.storeCode, in: reference)
+            request.settings.printer = destination?.labelPrinter
+            request.ippPrinter = destination?.ippPrinter
+            report = try await PrintRun.run(request, reference: reference, library: library, progress: bar.update)
         } catch {
             bar.finish()
-            FileStream.standardError.write("\(error)\n")
-            throw ExitCode.unusableInput
+            throw error
         }
         bar.finish()
-        for problem in report.wordingProblems { FileStream.standardError.write("warning: \(problem)\n") }
-        for warning in report.priceWarnings { FileStream.standardError.write("warning: parity: \(warning)\n") }
-        for skipped in report.skipped { FileStream.standardError.write("skipped \(skipped.gtin): \(skipped.reason)\n") }
+        // Among many stores' lines, each names its store.
+        let store = allStores ? "\(report.store.code): " : ""
+        for problem in report.wordingProblems { FileStream.standardError.write("\(store)warning: \(problem)\n") }
+        for warning in report.priceWarnings { FileStream.standardError.write("\(store)warning: parity: \(warning)\n") }
+        for skipped in report.skipped { FileStream.standardError.write("\(store)skipped \(skipped.gtin): \(skipped.reason)\n") }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         let manifestNote =
             (report.manifest.map { ", manifest \($0.relativePath)" } ?? "")
@@ -174,9 +223,7 @@ struct RenderCommand: AsyncParsableCommand {
         print(
             "\(report.store.code): \(report.rendered.count) \(report.rendered.count == 1 ? "tag" : "tags") rendered in \(directory)/\(report.store.code)\(manifestNote), "
                 + "\(report.skipped.count) skipped, \(seconds) s\(preview ? " (preview: not recorded)" : "")")
-        // The process ends here, with the report still held: freeing its tags one by one (their fields, labels and
-        // strings) took 20 ms of a 10,000-tag run, for memory the exit returns anyway.
-        Self.exit(withError: report.skipped.isEmpty ? nil : ExitCode.rowsRejected)
+        return report
     }
 }
 
@@ -196,7 +243,7 @@ extension RenderCommand {
 
     /// Where the run prints, if anywhere: --printer's address, or with `store` the store's printer for the format
     /// (its label printer for ZPL, its office printer for PDF), read from the reference.
-    private func printerDestination(in reference: any ProductReference) async throws -> PrinterDestination? {
+    private func printerDestination(for store: String, in reference: any ProductReference) async throws -> PrinterDestination? {
         guard let printer else { return nil }
         guard printer == Self.storePrinter else { return try Self.destination(printer, named: "--printer", format: format) }
         // An unknown store is left to the print run, which says so in its words.

@@ -397,6 +397,41 @@ struct CommandLineTests {
                 #expect(!FileManager.default.fileExists(atPath: out + "/" + store), "\(store): nothing drawn")
             }
             #expect(try server.documents().count == 2, "no other job")
+
+            // Every store at once: each to its own printer; those without one, or whose printer is not there, are
+            // said and the others go on; the exit status is the worst store's.
+            let chain = try await CommandLine.run(
+                ["render", "--db", db, "--all-stores", "--out", out, "--format", "zpl", "--printer", "store", "--preview"] + base)
+            #expect(chain.status == 2, "\(chain.output)\(chain.errors)")
+            #expect(chain.output.contains("sent 1 label to \(server.uri("labels")) as job 3 ("), "\(chain.output)")
+            #expect(chain.output.contains("LYO02: 1 tag rendered"), "\(chain.output)")
+            for store in ["PAR01", "LIL04"] {
+                #expect(chain.errors.contains("\(store): --printer store: the stores file names no label_printer for \(store)"), "\(chain.errors)")
+            }
+            #expect(chain.errors.contains("BDX03: printer 127.0.0.1:9"), "\(chain.errors)")
+            #expect(try server.documents().count == 3)
+        }
+    }
+
+    @Test("render --all-stores: every store of the reference in turn, each in its own folder; with --store, or --layout, refused")
+    func renderAllStores() async throws {
+        let db = try CommandLine.temporaryDatabase()
+        #expect(try await CommandLine.importSamples(into: db).status == 0)
+        let out = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("tags").path
+        let all = try await CommandLine.run(["render", "--db", db, "--all-stores", "--out", out, "--preview", "--gtin", "3760001001983"])
+        #expect(all.status == 0, "\(all.errors)")
+        let stores = ["BDX03", "LIL04", "LYO02", "PAR01"]
+        #expect(all.output.split(separator: "\n").map { String($0.prefix(5)) } == stores, "\(all.output)")
+        // Among many stores' lines, a warning names its store: Lyon's planted price differs from the web's.
+        let planted = try await CommandLine.run(["render", "--db", db, "--all-stores", "--out", out, "--preview", "--gtin", "3760001009491"])
+        #expect(planted.errors.contains("LYO02: warning: parity: 03760001009491: store price 2.59 EUR differs"), "\(planted.errors)")
+        for store in stores { #expect(FileManager.default.fileExists(atPath: "\(out)/\(store)/03760001001983.png"), "\(store)") }
+        for (arguments, message) in [
+            (["--all-stores", "--store", "PAR01"], "give --store CODE or --all-stores"), ([], "give --store CODE or --all-stores"),
+            (["--all-stores", "--layout", "layout.csv"], "--layout: a layout file is one store's"),
+        ] {
+            let refused = try await CommandLine.run(["render", "--db", db, "--out", out, "--preview"] + arguments)
+            #expect(refused.status == 2 && refused.errors.contains(message), "\(arguments): \(refused.errors)")
         }
     }
 }
