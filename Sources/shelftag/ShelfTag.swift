@@ -10,7 +10,7 @@ struct ShelfTag: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ImportCommand.self, ProductsCommand.self, RenderCommand.self, ServeCommand.self, ReservationsCommand.self, ParityCommand.self,
-            StatsCommand.self, TokenCommand.self, AssociatesCommand.self, MigrateCommand.self,
+            StatsCommand.self, TokenCommand.self, AssociatesCommand.self, StoresCommand.self, MigrateCommand.self,
         ]
     )
 

@@ -370,6 +370,14 @@ struct CommandLineTests {
                 """.utf8
             ).write(to: stores)
             #expect(try await CommandLine.run(["import", "--db", db, stores.path]).status == 0)
+            let listed = try await CommandLine.run(["stores", "list", "--db", db])
+            #expect(
+                listed.output.split(separator: "\n").map(String.init) == [
+                    "BDX03\tMaison Exemple Bordeaux Mériadeck\tfr-FR\tEurope/Paris\tMo-Sa 10:00-19:30\ttcp://127.0.0.1:9\t",
+                    "LIL04\tMaison Exemple Lille Grand Place\tfr-FR\tEurope/Paris\tMo-Fr 10:00-19:00; Sa 09:30-19:30\t\t",
+                    "LYO02\tMaison Exemple Lyon Part-Dieu\tfr-FR\tEurope/Paris\tMo-Sa 10:00-20:00\t\(server.uri("labels"))\t\(server.uri("office"))",
+                    "PAR01\tMaison Exemple Paris Rivoli\tfr-FR\tEurope/Paris\tMo-Sa 10:00-20:00; Su 11:00-19:00\t\t",
+                ], "\(listed.output)")
             let lyon = ["render", "--db", db, "--store", "LYO02", "--out", out, "--printer", "store"] + base
 
             let pdf = try await CommandLine.run(lyon + ["--format", "pdf"])
