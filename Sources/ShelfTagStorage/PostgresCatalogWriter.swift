@@ -127,7 +127,7 @@ final class PostgresCatalogWriter: CatalogWriter {
         changes.noteEverything()
         _ = try rows(
             """
-            INSERT INTO store (\(unescaped: SQLiteCatalogWriter.storeColumns.joined(separator: ", ")))
+            INSERT INTO store (code, name, address, latitude, longitude, time_zone, locale, max_reservation, opening_hours, label_printer, office_printer)
             VALUES (\(store.code), \(store.name), \(store.address), \(store.latitude), \(store.longitude), \(store.timeZone), \(store.locale),
                 \(Int64(store.maxReservation)), \(store.openingHours?.description), \(store.labelPrinter), \(store.officePrinter))
             \(unescaped: Self.updateWhenDifferent(table: "store", key: "code", others: Array(SQLiteCatalogWriter.storeColumns.dropFirst())))
