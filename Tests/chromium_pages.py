@@ -115,11 +115,11 @@ class Chromium:
         print(f"  {path}  ({width} px)  {url}")
 
     def problems(self, url, width, mobile):
-        """What a person would see wrong on the page at this width, a line each."""
+        """What a person (or a screen reader) would find wrong with the page at this width, a line each."""
         self.load(url, width, mobile)
-        result = self.call("Runtime.evaluate", expression=LAYOUT_CHECK, returnByValue=True)
+        result = self.call("Runtime.evaluate", expression=PAGE_CHECK, returnByValue=True)
         if "exceptionDetails" in result:
-            sys.exit(f"chromium_pages: the layout check failed on {url}: {result['exceptionDetails']}")
+            sys.exit(f"chromium_pages: the page check failed on {url}: {result['exceptionDetails']}")
         return result["result"]["value"]
 
     def close(self):
@@ -130,7 +130,7 @@ class Chromium:
 
 
 # Run in the page: the outermost element of each problem only, so one wide table is one line, not one per cell.
-LAYOUT_CHECK = r"""(() => {
+PAGE_CHECK = r"""(() => {
   const width = document.documentElement.clientWidth;
   const problems = [];
   const reported = [];
