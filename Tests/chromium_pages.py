@@ -341,7 +341,7 @@ def main():
             chromium.close()
             chromium = None
         if options.check:
-            print("\n".join(found) if found else f"{pages} pages in {len(languages)} languages ({', '.join(languages)}): no layout problem")
+            print("\n".join(found) if found else f"{pages} pages in {len(languages)} languages ({', '.join(languages)}): no problem found")
             sys.exit(1 if found else 0)
     finally:
         if chromium:
