@@ -163,18 +163,26 @@ struct RenderCommand: AsyncParsableCommand {
                     return (.failed, nil)
                 }
             }
-            // Store by store: one that fails is said, and the others go on.
+            // Store by store: one that fails is said, and the others go on; a last line sums them up.
             var worst = RunOutcome.rendered
-            for code in try await reference.stores().map(\.code) {
+            var (rendered, skipped, failed) = (0, 0, [String]())
+            let codes = try await reference.stores().map(\.code)
+            for code in codes {
                 request.storeCode = code
                 do {
                     let report = try await render(request, reference: reference, library: library)
                     worst = max(worst, report.skipped.isEmpty ? .rendered : .skippedSome)
+                    rendered += report.rendered.count
+                    skipped += report.skipped.count
                 } catch {
                     FileStream.standardError.write("\(code): \(error)\n")
                     worst = .failed
+                    failed.append(code)
                 }
             }
+            print(
+                "\(codes.count) \(codes.count == 1 ? "store" : "stores"): \(rendered) \(rendered == 1 ? "tag" : "tags") rendered, \(skipped) skipped"
+                    + (failed.isEmpty ? "" : "; \(failed.count) failed: \(failed.joined(separator: ", "))"))
             return (worst, nil)
         }
         // The process ends here, with one store's report still held: freeing its tags one by one (their fields,
