@@ -10,9 +10,9 @@ home with the help request, staff product view, preparation queue, the associate
 --check: each page in every language of Templates/messages, laid out as a person sees it: nothing runs past the
 window's edge or the page's margin, no box cuts or scrolls its content, the work view's header on one line at
 1024 px; and WCAG 2.2 AA's measurable rules: every control, link and picture named, text contrast, 24 px targets,
-zoom allowed, the page's language and title. At 390 and 320 px for the shopper's pages, 1024 and 768 px for the
-work view. Prints each problem (page,
-width, language, element, by how much) and exits 1 if there is one.
+zoom allowed, the page's language and title. At 390 and 320 px for the shopper's pages, 1024, 768 and 360 px (an
+associate's handheld) for the work view. Prints each problem (page, width, language, element, by how much) and exits
+1 if there is one.
 """
 
 import argparse, base64, http.cookiejar, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
@@ -297,7 +297,8 @@ def main():
                 f"{base}/api/stores/PAR01/reservations/{ready}/{action}", method="POST", data=b"{}",
                 headers={"Content-Type": "application/json", "Accept": "application/json", "Cookie": f"shelftag_session={session}"})).read()
         # (name, path, on a phone); the work view's pages, after the sign-in page, need the associate's session. Screenshots at a phone's usual
-        # 390 px and a tablet's 1024 px held sideways; the check also at a small phone's 320 px and a tablet upright.
+        # 390 px and a tablet's 1024 px held sideways; the check also at a small phone's 320 px, a tablet upright and
+        # an associate's handheld.
         signed_out_pages = [
             ("shopper-advisor", f"/products/{GTIN}?s=PAR01&a={code}", True),
             # Out of stock in Paris: the options with what, when and at which price; the form; an error page.
@@ -319,7 +320,7 @@ def main():
         ]
         if options.check:
             languages = sorted(name[:-5] for name in os.listdir(os.path.join(REPOSITORY, "Templates", "messages")) if name.endswith(".json"))
-            widths = {True: [390, 320], False: [1024, 768]}
+            widths = {True: [390, 320], False: [1024, 768, 360]}
         else:
             languages = ["fr", "en", "de"]
             widths = {True: [390], False: [1024]}
